@@ -1,0 +1,1 @@
+"""dondoc's command line."""

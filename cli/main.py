@@ -1,0 +1,477 @@
+"""`dondoc`: the command line for administrators, operators and scripts.
+
+Every listing has a `--json` form; people get tables. Errors a user can cause print one line
+naming the file or command, the field and the value, and exit non-zero with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pendulum
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from models import ledger, publishing, queries, reference
+from models.db import make_engine, transaction, upgrade
+from models.directive import load_directive
+from models.errors import (
+    ConcurrencyConflict,
+    DondocError,
+    InputError,
+    LogCorrupt,
+    NotFound,
+    Refused,
+    Unauthorized,
+)
+from models.registry import read_actors, read_units, validate_actor
+from models.settings import Settings
+from models.workdays import TIMEZONE, WorkCalendar
+
+app = typer.Typer(
+    help="dondoc: directives become obligations, completions become events.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="dondoc's own database.", no_args_is_help=True)
+units_app = typer.Typer(help="The unit register.", no_args_is_help=True)
+actors_app = typer.Typer(
+    help="The actor register (people, their unit and role).", no_args_is_help=True
+)
+directive_app = typer.Typer(help="Directives.", no_args_is_help=True)
+log_app = typer.Typer(help="The event log.", no_args_is_help=True)
+for name, sub in (
+    ("db", db_app),
+    ("units", units_app),
+    ("actors", actors_app),
+    ("directive", directive_app),
+    ("log", log_app),
+):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+EXIT_CODES: dict[type[DondocError], int] = {
+    InputError: 2,
+    NotFound: 2,
+    Refused: 3,
+    Unauthorized: 4,
+    ConcurrencyConflict: 5,
+    LogCorrupt: 6,
+}
+
+ActorOpt = Annotated[
+    str,
+    typer.Option(
+        "--actor", envvar="DONDOC_ACTOR", help="Username of the person acting (or DONDOC_ACTOR)."
+    ),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD) in Asia/Ho_Chi_Minh; default today.")
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key", help="Idempotency key: repeating a command with the same key appends nothing more."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """Turn dondoc's own errors into one line on stderr and a distinct exit code."""
+
+    @wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DondocError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "DONDOC_" + str(first["loc"][0]).upper() if first["loc"] else "DONDOC_*"
+        raise InputError("environment", field, first.get("input"), first["msg"]) from None
+
+
+def _engine(settings: Settings) -> Any:
+    return make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
+def _calendar(settings: Settings) -> WorkCalendar:
+    if settings.calendar_overrides is None:
+        return WorkCalendar()
+    return WorkCalendar.from_override_file(settings.calendar_overrides)
+
+
+def _day(value: str | None, option: str) -> date:
+    if value is None:
+        return pendulum.now(TIMEZONE).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError("command line", option, value, "is not a date YYYY-MM-DD") from None
+
+
+def _now() -> Any:
+    return pendulum.now("UTC")
+
+
+def _key(key: str | None) -> str:
+    return key or f"cli:{uuid.uuid4()}"
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Create or migrate dondoc's database to the newest schema."""
+    settings = _settings()
+    upgrade(_engine(settings))
+    out.print(f"database is up to date: {settings.database_url}")
+
+
+@units_app.command("import")
+@friendly
+def units_import(file: Path) -> None:
+    """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
+    valid_until,successor."""
+    engine = _engine(_settings())
+    with transaction(engine, writes=False) as conn:
+        known = reference.unit_codes(conn)
+    units = read_units(file, known)
+    n = reference.import_units(engine, units)
+    out.print(f"{n} units imported from {file}")
+
+
+@actors_app.command("import")
+@friendly
+def actors_import(file: Path) -> None:
+    """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
+    engine = _engine(_settings())
+    with transaction(engine, writes=False) as conn:
+        known = reference.unit_codes(conn)
+    n = reference.import_actors(engine, read_actors(file, known))
+    out.print(f"{n} actors imported from {file}")
+
+
+@actors_app.command("add")
+@friendly
+def actors_add(
+    username: str,
+    full_name: Annotated[str, typer.Option("--name", help="Full name.")],
+    unit: Annotated[str, typer.Option("--unit", help="Code of the unit they act for.")],
+    role: Annotated[str, typer.Option("--role", help="staff or admin.")] = "staff",
+    email: Annotated[str | None, typer.Option("--email")] = None,
+) -> None:
+    """Create (or update) one actor."""
+    engine = _engine(_settings())
+    with transaction(engine, writes=False) as conn:
+        known = reference.unit_codes(conn)
+    actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
+    reference.import_actors(engine, [actor])
+    out.print(f"actor {actor.username} ({actor.role}, unit {actor.unit_code}) saved")
+
+
+@directive_app.command("publish")
+@friendly
+def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> None:
+    """Publish a directive file and open the periods that have started by --as-of."""
+    settings = _settings()
+    spec = load_directive(file)
+    day = _day(as_of, "--as-of")
+    with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
+        report = publishing.publish(
+            _engine(settings),
+            spec,
+            source=str(file),
+            actor=actor,
+            as_of=day,
+            now=_now(),
+            calendar=_calendar(settings),
+            horizon_days=settings.open_horizon_days,
+        )
+    state = "published" if report.new else "already published; opened what was missing"
+    out.print(f"{spec.code}: {state}")
+    _print_opened(report.opened)
+
+
+def _print_opened(report: publishing.OpenReport) -> None:
+    table = Table("directive", "requirement", "obligations created")
+    for (directive, requirement), n in sorted(report.created.items()):
+        table.add_row(directive, requirement, str(n))
+    table.add_row("", "[bold]total", f"[bold]{report.total}")
+    out.print(table)
+
+
+@directive_app.command("list")
+@friendly
+def directive_list(as_json: JsonOpt = False) -> None:
+    """Published directives."""
+    rows = queries.list_directives(_engine(_settings()))
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table(
+        "code", "number", "date", "subject", "lead", "in force", "requirements", "obligations"
+    )
+    for r in rows:
+        number = f"{r.number or '…'}/{r.symbol}"
+        window = f"{r.effective_from} → {r.effective_until or '…'}"
+        table.add_row(
+            r.code,
+            number,
+            r.date,
+            r.subject,
+            r.lead,
+            window,
+            str(r.requirements),
+            str(r.obligations),
+        )
+    out.print(table)
+
+
+@app.command("open")
+@friendly
+def open_(as_of: AsOfOpt = None) -> None:
+    """Open every published directive's periods that have started by --as-of."""
+    settings = _settings()
+    day = _day(as_of, "--as-of")
+    report = publishing.open_periods(
+        _engine(settings),
+        as_of=day,
+        now=_now(),
+        calendar=_calendar(settings),
+        horizon_days=settings.open_horizon_days,
+    )
+    _print_opened(report)
+
+
+@app.command("obligations")
+@friendly
+def obligations(
+    directive: Annotated[str | None, typer.Option(help="Directive code.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit code.")] = None,
+    period: Annotated[str | None, typer.Option(help="Period key, e.g. 2024-Q1.")] = None,
+    status: Annotated[str | None, typer.Option(help=", ".join(queries.STATUSES))] = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Obligations with their status as of a day."""
+    if status is not None and status not in queries.STATUSES:
+        raise InputError(
+            "command line", "--status", status, f"must be one of {', '.join(queries.STATUSES)}"
+        )
+    settings = _settings()
+    day = _day(as_of, "--as-of")
+    soon = _calendar(settings).add_working_days(day, settings.due_soon_working_days)
+    rows = queries.list_obligations(
+        _engine(settings),
+        as_of=day,
+        soon_until=soon,
+        directive=directive,
+        unit=unit,
+        period=period,
+        status=status,
+    )
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table(
+        "id",
+        "directive",
+        "requirement",
+        "unit",
+        "period",
+        "due",
+        "status",
+        "version",
+        title=f"obligations as of {day.isoformat()}",
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.directive,
+            r.requirement,
+            r.unit,
+            r.period,
+            r.due.isoformat() if r.due else "—",
+            r.status,
+            str(r.version),
+        )
+    out.print(table)
+
+
+def _outcome(outcome: ledger.Outcome) -> None:
+    if outcome.replayed:
+        out.print(
+            f"obligation {outcome.obligation_id}: this {outcome.kind} was already recorded "
+            f"(version {outcome.version}); nothing appended"
+        )
+    else:
+        out.print(
+            f"obligation {outcome.obligation_id}: {outcome.kind} (version "
+            f"{outcome.version}), now {outcome.status}"
+        )
+
+
+def _figures(pairs: list[str]) -> dict[str, str]:
+    figures: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError("submit", "--figure", pair, "write it as KEY=VALUE")
+        figures[key.strip()] = value
+    return figures
+
+
+@app.command("submit")
+@friendly
+def submit(
+    obligation: int,
+    actor: ActorOpt,
+    figure: Annotated[
+        list[str] | None, typer.Option("--figure", "-f", help="KEY=VALUE, once per figure.")
+    ] = None,
+    narrative: Annotated[str | None, typer.Option(help="The narrative part.")] = None,
+    evidence: Annotated[str | None, typer.Option(help="Link to the evidence.")] = None,
+    key: KeyOpt = None,
+) -> None:
+    """Hand in an obligation's figures (staff of the obliged unit)."""
+    _outcome(
+        ledger.submit(
+            _engine(_settings()),
+            obligation,
+            actor=actor,
+            figures=_figures(figure or []),
+            narrative=narrative,
+            evidence=evidence,
+            key=_key(key),
+            channel="cli",
+            now=_now(),
+        )
+    )
+
+
+@app.command("accept")
+@friendly
+def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
+    """Accept a submission (the directive's lead office)."""
+    _outcome(
+        ledger.accept(
+            _engine(_settings()), obligation, actor=actor, key=_key(key), channel="cli", now=_now()
+        )
+    )
+
+
+@app.command("return")
+@friendly
+def return_(
+    obligation: int,
+    actor: ActorOpt,
+    reason: Annotated[str, typer.Option(help="Why it goes back (required).")],
+    key: KeyOpt = None,
+) -> None:
+    """Return a submission for correction (the directive's lead office)."""
+    _outcome(
+        ledger.return_(
+            _engine(_settings()),
+            obligation,
+            actor=actor,
+            reason=reason,
+            key=_key(key),
+            channel="cli",
+            now=_now(),
+        )
+    )
+
+
+@app.command("extend")
+@friendly
+def extend(
+    obligation: int,
+    actor: ActorOpt,
+    due: Annotated[str, typer.Option(help="The new due date, YYYY-MM-DD.")],
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
+    key: KeyOpt = None,
+) -> None:
+    """Move an obligation's due date later (the directive's lead office)."""
+    try:
+        new_due = date.fromisoformat(due)
+    except ValueError:
+        raise InputError("extend", "--due", due, "is not a date YYYY-MM-DD") from None
+    _outcome(
+        ledger.extend(
+            _engine(_settings()),
+            obligation,
+            actor=actor,
+            due=new_due,
+            reason=reason,
+            key=_key(key),
+            channel="cli",
+            now=_now(),
+        )
+    )
+
+
+@app.command("waive")
+@friendly
+def waive(
+    obligation: int,
+    actor: ActorOpt,
+    reason: Annotated[str, typer.Option(help="Why the unit is released (required).")],
+    key: KeyOpt = None,
+) -> None:
+    """Release a unit from an obligation (the directive's lead office)."""
+    _outcome(
+        ledger.waive(
+            _engine(_settings()),
+            obligation,
+            actor=actor,
+            reason=reason,
+            key=_key(key),
+            channel="cli",
+            now=_now(),
+        )
+    )
+
+
+@log_app.command("verify")
+@friendly
+def log_verify() -> None:
+    """Check every hash chain and that the projection matches the log."""
+    checked, problems = ledger.verify(_engine(_settings()))
+    for problem in problems:
+        err.print(f"[red]✗[/] {problem}", highlight=False)
+    if problems:
+        raise LogCorrupt(f"{len(problems)} problem(s) in the event log ({checked} events read)")
+    out.print(f"event log verified: {checked} events, every chain intact")
+
+
+@log_app.command("rebuild")
+@friendly
+def log_rebuild() -> None:
+    """Recompute the current state of every obligation from the event log."""
+    replayed, fixed = ledger.rebuild(_engine(_settings()))
+    out.print(f"{replayed} obligations replayed; {fixed} projection rows corrected")

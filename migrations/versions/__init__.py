@@ -1,0 +1,1 @@
+"""Revisions of dondoc's schema, oldest first."""

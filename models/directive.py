@@ -1,0 +1,287 @@
+"""Directive files: one YAML file per directive, validated before anything is written.
+
+A directive names its issuer, document number and symbol (blank while a draft), date,
+subject, legal basis, lead unit and effective window, and its requirements: who owes (by
+kind, tag or list of units), what (figures, narrative, evidence link), when (cadences, period
+convention and due rule) and to whom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.errors import InputError
+from models.periods import Cadence, Convention, DueRule
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+PARTIAL_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+
+
+class Strict(BaseModel):
+    """Refuse unknown keys: a typo in a directive file must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(Strict):
+    """A goal the figure should reach ("at least 1 programme a month"); not a validity bound."""
+
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Target:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("a target needs at_least or at_most")
+        return self
+
+
+class Figure(Strict):
+    """One number (or short answer) the obliged unit reports."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    label: str = Field(min_length=1, max_length=200)  # Vietnamese label shown in forms
+    type: Literal["integer", "number", "text", "boolean"]
+    unit: str | None = Field(default=None, max_length=40)  # đơn vị tính: "lớp", "tin bài"…
+    min: float | None = None
+    max: float | None = None
+    required: bool = True
+    target: Target | None = None
+
+    @model_validator(mode="after")
+    def _bounds_fit_type(self) -> Figure:
+        numeric = self.type in ("integer", "number")
+        if not numeric and (self.min is not None or self.max is not None or self.target):
+            raise ValueError(f"a {self.type} figure takes no min, max or target")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class TextPart(Strict):
+    """A narrative or an evidence link the unit adds to its submission."""
+
+    label: str = Field(min_length=1, max_length=200)
+    required: bool = False
+
+
+class Deliverable(Strict):
+    """What a submission carries."""
+
+    figures: list[Figure] = Field(default_factory=list)
+    narrative: TextPart | None = None
+    evidence: TextPart | None = None
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Deliverable:
+        keys = [f.key for f in self.figures]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise ValueError(f"figure keys must be unique: {', '.join(duplicates)}")
+        return self
+
+
+class Selector(Strict):
+    """Who owes: units of these kinds, or with these tags, or these units (any match counts)."""
+
+    kinds: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    units: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Selector:
+        if not (self.kinds or self.tags or self.units):
+            raise ValueError("name at least one of kinds, tags or units")
+        return self
+
+
+class Schedule(Strict):
+    """When: a cadence, its period convention, and the due rule of each period."""
+
+    cadence: Cadence
+    convention: Convention = Convention.CALENDAR
+    due: DueRule | None = None
+
+    @model_validator(mode="after")
+    def _due_fits_cadence(self) -> Schedule:
+        if self.cadence is Cadence.STANDING:
+            if self.due is not None:
+                raise ValueError("a standing duty has no due date")
+        elif self.due is None:
+            raise ValueError(f"a {self.cadence.value} schedule needs a due rule")
+        elif self.due.rule == "date" and self.cadence is not Cadence.ONCE:
+            raise ValueError("an explicit due date only fits the 'once' cadence")
+        return self
+
+
+class RequirementSpec(Strict):
+    """One thing the directive asks of a group of units."""
+
+    code: str = Field(pattern=CODE, max_length=32)
+    title: str = Field(min_length=1)
+    description: str | None = None
+    who: Selector
+    what: Deliverable = Field(default_factory=Deliverable)
+    schedule: list[Schedule] = Field(min_length=1)
+    to: str | None = Field(default=None, pattern=CODE)  # recipient unit
+
+    @model_validator(mode="after")
+    def _one_schedule_per_cadence(self) -> RequirementSpec:
+        cadences = [s.cadence for s in self.schedule]
+        if len(set(cadences)) != len(cadences):
+            raise ValueError("each cadence may appear once in a requirement's schedule")
+        if Cadence.STANDING in cadences and len(cadences) > 1:
+            raise ValueError("a standing duty has no other cadence")
+        return self
+
+    @property
+    def standing(self) -> bool:
+        return self.schedule[0].cadence is Cadence.STANDING
+
+
+class Document(Strict):
+    """The signed document: number and day may be blank while it is a draft."""
+
+    issuer: str = Field(pattern=CODE)  # unit code of the issuing body
+    number: str | None = Field(default=None, max_length=32)
+    symbol: str = Field(min_length=1, max_length=64)
+    date: str
+    subject: str = Field(min_length=1)
+    legal_basis: list[str] = Field(default_factory=list)
+    signed_by: str | None = None
+
+    @model_validator(mode="after")
+    def _date_matches_state(self) -> Document:
+        if not PARTIAL_DATE.match(self.date):
+            raise ValueError(f"date must be YYYY-MM-DD (or YYYY-MM while a draft): {self.date!r}")
+        if len(self.date) == 10:
+            date.fromisoformat(self.date)
+        elif self.number:
+            raise ValueError("a numbered (signed) document needs its full date YYYY-MM-DD")
+        return self
+
+    @property
+    def draft(self) -> bool:
+        return not self.number
+
+
+class Window(Strict):
+    """The days the directive is in force; `until` may be left open."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: date = Field(alias="from")
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.until is not None and self.until < self.start:
+            raise ValueError(f"until {self.until} is before from {self.start}")
+        return self
+
+
+class DirectiveSpec(Strict):
+    """A whole directive file."""
+
+    code: str = Field(pattern=CODE, max_length=100)
+    document: Document
+    lead: str = Field(pattern=CODE)  # the office that urges, reviews and consolidates
+    effective: Window
+    requirements: Annotated[list[RequirementSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_requirement_codes(self) -> DirectiveSpec:
+        codes = [r.code for r in self.requirements]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"requirement codes must be unique: {', '.join(duplicates)}")
+        return self
+
+    def unit_references(self) -> list[tuple[str, str]]:
+        """Every (field path, unit code) the file names, to check against the unit register."""
+        refs = [("document.issuer", self.document.issuer), ("lead", self.lead)]
+        for i, req in enumerate(self.requirements):
+            refs += [(f"requirements[{i}].who.units[{j}]", u) for j, u in enumerate(req.who.units)]
+            if req.to:
+                refs.append((f"requirements[{i}].to", req.to))
+        return refs
+
+    def canonical_json(self) -> str:
+        """The validated content, stable across formatting changes of the file."""
+        return canonical_json(self.model_dump(mode="json", by_alias=True))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the form dondoc stores and hashes."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def nfc(value: Any) -> Any:
+    """Normalise every string in a loaded structure to NFC, so composed and decomposed
+    Vietnamese text typed on different machines compares equal."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    return value
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """pydantic's error location as a path: ("requirements", 2, "who") -> requirements[2].who."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not part.startswith(("function-", "tagged-union")) and "[" not in part:
+            path += f".{part}" if path else part
+    return path or "(file)"
+
+
+def parse_directive(data: Any, source: str) -> DirectiveSpec:
+    """Validate loaded data; raise InputError naming the source, field path and value."""
+    if not isinstance(data, dict):
+        raise InputError(source, "(file)", type(data).__name__, "must be a mapping of fields")
+    try:
+        return DirectiveSpec.model_validate(nfc(data))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        problem = first["msg"].removeprefix("Value error, ")
+        if len(errors) > 1:
+            others = "; ".join(
+                f"{field_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in errors[1:]
+            )
+            problem += f" — also: {others}"
+        raise InputError(source, field_path(first["loc"]), first.get("input"), problem) from None
+
+
+def load_directive(path: Path) -> DirectiveSpec:
+    """Read and validate one directive file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), "(file)", str(path), "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), "(file)", exc.object[:20], "is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise InputError(
+            str(path), where, getattr(exc, "problem", None), "is not valid YAML"
+        ) from None
+    return parse_directive(data, str(path))

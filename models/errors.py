@@ -1,0 +1,38 @@
+"""Errors the domain raises; the CLI and flows turn them into messages for people."""
+
+from __future__ import annotations
+
+
+class DondocError(Exception):
+    """Base of every error dondoc raises on purpose."""
+
+
+class InputError(DondocError):
+    """Bad input: names the source (a file or a command), the field path and the value."""
+
+    def __init__(self, source: str, field: str, value: object, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{source}: {field}: {problem} (got {value!r})")
+
+
+class NotFound(DondocError):
+    """A referenced directive, unit, actor or obligation does not exist."""
+
+
+class Refused(DondocError):
+    """A command the domain will not carry out in the obligation's current state."""
+
+
+class Unauthorized(DondocError):
+    """The actor has no right to this command; the denial is recorded."""
+
+
+class ConcurrencyConflict(DondocError):
+    """Another writer appended to the same obligation first."""
+
+
+class LogCorrupt(DondocError):
+    """The event log does not verify: its hash chain or numbering is broken."""

@@ -1,0 +1,286 @@
+"""The obligation's state machine: commands decide events, events evolve state.
+
+Pure: no database, no clock. The store feeds it the current state and appends what it
+decides; `log rebuild` replays the same `evolve` over the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from models.directive import Deliverable, canonical_json, nfc
+from models.errors import InputError, Refused
+from models.workdays import local_date
+
+GENESIS = "0" * 64
+OPEN_STATES = ("open", "returned")
+URL = re.compile(r"^https?://\S+$")
+TRUE_WORDS = ("true", "yes", "1", "có", "co", "x")
+FALSE_WORDS = ("false", "no", "0", "không", "khong", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An event a command decided on, before it is numbered and chained."""
+
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What the log says about one obligation now (the projection's columns)."""
+
+    status: str
+    version: int
+    due_date: date | None
+    effective_due: date | None
+    figures: dict[str, Any] | None
+    narrative: str | None
+    evidence: str | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    last_hash: str
+
+
+def event_hash(
+    prev_hash: str,
+    version: int,
+    kind: str,
+    idempotency_key: str,
+    actor: str,
+    at: datetime,
+    channel: str,
+    payload: str,
+) -> str:
+    """SHA-256 over the previous hash and every stored field of the event."""
+    material = "\x1f".join(
+        (prev_hash, str(version), kind, idempotency_key, actor, utc_text(at), channel, payload)
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def utc_text(at: datetime) -> str:
+    """The instant as hashed: ISO 8601 in UTC with microseconds."""
+    if at.utcoffset() is None:
+        raise ValueError("event times must be timezone-aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def created_payload(
+    directive: str,
+    requirement: str,
+    unit: str,
+    period: str,
+    start: date,
+    end: date | None,
+    due: date | None,
+) -> dict[str, Any]:
+    """What the `created` event records: the obligation's identity and its due date."""
+    return {
+        "directive": directive,
+        "requirement": requirement,
+        "unit": unit,
+        "period": period,
+        "start": start.isoformat(),
+        "end": end.isoformat() if end else None,
+        "due": due.isoformat() if due else None,
+    }
+
+
+def evolve(
+    state: State | None, kind: str, payload: dict[str, Any], at: datetime, digest: str
+) -> State:
+    """The state after one more event."""
+    if kind == "created":
+        due = date.fromisoformat(payload["due"]) if payload["due"] else None
+        return State("open", 1, due, due, None, None, None, None, None, digest)
+    if state is None:
+        raise ValueError(f"a {kind} event cannot start an obligation's log")
+    state = replace(state, version=state.version + 1, last_hash=digest)
+    if kind == "submitted":
+        return replace(
+            state,
+            status="submitted",
+            figures=payload["figures"],
+            narrative=payload.get("narrative"),
+            evidence=payload.get("evidence"),
+            submitted_at=at,
+        )
+    if kind == "accepted":
+        return replace(
+            state, status="accepted_late" if payload["late"] else "accepted", decided_at=at
+        )
+    if kind == "returned":
+        return replace(state, status="returned", decided_at=at)
+    if kind == "extended":
+        return replace(state, effective_due=date.fromisoformat(payload["due"]))
+    if kind == "waived":
+        return replace(state, status="waived", decided_at=at)
+    if kind == "closed":
+        return replace(state, status="closed", decided_at=at)
+    if kind in ("reminded", "escalated"):
+        return state
+    raise ValueError(f"unknown event kind {kind!r}")
+
+
+def _require(state: State, allowed: tuple[str, ...], command: str) -> None:
+    if state.status not in allowed:
+        raise Refused(
+            f"cannot {command}: the obligation is {state.status}; "
+            f"{command} needs it to be {' or '.join(allowed)}"
+        )
+
+
+def _reason(reason: str | None, command: str) -> str:
+    text = nfc((reason or "").strip())
+    if not text:
+        raise InputError(command, "reason", reason, "a reason is required")
+    return text
+
+
+def decide_submit(
+    state: State,
+    what: Deliverable,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+) -> Decision:
+    """A unit hands in its figures; they must fit the requirement."""
+    _require(state, OPEN_STATES, "submit")
+    clean = validate_submission(what, figures, narrative, evidence)
+    return Decision("submitted", clean)
+
+
+def decide_accept(state: State) -> Decision:
+    """The lead office accepts; late if handed in after the effective due date (local day)."""
+    _require(state, ("submitted",), "accept")
+    assert state.submitted_at is not None
+    late = state.effective_due is not None and local_date(state.submitted_at) > state.effective_due
+    return Decision("accepted", {"late": late})
+
+
+def decide_return(state: State, reason: str | None) -> Decision:
+    """The lead office sends a submission back for correction."""
+    _require(state, ("submitted",), "return")
+    return Decision("returned", {"reason": _reason(reason, "return")})
+
+
+def decide_extend(state: State, new_due: date, reason: str | None) -> Decision:
+    """The lead office moves the due date later."""
+    _require(state, OPEN_STATES, "extend")
+    if state.effective_due is None:
+        raise Refused("cannot extend: a standing duty has no due date")
+    if new_due <= state.effective_due:
+        raise InputError(
+            "extend",
+            "due",
+            new_due.isoformat(),
+            f"must be after the current due date {state.effective_due.isoformat()}",
+        )
+    return Decision(
+        "extended", {"due": new_due.isoformat(), "reason": nfc((reason or "").strip()) or None}
+    )
+
+
+def decide_waive(state: State, reason: str | None) -> Decision:
+    """The lead office releases the unit from this obligation."""
+    _require(state, OPEN_STATES, "waive")
+    return Decision("waived", {"reason": _reason(reason, "waive")})
+
+
+def _figure_value(kind: str, value: Any) -> Any:
+    """The value as its type, accepting the text a command line or form sends."""
+    if kind == "text":
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        return nfc(value.strip())
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
+        raise ValueError("must be true or false")
+    if isinstance(value, bool):
+        raise ValueError(f"must be {'a whole number' if kind == 'integer' else 'a number'}")
+    if kind == "integer":
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+            return int(value)
+        raise ValueError("must be a whole number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def validate_submission(
+    what: Deliverable, figures: dict[str, Any], narrative: str | None, evidence: str | None
+) -> dict[str, Any]:
+    """The submission's payload, or InputError naming the first bad field and its value."""
+    known = {f.key: f for f in what.figures}
+    for key in figures:
+        if key not in known:
+            raise InputError(
+                "submit",
+                f"figures.{key}",
+                figures[key],
+                f"is not a figure of this requirement ({', '.join(known) or 'none'})",
+            )
+    clean: dict[str, Any] = {}
+    for key, spec in known.items():
+        raw = figures.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip() and spec.type != "text"):
+            if spec.required:
+                raise InputError("submit", f"figures.{key}", raw, f"{spec.label} is required")
+            continue
+        try:
+            value = _figure_value(spec.type, raw)
+        except ValueError as exc:
+            raise InputError("submit", f"figures.{key}", raw, f"{spec.label} {exc}") from None
+        if spec.min is not None and value < spec.min:
+            raise InputError(
+                "submit", f"figures.{key}", raw, f"{spec.label} must be at least {spec.min:g}"
+            )
+        if spec.max is not None and value > spec.max:
+            raise InputError(
+                "submit", f"figures.{key}", raw, f"{spec.label} must be at most {spec.max:g}"
+            )
+        clean[key] = value
+    text = nfc((narrative or "").strip()) or None
+    if what.narrative is None and text:
+        raise InputError("submit", "narrative", narrative, "this requirement takes no narrative")
+    if what.narrative is not None and what.narrative.required and not text:
+        raise InputError("submit", "narrative", narrative, f"{what.narrative.label} is required")
+    link = (evidence or "").strip() or None
+    if what.evidence is None and link:
+        raise InputError("submit", "evidence", evidence, "this requirement takes no evidence link")
+    if what.evidence is not None and what.evidence.required and not link:
+        raise InputError("submit", "evidence", evidence, f"{what.evidence.label} is required")
+    if link and not URL.match(link):
+        raise InputError("submit", "evidence", evidence, "must be an http(s) link")
+    return {"figures": clean, "narrative": text, "evidence": link}
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """The payload as stored and hashed."""
+    return canonical_json(payload)
+
+
+def load_payload(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("an event payload must be a JSON object")
+    return value

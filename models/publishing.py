@@ -1,0 +1,448 @@
+"""Publishing directives and opening their periods: set-based and idempotent.
+
+For every requirement, schedule and period that has started (or starts within the horizon),
+every unit obliged on that period gets one obligation and its `created` event. What exists
+already is skipped, so publishing twice or opening the same day twice creates nothing twice.
+Rows are generated and written in chunks (one multi-row INSERT per chunk and table), so memory
+stays flat however many units there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from models.authz import check_publish
+from models.db import transaction
+from models.directive import DirectiveSpec, RequirementSpec, Selector
+from models.errors import InputError, Refused, Unauthorized
+from models.ledger import load_actor, record_denial
+from models.obligation import GENESIS, created_payload, event_hash, payload_text
+from models.periods import Period, due_date, periods_for
+from models.reference import load_units
+from models.registry import UnitRow
+from models.tables import Directive, Event, Obligation, Requirement
+from models.workdays import WorkCalendar
+
+DIRECTIVE = Directive.__table__
+REQUIREMENT = Requirement.__table__
+OBLIGATION = Obligation.__table__
+EVENT = Event.__table__
+CHUNK = 5_000
+
+
+@dataclass
+class OpenReport:
+    """Obligations created, per directive and requirement code."""
+
+    created: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.created.values())
+
+    def merge(self, other: OpenReport) -> None:
+        for key, n in other.created.items():
+            self.created[key] = self.created.get(key, 0) + n
+
+
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    """What publishing did: whether the directive was new, and what it opened."""
+
+    directive: str
+    new: bool
+    opened: OpenReport
+
+
+def _selects(selector: Selector, unit: UnitRow) -> bool:
+    return (
+        unit.kind in selector.kinds
+        or unit.code in selector.units
+        or any(tag in unit.tags for tag in selector.tags)
+    )
+
+
+class Obliged:
+    """Which units owe a requirement on a given day: those the selector picks that exist that
+    day, and, for a picked unit that has closed, its (first existing) successor."""
+
+    def __init__(self, selector: Selector, units: Sequence[UnitRow]) -> None:
+        self.by_code = {u.code: u for u in units}
+        self.picked = [u for u in units if _selects(selector, u)]
+
+    def on(self, day: date) -> list[str]:
+        owing: dict[str, None] = {}
+        for unit in self.picked:
+            current: UnitRow | None = unit
+            seen: set[str] = set()
+            while current is not None and not current.valid_on(day) and current.code not in seen:
+                seen.add(current.code)
+                closed = current.valid_until is not None and current.valid_until <= day
+                current = self.by_code.get(current.successor_code or "") if closed else None
+            if current is not None and current.valid_on(day):
+                owing[current.code] = None
+        return list(owing)
+
+
+def _reference_day(period: Period, opened_by: date) -> date:
+    """The day on which a period's owers are taken: its last day; for a standing duty, the
+    day it is opened (clamped to its start)."""
+    if period.end is not None:
+        return period.end
+    return max(period.start, opened_by)
+
+
+def _candidates(
+    req: RequirementSpec,
+    obliged: Obliged,
+    window_start: date,
+    window_end: date | None,
+    opened_by: date,
+    calendar: WorkCalendar,
+) -> Iterator[tuple[Period, date | None, list[str]]]:
+    for schedule in req.schedule:
+        periods = periods_for(
+            schedule.cadence,
+            schedule.convention,
+            window_start=window_start,
+            window_end=window_end,
+            opened_by=opened_by,
+        )
+        for period in periods:
+            due = None if schedule.due is None else due_date(schedule.due, period, calendar)
+            yield period, due, obliged.on(_reference_day(period, opened_by))
+
+
+def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(islice(rows, CHUNK)):
+        yield chunk
+
+
+def _open_requirement(
+    conn: Connection,
+    *,
+    directive_code: str,
+    requirement_id: int,
+    req: RequirementSpec,
+    window: tuple[date, date | None],
+    units: Sequence[UnitRow],
+    opened_by: date,
+    calendar: WorkCalendar,
+    actor: str,
+    channel: str,
+    now: datetime,
+) -> int:
+    existing = set(
+        conn.execute(
+            sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key).where(
+                OBLIGATION.c.requirement_id == requirement_id
+            )
+        ).all()
+    )
+    obliged = Obliged(req.who, units)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for period, due, owing in _candidates(
+            req, obliged, window[0], window[1], opened_by, calendar
+        ):
+            for unit in owing:
+                if (unit, period.key) in existing:
+                    continue
+                payload = payload_text(
+                    created_payload(
+                        directive_code, req.code, unit, period.key, period.start, period.end, due
+                    )
+                )
+                key = f"created:{directive_code}:{req.code}:{unit}:{period.key}"
+                digest = event_hash(GENESIS, 1, "created", key, actor, now, channel, payload)
+                yield {
+                    "requirement_id": requirement_id,
+                    "unit_code": unit,
+                    "period_key": period.key,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "due_date": due,
+                    "status": "open",
+                    "version": 1,
+                    "effective_due": due,
+                    "last_hash": digest,
+                    "_key": key,
+                    "_payload": payload,
+                }
+
+    insert_obligations = OBLIGATION.insert().returning(
+        OBLIGATION.c.id, sort_by_parameter_order=True
+    )
+    created = 0
+    for chunk in _chunks(rows()):
+        ids = (
+            conn.execute(
+                insert_obligations, [{k: v for k, v in r.items() if k[0] != "_"} for r in chunk]
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            EVENT.insert(),
+            [
+                {
+                    "obligation_id": oid,
+                    "version": 1,
+                    "kind": "created",
+                    "idempotency_key": r["_key"],
+                    "actor": actor,
+                    "at": now,
+                    "channel": channel,
+                    "payload": r["_payload"],
+                    "prev_hash": GENESIS,
+                    "hash": r["last_hash"],
+                }
+                for oid, r in zip(ids, chunk, strict=True)
+            ],
+        )
+        created += len(chunk)
+    return created
+
+
+def _open_directive(
+    conn: Connection,
+    directive: Any,
+    *,
+    units: Sequence[UnitRow],
+    opened_by: date,
+    calendar: WorkCalendar,
+    actor: str,
+    channel: str,
+    now: datetime,
+) -> OpenReport:
+    report = OpenReport()
+    requirements = conn.execute(
+        sa.select(REQUIREMENT.c.id, REQUIREMENT.c.code, REQUIREMENT.c.spec)
+        .where(REQUIREMENT.c.directive_id == directive.id)
+        .order_by(REQUIREMENT.c.id)
+    ).all()
+    for req in requirements:
+        n = _open_requirement(
+            conn,
+            directive_code=directive.code,
+            requirement_id=req.id,
+            req=RequirementSpec.model_validate_json(req.spec),
+            window=(directive.effective_from, directive.effective_until),
+            units=units,
+            opened_by=opened_by,
+            calendar=calendar,
+            actor=actor,
+            channel=channel,
+            now=now,
+        )
+        report.created[(directive.code, req.code)] = n
+    return report
+
+
+def _check_references(spec: DirectiveSpec, source: str, units: Sequence[UnitRow]) -> None:
+    codes = {u.code for u in units}
+    for where, code in spec.unit_references():
+        if code not in codes:
+            raise InputError(source, where, code, "names no unit in the register")
+    for i, req in enumerate(spec.requirements):
+        if not any(_selects(req.who, u) for u in units):
+            raise InputError(
+                source,
+                f"requirements[{i}].who",
+                req.who.model_dump(exclude_defaults=True),
+                "selects no unit in the register",
+            )
+
+
+def _store_directive(conn: Connection, spec: DirectiveSpec, *, actor: str, now: datetime) -> Any:
+    doc = spec.document
+    directive_id = conn.execute(
+        DIRECTIVE.insert()
+        .returning(DIRECTIVE.c.id)
+        .values(
+            code=spec.code,
+            issuer_code=doc.issuer,
+            number=doc.number,
+            symbol=doc.symbol,
+            document_date=doc.date,
+            subject=doc.subject,
+            lead_unit_code=spec.lead,
+            effective_from=spec.effective.start,
+            effective_until=spec.effective.until,
+            status="published",
+            source_sha256=spec.sha256(),
+            content=spec.canonical_json(),
+            published_at=now,
+            published_by=actor,
+        )
+    ).scalar_one()
+    conn.execute(
+        REQUIREMENT.insert(),
+        [
+            {
+                "directive_id": directive_id,
+                "code": r.code,
+                "title": r.title,
+                "recipient_code": r.to,
+                "spec": r.model_dump_json(by_alias=True),
+            }
+            for r in spec.requirements
+        ],
+    )
+    return directive_id
+
+
+def _directive_row(conn: Connection, code: str) -> Any:
+    return conn.execute(
+        sa.select(
+            DIRECTIVE.c.id,
+            DIRECTIVE.c.code,
+            DIRECTIVE.c.effective_from,
+            DIRECTIVE.c.effective_until,
+            DIRECTIVE.c.source_sha256,
+            DIRECTIVE.c.status,
+        )
+        .where(DIRECTIVE.c.code == code)
+        .with_for_update()
+    ).first()
+
+
+def publish(
+    engine: Engine,
+    spec: DirectiveSpec,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    calendar: WorkCalendar,
+    horizon_days: int = 0,
+    channel: str = "cli",
+) -> PublishReport:
+    """Store a validated directive (once) and open its periods up to `as_of` + horizon.
+
+    Publishing the same content again only opens what is missing; different content under a
+    published code is refused."""
+    try:
+        return _publish(
+            engine,
+            spec,
+            source=source,
+            actor=actor,
+            as_of=as_of,
+            now=now,
+            calendar=calendar,
+            horizon_days=horizon_days,
+            channel=channel,
+        )
+    except IntegrityError:
+        # Another publisher stored the same directive meanwhile: now it exists, so this run
+        # only opens what is missing.
+        return _publish(
+            engine,
+            spec,
+            source=source,
+            actor=actor,
+            as_of=as_of,
+            now=now,
+            calendar=calendar,
+            horizon_days=horizon_days,
+            channel=channel,
+        )
+
+
+def _publish(
+    engine: Engine,
+    spec: DirectiveSpec,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    calendar: WorkCalendar,
+    horizon_days: int,
+    channel: str,
+) -> PublishReport:
+    try:
+        with transaction(engine) as conn:
+            check_publish(load_actor(conn, actor, source))
+            units = load_units(conn)
+            _check_references(spec, source, units)
+            row = _directive_row(conn, spec.code)
+            new = row is None
+            if row is None:
+                _store_directive(conn, spec, actor=actor, now=now)
+                row = _directive_row(conn, spec.code)
+            elif row.source_sha256 != spec.sha256():
+                raise Refused(
+                    f"{source}: directive {spec.code} is already published with other content; "
+                    "a revised directive needs a code of its own"
+                )
+            opened = _open_directive(
+                conn,
+                row,
+                units=units,
+                opened_by=as_of + timedelta(days=horizon_days),
+                calendar=calendar,
+                actor=actor,
+                channel=channel,
+                now=now,
+            )
+            return PublishReport(spec.code, new, opened)
+    except Unauthorized as denied:
+        record_denial(
+            engine,
+            actor=actor,
+            command="publish",
+            target=f"directive {spec.code}",
+            reason=str(denied),
+            now=now,
+        )
+        raise
+
+
+def open_periods(
+    engine: Engine,
+    *,
+    as_of: date,
+    now: datetime,
+    calendar: WorkCalendar,
+    horizon_days: int = 0,
+    actor: str = "dondoc",
+    channel: str = "scheduled",
+) -> OpenReport:
+    """Open every published directive's periods that have started by `as_of` + horizon."""
+    report = OpenReport()
+    with transaction(engine) as conn:
+        units = load_units(conn)
+        codes = (
+            conn.execute(
+                sa.select(DIRECTIVE.c.code)
+                .where(DIRECTIVE.c.status == "published")
+                .order_by(DIRECTIVE.c.code)
+            )
+            .scalars()
+            .all()
+        )
+        for code in codes:
+            report.merge(
+                _open_directive(
+                    conn,
+                    _directive_row(conn, code),
+                    units=units,
+                    opened_by=as_of + timedelta(days=horizon_days),
+                    calendar=calendar,
+                    actor=actor,
+                    channel=channel,
+                    now=now,
+                )
+            )
+    return report

@@ -1,0 +1,77 @@
+"""Reference data in the database: the unit and actor registers (upserted, not event-sourced)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models.db import transaction
+from models.registry import ActorRow, UnitRow
+from models.tables import Actor, Unit
+
+UNIT = Unit.__table__
+ACTOR = Actor.__table__
+
+
+def _upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:
+    """Insert rows, or update the ones whose key exists, in one executemany statement."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates), list(rows))
+
+
+def unit_codes(conn: Connection) -> set[str]:
+    return set(conn.execute(sa.select(UNIT.c.code)).scalars())
+
+
+def load_units(conn: Connection) -> list[UnitRow]:
+    """The whole unit register, for selecting who owes what."""
+    return [
+        UnitRow(
+            r.code,
+            r.name,
+            r.kind,
+            r.parent_code,
+            tuple(json.loads(r.tags)),
+            r.email,
+            r.valid_from,
+            r.valid_until,
+            r.successor_code,
+        )
+        for r in conn.execute(sa.select(UNIT).order_by(UNIT.c.code))
+    ]
+
+
+def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
+    """Upsert validated units. Parents and successors may come later in the same file, so rows
+    go in first without those links and the links are set in a second statement."""
+    with transaction(engine) as conn:
+        _upsert(
+            conn,
+            UNIT,
+            "code",
+            [{**u.as_record(), "parent_code": None, "successor_code": None} for u in units],
+        )
+        links = [{"c": u.code, "p": u.parent_code, "s": u.successor_code} for u in units]
+        if links:
+            conn.execute(
+                UNIT.update()
+                .where(UNIT.c.code == sa.bindparam("c"))
+                .values(parent_code=sa.bindparam("p"), successor_code=sa.bindparam("s")),
+                links,
+            )
+    return len(units)
+
+
+def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> int:
+    """Upsert validated actors."""
+    with transaction(engine) as conn:
+        _upsert(conn, ACTOR, "username", [a.as_record() for a in actors])
+    return len(actors)

@@ -1,0 +1,253 @@
+"""Unit and actor registers read from CSV files, validated row by row before any write."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from models.directive import nfc
+from models.errors import InputError
+from models.tables import ROLES
+
+UNIT_COLUMNS = (
+    "code",
+    "name",
+    "kind",
+    "parent",
+    "tags",
+    "email",
+    "valid_from",
+    "valid_until",
+    "successor",
+)
+ACTOR_COLUMNS = ("username", "full_name", "unit", "role", "email")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    """A unit as the register file states it."""
+
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    tags: tuple[str, ...]
+    email: str | None
+    valid_from: date | None
+    valid_until: date | None
+    successor_code: str | None
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "parent_code": self.parent_code,
+            "tags": json.dumps(list(self.tags), ensure_ascii=False),
+            "email": self.email,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+            "successor_code": self.successor_code,
+        }
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the unit exists on `day` (it stops existing on its closing date)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day < self.valid_until
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRow:
+    """A person who acts for a unit."""
+
+    username: str
+    full_name: str
+    unit_code: str
+    role: str
+    email: str | None
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "username": self.username,
+            "full_name": self.full_name,
+            "unit_code": self.unit_code,
+            "role": self.role,
+            "email": self.email,
+        }
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of a UTF-8 CSV file whose header has exactly `columns`."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(str(path), "(file)", str(path), "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), "(file)", exc.object[:20], "is not UTF-8 text") from None
+    reader = csv.DictReader(text.splitlines())
+    header = tuple(reader.fieldnames or ())
+    if header != columns:
+        raise InputError(str(path), "header", ",".join(header), f"must be {','.join(columns)}")
+    for row in reader:
+        if None in row:
+            raise InputError(
+                str(path), f"line {reader.line_num}", row[None], "has more cells than the header"
+            )
+        yield reader.line_num, {k: nfc((v or "").strip()) for k, v in row.items()}
+
+
+def _date(path: Path, where: str, value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(str(path), where, value, "is not a date YYYY-MM-DD") from None
+
+
+def _check(ok: bool, path: Path, where: str, value: str, problem: str) -> None:
+    if not ok:
+        raise InputError(str(path), where, value, problem)
+
+
+def read_units(path: Path, known_codes: Iterable[str] = ()) -> list[UnitRow]:
+    """Validate a unit register; parents and successors must be in the file or already known."""
+    units: list[UnitRow] = []
+    lines: dict[str, int] = {}
+    for line, row in _rows(path, UNIT_COLUMNS):
+        at = f"line {line}"
+        code = row["code"]
+        _check(bool(CODE.match(code)), path, f"{at}, code", code, "is not a unit code")
+        _check(code not in lines, path, f"{at}, code", code, f"repeats line {lines.get(code)}")
+        _check(bool(row["name"]), path, f"{at}, name", row["name"], "is required")
+        _check(bool(CODE.match(row["kind"])), path, f"{at}, kind", row["kind"], "is not a kind")
+        tags = tuple(t.strip() for t in row["tags"].split(";") if t.strip())
+        for tag in tags:
+            _check(bool(TAG.match(tag)), path, f"{at}, tags", tag, "is not a tag (a-z, 0-9, -)")
+        email = row["email"] or None
+        _check(
+            email is None or bool(EMAIL.match(email)),
+            path,
+            f"{at}, email",
+            row["email"],
+            "is not an e-mail address",
+        )
+        valid_from = _date(path, f"{at}, valid_from", row["valid_from"])
+        valid_until = _date(path, f"{at}, valid_until", row["valid_until"])
+        _check(
+            valid_from is None or valid_until is None or valid_from < valid_until,
+            path,
+            f"{at}, valid_until",
+            row["valid_until"],
+            "must be after valid_from",
+        )
+        successor = row["successor"] or None
+        _check(
+            successor is None or valid_until is not None,
+            path,
+            f"{at}, successor",
+            row["successor"],
+            "only a unit that closes (valid_until) has a successor",
+        )
+        _check(
+            successor != code,
+            path,
+            f"{at}, successor",
+            row["successor"],
+            "a unit cannot succeed itself",
+        )
+        lines[code] = line
+        units.append(
+            UnitRow(
+                code,
+                row["name"],
+                row["kind"],
+                row["parent"] or None,
+                tags,
+                email,
+                valid_from,
+                valid_until,
+                successor,
+            )
+        )
+    known = set(known_codes) | set(lines)
+    for unit in units:
+        at = f"line {lines[unit.code]}"
+        _check(
+            unit.parent_code is None or unit.parent_code in known,
+            path,
+            f"{at}, parent",
+            unit.parent_code or "",
+            "names no unit in this file or the register",
+        )
+        _check(
+            unit.successor_code is None or unit.successor_code in known,
+            path,
+            f"{at}, successor",
+            unit.successor_code or "",
+            "names no unit in this file or the register",
+        )
+    return units
+
+
+def read_actors(path: Path, known_units: Iterable[str]) -> list[ActorRow]:
+    """Validate an actor register against the unit register."""
+    units = set(known_units)
+    actors: list[ActorRow] = []
+    seen: dict[str, int] = {}
+    for line, row in _rows(path, ACTOR_COLUMNS):
+        actor = validate_actor(
+            str(path),
+            f"line {line}, ",
+            row["username"],
+            row["full_name"],
+            row["unit"],
+            row["role"],
+            row["email"] or None,
+            units,
+        )
+        _check(
+            actor.username not in seen,
+            path,
+            f"line {line}, username",
+            actor.username,
+            f"repeats line {seen.get(actor.username)}",
+        )
+        seen[actor.username] = line
+        actors.append(actor)
+    return actors
+
+
+def validate_actor(
+    source: str,
+    at: str,
+    username: str,
+    full_name: str,
+    unit: str,
+    role: str,
+    email: str | None,
+    known_units: set[str],
+) -> ActorRow:
+    """One actor, from a file row or a command; `at` prefixes the field names in errors."""
+    username, full_name = nfc(username.strip()), nfc(full_name.strip())
+    if not USERNAME.match(username):
+        raise InputError(source, f"{at}username", username, "use a-z, 0-9, '.', '_' or '-'")
+    if not full_name:
+        raise InputError(source, f"{at}full_name", full_name, "is required")
+    if unit not in known_units:
+        raise InputError(source, f"{at}unit", unit, "names no unit in the register")
+    if role not in ROLES:
+        raise InputError(source, f"{at}role", role, f"must be one of {', '.join(ROLES)}")
+    if email is not None and not EMAIL.match(email):
+        raise InputError(source, f"{at}email", email, "is not an e-mail address")
+    return ActorRow(username, full_name, unit, role, email)

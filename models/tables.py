@@ -1,0 +1,141 @@
+"""SQLModel tables of dondoc's own database.
+
+The event log (`event`) is the source of truth for obligations; the state columns of
+`obligation` are a projection of it, written in the same transaction. Units, actors and
+directives are reference data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# Lifecycle states stored in the projection; `due_soon` and `overdue` are derived as of a date.
+STORED_STATUSES = ("open", "submitted", "returned", "accepted", "accepted_late", "waived", "closed")
+EVENT_KINDS = (
+    "created",
+    "submitted",
+    "accepted",
+    "returned",
+    "extended",
+    "waived",
+    "reminded",
+    "escalated",
+    "closed",
+)
+ROLES = ("staff", "admin")
+
+
+class Unit(SQLModel, table=True):
+    """An organisation that owes or receives things (commune, department, centre...)."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    kind: str = Field(index=True, max_length=32)
+    parent_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    tags: str = Field(default="[]", sa_type=sa.Text)  # JSON list of tag strings
+    email: str | None = Field(default=None, max_length=200)
+    valid_from: date | None = None
+    valid_until: date | None = None  # closing date: the unit no longer exists on this day
+    successor_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+
+
+class Actor(SQLModel, table=True):
+    """A person who acts in dondoc, with the unit they act for and their role."""
+
+    username: str = Field(primary_key=True, max_length=64)
+    full_name: str = Field(max_length=200)
+    unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    role: str = Field(max_length=16)  # one of ROLES
+    email: str | None = Field(default=None, max_length=200)
+
+
+class Directive(SQLModel, table=True):
+    """A published directive: the signed (or draft) document and its effective window."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=100)
+    issuer_code: str = Field(foreign_key="unit.code", max_length=32)
+    number: str | None = Field(default=None, max_length=32)
+    symbol: str = Field(max_length=64)
+    document_date: str = Field(max_length=10)  # ISO date, or YYYY-MM while the day is blank
+    subject: str = Field(sa_type=sa.Text)
+    lead_unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    effective_from: date
+    effective_until: date | None = None
+    status: str = Field(default="published", max_length=16)
+    source_sha256: str = Field(max_length=64)  # digest of the validated content
+    content: str = Field(sa_type=sa.Text)  # the validated directive as canonical JSON
+    published_at: datetime
+    published_by: str = Field(foreign_key="actor.username", max_length=64)
+
+
+class Requirement(SQLModel, table=True):
+    """One thing a directive asks of a group of units."""
+
+    __table_args__ = (sa.UniqueConstraint("directive_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    directive_id: int = Field(foreign_key="directive.id", index=True)
+    code: str = Field(max_length=32)
+    title: str = Field(sa_type=sa.Text)
+    recipient_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    spec: str = Field(sa_type=sa.Text)  # the requirement as canonical JSON
+
+
+class Obligation(SQLModel, table=True):
+    """One requirement x one unit x one period; state columns are the event log's projection."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("requirement_id", "unit_code", "period_key"),
+        sa.Index("ix_obligation_unit_status", "unit_code", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    requirement_id: int = Field(foreign_key="requirement.id")
+    unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    period_key: str = Field(max_length=16)
+    period_start: date
+    period_end: date | None = None
+    due_date: date | None = None  # as the directive set it; None for standing duties
+    # projection of the event log
+    status: str = Field(default="open", max_length=16, index=True)
+    version: int = 0
+    effective_due: date | None = None
+    figures: str | None = Field(default=None, sa_type=sa.Text)  # JSON object
+    narrative: str | None = Field(default=None, sa_type=sa.Text)
+    evidence: str | None = Field(default=None, max_length=2000)
+    submitted_at: datetime | None = None
+    decided_at: datetime | None = None
+    last_hash: str = Field(max_length=64)
+
+
+class Event(SQLModel, table=True):
+    """An immutable fact about an obligation; append-only and hash-chained per obligation."""
+
+    __table_args__ = (sa.UniqueConstraint("obligation_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id")
+    version: int
+    kind: str = Field(max_length=16)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    actor: str = Field(max_length=64)
+    at: datetime  # UTC
+    channel: str = Field(max_length=200)
+    payload: str = Field(sa_type=sa.Text)  # canonical JSON, hashed as stored
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Denial(SQLModel, table=True):
+    """A refused command: who tried what, on which obligation or directive, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    command: str = Field(max_length=32)
+    target: str = Field(max_length=200)
+    reason: str = Field(sa_type=sa.Text)

@@ -1,0 +1,207 @@
+"""Working days in Vietnam: weekends, public holidays, the government's day swaps, local overrides.
+
+Working days are Monday to Friday minus Vietnam's public holidays, plus the make-up Saturdays
+the government orders; the `holidays` package knows both (including the lunar-calendar Tết and
+Hùng Kings' day). A local override file adds swaps announced after the package was released.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+import holidays
+import pendulum
+import yaml
+
+from models.errors import InputError
+
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+RollDirection = Literal["following", "preceding", "none"]
+
+_ONE_DAY = timedelta(days=1)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OVERRIDE_KEYS = ("holidays", "workdays")
+
+
+def local_date(instant: datetime) -> date:
+    """The calendar date of an aware instant in Asia/Ho_Chi_Minh; naive datetimes are refused."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"naive datetime {instant.isoformat()} has no timezone")
+    local = pendulum.instance(instant).in_timezone(TIMEZONE)
+    return date(local.year, local.month, local.day)
+
+
+@cache
+def _package_days_off(year: int) -> frozenset[date]:
+    """Every day of `year` the `holidays` package says is not a working day (weekends included)."""
+    # A fresh object per year: nothing shared is mutated, so concurrent callers are safe.
+    # The neighbouring years are populated too, in case one of them places a day in this year.
+    calendar = holidays.country_holidays("VN", years=(year - 1, year, year + 1), expand=False)
+    if not calendar.start_year <= year <= calendar.end_year:
+        raise ValueError(
+            f"the holidays package has no data for {year} "
+            f"(it covers {calendar.start_year}–{calendar.end_year})"
+        )
+    first = date(year, 1, 1)
+    days = (date(year + 1, 1, 1) - first).days
+    return frozenset(
+        day
+        for day in (first + timedelta(days=offset) for offset in range(days))
+        if not calendar.is_working_day(day)
+    )
+
+
+class _DatesAsTextLoader(yaml.SafeLoader):
+    """Safe loader that leaves dates as text, so a bad date is reported with its field path."""
+
+
+_DatesAsTextLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_day_list(source: str, key: str, entries: object) -> list[tuple[str, date, str]]:
+    """Validate one list of the override file into (field path, date, name) triples."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise InputError(source, key, entries, "must be a list of {date, name} entries")
+    seen: dict[date, str] = {}
+    result: list[tuple[str, date, str]] = []
+    for index, entry in enumerate(entries):
+        field = f"{key}[{index}]"
+        if not isinstance(entry, dict):
+            raise InputError(source, field, entry, "must be a mapping with date and name")
+        for item_key in entry:
+            if item_key not in ("date", "name"):
+                raise InputError(
+                    source, f"{field}.{item_key}", item_key, "unknown key; expected date, name"
+                )
+        raw_date = entry.get("date")
+        if not isinstance(raw_date, str) or not _ISO_DATE.fullmatch(raw_date):
+            raise InputError(source, f"{field}.date", raw_date, "must be a date YYYY-MM-DD")
+        try:
+            day = date.fromisoformat(raw_date)
+        except ValueError:
+            raise InputError(source, f"{field}.date", raw_date, "is not a real date") from None
+        if day in seen:
+            raise InputError(source, f"{field}.date", raw_date, f"duplicates {seen[day]}")
+        raw_name = entry.get("name")
+        if not isinstance(raw_name, str) or not raw_name.strip():
+            raise InputError(source, f"{field}.name", raw_name, "must be a non-empty text")
+        seen[day] = f"{field}.date"
+        result.append((f"{field}.date", day, unicodedata.normalize("NFC", raw_name.strip())))
+    return result
+
+
+class WorkCalendar:
+    """Vietnam's working days, with optional local extra holidays and extra working days."""
+
+    __slots__ = ("_extra_holidays", "_extra_workdays")
+
+    def __init__(
+        self,
+        *,
+        extra_holidays: Mapping[date, str] | None = None,
+        extra_workdays: Mapping[date, str] | None = None,
+    ) -> None:
+        off = dict(extra_holidays or {})
+        on = dict(extra_workdays or {})
+        both = sorted(off.keys() & on.keys())
+        if both:
+            raise ValueError(
+                f"{both[0].isoformat()} is both an extra holiday and an extra working day"
+            )
+        self._extra_holidays: Mapping[date, str] = MappingProxyType(off)
+        self._extra_workdays: Mapping[date, str] = MappingProxyType(on)
+
+    @property
+    def extra_holidays(self) -> Mapping[date, str]:
+        """Local days off (date -> name), on top of the package's holidays."""
+        return self._extra_holidays
+
+    @property
+    def extra_workdays(self) -> Mapping[date, str]:
+        """Local working days (date -> name), on top of the package's make-up Saturdays."""
+        return self._extra_workdays
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether people work on `day` (ValueError outside the holidays package's years)."""
+        if isinstance(day, datetime):  # a datetime never equals a date: it would miss every set
+            raise TypeError(f"expected a date, got the datetime {day.isoformat()}; see local_date")
+        if day in self._extra_workdays:
+            return True
+        if day in self._extra_holidays:
+            return False
+        return day not in _package_days_off(day.year)
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """The n-th working day strictly after `day`; for n == 0, `day` rolled forward."""
+        if n < 0:
+            raise ValueError(f"n must not be negative (got {n})")
+        if n == 0:
+            return self.roll(day, "following")
+        current = day
+        while n:
+            current += _ONE_DAY
+            if self.is_working_day(current):
+                n -= 1
+        return current
+
+    def roll(self, day: date, direction: RollDirection) -> date:
+        """`day` if it is a working day (or direction is "none"), else the nearest one that way."""
+        if direction == "none":
+            return day
+        if direction not in ("following", "preceding"):
+            raise ValueError(f"unknown roll direction {direction!r}")
+        step = _ONE_DAY if direction == "following" else -_ONE_DAY
+        while not self.is_working_day(day):
+            day += step
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days d satisfy start < d <= end (0 if end <= start)."""
+        return sum(
+            self.is_working_day(start + timedelta(days=offset))
+            for offset in range(1, (end - start).days + 1)
+        )
+
+    @classmethod
+    def from_override_file(cls, path: Path) -> WorkCalendar:
+        """A calendar with the extra holidays and working days listed in a YAML file."""
+        source = str(path)
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsTextLoader)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(source, "(file)", source, f"cannot be read: {exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+            raise InputError(source, "(file)", where, f"is not valid YAML: {exc}") from None
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise InputError(source, "(file)", data, "must be a mapping with holidays, workdays")
+        for key in data:
+            if key not in _OVERRIDE_KEYS:
+                raise InputError(source, str(key), key, "unknown key; expected holidays, workdays")
+        lists = {key: _read_day_list(source, key, data.get(key)) for key in _OVERRIDE_KEYS}
+        first_seen = {day: field for field, day, _ in lists["holidays"]}
+        for field, day, _ in lists["workdays"]:
+            if day in first_seen:
+                raise InputError(
+                    source, field, day.isoformat(), f"is also listed in {first_seen[day]}"
+                )
+        return cls(
+            extra_holidays={day: name for _, day, name in lists["holidays"]},
+            extra_workdays={day: name for _, day, name in lists["workdays"]},
+        )

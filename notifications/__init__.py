@@ -1,0 +1,1 @@
+"""Notifications: templates, rendering, the outbox and its delivery channels."""
