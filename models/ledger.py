@@ -415,12 +415,12 @@ def _obligations(conn: Connection) -> Iterator[Any]:
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
         .order_by(OBLIGATION.c.id)
     )
-    yield from conn.execution_options(yield_per=5000).execute(query)
+    yield from conn.execute(query.execution_options(yield_per=5000))
 
 
 def _events(conn: Connection) -> Iterator[Any]:
     query = sa.select(EVENT).order_by(EVENT.c.obligation_id, EVENT.c.version)
-    yield from conn.execution_options(yield_per=5000).execute(query)
+    yield from conn.execute(query.execution_options(yield_per=5000))
 
 
 def _replay(obligation: Any, events: list[Any], problems: list[Problem]) -> State | None:

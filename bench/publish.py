@@ -1,0 +1,366 @@
+"""Benchmark: one directive on every commune of Vietnam (2024), then report submissions.
+
+Builds the 2024 hierarchy from the `vietnam-provinces` package (0.6.0: 63 provinces, 696
+districts, 10,051 communes) under a national unit, publishes one directive asking every
+commune for monthly, quarterly, 6-monthly and yearly reports in 2024 (10,051 × 19 = 190,969
+obligations) and prints, per backend:
+
+- publish time, and its ratio to a plain DB-API `cursor.executemany` of the same obligation
+  and `created` event rows (read back from the published database before timing) into a fresh
+  migrated database with the same schema and connection settings (target: at most 2×);
+- peak memory of the publish: the max RSS of a spawned process that only publishes (target:
+  under 300 MB), and how much of it the publish itself added;
+- submission throughput: `ledger.submit` called sequentially, one report per command, each by
+  the staff actor of the obliged commune.
+
+Usage (PostgreSQL is skipped without a URL; on it, the databases dondoc_bench_publish and
+dondoc_bench_plain are created and dropped again)::
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/publish.py --backends sqlite,postgresql \\
+        --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH, VietNamDivisionType
+
+from models import ledger, publishing, reference
+from models.db import make_engine, upgrade
+from models.directive import DirectiveSpec, parse_directive
+from models.registry import ActorRow, UnitRow
+from models.workdays import WorkCalendar
+
+EXPECTED_OBLIGATIONS = 190_969
+AS_OF = date(2024, 12, 31)
+PUBLISHED_AT = datetime(2024, 1, 2, 1, 0, tzinfo=UTC)
+SUBMITTED_AT = datetime(2025, 1, 3, 2, 0, tzinfo=UTC)
+NATIONAL = "VN"
+ADMIN = "bench-admin"
+CADENCES = ("monthly", "quarterly", "6-monthly", "yearly")
+TARGET_RATIO = 2.0
+TARGET_PEAK_MB = 300.0
+PG_DATABASES = {"publish": "dondoc_bench_publish", "plain": "dondoc_bench_plain"}
+T = VietNamDivisionType
+# The package's data marks every level-3 unit as "xã" (and every level 2 as "huyện"), so the
+# division type is read from the name, using the package's own types.
+LEVEL_KINDS: tuple[dict[str, VietNamDivisionType], ...] = (
+    {"Tỉnh": T.TINH, "Thành phố": T.THANH_PHO_TRUNG_UONG},
+    {"Huyện": T.HUYEN, "Quận": T.QUAN, "Thị xã": T.THI_XA, "Thành phố": T.THANH_PHO},
+    {"Xã": T.XA, "Phường": T.PHUONG, "Thị trấn": T.THI_TRAN},
+)
+COMMUNE_KINDS = [t.name.lower() for t in LEVEL_KINDS[2].values()]
+
+
+def _kind(name: str, level: int) -> str:
+    """The unit kind (a package division type, lower-cased) that a unit's name starts with."""
+    for prefix, division in LEVEL_KINDS[level].items():
+        if name.lower().startswith(prefix.lower() + " "):
+            return division.name.lower()
+    raise ValueError(f"no division type of level {level + 1} fits {name!r}")
+
+
+def _unit(code: str, name: str, kind: str, parent: str | None) -> UnitRow:
+    return UnitRow(code, name, kind, parent, (), None, None, None, None)
+
+
+def hierarchy() -> list[UnitRow]:
+    """The nation, its provinces, districts and communes, with GSO codes (2, 3, 5 digits)."""
+    units = [_unit(NATIONAL, "Việt Nam", "quoc_gia", None)]
+    for province in json.loads(NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8")):
+        p_code = f"{province['code']:02d}"
+        units.append(_unit(p_code, province["name"], _kind(province["name"], 0), NATIONAL))
+        for district in province["districts"]:
+            d_code = f"{district['code']:03d}"
+            units.append(_unit(d_code, district["name"], _kind(district["name"], 1), p_code))
+            units += [
+                _unit(f"{ward['code']:05d}", ward["name"], _kind(ward["name"], 2), d_code)
+                for ward in district["wards"]
+            ]
+    return units
+
+
+def staff(commune: str) -> str:
+    return f"staff-{commune}"
+
+
+def actors(units: Sequence[UnitRow]) -> list[ActorRow]:
+    """One national admin, and one staff member per commune."""
+    return [ActorRow(ADMIN, "Quản trị viên", NATIONAL, "admin", None)] + [
+        ActorRow(staff(u.code), f"Cán bộ {u.name}", u.code, "staff", None)
+        for u in units
+        if u.kind in COMMUNE_KINDS
+    ]
+
+
+def directive() -> DirectiveSpec:
+    """Every commune reports two figures monthly, quarterly, 6-monthly and yearly in 2024."""
+    figures = [
+        {"key": "received", "label": "Số hồ sơ tiếp nhận", "type": "integer", "min": 0},
+        {"key": "resolved", "label": "Số hồ sơ đã giải quyết", "type": "integer", "min": 0},
+    ]
+    return parse_directive({
+        "code": "bench-cchc-2024",
+        "document": {"issuer": NATIONAL, "number": "1", "symbol": "BENCH", "date": "2024-01-02",
+                     "subject": "Báo cáo kết quả giải quyết thủ tục hành chính năm 2024"},
+        "lead": NATIONAL,
+        "effective": {"from": "2024-01-01", "until": "2024-12-31"},
+        "requirements": [
+            {"code": cadence, "title": f"Báo cáo {cadence}", "who": {"kinds": COMMUNE_KINDS},
+             "what": {"figures": figures}, "to": NATIONAL,
+             "schedule": [{"cadence": cadence, "convention": "calendar",
+                           "due": {"rule": "working-days-after-end", "days": 5}}]}
+            for cadence in CADENCES
+        ],
+    }, "bench")
+
+
+def _rss_mb() -> float:
+    """The process's resident set high-water mark (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRun:
+    """One publish, as the child process that ran it saw it."""
+
+    seconds: float
+    obligations: int
+    peak_mb: float
+    growth_mb: float
+
+
+def timed_publish(url: str, spec: DirectiveSpec) -> PublishRun:
+    """Publish in this (fresh) process, timing it and reading the RSS high-water mark."""
+    engine = make_engine(url)
+    before = _rss_mb()
+    start = time.perf_counter()
+    report = publishing.publish(engine, spec, source="bench", actor=ADMIN, as_of=AS_OF,
+                                now=PUBLISHED_AT, calendar=WorkCalendar())
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    peak = _rss_mb()
+    return PublishRun(seconds, report.opened.total, peak, peak - before)
+
+
+Rows = tuple[list[str], list[tuple[Any, ...]]]
+
+
+def _dump(cursor: Any, table: str) -> Rows:
+    cursor.execute(f"SELECT * FROM {table} ORDER BY id")
+    rows = cursor.fetchall()
+    return [d[0] for d in cursor.description], rows
+
+
+def _insert(cursor: Any, table: str, rows: Rows, mark: str) -> None:
+    columns, values = rows
+    cursor.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
+        values,
+    )
+
+
+def _count(engine: sa.Engine, table: str, where: str = "") -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table} {where}").scalar_one())
+
+
+def plain_insert(source: sa.Engine, target: sa.Engine) -> float:
+    """Seconds to executemany the source's obligation and event rows into the target, in one
+    transaction on a raw DB-API connection (directive and requirement rows go first, untimed)."""
+    sqlite = target.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    read = source.raw_connection()
+    try:
+        cursor = read.cursor()
+        parents = [(t, _dump(cursor, t)) for t in ("directive", "requirement")]
+        obligations, events = _dump(cursor, "obligation"), _dump(cursor, "event")
+    finally:
+        read.close()
+    raw = target.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for table, rows in parents:
+            _insert(cursor, table, rows, mark)
+        raw.commit()
+        start = time.perf_counter()
+        if sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        _insert(cursor, "obligation", obligations, mark)
+        _insert(cursor, "event", events, mark)
+        raw.commit()
+        return time.perf_counter() - start
+    finally:
+        raw.close()
+
+
+def submit_reports(engine: sa.Engine, count: int) -> float:
+    """Seconds for `count` sequential submissions, one per obligation in id order."""
+    with engine.connect() as conn:
+        targets = conn.execute(
+            sa.select(publishing.OBLIGATION.c.id, publishing.OBLIGATION.c.unit_code)
+            .order_by(publishing.OBLIGATION.c.id).limit(count)
+        ).all()
+    if len(targets) < count:
+        raise SystemExit(f"only {len(targets)} obligations to submit, {count} asked")
+    start = time.perf_counter()
+    for obligation_id, unit in targets:
+        ledger.submit(engine, obligation_id, actor=staff(unit),
+                      figures={"received": obligation_id % 97, "resolved": obligation_id % 89},
+                      narrative=None, evidence=None, key=f"bench:submit:{obligation_id}",
+                      channel="bench", now=SUBMITTED_AT)
+    return time.perf_counter() - start
+
+
+@contextmanager
+def databases(backend: str, workdir: Path, postgres_url: str | None) -> Iterator[dict[str, str]]:
+    """Fresh empty databases "publish" and "plain" for a backend, as URLs."""
+    if backend == "sqlite":
+        urls = {}
+        for role in PG_DATABASES:
+            path = workdir / f"bench-{role}.db"
+            for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+            urls[role] = f"sqlite:///{path}"
+        yield urls
+        return
+    assert postgres_url is not None
+    server = make_url(postgres_url).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            for name in PG_DATABASES.values():
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    drop()
+    with admin.connect() as conn:
+        for name in PG_DATABASES.values():
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield {role: server.set(database=name).render_as_string(hide_password=False)
+               for role, name in PG_DATABASES.items()}
+    finally:
+        drop()
+        admin.dispose()
+
+
+def prepare(url: str, units: Sequence[UnitRow], people: Sequence[ActorRow]) -> sa.Engine:
+    """Migrate a fresh database and load the unit and actor registers."""
+    engine = make_engine(url)
+    upgrade(engine)
+    reference.import_units(engine, units)
+    reference.import_actors(engine, people)
+    return engine
+
+
+def bench_backend(backend: str, urls: dict[str, str], units: Sequence[UnitRow],
+                  submits: int) -> dict[str, float]:
+    """Run every measurement on one backend, printing as it goes; the figures by name."""
+    people = actors(units)
+    start = time.perf_counter()
+    engines = {role: prepare(url, units, people) for role, url in urls.items()}
+    print(f"  setup             {len(units):,} units, {len(people):,} actors, in two fresh "
+          f"databases: {time.perf_counter() - start:.1f} s")
+    for engine in engines.values():
+        engine.dispose()
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        run = pool.submit(timed_publish, urls["publish"], directive()).result()
+    published = _count(engines["publish"], "obligation")
+    events = _count(engines["publish"], "event")
+    if (run.obligations, published, events) != (EXPECTED_OBLIGATIONS,) * 3:
+        raise SystemExit(f"{backend}: publish reported {run.obligations:,} obligations, stored "
+                         f"{published:,} with {events:,} events; expected {EXPECTED_OBLIGATIONS:,}")
+    print(f"  publish           {published:,} obligations + {events:,} events: {run.seconds:.2f} s"
+          f" ({published / run.seconds:,.0f} obligations/s)")
+    plain = plain_insert(engines["publish"], engines["plain"])
+    copied = _count(engines["plain"], "obligation"), _count(engines["plain"], "event")
+    if copied != (published, events):
+        raise SystemExit(f"{backend}: the plain insert stored {copied}, not {(published, events)}")
+    ratio = run.seconds / plain
+    print(f"  plain executemany same rows: {plain:.2f} s; publish ratio {ratio:.2f}× "
+          f"(target ≤ {TARGET_RATIO:g}×: {'met' if ratio <= TARGET_RATIO else 'MISSED'})")
+    print(f"  publish peak RSS  {run.peak_mb:.0f} MB, of which {run.growth_mb:.0f} MB added by "
+          f"the publish (target < {TARGET_PEAK_MB:g} MB: "
+          f"{'met' if run.peak_mb < TARGET_PEAK_MB else 'MISSED'})")
+    seconds = submit_reports(engines["publish"], submits)
+    submitted = _count(engines["publish"], "event", "WHERE kind = 'submitted'")
+    if submitted != submits:
+        raise SystemExit(f"{backend}: {submitted:,} submitted events stored, not {submits:,}")
+    print(f"  submit            {submits:,} reports, sequential: {seconds:.1f} s "
+          f"({submits / seconds:,.0f} events/s)")
+    for engine in engines.values():
+        engine.dispose()
+    return {
+        "obligations": published,
+        "publish_seconds": run.seconds,
+        "plain_insert_seconds": plain,
+        "publish_ratio": ratio,
+        "publish_peak_mb": run.peak_mb,
+        "publish_rss_growth_mb": run.growth_mb,
+        "submits": submits,
+        "submit_seconds": seconds,
+        "submit_events_per_second": submits / seconds,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql",
+                        help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--postgres-url", default=os.environ.get("DONDOC_BENCH_POSTGRES_URL"),
+                        help="a PostgreSQL server to create the bench databases on "
+                             "(default: $DONDOC_BENCH_POSTGRES_URL)")
+    parser.add_argument("--submits", type=int, default=20_000)
+    parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    parser.add_argument("--workdir", type=Path, help="where the SQLite files go (default: temp)")
+    args = parser.parse_args(argv)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = set(backends) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    if "postgresql" in backends and not args.postgres_url:
+        print("postgresql: skipped (give --postgres-url or set DONDOC_BENCH_POSTGRES_URL)",
+              file=sys.stderr)
+        backends.remove("postgresql")
+    units = hierarchy()
+    levels = [sum(u.parent_code == p for u in units) for p in (None, NATIONAL)]
+    communes = sum(u.kind in COMMUNE_KINDS for u in units)
+    print(f"vietnam-provinces: {levels[1]} provinces, {len(units) - sum(levels) - communes} "
+          f"districts, {communes:,} communes; expecting {EXPECTED_OBLIGATIONS:,} obligations")
+    figures: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="dondoc-bench-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for backend in backends:
+            print(f"{backend}:")
+            with databases(backend, workdir, args.postgres_url) as urls:
+                results = bench_backend(backend, urls, units, args.submits)
+            figures += [{"backend": backend, "measurement": name, "value": value}
+                        for name, value in results.items()]
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
