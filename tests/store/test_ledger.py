@@ -31,18 +31,38 @@ FIGURES = {
 NARRATIVE = "Tổ chức 2 lớp tập huấn về dịch vụ công trực tuyến."
 
 
-def submit(engine: Engine, oid: int, actor: str = "cb.18712", key: str | None = None,
-           figures: dict[str, Any] | None = None, at: datetime = LATER) -> ledger.Outcome:
-    return ledger.submit(engine, oid, actor=actor, figures=figures or FIGURES,
-                         narrative=NARRATIVE, evidence=None, key=key or f"s-{oid}-{actor}",
-                         channel="test", now=at)
+def submit(
+    engine: Engine,
+    oid: int,
+    actor: str = "cb.18712",
+    key: str | None = None,
+    figures: dict[str, Any] | None = None,
+    at: datetime = LATER,
+) -> ledger.Outcome:
+    return ledger.submit(
+        engine,
+        oid,
+        actor=actor,
+        figures=figures or FIGURES,
+        narrative=NARRATIVE,
+        evidence=None,
+        key=key or f"s-{oid}-{actor}",
+        channel="test",
+        now=at,
+    )
 
 
 def events(engine: Engine, oid: int) -> list[sa.Row]:
     with transaction(engine, writes=False) as conn:
-        return list(conn.execute(
-            sa.text("SELECT version, kind, actor, channel, payload FROM event "
-                    "WHERE obligation_id = :o ORDER BY version"), {"o": oid}))
+        return list(
+            conn.execute(
+                sa.text(
+                    "SELECT version, kind, actor, channel, payload FROM event "
+                    "WHERE obligation_id = :o ORDER BY version"
+                ),
+                {"o": oid},
+            )
+        )
 
 
 def status(engine: Engine, oid: int, as_of: date = date(2024, 3, 10)) -> str:
@@ -56,27 +76,43 @@ def q1(seeded: Engine) -> int:
     return obligation_id(seeded, "1c", "18712", "2024-Q1")
 
 
-def test_a_submission_is_an_event_with_the_figures_actor_and_channel(seeded: Engine,
-                                                                     q1: int) -> None:
+def test_a_submission_is_an_event_with_the_figures_actor_and_channel(
+    seeded: Engine, q1: int
+) -> None:
     outcome = submit(seeded, q1)
     assert (outcome.kind, outcome.version, outcome.status) == ("submitted", 2, "submitted")
     last = events(seeded, q1)[-1]
-    assert (last.version, last.kind, last.actor, last.channel) == (2, "submitted", "cb.18712",
-                                                                   "test")
+    assert (last.version, last.kind, last.actor, last.channel) == (
+        2,
+        "submitted",
+        "cb.18712",
+        "test",
+    )
     assert '"training_classes":2' in last.payload  # "2" from the command line became 2
     assert status(seeded, q1) == "submitted"
 
 
 def test_review_cycle_return_resubmit_accept_on_time(seeded: Engine, q1: int) -> None:
     submit(seeded, q1, key="first")
-    ledger.return_(seeded, q1, actor="vhtt.lan", reason="Thiếu số liệu tờ rơi", key="r",
-                   channel="test", now=LATER)
+    ledger.return_(
+        seeded,
+        q1,
+        actor="vhtt.lan",
+        reason="Thiếu số liệu tờ rơi",
+        key="r",
+        channel="test",
+        now=LATER,
+    )
     assert status(seeded, q1) == "returned"
     submit(seeded, q1, key="second")
     done = ledger.accept(seeded, q1, actor="vhtt.hung", key="a", channel="test", now=LATER)
     assert done.status == "accepted"
     assert [e.kind for e in events(seeded, q1)] == [
-        "created", "submitted", "returned", "submitted", "accepted"
+        "created",
+        "submitted",
+        "returned",
+        "submitted",
+        "accepted",
     ]
 
 
@@ -89,21 +125,38 @@ def test_a_submission_after_the_due_day_is_accepted_late(seeded: Engine, q1: int
 
 def test_an_extension_moves_the_due_date_and_the_status(seeded: Engine, q1: int) -> None:
     assert status(seeded, q1, as_of=date(2024, 3, 20)) == "overdue"
-    ledger.extend(seeded, q1, actor="vhtt.lan", due=date(2024, 3, 29), reason="Bão",
-                  key="x", channel="test", now=LATER)
+    ledger.extend(
+        seeded,
+        q1,
+        actor="vhtt.lan",
+        due=date(2024, 3, 29),
+        reason="Bão",
+        key="x",
+        channel="test",
+        now=LATER,
+    )
     assert status(seeded, q1, as_of=date(2024, 3, 20)) == "open"
     assert status(seeded, q1, as_of=date(2024, 3, 27)) == "due_soon"
     with pytest.raises(InputError, match="must be after the current due date 2024-03-29"):
-        ledger.extend(seeded, q1, actor="vhtt.lan", due=date(2024, 3, 29), reason=None,
-                      key="y", channel="test", now=LATER)
+        ledger.extend(
+            seeded,
+            q1,
+            actor="vhtt.lan",
+            due=date(2024, 3, 29),
+            reason=None,
+            key="y",
+            channel="test",
+            now=LATER,
+        )
 
 
 def test_nothing_is_chased_after_accepted_or_waived(seeded: Engine, q1: int) -> None:
     q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
     submit(seeded, q1)
     ledger.accept(seeded, q1, actor="vhtt.lan", key="a", channel="test", now=LATER)
-    ledger.waive(seeded, q2, actor="vhtt.lan", reason="Sáp nhập", key="w", channel="test",
-                 now=LATER)
+    ledger.waive(
+        seeded, q2, actor="vhtt.lan", reason="Sáp nhập", key="w", channel="test", now=LATER
+    )
     far = date(2025, 6, 1)
     assert (status(seeded, q1, far), status(seeded, q2, far)) == ("accepted", "waived")
     overdue = list_obligations(seeded, as_of=far, soon_until=far, status="overdue")
@@ -128,8 +181,11 @@ def test_repeating_a_command_with_its_key_appends_nothing(seeded: Engine, q1: in
         ({**FIGURES, "seminars": "hai"}, "figures.seminars", "must be a whole number"),
         ({**FIGURES, "seminars": 1.5}, "figures.seminars", "must be a whole number"),
         ({**FIGURES, "posters": 3}, "figures.posters", "is not a figure of this requirement"),
-        ({k: v for k, v in FIGURES.items() if k != "documents"}, "figures.documents",
-         "is required"),
+        (
+            {k: v for k, v in FIGURES.items() if k != "documents"},
+            "figures.documents",
+            "is required",
+        ),
     ],
 )
 def test_bad_figures_are_refused_naming_the_field_and_nothing_is_written(
@@ -145,12 +201,30 @@ def test_bad_figures_are_refused_naming_the_field_and_nothing_is_written(
 
 def test_a_required_narrative_and_a_bad_link_are_refused(seeded: Engine, q1: int) -> None:
     with pytest.raises(InputError, match="Đánh giá kết quả") as refused:
-        ledger.submit(seeded, q1, actor="cb.18712", figures=FIGURES, narrative="  ",
-                      evidence=None, key="n", channel="test", now=LATER)
+        ledger.submit(
+            seeded,
+            q1,
+            actor="cb.18712",
+            figures=FIGURES,
+            narrative="  ",
+            evidence=None,
+            key="n",
+            channel="test",
+            now=LATER,
+        )
     assert refused.value.field == "narrative"
     with pytest.raises(InputError, match="must be an http") as refused:
-        ledger.submit(seeded, q1, actor="cb.18712", figures=FIGURES, narrative=NARRATIVE,
-                      evidence="file:///etc/passwd", key="e", channel="test", now=LATER)
+        ledger.submit(
+            seeded,
+            q1,
+            actor="cb.18712",
+            figures=FIGURES,
+            narrative=NARRATIVE,
+            evidence="file:///etc/passwd",
+            key="e",
+            channel="test",
+            now=LATER,
+        )
     assert refused.value.field == "evidence"
 
 
@@ -164,8 +238,9 @@ def test_a_required_narrative_and_a_bad_link_are_refused(seeded: Engine, q1: int
         ("waive", "admin.cx", "only the lead office 446-VHTT may waive"),
     ],
 )
-def test_rights_are_checked_and_denials_recorded(seeded: Engine, q1: int, command: str,
-                                                 actor: str, message: str) -> None:
+def test_rights_are_checked_and_denials_recorded(
+    seeded: Engine, q1: int, command: str, actor: str, message: str
+) -> None:
     if command == "accept":
         submit(seeded, q1)
     before = count(seeded, "event")
@@ -192,11 +267,25 @@ def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> 
     with transaction(seeded, writes=False) as conn:
         target = ledger._load_target(conn, q1)
     with transaction(seeded) as conn:
-        ledger.append(conn, target, Decision("reminded", {"step": 1}), actor="dondoc",
-                      key="one", channel="test", now=LATER)
+        ledger.append(
+            conn,
+            target,
+            Decision("reminded", {"step": 1}),
+            actor="dondoc",
+            key="one",
+            channel="test",
+            now=LATER,
+        )
     with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
-        ledger.append(conn, target, Decision("reminded", {"step": 1}), actor="dondoc",
-                      key="two", channel="test", now=LATER)
+        ledger.append(
+            conn,
+            target,
+            Decision("reminded", {"step": 1}),
+            actor="dondoc",
+            key="two",
+            channel="test",
+            now=LATER,
+        )
     assert [e.version for e in events(seeded, q1)] == [1, 2]
 
 
@@ -204,10 +293,24 @@ def test_a_batch_with_one_bad_event_writes_nothing(seeded: Engine, q1: int) -> N
     with transaction(seeded, writes=False) as conn:
         target = ledger._load_target(conn, q1)
     with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
-        ledger.append(conn, target, Decision("reminded", {"step": 1}), actor="dondoc",
-                      key="good", channel="test", now=LATER)
-        ledger.append(conn, target, Decision("reminded", {"step": 2}), actor="dondoc",
-                      key="stale", channel="test", now=LATER)
+        ledger.append(
+            conn,
+            target,
+            Decision("reminded", {"step": 1}),
+            actor="dondoc",
+            key="good",
+            channel="test",
+            now=LATER,
+        )
+        ledger.append(
+            conn,
+            target,
+            Decision("reminded", {"step": 2}),
+            actor="dondoc",
+            key="stale",
+            channel="test",
+            now=LATER,
+        )
     assert [e.version for e in events(seeded, q1)] == [1]
 
 
@@ -218,38 +321,58 @@ def test_the_database_refuses_update_and_delete_on_the_log(seeded: Engine, q1: i
     assert len(events(seeded, q1)) == 1
 
 
-DEPARTMENT_STAFF = {"446-VHTT": "vhtt.lan", "446-NV": "noivu.nam", "446-TP": "tuphap.ha",
-                    "446-VP": "vanphong.son", "446-TCKH": "tckh.mai"}
+DEPARTMENT_STAFF = {
+    "446-VHTT": "vhtt.lan",
+    "446-NV": "noivu.nam",
+    "446-TP": "tuphap.ha",
+    "446-VP": "vanphong.son",
+    "446-TCKH": "tckh.mai",
+}
 
 
 @pytest.mark.slow
 def test_two_concurrent_accepts_exactly_one_wins_200_rounds(seeded: Engine) -> None:
     with transaction(seeded, writes=False) as conn:
-        rows = conn.execute(sa.text(
-            "SELECT o.id, o.unit_code, r.code FROM obligation o JOIN requirement r "
-            "ON r.id = o.requirement_id WHERE r.code IN ('1c', '2b') ORDER BY o.id"
-        )).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT o.id, o.unit_code, r.code FROM obligation o JOIN requirement r "
+                "ON r.id = o.requirement_id WHERE r.code IN ('1c', '2b') ORDER BY o.id"
+            )
+        ).all()
     rounds = rows[:200]
     assert len(rounds) == 200
     for oid, unit, requirement in rounds:
         if requirement == "1c":
             submit(seeded, oid, actor=f"cb.{unit}")
         else:
-            ledger.submit(seeded, oid, actor=DEPARTMENT_STAFF[unit], figures={"items": 3},
-                          narrative="Tin bài về dịch vụ công", evidence=None, key=f"s{oid}",
-                          channel="test", now=LATER)
+            ledger.submit(
+                seeded,
+                oid,
+                actor=DEPARTMENT_STAFF[unit],
+                figures={"items": 3},
+                narrative="Tin bài về dịch vụ công",
+                evidence=None,
+                key=f"s{oid}",
+                channel="test",
+                now=LATER,
+            )
     registered = seeded
     wins = 0
     for oid, _, _ in rounds:
         barrier = threading.Barrier(2)
         results: list[str] = []
 
-        def accept(actor: str, oid: int = oid, barrier: threading.Barrier = barrier,
-                   results: list[str] = results) -> None:
+        def accept(
+            actor: str,
+            oid: int = oid,
+            barrier: threading.Barrier = barrier,
+            results: list[str] = results,
+        ) -> None:
             barrier.wait()
             try:
-                ledger.accept(registered, oid, actor=actor, key=f"a{oid}{actor}",
-                              channel="test", now=LATER)
+                ledger.accept(
+                    registered, oid, actor=actor, key=f"a{oid}{actor}", channel="test", now=LATER
+                )
                 results.append("won")
             except Refused:
                 results.append("refused")
@@ -263,12 +386,15 @@ def test_two_concurrent_accepts_exactly_one_wins_200_rounds(seeded: Engine) -> N
         wins += 1
     assert wins == 200
     with transaction(registered, writes=False) as conn:
-        gaps = conn.execute(sa.text(
-            "SELECT obligation_id FROM event GROUP BY obligation_id "
-            "HAVING count(*) != max(version) OR min(version) != 1"
-        )).all()
-        accepted = conn.execute(sa.text(
-            "SELECT count(*) FROM event WHERE kind = 'accepted'")).scalar_one()
+        gaps = conn.execute(
+            sa.text(
+                "SELECT obligation_id FROM event GROUP BY obligation_id "
+                "HAVING count(*) != max(version) OR min(version) != 1"
+            )
+        ).all()
+        accepted = conn.execute(
+            sa.text("SELECT count(*) FROM event WHERE kind = 'accepted'")
+        ).scalar_one()
     assert gaps == [] and accepted == 200
     assert ledger.verify(registered)[1] == []
 
@@ -286,8 +412,7 @@ def _drop_append_only_guard(conn: sa.Connection) -> None:
 def history(seeded: Engine, q1: int) -> int:
     """Q1 with a full review cycle: 5 events."""
     submit(seeded, q1, key="first")
-    ledger.return_(seeded, q1, actor="vhtt.lan", reason="Thiếu", key="r", channel="test",
-                   now=LATER)
+    ledger.return_(seeded, q1, actor="vhtt.lan", reason="Thiếu", key="r", channel="test", now=LATER)
     submit(seeded, q1, key="second")
     ledger.accept(seeded, q1, actor="vhtt.lan", key="a", channel="test", now=LATER)
     return q1
@@ -296,20 +421,38 @@ def history(seeded: Engine, q1: int) -> int:
 @pytest.mark.parametrize(
     ("tamper", "version", "expected"),
     [
-        ("UPDATE event SET payload = replace(payload, '300', '3000') "
-         "WHERE obligation_id = :o AND version = 2", 2, "its content does not match its hash"),
-        ("UPDATE event SET actor = 'vhtt.hung' WHERE obligation_id = :o AND version = 5",
-         5, "its content does not match its hash"),
-        ("DELETE FROM event WHERE obligation_id = :o AND version = 3",
-         4, "expected version 3: an event is missing"),
-        ("DELETE FROM event WHERE obligation_id = :o AND version = 5",
-         5, "the projection says version 5 but the log ends at version 4"),
-        ("UPDATE event SET version = 100 + version WHERE obligation_id = :o "
-         "AND version IN (2, 4)", 3, "expected version 2"),
+        (
+            "UPDATE event SET payload = replace(payload, '300', '3000') "
+            "WHERE obligation_id = :o AND version = 2",
+            2,
+            "its content does not match its hash",
+        ),
+        (
+            "UPDATE event SET actor = 'vhtt.hung' WHERE obligation_id = :o AND version = 5",
+            5,
+            "its content does not match its hash",
+        ),
+        (
+            "DELETE FROM event WHERE obligation_id = :o AND version = 3",
+            4,
+            "expected version 3: an event is missing",
+        ),
+        (
+            "DELETE FROM event WHERE obligation_id = :o AND version = 5",
+            5,
+            "the projection says version 5 but the log ends at version 4",
+        ),
+        (
+            "UPDATE event SET version = 100 + version WHERE obligation_id = :o "
+            "AND version IN (2, 4)",
+            3,
+            "expected version 2",
+        ),
     ],
 )
-def test_tampering_is_detected_and_located(seeded: Engine, history: int, tamper: str,
-                                           version: int, expected: str) -> None:
+def test_tampering_is_detected_and_located(
+    seeded: Engine, history: int, tamper: str, version: int, expected: str
+) -> None:
     assert ledger.verify(seeded) == (291 + 4, [])
     with transaction(seeded) as conn:
         _drop_append_only_guard(conn)
@@ -323,10 +466,19 @@ def test_tampering_is_detected_and_located(seeded: Engine, history: int, tamper:
 def test_reordering_two_events_is_detected(seeded: Engine, history: int) -> None:
     with transaction(seeded) as conn:
         _drop_append_only_guard(conn)
-        conn.execute(sa.text("UPDATE event SET version = -version WHERE obligation_id = :o "
-                             "AND version IN (3, 4)"), {"o": history})
-        conn.execute(sa.text("UPDATE event SET version = 7 + version WHERE obligation_id = :o "
-                             "AND version IN (-3, -4)"), {"o": history})
+        conn.execute(
+            sa.text(
+                "UPDATE event SET version = -version WHERE obligation_id = :o AND version IN (3, 4)"
+            ),
+            {"o": history},
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE event SET version = 7 + version WHERE obligation_id = :o "
+                "AND version IN (-3, -4)"
+            ),
+            {"o": history},
+        )
     _, problems = ledger.verify(seeded)
     assert [(p.obligation_id, p.version) for p in problems] == [(history, 3)]
     assert "does not chain to the event before it" in str(problems[0])
@@ -334,16 +486,28 @@ def test_reordering_two_events_is_detected(seeded: Engine, history: int) -> None
 
 def test_rebuild_reproduces_the_live_projection_exactly(seeded: Engine, history: int) -> None:
     q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
-    ledger.extend(seeded, q2, actor="vhtt.lan", due=date(2024, 7, 1), reason=None, key="x",
-                  channel="test", now=LATER)
+    ledger.extend(
+        seeded,
+        q2,
+        actor="vhtt.lan",
+        due=date(2024, 7, 1),
+        reason=None,
+        key="x",
+        channel="test",
+        now=LATER,
+    )
     query = sa.text("SELECT * FROM obligation ORDER BY id")
     with transaction(seeded, writes=False) as conn:
         live = [tuple(r) for r in conn.execute(query)]
     assert ledger.rebuild(seeded) == (291, 0)
     with transaction(seeded) as conn:
-        conn.execute(sa.text("UPDATE obligation SET status = 'open', version = 1, figures = "
-                             "NULL, effective_due = due_date, submitted_at = NULL, "
-                             "decided_at = NULL"))
+        conn.execute(
+            sa.text(
+                "UPDATE obligation SET status = 'open', version = 1, figures = "
+                "NULL, effective_due = due_date, submitted_at = NULL, "
+                "decided_at = NULL"
+            )
+        )
     assert ledger.rebuild(seeded) == (291, 2)
     with transaction(seeded, writes=False) as conn:
         assert [tuple(r) for r in conn.execute(query)] == live
@@ -355,7 +519,8 @@ def test_rebuild_refuses_a_log_that_does_not_verify(seeded: Engine, history: int
 
     with transaction(seeded) as conn:
         _drop_append_only_guard(conn)
-        conn.execute(sa.text("DELETE FROM event WHERE obligation_id = :o AND version = 2"),
-                     {"o": history})
+        conn.execute(
+            sa.text("DELETE FROM event WHERE obligation_id = :o AND version = 2"), {"o": history}
+        )
     with pytest.raises(LogCorrupt, match="expected version 2"):
         ledger.rebuild(seeded)
