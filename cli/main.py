@@ -242,7 +242,7 @@ def directive_list(as_json: JsonOpt = False) -> None:
         table.add_row(
             r.code,
             number,
-            r.date,
+            r.document_date,
             r.subject,
             r.lead,
             window,

@@ -31,14 +31,8 @@ from models.obligation import (
     load_payload,
     payload_text,
 )
-from models.tables import Actor, Denial, Directive, Event, Obligation, Requirement
+from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
 
-ACTOR = Actor.__table__
-DENIAL = Denial.__table__
-DIRECTIVE = Directive.__table__
-EVENT = Event.__table__
-OBLIGATION = Obligation.__table__
-REQUIREMENT = Requirement.__table__
 ATTEMPTS = 5
 
 

@@ -28,13 +28,9 @@ from models.obligation import GENESIS, created_payload, event_hash, payload_text
 from models.periods import Period, due_date, periods_for
 from models.reference import load_units
 from models.registry import UnitRow
-from models.tables import Directive, Event, Obligation, Requirement
+from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
 from models.workdays import WorkCalendar
 
-DIRECTIVE = Directive.__table__
-REQUIREMENT = Requirement.__table__
-OBLIGATION = Obligation.__table__
-EVENT = Event.__table__
 CHUNK = 5_000
 
 

@@ -10,11 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from models.db import transaction
-from models.tables import Directive, Obligation, Requirement
-
-DIRECTIVE = Directive.__table__
-REQUIREMENT = Requirement.__table__
-OBLIGATION = Obligation.__table__
+from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT
 
 STATUSES = (
     "open",
@@ -48,7 +44,7 @@ class DirectivePublic(SQLModel):
     code: str
     number: str | None
     symbol: str
-    date: str
+    document_date: str
     subject: str
     lead: str
     effective_from: date
@@ -98,7 +94,7 @@ def list_obligations(
         .order_by(
             DIRECTIVE.c.code,
             REQUIREMENT.c.code,
-            OBLIGATION.c.period_start,
+            OBLIGATION.c.period_end.nulls_first(),
             OBLIGATION.c.period_key,
             OBLIGATION.c.unit_code,
         )
@@ -152,7 +148,7 @@ def list_directives(engine: Engine) -> list[DirectivePublic]:
             code=r.code,
             number=r.number,
             symbol=r.symbol,
-            date=r.document_date,
+            document_date=r.document_date,
             subject=r.subject,
             lead=r.lead_unit_code,
             effective_from=r.effective_from,

@@ -11,10 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import transaction
 from models.registry import ActorRow, UnitRow
-from models.tables import Actor, Unit
-
-UNIT = Unit.__table__
-ACTOR = Actor.__table__
+from models.tables import ACTOR, UNIT
 
 
 def _upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:

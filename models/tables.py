@@ -139,3 +139,13 @@ class Denial(SQLModel, table=True):
     command: str = Field(max_length=32)
     target: str = Field(max_length=200)
     reason: str = Field(sa_type=sa.Text)
+
+
+# Core table handles for set-based statements (SQLModel sets __table__ at class creation).
+UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
+ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
+DIRECTIVE: sa.Table = Directive.__table__  # type: ignore[attr-defined]
+REQUIREMENT: sa.Table = Requirement.__table__  # type: ignore[attr-defined]
+OBLIGATION: sa.Table = Obligation.__table__  # type: ignore[attr-defined]
+EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
+DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]

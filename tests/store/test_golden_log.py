@@ -20,13 +20,10 @@ from sqlalchemy import Engine
 
 from models import ledger
 from models.db import transaction
-from models.tables import Event, Obligation, Requirement
+from models.tables import EVENT, OBLIGATION, REQUIREMENT
 from tests.conftest import obligation_id, publish_seed
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "seed-log.json"
-OBLIGATION = Obligation.__table__
-EVENT = Event.__table__
-REQUIREMENT = Requirement.__table__
 IDENTITY = ("unit_code", "period_key", "period_start", "period_end", "due_date")
 PROJECTION = (
     "status",

@@ -14,12 +14,10 @@ from models.db import transaction
 from models.directive import load_directive
 from models.errors import Refused
 from models.registry import UnitRow
-from models.tables import Obligation, Requirement
+from models.tables import OBLIGATION, REQUIREMENT
 from tests.conftest import CALENDAR, NOW, SEED, count, publish_seed
 
 COMMUNES = 21
-OBLIGATION = Obligation.__table__
-REQUIREMENT = Requirement.__table__
 
 
 def _rows(engine: Engine, sql: str, **params: object) -> list[sa.Row]:

@@ -1,0 +1,578 @@
+"""Directive files: the seed loads and expresses the seed table; a bad file is refused with the
+file, the field path and the value in the message."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from models.directive import DirectiveSpec, load_directive
+from models.errors import InputError
+from models.periods import Cadence, due_date, period_for_key
+from models.workdays import WorkCalendar
+
+SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+
+Data = dict[str, Any]
+Mutation = Callable[[Data], None]
+
+# Known defects, each named by the cases it breaks (see the xfail'd cases below).
+TAG_IN_PATH = (
+    "field_path keeps pydantic's union tag: the path reads "
+    "'...due.day-of-month.day' instead of '...due.day'"
+)
+MISSING_VALUE = "a missing field reports the whole enclosing mapping as its value"
+WHOLE_FILE = "duplicate requirement codes are reported at '(file)' with the whole file as value"
+DOCUMENT_DATE = "document date checks report 'document' and the whole document, not document.date"
+
+
+def _unshared(value: Any) -> Any:
+    """A deep copy in which YAML anchors (*report in the seed) no longer share objects."""
+    if isinstance(value, dict):
+        return {k: _unshared(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unshared(v) for v in value]
+    return value
+
+
+def seed_data() -> Data:
+    """The seed directive as yaml.safe_load reads it."""
+    return _unshared(yaml.safe_load(SEED_TEXT))
+
+
+def _parent(data: Data, path: str) -> tuple[Any, str | int]:
+    """The container holding the field at `path` ("requirements[2].who") and its key."""
+    parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
+    node: Any = data
+    for part in parts[:-1]:
+        node = node[part]
+    return node, parts[-1]
+
+
+def get(data: Data, path: str) -> Any:
+    node, key = _parent(data, path)
+    return node[key]
+
+
+def put(path: str, value: Any) -> Mutation:
+    def mutate(data: Data) -> None:
+        node, key = _parent(data, path)
+        node[key] = value
+
+    return mutate
+
+
+def drop(path: str) -> Mutation:
+    def mutate(data: Data) -> None:
+        node, key = _parent(data, path)
+        del node[key]
+
+    return mutate
+
+
+def rename(key: str, new: str) -> Mutation:
+    def mutate(data: Data) -> None:
+        data[new] = data.pop(key)
+
+    return mutate
+
+
+@dataclass(frozen=True)
+class At:
+    """An expected value: whatever the mutated data holds at `path`."""
+
+    path: str
+
+
+def write(tmp_path: Path, data: Any, **dump: Any) -> Path:
+    path = tmp_path / "directive.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, **dump), encoding="utf-8")
+    return path
+
+
+def refusal(path: Path) -> InputError:
+    with pytest.raises(InputError) as caught:
+        load_directive(path)
+    return caught.value
+
+
+# --- a bad file is refused ----------------------------------------------------------------
+
+R1C, R4A, R4B = "requirements[2]", "requirements[6]", "requirements[7]"
+
+
+def case(
+    id: str, mutation: Mutation, field: str, value: Any, problem: str, bug: str | None = None
+) -> Any:
+    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+    return pytest.param(mutation, field, value, problem, id=id, marks=marks)
+
+
+BAD_FILES = [
+    case("missing-code", drop("code"), "code", None, "Field required", MISSING_VALUE),
+    case(
+        "top-level-typo-requirments",
+        rename("requirements", "requirments"),
+        "requirements",
+        None,
+        "Field required — also: requirments: Extra inputs are not permitted",
+        MISSING_VALUE,
+    ),
+    case(
+        "unknown-key-in-figure",
+        put(f"{R1C}.what.figures[0].maximum", 5),
+        f"{R1C}.what.figures[0].maximum",
+        5,
+        "Extra inputs are not permitted",
+    ),
+    case(
+        "cadence-weekly",
+        put(f"{R1C}.schedule[0].cadence", "weekly"),
+        f"{R1C}.schedule[0].cadence",
+        "weekly",
+        "Input should be 'monthly', 'quarterly', '6-monthly',",
+    ),
+    case(
+        "bad-convention",
+        put(f"{R1C}.schedule[0].convention", "decree-09"),
+        f"{R1C}.schedule[0].convention",
+        "decree-09",
+        "Input should be 'calendar' or 'decree-09-2019'",
+    ),
+    case(
+        "standing-duty-with-due-rule",
+        put("requirements[0].schedule[0].due", {"rule": "working-days-after-end", "days": 3}),
+        "requirements[0].schedule[0]",
+        {"cadence": "standing", "due": {"rule": "working-days-after-end", "days": 3}},
+        "a standing duty has no due date",
+    ),
+    case(
+        "quarterly-without-due",
+        drop(f"{R1C}.schedule[0].due"),
+        f"{R1C}.schedule[0]",
+        {"cadence": "quarterly", "convention": "decree-09-2019"},
+        "a quarterly schedule needs a due rule",
+    ),
+    case(
+        "explicit-date-on-monthly",
+        put(f"{R4A}.schedule[0].due", {"rule": "date", "date": date(2024, 3, 15)}),
+        f"{R4A}.schedule[0]",
+        {"cadence": "monthly", "due": {"rule": "date", "date": date(2024, 3, 15)}},
+        "an explicit due date only fits the 'once' cadence",
+    ),
+    case(
+        "unknown-due-rule",
+        put(f"{R1C}.schedule[0].due.rule", "weekday"),
+        f"{R1C}.schedule[0].due",
+        {"rule": "weekday", "day": 15},
+        "Input tag 'weekday' found using 'rule' does not match any of the expected tags",
+    ),
+    case(
+        "day-of-month-32",
+        put(f"{R1C}.schedule[0].due.day", 32),
+        f"{R1C}.schedule[0].due.day",
+        32,
+        "less than or equal to 31",
+        TAG_IN_PATH,
+    ),
+    case(
+        "working-days-negative",
+        put(f"{R4A}.schedule[0].due.days", -1),
+        f"{R4A}.schedule[0].due.days",
+        -1,
+        "greater than or equal to 0",
+        TAG_IN_PATH,
+    ),
+    case(
+        "explicit-date-not-iso",
+        put(f"{R4B}.schedule[0].due.date", "15/03/2024"),
+        f"{R4B}.schedule[0].due.date",
+        "15/03/2024",
+        "must be a date written YYYY-MM-DD",
+        TAG_IN_PATH,
+    ),
+    case(
+        "duplicate-requirement-codes",
+        put("requirements[3].code", "1c"),
+        "requirements[3].code",
+        "1c",
+        "requirement codes must be unique: 1c",
+        WHOLE_FILE,
+    ),
+    case(
+        "duplicate-figure-keys",
+        put(f"{R1C}.what.figures[1].key", "training_classes"),
+        f"{R1C}.what",
+        At(f"{R1C}.what"),
+        "figure keys must be unique: training_classes",
+    ),
+    case(
+        "figure-min-above-max",
+        put(f"{R1C}.what.figures[0].max", -1),
+        f"{R1C}.what.figures[0]",
+        At(f"{R1C}.what.figures[0]"),
+        "min 0.0 is above max -1.0",
+    ),
+    case(
+        "text-figure-with-min",
+        put(f"{R4B}.what.figures[0].min", 0),
+        f"{R4B}.what.figures[0]",
+        At(f"{R4B}.what.figures[0]"),
+        "a text figure takes no min, max or target",
+    ),
+    case(
+        "target-without-bounds",
+        put(f"{R4A}.what.figures[0].target", {}),
+        f"{R4A}.what.figures[0].target",
+        {},
+        "a target needs at_least or at_most",
+    ),
+    case(
+        "selector-with-nothing",
+        put("requirements[0].who", {"kinds": [], "units": []}),
+        "requirements[0].who",
+        {"kinds": [], "units": []},
+        "name at least one of kinds, tags or units",
+    ),
+    case(
+        "effective-until-before-from",
+        put("effective.until", date(2023, 12, 31)),
+        "effective",
+        {"from": date(2024, 1, 1), "until": date(2023, 12, 31)},
+        "until 2023-12-31 is before from 2024-01-01",
+    ),
+    case(
+        "document-date-month-13",
+        put("document.date", "2024-13"),
+        "document.date",
+        "2024-13",
+        "date must be YYYY-MM-DD (or YYYY-MM while a draft)",
+        DOCUMENT_DATE,
+    ),
+    case(
+        "numbered-document-with-partial-date",
+        put("document.number", "125"),
+        "document.date",
+        "2024-02",
+        "a numbered (signed) document needs its full date YYYY-MM-DD",
+        DOCUMENT_DATE,
+    ),
+    case(
+        "requirement-code-int",
+        put("requirements[9].code", 5),
+        "requirements[9].code",
+        5,
+        "Input should be a valid string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutation", "field", "value", "problem"), BAD_FILES)
+def test_bad_directive_is_refused_naming_file_field_and_value(
+    tmp_path: Path, mutation: Mutation, field: str, value: Any, problem: str
+) -> None:
+    data = seed_data()
+    mutation(data)
+    path = write(tmp_path, data, sort_keys=False)
+    expected = get(data, value.path) if isinstance(value, At) else value
+    err = refusal(path)
+    assert (err.source, err.field, err.value) == (str(path), field, expected)
+    assert problem in err.problem
+    assert str(err).startswith(f"{path}: {field}: ")
+    assert str(err).endswith(f" (got {expected!r})")
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field"),
+    [
+        pytest.param(drop("code"), "code", id="missing-code"),
+        pytest.param(rename("requirements", "requirments"), "requirements", id="typo"),
+    ],
+)
+def test_missing_field_is_named(tmp_path: Path, mutation: Mutation, field: str) -> None:
+    """The field path of a missing field is right even while its value is not (MISSING_VALUE)."""
+    data = seed_data()
+    mutation(data)
+    err = refusal(write(tmp_path, data))
+    assert err.field == field
+    assert err.problem.startswith("Field required")
+
+
+def test_two_problems_are_both_reported(tmp_path: Path) -> None:
+    data = seed_data()
+    put("lead", "446 VHTT")(data)
+    put(f"{R1C}.schedule[0].cadence", "weekly")(data)
+    err = refusal(write(tmp_path, data))
+    assert (err.field, err.value) == ("lead", "446 VHTT")
+    first, also = err.problem.split(" — also: ")
+    assert first == "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.-]*$'"
+    assert also.startswith(f"{R1C}.schedule[0].cadence: Input should be 'monthly', ")
+    assert f"{R1C}.schedule[0].cadence" in str(err)
+
+
+def test_numbered_document_needs_its_full_date(tmp_path: Path) -> None:
+    """A draft may give only its month (the seed does); a signed document may not."""
+    assert load_directive(SEED).document.date == "2024-02"
+    data = seed_data()
+    put("document.number", "125")(data)
+    err = refusal(write(tmp_path, data))
+    assert err.problem == "a numbered (signed) document needs its full date YYYY-MM-DD"
+    put("document.date", "2024-02-26")(data)
+    signed = load_directive(write(tmp_path, data))
+    assert (signed.document.number, signed.document.date) == ("125", "2024-02-26")
+    assert not signed.document.draft
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="YAML reads an unquoted 2024-02-26 as a date, and Document.date only takes a str",
+)
+def test_signed_document_with_unquoted_full_date_loads(tmp_path: Path) -> None:
+    path = tmp_path / "signed.yaml"
+    text = SEED_TEXT.replace("number: null", 'number: "125"').replace(
+        "date: 2024-02\n", "date: 2024-02-26\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    assert load_directive(path).document.date == "2024-02-26"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="yaml.safe_load raises ValueError on an impossible unquoted date; "
+    "load_directive only catches yaml.YAMLError",
+)
+def test_impossible_unquoted_date_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "directive.yaml"
+    path.write_text(SEED_TEXT.replace("from: 2024-01-01", "from: 2024-02-30"), encoding="utf-8")
+    err = refusal(path)
+    assert err.source == str(path)
+    assert "2024-02-30" in str(err)
+
+
+# --- files that are not directives at all -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "type_name"),
+    [
+        pytest.param("- code: cam-xuyen-cchc-2024\n", "list", id="a-list"),
+        pytest.param("cam-xuyen-cchc-2024\n", "str", id="a-scalar"),
+        pytest.param("", "NoneType", id="empty"),
+    ],
+)
+def test_non_mapping_file_is_refused(tmp_path: Path, text: str, type_name: str) -> None:
+    path = tmp_path / "directive.yaml"
+    path.write_text(text, encoding="utf-8")
+    err = refusal(path)
+    assert (err.source, err.field, err.value) == (str(path), "(file)", type_name)
+    assert err.problem == "must be a mapping of fields"
+
+
+def test_invalid_yaml_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "directive.yaml"
+    path.write_text(SEED_TEXT.replace("code: cam-xuyen-cchc-2024\n", "code: a: b\n"), "utf-8")
+    err = refusal(path)
+    assert (err.source, err.field, err.value) == (
+        str(path),
+        "line 20, column 8",
+        "mapping values are not allowed here",
+    )
+    assert err.problem == "is not valid YAML"
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.yaml"
+    err = refusal(path)
+    assert (err.source, err.field, err.value, err.problem) == (
+        str(path),
+        "(file)",
+        str(path),
+        "no such file",
+    )
+
+
+def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
+    """A file saved as UTF-16 (as Windows Notepad may) is refused, showing its first bytes."""
+    path = tmp_path / "directive.yaml"
+    raw = SEED_TEXT.encode("utf-16")
+    path.write_bytes(raw)
+    err = refusal(path)
+    assert (err.source, err.field, err.value) == (str(path), "(file)", raw[:20])
+    assert err.problem == "is not UTF-8 text"
+
+
+# --- the seed -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed() -> DirectiveSpec:
+    return load_directive(SEED)
+
+
+def test_seed_loads(seed: DirectiveSpec) -> None:
+    assert seed.code == "cam-xuyen-cchc-2024"
+    assert (seed.document.issuer, seed.document.symbol, seed.document.number) == (
+        "446",
+        "UBND-VHTT",
+        None,
+    )
+    assert seed.document.draft
+    assert seed.lead == "446-VHTT"
+    assert (seed.effective.start, seed.effective.until) == (date(2024, 1, 1), date(2024, 12, 31))
+    assert seed.unit_references() == [
+        ("document.issuer", "446"),
+        ("lead", "446-VHTT"),
+        ("requirements[2].to", "446-VHTT"),
+        ("requirements[4].to", "446-TTVHTT"),
+        ("requirements[5].who.units[0]", "446-TTHCC"),
+        ("requirements[6].who.units[0]", "446-TTVHTT"),
+        ("requirements[7].who.units[0]", "446-TTVHTT"),
+        ("requirements[8].who.units[0]", "446-TTVHTT"),
+        ("requirements[8].to", "446-VHTT"),
+        ("requirements[9].who.units[0]", "446-VHTT"),
+        ("requirements[9].to", "446"),
+    ]
+
+
+COMMUNES = {"kinds": ["xa", "thi_tran"]}
+CENTRE = {"units": ["446-TTVHTT"]}
+REPORTS = ["quarterly", "6-monthly", "yearly"]
+# Row of the seed table (/work/shared/seeds/README.md): who, cadences, delivered to.
+SEED_TABLE = {
+    "1a": (COMMUNES, ["standing"], None),
+    "1b": (COMMUNES, ["standing"], None),
+    "1c": (COMMUNES, REPORTS, "446-VHTT"),
+    "2a": ({"kinds": ["phong", "trung_tam"]}, ["standing"], None),
+    "2b": ({"tags": ["cchc-content"]}, ["monthly"], "446-TTVHTT"),
+    "3": ({"units": ["446-TTHCC"]}, ["standing"], None),
+    "4a": (CENTRE, ["monthly"], None),
+    "4b": (CENTRE, ["once"], None),
+    "4c": (CENTRE, REPORTS, "446-VHTT"),
+    "5": ({"units": ["446-VHTT"]}, REPORTS, "446"),
+}
+
+
+def test_seed_has_one_requirement_per_row_of_the_seed_table(seed: DirectiveSpec) -> None:
+    assert [r.code for r in seed.requirements] == list(SEED_TABLE)
+
+
+@pytest.mark.parametrize("code", list(SEED_TABLE))
+def test_seed_expresses_row(seed: DirectiveSpec, code: str) -> None:
+    who, cadences, to = SEED_TABLE[code]
+    req = next(r for r in seed.requirements if r.code == code)
+    assert req.who.model_dump(exclude_defaults=True) == who
+    assert [s.cadence.value for s in req.schedule] == cadences
+    assert req.standing == (cadences == ["standing"])
+    assert req.to == to
+
+
+def test_seed_content_columns(seed: DirectiveSpec) -> None:
+    """Counts + narrative for 1c and 4c, a programme count with target ≥ 1, a reporter's name."""
+    reqs = {r.code: r for r in seed.requirements}
+    report_keys = [
+        "training_classes",
+        "seminars",
+        "news_items",
+        "leaflets",
+        "documents",
+        "other_forms",
+    ]
+    for code in ("1c", "4c"):
+        what = reqs[code].what
+        assert [f.key for f in what.figures] == report_keys
+        assert {f.type for f in what.figures} == {"integer"}
+        assert what.narrative is not None and what.narrative.required
+    (programmes,) = reqs["4a"].what.figures
+    assert (programmes.key, programmes.type, programmes.min) == ("programmes", "integer", 0)
+    assert programmes.target is not None
+    assert (programmes.target.at_least, programmes.target.at_most) == (1, None)
+    (reporter,) = reqs["4b"].what.figures
+    assert (reporter.key, reporter.type) == ("reporter", "text")
+    narrative = reqs["5"].what.narrative
+    assert narrative is not None and narrative.required
+
+
+@pytest.mark.parametrize(
+    ("code", "cadence", "key", "due"),
+    [
+        ("1c", Cadence.QUARTERLY, "2024-Q1", date(2024, 3, 15)),
+        ("1c", Cadence.QUARTERLY, "2024-Q2", date(2024, 6, 17)),
+        ("1c", Cadence.SIX_MONTHLY, "2024-H1", date(2024, 6, 17)),
+        ("1c", Cadence.QUARTERLY, "2024-Q3", date(2024, 9, 16)),
+        ("4c", Cadence.YEARLY, "2024", date(2024, 12, 16)),
+        ("5", Cadence.QUARTERLY, "2024-Q1", date(2024, 3, 19)),
+        ("5", Cadence.SIX_MONTHLY, "2024-H1", date(2024, 6, 19)),
+        ("5", Cadence.QUARTERLY, "2024-Q3", date(2024, 9, 18)),
+        ("5", Cadence.YEARLY, "2024", date(2024, 12, 18)),
+    ],
+)
+def test_seed_due_dates_match_its_header_comment(
+    seed: DirectiveSpec, code: str, cadence: Cadence, key: str, due: date
+) -> None:
+    req = next(r for r in seed.requirements if r.code == code)
+    schedule = next(s for s in req.schedule if s.cadence is cadence)
+    assert schedule.due is not None
+    period = period_for_key(cadence, schedule.convention, key)
+    assert due_date(schedule.due, period, WorkCalendar()) == due
+
+
+def test_decomposed_vietnamese_is_stored_composed(tmp_path: Path) -> None:
+    title = "Báo cáo của Xã Nam Phúc Thăng"
+    label = "Số lớp tập huấn"
+    decomposed = unicodedata.normalize("NFD", title)
+    assert decomposed != title
+    data = seed_data()
+    put("requirements[0].title", decomposed)(data)
+    put(f"{R1C}.what.figures[0].label", unicodedata.normalize("NFD", label))(data)
+    loaded = load_directive(write(tmp_path, data))
+    assert loaded.requirements[0].title == title
+    assert loaded.requirements[2].what.figures[0].label == label
+    put("requirements[0].title", title)(data)
+    composed = load_directive(write(tmp_path, data))
+    assert loaded.sha256() == composed.sha256()
+
+
+@pytest.mark.parametrize(
+    "dump",
+    [
+        pytest.param({"sort_keys": True}, id="block-sorted"),
+        pytest.param({"sort_keys": False, "default_flow_style": True}, id="flow"),
+        pytest.param({"sort_keys": False, "width": 40}, id="block-wrapped"),
+    ],
+)
+def test_seed_hash_is_stable_across_formatting(
+    seed: DirectiveSpec, tmp_path: Path, dump: dict[str, Any]
+) -> None:
+    reformatted = load_directive(write(tmp_path, seed_data(), **dump))
+    assert reformatted.canonical_json() == seed.canonical_json()
+    assert reformatted.sha256() == seed.sha256()
+
+
+def test_seed_hash_ignores_key_order(seed: DirectiveSpec, tmp_path: Path) -> None:
+    def reversed_keys(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: reversed_keys(value[k]) for k in reversed(list(value))}
+        if isinstance(value, list):
+            return [reversed_keys(v) for v in value]
+        return value
+
+    data = reversed_keys(seed_data())
+    assert next(iter(data)) == "requirements"
+    assert load_directive(write(tmp_path, data, sort_keys=False)).sha256() == seed.sha256()
+
+
+def test_seed_hash_changes_with_a_due_day(seed: DirectiveSpec, tmp_path: Path) -> None:
+    data = seed_data()
+    put(f"{R1C}.schedule[0].due.day", 16)(data)
+    changed = load_directive(write(tmp_path, data))
+    assert changed.sha256() != seed.sha256()
+    assert re.fullmatch(r"[0-9a-f]{64}", changed.sha256())
