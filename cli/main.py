@@ -19,6 +19,7 @@ import pendulum
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from models import ledger, publishing, queries, reference
@@ -97,7 +98,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DondocError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
 
     return run  # type: ignore[return-value]
@@ -463,7 +464,7 @@ def log_verify() -> None:
     """Check every hash chain and that the projection matches the log."""
     checked, problems = ledger.verify(_engine(_settings()))
     for problem in problems:
-        err.print(f"[red]✗[/] {problem}", highlight=False)
+        err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if problems:
         raise LogCorrupt(f"{len(problems)} problem(s) in the event log ({checked} events read)")
     out.print(f"event log verified: {checked} events, every chain intact")

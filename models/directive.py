@@ -240,14 +240,19 @@ def nfc(value: Any) -> Any:
     return value
 
 
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """pydantic's error location as a path: ("requirements", 2, "who") -> requirements[2].who."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not part.startswith(("function-", "tagged-union")) and "[" not in part:
-            path += f".{part}" if path else part
+def field_path(loc: tuple[int | str, ...], data: Any) -> str:
+    """pydantic's error location as a path through the file's own keys:
+    ("requirements", 2, "schedule", 0, "due", "day-of-month", "day") ->
+    requirements[2].schedule[0].due.day (segments pydantic adds, such as a union's tag, are
+    not keys of the file and are left out; a missing key is named as the last segment)."""
+    path, current = "", data
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
+            path, current = f"{path}[{part}]", current[part]
+        elif isinstance(part, str) and isinstance(current, dict) and part in current:
+            path, current = f"{path}.{part}" if path else part, current[part]
+        elif i == len(loc) - 1 and isinstance(part, str) and "[" not in part:
+            path = f"{path}.{part}" if path else part
     return path or "(file)"
 
 
@@ -255,19 +260,22 @@ def parse_directive(data: Any, source: str) -> DirectiveSpec:
     """Validate loaded data; raise InputError naming the source, field path and value."""
     if not isinstance(data, dict):
         raise InputError(source, "(file)", type(data).__name__, "must be a mapping of fields")
+    data = nfc(data)
     try:
-        return DirectiveSpec.model_validate(nfc(data))
+        return DirectiveSpec.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
         problem = first["msg"].removeprefix("Value error, ")
         if len(errors) > 1:
             others = "; ".join(
-                f"{field_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                f"{field_path(e['loc'], data)}: {e['msg'].removeprefix('Value error, ')}"
                 for e in errors[1:]
             )
             problem += f" — also: {others}"
-        raise InputError(source, field_path(first["loc"]), first.get("input"), problem) from None
+        raise InputError(
+            source, field_path(first["loc"], data), first.get("input"), problem
+        ) from None
 
 
 def load_directive(path: Path) -> DirectiveSpec:

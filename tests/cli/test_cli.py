@@ -1,0 +1,228 @@
+"""The `dondoc` command line, end to end on a SQLite file: what scripts and people see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cli.main import app
+from tests.conftest import ACTORS, SEED, UNITS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def dondoc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run `dondoc ARGS…` against a fresh database; returns the click Result."""
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("DONDOC_ACTOR", raising=False)
+
+    def run(*args: str, ok: bool = True) -> Result:
+        result = runner.invoke(app, list(args))
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        return result
+
+    run("db", "upgrade")
+    return run
+
+
+@pytest.fixture
+def published(dondoc: Any) -> Any:
+    dondoc("units", "import", str(UNITS))
+    dondoc("actors", "import", str(ACTORS))
+    dondoc("directive", "publish", str(SEED), "--actor", "admin.cx", "--as-of", "2024-12-31")
+    return dondoc
+
+
+def _obligations(run: Any, *args: str) -> list[dict[str, Any]]:
+    return json.loads(run("obligations", "--json", *args).stdout)
+
+
+def test_publish_lists_the_directive_and_its_obligations(published: Any) -> None:
+    directives = json.loads(published("directive", "list", "--json").stdout)
+    assert [(d["code"], d["requirements"], d["obligations"]) for d in directives] == [
+        ("cam-xuyen-cchc-2024", 10, 291)
+    ]
+    rows = _obligations(
+        published, "--unit", "18712", "--period", "2024-Q1", "--as-of", "2024-03-20"
+    )
+    assert len(rows) == 1
+    assert set(rows[0]) >= {
+        "id",
+        "directive",
+        "requirement",
+        "unit",
+        "period",
+        "due",
+        "status",
+        "version",
+    }
+    assert (rows[0]["requirement"], rows[0]["due"], rows[0]["status"], rows[0]["version"]) == (
+        "1c",
+        "2024-03-15",
+        "overdue",
+        1,
+    )
+    soon = _obligations(
+        published, "--unit", "18712", "--status", "due_soon", "--as-of", "2024-03-12"
+    )
+    assert [r["period"] for r in soon] == ["2024-Q1"]
+
+
+def test_submit_accept_and_verify_through_the_cli(published: Any) -> None:
+    oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
+    figures = [
+        "-f",
+        "training_classes=2",
+        "-f",
+        "seminars=1",
+        "-f",
+        "news_items=14",
+        "-f",
+        "leaflets=300",
+        "-f",
+        "documents=5",
+        "-f",
+        "other_forms=0",
+    ]
+    done = published(
+        "submit",
+        oid,
+        "--actor",
+        "cb.18712",
+        *figures,
+        "--narrative",
+        "Quý I: tổ chức 2 lớp tập huấn",
+        "--key",
+        "q1",
+    )
+    assert "submitted (version 2), now submitted" in done.stdout
+    again = published(
+        "submit",
+        oid,
+        "--actor",
+        "cb.18712",
+        *figures,
+        "--narrative",
+        "Quý I: tổ chức 2 lớp tập huấn",
+        "--key",
+        "q1",
+    )
+    assert "already recorded" in again.stdout
+    published("accept", oid, "--actor", "vhtt.lan")
+    rows = _obligations(published, "--unit", "18712", "--period", "2024-Q1")
+    # the command line records the real time, long after the 2024 due date
+    assert (rows[0]["status"], rows[0]["version"]) == ("accepted_late", 3)
+    assert "293 events, every chain intact" in published("log", "verify").stdout
+    assert "0 projection rows corrected" in published("log", "rebuild").stdout
+
+
+def test_a_bad_figure_names_the_field_and_value_and_writes_nothing(published: Any) -> None:
+    oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
+    figures = [
+        "-f",
+        "training_classes=2",
+        "-f",
+        "seminars=1",
+        "-f",
+        "news_items=14",
+        "-f",
+        "leaflets=-5",
+        "-f",
+        "documents=5",
+        "-f",
+        "other_forms=0",
+    ]
+    bad = published("submit", oid, "--actor", "cb.18712", *figures, "--narrative", "x", ok=False)
+    assert bad.exit_code == 2
+    assert "figures.leaflets" in bad.stderr and "'-5'" in bad.stderr
+    assert _obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["version"] == 1
+
+
+def test_another_units_staff_are_refused(published: Any) -> None:
+    oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
+    refused = published("submit", oid, "--actor", "cb.18673", "-f", "leaflets=1", ok=False)
+    assert refused.exit_code == 4
+    assert "cb.18673 acts for unit 18673 and cannot submit for 18712" in refused.stderr
+
+
+def test_only_an_admin_publishes(dondoc: Any) -> None:
+    dondoc("units", "import", str(UNITS))
+    dondoc("actors", "import", str(ACTORS))
+    refused = dondoc("directive", "publish", str(SEED), "--actor", "vhtt.lan", ok=False)
+    assert refused.exit_code == 4 and "only an admin may publish" in refused.stderr
+    assert json.loads(dondoc("directive", "list", "--json").stdout) == []
+
+
+def test_a_bad_directive_file_is_refused_and_nothing_is_written(
+    dondoc: Any, tmp_path: Path
+) -> None:
+    dondoc("units", "import", str(UNITS))
+    dondoc("actors", "import", str(ACTORS))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        SEED.read_text(encoding="utf-8").replace("day: 15}", "day: 32}", 1), encoding="utf-8"
+    )
+    refused = dondoc("directive", "publish", str(bad), "--actor", "admin.cx", ok=False)
+    assert refused.exit_code == 2
+    assert f"{bad}: requirements[2].schedule[0].due.day" in refused.stderr
+    assert "(got 32)" in refused.stderr
+    assert json.loads(dondoc("directive", "list", "--json").stdout) == []
+
+
+def test_a_directive_naming_an_unknown_unit_is_refused(dondoc: Any, tmp_path: Path) -> None:
+    dondoc("units", "import", str(UNITS))
+    dondoc("actors", "import", str(ACTORS))
+    bad = tmp_path / "unknown-unit.yaml"
+    bad.write_text(
+        SEED.read_text(encoding="utf-8").replace("units: [446-TTHCC]", "units: [446-XYZ]"),
+        encoding="utf-8",
+    )
+    refused = dondoc("directive", "publish", str(bad), "--actor", "admin.cx", ok=False)
+    assert refused.exit_code == 2
+    assert "requirements[5].who.units[0]: names no unit in the register (got '446-XYZ')" in (
+        refused.stderr
+    )
+    assert json.loads(dondoc("directive", "list", "--json").stdout) == []
+
+
+def test_a_bad_unit_file_names_line_and_column_and_writes_nothing(
+    dondoc: Any, tmp_path: Path
+) -> None:
+    bad = tmp_path / "units.csv"
+    lines = UNITS.read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5].replace(",,2025-07-01,", ",2025-07-01,2024-01-01,")
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refused = dondoc("units", "import", str(bad), ok=False)
+    assert refused.exit_code == 2
+    assert f"{bad}: line 6, valid_until: must be after valid_from (got '2024-01-01')" in (
+        refused.stderr
+    )
+    imported = dondoc("units", "import", str(UNITS))
+    assert "36 units imported" in imported.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("obligations", "--as-of", "2024-02-30"), "--as-of: is not a date YYYY-MM-DD"),
+        (("obligations", "--status", "late"), "--status: must be one of open, due_soon"),
+        (("extend", "1", "--actor", "vhtt.lan", "--due", "soon"), "--due: is not a date"),
+    ],
+)
+def test_bad_options_are_named(dondoc: Any, args: tuple[str, ...], message: str) -> None:
+    refused = dondoc(*args, ok=False)
+    assert refused.exit_code == 2
+    assert message in refused.stderr
+
+
+def test_a_bad_database_url_names_the_setting(dondoc: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DONDOC_DATABASE_URL", "mysql://somewhere/db")
+    refused = dondoc("directive", "list", ok=False)
+    assert refused.exit_code == 2
+    assert "DONDOC_DATABASE_URL" in refused.stderr and "mysql://somewhere/db" in refused.stderr
