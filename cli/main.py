@@ -59,7 +59,8 @@ for name, sub in (
 ):
     app.add_typer(sub, name=name)
 
-out = Console()
+# Scripts and logs read wide tables better than ones folded to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 EXIT_CODES: dict[type[DondocError], int] = {
     InputError: 2,

@@ -88,12 +88,13 @@ class Obliged:
         return list(owing)
 
 
-def _reference_day(period: Period, opened_by: date) -> date:
+def _reference_day(period: Period, opened_by: date, window_end: date | None) -> date:
     """The day on which a period's owers are taken: its last day; for a standing duty, the
-    day it is opened (clamped to its start)."""
+    day it is opened, within the directive's window."""
     if period.end is not None:
         return period.end
-    return max(period.start, opened_by)
+    day = max(period.start, opened_by)
+    return day if window_end is None else min(day, window_end)
 
 
 def _candidates(
@@ -114,7 +115,7 @@ def _candidates(
         )
         for period in periods:
             due = None if schedule.due is None else due_date(schedule.due, period, calendar)
-            yield period, due, obliged.on(_reference_day(period, opened_by))
+            yield period, due, obliged.on(_reference_day(period, opened_by, window_end))
 
 
 def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

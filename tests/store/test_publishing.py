@@ -104,6 +104,13 @@ def test_standing_duties_are_owed_without_a_due_date(seeded: Engine) -> None:
     ]
 
 
+def test_publishing_after_the_units_closed_still_owes_what_the_window_covered(
+    registered: Engine,
+) -> None:
+    # every unit of the seed register closed on 01/07/2025, when districts were abolished
+    assert publish_seed(registered, as_of=date(2026, 11, 26)).opened.total == 291
+
+
 def test_publishing_twice_creates_nothing_twice(seeded: Engine) -> None:
     obligations, events = count(seeded, "obligation"), count(seeded, "event")
     again = publish_seed(seeded)

@@ -1,0 +1,470 @@
+"""Unit and actor registers: the shipped files read; a bad row is refused naming the file, the
+line and column, and the value."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from models.errors import InputError
+from models.registry import (
+    ACTOR_COLUMNS,
+    UNIT_COLUMNS,
+    ActorRow,
+    UnitRow,
+    read_actors,
+    read_units,
+    validate_actor,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+UNITS = ROOT / "directives" / "units" / "cam-xuyen-2024.csv"
+ACTORS = ROOT / "directives" / "actors" / "cam-xuyen-2024.csv"
+UNIT_HEADER = ",".join(UNIT_COLUMNS)
+ACTOR_HEADER = ",".join(ACTOR_COLUMNS)
+
+# The district's 2 towns and 19 communes of 2024 with their official (GSO) codes, as in
+# /work/shared/data/cam-xuyen-2024-communes.csv (vietnam-provinces 0.6.0).
+COMMUNES = {
+    "18673": ("Thị trấn Cẩm Xuyên", "thi_tran"),
+    "18676": ("Thị trấn Thiên Cầm", "thi_tran"),
+    "18679": ("Xã Yên Hòa", "xa"),
+    "18682": ("Xã Cẩm Dương", "xa"),
+    "18694": ("Xã Cẩm Thành", "xa"),
+    "18697": ("Xã Cẩm Quang", "xa"),
+    "18706": ("Xã Cẩm Thạch", "xa"),
+    "18709": ("Xã Cẩm Nhượng", "xa"),
+    "18712": ("Xã Nam Phúc Thăng", "xa"),
+    "18715": ("Xã Cẩm Duệ", "xa"),
+    "18721": ("Xã Cẩm Lĩnh", "xa"),
+    "18724": ("Xã Cẩm Quan", "xa"),
+    "18727": ("Xã Cẩm Hà", "xa"),
+    "18730": ("Xã Cẩm Lộc", "xa"),
+    "18733": ("Xã Cẩm Hưng", "xa"),
+    "18736": ("Xã Cẩm Thịnh", "xa"),
+    "18739": ("Xã Cẩm Mỹ", "xa"),
+    "18742": ("Xã Cẩm Trung", "xa"),
+    "18745": ("Xã Cẩm Sơn", "xa"),
+    "18748": ("Xã Cẩm Lạc", "xa"),
+    "18751": ("Xã Cẩm Minh", "xa"),
+}
+CCHC_CONTENT = {"446-VHTT", "446-NV", "446-TP", "446-VP", "446-TCKH"}
+
+
+def write(tmp_path: Path, header: str, *rows: str) -> Path:
+    path = tmp_path / "register.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def read_test_actors(path: Path) -> list[ActorRow]:
+    return read_actors(path, {"446", "446-VHTT", "18712"})
+
+
+def refusal(
+    read: Callable[[Path], object], path: Path, field: str, value: object, problem: str
+) -> None:
+    """`read(path)` fails with exactly this error."""
+    with pytest.raises(InputError) as caught:
+        read(path)
+    err = caught.value
+    assert (err.source, err.field, err.value, err.problem) == (str(path), field, value, problem)
+    assert str(err) == f"{path}: {field}: {problem} (got {value!r})"
+
+
+def unit(
+    code: str = "18712",
+    *,
+    name: str = "Xã Nam Phúc Thăng",
+    kind: str = "xa",
+    parent: str = "446",
+    tags: str = "commune",
+    email: str = "ubnd.18712@camxuyen.example",
+    valid_from: str = "",
+    valid_until: str = "",
+    successor: str = "",
+) -> str:
+    """One row of a unit register."""
+    return ",".join([code, name, kind, parent, tags, email, valid_from, valid_until, successor])
+
+
+DISTRICT = unit("446", name="Ủy ban nhân dân huyện Cẩm Xuyên", kind="ubnd_huyen", parent="")
+
+
+# --- the shipped unit register ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def units() -> list[UnitRow]:
+    return read_units(UNITS)
+
+
+def test_shipped_units_read(units: list[UnitRow]) -> None:
+    assert len(units) == 36
+    assert len({u.code for u in units}) == 36
+    assert units[0] == UnitRow(
+        code="446",
+        name="Ủy ban nhân dân huyện Cẩm Xuyên",
+        kind="ubnd_huyen",
+        parent_code=None,
+        tags=("district-body",),
+        email="ubnd@camxuyen.example",
+        valid_from=None,
+        valid_until=date(2025, 7, 1),
+        successor_code=None,
+    )
+
+
+def test_shipped_communes_have_their_official_codes(units: list[UnitRow]) -> None:
+    communes = {u.code: (u.name, u.kind) for u in units if "commune" in u.tags}
+    assert communes == COMMUNES
+    assert all(u.parent_code == "446" for u in units if u.code in COMMUNES)
+
+
+def test_shipped_district_bodies(units: list[UnitRow]) -> None:
+    bodies = [u for u in units if "district-body" in u.tags]
+    assert len(bodies) == 15
+    assert {u.code for u in bodies} | set(COMMUNES) == {u.code for u in units}
+    assert {u.code for u in units if "cchc-content" in u.tags} == CCHC_CONTENT
+    assert {u.kind for u in units if u.code in CCHC_CONTENT} == {"phong"}
+    assert {u.code for u in units if u.kind == "trung_tam"} == {"446-TTVHTT", "446-TTHCC"}
+
+
+def test_shipped_units_close_with_the_district_level(units: list[UnitRow]) -> None:
+    """Every unit of the 2024 register exists until the district level ends on 1 July 2025."""
+    assert {(u.valid_from, u.valid_until, u.successor_code) for u in units} == {
+        (None, date(2025, 7, 1), None)
+    }
+    assert all(u.valid_on(date(2025, 6, 30)) and not u.valid_on(date(2025, 7, 1)) for u in units)
+
+
+# --- bad unit registers -------------------------------------------------------------------
+
+CLOSED = {"valid_from": "2024-01-01", "valid_until": "2025-07-01"}
+
+BAD_UNIT_ROWS = [
+    pytest.param(unit("18 712"), "line 3, code", "18 712", "is not a unit code", id="bad-code"),
+    pytest.param(unit(name=" "), "line 3, name", "", "is required", id="empty-name"),
+    pytest.param(unit(kind="xã"), "line 3, kind", "xã", "is not a kind", id="bad-kind"),
+    pytest.param(
+        unit(tags="commune;Xã"),
+        "line 3, tags",
+        "Xã",
+        "is not a tag (a-z, 0-9, -)",
+        id="bad-tag",
+    ),
+    pytest.param(
+        unit(email="ubnd.18712@camxuyen"),
+        "line 3, email",
+        "ubnd.18712@camxuyen",
+        "is not an e-mail address",
+        id="bad-email",
+    ),
+    pytest.param(
+        unit(valid_from="2024-02-30"),
+        "line 3, valid_from",
+        "2024-02-30",
+        "is not a date YYYY-MM-DD",
+        id="bad-date",
+    ),
+    pytest.param(
+        unit(valid_until="30/06/2025"),
+        "line 3, valid_until",
+        "30/06/2025",
+        "is not a date YYYY-MM-DD",
+        id="day-first-date",
+    ),
+    pytest.param(
+        unit(valid_from="2025-07-01", valid_until="2024-01-01"),
+        "line 3, valid_until",
+        "2024-01-01",
+        "must be after valid_from",
+        id="until-before-from",
+    ),
+    pytest.param(
+        unit(valid_from="2025-07-01", valid_until="2025-07-01"),
+        "line 3, valid_until",
+        "2025-07-01",
+        "must be after valid_from",
+        id="until-equals-from",
+    ),
+    pytest.param(
+        unit(successor="446"),
+        "line 3, successor",
+        "446",
+        "only a unit that closes (valid_until) has a successor",
+        id="successor-without-until",
+    ),
+    pytest.param(
+        unit(**CLOSED, successor="18712"),
+        "line 3, successor",
+        "18712",
+        "a unit cannot succeed itself",
+        id="successor-is-itself",
+    ),
+    pytest.param(
+        unit(parent="447"),
+        "line 3, parent",
+        "447",
+        "names no unit in this file or the register",
+        id="unknown-parent",
+    ),
+    pytest.param(
+        unit(**CLOSED, successor="30100"),
+        "line 3, successor",
+        "30100",
+        "names no unit in this file or the register",
+        id="unknown-successor",
+    ),
+    pytest.param(
+        unit() + ",extra",
+        "line 3",
+        ["extra"],
+        "has more cells than the header",
+        id="extra-cells",
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "field", "value", "problem"), BAD_UNIT_ROWS)
+def test_bad_unit_row_is_refused(
+    tmp_path: Path, row: str, field: str, value: object, problem: str
+) -> None:
+    refusal(read_units, write(tmp_path, UNIT_HEADER, DISTRICT, row), field, value, problem)
+
+
+def test_duplicate_unit_code_names_the_earlier_line(tmp_path: Path) -> None:
+    path = write(tmp_path, UNIT_HEADER, DISTRICT, unit(), unit("18751"), unit(name="Xã Cẩm Minh"))
+    refusal(read_units, path, "line 5, code", "18712", "repeats line 3")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(UNIT_HEADER.removesuffix(",successor"), id="missing-column"),
+        pytest.param("name,code" + UNIT_HEADER.removeprefix("code,name"), id="reordered"),
+        pytest.param(UNIT_HEADER.replace("email", "e-mail"), id="renamed"),
+        pytest.param(UNIT_HEADER + ",note", id="extra-column"),
+    ],
+)
+def test_wrong_unit_header_is_refused(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path, header, DISTRICT)
+    refusal(read_units, path, "header", header, f"must be {UNIT_HEADER}")
+
+
+def test_empty_unit_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "register.csv"
+    path.write_text("", encoding="utf-8")
+    refusal(read_units, path, "header", "", f"must be {UNIT_HEADER}")
+
+
+def test_missing_register_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.csv"
+    with pytest.raises(InputError) as caught:
+        read_units(path)
+    assert (caught.value.field, caught.value.value, caught.value.problem) == (
+        "(file)",
+        str(path),
+        "no such file",
+    )
+
+
+def test_non_utf8_register_is_refused(tmp_path: Path) -> None:
+    """A register saved in a legacy code page (here Latin-1) is refused, not misread."""
+    path = tmp_path / "register.csv"
+    raw = (UNIT_HEADER + "\n" + unit(name="Xã Hà")).encode("latin-1")
+    path.write_bytes(raw)
+    with pytest.raises(InputError) as caught:
+        read_units(path)
+    err = caught.value
+    assert (err.source, err.field, err.value, err.problem) == (
+        str(path),
+        "(file)",
+        raw[:20],
+        "is not UTF-8 text",
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="registry._date uses date.fromisoformat, which on Python 3.11+ also takes ISO week "
+    "and basic forms (2024-W05-1, 20240129) that the message 'YYYY-MM-DD' excludes",
+)
+@pytest.mark.parametrize("value", ["2024-W05-1", "20240129"])
+def test_only_yyyy_mm_dd_dates_are_read(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, UNIT_HEADER, DISTRICT, unit(valid_from=value))
+    refusal(read_units, path, "line 3, valid_from", value, "is not a date YYYY-MM-DD")
+
+
+# --- references within and beyond the file ------------------------------------------------
+
+
+def test_parent_later_in_the_file_is_fine(tmp_path: Path) -> None:
+    units = read_units(write(tmp_path, UNIT_HEADER, unit(), DISTRICT))
+    assert [(u.code, u.parent_code) for u in units] == [("18712", "446"), ("446", None)]
+
+
+def test_parent_already_in_the_register_is_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, UNIT_HEADER, unit())
+    refusal(read_units, path, "line 2, parent", "446", "names no unit in this file or the register")
+    (commune,) = read_units(path, known_codes=["446"])
+    assert commune.parent_code == "446"
+
+
+def test_closing_unit_names_its_successor(tmp_path: Path) -> None:
+    """After 1 July 2025 communes close and merged communes succeed them."""
+    path = write(
+        tmp_path,
+        UNIT_HEADER,
+        unit(valid_until="2025-07-01", successor="30100"),
+        unit("30100", name="Xã Cẩm Xuyên mới", parent="", valid_from="2025-07-01"),
+    )
+    old, new = read_units(path, known_codes=["446"])
+    assert (old.valid_until, old.successor_code) == (date(2025, 7, 1), "30100")
+    assert old.valid_on(date(2025, 6, 30)) and not old.valid_on(date(2025, 7, 1))
+    assert new.valid_on(date(2025, 7, 1)) and not new.valid_on(date(2025, 6, 30))
+
+
+def test_unit_cells_are_trimmed_and_normalised(tmp_path: Path) -> None:
+    """Spaces, a byte-order mark (Excel) and decomposed Vietnamese do not change a unit."""
+    path = tmp_path / "register.csv"
+    row = unit(name=" " + unicodedata.normalize("NFD", "Xã Nam Phúc Thăng"), tags=" commune ; a ")
+    path.write_text(f"\ufeff{UNIT_HEADER}\n{DISTRICT}\n{row}\n", encoding="utf-8")
+    commune = read_units(path)[1]
+    assert (commune.name, commune.tags) == ("Xã Nam Phúc Thăng", ("commune", "a"))
+    assert commune.as_record()["tags"] == '["commune", "a"]'
+
+
+# --- actors -------------------------------------------------------------------------------
+
+
+def test_shipped_actors_read_against_shipped_units(units: list[UnitRow]) -> None:
+    actors = read_actors(ACTORS, [u.code for u in units])
+    assert len(actors) == 30
+    assert actors[0] == ActorRow(
+        "admin.cx", "Quản trị hệ thống Cẩm Xuyên", "446", "admin", "admin@camxuyen.example"
+    )
+    assert [a.username for a in actors if a.role == "admin"] == ["admin.cx"]
+    assert {a.unit_code for a in actors} == set(COMMUNES) | CCHC_CONTENT | {
+        "446",
+        "446-TTVHTT",
+        "446-TTHCC",
+    }
+
+
+def test_shipped_actors_need_the_units(units: list[UnitRow]) -> None:
+    communes_only = [u.code for u in units if u.code in COMMUNES]
+    with pytest.raises(InputError) as caught:
+        read_actors(ACTORS, communes_only)
+    assert (caught.value.field, caught.value.value) == ("line 2, unit", "446")
+
+
+LAN = "Nguyễn Thị Lan"
+
+BAD_ACTOR_ROWS = [
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTD,staff,",
+        "line 2, unit",
+        "446-VHTD",
+        "names no unit in the register",
+        id="unknown-unit",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTT,boss,",
+        "line 2, role",
+        "boss",
+        "must be one of staff, admin",
+        id="bad-role",
+    ),
+    pytest.param(
+        "Nguyễn Văn A,Nguyễn Văn A,446-VHTT,staff,",
+        "line 2, username",
+        "Nguyễn Văn A",
+        "use a-z, 0-9, '.', '_' or '-'",
+        id="username-with-spaces-and-accents",
+    ),
+    pytest.param(
+        f"VHTT.Lan,{LAN},446-VHTT,staff,",
+        "line 2, username",
+        "VHTT.Lan",
+        "use a-z, 0-9, '.', '_' or '-'",
+        id="username-in-capitals",
+    ),
+    pytest.param(
+        "vhtt.lan, ,446-VHTT,staff,",
+        "line 2, full_name",
+        "",
+        "is required",
+        id="empty-full-name",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTT,staff,lan at camxuyen",
+        "line 2, email",
+        "lan at camxuyen",
+        "is not an e-mail address",
+        id="bad-email",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTT,staff,,x",
+        "line 2",
+        ["x"],
+        "has more cells than the header",
+        id="extra-cells",
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "field", "value", "problem"), BAD_ACTOR_ROWS)
+def test_bad_actor_row_is_refused(
+    tmp_path: Path, row: str, field: str, value: object, problem: str
+) -> None:
+    refusal(read_test_actors, write(tmp_path, ACTOR_HEADER, row), field, value, problem)
+
+
+def test_duplicate_username_names_the_earlier_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        ACTOR_HEADER,
+        f"vhtt.lan,{LAN},446-VHTT,staff,",
+        "cb.18712,Đỗ Văn Khánh,18712,staff,",
+        "vhtt.lan,Lê Thị Lan,446-VHTT,staff,",
+    )
+    refusal(read_test_actors, path, "line 4, username", "vhtt.lan", "repeats line 2")
+
+
+def test_wrong_actor_header_is_refused(tmp_path: Path) -> None:
+    header = "username,name,unit,role,email"
+    refusal(read_test_actors, write(tmp_path, header), "header", header, f"must be {ACTOR_HEADER}")
+
+
+def test_decomposed_full_name_is_stored_composed(tmp_path: Path) -> None:
+    decomposed = unicodedata.normalize("NFD", LAN)
+    assert decomposed != LAN
+    path = write(tmp_path, ACTOR_HEADER, f"vhtt.lan,{decomposed},446-VHTT,staff,")
+    (actor,) = read_actors(path, {"446-VHTT"})
+    assert actor == ActorRow("vhtt.lan", LAN, "446-VHTT", "staff", None)
+    assert actor.as_record()["full_name"] == LAN
+
+
+def test_actor_from_a_command() -> None:
+    """A command names no line: the field is the bare name."""
+    actor = validate_actor(
+        "dondoc actor add",
+        "",
+        " vhtt.lan ",
+        unicodedata.normalize("NFD", LAN),
+        "446-VHTT",
+        "staff",
+        "lan.vhtt@camxuyen.example",
+        {"446-VHTT"},
+    )
+    assert actor == ActorRow("vhtt.lan", LAN, "446-VHTT", "staff", "lan.vhtt@camxuyen.example")
+    with pytest.raises(InputError) as caught:
+        validate_actor(
+            "dondoc actor add", "", "vhtt.lan", LAN, "446-VHTT", "boss", None, {"446-VHTT"}
+        )
+    assert str(caught.value) == "dondoc actor add: role: must be one of staff, admin (got 'boss')"
