@@ -9,7 +9,7 @@ stays flat however many units there are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -123,19 +123,23 @@ def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield chunk
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What one run of opening periods shares: the unit register, the day periods must have
+    started by, the calendar, who and what is recorded on the `created` events, and an
+    optional callback told how many obligations each written chunk held."""
+
+    units: Sequence[UnitRow]
+    opened_by: date
+    calendar: WorkCalendar
+    actor: str
+    channel: str
+    now: datetime
+    progress: Callable[[int], None] | None = None
+
+
 def _open_requirement(
-    conn: Connection,
-    *,
-    directive_code: str,
-    requirement_id: int,
-    req: RequirementSpec,
-    window: tuple[date, date | None],
-    units: Sequence[UnitRow],
-    opened_by: date,
-    calendar: WorkCalendar,
-    actor: str,
-    channel: str,
-    now: datetime,
+    conn: Connection, run: Opening, *, directive: Any, requirement_id: int, req: RequirementSpec
 ) -> int:
     existing = set(
         conn.execute(
@@ -144,22 +148,23 @@ def _open_requirement(
             )
         ).all()
     )
-    obliged = Obliged(req.who, units)
+    obliged = Obliged(req.who, run.units)
+    window = (directive.effective_from, directive.effective_until)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for period, due, owing in _candidates(
-            req, obliged, window[0], window[1], opened_by, calendar
-        ):
+        for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
             for unit in owing:
                 if (unit, period.key) in existing:
                     continue
                 payload = payload_text(
                     created_payload(
-                        directive_code, req.code, unit, period.key, period.start, period.end, due
+                        directive.code, req.code, unit, period.key, period.start, period.end, due
                     )
                 )
-                key = f"created:{directive_code}:{req.code}:{unit}:{period.key}"
-                digest = event_hash(GENESIS, 1, "created", key, actor, now, channel, payload)
+                key = f"created:{directive.code}:{req.code}:{unit}:{period.key}"
+                digest = event_hash(
+                    GENESIS, 1, "created", key, run.actor, run.now, run.channel, payload
+                )
                 yield {
                     "requirement_id": requirement_id,
                     "unit_code": unit,
@@ -195,9 +200,9 @@ def _open_requirement(
                     "version": 1,
                     "kind": "created",
                     "idempotency_key": r["_key"],
-                    "actor": actor,
-                    "at": now,
-                    "channel": channel,
+                    "actor": run.actor,
+                    "at": run.now,
+                    "channel": run.channel,
                     "payload": r["_payload"],
                     "prev_hash": GENESIS,
                     "hash": r["last_hash"],
@@ -206,20 +211,12 @@ def _open_requirement(
             ],
         )
         created += len(chunk)
+        if run.progress is not None:
+            run.progress(len(chunk))
     return created
 
 
-def _open_directive(
-    conn: Connection,
-    directive: Any,
-    *,
-    units: Sequence[UnitRow],
-    opened_by: date,
-    calendar: WorkCalendar,
-    actor: str,
-    channel: str,
-    now: datetime,
-) -> OpenReport:
+def _open_directive(conn: Connection, run: Opening, directive: Any) -> OpenReport:
     report = OpenReport()
     requirements = conn.execute(
         sa.select(REQUIREMENT.c.id, REQUIREMENT.c.code, REQUIREMENT.c.spec)
@@ -227,20 +224,13 @@ def _open_directive(
         .order_by(REQUIREMENT.c.id)
     ).all()
     for req in requirements:
-        n = _open_requirement(
+        report.created[(directive.code, req.code)] = _open_requirement(
             conn,
-            directive_code=directive.code,
+            run,
+            directive=directive,
             requirement_id=req.id,
             req=RequirementSpec.model_validate_json(req.spec),
-            window=(directive.effective_from, directive.effective_until),
-            units=units,
-            opened_by=opened_by,
-            calendar=calendar,
-            actor=actor,
-            channel=channel,
-            now=now,
         )
-        report.created[(directive.code, req.code)] = n
     return report
 
 
@@ -323,87 +313,56 @@ def publish(
     calendar: WorkCalendar,
     horizon_days: int = 0,
     channel: str = "cli",
+    progress: Callable[[int], None] | None = None,
 ) -> PublishReport:
     """Store a validated directive (once) and open its periods up to `as_of` + horizon.
 
     Publishing the same content again only opens what is missing; different content under a
     published code is refused."""
-    try:
-        return _publish(
-            engine,
-            spec,
-            source=source,
-            actor=actor,
-            as_of=as_of,
-            now=now,
-            calendar=calendar,
-            horizon_days=horizon_days,
-            channel=channel,
-        )
-    except IntegrityError:
-        # Another publisher stored the same directive meanwhile: now it exists, so this run
-        # only opens what is missing.
-        return _publish(
-            engine,
-            spec,
-            source=source,
-            actor=actor,
-            as_of=as_of,
-            now=now,
-            calendar=calendar,
-            horizon_days=horizon_days,
-            channel=channel,
-        )
 
-
-def _publish(
-    engine: Engine,
-    spec: DirectiveSpec,
-    *,
-    source: str,
-    actor: str,
-    as_of: date,
-    now: datetime,
-    calendar: WorkCalendar,
-    horizon_days: int,
-    channel: str,
-) -> PublishReport:
-    try:
-        with transaction(engine) as conn:
-            check_publish(load_actor(conn, actor, source))
-            units = load_units(conn)
-            _check_references(spec, source, units)
-            row = _directive_row(conn, spec.code)
-            new = row is None
-            if row is None:
-                _store_directive(conn, spec, actor=actor, now=now)
+    def attempt() -> PublishReport:
+        try:
+            with transaction(engine) as conn:
+                check_publish(load_actor(conn, actor, source))
+                units = load_units(conn)
+                _check_references(spec, source, units)
                 row = _directive_row(conn, spec.code)
-            elif row.source_sha256 != spec.sha256():
-                raise Refused(
-                    f"{source}: directive {spec.code} is already published with other content; "
-                    "a revised directive needs a code of its own"
+                new = row is None
+                if row is None:
+                    _store_directive(conn, spec, actor=actor, now=now)
+                    row = _directive_row(conn, spec.code)
+                elif row.source_sha256 != spec.sha256():
+                    raise Refused(
+                        f"{source}: directive {spec.code} is already published with other "
+                        "content; a revised directive needs a code of its own"
+                    )
+                run = Opening(
+                    units,
+                    as_of + timedelta(days=horizon_days),
+                    calendar,
+                    actor,
+                    channel,
+                    now,
+                    progress,
                 )
-            opened = _open_directive(
-                conn,
-                row,
-                units=units,
-                opened_by=as_of + timedelta(days=horizon_days),
-                calendar=calendar,
+                return PublishReport(spec.code, new, _open_directive(conn, run, row))
+        except Unauthorized as denied:
+            record_denial(
+                engine,
                 actor=actor,
-                channel=channel,
+                command="publish",
+                target=f"directive {spec.code}",
+                reason=str(denied),
                 now=now,
             )
-            return PublishReport(spec.code, new, opened)
-    except Unauthorized as denied:
-        record_denial(
-            engine,
-            actor=actor,
-            command="publish",
-            target=f"directive {spec.code}",
-            reason=str(denied),
-            now=now,
-        )
-        raise
+            raise
+
+    try:
+        return attempt()
+    except IntegrityError:
+        # Another publisher stored the same directive meanwhile: now it exists, so this
+        # attempt only opens what is missing.
+        return attempt()
 
 
 def open_periods(
@@ -415,11 +374,20 @@ def open_periods(
     horizon_days: int = 0,
     actor: str = "dondoc",
     channel: str = "scheduled",
+    progress: Callable[[int], None] | None = None,
 ) -> OpenReport:
     """Open every published directive's periods that have started by `as_of` + horizon."""
     report = OpenReport()
     with transaction(engine) as conn:
-        units = load_units(conn)
+        run = Opening(
+            load_units(conn),
+            as_of + timedelta(days=horizon_days),
+            calendar,
+            actor,
+            channel,
+            now,
+            progress,
+        )
         codes = (
             conn.execute(
                 sa.select(DIRECTIVE.c.code)
@@ -430,16 +398,5 @@ def open_periods(
             .all()
         )
         for code in codes:
-            report.merge(
-                _open_directive(
-                    conn,
-                    _directive_row(conn, code),
-                    units=units,
-                    opened_by=as_of + timedelta(days=horizon_days),
-                    calendar=calendar,
-                    actor=actor,
-                    channel=channel,
-                    now=now,
-                )
-            )
+            report.merge(_open_directive(conn, run, _directive_row(conn, code)))
     return report
