@@ -16,11 +16,19 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from models.errors import InputError
 from models.periods import Cadence, Convention, DueRule
+from models.textfiles import read_yaml
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 PARTIAL_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
@@ -80,14 +88,6 @@ class Deliverable(Strict):
     figures: list[Figure] = Field(default_factory=list)
     narrative: TextPart | None = None
     evidence: TextPart | None = None
-
-    @model_validator(mode="after")
-    def _unique_keys(self) -> Deliverable:
-        keys = [f.key for f in self.figures]
-        duplicates = sorted({k for k in keys if keys.count(k) > 1})
-        if duplicates:
-            raise ValueError(f"figure keys must be unique: {', '.join(duplicates)}")
-        return self
 
 
 class Selector(Strict):
@@ -159,15 +159,16 @@ class Document(Strict):
     legal_basis: list[str] = Field(default_factory=list)
     signed_by: str | None = None
 
-    @model_validator(mode="after")
-    def _date_matches_state(self) -> Document:
-        if not PARTIAL_DATE.match(self.date):
-            raise ValueError(f"date must be YYYY-MM-DD (or YYYY-MM while a draft): {self.date!r}")
-        if len(self.date) == 10:
-            date.fromisoformat(self.date)
-        elif self.number:
+    @field_validator("date")
+    @classmethod
+    def _date_matches_state(cls, value: str, info: ValidationInfo) -> str:
+        if not PARTIAL_DATE.match(value):
+            raise ValueError("must be YYYY-MM-DD (or YYYY-MM while the number is blank)")
+        if len(value) == 10:
+            date.fromisoformat(value)
+        elif info.data.get("number"):
             raise ValueError("a numbered (signed) document needs its full date YYYY-MM-DD")
-        return self
+        return value
 
     @property
     def draft(self) -> bool:
@@ -182,11 +183,13 @@ class Window(Strict):
     start: date = Field(alias="from")
     until: date | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.until is not None and self.until < self.start:
-            raise ValueError(f"until {self.until} is before from {self.start}")
-        return self
+    @field_validator("until")
+    @classmethod
+    def _ordered(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"until {value} is before from {start}")
+        return value
 
 
 class DirectiveSpec(Strict):
@@ -197,14 +200,6 @@ class DirectiveSpec(Strict):
     lead: str = Field(pattern=CODE)  # the office that urges, reviews and consolidates
     effective: Window
     requirements: Annotated[list[RequirementSpec], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _unique_requirement_codes(self) -> DirectiveSpec:
-        codes = [r.code for r in self.requirements]
-        duplicates = sorted({c for c in codes if codes.count(c) > 1})
-        if duplicates:
-            raise ValueError(f"requirement codes must be unique: {', '.join(duplicates)}")
-        return self
 
     def unit_references(self) -> list[tuple[str, str]]:
         """Every (field path, unit code) the file names, to check against the unit register."""
@@ -247,13 +242,54 @@ def field_path(loc: tuple[int | str, ...], data: Any) -> str:
     not keys of the file and are left out; a missing key is named as the last segment)."""
     path, current = "", data
     for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(current, dict) and current.get("rule") == part and not last:
+            continue  # the due rule's tag, which pydantic puts in the location
         if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
             path, current = f"{path}[{part}]", current[part]
         elif isinstance(part, str) and isinstance(current, dict) and part in current:
             path, current = f"{path}.{part}" if path else part, current[part]
-        elif i == len(loc) - 1 and isinstance(part, str) and "[" not in part:
+        elif last and isinstance(part, str) and "[" not in part:
             path = f"{path}.{part}" if path else part
     return path or "(file)"
+
+
+def _value(err: Any) -> Any:
+    """The offending value; a missing field has none (pydantic gives the enclosing mapping)."""
+    return None if err["type"] == "missing" else err.get("input")
+
+
+def _first_repeat(items: list[str]) -> tuple[int, int] | None:
+    """(earlier index, later index) of the first repeated item."""
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item in seen:
+            return seen[item], i
+        seen[item] = i
+    return None
+
+
+def _check_unique(spec: DirectiveSpec, source: str) -> None:
+    """Requirement codes, and each requirement's figure keys, must not repeat."""
+    repeat = _first_repeat([r.code for r in spec.requirements])
+    if repeat:
+        first, again = repeat
+        raise InputError(
+            source,
+            f"requirements[{again}].code",
+            spec.requirements[again].code,
+            f"repeats requirements[{first}].code",
+        )
+    for i, req in enumerate(spec.requirements):
+        repeat = _first_repeat([f.key for f in req.what.figures])
+        if repeat:
+            first, again = repeat
+            raise InputError(
+                source,
+                f"requirements[{i}].what.figures[{again}].key",
+                req.what.figures[again].key,
+                f"repeats requirements[{i}].what.figures[{first}].key",
+            )
 
 
 def parse_directive(data: Any, source: str) -> DirectiveSpec:
@@ -262,7 +298,7 @@ def parse_directive(data: Any, source: str) -> DirectiveSpec:
         raise InputError(source, "(file)", type(data).__name__, "must be a mapping of fields")
     data = nfc(data)
     try:
-        return DirectiveSpec.model_validate(data)
+        spec = DirectiveSpec.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
@@ -273,23 +309,11 @@ def parse_directive(data: Any, source: str) -> DirectiveSpec:
                 for e in errors[1:]
             )
             problem += f" — also: {others}"
-        raise InputError(
-            source, field_path(first["loc"], data), first.get("input"), problem
-        ) from None
+        raise InputError(source, field_path(first["loc"], data), _value(first), problem) from None
+    _check_unique(spec, source)
+    return spec
 
 
 def load_directive(path: Path) -> DirectiveSpec:
     """Read and validate one directive file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), "(file)", str(path), "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), "(file)", exc.object[:20], "is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        raise InputError(
-            str(path), where, getattr(exc, "problem", None), "is not valid YAML"
-        ) from None
-    return parse_directive(data, str(path))
+    return parse_directive(read_yaml(path), str(path))

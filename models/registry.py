@@ -29,6 +29,7 @@ ACTOR_COLUMNS = ("username", "full_name", "unit", "role", "email")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -110,6 +111,8 @@ def _date(path: Path, where: str, value: str) -> date | None:
     if not value:
         return None
     try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise InputError(str(path), where, value, "is not a date YYYY-MM-DD") from None

@@ -18,9 +18,9 @@ from typing import Literal
 
 import holidays
 import pendulum
-import yaml
 
 from models.errors import InputError
+from models.textfiles import read_yaml
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -57,16 +57,6 @@ def _package_days_off(year: int) -> frozenset[date]:
         for day in (first + timedelta(days=offset) for offset in range(days))
         if not calendar.is_working_day(day)
     )
-
-
-class _DatesAsTextLoader(yaml.SafeLoader):
-    """Safe loader that leaves dates as text, so a bad date is reported with its field path."""
-
-
-_DatesAsTextLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _read_day_list(source: str, key: str, entries: object) -> list[tuple[str, date, str]]:
@@ -179,14 +169,7 @@ class WorkCalendar:
     def from_override_file(cls, path: Path) -> WorkCalendar:
         """A calendar with the extra holidays and working days listed in a YAML file."""
         source = str(path)
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsTextLoader)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(source, "(file)", source, f"cannot be read: {exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-            raise InputError(source, "(file)", where, f"is not valid YAML: {exc}") from None
+        data = read_yaml(path)
         if data is None:
             return cls()
         if not isinstance(data, dict):

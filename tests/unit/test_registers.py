@@ -289,11 +289,6 @@ def test_non_utf8_register_is_refused(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry._date uses date.fromisoformat, which on Python 3.11+ also takes ISO week "
-    "and basic forms (2024-W05-1, 20240129) that the message 'YYYY-MM-DD' excludes",
-)
 @pytest.mark.parametrize("value", ["2024-W05-1", "20240129"])
 def test_only_yyyy_mm_dd_dates_are_read(tmp_path: Path, value: str) -> None:
     path = write(tmp_path, UNIT_HEADER, DISTRICT, unit(valid_from=value))

@@ -333,7 +333,7 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
     path.write_text("holidays:\n  - date: [2026-12-31\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
         WorkCalendar.from_override_file(path)
-    assert (caught.value.source, caught.value.field) == (str(path), "(file)")
+    assert (caught.value.source, caught.value.field) == (str(path), "line 3, column 1")
     assert "not valid YAML" in caught.value.problem
 
 
