@@ -8,10 +8,14 @@ obligations) and prints, per backend:
 - publish time, and its ratio to a plain DB-API `cursor.executemany` of the same obligation
   and `created` event rows (read back from the published database before timing) into a fresh
   migrated database with the same schema and connection settings (target: at most 2×);
-- peak memory of the publish: the max RSS of a spawned process that only publishes (target:
-  under 300 MB), and how much of it the publish itself added;
-- submission throughput: `ledger.submit` called sequentially, one report per command, each by
-  the staff actor of the obliged commune.
+- peak memory of the publish: the peak RSS (Linux VmHWM) of a spawned process that only
+  publishes (target: under 300 MB), and how much of it the publish itself added;
+- submission throughput in events/s: 20,000 `ledger.submit` commands in one process, one
+  report each, by the staff actor of the obliged commune; then 20,000 more shared among 4
+  worker processes (`--workers 0` skips those).
+
+Every figure also goes to `--json PATH` as a list of {"backend", "measurement", "value",
+"unit"} objects. It takes about 7 minutes on a 2-core machine.
 
 Usage (PostgreSQL is skipped without a URL; on it, the databases dondoc_bench_publish and
 dondoc_bench_plain are created and dropped again)::
@@ -26,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -41,12 +44,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH, VietNamDivisionType
+from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
+from vietnam_provinces.base import VietNamDivisionType
 
 from models import ledger, publishing, reference
 from models.db import make_engine, upgrade
 from models.directive import DirectiveSpec, parse_directive
 from models.registry import ActorRow, UnitRow
+from models.tables import OBLIGATION
 from models.workdays import WorkCalendar
 
 EXPECTED_OBLIGATIONS = 190_969
@@ -58,7 +63,8 @@ ADMIN = "bench-admin"
 CADENCES = ("monthly", "quarterly", "6-monthly", "yearly")
 TARGET_RATIO = 2.0
 TARGET_PEAK_MB = 300.0
-PG_DATABASES = {"publish": "dondoc_bench_publish", "plain": "dondoc_bench_plain"}
+DATABASES = {"publish": "dondoc_bench_publish", "plain": "dondoc_bench_plain"}
+MEASURE_UNITS = {"obligations": "rows", "submits": "commands", "parallel_workers": "processes"}
 T = VietNamDivisionType
 # The package's data marks every level-3 unit as "xã" (and every level 2 as "huyện"), so the
 # division type is read from the name, using the package's own types.
@@ -133,14 +139,22 @@ def directive() -> DirectiveSpec:
     }, "bench")
 
 
-def _rss_mb() -> float:
-    """The process's resident set high-water mark (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _memory_mb(field: str) -> float:
+    """A memory figure of this process from Linux's /proc/self/status, in MB.
+
+    VmHWM, not `getrusage().ru_maxrss`: a spawned child's ru_maxrss starts at its parent's
+    RSS at the time of the fork, so it would report the parent's memory, not the publish's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0]) / 1024  # kB
+    raise LookupError(f"/proc/self/status has no {field}")
 
 
 @dataclass(frozen=True, slots=True)
 class PublishRun:
-    """One publish, as the child process that ran it saw it."""
+    """One publish, as the process that ran it saw it: the process's peak RSS, and how far
+    above the RSS it had just before publishing that peak was."""
 
     seconds: float
     obligations: int
@@ -149,15 +163,15 @@ class PublishRun:
 
 
 def timed_publish(url: str, spec: DirectiveSpec) -> PublishRun:
-    """Publish in this (fresh) process, timing it and reading the RSS high-water mark."""
+    """Publish in this (fresh) process, timing it and reading its RSS high-water mark."""
     engine = make_engine(url)
-    before = _rss_mb()
+    before = _memory_mb("VmRSS")
     start = time.perf_counter()
     report = publishing.publish(engine, spec, source="bench", actor=ADMIN, as_of=AS_OF,
                                 now=PUBLISHED_AT, calendar=WorkCalendar())
     seconds = time.perf_counter() - start
     engine.dispose()
-    peak = _rss_mb()
+    peak = _memory_mb("VmHWM")
     return PublishRun(seconds, report.opened.total, peak, peak - before)
 
 
@@ -212,22 +226,54 @@ def plain_insert(source: sa.Engine, target: sa.Engine) -> float:
         raw.close()
 
 
-def submit_reports(engine: sa.Engine, count: int) -> float:
-    """Seconds for `count` sequential submissions, one per obligation in id order."""
+def submission_targets(engine: sa.Engine, count: int, skip: int) -> list[tuple[int, str]]:
+    """`count` obligations (id, unit) in id order, after the first `skip`."""
     with engine.connect() as conn:
-        targets = conn.execute(
-            sa.select(publishing.OBLIGATION.c.id, publishing.OBLIGATION.c.unit_code)
-            .order_by(publishing.OBLIGATION.c.id).limit(count)
-        ).all()
+        targets = [(r.id, r.unit_code) for r in conn.execute(
+            sa.select(OBLIGATION.c.id, OBLIGATION.c.unit_code)
+            .order_by(OBLIGATION.c.id).offset(skip).limit(count)
+        )]
     if len(targets) < count:
-        raise SystemExit(f"only {len(targets)} obligations to submit, {count} asked")
-    start = time.perf_counter()
+        raise SystemExit(f"only {len(targets)} obligations left to submit, {count} asked")
+    return targets
+
+
+def submit_all(engine: sa.Engine, targets: Sequence[tuple[int, str]]) -> None:
+    """One `ledger.submit` per obligation, by the staff of its commune."""
     for obligation_id, unit in targets:
         ledger.submit(engine, obligation_id, actor=staff(unit),
                       figures={"received": obligation_id % 97, "resolved": obligation_id % 89},
                       narrative=None, evidence=None, key=f"bench:submit:{obligation_id}",
                       channel="bench", now=SUBMITTED_AT)
-    return time.perf_counter() - start
+
+
+def _submit_worker(url: str, targets: Sequence[tuple[int, str]], ready: Any) -> None:
+    engine = make_engine(url)
+    with engine.connect():
+        pass
+    ready.wait()
+    submit_all(engine, targets)
+    engine.dispose()
+
+
+def submit_parallel(url: str, targets: Sequence[tuple[int, str]], workers: int) -> float:
+    """Seconds for `workers` spawned processes to submit their share of `targets`, timed from
+    the moment all of them are connected and ready."""
+    context = get_context("spawn")
+    ready = context.Barrier(workers + 1)
+    processes = [context.Process(target=_submit_worker, args=(url, targets[i::workers], ready))
+                 for i in range(workers)]
+    for process in processes:
+        process.start()
+    ready.wait()
+    start = time.perf_counter()
+    for process in processes:
+        process.join()
+    seconds = time.perf_counter() - start
+    failed = [p.exitcode for p in processes if p.exitcode != 0]
+    if failed:
+        raise SystemExit(f"{len(failed)} submit worker(s) failed, exit codes {failed}")
+    return seconds
 
 
 @contextmanager
@@ -235,11 +281,10 @@ def databases(backend: str, workdir: Path, postgres_url: str | None) -> Iterator
     """Fresh empty databases "publish" and "plain" for a backend, as URLs."""
     if backend == "sqlite":
         urls = {}
-        for role in PG_DATABASES:
-            path = workdir / f"bench-{role}.db"
-            for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
-                leftover.unlink(missing_ok=True)
-            urls[role] = f"sqlite:///{path}"
+        for role, name in DATABASES.items():
+            for suffix in ("", "-wal", "-shm"):
+                (workdir / f"{name}.db{suffix}").unlink(missing_ok=True)
+            urls[role] = f"sqlite:///{workdir / name}.db"
         yield urls
         return
     assert postgres_url is not None
@@ -248,16 +293,16 @@ def databases(backend: str, workdir: Path, postgres_url: str | None) -> Iterator
 
     def drop() -> None:
         with admin.connect() as conn:
-            for name in PG_DATABASES.values():
+            for name in DATABASES.values():
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     drop()
     with admin.connect() as conn:
-        for name in PG_DATABASES.values():
+        for name in DATABASES.values():
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
         yield {role: server.set(database=name).render_as_string(hide_password=False)
-               for role, name in PG_DATABASES.items()}
+               for role, name in DATABASES.items()}
     finally:
         drop()
         admin.dispose()
@@ -272,54 +317,86 @@ def prepare(url: str, units: Sequence[UnitRow], people: Sequence[ActorRow]) -> s
     return engine
 
 
-def bench_backend(backend: str, urls: dict[str, str], units: Sequence[UnitRow],
-                  submits: int) -> dict[str, float]:
-    """Run every measurement on one backend, printing as it goes; the figures by name."""
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def measure_publish(backend: str, urls: dict[str, str],
+                    engines: dict[str, sa.Engine]) -> dict[str, float]:
+    """Publish in a spawned process, check the counts, then time the plain insert."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        run = pool.submit(timed_publish, urls["publish"], directive()).result()
+    stored = _count(engines["publish"], "obligation"), _count(engines["publish"], "event")
+    if (run.obligations, *stored) != (EXPECTED_OBLIGATIONS,) * 3:
+        raise SystemExit(f"{backend}: publish reported {run.obligations:,} obligations and "
+                         f"stored {stored} (obligations, events); "
+                         f"expected {EXPECTED_OBLIGATIONS:,} of each")
+    print(f"  publish           {stored[0]:,} obligations + {stored[1]:,} events: "
+          f"{run.seconds:.2f} s ({stored[0] / run.seconds:,.0f} obligations/s)")
+    plain = plain_insert(engines["publish"], engines["plain"])
+    copied = _count(engines["plain"], "obligation"), _count(engines["plain"], "event")
+    if copied != stored:
+        raise SystemExit(f"{backend}: the plain insert stored {copied}, not {stored}")
+    ratio = run.seconds / plain
+    print(f"  plain executemany same rows: {plain:.2f} s; publish ratio {ratio:.2f}x "
+          f"(target <= {TARGET_RATIO:g}x: {_met(ratio <= TARGET_RATIO)})")
+    print(f"  publish peak RSS  {run.peak_mb:.0f} MB, of which the publish added "
+          f"{run.growth_mb:.0f} MB (target < {TARGET_PEAK_MB:g} MB: "
+          f"{_met(run.peak_mb < TARGET_PEAK_MB)})")
+    return {"obligations": stored[0], "publish_seconds": run.seconds,
+            "plain_insert_seconds": plain, "publish_ratio": ratio,
+            "publish_peak_mb": run.peak_mb, "publish_rss_growth_mb": run.growth_mb}
+
+
+def measure_submits(backend: str, url: str, engine: sa.Engine, submits: int,
+                    workers: int) -> dict[str, float]:
+    """Sequential submissions, then (if `workers`) as many more from worker processes."""
+    targets = submission_targets(engine, submits, 0)
+    start = time.perf_counter()
+    submit_all(engine, targets)
+    seconds = time.perf_counter() - start
+    print(f"  submit            {submits:,} reports, sequential, one process: {seconds:.1f} s "
+          f"({submits / seconds:,.0f} events/s)")
+    results = {"submits": submits, "submit_seconds": seconds,
+               "submit_events_per_second": submits / seconds}
+    if workers:
+        seconds = submit_parallel(url, submission_targets(engine, submits, submits), workers)
+        print(f"  submit            {submits:,} more reports, {workers} worker processes: "
+              f"{seconds:.1f} s ({submits / seconds:,.0f} events/s)")
+        results |= {"parallel_workers": workers, "parallel_submit_seconds": seconds,
+                    "parallel_submit_events_per_second": submits / seconds}
+    expected = submits * (2 if workers else 1)
+    submitted = _count(engine, "event", "WHERE kind = 'submitted'")
+    if submitted != expected:
+        raise SystemExit(f"{backend}: {submitted:,} submitted events stored, not {expected:,}")
+    return results
+
+
+def bench_backend(backend: str, urls: dict[str, str], units: Sequence[UnitRow], submits: int,
+                  workers: int) -> dict[str, float]:
+    """Every measurement on one backend, printed as it goes; the figures by name."""
     people = actors(units)
     start = time.perf_counter()
     engines = {role: prepare(url, units, people) for role, url in urls.items()}
-    print(f"  setup             {len(units):,} units, {len(people):,} actors, in two fresh "
+    print(f"  setup             {len(units):,} units and {len(people):,} actors in two fresh "
           f"databases: {time.perf_counter() - start:.1f} s")
     for engine in engines.values():
         engine.dispose()
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        run = pool.submit(timed_publish, urls["publish"], directive()).result()
-    published = _count(engines["publish"], "obligation")
-    events = _count(engines["publish"], "event")
-    if (run.obligations, published, events) != (EXPECTED_OBLIGATIONS,) * 3:
-        raise SystemExit(f"{backend}: publish reported {run.obligations:,} obligations, stored "
-                         f"{published:,} with {events:,} events; expected {EXPECTED_OBLIGATIONS:,}")
-    print(f"  publish           {published:,} obligations + {events:,} events: {run.seconds:.2f} s"
-          f" ({published / run.seconds:,.0f} obligations/s)")
-    plain = plain_insert(engines["publish"], engines["plain"])
-    copied = _count(engines["plain"], "obligation"), _count(engines["plain"], "event")
-    if copied != (published, events):
-        raise SystemExit(f"{backend}: the plain insert stored {copied}, not {(published, events)}")
-    ratio = run.seconds / plain
-    print(f"  plain executemany same rows: {plain:.2f} s; publish ratio {ratio:.2f}× "
-          f"(target ≤ {TARGET_RATIO:g}×: {'met' if ratio <= TARGET_RATIO else 'MISSED'})")
-    print(f"  publish peak RSS  {run.peak_mb:.0f} MB, of which {run.growth_mb:.0f} MB added by "
-          f"the publish (target < {TARGET_PEAK_MB:g} MB: "
-          f"{'met' if run.peak_mb < TARGET_PEAK_MB else 'MISSED'})")
-    seconds = submit_reports(engines["publish"], submits)
-    submitted = _count(engines["publish"], "event", "WHERE kind = 'submitted'")
-    if submitted != submits:
-        raise SystemExit(f"{backend}: {submitted:,} submitted events stored, not {submits:,}")
-    print(f"  submit            {submits:,} reports, sequential: {seconds:.1f} s "
-          f"({submits / seconds:,.0f} events/s)")
-    for engine in engines.values():
-        engine.dispose()
-    return {
-        "obligations": published,
-        "publish_seconds": run.seconds,
-        "plain_insert_seconds": plain,
-        "publish_ratio": ratio,
-        "publish_peak_mb": run.peak_mb,
-        "publish_rss_growth_mb": run.growth_mb,
-        "submits": submits,
-        "submit_seconds": seconds,
-        "submit_events_per_second": submits / seconds,
-    }
+    try:
+        return measure_publish(backend, urls, engines) | measure_submits(
+            backend, urls["publish"], engines["publish"], submits, workers)
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+
+
+def _unit_of(measurement: str) -> str:
+    """The unit a measurement is expressed in, from its name."""
+    for suffix, unit in (("_seconds", "s"), ("_per_second", "events/s"), ("_mb", "MB"),
+                         ("_ratio", "x")):
+        if measurement.endswith(suffix):
+            return unit
+    return MEASURE_UNITS[measurement]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -329,7 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("DONDOC_BENCH_POSTGRES_URL"),
                         help="a PostgreSQL server to create the bench databases on "
                              "(default: $DONDOC_BENCH_POSTGRES_URL)")
-    parser.add_argument("--submits", type=int, default=20_000)
+    parser.add_argument("--submits", type=int, default=20_000,
+                        help="sequential submissions (and as many again with --workers)")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="worker processes for the parallel submissions; 0 skips them")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--workdir", type=Path, help="where the SQLite files go (default: temp)")
     args = parser.parse_args(argv)
@@ -342,9 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         backends.remove("postgresql")
     units = hierarchy()
-    levels = [sum(u.parent_code == p for u in units) for p in (None, NATIONAL)]
+    provinces = sum(u.parent_code == NATIONAL for u in units)
     communes = sum(u.kind in COMMUNE_KINDS for u in units)
-    print(f"vietnam-provinces: {levels[1]} provinces, {len(units) - sum(levels) - communes} "
+    print(f"vietnam-provinces: {provinces} provinces, {len(units) - 1 - provinces - communes} "
           f"districts, {communes:,} communes; expecting {EXPECTED_OBLIGATIONS:,} obligations")
     figures: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dondoc-bench-") as scratch:
@@ -353,9 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend in backends:
             print(f"{backend}:")
             with databases(backend, workdir, args.postgres_url) as urls:
-                results = bench_backend(backend, urls, units, args.submits)
-            figures += [{"backend": backend, "measurement": name, "value": value}
-                        for name, value in results.items()]
+                results = bench_backend(backend, urls, units, args.submits, args.workers)
+            figures += [{"backend": backend, "measurement": name, "value": value,
+                         "unit": _unit_of(name)} for name, value in results.items()]
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"figures written to {args.json}")
