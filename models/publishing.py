@@ -118,7 +118,7 @@ def _candidates(
             yield period, due, obliged.on(_reference_day(period, opened_by, window_end))
 
 
-def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
     while chunk := list(islice(rows, CHUNK)):
         yield chunk
 
@@ -138,6 +138,78 @@ class Opening:
     progress: Callable[[int], None] | None = None
 
 
+OBLIGATION_COLUMNS = (
+    "id",
+    "requirement_id",
+    "unit_code",
+    "period_key",
+    "period_start",
+    "period_end",
+    "due_date",
+    "status",
+    "version",
+    "effective_due",
+    "last_hash",
+)
+EVENT_COLUMNS = (
+    "obligation_id",
+    "version",
+    "kind",
+    "idempotency_key",
+    "actor",
+    "at",
+    "channel",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+class _BulkWriter:
+    """The hot path of publishing: rows go to the driver's executemany as tuples already in the
+    column's stored form (each date is converted once per period, not once per row), and ids
+    are taken before the insert instead of returned row by row."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+        def insert(table: str, columns: tuple[str, ...]) -> str:
+            marks = ", ".join([mark] * len(columns))
+            return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+        self.insert_obligations = insert("obligation", OBLIGATION_COLUMNS)
+        self.insert_events = insert("event", EVENT_COLUMNS)
+        self.bind_date = self._binder(OBLIGATION.c.period_start)
+        self.bind_time = self._binder(EVENT.c.at)
+
+    def _binder(self, column: sa.Column[Any]) -> Callable[[Any], Any]:
+        dialect = self.conn.dialect
+        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        return (lambda v: None if v is None else convert(v)) if convert else (lambda v: v)
+
+    def ids(self, n: int) -> list[int]:
+        """n fresh obligation ids. On SQLite the write lock is held since BEGIN IMMEDIATE; on
+        PostgreSQL they come from the column's own sequence."""
+        if self.conn.dialect.name == "postgresql":
+            return list(
+                self.conn.execute(
+                    sa.text(
+                        "SELECT nextval(pg_get_serial_sequence('obligation', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": n},
+                ).scalars()
+            )
+        start = self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(OBLIGATION.c.id), 0)))
+        first = start.scalar_one() + 1
+        return list(range(first, first + n))
+
+    def write(self, obligations: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:
+        self.conn.exec_driver_sql(self.insert_obligations, obligations)
+        self.conn.exec_driver_sql(self.insert_events, events)
+
+
 def _open_requirement(
     conn: Connection, run: Opening, *, directive: Any, requirement_id: int, req: RequirementSpec
 ) -> int:
@@ -150,9 +222,13 @@ def _open_requirement(
     )
     obliged = Obliged(req.who, run.units)
     window = (directive.effective_from, directive.effective_until)
+    writer = _BulkWriter(conn)
+    at = writer.bind_time(run.now)
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows() -> Iterator[tuple[Any, ...]]:
+        """(obligation row without its id, event row without its obligation id) pairs."""
         for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
+            start, end, due_bound = (writer.bind_date(d) for d in (period.start, period.end, due))
             for unit in owing:
                 if (unit, period.key) in existing:
                     continue
@@ -165,50 +241,28 @@ def _open_requirement(
                 digest = event_hash(
                     GENESIS, 1, "created", key, run.actor, run.now, run.channel, payload
                 )
-                yield {
-                    "requirement_id": requirement_id,
-                    "unit_code": unit,
-                    "period_key": period.key,
-                    "period_start": period.start,
-                    "period_end": period.end,
-                    "due_date": due,
-                    "status": "open",
-                    "version": 1,
-                    "effective_due": due,
-                    "last_hash": digest,
-                    "_key": key,
-                    "_payload": payload,
-                }
+                yield (
+                    (
+                        requirement_id,
+                        unit,
+                        period.key,
+                        start,
+                        end,
+                        due_bound,
+                        "open",
+                        1,
+                        due_bound,
+                        digest,
+                    ),
+                    (1, "created", key, run.actor, at, run.channel, payload, GENESIS, digest),
+                )
 
-    insert_obligations = OBLIGATION.insert().returning(
-        OBLIGATION.c.id, sort_by_parameter_order=True
-    )
     created = 0
     for chunk in _chunks(rows()):
-        ids = (
-            conn.execute(
-                insert_obligations, [{k: v for k, v in r.items() if k[0] != "_"} for r in chunk]
-            )
-            .scalars()
-            .all()
-        )
-        conn.execute(
-            EVENT.insert(),
-            [
-                {
-                    "obligation_id": oid,
-                    "version": 1,
-                    "kind": "created",
-                    "idempotency_key": r["_key"],
-                    "actor": run.actor,
-                    "at": run.now,
-                    "channel": run.channel,
-                    "payload": r["_payload"],
-                    "prev_hash": GENESIS,
-                    "hash": r["last_hash"],
-                }
-                for oid, r in zip(ids, chunk, strict=True)
-            ],
+        ids = writer.ids(len(chunk))
+        writer.write(
+            [(oid, *obligation) for oid, (obligation, _) in zip(ids, chunk, strict=True)],
+            [(oid, *event) for oid, (_, event) in zip(ids, chunk, strict=True)],
         )
         created += len(chunk)
         if run.progress is not None:
