@@ -123,20 +123,38 @@ def directive() -> DirectiveSpec:
         {"key": "received", "label": "Số hồ sơ tiếp nhận", "type": "integer", "min": 0},
         {"key": "resolved", "label": "Số hồ sơ đã giải quyết", "type": "integer", "min": 0},
     ]
-    return parse_directive({
-        "code": "bench-cchc-2024",
-        "document": {"issuer": NATIONAL, "number": "1", "symbol": "BENCH", "date": "2024-01-02",
-                     "subject": "Báo cáo kết quả giải quyết thủ tục hành chính năm 2024"},
-        "lead": NATIONAL,
-        "effective": {"from": "2024-01-01", "until": "2024-12-31"},
-        "requirements": [
-            {"code": cadence, "title": f"Báo cáo {cadence}", "who": {"kinds": COMMUNE_KINDS},
-             "what": {"figures": figures}, "to": NATIONAL,
-             "schedule": [{"cadence": cadence, "convention": "calendar",
-                           "due": {"rule": "working-days-after-end", "days": 5}}]}
-            for cadence in CADENCES
-        ],
-    }, "bench")
+    return parse_directive(
+        {
+            "code": "bench-cchc-2024",
+            "document": {
+                "issuer": NATIONAL,
+                "number": "1",
+                "symbol": "BENCH",
+                "date": "2024-01-02",
+                "subject": "Báo cáo kết quả giải quyết thủ tục hành chính năm 2024",
+            },
+            "lead": NATIONAL,
+            "effective": {"from": "2024-01-01", "until": "2024-12-31"},
+            "requirements": [
+                {
+                    "code": cadence,
+                    "title": f"Báo cáo {cadence}",
+                    "who": {"kinds": COMMUNE_KINDS},
+                    "what": {"figures": figures},
+                    "to": NATIONAL,
+                    "schedule": [
+                        {
+                            "cadence": cadence,
+                            "convention": "calendar",
+                            "due": {"rule": "working-days-after-end", "days": 5},
+                        }
+                    ],
+                }
+                for cadence in CADENCES
+            ],
+        },
+        "bench",
+    )
 
 
 def _memory_mb(field: str) -> float:
@@ -167,8 +185,15 @@ def timed_publish(url: str, spec: DirectiveSpec) -> PublishRun:
     engine = make_engine(url)
     before = _memory_mb("VmRSS")
     start = time.perf_counter()
-    report = publishing.publish(engine, spec, source="bench", actor=ADMIN, as_of=AS_OF,
-                                now=PUBLISHED_AT, calendar=WorkCalendar())
+    report = publishing.publish(
+        engine,
+        spec,
+        source="bench",
+        actor=ADMIN,
+        as_of=AS_OF,
+        now=PUBLISHED_AT,
+        calendar=WorkCalendar(),
+    )
     seconds = time.perf_counter() - start
     engine.dispose()
     peak = _memory_mb("VmHWM")
@@ -229,10 +254,15 @@ def plain_insert(source: sa.Engine, target: sa.Engine) -> float:
 def submission_targets(engine: sa.Engine, count: int, skip: int) -> list[tuple[int, str]]:
     """`count` obligations (id, unit) in id order, after the first `skip`."""
     with engine.connect() as conn:
-        targets = [(r.id, r.unit_code) for r in conn.execute(
-            sa.select(OBLIGATION.c.id, OBLIGATION.c.unit_code)
-            .order_by(OBLIGATION.c.id).offset(skip).limit(count)
-        )]
+        targets = [
+            (r.id, r.unit_code)
+            for r in conn.execute(
+                sa.select(OBLIGATION.c.id, OBLIGATION.c.unit_code)
+                .order_by(OBLIGATION.c.id)
+                .offset(skip)
+                .limit(count)
+            )
+        ]
     if len(targets) < count:
         raise SystemExit(f"only {len(targets)} obligations left to submit, {count} asked")
     return targets
@@ -241,10 +271,14 @@ def submission_targets(engine: sa.Engine, count: int, skip: int) -> list[tuple[i
 def submit_all(engine: sa.Engine, targets: Sequence[tuple[int, str]]) -> None:
     """One `ledger.submit` per obligation, by the staff of its commune."""
     for obligation_id, unit in targets:
-        ledger.submit(engine, obligation_id, actor=staff(unit),
-                      figures={"received": obligation_id % 97, "resolved": obligation_id % 89},
-                      narrative=None, evidence=None, key=f"bench:submit:{obligation_id}",
-                      channel="bench", now=SUBMITTED_AT)
+        ledger.submit(
+            engine,
+            obligation_id,
+            ledger.Issued(staff(unit), f"bench:submit:{obligation_id}", "bench", SUBMITTED_AT),
+            figures={"received": obligation_id % 97, "resolved": obligation_id % 89},
+            narrative=None,
+            evidence=None,
+        )
 
 
 def _submit_worker(url: str, targets: Sequence[tuple[int, str]], ready: Any) -> None:
@@ -261,8 +295,10 @@ def submit_parallel(url: str, targets: Sequence[tuple[int, str]], workers: int) 
     the moment all of them are connected and ready."""
     context = get_context("spawn")
     ready = context.Barrier(workers + 1)
-    processes = [context.Process(target=_submit_worker, args=(url, targets[i::workers], ready))
-                 for i in range(workers)]
+    processes = [
+        context.Process(target=_submit_worker, args=(url, targets[i::workers], ready))
+        for i in range(workers)
+    ]
     for process in processes:
         process.start()
     ready.wait()
@@ -301,8 +337,10 @@ def databases(backend: str, workdir: Path, postgres_url: str | None) -> Iterator
         for name in DATABASES.values():
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
-        yield {role: server.set(database=name).render_as_string(hide_password=False)
-               for role, name in DATABASES.items()}
+        yield {
+            role: server.set(database=name).render_as_string(hide_password=False)
+            for role, name in DATABASES.items()
+        }
     finally:
         drop()
         admin.dispose()
@@ -321,50 +359,75 @@ def _met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def measure_publish(backend: str, urls: dict[str, str],
-                    engines: dict[str, sa.Engine]) -> dict[str, float]:
+def measure_publish(
+    backend: str, urls: dict[str, str], engines: dict[str, sa.Engine]
+) -> dict[str, float]:
     """Publish in a spawned process, check the counts, then time the plain insert."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         run = pool.submit(timed_publish, urls["publish"], directive()).result()
     stored = _count(engines["publish"], "obligation"), _count(engines["publish"], "event")
     if (run.obligations, *stored) != (EXPECTED_OBLIGATIONS,) * 3:
-        raise SystemExit(f"{backend}: publish reported {run.obligations:,} obligations and "
-                         f"stored {stored} (obligations, events); "
-                         f"expected {EXPECTED_OBLIGATIONS:,} of each")
-    print(f"  publish           {stored[0]:,} obligations + {stored[1]:,} events: "
-          f"{run.seconds:.2f} s ({stored[0] / run.seconds:,.0f} obligations/s)")
+        raise SystemExit(
+            f"{backend}: publish reported {run.obligations:,} obligations and "
+            f"stored {stored} (obligations, events); "
+            f"expected {EXPECTED_OBLIGATIONS:,} of each"
+        )
+    print(
+        f"  publish           {stored[0]:,} obligations + {stored[1]:,} events: "
+        f"{run.seconds:.2f} s ({stored[0] / run.seconds:,.0f} obligations/s)"
+    )
     plain = plain_insert(engines["publish"], engines["plain"])
     copied = _count(engines["plain"], "obligation"), _count(engines["plain"], "event")
     if copied != stored:
         raise SystemExit(f"{backend}: the plain insert stored {copied}, not {stored}")
     ratio = run.seconds / plain
-    print(f"  plain executemany same rows: {plain:.2f} s; publish ratio {ratio:.2f}x "
-          f"(target <= {TARGET_RATIO:g}x: {_met(ratio <= TARGET_RATIO)})")
-    print(f"  publish peak RSS  {run.peak_mb:.0f} MB, of which the publish added "
-          f"{run.growth_mb:.0f} MB (target < {TARGET_PEAK_MB:g} MB: "
-          f"{_met(run.peak_mb < TARGET_PEAK_MB)})")
-    return {"obligations": stored[0], "publish_seconds": run.seconds,
-            "plain_insert_seconds": plain, "publish_ratio": ratio,
-            "publish_peak_mb": run.peak_mb, "publish_rss_growth_mb": run.growth_mb}
+    print(
+        f"  plain executemany same rows: {plain:.2f} s; publish ratio {ratio:.2f}x "
+        f"(target <= {TARGET_RATIO:g}x: {_met(ratio <= TARGET_RATIO)})"
+    )
+    print(
+        f"  publish peak RSS  {run.peak_mb:.0f} MB, of which the publish added "
+        f"{run.growth_mb:.0f} MB (target < {TARGET_PEAK_MB:g} MB: "
+        f"{_met(run.peak_mb < TARGET_PEAK_MB)})"
+    )
+    return {
+        "obligations": stored[0],
+        "publish_seconds": run.seconds,
+        "plain_insert_seconds": plain,
+        "publish_ratio": ratio,
+        "publish_peak_mb": run.peak_mb,
+        "publish_rss_growth_mb": run.growth_mb,
+    }
 
 
-def measure_submits(backend: str, url: str, engine: sa.Engine, submits: int,
-                    workers: int) -> dict[str, float]:
+def measure_submits(
+    backend: str, url: str, engine: sa.Engine, submits: int, workers: int
+) -> dict[str, float]:
     """Sequential submissions, then (if `workers`) as many more from worker processes."""
     targets = submission_targets(engine, submits, 0)
     start = time.perf_counter()
     submit_all(engine, targets)
     seconds = time.perf_counter() - start
-    print(f"  submit            {submits:,} reports, sequential, one process: {seconds:.1f} s "
-          f"({submits / seconds:,.0f} events/s)")
-    results = {"submits": submits, "submit_seconds": seconds,
-               "submit_events_per_second": submits / seconds}
+    print(
+        f"  submit            {submits:,} reports, sequential, one process: {seconds:.1f} s "
+        f"({submits / seconds:,.0f} events/s)"
+    )
+    results = {
+        "submits": submits,
+        "submit_seconds": seconds,
+        "submit_events_per_second": submits / seconds,
+    }
     if workers:
         seconds = submit_parallel(url, submission_targets(engine, submits, submits), workers)
-        print(f"  submit            {submits:,} more reports, {workers} worker processes: "
-              f"{seconds:.1f} s ({submits / seconds:,.0f} events/s)")
-        results |= {"parallel_workers": workers, "parallel_submit_seconds": seconds,
-                    "parallel_submit_events_per_second": submits / seconds}
+        print(
+            f"  submit            {submits:,} more reports, {workers} worker processes: "
+            f"{seconds:.1f} s ({submits / seconds:,.0f} events/s)"
+        )
+        results |= {
+            "parallel_workers": workers,
+            "parallel_submit_seconds": seconds,
+            "parallel_submit_events_per_second": submits / seconds,
+        }
     expected = submits * (2 if workers else 1)
     submitted = _count(engine, "event", "WHERE kind = 'submitted'")
     if submitted != expected:
@@ -372,19 +435,23 @@ def measure_submits(backend: str, url: str, engine: sa.Engine, submits: int,
     return results
 
 
-def bench_backend(backend: str, urls: dict[str, str], units: Sequence[UnitRow], submits: int,
-                  workers: int) -> dict[str, float]:
+def bench_backend(
+    backend: str, urls: dict[str, str], units: Sequence[UnitRow], submits: int, workers: int
+) -> dict[str, float]:
     """Every measurement on one backend, printed as it goes; the figures by name."""
     people = actors(units)
     start = time.perf_counter()
     engines = {role: prepare(url, units, people) for role, url in urls.items()}
-    print(f"  setup             {len(units):,} units and {len(people):,} actors in two fresh "
-          f"databases: {time.perf_counter() - start:.1f} s")
+    print(
+        f"  setup             {len(units):,} units and {len(people):,} actors in two fresh "
+        f"databases: {time.perf_counter() - start:.1f} s"
+    )
     for engine in engines.values():
         engine.dispose()
     try:
         return measure_publish(backend, urls, engines) | measure_submits(
-            backend, urls["publish"], engines["publish"], submits, workers)
+            backend, urls["publish"], engines["publish"], submits, workers
+        )
     finally:
         for engine in engines.values():
             engine.dispose()
@@ -392,8 +459,12 @@ def bench_backend(backend: str, urls: dict[str, str], units: Sequence[UnitRow], 
 
 def _unit_of(measurement: str) -> str:
     """The unit a measurement is expressed in, from its name."""
-    for suffix, unit in (("_seconds", "s"), ("_per_second", "events/s"), ("_mb", "MB"),
-                         ("_ratio", "x")):
+    for suffix, unit in (
+        ("_seconds", "s"),
+        ("_per_second", "events/s"),
+        ("_mb", "MB"),
+        ("_ratio", "x"),
+    ):
         if measurement.endswith(suffix):
             return unit
     return MEASURE_UNITS[measurement]
@@ -401,15 +472,27 @@ def _unit_of(measurement: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--postgres-url", default=os.environ.get("DONDOC_BENCH_POSTGRES_URL"),
-                        help="a PostgreSQL server to create the bench databases on "
-                             "(default: $DONDOC_BENCH_POSTGRES_URL)")
-    parser.add_argument("--submits", type=int, default=20_000,
-                        help="sequential submissions (and as many again with --workers)")
-    parser.add_argument("--workers", type=int, default=4,
-                        help="worker processes for the parallel submissions; 0 skips them")
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("DONDOC_BENCH_POSTGRES_URL"),
+        help="a PostgreSQL server to create the bench databases on "
+        "(default: $DONDOC_BENCH_POSTGRES_URL)",
+    )
+    parser.add_argument(
+        "--submits",
+        type=int,
+        default=20_000,
+        help="sequential submissions (and as many again with --workers)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="worker processes for the parallel submissions; 0 skips them",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--workdir", type=Path, help="where the SQLite files go (default: temp)")
     args = parser.parse_args(argv)
@@ -418,14 +501,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
     if "postgresql" in backends and not args.postgres_url:
-        print("postgresql: skipped (give --postgres-url or set DONDOC_BENCH_POSTGRES_URL)",
-              file=sys.stderr)
+        print(
+            "postgresql: skipped (give --postgres-url or set DONDOC_BENCH_POSTGRES_URL)",
+            file=sys.stderr,
+        )
         backends.remove("postgresql")
     units = hierarchy()
     provinces = sum(u.parent_code == NATIONAL for u in units)
     communes = sum(u.kind in COMMUNE_KINDS for u in units)
-    print(f"vietnam-provinces: {provinces} provinces, {len(units) - 1 - provinces - communes} "
-          f"districts, {communes:,} communes; expecting {EXPECTED_OBLIGATIONS:,} obligations")
+    print(
+        f"vietnam-provinces: {provinces} provinces, {len(units) - 1 - provinces - communes} "
+        f"districts, {communes:,} communes; expecting {EXPECTED_OBLIGATIONS:,} obligations"
+    )
     figures: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dondoc-bench-") as scratch:
         workdir = args.workdir or Path(scratch)
@@ -434,8 +521,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{backend}:")
             with databases(backend, workdir, args.postgres_url) as urls:
                 results = bench_backend(backend, urls, units, args.submits, args.workers)
-            figures += [{"backend": backend, "measurement": name, "value": value,
-                         "unit": _unit_of(name)} for name, value in results.items()]
+            figures += [
+                {"backend": backend, "measurement": name, "value": value, "unit": _unit_of(name)}
+                for name, value in results.items()
+            ]
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"figures written to {args.json}")

@@ -137,8 +137,9 @@ def _now() -> Any:
     return pendulum.now("UTC")
 
 
-def _key(key: str | None) -> str:
-    return key or f"cli:{uuid.uuid4()}"
+def _issued(actor: str, key: str | None) -> ledger.Issued:
+    """A command from the command line, now; without --key each call is a new command."""
+    return ledger.Issued(actor, key or f"cli:{uuid.uuid4()}", "cli", _now())
 
 
 def _print_json(value: Any) -> None:
@@ -365,13 +366,10 @@ def submit(
         ledger.submit(
             _engine(_settings()),
             obligation,
-            actor=actor,
+            _issued(actor, key),
             figures=_figures(figure or []),
             narrative=narrative,
             evidence=evidence,
-            key=_key(key),
-            channel="cli",
-            now=_now(),
         )
     )
 
@@ -380,11 +378,7 @@ def submit(
 @friendly
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
-    _outcome(
-        ledger.accept(
-            _engine(_settings()), obligation, actor=actor, key=_key(key), channel="cli", now=_now()
-        )
-    )
+    _outcome(ledger.accept(_engine(_settings()), obligation, _issued(actor, key)))
 
 
 @app.command("return")
@@ -400,11 +394,8 @@ def return_(
         ledger.return_(
             _engine(_settings()),
             obligation,
-            actor=actor,
+            _issued(actor, key),
             reason=reason,
-            key=_key(key),
-            channel="cli",
-            now=_now(),
         )
     )
 
@@ -427,12 +418,9 @@ def extend(
         ledger.extend(
             _engine(_settings()),
             obligation,
-            actor=actor,
+            _issued(actor, key),
             due=new_due,
             reason=reason,
-            key=_key(key),
-            channel="cli",
-            now=_now(),
         )
     )
 
@@ -450,11 +438,8 @@ def waive(
         ledger.waive(
             _engine(_settings()),
             obligation,
-            actor=actor,
+            _issued(actor, key),
             reason=reason,
-            key=_key(key),
-            channel="cli",
-            now=_now(),
         )
     )
 

@@ -204,16 +204,24 @@ def append(
 Decider = Callable[[Target], Decision]
 
 
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """Who issued a command, through which channel, when, and under which idempotency key
+    (a command repeated with the same key appends nothing more)."""
+
+    actor: str
+    key: str
+    channel: str
+    now: datetime
+
+
 def run_command(
     engine: Engine,
     obligation_id: int,
+    by: Issued,
     *,
     command: str,
     kind: str,
-    actor: str,
-    key: str,
-    channel: str,
-    now: datetime,
     authorize: Callable[[ActorInfo, Target], None],
     decide: Decider,
 ) -> Outcome:
@@ -224,23 +232,29 @@ def run_command(
     for _ in range(ATTEMPTS):
         try:
             with transaction(engine) as conn:
-                replay = _replayed(conn, key, obligation_id, kind)
+                replay = _replayed(conn, by.key, obligation_id, kind)
                 if replay is not None:
                     return replay
-                who = load_actor(conn, actor, command)
+                who = load_actor(conn, by.actor, command)
                 target = _load_target(conn, obligation_id)
                 authorize(who, target)
                 return append(
-                    conn, target, decide(target), actor=actor, key=key, channel=channel, now=now
+                    conn,
+                    target,
+                    decide(target),
+                    actor=by.actor,
+                    key=by.key,
+                    channel=by.channel,
+                    now=by.now,
                 )
         except Unauthorized as denied:
             record_denial(
                 engine,
-                actor=actor,
+                actor=by.actor,
                 command=command,
                 target=f"obligation {obligation_id}",
                 reason=str(denied),
-                now=now,
+                now=by.now,
             )
             raise
         except ConcurrencyConflict:
@@ -252,131 +266,72 @@ def _as_unit(who: ActorInfo, target: Target) -> None:
     check_submit(who, target.unit_code)
 
 
-def _as_lead(command: str) -> Callable[[ActorInfo, Target], None]:
-    def check(who: ActorInfo, target: Target) -> None:
+def _review(
+    engine: Engine, obligation_id: int, by: Issued, command: str, kind: str, decide: Decider
+) -> Outcome:
+    """A command only the directive's lead office may give."""
+
+    def as_lead(who: ActorInfo, target: Target) -> None:
         check_review(who, target.lead_unit_code, command)
 
-    return check
+    return run_command(
+        engine, obligation_id, by, command=command, kind=kind, authorize=as_lead, decide=decide
+    )
 
 
 def submit(
     engine: Engine,
     obligation_id: int,
+    by: Issued,
     *,
-    actor: str,
     figures: dict[str, Any],
     narrative: str | None,
     evidence: str | None,
-    key: str,
-    channel: str,
-    now: datetime,
 ) -> Outcome:
     """A unit's staff hand in the figures the requirement asks for."""
     return run_command(
         engine,
         obligation_id,
+        by,
         command="submit",
         kind="submitted",
-        actor=actor,
-        key=key,
-        channel=channel,
-        now=now,
         authorize=_as_unit,
         decide=lambda t: decide_submit(t.state, t.requirement.what, figures, narrative, evidence),
     )
 
 
-def accept(
-    engine: Engine, obligation_id: int, *, actor: str, key: str, channel: str, now: datetime
-) -> Outcome:
+def accept(engine: Engine, obligation_id: int, by: Issued) -> Outcome:
     """The lead office accepts a submission."""
-    return run_command(
-        engine,
-        obligation_id,
-        command="accept",
-        kind="accepted",
-        actor=actor,
-        key=key,
-        channel=channel,
-        now=now,
-        authorize=_as_lead("accept"),
-        decide=lambda t: decide_accept(t.state),
+    return _review(
+        engine, obligation_id, by, "accept", "accepted", lambda t: decide_accept(t.state)
     )
 
 
-def return_(
-    engine: Engine,
-    obligation_id: int,
-    *,
-    actor: str,
-    reason: str | None,
-    key: str,
-    channel: str,
-    now: datetime,
-) -> Outcome:
+def return_(engine: Engine, obligation_id: int, by: Issued, *, reason: str | None) -> Outcome:
     """The lead office returns a submission for correction."""
-    return run_command(
-        engine,
-        obligation_id,
-        command="return",
-        kind="returned",
-        actor=actor,
-        key=key,
-        channel=channel,
-        now=now,
-        authorize=_as_lead("return"),
-        decide=lambda t: decide_return(t.state, reason),
+    return _review(
+        engine, obligation_id, by, "return", "returned", lambda t: decide_return(t.state, reason)
     )
 
 
 def extend(
-    engine: Engine,
-    obligation_id: int,
-    *,
-    actor: str,
-    due: date,
-    reason: str | None,
-    key: str,
-    channel: str,
-    now: datetime,
+    engine: Engine, obligation_id: int, by: Issued, *, due: date, reason: str | None
 ) -> Outcome:
     """The lead office moves the due date later."""
-    return run_command(
+    return _review(
         engine,
         obligation_id,
-        command="extend",
-        kind="extended",
-        actor=actor,
-        key=key,
-        channel=channel,
-        now=now,
-        authorize=_as_lead("extend"),
-        decide=lambda t: decide_extend(t.state, due, reason),
+        by,
+        "extend",
+        "extended",
+        lambda t: decide_extend(t.state, due, reason),
     )
 
 
-def waive(
-    engine: Engine,
-    obligation_id: int,
-    *,
-    actor: str,
-    reason: str | None,
-    key: str,
-    channel: str,
-    now: datetime,
-) -> Outcome:
+def waive(engine: Engine, obligation_id: int, by: Issued, *, reason: str | None) -> Outcome:
     """The lead office releases the unit from the obligation."""
-    return run_command(
-        engine,
-        obligation_id,
-        command="waive",
-        kind="waived",
-        actor=actor,
-        key=key,
-        channel=channel,
-        now=now,
-        authorize=_as_lead("waive"),
-        decide=lambda t: decide_waive(t.state, reason),
+    return _review(
+        engine, obligation_id, by, "waive", "waived", lambda t: decide_waive(t.state, reason)
     )
 
 

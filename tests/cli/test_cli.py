@@ -39,6 +39,20 @@ def published(dondoc: Any) -> Any:
     return dondoc
 
 
+def _figure_args(**changes: int) -> list[str]:
+    """`-f KEY=VALUE` options of a complete quarterly report, with `changes` applied."""
+    values = {
+        "training_classes": 2,
+        "seminars": 1,
+        "news_items": 14,
+        "leaflets": 300,
+        "documents": 5,
+        "other_forms": 0,
+        **changes,
+    }
+    return [arg for key, value in values.items() for arg in ("-f", f"{key}={value}")]
+
+
 def _obligations(run: Any, *args: str) -> list[dict[str, Any]]:
     return json.loads(run("obligations", "--json", *args).stdout)
 
@@ -76,26 +90,12 @@ def test_publish_lists_the_directive_and_its_obligations(published: Any) -> None
 
 def test_submit_accept_and_verify_through_the_cli(published: Any) -> None:
     oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
-    figures = [
-        "-f",
-        "training_classes=2",
-        "-f",
-        "seminars=1",
-        "-f",
-        "news_items=14",
-        "-f",
-        "leaflets=300",
-        "-f",
-        "documents=5",
-        "-f",
-        "other_forms=0",
-    ]
     done = published(
         "submit",
         oid,
         "--actor",
         "cb.18712",
-        *figures,
+        *_figure_args(),
         "--narrative",
         "Quý I: tổ chức 2 lớp tập huấn",
         "--key",
@@ -107,7 +107,7 @@ def test_submit_accept_and_verify_through_the_cli(published: Any) -> None:
         oid,
         "--actor",
         "cb.18712",
-        *figures,
+        *_figure_args(),
         "--narrative",
         "Quý I: tổ chức 2 lớp tập huấn",
         "--key",
@@ -124,20 +124,7 @@ def test_submit_accept_and_verify_through_the_cli(published: Any) -> None:
 
 def test_a_bad_figure_names_the_field_and_value_and_writes_nothing(published: Any) -> None:
     oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
-    figures = [
-        "-f",
-        "training_classes=2",
-        "-f",
-        "seminars=1",
-        "-f",
-        "news_items=14",
-        "-f",
-        "leaflets=-5",
-        "-f",
-        "documents=5",
-        "-f",
-        "other_forms=0",
-    ]
+    figures = _figure_args(leaflets=-5)
     bad = published("submit", oid, "--actor", "cb.18712", *figures, "--narrative", "x", ok=False)
     assert bad.exit_code == 2
     assert "figures.leaflets" in bad.stderr and "'-5'" in bad.stderr

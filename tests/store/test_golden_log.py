@@ -69,9 +69,8 @@ def _record_scenario(engine: Engine) -> list[int]:
     content = obligation_id(engine, "2b", "446-NV", "2024-02")
 
     def cmd(name: str, oid: int, actor: str, at: datetime, **kw: Any) -> None:
-        getattr(ledger, name)(
-            engine, oid, actor=actor, key=f"{name}-{oid}-{at.day}", channel="golden", now=at, **kw
-        )
+        by = ledger.Issued(actor, f"{name}-{oid}-{at.day}", "golden", at)
+        getattr(ledger, name)(engine, oid, by, **kw)
 
     cmd(
         "submit",

@@ -42,13 +42,10 @@ def submit(
     return ledger.submit(
         engine,
         oid,
-        actor=actor,
+        ledger.Issued(actor, key or f"s-{oid}-{actor}", "test", at),
         figures=figures or FIGURES,
         narrative=NARRATIVE,
         evidence=None,
-        key=key or f"s-{oid}-{actor}",
-        channel="test",
-        now=at,
     )
 
 
@@ -95,17 +92,11 @@ def test_a_submission_is_an_event_with_the_figures_actor_and_channel(
 def test_review_cycle_return_resubmit_accept_on_time(seeded: Engine, q1: int) -> None:
     submit(seeded, q1, key="first")
     ledger.return_(
-        seeded,
-        q1,
-        actor="vhtt.lan",
-        reason="Thiếu số liệu tờ rơi",
-        key="r",
-        channel="test",
-        now=LATER,
+        seeded, q1, ledger.Issued("vhtt.lan", "r", "test", LATER), reason="Thiếu số liệu tờ rơi"
     )
     assert status(seeded, q1) == "returned"
     submit(seeded, q1, key="second")
-    done = ledger.accept(seeded, q1, actor="vhtt.hung", key="a", channel="test", now=LATER)
+    done = ledger.accept(seeded, q1, ledger.Issued("vhtt.hung", "a", "test", LATER))
     assert done.status == "accepted"
     assert [e.kind for e in events(seeded, q1)] == [
         "created",
@@ -119,7 +110,7 @@ def test_review_cycle_return_resubmit_accept_on_time(seeded: Engine, q1: int) ->
 def test_a_submission_after_the_due_day_is_accepted_late(seeded: Engine, q1: int) -> None:
     # due 15/03/2024; 16/03 00:30 in Hà Nội is still 15/03 in UTC: the local day counts
     submit(seeded, q1, at=datetime(2024, 3, 15, 17, 30, tzinfo=UTC))
-    done = ledger.accept(seeded, q1, actor="vhtt.lan", key="a", channel="test", now=LATER)
+    done = ledger.accept(seeded, q1, ledger.Issued("vhtt.lan", "a", "test", LATER))
     assert done.status == "accepted_late"
 
 
@@ -128,12 +119,9 @@ def test_an_extension_moves_the_due_date_and_the_status(seeded: Engine, q1: int)
     ledger.extend(
         seeded,
         q1,
-        actor="vhtt.lan",
+        ledger.Issued("vhtt.lan", "x", "test", LATER),
         due=date(2024, 3, 29),
         reason="Bão",
-        key="x",
-        channel="test",
-        now=LATER,
     )
     assert status(seeded, q1, as_of=date(2024, 3, 20)) == "open"
     assert status(seeded, q1, as_of=date(2024, 3, 27)) == "due_soon"
@@ -141,22 +129,17 @@ def test_an_extension_moves_the_due_date_and_the_status(seeded: Engine, q1: int)
         ledger.extend(
             seeded,
             q1,
-            actor="vhtt.lan",
+            ledger.Issued("vhtt.lan", "y", "test", LATER),
             due=date(2024, 3, 29),
             reason=None,
-            key="y",
-            channel="test",
-            now=LATER,
         )
 
 
 def test_nothing_is_chased_after_accepted_or_waived(seeded: Engine, q1: int) -> None:
     q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
     submit(seeded, q1)
-    ledger.accept(seeded, q1, actor="vhtt.lan", key="a", channel="test", now=LATER)
-    ledger.waive(
-        seeded, q2, actor="vhtt.lan", reason="Sáp nhập", key="w", channel="test", now=LATER
-    )
+    ledger.accept(seeded, q1, ledger.Issued("vhtt.lan", "a", "test", LATER))
+    ledger.waive(seeded, q2, ledger.Issued("vhtt.lan", "w", "test", LATER), reason="Sáp nhập")
     far = date(2025, 6, 1)
     assert (status(seeded, q1, far), status(seeded, q2, far)) == ("accepted", "waived")
     overdue = list_obligations(seeded, as_of=far, soon_until=far, status="overdue")
@@ -171,7 +154,7 @@ def test_repeating_a_command_with_its_key_appends_nothing(seeded: Engine, q1: in
     assert again.replayed and again.version == first.version == 2
     assert len(events(seeded, q1)) == 2
     with pytest.raises(InputError, match="was used for a submitted on obligation"):
-        ledger.accept(seeded, q1, actor="vhtt.lan", key="k1", channel="test", now=LATER)
+        ledger.accept(seeded, q1, ledger.Issued("vhtt.lan", "k1", "test", LATER))
 
 
 @pytest.mark.parametrize(
@@ -204,26 +187,20 @@ def test_a_required_narrative_and_a_bad_link_are_refused(seeded: Engine, q1: int
         ledger.submit(
             seeded,
             q1,
-            actor="cb.18712",
+            ledger.Issued("cb.18712", "n", "test", LATER),
             figures=FIGURES,
             narrative="  ",
             evidence=None,
-            key="n",
-            channel="test",
-            now=LATER,
         )
     assert refused.value.field == "narrative"
     with pytest.raises(InputError, match="must be an http") as refused:
         ledger.submit(
             seeded,
             q1,
-            actor="cb.18712",
+            ledger.Issued("cb.18712", "e", "test", LATER),
             figures=FIGURES,
             narrative=NARRATIVE,
             evidence="file:///etc/passwd",
-            key="e",
-            channel="test",
-            now=LATER,
         )
     assert refused.value.field == "evidence"
 
@@ -248,9 +225,9 @@ def test_rights_are_checked_and_denials_recorded(
         if command == "submit":
             submit(seeded, q1, actor=actor)
         elif command == "accept":
-            ledger.accept(seeded, q1, actor=actor, key="a", channel="test", now=LATER)
+            ledger.accept(seeded, q1, ledger.Issued(actor, "a", "test", LATER))
         else:
-            ledger.waive(seeded, q1, actor=actor, reason="x", key="w", channel="test", now=LATER)
+            ledger.waive(seeded, q1, ledger.Issued(actor, "w", "test", LATER), reason="x")
     assert count(seeded, "event") == before
     with transaction(seeded, writes=False) as conn:
         denial = conn.execute(sa.text("SELECT actor, command, target, reason FROM denial")).one()
@@ -348,13 +325,10 @@ def test_two_concurrent_accepts_exactly_one_wins_200_rounds(seeded: Engine) -> N
             ledger.submit(
                 seeded,
                 oid,
-                actor=DEPARTMENT_STAFF[unit],
+                ledger.Issued(DEPARTMENT_STAFF[unit], f"s{oid}", "test", LATER),
                 figures={"items": 3},
                 narrative="Tin bài về dịch vụ công",
                 evidence=None,
-                key=f"s{oid}",
-                channel="test",
-                now=LATER,
             )
     registered = seeded
     wins = 0
@@ -371,7 +345,7 @@ def test_two_concurrent_accepts_exactly_one_wins_200_rounds(seeded: Engine) -> N
             barrier.wait()
             try:
                 ledger.accept(
-                    registered, oid, actor=actor, key=f"a{oid}{actor}", channel="test", now=LATER
+                    registered, oid, ledger.Issued(actor, f"a{oid}{actor}", "test", LATER)
                 )
                 results.append("won")
             except Refused:
@@ -412,9 +386,9 @@ def _drop_append_only_guard(conn: sa.Connection) -> None:
 def history(seeded: Engine, q1: int) -> int:
     """Q1 with a full review cycle: 5 events."""
     submit(seeded, q1, key="first")
-    ledger.return_(seeded, q1, actor="vhtt.lan", reason="Thiếu", key="r", channel="test", now=LATER)
+    ledger.return_(seeded, q1, ledger.Issued("vhtt.lan", "r", "test", LATER), reason="Thiếu")
     submit(seeded, q1, key="second")
-    ledger.accept(seeded, q1, actor="vhtt.lan", key="a", channel="test", now=LATER)
+    ledger.accept(seeded, q1, ledger.Issued("vhtt.lan", "a", "test", LATER))
     return q1
 
 
@@ -487,14 +461,7 @@ def test_reordering_two_events_is_detected(seeded: Engine, history: int) -> None
 def test_rebuild_reproduces_the_live_projection_exactly(seeded: Engine, history: int) -> None:
     q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
     ledger.extend(
-        seeded,
-        q2,
-        actor="vhtt.lan",
-        due=date(2024, 7, 1),
-        reason=None,
-        key="x",
-        channel="test",
-        now=LATER,
+        seeded, q2, ledger.Issued("vhtt.lan", "x", "test", LATER), due=date(2024, 7, 1), reason=None
     )
     query = sa.text("SELECT * FROM obligation ORDER BY id")
     with transaction(seeded, writes=False) as conn:

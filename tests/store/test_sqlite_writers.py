@@ -47,21 +47,16 @@ def _writer(args: tuple[str, int, list[tuple[int, str]], list[int]]) -> Tally:
             ledger.submit(
                 engine,
                 oid,
-                actor=f"cb.{unit}",
+                ledger.Issued(f"cb.{unit}", f"w{index}-{oid}", "test", NOW),
                 figures=FIGURES,
                 narrative="Đã báo cáo",
                 evidence=None,
-                key=f"w{index}-{oid}",
-                channel="test",
-                now=NOW,
             )
             done.submitted += 1
         reviewer = "vhtt.lan" if index % 2 else "vhtt.hung"
         for oid in contested:
             try:
-                ledger.accept(
-                    engine, oid, actor=reviewer, key=f"a{index}-{oid}", channel="test", now=NOW
-                )
+                ledger.accept(engine, oid, ledger.Issued(reviewer, f"a{index}-{oid}", "test", NOW))
                 done.won += 1
             except Refused:
                 done.refused += 1
@@ -100,13 +95,10 @@ def test_eight_writer_processes_on_one_file(tmp_path: Path) -> None:
         ledger.submit(
             engine,
             oid,
-            actor="ttvhtt.minh",
+            ledger.Issued("ttvhtt.minh", f"p{oid}", "test", NOW),
             figures={"programmes": 1},
             narrative=None,
             evidence=None,
-            key=f"p{oid}",
-            channel="test",
-            now=NOW,
         )
     engine.dispose()
     shares = [[(r.id, r.unit_code) for r in reports[i::WRITERS]] for i in range(WRITERS)]
