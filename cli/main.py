@@ -17,13 +17,12 @@ from typing import Annotated, Any, TypeVar
 
 import pendulum
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from models import ledger, publishing, queries, reference
-from models.db import make_engine, transaction, upgrade
+from models.db import transaction, upgrade
 from models.directive import load_directive
 from models.errors import (
     ConcurrencyConflict,
@@ -35,8 +34,8 @@ from models.errors import (
     Unauthorized,
 )
 from models.registry import read_actors, read_units, validate_actor
-from models.settings import Settings
-from models.workdays import TIMEZONE, WorkCalendar
+from models.settings import load_settings
+from models.workdays import TIMEZONE
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -105,25 +104,6 @@ def friendly(func: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "DONDOC_" + str(first["loc"][0]).upper() if first["loc"] else "DONDOC_*"
-        raise InputError("environment", field, first.get("input"), first["msg"]) from None
-
-
-def _engine(settings: Settings) -> Any:
-    return make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-
-
-def _calendar(settings: Settings) -> WorkCalendar:
-    if settings.calendar_overrides is None:
-        return WorkCalendar()
-    return WorkCalendar.from_override_file(settings.calendar_overrides)
-
-
 def _day(value: str | None, option: str) -> date:
     if value is None:
         return pendulum.now(TIMEZONE).date()
@@ -150,8 +130,8 @@ def _print_json(value: Any) -> None:
 @friendly
 def db_upgrade() -> None:
     """Create or migrate dondoc's database to the newest schema."""
-    settings = _settings()
-    upgrade(_engine(settings))
+    settings = load_settings()
+    upgrade(settings.engine())
     out.print(f"database is up to date: {settings.database_url}")
 
 
@@ -160,7 +140,7 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
     valid_until,successor."""
-    engine = _engine(_settings())
+    engine = load_settings().engine()
     with transaction(engine, writes=False) as conn:
         known = reference.unit_codes(conn)
     units = read_units(file, known)
@@ -172,7 +152,7 @@ def units_import(file: Path) -> None:
 @friendly
 def actors_import(file: Path) -> None:
     """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
-    engine = _engine(_settings())
+    engine = load_settings().engine()
     with transaction(engine, writes=False) as conn:
         known = reference.unit_codes(conn)
     n = reference.import_actors(engine, read_actors(file, known))
@@ -189,7 +169,7 @@ def actors_add(
     email: Annotated[str | None, typer.Option("--email")] = None,
 ) -> None:
     """Create (or update) one actor."""
-    engine = _engine(_settings())
+    engine = load_settings().engine()
     with transaction(engine, writes=False) as conn:
         known = reference.unit_codes(conn)
     actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
@@ -201,18 +181,18 @@ def actors_add(
 @friendly
 def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> None:
     """Publish a directive file and open the periods that have started by --as-of."""
-    settings = _settings()
+    settings = load_settings()
     spec = load_directive(file)
     day = _day(as_of, "--as-of")
     with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
         report = publishing.publish(
-            _engine(settings),
+            settings.engine(),
             spec,
             source=str(file),
             actor=actor,
             as_of=day,
             now=_now(),
-            calendar=_calendar(settings),
+            calendar=settings.calendar(),
             horizon_days=settings.open_horizon_days,
         )
     state = "published" if report.new else "already published; opened what was missing"
@@ -232,7 +212,7 @@ def _print_opened(report: publishing.OpenReport) -> None:
 @friendly
 def directive_list(as_json: JsonOpt = False) -> None:
     """Published directives."""
-    rows = queries.list_directives(_engine(_settings()))
+    rows = queries.list_directives(load_settings().engine())
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -259,13 +239,13 @@ def directive_list(as_json: JsonOpt = False) -> None:
 @friendly
 def open_(as_of: AsOfOpt = None) -> None:
     """Open every published directive's periods that have started by --as-of."""
-    settings = _settings()
+    settings = load_settings()
     day = _day(as_of, "--as-of")
     report = publishing.open_periods(
-        _engine(settings),
+        settings.engine(),
         as_of=day,
         now=_now(),
-        calendar=_calendar(settings),
+        calendar=settings.calendar(),
         horizon_days=settings.open_horizon_days,
     )
     _print_opened(report)
@@ -286,11 +266,11 @@ def obligations(
         raise InputError(
             "command line", "--status", status, f"must be one of {', '.join(queries.STATUSES)}"
         )
-    settings = _settings()
+    settings = load_settings()
     day = _day(as_of, "--as-of")
-    soon = _calendar(settings).add_working_days(day, settings.due_soon_working_days)
+    soon = settings.calendar().add_working_days(day, settings.due_soon_working_days)
     rows = queries.list_obligations(
-        _engine(settings),
+        settings.engine(),
         as_of=day,
         soon_until=soon,
         directive=directive,
@@ -364,7 +344,7 @@ def submit(
     """Hand in an obligation's figures (staff of the obliged unit)."""
     _outcome(
         ledger.submit(
-            _engine(_settings()),
+            load_settings().engine(),
             obligation,
             _issued(actor, key),
             figures=_figures(figure or []),
@@ -378,7 +358,7 @@ def submit(
 @friendly
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
-    _outcome(ledger.accept(_engine(_settings()), obligation, _issued(actor, key)))
+    _outcome(ledger.accept(load_settings().engine(), obligation, _issued(actor, key)))
 
 
 @app.command("return")
@@ -392,7 +372,7 @@ def return_(
     """Return a submission for correction (the directive's lead office)."""
     _outcome(
         ledger.return_(
-            _engine(_settings()),
+            load_settings().engine(),
             obligation,
             _issued(actor, key),
             reason=reason,
@@ -416,7 +396,7 @@ def extend(
         raise InputError("extend", "--due", due, "is not a date YYYY-MM-DD") from None
     _outcome(
         ledger.extend(
-            _engine(_settings()),
+            load_settings().engine(),
             obligation,
             _issued(actor, key),
             due=new_due,
@@ -436,7 +416,7 @@ def waive(
     """Release a unit from an obligation (the directive's lead office)."""
     _outcome(
         ledger.waive(
-            _engine(_settings()),
+            load_settings().engine(),
             obligation,
             _issued(actor, key),
             reason=reason,
@@ -448,7 +428,7 @@ def waive(
 @friendly
 def log_verify() -> None:
     """Check every hash chain and that the projection matches the log."""
-    checked, problems = ledger.verify(_engine(_settings()))
+    checked, problems = ledger.verify(load_settings().engine())
     for problem in problems:
         err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if problems:
@@ -460,5 +440,5 @@ def log_verify() -> None:
 @friendly
 def log_rebuild() -> None:
     """Recompute the current state of every obligation from the event log."""
-    replayed, fixed = ledger.rebuild(_engine(_settings()))
+    replayed, fixed = ledger.rebuild(load_settings().engine())
     out.print(f"{replayed} obligations replayed; {fixed} projection rows corrected")

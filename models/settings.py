@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
+
+from models.db import make_engine
+from models.errors import InputError
+from models.workdays import WorkCalendar
 
 
 class Settings(BaseSettings):
@@ -32,3 +37,23 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             return "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
+
+    def engine(self) -> Engine:
+        """An engine on dondoc's database with these settings."""
+        return make_engine(self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms)
+
+    def calendar(self) -> WorkCalendar:
+        """Vietnam's working days, with the local override file if one is configured."""
+        if self.calendar_overrides is None:
+            return WorkCalendar()
+        return WorkCalendar.from_override_file(self.calendar_overrides)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value is an InputError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "DONDOC_" + str(first["loc"][0]).upper() if first["loc"] else "DONDOC_*"
+        raise InputError("environment", field, first.get("input"), first["msg"]) from None
