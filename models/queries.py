@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from models.db import transaction
-from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT
+from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 
 STATUSES = (
     "open",
@@ -159,3 +160,160 @@ def list_directives(engine: Engine) -> list[DirectivePublic]:
         )
         for r in rows
     ]
+
+
+# What people read in the compliance table and the forms (Vietnamese first).
+STATUS_WORDS = {
+    "open": "Trong hạn",
+    "due_soon": "Sắp đến hạn",
+    "overdue": "Quá hạn",
+    "submitted": "Đã nộp, chờ xét",
+    "returned": "Trả lại để bổ sung",
+    "accepted": "Đã chấp nhận",
+    "accepted_late": "Chấp nhận (nộp trễ)",
+    "waived": "Được miễn",
+    "closed": "Đã đóng",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWork:
+    """A requirement that can still take submissions: its periods with an open or returned
+    obligation, and the units that owe one of them."""
+
+    directive: str
+    requirement: str
+    title: str
+    spec: str
+    periods: list[str]
+    units: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingReview:
+    """An obligation the lead office can still decide on."""
+
+    obligation_id: int
+    status: str
+    unit: str
+    unit_name: str
+    requirement: str
+    period: str
+
+
+def open_work(engine: Engine) -> list[OpenWork]:
+    """Every published requirement with something still to hand in (standing duties have no
+    deliverable and are left out)."""
+    query = (
+        sa.select(
+            DIRECTIVE.c.code.label("directive"),
+            REQUIREMENT.c.code.label("requirement"),
+            REQUIREMENT.c.title,
+            REQUIREMENT.c.spec,
+            OBLIGATION.c.period_key,
+            OBLIGATION.c.unit_code,
+            UNIT.c.name,
+        )
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+        .where(
+            OBLIGATION.c.status.in_(("open", "returned")),
+            OBLIGATION.c.period_key != "standing",
+            DIRECTIVE.c.status == "published",
+        )
+        .order_by(
+            DIRECTIVE.c.code,
+            REQUIREMENT.c.code,
+            OBLIGATION.c.period_end,
+            OBLIGATION.c.period_key,
+            OBLIGATION.c.unit_code,
+        )
+    )
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(query).all()
+    work: dict[tuple[str, str], OpenWork] = {}
+    for r in rows:
+        item = work.setdefault(
+            (r.directive, r.requirement),
+            OpenWork(r.directive, r.requirement, r.title, r.spec, [], []),
+        )
+        if r.period_key not in item.periods:
+            item.periods.append(r.period_key)
+        if (r.unit_code, r.name) not in item.units:
+            item.units.append((r.unit_code, r.name))
+    for item in work.values():
+        item.units.sort(key=lambda unit: unit[0])
+    return list(work.values())
+
+
+def find_obligation(
+    engine: Engine, *, directive: str, requirement: str, unit: str, period: str
+) -> int | None:
+    """The id of one obligation by its natural key, or None."""
+    query = (
+        sa.select(OBLIGATION.c.id)
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(
+            DIRECTIVE.c.code == directive,
+            REQUIREMENT.c.code == requirement,
+            OBLIGATION.c.unit_code == unit,
+            OBLIGATION.c.period_key == period,
+        )
+    )
+    with transaction(engine, writes=False) as conn:
+        return conn.execute(query).scalar_one_or_none()
+
+
+def awaiting_review(engine: Engine) -> dict[str, list[AwaitingReview]]:
+    """Obligations the lead office can act on, per published directive: submitted ones
+    (accept, return) first, then open and returned ones (extend, waive)."""
+    query = (
+        sa.select(
+            DIRECTIVE.c.code.label("directive"),
+            OBLIGATION.c.id,
+            OBLIGATION.c.status,
+            OBLIGATION.c.unit_code,
+            UNIT.c.name,
+            REQUIREMENT.c.code.label("requirement"),
+            OBLIGATION.c.period_key,
+        )
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+        .where(
+            OBLIGATION.c.status.in_(("submitted", "open", "returned")),
+            OBLIGATION.c.period_key != "standing",
+            DIRECTIVE.c.status == "published",
+        )
+        .order_by(DIRECTIVE.c.code, OBLIGATION.c.status != "submitted", OBLIGATION.c.id)
+    )
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(query).all()
+    waiting: dict[str, list[AwaitingReview]] = {}
+    for r in rows:
+        waiting.setdefault(r.directive, []).append(
+            AwaitingReview(r.id, r.status, r.unit_code, r.name, r.requirement, r.period_key)
+        )
+    return waiting
+
+
+def compliance(
+    engine: Engine, *, as_of: date, soon_until: date
+) -> list[tuple[str, str, str, str, int]]:
+    """(directive, unit code, unit name, status as of the day, count), one grouped query."""
+    shown = status_as_of(as_of, soon_until).label("shown")
+    query = (
+        sa.select(
+            DIRECTIVE.c.code, OBLIGATION.c.unit_code, UNIT.c.name, shown, sa.func.count().label("n")
+        )
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+        .where(DIRECTIVE.c.status == "published", OBLIGATION.c.period_key != "standing")
+        .group_by(DIRECTIVE.c.code, OBLIGATION.c.unit_code, UNIT.c.name, shown)
+        .order_by(DIRECTIVE.c.code, OBLIGATION.c.unit_code)
+    )
+    with transaction(engine, writes=False) as conn:
+        return [(r.code, r.unit_code, r.name, r.shown, r.n) for r in conn.execute(query)]

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=1_000)
     due_soon_working_days: int = Field(default=3, ge=0, le=30)
     open_horizon_days: int = Field(default=0, ge=0, le=366)
+    work_pool: str = Field(
+        default="dondoc", description="Prefect work pool the form deployments run on."
+    )
+    project_dir: Path = Field(
+        default_factory=Path.cwd,
+        description="Where workers find dondoc's code and directive files.",
+    )
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."
     )

@@ -1,0 +1,85 @@
+"""The scheduled runs: open the periods that have started, then report where things stand."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+
+import pendulum
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+
+from flows.publish import opened_table, refresh_forms
+from flows.runtime import issued, settings
+from models import publishing
+from models.queries import STATUS_WORDS, compliance
+from models.workdays import TIMEZONE
+
+
+def _today(as_of: date | None) -> date:
+    return as_of or pendulum.now(TIMEZONE).date()
+
+
+@task
+def open_due_periods(as_of: date) -> publishing.OpenReport:
+    """Create the obligations of every period that has started (set-based, idempotent)."""
+    config = settings()
+    by = issued("dondoc")
+    return publishing.open_periods(
+        config.engine(),
+        as_of=as_of,
+        now=by.now,
+        calendar=config.calendar(),
+        horizon_days=config.open_horizon_days,
+        actor=by.actor,
+        channel=by.channel,
+    )
+
+
+@flow(name="mo-ky-moi", log_prints=True)
+def open_periods(as_of: date | None = None) -> int:
+    """Mở kỳ mới: open the periods that have started and refresh the forms."""
+    day = _today(as_of)
+    report = open_due_periods(day)
+    opened_table(report, "nghia-vu-moi", f"Nghĩa vụ tạo mới ngày {day}")
+    refresh_forms()
+    print(f"{report.total} obligations created as of {day}")
+    return report.total
+
+
+@task
+def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
+    """Per directive, one row per unit with its obligations counted by status."""
+    config = settings()
+    soon = config.calendar().add_working_days(as_of, config.due_soon_working_days)
+    counts: dict[str, dict[str, Counter[str]]] = defaultdict(dict)
+    for directive, unit, name, status, n in compliance(
+        config.engine(), as_of=as_of, soon_until=soon
+    ):
+        counts[directive].setdefault(f"{unit} · {name}", Counter())[status] += n
+    return {
+        directive: [
+            {"đơn vị": unit} | {STATUS_WORDS[s]: c[s] for s in STATUS_WORDS}
+            for unit, c in units.items()
+        ]
+        for directive, units in counts.items()
+    }
+
+
+@flow(name="trang-thai-hang-ngay", log_prints=True)
+def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
+    """Trạng thái hằng ngày: statuses as of today, as a compliance table per directive."""
+    day = _today(as_of)
+    totals: dict[str, dict[str, int]] = {}
+    for directive, rows in compliance_rows(day).items():
+        create_table_artifact(
+            key=f"tuan-thu-{directive}".lower()[:100],
+            table=rows,
+            description=f"{directive}: tình hình thực hiện ngày {day}",
+        )
+        totals[directive] = {
+            status: sum(int(str(r[STATUS_WORDS[status]])) for r in rows)
+            for status in ("due_soon", "overdue")
+        }
+        print(f"{directive}: {totals[directive]}")
+    return totals

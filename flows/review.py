@@ -1,0 +1,60 @@
+"""The lead office decides: accept, return with a reason, extend, or waive."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from flows.forms import DECISIONS, REVIEW_FLOW, code_of
+from flows.runtime import issued, settings
+from models import ledger
+from models.errors import InputError
+
+
+@task
+def record_decision(
+    actor: str, obligation: int, decision: str, reason: str | None, new_due: date | None
+) -> ledger.Outcome:
+    """Append the lead office's decision to the obligation's log."""
+    engine = settings().engine()
+    by = issued(actor)
+    if decision == "accept":
+        return ledger.accept(engine, obligation, by)
+    if decision == "return":
+        return ledger.return_(engine, obligation, by, reason=reason)
+    if decision == "waive":
+        return ledger.waive(engine, obligation, by, reason=reason)
+    if new_due is None:
+        raise InputError("form", "new_due", None, "an extension needs the new due date")
+    return ledger.extend(engine, obligation, by, due=new_due, reason=reason)
+
+
+@flow(name=REVIEW_FLOW, log_prints=True)
+def review_obligation(
+    directive: str,
+    actor: str,
+    obligation: str,
+    decision: str,
+    reason: str | None = None,
+    new_due: date | None = None,
+) -> int:
+    """Xét duyệt: the lead office's decision on one obligation of the directive."""
+    if decision not in DECISIONS:
+        raise InputError("form", "decision", decision, f"must be one of {', '.join(DECISIONS)}")
+    try:
+        oid = int(code_of(obligation))
+    except ValueError:
+        raise InputError("form", "obligation", obligation, "is not an obligation id") from None
+    outcome = record_decision(actor, oid, DECISIONS[decision], reason, new_due)
+    create_markdown_artifact(
+        key="quyet-dinh",
+        description="Quyết định xét duyệt",
+        markdown=(
+            f"# Quyết định\n\n**{directive}** · nghĩa vụ #{oid}: **{decision}** bởi `{actor}`"
+            f"\n\nTrạng thái mới: **{outcome.status}** (phiên bản {outcome.version})"
+            + (f"\n\nLý do: {reason}" if reason else "")
+        ),
+    )
+    return oid
