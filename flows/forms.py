@@ -170,7 +170,7 @@ async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) 
         submit_flow = await client.create_flow_from_name(SUBMIT_FLOW)
         review_flow = await client.create_flow_from_name(REVIEW_FLOW)
         for work in open_work(engine):
-            name = f"{work.directive}{SEPARATOR}{work.requirement}"
+            name = f"{work.requirement}{SEPARATOR}{work.directive}"
             await client.create_deployment(
                 flow_id=submit_flow,
                 name=name,
