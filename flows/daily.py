@@ -9,10 +9,12 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from flows.publish import opened_table, refresh_forms
-from flows.runtime import issued, settings
+from flows.forms import refresh_forms
+from flows.publish import opened_table
+from flows.runtime import issued
 from models import publishing
 from models.queries import STATUS_WORDS, compliance
+from models.settings import load_settings
 from models.workdays import TIMEZONE
 
 
@@ -23,7 +25,7 @@ def _today(as_of: date | None) -> date:
 @task
 def open_due_periods(as_of: date) -> publishing.OpenReport:
     """Create the obligations of every period that has started (set-based, idempotent)."""
-    config = settings()
+    config = load_settings()
     by = issued("dondoc")
     return publishing.open_periods(
         config.engine(),
@@ -50,7 +52,7 @@ def open_periods(as_of: date | None = None) -> int:
 @task
 def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
     """Per directive, one row per unit with its obligations counted by status."""
-    config = settings()
+    config = load_settings()
     soon = config.calendar().add_working_days(as_of, config.due_soon_working_days)
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(dict)
     for directive, unit, name, status, n in compliance(

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterId
+from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
 
 from models.directive import Figure, RequirementSpec
 from models.queries import AwaitingReview, OpenWork, awaiting_review, open_work
+from models.settings import load_settings
 
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
@@ -206,3 +209,15 @@ async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) 
                 if f"{flow_name}/{deployment.name}" not in names:
                     await client.delete_deployment(deployment.id)
     return names
+
+
+@task
+def refresh_forms() -> list[str]:
+    """Make the submission and review forms match the database."""
+    config = load_settings()
+    names = run_coro_as_sync(
+        sync_forms(
+            config.engine(), work_pool=config.work_pool, working_directory=str(config.project_dir)
+        )
+    )
+    return names or []

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pendulum
-import yaml
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
-from prefect.utilities.asyncutils import run_coro_as_sync
 
-from flows.forms import sync_forms
-from flows.runtime import issued, settings
+from flows.forms import refresh_forms
+from flows.runtime import issued
 from models import publishing
 from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
+from models.settings import load_settings
+from models.textfiles import parse_yaml
 from models.workdays import TIMEZONE
 
 
@@ -28,22 +28,24 @@ def read_directive(
             "form",
             "directive_file",
             directive_file,
-            "give either a directive file or the pasted directive, not both",
+            "give a directive file or paste a directive: exactly one of the two",
         )
     if directive_file:
-        path = settings().project_dir / directive_file
-        return load_directive(path), str(path)
-    try:
-        data = yaml.safe_load(directive_yaml or "")
-    except yaml.YAMLError as exc:
-        raise InputError("form", "directive_yaml", None, f"is not valid YAML: {exc}") from None
-    return parse_directive(data, "form: directive_yaml"), "form: directive_yaml"
+        project = load_settings().project_dir.resolve()
+        path = (project / directive_file).resolve()
+        if not path.is_relative_to(project):
+            raise InputError(
+                "form", "directive_file", directive_file, "must be a file inside the project"
+            )
+        return load_directive(path), str(path.relative_to(project))
+    source = "form: directive_yaml"
+    return parse_directive(parse_yaml(directive_yaml or "", source), source), source
 
 
 @task
 def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> publishing.PublishReport:
     """Store the directive and open the periods that have started (set-based)."""
-    config = settings()
+    config = load_settings()
     by = issued(actor)
     return publishing.publish(
         config.engine(),
@@ -56,18 +58,6 @@ def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> publis
         horizon_days=config.open_horizon_days,
         channel=by.channel,
     )
-
-
-@task
-def refresh_forms() -> list[str]:
-    """Make the submission and review forms match the database."""
-    config = settings()
-    names = run_coro_as_sync(
-        sync_forms(
-            config.engine(), work_pool=config.work_pool, working_directory=str(config.project_dir)
-        )
-    )
-    return names or []
 
 
 def opened_table(report: publishing.OpenReport, key: str, description: str) -> None:

@@ -7,10 +7,11 @@ from datetime import date
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.forms import DECISIONS, REVIEW_FLOW, code_of
-from flows.runtime import issued, settings
+from flows.forms import DECISIONS, REVIEW_FLOW, code_of, refresh_forms
+from flows.runtime import issued
 from models import ledger
 from models.errors import InputError
+from models.settings import load_settings
 
 
 @task
@@ -18,7 +19,7 @@ def record_decision(
     actor: str, obligation: int, decision: str, reason: str | None, new_due: date | None
 ) -> ledger.Outcome:
     """Append the lead office's decision to the obligation's log."""
-    engine = settings().engine()
+    engine = load_settings().engine()
     by = issued(actor)
     if decision == "accept":
         return ledger.accept(engine, obligation, by)
@@ -57,4 +58,5 @@ def review_obligation(
             + (f"\n\nLý do: {reason}" if reason else "")
         ),
     )
+    refresh_forms()
     return oid

@@ -1,4 +1,4 @@
-"""What every dondoc flow shares: settings, the database, and who acted through which run."""
+"""What every dondoc flow shares: who acted, through which run."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import pendulum
 from prefect.runtime import flow_run
 
 from models.ledger import Issued
-from models.settings import Settings, load_settings
-
-
-def settings() -> Settings:
-    return load_settings()
 
 
 def run_id() -> str:

@@ -7,11 +7,12 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.forms import SUBMIT_FLOW, code_of
-from flows.runtime import issued, run_id, settings
+from flows.forms import SUBMIT_FLOW, code_of, refresh_forms
+from flows.runtime import issued, run_id
 from models import ledger
 from models.errors import InputError
 from models.queries import find_obligation
+from models.settings import load_settings
 
 
 @task
@@ -26,7 +27,7 @@ def record_submission(
     evidence: str | None,
 ) -> ledger.Outcome:
     """Validate the figures against the requirement and append the `submitted` event."""
-    engine = settings().engine()
+    engine = load_settings().engine()
     oid = find_obligation(
         engine, directive=directive, requirement=requirement, unit=unit, period=period
     )
@@ -65,4 +66,5 @@ def submit_obligation(
             f"\n\n| chỉ tiêu | giá trị |\n|---|---|\n{rows}\n"
         ),
     )
+    refresh_forms()
     return outcome.obligation_id

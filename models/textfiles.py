@@ -32,6 +32,11 @@ def read_yaml(path: Path) -> Any:
         raise InputError(source, "(file)", exc.object[:20], "is not UTF-8 text") from None
     except OSError as exc:
         raise InputError(source, "(file)", source, f"cannot be read: {exc.strerror}") from None
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text (a file's, or one pasted in a form) with dates left as text."""
     try:
         return yaml.load(text, Loader=_DatesAsTextLoader)
     except yaml.YAMLError as exc:

@@ -92,6 +92,13 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
             check=True,
             capture_output=True,
         )
+        subprocess.run(
+            [PREFECT, "--no-prompt", "deploy", "--all"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         worker = subprocess.Popen(
             [PREFECT, "worker", "start", "--pool", POOL, "--limit", "2"],
             env=env,

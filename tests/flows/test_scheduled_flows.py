@@ -1,0 +1,86 @@
+"""The deployments of prefect.yaml: publishing from a form, the daily runs, their artifacts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import StateType
+from prefect.deployments import run_deployment
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from models.queries import list_directives
+from tests.flows.conftest import PrefectStack
+
+pytestmark = pytest.mark.slow
+PASTED = """
+code: vhtt-thang-2024
+document: {issuer: "446", number: "12", symbol: KH-VHTT, date: 2024-01-05,
+           subject: Báo cáo nhanh tin bài CCHC}
+lead: 446-VHTT
+effective: {from: 2024-01-01, until: 2024-03-31}
+requirements:
+  - code: tin-bai
+    title: Số tin bài CCHC trong tháng
+    who: {units: ["18712", "18673"]}
+    what:
+      figures: [{key: items, label: Số tin bài, type: integer, min: 0}]
+    schedule: [{cadence: monthly, due: {rule: working-days-after-end, days: 2}}]
+    to: 446-VHTT
+"""
+
+
+def _artifacts(run_id: Any) -> list[Any]:
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+
+    return run_coro_as_sync(read()) or []
+
+
+def test_an_administrator_publishes_a_pasted_directive(prefect_stack: PrefectStack) -> None:
+    run = run_deployment(
+        "cong-bo-chi-thi/cong-bo-chi-thi",
+        timeout=180,
+        parameters={"actor": "admin.cx", "directive_yaml": PASTED, "as_of": "2024-03-31"},
+    )
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
+    assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
+    tables = [a for a in _artifacts(run.id) if a.key == "nghia-vu-moi"]  # type: ignore[union-attr]
+    assert tables and "tin-bai" in str(tables[0].data) and "6" in str(tables[0].data)
+    assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync()
+
+
+def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
+    prefect_stack: PrefectStack,
+) -> None:
+    before = len(list_directives(prefect_stack.engine))
+    bad = PASTED.replace("vhtt-thang-2024", "vhtt-sai").replace("days: 2", "days: -2")
+    run = run_deployment(
+        "cong-bo-chi-thi/cong-bo-chi-thi",
+        timeout=180,
+        parameters={"actor": "admin.cx", "directive_yaml": bad},
+    )
+    assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
+    assert "requirements[0].schedule[0].due.days" in (run.state.message or "")  # type: ignore[union-attr]
+    assert len(list_directives(prefect_stack.engine)) == before
+
+
+def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectStack) -> None:
+    run = run_deployment(
+        "trang-thai-hang-ngay/trang-thai-hang-ngay", timeout=180, parameters={"as_of": "2024-03-20"}
+    )
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
+    tables = {a.key: a for a in _artifacts(run.id)}  # type: ignore[union-attr]
+    rows = {r["đơn vị"]: r for r in json.loads(tables["tuan-thu-cam-xuyen-cchc-2024"].data)}
+    # the 21 communes and towns, the lead office, the Centre and 4 content departments
+    assert len(rows) == 27
+    # Yên Hòa on 20/03/2024: its Q1 report (due 15/03) is overdue, its 6 other 2024 reports
+    # are open and none is due within 3 working days
+    yen_hoa = rows["18679 · Xã Yên Hòa"]
+    assert (yen_hoa["Quá hạn"], yen_hoa["Trong hạn"], yen_hoa["Sắp đến hạn"]) == (1, 6, 0)
