@@ -1,0 +1,132 @@
+"""Take the README's screenshots from the real Prefect UI of a running `scripts/run`.
+
+A commune officer submits the quarterly report of Xã Yên Hòa through the generated form; the
+lead office accepts it through the review form; then the daily compliance table. Needs the
+test extra (Playwright) and Debian's Chromium:
+
+    scripts/run &                     # wait until it prints the address
+    .venv/bin/python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+UI = "http://127.0.0.1:4200"
+OUT = Path(__file__).resolve().parent / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def api(path: str, body: dict[str, object] | None = None) -> object:
+    request = urllib.request.Request(
+        f"{UI}/api/{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+        method="POST" if body is not None else "GET",
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def deployment_id(name: str) -> str:
+    flow, deployment = name.split("/")
+    found = api(f"deployments/name/{flow}/{urllib.parse.quote(deployment)}")
+    return str(found["id"])  # type: ignore[index]
+
+
+def wait_for_run(run_id: str) -> None:
+    for _ in range(120):
+        state = api(f"flow_runs/{run_id}")["state"]["type"]  # type: ignore[index]
+        if state in ("COMPLETED", "FAILED", "CRASHED"):
+            return
+        time.sleep(1)
+
+
+def open_form(page: Page, deployment: str) -> None:
+    page.goto(f"{UI}/v2/deployments/deployment/{deployment_id(deployment)}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Custom run").click()
+    page.get_by_text("Người thực hiện (tên đăng nhập dondoc)").wait_for()
+
+
+def pick(page: Page, option: str) -> None:
+    page.get_by_text("Select", exact=True).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def submit_and_show(page: Page, key: str, shot: str) -> None:
+    with page.expect_response(lambda r: r.url.endswith("/create_flow_run")) as created:
+        page.get_by_role("button", name="Submit").click()
+    run_id = created.value.json()["id"]
+    wait_for_run(run_id)
+    show_artifact(page, run_id, key, shot)
+
+
+def show_artifact(page: Page, run_id: str, key: str, shot: str) -> None:
+    """Open the run's artifact `key` and photograph it."""
+    page.goto(f"{UI}/v2/runs/flow-run/{run_id}")
+    page.get_by_role("tab", name="Artifacts").click()
+    page.get_by_text(key, exact=True).first.click()
+    page.wait_for_timeout(2000)
+    page.screenshot(path=OUT / shot, full_page=True)
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1500})
+        page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+
+        open_form(page, "nop-bao-cao/1c · cam-xuyen-cchc-2024")
+        page.get_by_role("textbox").nth(1).fill("cb.18679")
+        pick(page, "18679 · Xã Yên Hòa")
+        pick(page, "2024-Q1")
+        for field, value in enumerate((2, 1, 12, 400, 3, 1)):
+            page.get_by_role("spinbutton").nth(field).fill(str(value))
+        page.get_by_role("textbox").nth(2).fill(
+            "Quý I: 2 lớp tập huấn dịch vụ công trực tuyến, 1 buổi tọa đàm, 12 tin bài trên "
+            "Trang TTĐT xã"
+        )
+        page.wait_for_timeout(600)  # let the dropdown close
+        page.screenshot(path=OUT / "1-nop-bao-cao.png", full_page=True)
+        submit_and_show(page, "bien-nhan", "2-bien-nhan.png")
+
+        open_form(page, "xet-duyet/cam-xuyen-cchc-2024")
+        page.get_by_role("textbox").nth(1).fill("vhtt.lan")
+        page.get_by_text("Select", exact=True).first.click()
+        page.get_by_role(
+            "option", name=re.compile(r"18679 Xã Yên Hòa · 1c · 2024-Q1 · submitted")
+        ).click()
+        pick(page, "accept · chấp nhận")
+        page.wait_for_timeout(600)
+        page.screenshot(path=OUT / "3-xet-duyet.png", full_page=True)
+        submit_and_show(page, "quyet-dinh", "4-da-chap-nhan.png")
+
+        run = api(
+            f"deployments/{deployment_id('trang-thai-hang-ngay/trang-thai-hang-ngay')}"
+            "/create_flow_run",
+            {},
+        )
+        wait_for_run(run["id"])  # type: ignore[index]
+        show_artifact(page, run["id"], "tuan-thu-cam-xuyen-cchc-2024", "5-tuan-thu.png")  # type: ignore[index]
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
