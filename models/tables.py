@@ -12,19 +12,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-# Lifecycle states stored in the projection; `due_soon` and `overdue` are derived as of a date.
-STORED_STATUSES = ("open", "submitted", "returned", "accepted", "accepted_late", "waived", "closed")
-EVENT_KINDS = (
-    "created",
-    "submitted",
-    "accepted",
-    "returned",
-    "extended",
-    "waived",
-    "reminded",
-    "escalated",
-    "closed",
-)
 ROLES = ("staff", "admin")
 
 
