@@ -11,7 +11,7 @@ from flows.forms import SUBMIT_FLOW, code_of, refresh_forms
 from flows.runtime import issued, run_id
 from models import ledger
 from models.errors import InputError
-from models.queries import find_obligation
+from models.queries import STATUS_WORDS, find_obligation, requirement_spec
 from models.settings import load_settings
 
 
@@ -55,15 +55,20 @@ def submit_obligation(
     outcome = record_submission(
         directive, requirement, actor, code_of(unit), period, figures or {}, narrative, evidence
     )
-    rows = "\n".join(f"| {k} | {v} |" for k, v in sorted((figures or {}).items()))
+    spec = requirement_spec(load_settings().engine(), directive=directive, requirement=requirement)
+    rows = "\n".join(
+        f"| {f.label} | {(figures or {}).get(f.key, '—')} | {f.unit or ''} |"
+        for f in spec.what.figures
+    )
     create_markdown_artifact(
         key="bien-nhan",
         description="Biên nhận nộp báo cáo",
         markdown=(
-            f"# Biên nhận\n\n**{directive} · {requirement}**, kỳ **{period}**, đơn vị "
-            f"**{unit}**\n\nNgười nộp: `{actor}` · nghĩa vụ #{outcome.obligation_id} · phiên "
-            f"bản {outcome.version} · trạng thái **{outcome.status}** · lần chạy `{run_id()}`"
-            f"\n\n| chỉ tiêu | giá trị |\n|---|---|\n{rows}\n"
+            f"# Biên nhận\n\n**{spec.title}** ({directive} · {requirement}), kỳ **{period}**, "
+            f"đơn vị **{unit}**\n\nNgười nộp: `{actor}` · nghĩa vụ #{outcome.obligation_id} · "
+            f"phiên bản {outcome.version} · **{STATUS_WORDS[outcome.status]}** · lần chạy "
+            f"`{run_id()}`\n\n| chỉ tiêu | giá trị | đơn vị tính |\n|---|---|---|\n{rows}\n"
+            + (f"\n{narrative}\n" if narrative else "")
         ),
     )
     refresh_forms()

@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from models.db import transaction
+from models.directive import RequirementSpec
+from models.errors import NotFound
 from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 
 STATUSES = (
@@ -264,6 +266,20 @@ def find_obligation(
     )
     with transaction(engine, writes=False) as conn:
         return conn.execute(query).scalar_one_or_none()
+
+
+def requirement_spec(engine: Engine, *, directive: str, requirement: str) -> RequirementSpec:
+    """A published requirement as its directive file states it."""
+    query = (
+        sa.select(REQUIREMENT.c.spec)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(DIRECTIVE.c.code == directive, REQUIREMENT.c.code == requirement)
+    )
+    with transaction(engine, writes=False) as conn:
+        spec = conn.execute(query).scalar_one_or_none()
+    if spec is None:
+        raise NotFound(f"directive {directive} has no requirement {requirement}")
+    return RequirementSpec.model_validate_json(spec)
 
 
 def awaiting_review(engine: Engine) -> dict[str, list[AwaitingReview]]:

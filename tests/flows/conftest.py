@@ -9,9 +9,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
@@ -31,6 +34,19 @@ class PrefectStack:
     api_url: str
     engine: Engine
     database_url: str
+
+    def artifacts(self, run_id: Any) -> dict[str, Any]:
+        """The artifacts a flow run left, by key."""
+
+        async def read() -> list[Any]:
+            async with get_client() as client:
+                return await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(
+                        flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])
+                    )
+                )
+
+        return {a.key: a for a in run_coro_as_sync(read()) or []}
 
     def sync(self) -> list[str]:
         return (

@@ -109,6 +109,8 @@ def test_a_submission_from_the_form_is_an_event_with_the_run_as_channel(
     assert (last.version, last.kind, last.actor) == (2, "submitted", "cb.18712")
     assert last.channel == f"prefect-ui:{run.id}"
     assert '"leaflets":300' in last.payload
+    receipt = prefect_stack.artifacts(run.id)["bien-nhan"].data
+    assert "| Số tờ rơi | 300 | tờ |" in receipt and "Đã nộp, chờ xét" in receipt
 
 
 def test_another_units_actor_is_refused_in_the_run(

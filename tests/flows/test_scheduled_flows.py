@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
-from prefect.utilities.asyncutils import run_coro_as_sync
 
 from models.queries import list_directives
 from tests.flows.conftest import PrefectStack
@@ -33,16 +29,6 @@ requirements:
 """
 
 
-def _artifacts(run_id: Any) -> list[Any]:
-    async def read() -> list[Any]:
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
-            )
-
-    return run_coro_as_sync(read()) or []
-
-
 def test_an_administrator_publishes_a_pasted_directive(prefect_stack: PrefectStack) -> None:
     run = run_deployment(
         "cong-bo-chi-thi/cong-bo-chi-thi",
@@ -51,7 +37,7 @@ def test_an_administrator_publishes_a_pasted_directive(prefect_stack: PrefectSta
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
-    tables = [a for a in _artifacts(run.id) if a.key == "nghia-vu-moi"]  # type: ignore[union-attr]
+    tables = [prefect_stack.artifacts(run.id)["nghia-vu-moi"]]  # type: ignore[union-attr]
     assert tables and "tin-bai" in str(tables[0].data) and "6" in str(tables[0].data)
     assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync()
 
@@ -76,7 +62,7 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
         "trang-thai-hang-ngay/trang-thai-hang-ngay", timeout=180, parameters={"as_of": "2024-03-20"}
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
-    tables = {a.key: a for a in _artifacts(run.id)}  # type: ignore[union-attr]
+    tables = prefect_stack.artifacts(run.id)  # type: ignore[union-attr]
     rows = {r["đơn vị"]: r for r in json.loads(tables["tuan-thu-cam-xuyen-cchc-2024"].data)}
     # the 21 communes and towns, the lead office, the Centre and 4 content departments
     assert len(rows) == 27
