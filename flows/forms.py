@@ -10,11 +10,14 @@ opening periods changes the forms without anyone editing prefect.yaml.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import FlowFilter, FlowFilterId
+from prefect.exceptions import ObjectNotFound
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
 
@@ -22,6 +25,7 @@ from models.directive import Figure, RequirementSpec
 from models.queries import AwaitingReview, OpenWork, awaiting_review, open_work
 from models.settings import load_settings
 
+PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
@@ -165,6 +169,55 @@ def review_schema(waiting: list[AwaitingReview]) -> dict[str, Any]:
     }
 
 
+def publish_schema(directive_files: list[str]) -> dict[str, Any]:
+    """The administrator's publishing form: a directive file of the project, or a pasted one."""
+    return {
+        "title": "Parameters",
+        "type": "object",
+        "properties": {
+            "actor": {
+                "title": "Quản trị viên (tên đăng nhập dondoc)",
+                "type": "string",
+                "minLength": 1,
+                "position": 0,
+            },
+            "directive_file": {
+                "title": "Tệp chỉ thị",
+                "type": "string",
+                "enum": directive_files,
+                "position": 1,
+            },
+            "directive_yaml": {
+                "title": "Hoặc dán nội dung chỉ thị (YAML)",
+                "type": "string",
+                "position": 2,
+            },
+            "as_of": {
+                "title": "Mở các kỳ đã bắt đầu đến ngày (mặc định: hôm nay)",
+                "type": "string",
+                "format": "date",
+                "position": 3,
+            },
+        },
+        "required": ["actor"],
+        "definitions": {},
+    }
+
+
+async def _refresh_publish_form(client: Any, working_directory: str) -> None:
+    """Offer the directive files the project holds now in the publishing form (declared in
+    prefect.yaml; absent until `prefect deploy` has run)."""
+    try:
+        deployment = await client.read_deployment_by_name(PUBLISH_DEPLOYMENT)
+    except ObjectNotFound:
+        return
+    project = Path(working_directory)
+    files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
+    await client.update_deployment(
+        deployment.id, DeploymentUpdate(parameter_openapi_schema=publish_schema(files))
+    )
+
+
 async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) -> list[str]:
     """Create or update every form deployment from the database; returns their names."""
     pull = [{"prefect.deployments.steps.set_working_directory": {"directory": working_directory}}]
@@ -208,6 +261,7 @@ async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) 
             ):
                 if f"{flow_name}/{deployment.name}" not in names:
                     await client.delete_deployment(deployment.id)
+        await _refresh_publish_form(client, working_directory)
     return names
 
 

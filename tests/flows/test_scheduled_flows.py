@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
+from prefect.utilities.asyncutils import run_coro_as_sync
 
 from models.queries import list_directives
 from tests.flows.conftest import PrefectStack
@@ -70,3 +73,18 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
     # are open and none is due within 3 working days
     yen_hoa = rows["18679 · Xã Yên Hòa"]
     assert (yen_hoa["Quá hạn"], yen_hoa["Trong hạn"], yen_hoa["Sắp đến hạn"]) == (1, 6, 0)
+
+
+def test_the_publishing_form_offers_the_projects_directive_files(
+    prefect_stack: PrefectStack,
+) -> None:
+    prefect_stack.sync()
+
+    async def schema() -> dict[str, Any]:
+        async with get_client() as client:
+            found = await client.read_deployment_by_name("cong-bo-chi-thi/cong-bo-chi-thi")
+            return found.parameter_openapi_schema or {}
+
+    form = (run_coro_as_sync(schema()) or {})["properties"]
+    assert form["directive_file"]["enum"] == ["directives/cam-xuyen-cchc-2024.yaml"]
+    assert form["directive_file"]["title"] == "Tệp chỉ thị"
