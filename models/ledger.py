@@ -152,16 +152,18 @@ def _replayed(conn: Connection, key: str, obligation_id: int, kind: str) -> Outc
     return Outcome(obligation_id, kind, row.version, status, replayed=True)
 
 
-def append(
-    conn: Connection,
-    target: Target,
-    decision: Decision,
-    *,
-    actor: str,
-    key: str,
-    channel: str,
-    now: datetime,
-) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """Who issued a command, through which channel, when, and under which idempotency key
+    (a command repeated with the same key appends nothing more)."""
+
+    actor: str
+    key: str
+    channel: str
+    now: datetime
+
+
+def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
     """Number, chain and append one event, and move the projection in the same transaction.
 
     The projection update is a compare-and-set on the version: a concurrent writer that got
@@ -170,8 +172,10 @@ def append(
     state = target.state
     version = state.version + 1
     text = payload_text(decision.payload)
-    digest = event_hash(state.last_hash, version, decision.kind, key, actor, now, channel, text)
-    new = evolve(state, decision.kind, decision.payload, now, digest)
+    digest = event_hash(
+        state.last_hash, version, decision.kind, by.key, by.actor, by.now, by.channel, text
+    )
+    new = evolve(state, decision.kind, decision.payload, by.now, digest)
     moved = conn.execute(
         OBLIGATION.update()
         .where(OBLIGATION.c.id == target.obligation_id, OBLIGATION.c.version == state.version)
@@ -185,10 +189,10 @@ def append(
                 obligation_id=target.obligation_id,
                 version=version,
                 kind=decision.kind,
-                idempotency_key=key,
-                actor=actor,
-                at=now,
-                channel=channel,
+                idempotency_key=by.key,
+                actor=by.actor,
+                at=by.now,
+                channel=by.channel,
                 payload=text,
                 prev_hash=state.last_hash,
                 hash=digest,
@@ -202,17 +206,6 @@ def append(
 
 
 Decider = Callable[[Target], Decision]
-
-
-@dataclass(frozen=True, slots=True)
-class Issued:
-    """Who issued a command, through which channel, when, and under which idempotency key
-    (a command repeated with the same key appends nothing more)."""
-
-    actor: str
-    key: str
-    channel: str
-    now: datetime
 
 
 def run_command(
@@ -238,15 +231,7 @@ def run_command(
                 who = load_actor(conn, by.actor, command)
                 target = _load_target(conn, obligation_id)
                 authorize(who, target)
-                return append(
-                    conn,
-                    target,
-                    decide(target),
-                    actor=by.actor,
-                    key=by.key,
-                    channel=by.channel,
-                    now=by.now,
-                )
+                return append(conn, target, decide(target), by)
         except Unauthorized as denied:
             record_denial(
                 engine,

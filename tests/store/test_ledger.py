@@ -248,20 +248,14 @@ def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> 
             conn,
             target,
             Decision("reminded", {"step": 1}),
-            actor="dondoc",
-            key="one",
-            channel="test",
-            now=LATER,
+            ledger.Issued("dondoc", "one", "test", LATER),
         )
     with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
         ledger.append(
             conn,
             target,
             Decision("reminded", {"step": 1}),
-            actor="dondoc",
-            key="two",
-            channel="test",
-            now=LATER,
+            ledger.Issued("dondoc", "two", "test", LATER),
         )
     assert [e.version for e in events(seeded, q1)] == [1, 2]
 
@@ -274,19 +268,13 @@ def test_a_batch_with_one_bad_event_writes_nothing(seeded: Engine, q1: int) -> N
             conn,
             target,
             Decision("reminded", {"step": 1}),
-            actor="dondoc",
-            key="good",
-            channel="test",
-            now=LATER,
+            ledger.Issued("dondoc", "good", "test", LATER),
         )
         ledger.append(
             conn,
             target,
             Decision("reminded", {"step": 2}),
-            actor="dondoc",
-            key="stale",
-            channel="test",
-            now=LATER,
+            ledger.Issued("dondoc", "stale", "test", LATER),
         )
     assert [e.version for e in events(seeded, q1)] == [1]
 
