@@ -4,19 +4,25 @@ Each published requirement with something still to hand in gets a deployment of 
 submission flow whose parameter schema is that requirement's own form: its figures with their
 Vietnamese labels, types and bounds, the units that owe it, and only the periods still open.
 Each directive gets a deployment of the review flow listing what the lead office can act on.
-`sync_forms` rewrites these deployments from dondoc's database, so publishing a directive or
-opening periods changes the forms without anyone editing prefect.yaml.
+`sync_forms` brings these deployments in line with dondoc's database, so publishing a directive,
+opening periods, a submission or a decision changes the forms without anyone editing
+prefect.yaml; a form whose content has not changed is not written again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import DeploymentUpdate
-from prefect.client.schemas.filters import FlowFilter, FlowFilterId
+from prefect.client.schemas.filters import FlowFilter, FlowFilterId, FlowFilterName
+from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectNotFound
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
@@ -37,6 +43,11 @@ DECISIONS = {
     "extend · gia hạn": "extend",
     "waive · miễn": "waive",
 }
+# Refreshes take this global concurrency limit (one slot) in turn; a crashed holder's lease
+# lapses after LEASE_SECONDS.
+FORMS_LOCK = "dondoc-forms"
+LEASE_SECONDS = 60
+PAGE = 200
 # A dropdown of every actionable obligation stops helping past this; then the form asks for an id.
 MAX_CHOICES = 1000
 JSON_TYPES = {"integer": "integer", "number": "number", "text": "string", "boolean": "boolean"}
@@ -204,74 +215,185 @@ def publish_schema(directive_files: list[str]) -> dict[str, Any]:
     }
 
 
-async def _refresh_publish_form(client: Any, working_directory: str) -> None:
+@dataclass(frozen=True)
+class Form:
+    """One generated deployment: a requirement's submission form or a directive's review form."""
+
+    flow: str
+    name: str
+    description: str
+    entrypoint: str
+    parameters: dict[str, Any]
+    schema: dict[str, Any]
+    tags: list[str]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.flow}/{self.name}"
+
+    def fingerprint(self, work_pool: str, pull: list[dict[str, Any]]) -> str:
+        """A digest of everything the deployment holds, kept as its version: a form whose
+        digest has not changed is not written again."""
+        content = json.dumps(
+            [asdict(self), work_pool, pull], sort_keys=True, ensure_ascii=False, default=str
+        )
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FormSync:
+    """What a refresh found and did: every live form, and those it wrote or deleted."""
+
+    names: list[str]
+    written: list[str]
+    deleted: list[str]
+
+
+def desired_forms(engine: Engine) -> list[Form]:
+    """The forms dondoc's database calls for now."""
+    forms = [
+        Form(
+            flow=SUBMIT_FLOW,
+            name=f"{work.requirement}{SEPARATOR}{work.directive}",
+            description=f"Nộp: {work.title}",
+            entrypoint=SUBMIT_ENTRYPOINT,
+            parameters={"directive": work.directive, "requirement": work.requirement},
+            schema=submission_schema(work),
+            tags=[work.directive, "nộp báo cáo"],
+        )
+        for work in open_work(engine)
+    ]
+    forms += [
+        Form(
+            flow=REVIEW_FLOW,
+            name=directive,
+            description="Xét duyệt: chấp nhận, trả lại, gia hạn hoặc miễn",
+            entrypoint=REVIEW_ENTRYPOINT,
+            parameters={"directive": directive},
+            schema=review_schema(waiting),
+            tags=[directive, "xét duyệt"],
+        )
+        for directive, waiting in awaiting_review(engine).items()
+    ]
+    return forms
+
+
+async def _flow_ids(client: Any, names: list[str]) -> dict[str, UUID]:
+    """The ids of these flows, created if the server does not know them yet."""
+    known = {
+        f.name: f.id
+        for f in await client.read_flows(flow_filter=FlowFilter(name=FlowFilterName(any_=names)))
+    }
+    for name in names:
+        if name not in known:
+            known[name] = await client.create_flow_from_name(name)
+    return known
+
+
+async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
+    """Every deployment of these flows, page by page (the API caps one answer)."""
+    found: list[Any] = []
+    while True:
+        page = await client.read_deployments(
+            flow_filter=FlowFilter(id=FlowFilterId(any_=flow_ids)),
+            limit=PAGE,
+            offset=len(found),
+        )
+        found += page
+        if len(page) < PAGE:
+            return found
+
+
+async def _refresh_publish_form(client: Any, working_directory: str) -> bool:
     """Offer the directive files the project holds now in the publishing form (declared in
-    prefect.yaml; absent until `prefect deploy` has run)."""
+    prefect.yaml; absent until `prefect deploy` has run). True when it had to be written."""
     try:
         deployment = await client.read_deployment_by_name(PUBLISH_DEPLOYMENT)
     except ObjectNotFound:
-        return
+        return False
     project = Path(working_directory)
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
-    await client.update_deployment(
-        deployment.id, DeploymentUpdate(parameter_openapi_schema=publish_schema(files))
-    )
+    schema = publish_schema(files)
+    if deployment.parameter_openapi_schema == schema:
+        return False
+    await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
+    return True
 
 
-async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) -> list[str]:
-    """Create or update every form deployment from the database; returns their names."""
+async def _lock(client: Any) -> None:
+    """The global concurrency limit that lets one refresh run at a time."""
+    try:
+        await client.read_global_concurrency_limit_by_name(FORMS_LOCK)
+    except ObjectNotFound:
+        await client.upsert_global_concurrency_limit_by_name(FORMS_LOCK, 1)
+
+
+async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) -> FormSync:
+    """Make the form deployments match the database, writing only those that changed.
+
+    Refreshes run one at a time (a Prefect global concurrency limit) and read the database
+    once they hold it: when several runs end together, the last refresh writes the latest
+    state, never an older one over a newer."""
     pull = [{"prefect.deployments.steps.set_working_directory": {"directory": working_directory}}]
-    names: list[str] = []
+    written: list[str] = []
+    deleted: list[str] = []
     async with get_client() as client:
-        submit_flow = await client.create_flow_from_name(SUBMIT_FLOW)
-        review_flow = await client.create_flow_from_name(REVIEW_FLOW)
-        for work in open_work(engine):
-            name = f"{work.requirement}{SEPARATOR}{work.directive}"
-            await client.create_deployment(
-                flow_id=submit_flow,
-                name=name,
-                description=f"Nộp: {work.title}",
-                entrypoint=SUBMIT_ENTRYPOINT,
-                work_pool_name=work_pool,
-                pull_steps=pull,
-                parameters={"directive": work.directive, "requirement": work.requirement},
-                parameter_openapi_schema=submission_schema(work),
-                enforce_parameter_schema=True,
-                tags=[work.directive, "nộp báo cáo"],
-            )
-            names.append(f"{SUBMIT_FLOW}/{name}")
-        for directive, waiting in awaiting_review(engine).items():
-            await client.create_deployment(
-                flow_id=review_flow,
-                name=directive,
-                description="Xét duyệt: chấp nhận, trả lại, gia hạn hoặc miễn",
-                entrypoint=REVIEW_ENTRYPOINT,
-                work_pool_name=work_pool,
-                pull_steps=pull,
-                parameters={"directive": directive},
-                parameter_openapi_schema=review_schema(waiting),
-                enforce_parameter_schema=True,
-                tags=[directive, "xét duyệt"],
-            )
-            names.append(f"{REVIEW_FLOW}/{directive}")
-        # A form with nothing left to hand in or decide goes away.
-        for flow_id, flow_name in ((submit_flow, SUBMIT_FLOW), (review_flow, REVIEW_FLOW)):
-            for deployment in await client.read_deployments(
-                flow_filter=FlowFilter(id=FlowFilterId(any_=[flow_id]))
-            ):
-                if f"{flow_name}/{deployment.name}" not in names:
-                    await client.delete_deployment(deployment.id)
-        await _refresh_publish_form(client, working_directory)
-    return names
+        await _lock(client)
+        async with concurrency(FORMS_LOCK, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
+            forms = desired_forms(engine)
+            flows = await _flow_ids(client, [SUBMIT_FLOW, REVIEW_FLOW])
+            flow_names = {flow_id: name for name, flow_id in flows.items()}
+            existing = {
+                f"{flow_names[d.flow_id]}/{d.name}": d
+                for d in await _deployments_of(client, list(flows.values()))
+            }
+            for form in forms:
+                version = form.fingerprint(work_pool, pull)
+                current = existing.get(form.full_name)
+                if current is not None and current.version == version:
+                    continue
+                await client.create_deployment(
+                    flow_id=flows[form.flow],
+                    name=form.name,
+                    version=version,
+                    description=form.description,
+                    entrypoint=form.entrypoint,
+                    work_pool_name=work_pool,
+                    pull_steps=pull,
+                    parameters=form.parameters,
+                    parameter_openapi_schema=form.schema,
+                    enforce_parameter_schema=True,
+                    tags=form.tags,
+                )
+                written.append(form.full_name)
+            # A form with nothing left to hand in or decide goes away.
+            names = [form.full_name for form in forms]
+            for name in sorted(existing.keys() - set(names)):
+                await client.delete_deployment(existing[name].id)
+                deleted.append(name)
+            if await _refresh_publish_form(client, working_directory):
+                written.append(PUBLISH_DEPLOYMENT)
+    return FormSync(names, written, deleted)
 
 
 @task
-def refresh_forms() -> list[str]:
+def refresh_forms() -> FormSync:
     """Make the submission and review forms match the database."""
     config = load_settings()
-    names = run_coro_as_sync(
-        sync_forms(
-            config.engine(), work_pool=config.work_pool, working_directory=str(config.project_dir)
-        )
+    result = cast(
+        FormSync,
+        run_coro_as_sync(
+            sync_forms(
+                config.engine(),
+                work_pool=config.work_pool,
+                working_directory=str(config.project_dir),
+            )
+        ),
     )
-    return names or []
+    get_run_logger().info(
+        "%d forms up to date: %d written, %d deleted",
+        len(result.names),
+        len(result.written),
+        len(result.deleted),
+    )
+    return result

@@ -85,6 +85,6 @@ def publish_directive(
     day = as_of or pendulum.now(TIMEZONE).date()
     report = publish(spec, source, actor, day)
     opened_table(report.opened, "nghia-vu-moi", f"{spec.code}: nghĩa vụ tạo mới đến {day}")
-    forms = refresh_forms()
-    print(f"{spec.code}: {report.opened.total} obligations created; {len(forms)} forms up to date")
+    refresh_forms()
+    print(f"{spec.code}: {report.opened.total} obligations created")
     return report.opened.total

@@ -234,19 +234,26 @@ def open_work(engine: Engine) -> list[OpenWork]:
     )
     with transaction(engine, writes=False) as conn:
         rows = conn.execute(query).all()
-    work: dict[tuple[str, str], OpenWork] = {}
+    # dicts as ordered sets: one pass, linear in the rows
+    heads: dict[tuple[str, str], tuple[str, str]] = {}
+    periods: dict[tuple[str, str], dict[str, None]] = {}
+    units: dict[tuple[str, str], dict[tuple[str, str], None]] = {}
     for r in rows:
-        item = work.setdefault(
-            (r.directive, r.requirement),
-            OpenWork(r.directive, r.requirement, r.title, r.spec, [], []),
+        key = (r.directive, r.requirement)
+        heads.setdefault(key, (r.title, r.spec))
+        periods.setdefault(key, {})[r.period_key] = None
+        units.setdefault(key, {})[(r.unit_code, r.name)] = None
+    return [
+        OpenWork(
+            directive,
+            requirement,
+            title,
+            spec,
+            list(periods[(directive, requirement)]),
+            sorted(units[(directive, requirement)], key=lambda unit: unit[0]),
         )
-        if r.period_key not in item.periods:
-            item.periods.append(r.period_key)
-        if (r.unit_code, r.name) not in item.units:
-            item.units.append((r.unit_code, r.name))
-    for item in work.values():
-        item.units.sort(key=lambda unit: unit[0])
-    return list(work.values())
+        for (directive, requirement), (title, spec) in heads.items()
+    ]
 
 
 def find_obligation(
