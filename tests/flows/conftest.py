@@ -1,17 +1,18 @@
-"""One real Prefect server (and one process worker) for the whole test session."""
+"""One real Prefect stack for the whole test session: the one `scripts/run` starts."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -19,12 +20,11 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
 
-from flows.forms import sync_forms
+from flows.forms import FormSync, sync_forms
 from models.db import make_engine, upgrade
 from tests.conftest import ROOT, load_registers, publish_seed
 
-PREFECT = str(Path(os.sys.executable).parent / "prefect")
-POOL = "dondoc-test"
+POOL = "dondoc"
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class PrefectStack:
     api_url: str
     engine: Engine
     database_url: str
+    var: Path
 
     def artifacts(self, run_id: Any) -> dict[str, Any]:
         """The artifacts a flow run left, by key."""
@@ -48,10 +49,10 @@ class PrefectStack:
 
         return {a.key: a for a in run_coro_as_sync(read()) or []}
 
-    def sync(self) -> list[str]:
-        return (
-            run_coro_as_sync(sync_forms(self.engine, work_pool=POOL, working_directory=str(ROOT)))
-            or []
+    def sync(self) -> FormSync:
+        return cast(
+            FormSync,
+            run_coro_as_sync(sync_forms(self.engine, work_pool=POOL, working_directory=str(ROOT))),
         )
 
 
@@ -61,77 +62,63 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the Prefect server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the Prefect server did not answer within 90 s: {log.read_text()[-2000:]}")
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
 
 
 @pytest.fixture(scope="session")
 def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
-    home = tmp_path_factory.mktemp("prefect")
-    port = _free_port()
+    """`scripts/serve`, as `scripts/run` starts it (Prefect on its PostgreSQL, one process
+    worker with the same limit and settings), on free ports, with the seed published."""
+    var = tmp_path_factory.mktemp("serve")
+    port, pg_port = _free_port(), _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    database_url = f"sqlite:///{home / 'dondoc.db'}"
+    database_url = f"sqlite:///{var / 'dondoc.db'}"
+    # Prefect's PostgreSQL keeps its data where the postgres user can reach it.
+    pg_dir = Path(tempfile.gettempdir()) / f"dondoc-prefect-pg-{pg_port}"
     env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
+        "DONDOC_VAR_DIR": str(var),
+        "DONDOC_PREFECT_PORT": str(port),
+        "DONDOC_PREFECT_PG_PORT": str(pg_port),
+        "DONDOC_PREFECT_PG_DIR": str(pg_dir),
         "DONDOC_DATABASE_URL": database_url,
         "DONDOC_PROJECT_DIR": str(ROOT),
         "DONDOC_WORK_POOL": POOL,
     }
-    server_log = home / "server.log"
-    server = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    log = var / "serve.log"
+    serve = subprocess.Popen(
+        [str(ROOT / "scripts" / "serve")],
         env=env,
-        stdout=server_log.open("wb"),
+        stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    worker: subprocess.Popen[bytes] | None = None
     try:
-        _wait_healthy(api_url, server, server_log)
-        subprocess.run(
-            [PREFECT, "work-pool", "create", POOL, "--type", "process"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [PREFECT, "--no-prompt", "deploy", "--all"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        worker = subprocess.Popen(
-            [PREFECT, "worker", "start", "--pool", POOL, "--limit", "2"],
-            env=env,
-            stdout=(home / "worker.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        deadline = time.monotonic() + 300
+        while not (var / "serve.ready").exists():
+            if serve.poll() is not None:
+                pytest.fail(
+                    f"scripts/serve exited: {_tail(log)}\n{_tail(var / 'prefect-server.log')}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"scripts/serve was not ready within 300 s: {_tail(log)}")
+            time.sleep(0.5)
         engine = make_engine(database_url)
         upgrade(engine)
         load_registers(engine)
         publish_seed(engine)
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield PrefectStack(api_url, engine, database_url)
+            yield PrefectStack(api_url, engine, database_url, var)
     finally:
-        for process in (worker, server):
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait()
+        subprocess.run(
+            [str(ROOT / "scripts" / "pg-server"), "destroy"],
+            env={**env, "DONDOC_PG_PORT": str(pg_port), "DONDOC_PG_DIR": str(pg_dir)},
+            check=False,
+        )

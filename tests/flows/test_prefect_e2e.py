@@ -60,7 +60,7 @@ def _schema(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def forms(prefect_stack: PrefectStack) -> list[str]:
-    return prefect_stack.sync()
+    return prefect_stack.sync().names
 
 
 def test_each_requirement_gets_its_own_form(forms: list[str]) -> None:
@@ -198,7 +198,7 @@ def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms:
         },
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
-    names = prefect_stack.sync()
+    names = prefect_stack.sync().names
     assert reporter in forms and reporter not in names
     review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]["obligation"]["enum"]
     oid = obligation_id(prefect_stack.engine, "4b", "446-TTVHTT", "once")
@@ -230,3 +230,22 @@ def test_the_lead_office_accepts_through_the_review_form(
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
+
+
+def test_a_refresh_writes_only_the_forms_that_changed(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    assert prefect_stack.sync().written == []
+    oid = obligation_id(prefect_stack.engine, "1c", "18712", "2024-Q3")
+    ledger.submit(
+        prefect_stack.engine,
+        oid,
+        ledger.Issued("cb.18712", "q3-refresh", "test", NOW),
+        figures=FIGURES,
+        narrative="Quý III",
+        evidence=None,
+    )
+    # the quarterly form still offers the same units and periods; only the review list changed
+    refreshed = prefect_stack.sync()
+    assert refreshed.written == ["xet-duyet/cam-xuyen-cchc-2024"]
+    assert refreshed.deleted == [] and REPORT in refreshed.names

@@ -42,7 +42,7 @@ def test_an_administrator_publishes_a_pasted_directive(prefect_stack: PrefectSta
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
     tables = [prefect_stack.artifacts(run.id)["nghia-vu-moi"]]  # type: ignore[union-attr]
     assert tables and "tin-bai" in str(tables[0].data) and "6" in str(tables[0].data)
-    assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync()
+    assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync().names
 
 
 def test_a_bad_pasted_directive_fails_the_run_naming_the_field(

@@ -1,0 +1,183 @@
+"""Clerks submitting at the same moment (DESIGN §4, case 15): against the stack `scripts/run`
+starts, every submission sent the way the UI's Submit button sends it (one
+`POST /deployments/{id}/create_flow_run`, no retries) is taken; the runs queue on the worker
+and complete, every event is in the log, and the forms end up showing all of them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prefect.client.orchestration import get_client
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from flows.forms import choice
+from models import ledger
+from models.db import transaction
+from tests.flows.conftest import PrefectStack
+
+pytestmark = pytest.mark.slow
+FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
+# Units the other flow tests act for, and expect to find as they left them.
+RESERVED = ("18673", "18679", "18682", "18694", "18712")
+FIGURES = {
+    "training_classes": 1,
+    "seminars": 1,
+    "news_items": 3,
+    "leaflets": 50,
+    "documents": 2,
+    "other_forms": 0,
+}
+
+
+def _open_obligations(stack: PrefectStack) -> list[sa.Row]:
+    """Open 1c obligations of units no other test uses, leaving one unit per period so that no
+    period leaves the form while the burst is in flight."""
+    with transaction(stack.engine, writes=False) as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT o.id, o.unit_code, u.name, o.period_key FROM obligation o "
+                "JOIN requirement r ON r.id = o.requirement_id "
+                "JOIN unit u ON u.code = o.unit_code "
+                "WHERE r.code = '1c' AND o.status = 'open' AND o.unit_code NOT IN "
+                f"({', '.join(repr(u) for u in RESERVED)}) "
+                "ORDER BY o.period_key, o.unit_code"
+            )
+        ).all()
+    by_period: dict[str, list[sa.Row]] = {}
+    for row in rows:
+        by_period.setdefault(row.period_key, []).append(row)
+    return [row for period in by_period.values() for row in period[:-1]]
+
+
+def _parameters(row: sa.Row) -> dict[str, Any]:
+    return {
+        "actor": f"cb.{row.unit_code}",
+        "unit": choice(row.unit_code, row.name),
+        "period": row.period_key,
+        "figures": FIGURES,
+        "narrative": "Báo cáo gửi cùng lúc",
+    }
+
+
+def _deployment_id(name: str) -> str:
+    async def read() -> str:
+        async with get_client() as client:
+            return str((await client.read_deployment_by_name(name)).id)
+
+    return run_coro_as_sync(read()) or ""
+
+
+def _fire(stack: PrefectStack, deployment: str, batch: list[sa.Row]) -> list[httpx.Response]:
+    """Send every submission of the batch at once, as separate UI clicks would."""
+
+    async def send() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"{stack.api_url}/deployments/{deployment}/create_flow_run",
+                        json={"parameters": _parameters(row)},
+                    )
+                    for row in batch
+                )
+            )
+
+    return asyncio.run(send())
+
+
+def _wait_final(stack: PrefectStack, run_ids: list[str], within: float) -> dict[str, str]:
+    """The final state type of each run, once none is still scheduled, pending or running."""
+    deadline = time.monotonic() + within
+    while True:
+        answer = httpx.post(
+            f"{stack.api_url}/flow_runs/filter",
+            json={"flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        states = {r["id"]: r["state"]["type"] for r in answer.json()}
+        final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+        if len(states) == len(run_ids) and set(states.values()) <= final:
+            return states
+        if time.monotonic() > deadline:
+            return states
+        time.sleep(2)
+
+
+def _submitted(stack: PrefectStack, run_ids: list[str]) -> dict[str, int]:
+    """The obligation each run's `submitted` event is for, by run id."""
+    with transaction(stack.engine, writes=False) as conn:
+        rows = conn.execute(
+            sa.text("SELECT channel, obligation_id FROM event WHERE kind = 'submitted'")
+        ).all()
+    wanted = {f"prefect-ui:{rid}" for rid in run_ids}
+    return {
+        r.channel.removeprefix("prefect-ui:"): r.obligation_id for r in rows if r.channel in wanted
+    }
+
+
+def _review_choices(stack: PrefectStack) -> list[str]:
+    async def read() -> list[str]:
+        async with get_client() as client:
+            deployment = await client.read_deployment_by_name("xet-duyet/cam-xuyen-cchc-2024")
+            schema = deployment.parameter_openapi_schema or {}
+            return list(schema["properties"]["obligation"]["enum"])
+
+    return run_coro_as_sync(read()) or []
+
+
+@pytest.fixture(scope="module")
+def candidates(prefect_stack: PrefectStack) -> list[sa.Row]:
+    prefect_stack.sync()
+    rows = _open_obligations(prefect_stack)
+    assert len(rows) >= 90, "the seed should leave 90 open quarterly reports to submit"
+    return rows
+
+
+def _taken(answers: list[httpx.Response]) -> list[str]:
+    """The run ids; fails naming the refusals if any submission was not taken."""
+    refused = [(a.status_code, a.text[:200]) for a in answers if a.status_code != 201]
+    assert not refused, f"{len(refused)} of {len(answers)} submissions refused: {refused[:3]}"
+    return [a.json()["id"] for a in answers]
+
+
+def test_fifty_clerks_at_once_are_all_taken_and_recorded(
+    prefect_stack: PrefectStack, candidates: list[sa.Row]
+) -> None:
+    batch = candidates[:50]
+    run_ids = _taken(_fire(prefect_stack, _deployment_id(FORM), batch))
+    states = _wait_final(prefect_stack, run_ids, within=900)
+    assert sorted(states.values()) == ["COMPLETED"] * 50, states
+    submitted = _submitted(prefect_stack, run_ids)
+    assert sorted(submitted.values()) == sorted(row.id for row in batch)
+    assert set(submitted) == set(run_ids)
+    checked, problems = ledger.verify(prefect_stack.engine)
+    assert problems == [] and checked > 0
+    # the server logs every request it answered with an error: there was none
+    assert "Encountered" not in (prefect_stack.var / "prefect-server.log").read_text()
+    # the refreshes ran one at a time and each read the database once it held the lock, so
+    # the review form ends up offering every one of the fifty for a decision
+    offered = {
+        c.split(" · ")[0] for c in _review_choices(prefect_stack) if c.endswith(" · submitted")
+    }
+    assert {str(row.id) for row in batch} <= offered
+
+
+def test_two_clerks_at_once_twenty_times_are_never_refused(
+    prefect_stack: PrefectStack, candidates: list[sa.Row]
+) -> None:
+    deployment = _deployment_id(FORM)
+    pairs = candidates[50:90]
+    run_ids: list[str] = []
+    for start in range(0, 40, 2):
+        pair = pairs[start : start + 2]
+        run_ids += _taken(_fire(prefect_stack, deployment, pair))
+    states = _wait_final(prefect_stack, run_ids, within=900)
+    assert sorted(states.values()) == ["COMPLETED"] * 40, states
+    assert sorted(_submitted(prefect_stack, run_ids).values()) == sorted(row.id for row in pairs)
+    assert ledger.verify(prefect_stack.engine)[1] == []
