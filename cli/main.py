@@ -35,6 +35,7 @@ from models.errors import (
 )
 from models.registry import read_actors, read_units, validate_actor
 from models.settings import load_settings
+from models.status import STATUSES
 from models.workdays import TIMEZONE
 
 app = typer.Typer(
@@ -257,22 +258,20 @@ def obligations(
     directive: Annotated[str | None, typer.Option(help="Directive code.")] = None,
     unit: Annotated[str | None, typer.Option(help="Unit code.")] = None,
     period: Annotated[str | None, typer.Option(help="Period key, e.g. 2024-Q1.")] = None,
-    status: Annotated[str | None, typer.Option(help=", ".join(queries.STATUSES))] = None,
+    status: Annotated[str | None, typer.Option(help=", ".join(STATUSES))] = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Obligations with their status as of a day."""
-    if status is not None and status not in queries.STATUSES:
+    if status is not None and status not in STATUSES:
         raise InputError(
-            "command line", "--status", status, f"must be one of {', '.join(queries.STATUSES)}"
+            "command line", "--status", status, f"must be one of {', '.join(STATUSES)}"
         )
     settings = load_settings()
     day = _day(as_of, "--as-of")
-    soon = settings.calendar().add_working_days(day, settings.due_soon_working_days)
     rows = queries.list_obligations(
         settings.engine(),
-        as_of=day,
-        soon_until=soon,
+        on=settings.status_day(day),
         directive=directive,
         unit=unit,
         period=period,

@@ -13,8 +13,9 @@ from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import issued
 from models import publishing
-from models.queries import STATUS_WORDS, compliance
+from models.queries import compliance
 from models.settings import load_settings
+from models.status import STATUS_WORDS
 from models.workdays import TIMEZONE
 
 
@@ -53,10 +54,9 @@ def open_periods(as_of: date | None = None) -> int:
 def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
     """Per directive, one row per unit with its obligations counted by status."""
     config = load_settings()
-    soon = config.calendar().add_working_days(as_of, config.due_soon_working_days)
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(dict)
     for directive, unit, name, status, n in compliance(
-        config.engine(), as_of=as_of, soon_until=soon
+        config.engine(), on=config.status_day(as_of)
     ):
         counts[directive].setdefault(f"{unit} · {name}", Counter())[status] += n
     return {

@@ -11,8 +11,9 @@ from flows.forms import SUBMIT_FLOW, code_of, refresh_forms
 from flows.runtime import issued, run_id
 from models import ledger
 from models.errors import InputError
-from models.queries import STATUS_WORDS, find_obligation, requirement_spec
+from models.queries import find_obligation, requirement_spec
 from models.settings import load_settings
+from models.status import STATUS_WORDS
 
 
 @task

@@ -13,19 +13,8 @@ from sqlmodel import SQLModel
 from models.db import transaction
 from models.directive import RequirementSpec
 from models.errors import NotFound
+from models.status import RULES, Day
 from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
-
-STATUSES = (
-    "open",
-    "due_soon",
-    "overdue",
-    "submitted",
-    "returned",
-    "accepted",
-    "accepted_late",
-    "waived",
-    "closed",
-)
 
 
 class ObligationPublic(SQLModel):
@@ -57,30 +46,40 @@ class DirectivePublic(SQLModel):
     obligations: int
 
 
-def status_as_of(as_of: date, soon_until: date) -> sa.ColumnElement[str]:
-    """The status people see: an open obligation is overdue after its due day and due soon
-    from `soon_until` back to the due day; everything else is its stored state."""
-    due = OBLIGATION.c.effective_due
-    stored = OBLIGATION.c.status
-    return sa.case(
-        (sa.and_(stored == "open", due.is_not(None), due < as_of), "overdue"),
-        (sa.and_(stored == "open", due.is_not(None), due <= soon_until), "due_soon"),
-        else_=stored,
-    )
+def status_expression(
+    stored: sa.ColumnElement[str], effective_due: sa.ColumnElement[date], on: Day
+) -> sa.ColumnElement[str]:
+    """`models.status.status_on` as SQL: the same RULES, in the same order."""
+    whens = [
+        (
+            sa.and_(
+                stored.in_(rule.stored),
+                effective_due.is_not(None),
+                effective_due < on.day if rule.due == "before" else effective_due <= on.soon_until,
+            ),
+            rule.shown,
+        )
+        for rule in RULES
+    ]
+    return sa.case(*whens, else_=stored)
+
+
+def status_as_of(on: Day) -> sa.ColumnElement[str]:
+    """Each obligation's status on the day."""
+    return status_expression(OBLIGATION.c.status, OBLIGATION.c.effective_due, on)
 
 
 def list_obligations(
     engine: Engine,
     *,
-    as_of: date,
-    soon_until: date,
+    on: Day,
     directive: str | None = None,
     unit: str | None = None,
     period: str | None = None,
     status: str | None = None,
 ) -> list[ObligationPublic]:
     """Obligations matching the filters, ordered by directive, requirement, period and unit."""
-    shown = status_as_of(as_of, soon_until).label("shown")
+    shown = status_as_of(on).label("shown")
     query = (
         sa.select(
             OBLIGATION.c.id,
@@ -162,20 +161,6 @@ def list_directives(engine: Engine) -> list[DirectivePublic]:
         )
         for r in rows
     ]
-
-
-# What people read in the compliance table and the forms (Vietnamese first).
-STATUS_WORDS = {
-    "open": "Trong hạn",
-    "due_soon": "Sắp đến hạn",
-    "overdue": "Quá hạn",
-    "submitted": "Đã nộp, chờ xét",
-    "returned": "Trả lại để bổ sung",
-    "accepted": "Đã chấp nhận",
-    "accepted_late": "Chấp nhận (nộp trễ)",
-    "waived": "Được miễn",
-    "closed": "Đã đóng",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,11 +307,9 @@ def awaiting_review(engine: Engine) -> dict[str, list[AwaitingReview]]:
     return waiting
 
 
-def compliance(
-    engine: Engine, *, as_of: date, soon_until: date
-) -> list[tuple[str, str, str, str, int]]:
-    """(directive, unit code, unit name, status as of the day, count), one grouped query."""
-    shown = status_as_of(as_of, soon_until).label("shown")
+def compliance(engine: Engine, *, on: Day) -> list[tuple[str, str, str, str, int]]:
+    """(directive, unit code, unit name, status on the day, count), one grouped query."""
+    shown = status_as_of(on).label("shown")
     query = (
         sa.select(
             DIRECTIVE.c.code, OBLIGATION.c.unit_code, UNIT.c.name, shown, sa.func.count().label("n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 
 from models.db import make_engine
 from models.errors import InputError
+from models.status import Day
 from models.workdays import WorkCalendar
 
 
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     def engine(self) -> Engine:
         """An engine on dondoc's database with these settings."""
         return make_engine(self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms)
+
+    def status_day(self, day: date) -> Day:
+        """The day statuses are judged on, with this installation's due-soon window."""
+        return Day.of(day, self.calendar(), self.due_soon_working_days)
 
     def calendar(self) -> WorkCalendar:
         """Vietnam's working days, with the local override file if one is configured."""

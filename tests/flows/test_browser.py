@@ -15,6 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from models.queries import list_obligations
+from models.status import Day
 from tests.conftest import obligation_id
 from tests.flows.conftest import PrefectStack
 
@@ -59,7 +60,7 @@ def _deployment_id(name: str) -> str:
 
 
 def _status(stack: PrefectStack, oid: int) -> str:
-    rows = list_obligations(stack.engine, as_of=AS_OF, soon_until=AS_OF)
+    rows = list_obligations(stack.engine, on=Day(AS_OF, AS_OF))
     return next(r.status for r in rows if r.id == oid)
 
 

@@ -17,6 +17,7 @@ from models.db import transaction
 from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
 from models.obligation import Decision
 from models.queries import list_obligations
+from models.status import Day
 from tests.conftest import count, obligation_id
 
 LATER = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)
@@ -63,7 +64,7 @@ def events(engine: Engine, oid: int) -> list[sa.Row]:
 
 
 def status(engine: Engine, oid: int, as_of: date = date(2024, 3, 10)) -> str:
-    rows = list_obligations(engine, as_of=as_of, soon_until=as_of + timedelta(days=4))
+    rows = list_obligations(engine, on=Day(as_of, as_of + timedelta(days=4)))
     return next(r.status for r in rows if r.id == oid)
 
 
@@ -135,6 +136,18 @@ def test_an_extension_moves_the_due_date_and_the_status(seeded: Engine, q1: int)
         )
 
 
+def test_a_returned_obligation_is_overdue_once_its_due_date_has_passed(
+    seeded: Engine, q1: int
+) -> None:
+    submit(seeded, q1)
+    ledger.return_(
+        seeded, q1, ledger.Issued("vhtt.lan", "r", "test", LATER), reason="Thiếu số liệu"
+    )
+    assert status(seeded, q1, as_of=date(2024, 3, 12)) == "returned"
+    assert status(seeded, q1, as_of=date(2024, 3, 15)) == "returned"
+    assert status(seeded, q1, as_of=date(2024, 3, 18)) == "overdue"
+
+
 def test_nothing_is_chased_after_accepted_or_waived(seeded: Engine, q1: int) -> None:
     q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
     submit(seeded, q1)
@@ -142,7 +155,7 @@ def test_nothing_is_chased_after_accepted_or_waived(seeded: Engine, q1: int) -> 
     ledger.waive(seeded, q2, ledger.Issued("vhtt.lan", "w", "test", LATER), reason="Sáp nhập")
     far = date(2025, 6, 1)
     assert (status(seeded, q1, far), status(seeded, q2, far)) == ("accepted", "waived")
-    overdue = list_obligations(seeded, as_of=far, soon_until=far, status="overdue")
+    overdue = list_obligations(seeded, on=Day(far, far), status="overdue")
     assert q1 not in {r.id for r in overdue} and q2 not in {r.id for r in overdue}
     with pytest.raises(Refused, match="the obligation is waived"):
         submit(seeded, q2)
