@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from models.errors import InputError
+from models.ladder import Ladder, Step
 from models.periods import Cadence, Convention, DueRule
 from models.textfiles import read_yaml
 
@@ -133,6 +134,9 @@ class RequirementSpec(Strict):
     what: Deliverable = Field(default_factory=Deliverable)
     schedule: list[Schedule] = Field(min_length=1)
     to: str | None = Field(default=None, pattern=CODE)  # recipient unit
+    # this requirement's own escalation ladder (absent: the directive's, then the default);
+    # left out of the stored form when absent, so older files keep their hash
+    escalation: Ladder | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _one_schedule_per_cadence(self) -> RequirementSpec:
@@ -141,6 +145,8 @@ class RequirementSpec(Strict):
             raise ValueError("each cadence may appear once in a requirement's schedule")
         if Cadence.STANDING in cadences and len(cadences) > 1:
             raise ValueError("a standing duty has no other cadence")
+        if Cadence.STANDING in cadences and self.escalation is not None:
+            raise ValueError("a standing duty has no due date and is never chased: no escalation")
         return self
 
     @property
@@ -200,6 +206,12 @@ class DirectiveSpec(Strict):
     lead: str = Field(pattern=CODE)  # the office that urges, reviews and consolidates
     effective: Window
     requirements: Annotated[list[RequirementSpec], Field(min_length=1)]
+    # the ladder of every requirement that has none of its own (absent: the default)
+    escalation: Ladder | None = Field(default=None, exclude_if=lambda v: v is None)
+
+    def ladder(self, requirement: RequirementSpec, default: list[Step]) -> list[Step]:
+        """The escalation ladder that applies to one of this directive's requirements."""
+        return requirement.escalation or self.escalation or default
 
     def unit_references(self) -> list[tuple[str, str]]:
         """Every (field path, unit code) the file names, to check against the unit register."""

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from models.db import make_engine
 from models.errors import InputError
+from models.ladder import DEFAULT_LADDER, Ladder
 from models.status import Day
 from models.workdays import WorkCalendar
 
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     project_dir: Path = Field(
         default_factory=Path.cwd,
         description="Where workers find dondoc's code and directive files.",
+    )
+    escalation: Ladder = Field(
+        default_factory=lambda: list(DEFAULT_LADDER),
+        description="The escalation ladder of directives that set none (JSON list of steps).",
     )
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."

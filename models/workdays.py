@@ -147,6 +147,18 @@ class WorkCalendar:
                 n -= 1
         return current
 
+    def shift_working_days(self, day: date, n: int) -> date:
+        """The n-th working day after `day` (n > 0) or before it (n < 0); for n == 0, `day`
+        rolled forward to a working day."""
+        if n >= 0:
+            return self.add_working_days(day, n)
+        current = day
+        while n:
+            current -= _ONE_DAY
+            if self.is_working_day(current):
+                n += 1
+        return current
+
     def roll(self, day: date, direction: RollDirection) -> date:
         """`day` if it is a working day (or direction is "none"), else the nearest one that way."""
         if direction == "none":
