@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -16,16 +17,18 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import pendulum
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from models import ledger, publishing, queries, reference
+from models import ledger, publishing, queries, reference, services
 from models.db import transaction, upgrade
 from models.directive import load_directive
 from models.errors import (
     ConcurrencyConflict,
+    DeliveryFailed,
     DondocError,
     InputError,
     LogCorrupt,
@@ -36,7 +39,9 @@ from models.errors import (
 from models.registry import read_actors, read_units, validate_actor
 from models.settings import load_settings
 from models.status import STATUSES
+from models.tables import MESSAGE
 from models.workdays import TIMEZONE
+from notifications.delivery import Delivery
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -50,12 +55,16 @@ actors_app = typer.Typer(
 )
 directive_app = typer.Typer(help="Directives.", no_args_is_help=True)
 log_app = typer.Typer(help="The event log.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="Messages automated runs wrote, and their delivery.", no_args_is_help=True
+)
 for name, sub in (
     ("db", db_app),
     ("units", units_app),
     ("actors", actors_app),
     ("directive", directive_app),
     ("log", log_app),
+    ("outbox", outbox_app),
 ):
     app.add_typer(sub, name=name)
 
@@ -69,6 +78,7 @@ EXIT_CODES: dict[type[DondocError], int] = {
     Unauthorized: 4,
     ConcurrencyConflict: 5,
     LogCorrupt: 6,
+    DeliveryFailed: 7,
 }
 
 ActorOpt = Annotated[
@@ -441,3 +451,131 @@ def log_rebuild() -> None:
     """Recompute the current state of every obligation from the event log."""
     replayed, fixed = ledger.rebuild(load_settings().engine())
     out.print(f"{replayed} obligations replayed; {fixed} projection rows corrected")
+
+
+def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
+    found = run.plan
+    return {
+        "day": found.day.isoformat(),
+        "working_day": found.working_day,
+        "dry_run": dry_run,
+        "items": [
+            {
+                "obligation": i.obligation_id,
+                "directive": i.directive,
+                "requirement": i.requirement,
+                "unit": i.unit,
+                "unit_name": i.unit_name,
+                "period": i.period,
+                "due": i.effective_due.isoformat(),
+                "step": i.step.key,
+                "to": i.step.to,
+                "event": i.step.kind,
+            }
+            for i in found.items
+        ],
+        "letters": [
+            {
+                "to": letter.recipient.email,
+                "name": letter.recipient.name,
+                "obligations": sorted({i.obligation_id for i in letter.items}),
+            }
+            for letter in found.letters
+        ],
+        "unreachable": [
+            {"unit": unit, "name": name, "as": role} for unit, name, role in found.unreachable
+        ],
+        "messages_written": run.messages_written,
+        "delivery": None
+        if run.delivery is None
+        else {
+            "sent": len(run.delivery.sent),
+            "failed": [{"message": k, "error": e} for k, e in run.delivery.failed],
+            "waiting": run.delivery.waiting,
+        },
+    }
+
+
+def _delivery_failed(delivery: Delivery | None) -> None:
+    if delivery is not None and delivery.failed:
+        raise DeliveryFailed(
+            f"{len(delivery.failed)} message(s) not delivered, kept in the outbox for a later "
+            f"run: {delivery.failed[0][1]}"
+        )
+
+
+@app.command()
+@friendly
+def chase(
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; write and send nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remind and escalate what the escalation ladders say is due on the day, then deliver."""
+    day = _day(as_of, "--as-of")
+    run = services.chase(load_settings(), day=day, now=_now(), dry_run=dry_run)
+    if as_json:
+        _print_json(_chase_json(run, dry_run))
+        _delivery_failed(run.delivery)
+        return
+    if not run.plan.working_day:
+        out.print(f"{day.isoformat()} is not a working day: nothing is chased")
+        return
+    table = Table("step", "to", "obligations", title=f"chase {day.isoformat()}")
+    for (step, to), n in sorted(Counter((i.step.key, i.step.to) for i in run.plan.items).items()):
+        table.add_row(step, to, str(n))
+    out.print(table)
+    for unit, name, role in run.plan.unreachable:
+        err.print(
+            f"[yellow]no address[/] for {unit} {name} (as {role}): not chased", highlight=False
+        )
+    verb = "would be written" if dry_run else "written"
+    out.print(f"{len(run.plan.letters)} letter(s), {run.messages_written} new message(s) {verb}")
+    if run.delivery is not None:
+        out.print(
+            f"delivered {len(run.delivery.sent)}, failed {len(run.delivery.failed)}, "
+            f"waiting {run.delivery.waiting}"
+        )
+    _delivery_failed(run.delivery)
+
+
+@outbox_app.command("list")
+@friendly
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The messages in the outbox, newest first."""
+    query = sa.select(
+        MESSAGE.c.key,
+        MESSAGE.c.run,
+        MESSAGE.c.recipient,
+        MESSAGE.c.subject,
+        MESSAGE.c.status,
+        MESSAGE.c.attempts,
+        MESSAGE.c.next_attempt_at,
+        MESSAGE.c.sent_at,
+        MESSAGE.c.last_error,
+    ).order_by(MESSAGE.c.id.desc())
+    if status is not None:
+        query = query.where(MESSAGE.c.status == status)
+    with transaction(load_settings().engine(), writes=False) as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("run", "to", "status", "attempts", "subject", title="outbox")
+    for r in rows:
+        table.add_row(r["run"], r["recipient"], r["status"], str(r["attempts"]), r["subject"])
+    out.print(table)
+
+
+@outbox_app.command("retry")
+@friendly
+def outbox_retry() -> None:
+    """Deliver every message not yet sent, now, without waiting for its backoff."""
+    delivery = services.deliver_outbox(load_settings(), now=_now(), everything=True)
+    out.print(f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}")
+    _delivery_failed(delivery)

@@ -36,3 +36,7 @@ class ConcurrencyConflict(DondocError):
 
 class LogCorrupt(DondocError):
     """The event log does not verify: its hash chain or numbering is broken."""
+
+
+class DeliveryFailed(DondocError):
+    """Messages could not be delivered; they stay in the outbox and are retried later."""

@@ -205,6 +205,77 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
     return Outcome(target.obligation_id, decision.kind, version, new.status, replayed=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One event a set-based run decided on: the obligation as it was read, what was decided,
+    and the event's idempotency key."""
+
+    obligation_id: int
+    state: State
+    decision: Decision
+    key: str
+
+
+def append_many(
+    conn: Connection, planned: list[Planned], *, actor: str, channel: str, now: datetime
+) -> list[Outcome]:
+    """Append one event to each of many obligations in a few statements, with the same
+    numbering, fold and hash chain as `append`.
+
+    The projection moves by a compare-and-set on each obligation's version: if any of them
+    changed since it was read (a concurrent single command won), or any key or version is
+    taken, nothing of the batch is written and ConcurrencyConflict tells the caller to read
+    again and retry."""
+    events: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    outcomes: list[Outcome] = []
+    for item in planned:
+        version = item.state.version + 1
+        text = payload_text(item.decision.payload)
+        kind = item.decision.kind
+        digest = event_hash(
+            item.state.last_hash, version, kind, item.key, actor, now, channel, text
+        )
+        new = evolve(item.state, kind, item.decision.payload, now, digest)
+        events.append(
+            {
+                "obligation_id": item.obligation_id,
+                "version": version,
+                "kind": kind,
+                "idempotency_key": item.key,
+                "actor": actor,
+                "at": now,
+                "channel": channel,
+                "payload": text,
+                "prev_hash": item.state.last_hash,
+                "hash": digest,
+            }
+        )
+        moves.append(
+            {"obligation_id": item.obligation_id, "expected": item.state.version}
+            | projection_values(new)
+        )
+        outcomes.append(Outcome(item.obligation_id, kind, version, new.status, replayed=False))
+    if not planned:
+        return outcomes
+    moved = conn.execute(
+        OBLIGATION.update().where(
+            OBLIGATION.c.id == sa.bindparam("obligation_id"),
+            OBLIGATION.c.version == sa.bindparam("expected"),
+        ),
+        moves,
+    ).rowcount
+    if moved != len(moves):
+        raise ConcurrencyConflict(
+            f"{len(moves) - moved} of {len(moves)} obligations changed meanwhile"
+        )
+    try:
+        conn.execute(EVENT.insert(), events)
+    except IntegrityError:
+        raise ConcurrencyConflict("an event of the batch was appended meanwhile") from None
+    return outcomes
+
+
 Decider = Callable[[Target], Decision]
 
 

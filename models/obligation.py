@@ -195,6 +195,17 @@ def decide_waive(state: State, reason: str | None) -> Decision:
     return Decision("waived", {"reason": _reason(reason, "waive")})
 
 
+def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:
+    """dondoc reminds the unit (`reminded`) or escalates (`escalated`) for one ladder step:
+    only while the obligation is still owed and has a due date."""
+    _require(state, OPEN_STATES, "chase")
+    if state.effective_due is None:
+        raise Refused("cannot chase: a standing duty has no due date")
+    if kind not in ("reminded", "escalated"):
+        raise ValueError(f"a chase records reminded or escalated, not {kind!r}")
+    return Decision(kind, {"step": step, "to": to, "due": state.effective_due.isoformat()})
+
+
 def _figure_value(kind: str, value: Any) -> Any:
     """The value as its type, accepting the text a command line or form sends."""
     if kind == "text":

@@ -25,6 +25,9 @@ UNIT_COLUMNS = (
     "valid_until",
     "successor",
 )
+# The actor automated runs (chasing) write their events as. The register refuses this name, so
+# no person can act as it, and a command naming it names no actor.
+SYSTEM_ACTOR = "dondoc"
 ACTOR_COLUMNS = ("username", "full_name", "unit", "role", "email")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -245,6 +248,8 @@ def validate_actor(
     username, full_name = nfc(username.strip()), nfc(full_name.strip())
     if not USERNAME.match(username):
         raise InputError(source, f"{at}username", username, "use a-z, 0-9, '.', '_' or '-'")
+    if username == SYSTEM_ACTOR:
+        raise InputError(source, f"{at}username", username, "is reserved for dondoc's own runs")
     if not full_name:
         raise InputError(source, f"{at}full_name", full_name, "is required")
     if unit not in known_units:

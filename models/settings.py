@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     escalation: Ladder = Field(
         default_factory=lambda: list(DEFAULT_LADDER),
         description="The escalation ladder of directives that set none (JSON list of steps).",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mail; unset: no e-mail is sent."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS.")
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = Field(default="dondoc@localhost", description="The From of every message.")
+    outbox_dir: Path | None = Field(
+        default=None, description="Folder where every message is also written as an .eml file."
     )
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."

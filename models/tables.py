@@ -128,6 +128,27 @@ class Denial(SQLModel, table=True):
     reason: str = Field(sa_type=sa.Text)
 
 
+class Message(SQLModel, table=True):
+    """The outbox: a message an automated run decided to send, committed in the same
+    transaction as the events that caused it, then delivered (and retried) apart."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)  # stable: also the Message-ID
+    run: str = Field(max_length=64)  # which run wrote it, e.g. "chase 2024-03-18"
+    created_at: datetime
+    recipient: str = Field(max_length=200)  # e-mail address
+    recipient_name: str = Field(max_length=200)
+    subject: str = Field(sa_type=sa.Text)
+    text: str = Field(sa_type=sa.Text)
+    html: str = Field(sa_type=sa.Text)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    sent_at: datetime | None = None
+    channel: str | None = Field(default=None, max_length=200)  # where it went: smtp, a file
+
+
 # Core table handles for set-based statements (SQLModel sets __table__ at class creation).
 UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
@@ -136,3 +157,4 @@ REQUIREMENT: sa.Table = Requirement.__table__  # type: ignore[attr-defined]
 OBLIGATION: sa.Table = Obligation.__table__  # type: ignore[attr-defined]
 EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
 DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]
+MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]

@@ -213,3 +213,53 @@ def test_a_bad_database_url_names_the_setting(dondoc: Any, monkeypatch: pytest.M
     refused = dondoc("directive", "list", ok=False)
     assert refused.exit_code == 2
     assert "DONDOC_DATABASE_URL" in refused.stderr and "mysql://somewhere/db" in refused.stderr
+
+
+def _id(run: Any, unit: str, period: str = "2024-Q1") -> str:
+    rows = _obligations(run, "--unit", unit, "--period", period)
+    return str(next(r["id"] for r in rows if r["requirement"] == "1c"))
+
+
+def test_chase_dry_run_names_exactly_the_late_communes(published: Any) -> None:
+    # 20/03/2024: the Q1 reports were due on Friday 15/03; three communes are not late
+    report = [*_figure_args(), "--narrative", "Quý I"]
+    published("submit", _id(published, "18712"), "--actor", "cb.18712", *report)
+    accepted = _id(published, "18673")
+    published("submit", accepted, "--actor", "cb.18673", *report)
+    published("accept", accepted, "--actor", "vhtt.lan")
+    published("waive", _id(published, "18679"), "--actor", "vhtt.lan", "--reason", "Sáp nhập")
+    before = published("log", "verify").stdout
+    run = json.loads(published("chase", "--as-of", "2024-03-20", "--dry-run", "--json").stdout)
+    quarterly = {
+        i["unit"] for i in run["items"] if (i["requirement"], i["period"]) == ("1c", "2024-Q1")
+    }
+    communes = {
+        r["unit"]
+        for r in _obligations(published, "--period", "2024-Q1")
+        if r["requirement"] == "1c"
+    }
+    assert quarterly == communes - {"18712", "18673", "18679"} and len(quarterly) == 18
+    assert {i["step"] for i in run["items"] if i["requirement"] == "1c"} == {"qua-han"}
+    assert run["dry_run"] and run["delivery"] is None and run["letters"]
+    # a dry run writes nothing
+    assert published("log", "verify").stdout == before
+    assert json.loads(published("outbox", "list", "--json").stdout) == []
+
+
+def test_chase_writes_the_outbox_and_says_when_delivery_fails(
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DONDOC_SMTP_PORT", "9")  # nothing listens on the discard port
+    failed = published("chase", "--as-of", "2024-03-18", ok=False)
+    assert failed.exit_code == 7
+    assert "kept in the outbox for a later run" in failed.stderr
+    messages = json.loads(published("outbox", "list", "--json").stdout)
+    assert messages and {m["status"] for m in messages} == {"failed"}
+    monkeypatch.delenv("DONDOC_SMTP_HOST")
+    monkeypatch.setenv("DONDOC_OUTBOX_DIR", str(tmp_path / "outbox"))
+    published("outbox", "retry")
+    assert {m["status"] for m in json.loads(published("outbox", "list", "--json").stdout)} == {
+        "sent"
+    }
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(messages)

@@ -390,6 +390,13 @@ BAD_ACTOR_ROWS = [
         id="username-in-capitals",
     ),
     pytest.param(
+        f"dondoc,{LAN},446,admin,",
+        "line 2, username",
+        "dondoc",
+        "is reserved for dondoc's own runs",
+        id="the-system-actor",
+    ),
+    pytest.param(
         "vhtt.lan, ,446-VHTT,staff,",
         "line 2, full_name",
         "",

@@ -1,0 +1,314 @@
+"""Chasing: on a working day, find every obligation a ladder step (or a return notice) is due
+for, group what each recipient must hear into one letter, and write the events and the
+outbox rows in one transaction.
+
+Reads are set-based (one query for the candidates, one for their chase history, one for the
+registers); events go through `ledger.append_many`, the same deciders, fold and hash chain as
+single commands. Rendering is passed in, so this module stays free of templates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from models.directive import DirectiveSpec, RequirementSpec
+from models.ladder import CHASEABLE, Cycle, Step, due_step
+from models.ledger import Planned, append_many, state_from_row
+from models.obligation import State, decide_chase
+from models.registry import SYSTEM_ACTOR
+from models.tables import ACTOR, DIRECTIVE, EVENT, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
+from models.vietnamese import sort_key
+from models.workdays import WorkCalendar, local_date
+
+# Told to the unit at the next run after a return, with the reason; not a rung of a ladder.
+RETURN_NOTICE = Step(key="tra-lai", working_days=0, to="unit", template="tra-lai")
+# Obligations due further ahead than this cannot have a step due yet (the earliest step is at
+# most 30 working days before the due date).
+LOOKAHEAD = timedelta(days=62)
+BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One obligation one step is due for today."""
+
+    obligation_id: int
+    directive: str
+    subject: str
+    requirement: str
+    title: str
+    unit: str
+    unit_name: str
+    period: str
+    effective_due: date
+    step: Step
+    reason: str | None  # the return's reason, for a return notice
+    state: State
+
+    @property
+    def key(self) -> str:
+        """The event's idempotency key: one per obligation, step, due date and return."""
+        return (
+            f"chase:{self.obligation_id}:{self.step.key}:{self.effective_due}:v{self.state.version}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """Everything one recipient hears from one run, in one message."""
+
+    recipient: Recipient
+    items: list[Item]
+
+    def key(self, run: str) -> str:
+        material = "\x1f".join([run, self.recipient.email, *sorted(i.key for i in self.items)])
+        return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass
+class ChasePlan:
+    """What a run on `day` finds: the items, the letters, and the units no one can be told."""
+
+    day: date
+    working_day: bool
+    items: list[Item] = field(default_factory=list)
+    letters: list[Letter] = field(default_factory=list)
+    unreachable: list[tuple[str, str, str]] = field(default_factory=list)  # unit, name, role
+
+    @property
+    def run(self) -> str:
+        return f"chase {self.day.isoformat()}"
+
+
+def _candidates(conn: Connection, day: date) -> Iterator[Any]:
+    query = (
+        sa.select(
+            OBLIGATION,
+            REQUIREMENT.c.code.label("requirement_code"),
+            REQUIREMENT.c.title,
+            REQUIREMENT.c.spec,
+            DIRECTIVE.c.code.label("directive_code"),
+            DIRECTIVE.c.subject,
+            DIRECTIVE.c.content,
+            DIRECTIVE.c.lead_unit_code,
+            DIRECTIVE.c.issuer_code,
+            UNIT.c.name.label("unit_name"),
+        )
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+        .where(
+            DIRECTIVE.c.status == "published",
+            OBLIGATION.c.status.in_(CHASEABLE),
+            OBLIGATION.c.effective_due.is_not(None),
+            OBLIGATION.c.effective_due <= day + LOOKAHEAD,
+        )
+        .order_by(OBLIGATION.c.id)
+    )
+    yield from conn.execute(query.execution_options(yield_per=5000))
+
+
+def _history(conn: Connection, day: date) -> dict[int, list[Any]]:
+    """The returns and chases of every candidate, oldest first."""
+    candidate = (
+        sa.select(OBLIGATION.c.id)
+        .where(
+            OBLIGATION.c.status.in_(CHASEABLE),
+            OBLIGATION.c.effective_due.is_not(None),
+            OBLIGATION.c.effective_due <= day + LOOKAHEAD,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.at, EVENT.c.payload)
+        .where(
+            EVENT.c.kind.in_(("returned", "reminded", "escalated")),
+            EVENT.c.obligation_id.in_(candidate),
+        )
+        .order_by(EVENT.c.obligation_id, EVENT.c.version)
+    )
+    found: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(query):
+        found[row.obligation_id].append(row)
+    return found
+
+
+def _cycle(effective_due: date, history: list[Any]) -> tuple[Cycle, str | None, bool]:
+    """The chase cycle, the latest return's reason, and whether that return was told."""
+    returned_on: date | None = None
+    reason: str | None = None
+    last_sent: str | None = None
+    told = True
+    for event in history:
+        payload = json.loads(event.payload)
+        if event.kind == "returned":
+            returned_on, reason, last_sent, told = (
+                local_date(event.at),
+                payload["reason"],
+                None,
+                False,
+            )
+        elif payload.get("step") == RETURN_NOTICE.key:
+            told = True
+        elif payload.get("due") == effective_due.isoformat():
+            last_sent = payload.get("step")
+    return Cycle(effective_due, returned_on, last_sent), reason, told
+
+
+def plan(
+    conn: Connection, *, day: date, calendar: WorkCalendar, default_ladder: list[Step]
+) -> ChasePlan:
+    """Everything a chase run on `day` would send; nothing is written."""
+    if not calendar.is_working_day(day):
+        return ChasePlan(day, working_day=False)
+    result = ChasePlan(day, working_day=True)
+    history = _history(conn, day)
+    directives: dict[str, DirectiveSpec] = {}
+    requirements: dict[int, RequirementSpec] = {}
+    owners: dict[int, tuple[str, str]] = {}  # obligation -> (lead, issuer)
+    for row in _candidates(conn, day):
+        spec = directives.get(row.directive_code)
+        if spec is None:
+            spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(row.content)
+        requirement = requirements.get(row.requirement_id)
+        if requirement is None:
+            requirement = requirements[row.requirement_id] = RequirementSpec.model_validate_json(
+                row.spec
+            )
+        cycle, reason, told = _cycle(row.effective_due, history.get(row.id, []))
+        if row.status == "returned" and not told:
+            step: Step | None = RETURN_NOTICE
+        else:
+            ladder = spec.ladder(requirement, default_ladder)
+            step = due_step(ladder, row.status, cycle, day, calendar)
+        if step is None:
+            continue
+        owners[row.id] = (row.lead_unit_code, row.issuer_code)
+        result.items.append(
+            Item(
+                obligation_id=row.id,
+                directive=row.directive_code,
+                subject=row.subject,
+                requirement=row.requirement_code,
+                title=row.title,
+                unit=row.unit_code,
+                unit_name=row.unit_name,
+                period=row.period_key,
+                effective_due=row.effective_due,
+                step=step,
+                reason=reason if step is RETURN_NOTICE else None,
+                state=state_from_row(row),
+            )
+        )
+    _address(conn, result, owners)
+    return result
+
+
+def _address(conn: Connection, result: ChasePlan, owners: dict[int, tuple[str, str]]) -> None:
+    """Group the items into one letter per recipient address; an item whose target has no
+    address at all is reported as unreachable and left for a later run."""
+    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.email))}
+    staff: dict[str, list[Recipient]] = defaultdict(list)
+    for actor in conn.execute(
+        sa.select(ACTOR.c.unit_code, ACTOR.c.full_name, ACTOR.c.email).where(
+            ACTOR.c.email.is_not(None)
+        )
+    ):
+        staff[actor.unit_code].append(Recipient(actor.email.lower(), actor.full_name))
+
+    def addresses(code: str) -> list[Recipient]:
+        unit = units[code]
+        found = [Recipient(unit.email.lower(), unit.name)] if unit.email else []
+        return found + staff.get(code, [])
+
+    letters: dict[str, list[Item]] = defaultdict(list)
+    names: dict[str, str] = {}
+    reachable: list[Item] = []
+    missing: set[tuple[str, str, str]] = set()
+    for item in result.items:
+        lead, issuer = owners[item.obligation_id]
+        target = {"unit": item.unit, "lead": lead, "issuer": issuer}[item.step.to]
+        to = addresses(target)
+        if not to:
+            missing.add((target, units[target].name, item.step.to))
+            continue
+        reachable.append(item)
+        for recipient in to:
+            names.setdefault(recipient.email, recipient.name)
+            letters[recipient.email].append(item)
+    result.items = reachable
+    result.unreachable = sorted(missing, key=lambda m: sort_key(m[1]))
+    result.letters = [
+        Letter(Recipient(email, names[email]), items) for email, items in sorted(letters.items())
+    ]
+
+
+def write(
+    conn: Connection,
+    chase: ChasePlan,
+    *,
+    render: Callable[[Letter, date], Rendered],
+    now: datetime,
+) -> int:
+    """Append the items' events and the letters' outbox rows in the caller's transaction;
+    returns the number of messages written (a letter already in the outbox is not written
+    again)."""
+    by_id = {item.obligation_id: item for item in chase.items}
+    planned = [
+        Planned(
+            item.obligation_id,
+            item.state,
+            decide_chase(item.state, item.step.kind, item.step.key, item.step.to),
+            item.key,
+        )
+        for item in by_id.values()
+    ]
+    for start in range(0, len(planned), BATCH):
+        append_many(
+            conn, planned[start : start + BATCH], actor=SYSTEM_ACTOR, channel=chase.run, now=now
+        )
+    written = 0
+    for letter in chase.letters:
+        key = letter.key(chase.run)
+        if conn.execute(sa.select(MESSAGE.c.id).where(MESSAGE.c.key == key)).first():
+            continue
+        message = render(letter, chase.day)
+        conn.execute(
+            MESSAGE.insert().values(
+                key=key,
+                run=chase.run,
+                created_at=now,
+                recipient=letter.recipient.email,
+                recipient_name=letter.recipient.name,
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+        written += 1
+    return written

@@ -1,0 +1,70 @@
+"""Use cases that the command line and the flows both call, each one unit of work: the
+settings are turned into an engine, a calendar and channels here, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from models.chase import ChasePlan, plan, write
+from models.db import transaction
+from models.errors import ConcurrencyConflict
+from models.ledger import ATTEMPTS
+from models.settings import Settings
+from notifications.delivery import Delivery, Smtp, deliver
+from notifications.render import render_letter
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseRun:
+    """What a chase run found, wrote and delivered."""
+
+    plan: ChasePlan
+    messages_written: int
+    delivery: Delivery | None  # None for a dry run
+
+
+def smtp(settings: Settings) -> Smtp | None:
+    """The SMTP channel the settings configure, if any."""
+    if settings.smtp_host is None:
+        return None
+    return Smtp(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        user=settings.smtp_user,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        sender=settings.mail_from,
+    )
+
+
+def chase(settings: Settings, *, day: date, now: datetime, dry_run: bool = False) -> ChaseRun:
+    """Chase what is due on `day`: the events and the messages in one transaction (retried
+    whole if a concurrent command got there first), then deliver the outbox. A dry run
+    writes and sends nothing."""
+    engine = settings.engine()
+    calendar = settings.calendar()
+    for _ in range(ATTEMPTS):
+        try:
+            with transaction(engine, writes=not dry_run) as conn:
+                found = plan(conn, day=day, calendar=calendar, default_ladder=settings.escalation)
+                if dry_run:
+                    return ChaseRun(found, 0, None)
+                written = write(conn, found, render=render_letter, now=now)
+            break
+        except ConcurrencyConflict:
+            continue
+    else:
+        raise ConcurrencyConflict("chase: too many concurrent writers")
+    return ChaseRun(found, written, deliver_outbox(settings, now=now))
+
+
+def deliver_outbox(settings: Settings, *, now: datetime, everything: bool = False) -> Delivery:
+    """Deliver the messages that are due (`everything`: retry the waiting ones now)."""
+    return deliver(
+        settings.engine(),
+        now=now,
+        smtp=smtp(settings),
+        folder=settings.outbox_dir,
+        everything=everything,
+    )

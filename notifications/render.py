@@ -1,0 +1,79 @@
+"""Rendering what dondoc sends: Jinja2 templates in `templates/`, Vietnamese first, each
+message in a plain-text and an HTML part. HTML is autoescaped; a missing variable is an
+error (StrictUndefined), never an empty string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from models.chase import RETURN_NOTICE, Item, Letter, Rendered
+from models.vietnamese import day_text, period_words, sort_key
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Sections of a letter, in the order a reader needs them.
+ORDER = {"unit": 0, "lead": 1, "issuer": 2}
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["day"] = day_text
+    env.filters["period"] = period_words
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """The items of one step in a letter, in Vietnamese order of unit names."""
+
+    template: str
+    items: list[Item]
+
+
+def sections(letter: Letter) -> list[Section]:
+    steps: dict[str, list[Item]] = {}
+    for item in letter.items:
+        steps.setdefault(item.step.template, []).append(item)
+    ordered = sorted(
+        steps.items(),
+        key=lambda kv: (
+            kv[0] != RETURN_NOTICE.template,
+            ORDER[kv[1][0].step.to],
+            kv[1][0].step.working_days,
+        ),
+    )
+    return [
+        Section(
+            template,
+            sorted(
+                items,
+                key=lambda i: (sort_key(i.unit_name), i.effective_due, i.requirement, i.period),
+            ),
+        )
+        for template, items in ordered
+    ]
+
+
+def render_letter(letter: Letter, day: date) -> Rendered:
+    """One recipient's message for a chase run on `day`."""
+    env = environment()
+    context = {"recipient": letter.recipient, "day": day, "sections": sections(letter)}
+    count = len({item.obligation_id for item in letter.items})
+    subject = f"[dondoc] Đôn đốc thực hiện nhiệm vụ: {count} việc cần xử lý ({day_text(day)})"
+    return Rendered(
+        subject=subject,
+        text=env.get_template("letter.txt.j2").render(context),
+        html=env.get_template("letter.html.j2").render(context),
+    )

@@ -1,0 +1,173 @@
+"""Chasing on the seed: which obligations a run on a given day chases and with which step,
+what it writes (events by the system actor, one outbox letter per recipient), and that a rerun,
+a non-working day, an extension, a return and a concurrent command behave as the ladder says.
+Run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from models import ledger
+from models.chase import ChasePlan, plan, write
+from models.db import transaction
+from models.errors import ConcurrencyConflict
+from models.ladder import DEFAULT_LADDER
+from models.workdays import WorkCalendar
+from notifications.render import render_letter
+from tests.conftest import count, obligation_id
+
+CALENDAR = WorkCalendar()
+MONDAY = date(2024, 3, 18)  # the working day after the Q1 reports' due date (Friday 15/03)
+FIGURES = {
+    "training_classes": 1,
+    "seminars": 1,
+    "news_items": 2,
+    "leaflets": 10,
+    "documents": 1,
+    "other_forms": 0,
+}
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
+
+
+def planned(engine: Engine, day: date) -> ChasePlan:
+    with transaction(engine, writes=False) as conn:
+        return plan(conn, day=day, calendar=CALENDAR, default_ladder=DEFAULT_LADDER)
+
+
+def run(engine: Engine, day: date) -> tuple[ChasePlan, int]:
+    with transaction(engine) as conn:
+        found = plan(conn, day=day, calendar=CALENDAR, default_ladder=DEFAULT_LADDER)
+        return found, write(conn, found, render=render_letter, now=at(day))
+
+
+def steps(found: ChasePlan, requirement: str = "1c") -> dict[str, str]:
+    """unit -> step key, for one requirement."""
+    return {i.unit: i.step.key for i in found.items if i.requirement == requirement}
+
+
+def by(actor: str, key: str, day: date = MONDAY) -> ledger.Issued:
+    return ledger.Issued(actor, key, "test", at(day))
+
+
+def submit(engine: Engine, unit: str, period: str = "2024-Q1") -> int:
+    oid = obligation_id(engine, "1c", unit, period)
+    ledger.submit(
+        engine,
+        oid,
+        by(f"cb.{unit}", f"s-{unit}-{period}", date(2024, 3, 16)),
+        figures=FIGURES,
+        narrative="Báo cáo",
+        evidence=None,
+    )
+    return oid
+
+
+def test_the_day_after_the_due_date_every_late_commune_is_told_once(seeded: Engine) -> None:
+    submitted = submit(seeded, "18712")
+    accepted = submit(seeded, "18673")
+    ledger.accept(seeded, accepted, by("vhtt.lan", "acc"))
+    waived = obligation_id(seeded, "1c", "18679", "2024-Q1")
+    ledger.waive(seeded, waived, by("vhtt.lan", "w"), reason="Sáp nhập")
+    found = planned(seeded, MONDAY)
+    late = steps(found)
+    assert set(late.values()) == {"qua-han"}
+    assert len(late) == 18 and not {"18712", "18673", "18679"} & set(late)
+    assert {submitted, accepted, waived}.isdisjoint(i.obligation_id for i in found.items)
+
+
+def test_a_run_writes_events_as_dondoc_and_one_letter_per_recipient(seeded: Engine) -> None:
+    found, messages = run(seeded, MONDAY)
+    assert messages == len(found.letters) == count(seeded, "message")
+    with transaction(seeded, writes=False) as conn:
+        chased = conn.execute(
+            sa.text(
+                "SELECT actor, kind, channel, count(*) AS n FROM event "
+                "WHERE kind IN ('reminded', 'escalated') GROUP BY actor, kind, channel"
+            )
+        ).all()
+        recipients = [r[0] for r in conn.execute(sa.text("SELECT recipient FROM message"))]
+    kinds = Counter(i.step.kind for i in found.items)
+    assert {(r.actor, r.kind, r.channel, r.n) for r in chased} == {
+        ("dondoc", kind, "chase 2024-03-18", n) for kind, n in kinds.items()
+    }
+    assert len(recipients) == len(set(recipients))
+    # the commune's own address and its officer's each get one letter
+    assert {"ubnd.18712@camxuyen.example", "vanhoa.18712@camxuyen.example"} <= set(recipients)
+    assert ledger.verify(seeded)[1] == []
+
+
+def test_a_rerun_the_same_day_appends_and_writes_nothing(seeded: Engine) -> None:
+    run(seeded, MONDAY)
+    events, messages = count(seeded, "event"), count(seeded, "message")
+    again, written = run(seeded, MONDAY)
+    assert again.items == [] and written == 0
+    assert (count(seeded, "event"), count(seeded, "message")) == (events, messages)
+
+
+def test_the_next_step_comes_on_its_day_and_never_on_a_day_off(seeded: Engine) -> None:
+    run(seeded, MONDAY)
+    assert steps(planned(seeded, date(2024, 3, 21))) == {}
+    sunday = planned(seeded, date(2024, 3, 24))
+    assert not sunday.working_day and sunday.items == []
+    assert set(steps(planned(seeded, date(2024, 3, 22))).values()) == {"bao-co-quan-chu-tri"}
+
+
+def test_an_extension_moves_the_steps(seeded: Engine) -> None:
+    oid = obligation_id(seeded, "1c", "18712", "2024-Q1")
+    ledger.extend(seeded, oid, by("vhtt.lan", "x"), due=date(2024, 3, 29), reason="Bão")
+    assert "18712" not in steps(planned(seeded, MONDAY))
+    assert steps(planned(seeded, date(2024, 3, 26)))["18712"] == "nhac-truoc-han"
+
+
+def test_a_return_is_told_with_its_reason_then_chased_again(seeded: Engine) -> None:
+    run(seeded, MONDAY)
+    oid = submit(seeded, "18712")
+    ledger.return_(seeded, oid, by("vhtt.lan", "r", date(2024, 3, 20)), reason="Thiếu số liệu")
+    found, _ = run(seeded, date(2024, 3, 21))
+    notice = next(i for i in found.items if i.obligation_id == oid)
+    assert (notice.step.key, notice.reason) == ("tra-lai", "Thiếu số liệu")
+    letter = next(
+        letter for letter in found.letters if notice in letter.items and "18712" in str(letter)
+    )
+    rendered = render_letter(letter, found.day)
+    assert "Thiếu số liệu" in rendered.text and "Thiếu số liệu" in rendered.html
+    assert oid not in {i.obligation_id for i in planned(seeded, date(2024, 3, 21)).items}
+    assert steps(planned(seeded, date(2024, 3, 22)))["18712"] == "bao-co-quan-chu-tri"
+
+
+def test_a_concurrent_command_makes_the_whole_batch_write_nothing(seeded: Engine) -> None:
+    found = planned(seeded, MONDAY)
+    events = count(seeded, "event")
+    submit(seeded, "18712")  # lands between the run's read and its write
+    with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
+        write(conn, found, render=render_letter, now=at(MONDAY))
+    assert count(seeded, "event") == events + 1 and count(seeded, "message") == 0
+
+
+def test_a_unit_no_one_can_reach_is_reported_and_left_for_later(seeded: Engine) -> None:
+    def unreachable(conn: Connection) -> None:
+        conn.execute(sa.text("UPDATE unit SET email = NULL WHERE code = '18712'"))
+        conn.execute(sa.text("UPDATE actor SET email = NULL WHERE unit_code = '18712'"))
+
+    with transaction(seeded) as conn:
+        unreachable(conn)
+    found, _ = run(seeded, MONDAY)
+    assert ("18712", "Xã Nam Phúc Thăng", "unit") in found.unreachable
+    assert "18712" not in steps(found)
+    # nothing was recorded for it: the next run finds it again, and reports it again
+    oid = obligation_id(seeded, "1c", "18712", "2024-Q1")
+    with transaction(seeded, writes=False) as conn:
+        kinds = [
+            r[0]
+            for r in conn.execute(sa.text(f"SELECT kind FROM event WHERE obligation_id = {oid}"))
+        ]
+    assert kinds == ["created"]
+    assert ("18712", "Xã Nam Phúc Thăng", "unit") in planned(seeded, MONDAY).unreachable
