@@ -88,3 +88,21 @@ def test_the_publishing_form_offers_the_projects_directive_files(
     form = (run_coro_as_sync(schema()) or {})["properties"]
     assert form["directive_file"]["enum"] == ["directives/cam-xuyen-cchc-2024.yaml"]
     assert form["directive_file"]["title"] == "Tệp chỉ thị"
+
+
+def test_the_daily_chase_sends_once_and_rests_on_a_day_off(prefect_stack: PrefectStack) -> None:
+    name = "don-doc-hang-ngay/don-doc-hang-ngay"
+    first = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-18"})
+    assert first.state is not None and first.state.type == StateType.COMPLETED, first.state  # type: ignore[union-attr]
+    sent = prefect_stack.artifacts(first.id)["don-doc-2024-03-18"].data  # type: ignore[union-attr]
+    assert "# Đôn đốc ngày 18/03/2024" in sent and "ubnd.18712@camxuyen.example" in sent
+    letters = list((prefect_stack.var / "outbox").glob("*.eml"))
+    assert letters
+    again = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-18"})
+    assert again.state is not None and again.state.type == StateType.COMPLETED  # type: ignore[union-attr]
+    assert "Nghĩa vụ được nhắc hoặc đôn đốc: **0**" in str(
+        prefect_stack.artifacts(again.id)["don-doc-2024-03-18"].data  # type: ignore[union-attr]
+    )
+    assert len(list((prefect_stack.var / "outbox").glob("*.eml"))) == len(letters)
+    sunday = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-24"})
+    assert "Ngày nghỉ" in str(prefect_stack.artifacts(sunday.id)["don-doc-2024-03-24"].data)  # type: ignore[union-attr]
