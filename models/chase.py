@@ -25,7 +25,16 @@ from models.ladder import CHASEABLE, Cycle, Step, due_step
 from models.ledger import Planned, append_many, state_from_row
 from models.obligation import State, decide_chase
 from models.registry import SYSTEM_ACTOR
-from models.tables import ACTOR, DIRECTIVE, EVENT, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
+from models.tables import (
+    ACTOR,
+    ATTACHMENT,
+    DIRECTIVE,
+    EVENT,
+    MESSAGE,
+    OBLIGATION,
+    REQUIREMENT,
+    UNIT,
+)
 from models.vietnamese import sort_key
 from models.workdays import WorkCalendar, local_date
 
@@ -35,6 +44,21 @@ RETURN_NOTICE = Step(key="tra-lai", working_days=0, to="unit", template="tra-lai
 # most 30 working days before the due date).
 LOOKAHEAD = timedelta(days=62)
 BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class DirectiveInfo:
+    """What a letter or an urging dispatch says about the directive being chased."""
+
+    code: str
+    number: str | None
+    symbol: str
+    document_date: str
+    subject: str
+    signed_by: str | None
+    issuer_name: str
+    issuer_kind: str
+    lead_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +77,7 @@ class Item:
     step: Step
     reason: str | None  # the return's reason, for a return notice
     state: State
+    info: DirectiveInfo
 
     @property
     def key(self) -> str:
@@ -81,10 +106,18 @@ class Letter:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     subject: str
     text: str
     html: str
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass
@@ -185,6 +218,8 @@ def plan(
         return ChasePlan(day, working_day=False)
     result = ChasePlan(day, working_day=True)
     history = _history(conn, day)
+    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.kind))}
+    infos: dict[str, DirectiveInfo] = {}
     directives: dict[str, DirectiveSpec] = {}
     requirements: dict[int, RequirementSpec] = {}
     owners: dict[int, tuple[str, str]] = {}  # obligation -> (lead, issuer)
@@ -192,6 +227,18 @@ def plan(
         spec = directives.get(row.directive_code)
         if spec is None:
             spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(row.content)
+            issuer = units[row.issuer_code]
+            infos[row.directive_code] = DirectiveInfo(
+                code=spec.code,
+                number=spec.document.number,
+                symbol=spec.document.symbol,
+                document_date=spec.document.date,
+                subject=spec.document.subject,
+                signed_by=spec.document.signed_by,
+                issuer_name=issuer.name,
+                issuer_kind=issuer.kind,
+                lead_name=units[row.lead_unit_code].name,
+            )
         requirement = requirements.get(row.requirement_id)
         if requirement is None:
             requirement = requirements[row.requirement_id] = RequirementSpec.model_validate_json(
@@ -220,6 +267,7 @@ def plan(
                 step=step,
                 reason=reason if step is RETURN_NOTICE else None,
                 state=state_from_row(row),
+                info=infos[row.directive_code],
             )
         )
     _address(conn, result, owners)
@@ -310,5 +358,14 @@ def write(
                 next_attempt_at=now,
             )
         )
+        for attachment in message.attachments:
+            conn.execute(
+                ATTACHMENT.insert().values(
+                    message_key=key,
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                    content=attachment.content,
+                )
+            )
         written += 1
     return written

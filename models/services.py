@@ -12,7 +12,7 @@ from models.errors import ConcurrencyConflict
 from models.ledger import ATTEMPTS
 from models.settings import Settings
 from notifications.delivery import Delivery, Smtp, deliver
-from notifications.render import render_letter
+from notifications.render import renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ def chase(settings: Settings, *, day: date, now: datetime, dry_run: bool = False
                 found = plan(conn, day=day, calendar=calendar, default_ladder=settings.escalation)
                 if dry_run:
                     return ChaseRun(found, 0, None)
-                written = write(conn, found, render=render_letter, now=now)
+                written = write(conn, found, render=renderer(calendar), now=now)
             break
         except ConcurrencyConflict:
             continue

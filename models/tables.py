@@ -149,6 +149,16 @@ class Message(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=200)  # where it went: smtp, a file
 
 
+class Attachment(SQLModel, table=True):
+    """A file sent with an outbox message (the urging dispatch as a Word document)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_key: str = Field(foreign_key="message.key", index=True, max_length=64)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=200)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+
+
 # Core table handles for set-based statements (SQLModel sets __table__ at class creation).
 UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
@@ -158,3 +168,4 @@ OBLIGATION: sa.Table = Obligation.__table__  # type: ignore[attr-defined]
 EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
 DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]
 MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
+ATTACHMENT: sa.Table = Attachment.__table__  # type: ignore[attr-defined]

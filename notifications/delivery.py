@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from models.db import transaction
-from models.tables import MESSAGE
+from models.tables import ATTACHMENT, MESSAGE
 
 # Python's header folding drops the space between two encoded words ("nhiệm vụ" arrives as
 # "nhiệmvụ"); headers are written unfolded instead, within RFC 5322's 998-character lines.
@@ -54,8 +54,9 @@ class Delivery:
     waiting: int = 0  # due later (backoff) or with no channel configured
 
 
-def email_of(row: Any, sender: str) -> EmailMessage:
-    """The message as e-mail: plain text with an HTML alternative, and a stable Message-ID."""
+def email_of(row: Any, sender: str, attachments: list[Any]) -> EmailMessage:
+    """The message as e-mail: plain text with an HTML alternative, its files attached, and a
+    stable Message-ID."""
     mail = EmailMessage(policy=MAIL_POLICY)
     mail["Subject"] = row.subject
     mail["From"] = sender
@@ -64,6 +65,11 @@ def email_of(row: Any, sender: str) -> EmailMessage:
     mail["Message-ID"] = f"<{row.key}@dondoc>"
     mail.set_content(row.text)
     mail.add_alternative(row.html, subtype="html")
+    for attachment in attachments:
+        kind, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(
+            attachment.content, maintype=kind, subtype=subtype, filename=attachment.filename
+        )
     return mail
 
 
@@ -89,17 +95,24 @@ def deliver(
     query = sa.select(MESSAGE).where(MESSAGE.c.status != "sent").order_by(MESSAGE.c.id)
     with transaction(engine, writes=False) as conn:
         rows = conn.execute(query).all()
+        files: dict[str, list[Any]] = {}
+        for attachment in conn.execute(
+            sa.select(ATTACHMENT).where(ATTACHMENT.c.message_key.in_([r.key for r in rows]))
+        ):
+            files.setdefault(attachment.message_key, []).append(attachment)
     sender = smtp.sender if smtp else "dondoc@localhost"
     for row in rows:
         if (not everything and row.next_attempt_at > now) or (smtp is None and folder is None):
             result.waiting += 1
             continue
-        mail = email_of(row, sender)
+        mail = email_of(row, sender, files.get(row.key, []))
         channels = []
         try:
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / f"{row.key}.eml").write_bytes(bytes(mail))
+                for attachment in files.get(row.key, []):
+                    (folder / attachment.filename).write_bytes(attachment.content)
                 channels.append(f"file:{folder / (row.key + '.eml')}")
             if smtp is not None:
                 _send(mail, smtp)

@@ -4,15 +4,19 @@ error (StrictUndefined), never an empty string."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.chase import RETURN_NOTICE, Item, Letter, Rendered
+from models.chase import RETURN_NOTICE, Attachment, Item, Letter, Rendered
 from models.vietnamese import day_text, period_words, sort_key
+from models.workdays import WorkCalendar
+from notifications import dispatch
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Sections of a letter, in the order a reader needs them.
@@ -66,14 +70,50 @@ def sections(letter: Letter) -> list[Section]:
     ]
 
 
-def render_letter(letter: Letter, day: date) -> Rendered:
-    """One recipient's message for a chase run on `day`."""
-    env = environment()
-    context = {"recipient": letter.recipient, "day": day, "sections": sections(letter)}
-    count = len({item.obligation_id for item in letter.items})
-    subject = f"[dondoc] Đôn đốc thực hiện nhiệm vụ: {count} việc cần xử lý ({day_text(day)})"
-    return Rendered(
-        subject=subject,
-        text=env.get_template("letter.txt.j2").render(context),
-        html=env.get_template("letter.html.j2").render(context),
-    )
+def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
+    """Renders one recipient's message for a chase run on a day; a section whose step carries
+    the urging dispatch gets one draft per directive, attached as a Word document and shown
+    in the HTML part."""
+
+    def render(letter: Letter, day: date) -> Rendered:
+        env = environment()
+        parts = sections(letter)
+        drafts: list[dict[str, Any]] = []
+        attachments: list[Attachment] = []
+        for section in parts:
+            if not section.items[0].step.dispatch:
+                continue
+            by_directive: dict[str, list[Item]] = {}
+            for item in section.items:
+                by_directive.setdefault(item.directive, []).append(item)
+            for items in by_directive.values():
+                info = items[0].info
+                values = dispatch.context(info, items, day=day, calendar=calendar)
+                drafts.append(values)
+                attachments.append(
+                    Attachment(
+                        dispatch.filename(info, day), dispatch.DOCX, dispatch.render_docx(values)
+                    )
+                )
+        context = {
+            "recipient": letter.recipient,
+            "day": day,
+            "sections": parts,
+            "drafts": drafts,
+            "attachments": [a.filename for a in attachments],
+        }
+        count = len({item.obligation_id for item in letter.items})
+        subject = f"[dondoc] Đôn đốc thực hiện nhiệm vụ: {count} việc cần xử lý ({day_text(day)})"
+        return Rendered(
+            subject=subject,
+            text=env.get_template("letter.txt.j2").render(context),
+            html=env.get_template("letter.html.j2").render(context),
+            attachments=attachments,
+        )
+
+    return render
+
+
+def dispatch_html(values: dict[str, Any]) -> str:
+    """The urging dispatch as a standalone HTML page (for screenshots and artifacts)."""
+    return environment().get_template("dispatch-page.html.j2").render(draft=values)

@@ -1,4 +1,5 @@
-"""The outbox: messages automated runs commit with their events, then deliver.
+"""The outbox: messages automated runs commit with their events, then deliver, and the
+files sent with them.
 
 Revision ID: 0002
 Revises: 0001
@@ -39,9 +40,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_message_status"), ["status"], unique=False)
+    op.create_table(
+        "attachment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["message_key"], ["message.key"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_attachment_message_key"), ["message_key"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attachment_message_key"))
+    op.drop_table("attachment")
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_message_status"))
     op.drop_table("message")

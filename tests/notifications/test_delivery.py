@@ -151,8 +151,8 @@ def test_a_run_stopped_before_its_commit_writes_nothing_and_the_rerun_everything
 
     from models import services as module
 
-    real = module.render_letter
-    monkeypatch.setattr(module, "render_letter", crash_on_third)
+    real = module.renderer(module.Settings().calendar())
+    monkeypatch.setattr(module, "renderer", lambda calendar: crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         services.chase(settings, day=MONDAY, now=NOW)
     with transaction(seeded, writes=False) as conn:
@@ -160,7 +160,7 @@ def test_a_run_stopped_before_its_commit_writes_nothing_and_the_rerun_everything
             sa.text("SELECT count(*) FROM event WHERE kind IN ('reminded', 'escalated')")
         ).scalar_one()
     assert chased == 0 and statuses(seeded) == {} and smtp.inbox.received == []
-    monkeypatch.setattr(module, "render_letter", real)
+    monkeypatch.undo()
     rerun = services.chase(settings, day=MONDAY, now=NOW)
     assert len(smtp.inbox.received) == len(rerun.plan.letters) > 0
     assert set(smtp.inbox.ids().values()) == {1}

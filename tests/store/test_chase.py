@@ -18,7 +18,7 @@ from models.db import transaction
 from models.errors import ConcurrencyConflict
 from models.ladder import DEFAULT_LADDER
 from models.workdays import WorkCalendar
-from notifications.render import render_letter
+from notifications.render import renderer
 from tests.conftest import count, obligation_id
 
 CALENDAR = WorkCalendar()
@@ -45,7 +45,7 @@ def planned(engine: Engine, day: date) -> ChasePlan:
 def run(engine: Engine, day: date) -> tuple[ChasePlan, int]:
     with transaction(engine) as conn:
         found = plan(conn, day=day, calendar=CALENDAR, default_ladder=DEFAULT_LADDER)
-        return found, write(conn, found, render=render_letter, now=at(day))
+        return found, write(conn, found, render=renderer(CALENDAR), now=at(day))
 
 
 def steps(found: ChasePlan, requirement: str = "1c") -> dict[str, str]:
@@ -137,7 +137,7 @@ def test_a_return_is_told_with_its_reason_then_chased_again(seeded: Engine) -> N
     letter = next(
         letter for letter in found.letters if notice in letter.items and "18712" in str(letter)
     )
-    rendered = render_letter(letter, found.day)
+    rendered = renderer(CALENDAR)(letter, found.day)
     assert "Thiếu số liệu" in rendered.text and "Thiếu số liệu" in rendered.html
     assert oid not in {i.obligation_id for i in planned(seeded, date(2024, 3, 21)).items}
     assert steps(planned(seeded, date(2024, 3, 22)))["18712"] == "bao-co-quan-chu-tri"
@@ -148,7 +148,7 @@ def test_a_concurrent_command_makes_the_whole_batch_write_nothing(seeded: Engine
     events = count(seeded, "event")
     submit(seeded, "18712")  # lands between the run's read and its write
     with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
-        write(conn, found, render=render_letter, now=at(MONDAY))
+        write(conn, found, render=renderer(CALENDAR), now=at(MONDAY))
     assert count(seeded, "event") == events + 1 and count(seeded, "message") == 0
 
 

@@ -1,0 +1,68 @@
+"""Render the README's picture of the urging dispatch: the seed district on 18/03/2024, when
+some units are ten working days late, chased on a scratch SQLite database; the dispatch's HTML
+version and the letter to the lead office, shot in headless Chromium. Needs the test extra
+(Playwright) and Debian's Chromium:
+
+    .venv/bin/python docs/dispatch.py
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.chase import plan  # noqa: E402
+from models.db import make_engine, transaction, upgrade  # noqa: E402
+from models.ladder import DEFAULT_LADDER  # noqa: E402
+from models.workdays import WorkCalendar  # noqa: E402
+from notifications import dispatch  # noqa: E402
+from notifications.render import dispatch_html, renderer  # noqa: E402
+from tests.conftest import load_registers, publish_seed  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+DAY = date(2024, 3, 18)
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def main() -> None:
+    calendar = WorkCalendar()
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = make_engine(f"sqlite:///{scratch}/dondoc.db")
+        upgrade(engine)
+        load_registers(engine)
+        publish_seed(engine)
+        with transaction(engine, writes=False) as conn:
+            found = plan(conn, day=DAY, calendar=calendar, default_ladder=DEFAULT_LADDER)
+        letters = {letter.recipient.email: letter for letter in found.letters}
+        issuer = letters["ubnd@camxuyen.example"]
+        late = [i for i in issuer.items if i.step.dispatch]
+        values = dispatch.context(late[0].info, late, day=DAY, calendar=calendar)
+        lead = letters["vhtt@camxuyen.example"]
+        pages = {
+            "6-cong-van-don-doc.png": dispatch_html(values),
+            "7-thu-don-doc.png": renderer(calendar)(lead, DAY).html,
+        }
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 900, "height": 1000})
+            # the pages are files; nothing else may be fetched
+            page.route(re.compile(r"^(?!file:).*"), lambda route: route.abort())
+            for name, html in pages.items():
+                source = Path(scratch) / (name + ".html")
+                source.write_text(html, encoding="utf-8")
+                page.goto(source.as_uri())
+                page.screenshot(path=str(OUT / name), full_page=True)
+                print(OUT / name)
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
