@@ -378,15 +378,13 @@ def return_(
     reason: Annotated[str, typer.Option(help="Why it goes back (required).")],
     key: KeyOpt = None,
 ) -> None:
-    """Return a submission for correction (the directive's lead office)."""
-    _outcome(
-        ledger.return_(
-            load_settings().engine(),
-            obligation,
-            _issued(actor, key),
-            reason=reason,
-        )
+    """Return a submission for correction (the directive's lead office); the unit is told at
+    once, with the reason."""
+    outcome, told = services.return_(
+        load_settings(), obligation, _issued(actor, key), reason=reason
     )
+    _outcome(outcome)
+    _told(told)
 
 
 @app.command("extend")
@@ -494,6 +492,19 @@ def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
             "waiting": run.delivery.waiting,
         },
     }
+
+
+def _told(run: services.ChaseRun) -> None:
+    """Say who a notice went to, or why it did not go yet (the command itself stands)."""
+    for unit, name, role in run.plan.unreachable:
+        err.print(f"[yellow]no address[/] for {unit} {name} (as {role}): not told", highlight=False)
+    if run.plan.letters:
+        out.print(f"told: {', '.join(letter.recipient.email for letter in run.plan.letters)}")
+    if run.delivery is not None and run.delivery.failed:
+        err.print(
+            f"[yellow]not delivered yet[/] ({run.delivery.failed[0][1]}): kept in the outbox",
+            highlight=False,
+        )
 
 
 def _delivery_failed(delivery: Delivery | None) -> None:

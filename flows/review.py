@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.forms import DECISIONS, REVIEW_FLOW, code_of, refresh_forms
 from flows.runtime import issued
-from models import ledger
+from models import ledger, services
 from models.errors import InputError
 from models.settings import load_settings
 
@@ -24,7 +24,9 @@ def record_decision(
     if decision == "accept":
         return ledger.accept(engine, obligation, by)
     if decision == "return":
-        return ledger.return_(engine, obligation, by, reason=reason)
+        outcome, told = services.return_(load_settings(), obligation, by, reason=reason)
+        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
+        return outcome
     if decision == "waive":
         return ledger.waive(engine, obligation, by, reason=reason)
     if new_due is None:

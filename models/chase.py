@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -135,7 +135,19 @@ class ChasePlan:
         return f"chase {self.day.isoformat()}"
 
 
-def _candidates(conn: Connection, day: date) -> Iterator[Any]:
+def _owed(day: date, only: Collection[int] | None) -> list[sa.ColumnElement[bool]]:
+    """Obligations that may have a step due by `day` (all of them, or those in `only`)."""
+    conditions = [
+        OBLIGATION.c.status.in_(CHASEABLE),
+        OBLIGATION.c.effective_due.is_not(None),
+        OBLIGATION.c.effective_due <= day + LOOKAHEAD,
+    ]
+    if only is not None:
+        conditions.append(OBLIGATION.c.id.in_(list(only)))
+    return conditions
+
+
+def _candidates(conn: Connection, day: date, only: Collection[int] | None) -> Iterator[Any]:
     query = (
         sa.select(
             OBLIGATION,
@@ -152,28 +164,15 @@ def _candidates(conn: Connection, day: date) -> Iterator[Any]:
         .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
         .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
-        .where(
-            DIRECTIVE.c.status == "published",
-            OBLIGATION.c.status.in_(CHASEABLE),
-            OBLIGATION.c.effective_due.is_not(None),
-            OBLIGATION.c.effective_due <= day + LOOKAHEAD,
-        )
+        .where(DIRECTIVE.c.status == "published", *_owed(day, only))
         .order_by(OBLIGATION.c.id)
     )
     yield from conn.execute(query.execution_options(yield_per=5000))
 
 
-def _history(conn: Connection, day: date) -> dict[int, list[Any]]:
+def _history(conn: Connection, day: date, only: Collection[int] | None) -> dict[int, list[Any]]:
     """The returns and chases of every candidate, oldest first."""
-    candidate = (
-        sa.select(OBLIGATION.c.id)
-        .where(
-            OBLIGATION.c.status.in_(CHASEABLE),
-            OBLIGATION.c.effective_due.is_not(None),
-            OBLIGATION.c.effective_due <= day + LOOKAHEAD,
-        )
-        .scalar_subquery()
-    )
+    candidate = sa.select(OBLIGATION.c.id).where(*_owed(day, only)).scalar_subquery()
     query = (
         sa.select(EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.at, EVENT.c.payload)
         .where(
@@ -211,19 +210,25 @@ def _cycle(effective_due: date, history: list[Any]) -> tuple[Cycle, str | None, 
 
 
 def plan(
-    conn: Connection, *, day: date, calendar: WorkCalendar, default_ladder: list[Step]
+    conn: Connection,
+    *,
+    day: date,
+    calendar: WorkCalendar,
+    default_ladder: list[Step],
+    only: Collection[int] | None = None,
 ) -> ChasePlan:
-    """Everything a chase run on `day` would send; nothing is written."""
-    if not calendar.is_working_day(day):
+    """Everything a chase run on `day` would send; nothing is written. With `only`, just those
+    obligations, on any day (a return is told at once, holiday or not)."""
+    if only is None and not calendar.is_working_day(day):
         return ChasePlan(day, working_day=False)
-    result = ChasePlan(day, working_day=True)
-    history = _history(conn, day)
+    result = ChasePlan(day, working_day=calendar.is_working_day(day))
+    history = _history(conn, day, only)
     units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.kind))}
     infos: dict[str, DirectiveInfo] = {}
     directives: dict[str, DirectiveSpec] = {}
     requirements: dict[int, RequirementSpec] = {}
     owners: dict[int, tuple[str, str]] = {}  # obligation -> (lead, issuer)
-    for row in _candidates(conn, day):
+    for row in _candidates(conn, day, only):
         spec = directives.get(row.directive_code)
         if spec is None:
             spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(row.content)

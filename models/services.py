@@ -3,14 +3,17 @@ settings are turned into an engine, a calendar and channels here, once."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from models import ledger
 from models.chase import ChasePlan, plan, write
 from models.db import transaction
 from models.errors import ConcurrencyConflict
 from models.ledger import ATTEMPTS
 from models.settings import Settings
+from models.workdays import local_date
 from notifications.delivery import Delivery, Smtp, deliver
 from notifications.render import renderer
 
@@ -38,16 +41,29 @@ def smtp(settings: Settings) -> Smtp | None:
     )
 
 
-def chase(settings: Settings, *, day: date, now: datetime, dry_run: bool = False) -> ChaseRun:
-    """Chase what is due on `day`: the events and the messages in one transaction (retried
-    whole if a concurrent command got there first), then deliver the outbox. A dry run
-    writes and sends nothing."""
+def chase(
+    settings: Settings,
+    *,
+    day: date,
+    now: datetime,
+    dry_run: bool = False,
+    only: Collection[int] | None = None,
+) -> ChaseRun:
+    """Chase what is due on `day` (`only`: for these obligations): the events and the
+    messages in one transaction (retried whole if a concurrent command got there first), then
+    deliver the outbox. A dry run writes and sends nothing."""
     engine = settings.engine()
     calendar = settings.calendar()
     for _ in range(ATTEMPTS):
         try:
             with transaction(engine, writes=not dry_run) as conn:
-                found = plan(conn, day=day, calendar=calendar, default_ladder=settings.escalation)
+                found = plan(
+                    conn,
+                    day=day,
+                    calendar=calendar,
+                    default_ladder=settings.escalation,
+                    only=only,
+                )
                 if dry_run:
                     return ChaseRun(found, 0, None)
                 written = write(conn, found, render=renderer(calendar), now=now)
@@ -68,3 +84,13 @@ def deliver_outbox(settings: Settings, *, now: datetime, everything: bool = Fals
         folder=settings.outbox_dir,
         everything=everything,
     )
+
+
+def return_(
+    settings: Settings, obligation_id: int, by: ledger.Issued, *, reason: str | None
+) -> tuple[ledger.Outcome, ChaseRun]:
+    """The lead office returns a submission; its unit is told at once, with the reason (the
+    return stands even if the notice cannot be delivered yet: it stays in the outbox)."""
+    outcome = ledger.return_(settings.engine(), obligation_id, by, reason=reason)
+    told = chase(settings, day=local_date(by.now), now=by.now, only=[obligation_id])
+    return outcome, told

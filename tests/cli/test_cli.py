@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,23 @@ def test_chase_writes_the_outbox_and_says_when_delivery_fails(
         "sent"
     }
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(messages)
+
+
+def test_a_return_tells_the_unit_at_once_with_the_reason(
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_OUTBOX_DIR", str(tmp_path / "outbox"))
+    oid = _id(published, "18712")
+    published("submit", oid, "--actor", "cb.18712", *_figure_args(), "--narrative", "Quý I")
+    returned = published("return", oid, "--actor", "vhtt.lan", "--reason", "Thiếu số tờ rơi")
+    assert "told: ubnd.18712@camxuyen.example, vanhoa.18712@camxuyen.example" in returned.stdout
+    messages = json.loads(published("outbox", "list", "--json").stdout)
+    assert sorted(m["recipient"] for m in messages) == [
+        "ubnd.18712@camxuyen.example",
+        "vanhoa.18712@camxuyen.example",
+    ]
+    assert {m["status"] for m in messages} == {"sent"}
+    for eml in (tmp_path / "outbox").glob("*.eml"):
+        mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "TRẢ LẠI ĐỂ BỔ SUNG" in text and "Thiếu số tờ rơi" in text

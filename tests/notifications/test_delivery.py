@@ -193,3 +193,23 @@ def test_a_run_stopped_after_the_commit_or_mid_sending_sends_the_rest_once(
     ids = smtp.inbox.ids()
     # every letter arrived; only the one sent but not marked came twice, with one Message-ID
     assert len(ids) == total and sorted(ids.values()) == [1] * (total - 1) + [2]
+
+
+def test_a_run_stopped_between_its_commit_and_sending_sends_everything_on_the_rerun(
+    seeded: Engine, smtp: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(seeded, smtp)
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt  # committed, then stopped before delivering anything
+
+    monkeypatch.setattr(services, "deliver_outbox", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        services.chase(settings, day=MONDAY, now=NOW)
+    pending = statuses(seeded)
+    assert set(pending) == {"pending"} and smtp.inbox.received == []
+    monkeypatch.undo()
+    rerun = services.chase(settings, day=MONDAY, now=NOW + timedelta(minutes=1))
+    assert rerun.messages_written == 0 and rerun.plan.items == []
+    assert len(smtp.inbox.received) == pending["pending"]
+    assert set(smtp.inbox.ids().values()) == {1}
