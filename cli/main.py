@@ -590,3 +590,58 @@ def outbox_retry() -> None:
     delivery = services.deliver_outbox(load_settings(), now=_now(), everything=True)
     out.print(f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}")
     _delivery_failed(delivery)
+
+
+@app.command()
+@friendly
+def summary(
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; write and send nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """On the month's first working day, send each directive's leadership its late units, worst
+    first, with the urging dispatch (any other day: nothing)."""
+    day = _day(as_of, "--as-of")
+    run = services.monthly_summary(load_settings(), day=day, now=_now(), dry_run=dry_run)
+    found = [
+        {
+            "directive": s.info.code,
+            "to": [to.email for to in s.recipients],
+            "late": [
+                {
+                    "unit": late.unit,
+                    "name": late.unit_name,
+                    "overdue": late.overdue,
+                    "oldest_due": late.oldest_due.isoformat(),
+                }
+                for late in s.late
+            ],
+        }
+        for s in run.summaries
+    ]
+    if as_json:
+        _print_json(
+            {
+                "day": day.isoformat(),
+                "first_working_day": run.first_working_day,
+                "summaries": found,
+                "messages_written": run.messages_written,
+            }
+        )
+    elif not run.first_working_day:
+        out.print(f"{day.isoformat()} is not the month's first working day: nothing is sent")
+    else:
+        for found_summary in run.summaries:
+            recipients = ", ".join(to.email for to in found_summary.recipients)
+            table = Table(
+                "unit", "overdue", "oldest due", title=f"{found_summary.info.code} → {recipients}"
+            )
+            for late in found_summary.late:
+                table.add_row(
+                    f"{late.unit} {late.unit_name}", str(late.overdue), late.oldest_due.isoformat()
+                )
+            out.print(table)
+        out.print(f"{run.messages_written} new message(s)")
+    _delivery_failed(run.delivery)

@@ -65,3 +65,51 @@ def daily_chase(as_of: date | None = None) -> int:
             f"{len(run.delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại"
         )
     return len(run.plan.items)
+
+
+def summary_report(run: services.SummaryRun) -> str:
+    """The monthly summary, in Vietnamese, as markdown: per directive, the late units worst
+    first."""
+    lines = [f"# Tổng hợp tháng {run.day:%m/%Y} (ngày {day_text(run.day)})", ""]
+    if not run.first_working_day:
+        return "\n".join([*lines, "Không phải ngày làm việc đầu tiên của tháng: không gửi."])
+    if not run.summaries:
+        lines.append("Không có nhiệm vụ quá hạn.")
+    for summary in run.summaries:
+        lines += [
+            f"## {summary.info.code}: {len(summary.late)} đơn vị, {len(summary.items)} nhiệm vụ "
+            "quá hạn",
+            "",
+            f"Gửi: {', '.join(to.email for to in summary.recipients) or 'không có địa chỉ'}",
+            "",
+            "| TT | Đơn vị | Quá hạn | Hạn sớm nhất |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n} | {late.unit_name} | **{late.overdue}** | {day_text(late.oldest_due)} |"
+            for n, late in enumerate(summary.late, start=1)
+        ]
+        lines.append("")
+    if run.delivery is not None:
+        lines.append(f"Thư mới: {run.messages_written}; đã chuyển: {len(run.delivery.sent)}")
+        for key, error in run.delivery.failed:
+            lines.append(f'- <span style="color:#c00">**Gửi không được** thư {key}: {error}</span>')
+    return "\n".join(lines)
+
+
+@flow(name="tong-hop-thang", log_prints=True)
+def monthly_summary(as_of: date | None = None) -> int:
+    """Tổng hợp tháng: on the month's first working day, tell each directive's leadership who
+    is late, worst first, with the urging dispatch attached; returns the late units."""
+    day = as_of or pendulum.now(TIMEZONE).date()
+    run = services.monthly_summary(load_settings(), day=day, now=pendulum.now("UTC"))
+    create_markdown_artifact(
+        key=f"tong-hop-thang-{day.isoformat()}",
+        markdown=summary_report(run),
+        description=f"Tổng hợp tháng {day:%m/%Y}",
+    )
+    if run.delivery is not None and run.delivery.failed:
+        raise DeliveryFailed(
+            f"{len(run.delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại"
+        )
+    return sum(len(s.late) for s in run.summaries)

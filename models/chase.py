@@ -24,7 +24,9 @@ from models.directive import DirectiveSpec, RequirementSpec
 from models.ladder import CHASEABLE, Cycle, Step, due_step
 from models.ledger import Planned, append_many, state_from_row
 from models.obligation import State, decide_chase
+from models.queries import status_as_of
 from models.registry import SYSTEM_ACTOR
+from models.status import Day
 from models.tables import (
     ACTOR,
     ATTACHMENT,
@@ -40,6 +42,10 @@ from models.workdays import WorkCalendar, local_date
 
 # Told to the unit at the next run after a return, with the reason; not a rung of a ladder.
 RETURN_NOTICE = Step(key="tra-lai", working_days=0, to="unit", template="tra-lai")
+# The monthly summary to the issuer's leadership, with the urging dispatch; not a ladder rung.
+SUMMARY_STEP = Step(
+    key="tong-hop-thang", working_days=0, to="issuer", template="tong-hop-thang", dispatch=True
+)
 # Obligations due further ahead than this cannot have a step due yet (the earliest step is at
 # most 30 working days before the due date).
 LOOKAHEAD = timedelta(days=62)
@@ -209,6 +215,21 @@ def _cycle(effective_due: date, history: list[Any]) -> tuple[Cycle, str | None, 
     return Cycle(effective_due, returned_on, last_sent), reason, told
 
 
+def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo:
+    issuer = units[row.issuer_code]
+    return DirectiveInfo(
+        code=spec.code,
+        number=spec.document.number,
+        symbol=spec.document.symbol,
+        document_date=spec.document.date,
+        subject=spec.document.subject,
+        signed_by=spec.document.signed_by,
+        issuer_name=issuer.name,
+        issuer_kind=issuer.kind,
+        lead_name=units[row.lead_unit_code].name,
+    )
+
+
 def plan(
     conn: Connection,
     *,
@@ -232,18 +253,7 @@ def plan(
         spec = directives.get(row.directive_code)
         if spec is None:
             spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(row.content)
-            issuer = units[row.issuer_code]
-            infos[row.directive_code] = DirectiveInfo(
-                code=spec.code,
-                number=spec.document.number,
-                symbol=spec.document.symbol,
-                document_date=spec.document.date,
-                subject=spec.document.subject,
-                signed_by=spec.document.signed_by,
-                issuer_name=issuer.name,
-                issuer_kind=issuer.kind,
-                lead_name=units[row.lead_unit_code].name,
-            )
+            infos[row.directive_code] = _info(spec, row, units)
         requirement = requirements.get(row.requirement_id)
         if requirement is None:
             requirement = requirements[row.requirement_id] = RequirementSpec.model_validate_json(
@@ -279,10 +289,9 @@ def plan(
     return result
 
 
-def _address(conn: Connection, result: ChasePlan, owners: dict[int, tuple[str, str]]) -> None:
-    """Group the items into one letter per recipient address; an item whose target has no
-    address at all is reported as unreachable and left for a later run."""
-    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.email))}
+def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[Recipient]]:
+    """Who hears for a unit: its own e-mail, then its staff's, from the registers."""
+    emails = {r.code: r.email for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.email))}
     staff: dict[str, list[Recipient]] = defaultdict(list)
     for actor in conn.execute(
         sa.select(ACTOR.c.unit_code, ACTOR.c.full_name, ACTOR.c.email).where(
@@ -292,10 +301,18 @@ def _address(conn: Connection, result: ChasePlan, owners: dict[int, tuple[str, s
         staff[actor.unit_code].append(Recipient(actor.email.lower(), actor.full_name))
 
     def addresses(code: str) -> list[Recipient]:
-        unit = units[code]
-        found = [Recipient(unit.email.lower(), unit.name)] if unit.email else []
+        own = emails.get(code)
+        found = [Recipient(own.lower(), units[code].name)] if own else []
         return found + staff.get(code, [])
 
+    return addresses
+
+
+def _address(conn: Connection, result: ChasePlan, owners: dict[int, tuple[str, str]]) -> None:
+    """Group the items into one letter per recipient address; an item whose target has no
+    address at all is reported as unreachable and left for a later run."""
+    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name))}
+    addresses = _addresses(conn, units)
     letters: dict[str, list[Item]] = defaultdict(list)
     names: dict[str, str] = {}
     reachable: list[Item] = []
@@ -345,32 +362,154 @@ def write(
     written = 0
     for letter in chase.letters:
         key = letter.key(chase.run)
-        if conn.execute(sa.select(MESSAGE.c.id).where(MESSAGE.c.key == key)).first():
-            continue
-        message = render(letter, chase.day)
+        if not _stored(conn, key):
+            store_message(conn, key, chase.run, letter.recipient, render(letter, chase.day), now)
+            written += 1
+    return written
+
+
+def _stored(conn: Connection, key: str) -> bool:
+    return conn.execute(sa.select(MESSAGE.c.id).where(MESSAGE.c.key == key)).first() is not None
+
+
+def store_message(
+    conn: Connection, key: str, run: str, to: Recipient, message: Rendered, now: datetime
+) -> None:
+    """Put one rendered message and its files in the outbox, due for delivery now."""
+    conn.execute(
+        MESSAGE.insert().values(
+            key=key,
+            run=run,
+            created_at=now,
+            recipient=to.email,
+            recipient_name=to.name,
+            subject=message.subject,
+            text=message.text,
+            html=message.html,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+        )
+    )
+    for attachment in message.attachments:
         conn.execute(
-            MESSAGE.insert().values(
-                key=key,
-                run=chase.run,
-                created_at=now,
-                recipient=letter.recipient.email,
-                recipient_name=letter.recipient.name,
-                subject=message.subject,
-                text=message.text,
-                html=message.html,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
+            ATTACHMENT.insert().values(
+                message_key=key,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                content=attachment.content,
             )
         )
-        for attachment in message.attachments:
-            conn.execute(
-                ATTACHMENT.insert().values(
-                    message_key=key,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    content=attachment.content,
-                )
+
+
+@dataclass(frozen=True, slots=True)
+class Late:
+    """One unit's overdue obligations under one directive on a day."""
+
+    unit: str
+    unit_name: str
+    overdue: int
+    oldest_due: date
+
+
+@dataclass
+class Summary:
+    """The monthly summary for a directive's leadership: the late units, worst first, and the
+    overdue items the urging dispatch lists."""
+
+    info: DirectiveInfo
+    late: list[Late]
+    items: list[Item]
+    recipients: list[Recipient]
+
+
+def first_working_day(day: date, calendar: WorkCalendar) -> date:
+    """The first working day of `day`'s month."""
+    return calendar.roll(day.replace(day=1), "following")
+
+
+def summaries(conn: Connection, *, on: Day) -> list[Summary]:
+    """Per published directive with overdue obligations on the day: who is late and with what
+    (one query for the items, one for the registers)."""
+    shown = status_as_of(on)
+    query = (
+        sa.select(
+            OBLIGATION,
+            REQUIREMENT.c.code.label("requirement_code"),
+            REQUIREMENT.c.title,
+            DIRECTIVE.c.code.label("directive_code"),
+            DIRECTIVE.c.subject,
+            DIRECTIVE.c.content,
+            DIRECTIVE.c.lead_unit_code,
+            DIRECTIVE.c.issuer_code,
+            UNIT.c.name.label("unit_name"),
+        )
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+        .where(DIRECTIVE.c.status == "published", shown == "overdue")
+        .order_by(DIRECTIVE.c.code, OBLIGATION.c.id)
+    )
+    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.kind))}
+    by_directive: dict[str, Summary] = {}
+    issuers: dict[str, str] = {}
+    for row in conn.execute(query):
+        found = by_directive.get(row.directive_code)
+        if found is None:
+            found = by_directive[row.directive_code] = Summary(
+                _info(DirectiveSpec.model_validate_json(row.content), row, units), [], [], []
             )
-        written += 1
+            issuers[row.directive_code] = row.issuer_code
+        found.items.append(
+            Item(
+                obligation_id=row.id,
+                directive=row.directive_code,
+                subject=row.subject,
+                requirement=row.requirement_code,
+                title=row.title,
+                unit=row.unit_code,
+                unit_name=row.unit_name,
+                period=row.period_key,
+                effective_due=row.effective_due,
+                step=SUMMARY_STEP,
+                reason=None,
+                state=state_from_row(row),
+                info=found.info,
+            )
+        )
+    addresses = _addresses(conn, units)
+    for code, found in by_directive.items():
+        counts: dict[str, list[Item]] = defaultdict(list)
+        for item in found.items:
+            counts[item.unit].append(item)
+        found.late = sorted(
+            (
+                Late(unit, items[0].unit_name, len(items), min(i.effective_due for i in items))
+                for unit, items in counts.items()
+            ),
+            key=lambda late: (-late.overdue, late.oldest_due, sort_key(late.unit_name)),
+        )
+        found.recipients = addresses(issuers[code])
+    return list(by_directive.values())
+
+
+def write_summaries(
+    conn: Connection,
+    found: list[Summary],
+    *,
+    day: date,
+    render: Callable[[Summary, Recipient, date], Rendered],
+    now: datetime,
+) -> int:
+    """The month's summaries into the outbox, one per directive and recipient; a rerun in the
+    same month writes nothing again. Returns the messages written."""
+    run = f"summary {day:%Y-%m}"
+    written = 0
+    for summary in found:
+        for to in summary.recipients:
+            material = "\x1f".join([run, summary.info.code, to.email])
+            key = hashlib.sha256(material.encode()).hexdigest()[:32]
+            if not _stored(conn, key):
+                store_message(conn, key, run, to, render(summary, to, day), now)
+                written += 1
     return written

@@ -8,14 +8,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from models import ledger
-from models.chase import ChasePlan, plan, write
+from models.chase import (
+    ChasePlan,
+    Summary,
+    first_working_day,
+    plan,
+    summaries,
+    write,
+    write_summaries,
+)
 from models.db import transaction
 from models.errors import ConcurrencyConflict
 from models.ledger import ATTEMPTS
 from models.settings import Settings
 from models.workdays import local_date
 from notifications.delivery import Delivery, Smtp, deliver
-from notifications.render import renderer
+from notifications.render import renderer, summary_renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +102,32 @@ def return_(
     outcome = ledger.return_(settings.engine(), obligation_id, by, reason=reason)
     told = chase(settings, day=local_date(by.now), now=by.now, only=[obligation_id])
     return outcome, told
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRun:
+    """What the monthly summary run found, wrote and delivered."""
+
+    day: date
+    first_working_day: bool
+    summaries: list[Summary]
+    messages_written: int
+    delivery: Delivery | None
+
+
+def monthly_summary(
+    settings: Settings, *, day: date, now: datetime, dry_run: bool = False
+) -> SummaryRun:
+    """On the month's first working day, send each directive's leadership the late units,
+    worst first, with the urging dispatch; on any other day do nothing. A rerun in the same
+    month writes nothing again."""
+    calendar = settings.calendar()
+    if day != first_working_day(day, calendar):
+        return SummaryRun(day, False, [], 0, None)
+    engine = settings.engine()
+    with transaction(engine, writes=not dry_run) as conn:
+        found = summaries(conn, on=settings.status_day(day))
+        if dry_run:
+            return SummaryRun(day, True, found, 0, None)
+        written = write_summaries(conn, found, day=day, render=summary_renderer(calendar), now=now)
+    return SummaryRun(day, True, found, written, deliver_outbox(settings, now=now))

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.chase import RETURN_NOTICE, Attachment, Item, Letter, Rendered
+from models.chase import RETURN_NOTICE, Attachment, Item, Letter, Recipient, Rendered, Summary
 from models.vietnamese import day_text, period_words, sort_key
 from models.workdays import WorkCalendar
 from notifications import dispatch
@@ -109,6 +109,36 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
             text=env.get_template("letter.txt.j2").render(context),
             html=env.get_template("letter.html.j2").render(context),
             attachments=attachments,
+        )
+
+    return render
+
+
+def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, date], Rendered]:
+    """Renders the monthly summary of one directive for one of its leadership's addresses:
+    the late units worst first, with the urging dispatch attached and shown."""
+
+    def render(summary: Summary, to: Recipient, day: date) -> Rendered:
+        env = environment()
+        draft = dispatch.context(summary.info, summary.items, day=day, calendar=calendar)
+        name = dispatch.filename(summary.info, day)
+        context = {
+            "recipient": to,
+            "day": day,
+            "info": summary.info,
+            "late": summary.late,
+            "overdue": len(summary.items),
+            "draft": draft,
+            "attachment": name,
+        }
+        return Rendered(
+            subject=(
+                f"[dondoc] Tổng hợp tháng: {len(summary.late)} đơn vị có nhiệm vụ quá hạn "
+                f"({summary.info.code}, {day_text(day)})"
+            ),
+            text=env.get_template("summary.txt.j2").render(context),
+            html=env.get_template("summary.html.j2").render(context),
+            attachments=[Attachment(name, dispatch.DOCX, dispatch.render_docx(draft))],
         )
 
     return render

@@ -106,3 +106,21 @@ def test_the_daily_chase_sends_once_and_rests_on_a_day_off(prefect_stack: Prefec
     assert len(list((prefect_stack.var / "outbox").glob("*.eml"))) == len(letters)
     sunday = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-24"})
     assert "Ngày nghỉ" in str(prefect_stack.artifacts(sunday.id)["don-doc-2024-03-24"].data)  # type: ignore[union-attr]
+
+
+def test_the_monthly_summary_goes_out_on_the_first_working_day_only(
+    prefect_stack: PrefectStack,
+) -> None:
+    name = "tong-hop-thang/tong-hop-thang"
+    first = run_deployment(name, timeout=180, parameters={"as_of": "2024-04-01"})
+    assert first.state is not None and first.state.type == StateType.COMPLETED, first.state  # type: ignore[union-attr]
+    table = str(prefect_stack.artifacts(first.id)["tong-hop-thang-2024-04-01"].data)  # type: ignore[union-attr]
+    assert "## cam-xuyen-cchc-2024:" in table and "ubnd@camxuyen.example" in table
+    assert "| 1 | " in table
+    # one draft per directive with late units: the seed, and the one a test above published
+    drafts = {p.name for p in (prefect_stack.var / "outbox").glob("cong-van-don-doc-*.docx")}
+    assert "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01.docx" in drafts
+    second = run_deployment(name, timeout=180, parameters={"as_of": "2024-04-02"})
+    assert "Không phải ngày làm việc đầu tiên" in str(
+        prefect_stack.artifacts(second.id)["tong-hop-thang-2024-04-02"].data  # type: ignore[union-attr]
+    )

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from models import ledger
-from models.chase import ChasePlan, plan, write
+from models.chase import ChasePlan, first_working_day, plan, summaries, write, write_summaries
 from models.db import transaction
 from models.errors import ConcurrencyConflict
 from models.ladder import DEFAULT_LADDER
+from models.status import Day
 from models.workdays import WorkCalendar
-from notifications.render import renderer
+from notifications.render import renderer, summary_renderer
 from tests.conftest import count, obligation_id
 
 CALENDAR = WorkCalendar()
@@ -171,3 +172,30 @@ def test_a_unit_no_one_can_reach_is_reported_and_left_for_later(seeded: Engine) 
         ]
     assert kinds == ["created"]
     assert ("18712", "Xã Nam Phúc Thăng", "unit") in planned(seeded, MONDAY).unreachable
+
+
+def test_the_monthly_summary_lists_the_late_units_worst_first(seeded: Engine) -> None:
+    assert first_working_day(date(2024, 4, 15), CALENDAR) == date(2024, 4, 1)
+    # Tết 2025: 27–31 January; 1 February is a Saturday, so Monday 3 February
+    assert first_working_day(date(2025, 2, 20), CALENDAR) == date(2025, 2, 3)
+    submit(seeded, "18712")
+    day = date(2024, 4, 1)
+    with transaction(seeded, writes=False) as conn:
+        (found,) = summaries(conn, on=Day(day, day))
+    counts = [late.overdue for late in found.late]
+    assert counts == sorted(counts, reverse=True)
+    assert not any(
+        (i.unit, i.period, i.requirement) == ("18712", "2024-Q1", "1c") for i in found.items
+    )
+    assert sum(counts) == len(found.items)
+    assert [to.email for to in found.recipients] == [
+        "ubnd@camxuyen.example",
+        "admin@camxuyen.example",
+    ]
+    render = summary_renderer(CALENDAR)
+    with transaction(seeded) as conn:
+        assert write_summaries(conn, [found], day=day, render=render, now=at(day)) == 2
+        assert write_summaries(conn, [found], day=day, render=render, now=at(day)) == 0
+    message = render(found, found.recipients[0], day)
+    assert message.attachments[0].filename.endswith("2024-04-01.docx")
+    assert found.late[0].unit_name in message.text and "Tổng hợp tháng" in message.subject

@@ -1,9 +1,9 @@
-"""Render the README's picture of the urging dispatch: the seed district on 18/03/2024, when
-some units are ten working days late, chased on a scratch SQLite database; the dispatch's HTML
-version and the letter to the lead office, shot in headless Chromium. Needs the test extra
-(Playwright) and Debian's Chromium:
+"""Render the README's pictures of what dondoc sends: the seed district on a scratch SQLite
+database, chased on 18/03/2024 (some units ten working days late): the urging dispatch's HTML
+version and the letter to the lead office; and the monthly summary of 01/04/2024. Shot in
+headless Chromium; needs the test extra (Playwright) and Debian's Chromium:
 
-    .venv/bin/python docs/dispatch.py
+    .venv/bin/python docs/messages.py
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.chase import plan  # noqa: E402
+from models.chase import plan, summaries  # noqa: E402
 from models.db import make_engine, transaction, upgrade  # noqa: E402
 from models.ladder import DEFAULT_LADDER  # noqa: E402
+from models.status import Day  # noqa: E402
 from models.workdays import WorkCalendar  # noqa: E402
 from notifications import dispatch  # noqa: E402
-from notifications.render import dispatch_html, renderer  # noqa: E402
+from notifications.render import dispatch_html, renderer, summary_renderer  # noqa: E402
 from tests.conftest import load_registers, publish_seed  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -46,9 +47,15 @@ def main() -> None:
         late = [i for i in issuer.items if i.step.dispatch]
         values = dispatch.context(late[0].info, late, day=DAY, calendar=calendar)
         lead = letters["vhtt@camxuyen.example"]
+        month = date(2024, 4, 1)
+        with transaction(engine, writes=False) as conn:
+            (summary,) = summaries(conn, on=Day(month, month))
         pages = {
             "6-cong-van-don-doc.png": dispatch_html(values),
             "7-thu-don-doc.png": renderer(calendar)(lead, DAY).html,
+            "8-tong-hop-thang.png": summary_renderer(calendar)(
+                summary, summary.recipients[0], month
+            ).html,
         }
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
