@@ -10,6 +10,12 @@ obligations) and prints, per backend:
   migrated database with the same schema and connection settings (target: at most 2×);
 - peak memory of the publish: the peak RSS (Linux VmHWM) of a spawned process that only
   publishes (target: under 300 MB), and how much of it the publish itself added;
+- the chase run as of 15/04/2024 (about a fifth of the obligations overdue), in a spawned
+  process: its time and peak RSS (target: under 300 MB), events appended and messages
+  written; the time of its planning read against one hand-written SQL query that selects the
+  same candidate rows, in the same run (target: at most 3×); and its set-based append
+  (`ledger.append_many`) against a plain DB-API executemany of the same event rows and
+  projection updates into a copy of the database (target: at most 2×);
 - submission throughput in events/s: 20,000 `ledger.submit` commands in one process, one
   report each, by the staff actor of the obliged commune; then 20,000 more shared among 4
   worker processes (`--workers 0` skips those).
@@ -47,12 +53,15 @@ from sqlalchemy.engine import make_url
 from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 from vietnam_provinces.base import VietNamDivisionType
 
-from models import ledger, publishing, reference
-from models.db import make_engine, upgrade
+from models import chase, ledger, publishing, reference
+from models.db import make_engine, transaction, upgrade
 from models.directive import DirectiveSpec, parse_directive
+from models.ladder import DEFAULT_LADDER
+from models.obligation import decide_chase
 from models.registry import ActorRow, UnitRow
 from models.tables import OBLIGATION
 from models.workdays import WorkCalendar
+from notifications.render import renderer
 
 EXPECTED_OBLIGATIONS = 190_969
 AS_OF = date(2024, 12, 31)
@@ -62,9 +71,19 @@ NATIONAL = "VN"
 ADMIN = "bench-admin"
 CADENCES = ("monthly", "quarterly", "6-monthly", "yearly")
 TARGET_RATIO = 2.0
+TARGET_CHASE_RATIO = 3.0
+CHASE_DAY = date(2024, 4, 15)
+CHASED_AT = datetime(2024, 4, 15, 1, 0, tzinfo=UTC)
 TARGET_PEAK_MB = 300.0
 DATABASES = {"publish": "dondoc_bench_publish", "plain": "dondoc_bench_plain"}
-MEASURE_UNITS = {"obligations": "rows", "submits": "commands", "parallel_workers": "processes"}
+MEASURE_UNITS = {
+    "obligations": "rows",
+    "submits": "commands",
+    "parallel_workers": "processes",
+    "chase_overdue": "rows",
+    "chase_events": "events",
+    "chase_messages": "messages",
+}
 T = VietNamDivisionType
 # The package's data marks every level-3 unit as "xã" (and every level 2 as "huyện"), so the
 # division type is read from the name, using the package's own types.
@@ -85,7 +104,8 @@ def _kind(name: str, level: int) -> str:
 
 
 def _unit(code: str, name: str, kind: str, parent: str | None) -> UnitRow:
-    return UnitRow(code, name, kind, parent, (), None, None, None, None)
+    """A unit with an address of its own, so that chasing has someone to tell."""
+    return UnitRow(code, name, kind, parent, (), f"{code.lower()}@bench.example", None, None, None)
 
 
 def hierarchy() -> list[UnitRow]:
@@ -400,6 +420,166 @@ def measure_publish(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ChaseRun:
+    """One chase run, as the spawned process that ran it saw it."""
+
+    seconds: float
+    plan_seconds: float
+    append_seconds: float
+    events: int
+    messages: int
+    peak_mb: float
+
+
+def timed_chase(url: str) -> ChaseRun:
+    """Plan, append and write the messages of the chase on CHASE_DAY, as services.chase does
+    (one transaction), timing its parts and reading the process's RSS high-water mark."""
+    engine = make_engine(url)
+    calendar = WorkCalendar()
+    render = renderer(calendar)
+    start = time.perf_counter()
+    with transaction(engine) as conn:
+        found = chase.plan(conn, day=CHASE_DAY, calendar=calendar, default_ladder=DEFAULT_LADDER)
+        planned = time.perf_counter()
+        items = [
+            ledger.Planned(
+                i.obligation_id,
+                i.state,
+                decide_chase(i.state, i.step.kind, i.step.key, i.step.to),
+                i.key,
+            )
+            for i in found.items
+        ]
+        for first in range(0, len(items), chase.BATCH):
+            ledger.append_many(
+                conn,
+                items[first : first + chase.BATCH],
+                actor="dondoc",
+                channel="bench",
+                now=CHASED_AT,
+            )
+        appended = time.perf_counter()
+        for letter in found.letters:
+            chase.store_message(
+                conn,
+                letter.key(found.run),
+                found.run,
+                letter.recipient,
+                render(letter, CHASE_DAY),
+                CHASED_AT,
+            )
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return ChaseRun(
+        seconds,
+        planned - start,
+        appended - planned,
+        len(items),
+        len(found.letters),
+        _memory_mb("VmHWM"),
+    )
+
+
+def hand_query(engine: sa.Engine) -> tuple[float, int]:
+    """One hand-written SQL query selecting the rows the chase's plan reads: every obligation
+    still owed whose due date is within the ladder's reach, with its requirement, directive
+    and unit. Seconds and rows."""
+    sql = (
+        "SELECT o.*, r.code, r.title, r.spec, d.code, d.subject, d.content, d.lead_unit_code, "
+        "d.issuer_code, u.name FROM obligation o "
+        "JOIN requirement r ON r.id = o.requirement_id "
+        "JOIN directive d ON d.id = r.directive_id JOIN unit u ON u.code = o.unit_code "
+        "WHERE d.status = 'published' AND o.status IN ('open', 'returned') "
+        "AND o.effective_due IS NOT NULL AND o.effective_due <= :limit ORDER BY o.id"
+    )
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), {"limit": CHASE_DAY + chase.LOOKAHEAD}).all()
+    return time.perf_counter() - start, len(rows)
+
+
+def plain_chase_append(source: sa.Engine, target: sa.Engine) -> float:
+    """Seconds to write the chase's event rows and its projection updates (version, last
+    hash) with a plain DB-API executemany into the target, a copy of the source before the
+    chase (the rows are read back from the source first, untimed)."""
+    sqlite = target.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    read = source.raw_connection()
+    try:
+        cursor = read.cursor()
+        cursor.execute("SELECT * FROM event WHERE kind IN ('reminded', 'escalated') ORDER BY id")
+        events = ([d[0] for d in cursor.description], cursor.fetchall())
+        cursor.execute(
+            "SELECT version, last_hash, id FROM obligation WHERE id IN (SELECT obligation_id "
+            "FROM event WHERE kind IN ('reminded', 'escalated'))"
+        )
+        moves = cursor.fetchall()
+    finally:
+        read.close()
+    raw = target.raw_connection()
+    try:
+        cursor = raw.cursor()
+        start = time.perf_counter()
+        if sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        cursor.executemany(
+            f"UPDATE obligation SET version = {mark}, last_hash = {mark} WHERE id = {mark}", moves
+        )
+        _insert(cursor, "event", events, mark)
+        raw.commit()
+        return time.perf_counter() - start
+    finally:
+        raw.close()
+
+
+def measure_chase(
+    backend: str, urls: dict[str, str], engines: dict[str, sa.Engine]
+) -> dict[str, float]:
+    """The chase on the published database, in a spawned process; then the same writes with
+    a plain executemany into the plain copy."""
+    overdue = _count(
+        engines["publish"],
+        "obligation",
+        f"WHERE status = 'open' AND effective_due < '{CHASE_DAY.isoformat()}'",
+    )
+    hand_seconds, hand_rows = hand_query(engines["publish"])
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        run = pool.submit(timed_chase, urls["publish"]).result()
+    plain = plain_chase_append(engines["publish"], engines["plain"])
+    plan_ratio = run.plan_seconds / hand_seconds
+    append_ratio = run.append_seconds / plain
+    print(
+        f"  chase             as of {CHASE_DAY:%d/%m/%Y}: {overdue:,} obligations overdue "
+        f"({overdue / EXPECTED_OBLIGATIONS:.0%}); {run.events:,} events, {run.messages:,} "
+        f"messages: {run.seconds:.1f} s, peak RSS {run.peak_mb:.0f} MB "
+        f"(target < {TARGET_PEAK_MB:g} MB: {_met(run.peak_mb < TARGET_PEAK_MB)})"
+    )
+    print(
+        f"  chase plan        {run.plan_seconds:.2f} s; one hand-written query of the same "
+        f"{hand_rows:,} rows {hand_seconds:.2f} s; ratio {plan_ratio:.2f}x "
+        f"(target <= {TARGET_CHASE_RATIO:g}x: {_met(plan_ratio <= TARGET_CHASE_RATIO)})"
+    )
+    print(
+        f"  chase append      {run.append_seconds:.2f} s; plain executemany of the same rows "
+        f"{plain:.2f} s; ratio {append_ratio:.2f}x "
+        f"(target <= {TARGET_RATIO:g}x: {_met(append_ratio <= TARGET_RATIO)})"
+    )
+    return {
+        "chase_overdue": overdue,
+        "chase_seconds": run.seconds,
+        "chase_peak_mb": run.peak_mb,
+        "chase_events": run.events,
+        "chase_messages": run.messages,
+        "chase_plan_seconds": run.plan_seconds,
+        "chase_hand_query_seconds": hand_seconds,
+        "chase_plan_ratio": plan_ratio,
+        "chase_append_seconds": run.append_seconds,
+        "chase_plain_append_seconds": plain,
+        "chase_append_ratio": append_ratio,
+    }
+
+
 def measure_submits(
     backend: str, url: str, engine: sa.Engine, submits: int, workers: int
 ) -> dict[str, float]:
@@ -449,8 +629,10 @@ def bench_backend(
     for engine in engines.values():
         engine.dispose()
     try:
-        return measure_publish(backend, urls, engines) | measure_submits(
-            backend, urls["publish"], engines["publish"], submits, workers
+        return (
+            measure_publish(backend, urls, engines)
+            | measure_chase(backend, urls, engines)
+            | measure_submits(backend, urls["publish"], engines["publish"], submits, workers)
         )
     finally:
         for engine in engines.values():

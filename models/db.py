@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Column, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -54,6 +54,19 @@ def transaction(engine: Engine, *, writes: bool = True) -> Iterator[Connection]:
         conn.execution_options(dondoc_writes=writes)
         with conn.begin():
             yield conn
+
+
+def driver_mark(conn: Connection) -> str:
+    """The driver's parameter marker, for statements sent straight to its executemany."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def binder(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """Converts a value to the form the driver stores for `column` (a date or time becomes
+    what SQLAlchemy itself would send), for rows handed to the driver's executemany."""
+    dialect = conn.dialect
+    convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return (lambda v: None if v is None else convert(v)) if convert else (lambda v: v)
 
 
 def upgrade(engine: Engine) -> None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import ActorInfo, check_review, check_submit
-from models.db import transaction
+from models.db import binder, driver_mark, transaction
 from models.directive import RequirementSpec
 from models.errors import ConcurrencyConflict, InputError, LogCorrupt, NotFound, Unauthorized
 from models.obligation import (
@@ -26,10 +27,12 @@ from models.obligation import (
     decide_return,
     decide_submit,
     decide_waive,
+    event_digest,
     event_hash,
     evolve,
     load_payload,
     payload_text,
+    utc_text,
 )
 from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
 
@@ -205,6 +208,48 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
     return Outcome(target.obligation_id, decision.kind, version, new.status, replayed=False)
 
 
+# The columns of an event row, in the order bulk writers hand them to the driver.
+EVENT_COLUMNS = (
+    "obligation_id",
+    "version",
+    "kind",
+    "idempotency_key",
+    "actor",
+    "at",
+    "channel",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+# The State fields the projection stores, under the same names as its columns.
+PROJECTED = (
+    "status",
+    "version",
+    "effective_due",
+    "figures",
+    "narrative",
+    "evidence",
+    "submitted_at",
+    "decided_at",
+    "last_hash",
+)
+
+
+projected = attrgetter(*PROJECTED)
+
+
+def _payload_text(seen: dict[str, str], payload: dict[str, Any]) -> str:
+    """`payload_text`, once per distinct payload of a batch (a chase repeats a few). Equal
+    reprs of JSON values are equal values (True and 1 differ there, as in JSON)."""
+    key = repr(payload)
+    text = seen.get(key)
+    if text is None:
+        text = seen[key] = payload_text(payload)
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Planned:
     """One event a set-based run decided on: the obligation as it was read, what was decided,
@@ -222,55 +267,67 @@ def append_many(
     """Append one event to each of many obligations in a few statements, with the same
     numbering, fold and hash chain as `append`.
 
-    The projection moves by a compare-and-set on each obligation's version: if any of them
-    changed since it was read (a concurrent single command won), or any key or version is
-    taken, nothing of the batch is written and ConcurrencyConflict tells the caller to read
-    again and retry."""
-    events: list[dict[str, Any]] = []
-    moves: list[dict[str, Any]] = []
+    The projection moves by a compare-and-set on each obligation's version, writing only the
+    columns the event changes: if any obligation changed since it was read (a concurrent
+    single command won), or any key or version is taken, nothing of the batch is written and
+    ConcurrencyConflict tells the caller to read again and retry. Rows go to the driver's
+    executemany, as publishing's do."""
+    if not planned:
+        return []
+    mark = driver_mark(conn)
+    binders = {c.name: binder(conn, c) for c in OBLIGATION.c}
+    at, at_text = binder(conn, EVENT.c.at)(now), utc_text(now)
+    texts: dict[str, str] = {}
+    events: list[tuple[Any, ...]] = []
+    moves: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     outcomes: list[Outcome] = []
     for item in planned:
-        version = item.state.version + 1
-        text = payload_text(item.decision.payload)
-        kind = item.decision.kind
-        digest = event_hash(
-            item.state.last_hash, version, kind, item.key, actor, now, channel, text
-        )
-        new = evolve(item.state, kind, item.decision.payload, now, digest)
+        old = item.state
+        version = old.version + 1
+        kind, payload = item.decision.kind, item.decision.payload
+        text = _payload_text(texts, payload)
+        digest = event_digest(old.last_hash, version, kind, item.key, actor, at_text, channel, text)
+        new = evolve(old, kind, payload, now, digest)
         events.append(
-            {
-                "obligation_id": item.obligation_id,
-                "version": version,
-                "kind": kind,
-                "idempotency_key": item.key,
-                "actor": actor,
-                "at": now,
-                "channel": channel,
-                "payload": text,
-                "prev_hash": item.state.last_hash,
-                "hash": digest,
-            }
+            (
+                item.obligation_id,
+                version,
+                kind,
+                item.key,
+                actor,
+                at,
+                channel,
+                text,
+                old.last_hash,
+                digest,
+            )
         )
-        moves.append(
-            {"obligation_id": item.obligation_id, "expected": item.state.version}
-            | projection_values(new)
+        after = projection_values(new)
+        changed = tuple(
+            name
+            for name, was, now_is in zip(PROJECTED, projected(old), projected(new), strict=True)
+            if was != now_is
+        )
+        moves.setdefault(changed, []).append(
+            (*(binders[name](after[name]) for name in changed), item.obligation_id, old.version)
         )
         outcomes.append(Outcome(item.obligation_id, kind, version, new.status, replayed=False))
-    if not planned:
-        return outcomes
-    moved = conn.execute(
-        OBLIGATION.update().where(
-            OBLIGATION.c.id == sa.bindparam("obligation_id"),
-            OBLIGATION.c.version == sa.bindparam("expected"),
-        ),
-        moves,
-    ).rowcount
-    if moved != len(moves):
+    moved = 0
+    for changed, rows in moves.items():
+        assignments = ", ".join(f"{name} = {mark}" for name in changed)
+        moved += conn.exec_driver_sql(
+            f"UPDATE obligation SET {assignments} WHERE id = {mark} AND version = {mark}", rows
+        ).rowcount
+    if moved != len(planned):
         raise ConcurrencyConflict(
-            f"{len(moves) - moved} of {len(moves)} obligations changed meanwhile"
+            f"{len(planned) - moved} of {len(planned)} obligations changed meanwhile"
         )
+    columns = ", ".join(EVENT_COLUMNS)
     try:
-        conn.execute(EVENT.insert(), events)
+        conn.exec_driver_sql(
+            f"INSERT INTO event ({columns}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})",
+            events,
+        )
     except IntegrityError:
         raise ConcurrencyConflict("an event of the batch was appended meanwhile") from None
     return outcomes

@@ -20,10 +20,10 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import check_publish
-from models.db import transaction
+from models.db import binder, driver_mark, transaction
 from models.directive import DirectiveSpec, RequirementSpec, Selector
 from models.errors import InputError, Refused, Unauthorized
-from models.ledger import load_actor, record_denial
+from models.ledger import EVENT_COLUMNS, load_actor, record_denial
 from models.obligation import GENESIS, created_payload, event_hash, payload_text
 from models.periods import Period, due_date, periods_for
 from models.reference import load_units
@@ -151,18 +151,6 @@ OBLIGATION_COLUMNS = (
     "effective_due",
     "last_hash",
 )
-EVENT_COLUMNS = (
-    "obligation_id",
-    "version",
-    "kind",
-    "idempotency_key",
-    "actor",
-    "at",
-    "channel",
-    "payload",
-    "prev_hash",
-    "hash",
-)
 
 
 class _BulkWriter:
@@ -172,7 +160,7 @@ class _BulkWriter:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = driver_mark(conn)
 
         def insert(table: str, columns: tuple[str, ...]) -> str:
             marks = ", ".join([mark] * len(columns))
@@ -180,13 +168,8 @@ class _BulkWriter:
 
         self.insert_obligations = insert("obligation", OBLIGATION_COLUMNS)
         self.insert_events = insert("event", EVENT_COLUMNS)
-        self.bind_date = self._binder(OBLIGATION.c.period_start)
-        self.bind_time = self._binder(EVENT.c.at)
-
-    def _binder(self, column: sa.Column[Any]) -> Callable[[Any], Any]:
-        dialect = self.conn.dialect
-        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
-        return (lambda v: None if v is None else convert(v)) if convert else (lambda v: v)
+        self.bind_date = binder(conn, OBLIGATION.c.period_start)
+        self.bind_time = binder(conn, EVENT.c.at)
 
     def ids(self, n: int) -> list[int]:
         """n fresh obligation ids. On SQLite the write lock is held since BEGIN IMMEDIATE; on
