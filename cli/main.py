@@ -97,6 +97,9 @@ KeyOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be sent; write and send nothing.")
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -519,9 +522,7 @@ def _delivery_failed(delivery: Delivery | None) -> None:
 @friendly
 def chase(
     as_of: AsOfOpt = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be sent; write and send nothing.")
-    ] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Remind and escalate what the escalation ladders say is due on the day, then deliver."""
@@ -596,9 +597,7 @@ def outbox_retry() -> None:
 @friendly
 def summary(
     as_of: AsOfOpt = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be sent; write and send nothing.")
-    ] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """On the month's first working day, send each directive's leadership its late units, worst

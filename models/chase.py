@@ -153,8 +153,9 @@ def _owed(day: date, only: Collection[int] | None) -> list[sa.ColumnElement[bool
     return conditions
 
 
-def _candidates(conn: Connection, day: date, only: Collection[int] | None) -> Iterator[Any]:
-    query = (
+def _rows() -> sa.Select[Any]:
+    """Obligations with what a letter or a dispatch says of them."""
+    return (
         sa.select(
             OBLIGATION,
             REQUIREMENT.c.code.label("requirement_code"),
@@ -170,6 +171,30 @@ def _candidates(conn: Connection, day: date, only: Collection[int] | None) -> It
         .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
         .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+    )
+
+
+def _item(row: Any, step: Step, reason: str | None, info: DirectiveInfo) -> Item:
+    return Item(
+        obligation_id=row.id,
+        directive=row.directive_code,
+        subject=row.subject,
+        requirement=row.requirement_code,
+        title=row.title,
+        unit=row.unit_code,
+        unit_name=row.unit_name,
+        period=row.period_key,
+        effective_due=row.effective_due,
+        step=step,
+        reason=reason,
+        state=state_from_row(row),
+        info=info,
+    )
+
+
+def _candidates(conn: Connection, day: date, only: Collection[int] | None) -> Iterator[Any]:
+    query = (
+        _rows()
         .where(DIRECTIVE.c.status == "published", *_owed(day, only))
         .order_by(OBLIGATION.c.id)
     )
@@ -268,23 +293,8 @@ def plan(
         if step is None:
             continue
         owners[row.id] = (row.lead_unit_code, row.issuer_code)
-        result.items.append(
-            Item(
-                obligation_id=row.id,
-                directive=row.directive_code,
-                subject=row.subject,
-                requirement=row.requirement_code,
-                title=row.title,
-                unit=row.unit_code,
-                unit_name=row.unit_name,
-                period=row.period_key,
-                effective_due=row.effective_due,
-                step=step,
-                reason=reason if step is RETURN_NOTICE else None,
-                state=state_from_row(row),
-                info=infos[row.directive_code],
-            )
-        )
+        reason_told = reason if step is RETURN_NOTICE else None
+        result.items.append(_item(row, step, reason_told, infos[row.directive_code]))
     _address(conn, result, owners)
     return result
 
@@ -433,20 +443,7 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
     (one query for the items, one for the registers)."""
     shown = status_as_of(on)
     query = (
-        sa.select(
-            OBLIGATION,
-            REQUIREMENT.c.code.label("requirement_code"),
-            REQUIREMENT.c.title,
-            DIRECTIVE.c.code.label("directive_code"),
-            DIRECTIVE.c.subject,
-            DIRECTIVE.c.content,
-            DIRECTIVE.c.lead_unit_code,
-            DIRECTIVE.c.issuer_code,
-            UNIT.c.name.label("unit_name"),
-        )
-        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+        _rows()
         .where(DIRECTIVE.c.status == "published", shown == "overdue")
         .order_by(DIRECTIVE.c.code, OBLIGATION.c.id)
     )
@@ -460,23 +457,7 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
                 _info(DirectiveSpec.model_validate_json(row.content), row, units), [], [], []
             )
             issuers[row.directive_code] = row.issuer_code
-        found.items.append(
-            Item(
-                obligation_id=row.id,
-                directive=row.directive_code,
-                subject=row.subject,
-                requirement=row.requirement_code,
-                title=row.title,
-                unit=row.unit_code,
-                unit_name=row.unit_name,
-                period=row.period_key,
-                effective_due=row.effective_due,
-                step=SUMMARY_STEP,
-                reason=None,
-                state=state_from_row(row),
-                info=found.info,
-            )
-        )
+        found.items.append(_item(row, SUMMARY_STEP, None, found.info))
     addresses = _addresses(conn, units)
     for code, found in by_directive.items():
         counts: dict[str, list[Item]] = defaultdict(list)

@@ -82,6 +82,16 @@ def _send(mail: EmailMessage, smtp: Smtp) -> None:
         client.send_message(mail)
 
 
+def _mark(engine: Engine, row: Any, **values: Any) -> None:
+    """Record one attempt at a message, in a transaction of its own."""
+    with transaction(engine) as conn:
+        conn.execute(
+            MESSAGE.update()
+            .where(MESSAGE.c.id == row.id)
+            .values(attempts=row.attempts + 1, **values)
+        )
+
+
 def deliver(
     engine: Engine,
     *,
@@ -120,30 +130,9 @@ def deliver(
         except (OSError, smtplib.SMTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"
             wait = min(FIRST_RETRY * 2**row.attempts, LONGEST_RETRY)
-            with transaction(engine) as conn:
-                conn.execute(
-                    MESSAGE.update()
-                    .where(MESSAGE.c.id == row.id)
-                    .values(
-                        status="failed",
-                        attempts=row.attempts + 1,
-                        next_attempt_at=now + wait,
-                        last_error=error,
-                    )
-                )
+            _mark(engine, row, status="failed", next_attempt_at=now + wait, last_error=error)
             result.failed.append((row.key, error))
             continue
-        with transaction(engine) as conn:
-            conn.execute(
-                MESSAGE.update()
-                .where(MESSAGE.c.id == row.id)
-                .values(
-                    status="sent",
-                    attempts=row.attempts + 1,
-                    sent_at=now,
-                    last_error=None,
-                    channel=", ".join(channels),
-                )
-            )
+        _mark(engine, row, status="sent", sent_at=now, last_error=None, channel=", ".join(channels))
         result.sent.append(row.key)
     return result
