@@ -1,8 +1,8 @@
 """Take the README's screenshots from the real Prefect UI of a running `scripts/run`.
 
 A commune officer submits the quarterly report of Xã Yên Hòa through the generated form; the
-lead office accepts it through the review form; then the daily compliance table. Needs the
-test extra (Playwright) and Debian's Chromium:
+lead office accepts it through the review form; then the daily compliance table, and the
+monthly summary of 01/04/2024. Needs the test extra (Playwright) and Debian's Chromium:
 
     scripts/run &                     # wait until it prints the address
     .venv/bin/python docs/screenshots.py
@@ -125,6 +125,13 @@ def main() -> None:
         )
         wait_for_run(run["id"])  # type: ignore[index]
         show_artifact(page, run["id"], "tuan-thu-cam-xuyen-cchc-2024", "5-tuan-thu.png")  # type: ignore[index]
+
+        run = api(
+            f"deployments/{deployment_id('tong-hop-thang/tong-hop-thang')}/create_flow_run",
+            {"parameters": {"as_of": "2024-04-01"}},
+        )
+        wait_for_run(run["id"])  # type: ignore[index]
+        show_artifact(page, run["id"], "tong-hop-thang-2024-04-01", "9-tong-hop-thang-prefect.png")  # type: ignore[index]
         browser.close()
 
 
