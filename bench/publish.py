@@ -460,15 +460,15 @@ def timed_chase(url: str) -> ChaseRun:
                 now=CHASED_AT,
             )
         appended = time.perf_counter()
-        for letter in found.letters:
-            chase.store_message(
-                conn,
-                letter.key(found.run),
-                found.run,
-                letter.recipient,
-                render(letter, CHASE_DAY),
-                CHASED_AT,
-            )
+        chase.store_messages(
+            conn,
+            found.run,
+            [
+                (letter.key(found.run), letter.recipient, render(letter, CHASE_DAY))
+                for letter in found.letters
+            ],
+            CHASED_AT,
+        )
     seconds = time.perf_counter() - start
     engine.dispose()
     return ChaseRun(

@@ -63,6 +63,7 @@ class DirectiveInfo:
     subject: str
     signed_by: str | None
     issuer_name: str
+    issuer_parent: str  # the body above the issuer, "" if none
     issuer_kind: str
     lead_name: str
 
@@ -240,8 +241,15 @@ def _cycle(effective_due: date, history: list[Any]) -> tuple[Cycle, str | None, 
     return Cycle(effective_due, returned_on, last_sent), reason, told
 
 
+def _units(conn: Connection) -> dict[str, Any]:
+    """The unit register, read once per run: names, kinds, parents and addresses."""
+    columns = (UNIT.c.code, UNIT.c.name, UNIT.c.kind, UNIT.c.parent_code, UNIT.c.email)
+    return {r.code: r for r in conn.execute(sa.select(*columns))}
+
+
 def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo:
     issuer = units[row.issuer_code]
+    parent = units.get(issuer.parent_code) if issuer.parent_code else None
     return DirectiveInfo(
         code=spec.code,
         number=spec.document.number,
@@ -250,6 +258,7 @@ def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo
         subject=spec.document.subject,
         signed_by=spec.document.signed_by,
         issuer_name=issuer.name,
+        issuer_parent=parent.name if parent else "",
         issuer_kind=issuer.kind,
         lead_name=units[row.lead_unit_code].name,
     )
@@ -269,7 +278,7 @@ def plan(
         return ChasePlan(day, working_day=False)
     result = ChasePlan(day, working_day=calendar.is_working_day(day))
     history = _history(conn, day, only)
-    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.kind))}
+    units = _units(conn)
     infos: dict[str, DirectiveInfo] = {}
     directives: dict[str, DirectiveSpec] = {}
     requirements: dict[int, RequirementSpec] = {}
@@ -295,13 +304,12 @@ def plan(
         owners[row.id] = (row.lead_unit_code, row.issuer_code)
         reason_told = reason if step is RETURN_NOTICE else None
         result.items.append(_item(row, step, reason_told, infos[row.directive_code]))
-    _address(conn, result, owners)
+    _address(conn, result, owners, units)
     return result
 
 
 def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[Recipient]]:
     """Who hears for a unit: its own e-mail, then its staff's, from the registers."""
-    emails = {r.code: r.email for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.email))}
     staff: dict[str, list[Recipient]] = defaultdict(list)
     for actor in conn.execute(
         sa.select(ACTOR.c.unit_code, ACTOR.c.full_name, ACTOR.c.email).where(
@@ -311,17 +319,21 @@ def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[
         staff[actor.unit_code].append(Recipient(actor.email.lower(), actor.full_name))
 
     def addresses(code: str) -> list[Recipient]:
-        own = emails.get(code)
+        own = units[code].email
         found = [Recipient(own.lower(), units[code].name)] if own else []
         return found + staff.get(code, [])
 
     return addresses
 
 
-def _address(conn: Connection, result: ChasePlan, owners: dict[int, tuple[str, str]]) -> None:
+def _address(
+    conn: Connection,
+    result: ChasePlan,
+    owners: dict[int, tuple[str, str]],
+    units: dict[str, Any],
+) -> None:
     """Group the items into one letter per recipient address; an item whose target has no
     address at all is reported as unreachable and left for a later run."""
-    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name))}
     addresses = _addresses(conn, units)
     letters: dict[str, list[Item]] = defaultdict(list)
     names: dict[str, str] = {}
@@ -369,47 +381,76 @@ def write(
         append_many(
             conn, planned[start : start + BATCH], actor=SYSTEM_ACTOR, channel=chase.run, now=now
         )
-    written = 0
-    for letter in chase.letters:
-        key = letter.key(chase.run)
-        if not _stored(conn, key):
-            store_message(conn, key, chase.run, letter.recipient, render(letter, chase.day), now)
-            written += 1
-    return written
-
-
-def _stored(conn: Connection, key: str) -> bool:
-    return conn.execute(sa.select(MESSAGE.c.id).where(MESSAGE.c.key == key)).first() is not None
-
-
-def store_message(
-    conn: Connection, key: str, run: str, to: Recipient, message: Rendered, now: datetime
-) -> None:
-    """Put one rendered message and its files in the outbox, due for delivery now."""
-    conn.execute(
-        MESSAGE.insert().values(
-            key=key,
-            run=run,
-            created_at=now,
-            recipient=to.email,
-            recipient_name=to.name,
-            subject=message.subject,
-            text=message.text,
-            html=message.html,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-        )
+    keys = [letter.key(chase.run) for letter in chase.letters]
+    new = _not_stored(conn, keys)
+    return store_messages(
+        conn,
+        chase.run,
+        [
+            (key, letter.recipient, render(letter, chase.day))
+            for key, letter in zip(keys, chase.letters, strict=True)
+            if key in new
+        ],
+        now,
     )
-    for attachment in message.attachments:
-        conn.execute(
-            ATTACHMENT.insert().values(
-                message_key=key,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                content=attachment.content,
-            )
+
+
+def _not_stored(conn: Connection, keys: list[str]) -> set[str]:
+    """Those of `keys` the outbox does not hold yet (one query per thousand keys)."""
+    stored: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        stored.update(
+            conn.execute(sa.select(MESSAGE.c.key).where(MESSAGE.c.key.in_(chunk))).scalars()
         )
+    return set(keys) - stored
+
+
+def store_messages(
+    conn: Connection,
+    run: str,
+    messages: list[tuple[str, Recipient, Rendered]],
+    now: datetime,
+) -> int:
+    """Put rendered messages (key, recipient, content) and their files in the outbox, due for
+    delivery now, in two statements; returns how many."""
+    if not messages:
+        return 0
+    conn.execute(
+        MESSAGE.insert(),
+        [
+            {
+                "key": key,
+                "run": run,
+                "created_at": now,
+                "recipient": to.email,
+                "recipient_name": to.name,
+                "subject": message.subject,
+                "text": message.text,
+                "html": message.html,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+                "sent_at": None,
+                "channel": None,
+            }
+            for key, to, message in messages
+        ],
+    )
+    files = [
+        {
+            "message_key": key,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "content": a.content,
+        }
+        for key, _, message in messages
+        for a in message.attachments
+    ]
+    if files:
+        conn.execute(ATTACHMENT.insert(), files)
+    return len(messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,7 +488,7 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
         .where(DIRECTIVE.c.status == "published", shown == "overdue")
         .order_by(DIRECTIVE.c.code, OBLIGATION.c.id)
     )
-    units = {r.code: r for r in conn.execute(sa.select(UNIT.c.code, UNIT.c.name, UNIT.c.kind))}
+    units = _units(conn)
     by_directive: dict[str, Summary] = {}
     issuers: dict[str, str] = {}
     for row in conn.execute(query):
@@ -485,12 +526,19 @@ def write_summaries(
     """The month's summaries into the outbox, one per directive and recipient; a rerun in the
     same month writes nothing again. Returns the messages written."""
     run = f"summary {day:%Y-%m}"
-    written = 0
-    for summary in found:
-        for to in summary.recipients:
-            material = "\x1f".join([run, summary.info.code, to.email])
-            key = hashlib.sha256(material.encode()).hexdigest()[:32]
-            if not _stored(conn, key):
-                store_message(conn, key, run, to, render(summary, to, day), now)
-                written += 1
-    return written
+    wanted = [
+        (
+            hashlib.sha256(f"{run}\x1f{summary.info.code}\x1f{to.email}".encode()).hexdigest()[:32],
+            summary,
+            to,
+        )
+        for summary in found
+        for to in summary.recipients
+    ]
+    new = _not_stored(conn, [key for key, _, _ in wanted])
+    return store_messages(
+        conn,
+        run,
+        [(key, to, render(summary, to, day)) for key, summary, to in wanted if key in new],
+        now,
+    )

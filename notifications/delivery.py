@@ -102,19 +102,24 @@ def deliver(
 ) -> Delivery:
     """Deliver every message that is due (`everything`: also those waiting for a retry)."""
     result = Delivery()
-    query = sa.select(MESSAGE).where(MESSAGE.c.status != "sent").order_by(MESSAGE.c.id)
+    unsent = MESSAGE.c.status != "sent"
+    due = unsent if everything else sa.and_(unsent, MESSAGE.c.next_attempt_at <= now)
     with transaction(engine, writes=False) as conn:
-        rows = conn.execute(query).all()
+        unsent_count = conn.execute(sa.select(sa.func.count()).where(unsent)).scalar_one()
+        if smtp is None and folder is None:  # no channel: everything waits
+            result.waiting = unsent_count
+            return result
+        rows = conn.execute(sa.select(MESSAGE).where(due).order_by(MESSAGE.c.id)).all()
         files: dict[str, list[Any]] = {}
         for attachment in conn.execute(
-            sa.select(ATTACHMENT).where(ATTACHMENT.c.message_key.in_([r.key for r in rows]))
+            sa.select(ATTACHMENT).where(
+                ATTACHMENT.c.message_key.in_(sa.select(MESSAGE.c.key).where(due))
+            )
         ):
             files.setdefault(attachment.message_key, []).append(attachment)
+    result.waiting = unsent_count - len(rows)
     sender = smtp.sender if smtp else "dondoc@localhost"
     for row in rows:
-        if (not everything and row.next_attempt_at > now) or (smtp is None and folder is None):
-            result.waiting += 1
-            continue
         mail = email_of(row, sender, files.get(row.key, []))
         channels = []
         try:

@@ -85,7 +85,7 @@ def context(
     short = subject[0].lower() + subject[1:] if subject else subject
     lead_office = info.symbol.rsplit("-", 1)[-1]
     return {
-        "issuer_parent": "",
+        "issuer_parent": info.issuer_parent.upper(),
         "issuer": info.issuer_name.upper(),
         "symbol": info.symbol,
         "subject": f"V/v đôn đốc thực hiện {short}",
