@@ -61,11 +61,18 @@ def driver_mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def binder(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
-    """Converts a value to the form the driver stores for `column` (a date or time becomes
-    what SQLAlchemy itself would send), for rows handed to the driver's executemany."""
+def converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a value becomes what the driver stores for `column` (a date or time becomes what
+    SQLAlchemy itself would send), or None where the driver takes the value as it is; for
+    rows handed to the driver's executemany. It is not called with None."""
     dialect = conn.dialect
-    convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+    convert: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return convert
+
+
+def binder(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """`converter` for any value, None included."""
+    convert = converter(conn, column)
     return (lambda v: None if v is None else convert(v)) if convert else (lambda v: v)
 
 

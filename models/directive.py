@@ -230,9 +230,14 @@ class DirectiveSpec(Strict):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
+# One encoder for every call: json.dumps with options builds a new one each time, and bulk
+# writers encode a payload per event.
+CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: the form dondoc stores and hashes."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return CANONICAL.encode(value)
 
 
 def nfc(value: Any) -> Any:

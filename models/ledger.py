@@ -7,15 +7,17 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from operator import attrgetter
-from typing import Any
+from functools import cache
+from itertools import compress
+from operator import attrgetter, itemgetter, ne
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import ActorInfo, check_review, check_submit
-from models.db import binder, driver_mark, transaction
+from models.db import binder, converter, driver_mark, transaction
 from models.directive import RequirementSpec
 from models.errors import ConcurrencyConflict, InputError, LogCorrupt, NotFound, Unauthorized
 from models.obligation import (
@@ -39,8 +41,7 @@ from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, OBLIGATION, REQUIREME
 ATTEMPTS = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a command did: the event it appended, or the earlier one its key matched."""
 
     obligation_id: int
@@ -99,15 +100,18 @@ def state_from_row(row: Any) -> State:
     )
 
 
+def _figures_text(figures: dict[str, Any]) -> str:
+    """Submitted figures as the projection stores them."""
+    return json.dumps(figures, ensure_ascii=False, sort_keys=True)
+
+
 def projection_values(state: State) -> dict[str, Any]:
     """The projection columns of `obligation` for a state."""
     return {
         "status": state.status,
         "version": state.version,
         "effective_due": state.effective_due,
-        "figures": json.dumps(state.figures, ensure_ascii=False, sort_keys=True)
-        if state.figures is not None
-        else None,
+        "figures": None if state.figures is None else _figures_text(state.figures),
         "narrative": state.narrative,
         "evidence": state.evidence,
         "submitted_at": state.submitted_at,
@@ -166,49 +170,7 @@ class Issued:
     now: datetime
 
 
-def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
-    """Number, chain and append one event, and move the projection in the same transaction.
-
-    The projection update is a compare-and-set on the version: a concurrent writer that got
-    there first makes it match nothing, and the unique (obligation, version) constraint is
-    the last guard."""
-    state = target.state
-    version = state.version + 1
-    text = payload_text(decision.payload)
-    digest = event_hash(
-        state.last_hash, version, decision.kind, by.key, by.actor, by.now, by.channel, text
-    )
-    new = evolve(state, decision.kind, decision.payload, by.now, digest)
-    moved = conn.execute(
-        OBLIGATION.update()
-        .where(OBLIGATION.c.id == target.obligation_id, OBLIGATION.c.version == state.version)
-        .values(**projection_values(new))
-    ).rowcount
-    if moved != 1:
-        raise ConcurrencyConflict(f"obligation {target.obligation_id} changed meanwhile")
-    try:
-        conn.execute(
-            EVENT.insert().values(
-                obligation_id=target.obligation_id,
-                version=version,
-                kind=decision.kind,
-                idempotency_key=by.key,
-                actor=by.actor,
-                at=by.now,
-                channel=by.channel,
-                payload=text,
-                prev_hash=state.last_hash,
-                hash=digest,
-            )
-        )
-    except IntegrityError:
-        raise ConcurrencyConflict(
-            f"obligation {target.obligation_id} version {version} was appended meanwhile"
-        ) from None
-    return Outcome(target.obligation_id, decision.kind, version, new.status, replayed=False)
-
-
-# The columns of an event row, in the order bulk writers hand them to the driver.
+# The columns of an event row, in the order the batch hands them to the driver.
 EVENT_COLUMNS = (
     "obligation_id",
     "version",
@@ -235,23 +197,16 @@ PROJECTED = (
     "decided_at",
     "last_hash",
 )
-
+# What a new obligation's row holds besides the projection.
+IDENTITY = ("id", "requirement_id", "unit_code", "period_key", "period_start", "period_end")
+# A new obligation's row: its identity, its due date as set, and the projection.
+OBLIGATION_COLUMNS = (*IDENTITY, "due_date", *PROJECTED)
 
 projected = attrgetter(*PROJECTED)
+EVERY_FIELD = tuple(range(len(PROJECTED)))
 
 
-def _payload_text(seen: dict[str, str], payload: dict[str, Any]) -> str:
-    """`payload_text`, once per distinct payload of a batch (a chase repeats a few). Equal
-    reprs of JSON values are equal values (True and 1 differ there, as in JSON)."""
-    key = repr(payload)
-    text = seen.get(key)
-    if text is None:
-        text = seen[key] = payload_text(payload)
-    return text
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
+class Planned(NamedTuple):
     """One event a set-based run decided on: the obligation as it was read, what was decided,
     and the event's idempotency key."""
 
@@ -261,60 +216,138 @@ class Planned:
     key: str
 
 
-def append_many(
-    conn: Connection, planned: list[Planned], *, actor: str, channel: str, now: datetime
-) -> list[Outcome]:
-    """Append one event to each of many obligations in a few statements, with the same
-    numbering, fold and hash chain as `append`.
+class New(NamedTuple):
+    """An obligation to create, with its `created` decision and that event's key."""
 
-    The projection moves by a compare-and-set on each obligation's version, writing only the
-    columns the event changes: if any obligation changed since it was read (a concurrent
-    single command won), or any key or version is taken, nothing of the batch is written and
-    ConcurrencyConflict tells the caller to read again and retry. Rows go to the driver's
-    executemany, as publishing's do."""
-    if not planned:
-        return []
-    mark = driver_mark(conn)
-    binders = {c.name: binder(conn, c) for c in OBLIGATION.c}
-    at, at_text = binder(conn, EVENT.c.at)(now), utc_text(now)
-    texts: dict[str, str] = {}
-    events: list[tuple[Any, ...]] = []
-    moves: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    outcomes: list[Outcome] = []
-    for item in planned:
-        old = item.state
-        version = old.version + 1
-        kind, payload = item.decision.kind, item.decision.payload
-        text = _payload_text(texts, payload)
-        digest = event_digest(old.last_hash, version, kind, item.key, actor, at_text, channel, text)
-        new = evolve(old, kind, payload, now, digest)
-        events.append(
+    obligation_id: int
+    requirement_id: int
+    unit_code: str
+    period_key: str
+    period_start: date
+    period_end: date | None
+    decision: Decision
+    key: str
+
+
+def _insert(mark: str, table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join([mark] * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+Row = Callable[[tuple[Any, ...]], tuple[Any, ...]]
+
+
+class _Batch:
+    """The one way events reach the log: each event is numbered after the obligation's
+    version, chained to its last hash, hashed and folded into the new state here, and the
+    rows go to the driver's executemany in the stored form SQLAlchemy itself would send.
+    A batch is written in the caller's transaction by `append_many` or `create_many`."""
+
+    def __init__(self, conn: Connection, *, actor: str, channel: str, now: datetime) -> None:
+        self.conn = conn
+        self.mark = driver_mark(conn)
+        self.actor, self.channel, self.now = actor, channel, now
+        self.at, self.at_text = binder(conn, EVENT.c.at)(now), utc_text(now)
+        self.events: list[tuple[Any, ...]] = []
+        self.texts: dict[str, str] = {}
+        # Dates repeat across a batch (a period's bounds, a due date): each is converted once.
+        self.date = cache(binder(conn, OBLIGATION.c.period_start))
+        self.convert: list[Callable[[Any], Any] | None] = [
+            self._converter(conn, OBLIGATION.c[name]) for name in PROJECTED
+        ]
+        self.rows: dict[tuple[int, ...], Row] = {}
+
+    def _converter(self, conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+        if column.name == "figures":
+            return _figures_text
+        convert = converter(conn, column)
+        return self.date if convert and isinstance(column.type, sa.Date) else convert
+
+    def text(self, payload: dict[str, Any]) -> str:
+        """`payload_text`, once per distinct payload of the batch (a chase repeats a few).
+        Equal reprs of JSON values are equal values (True and 1 differ there, as in JSON)."""
+        key = repr(payload)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = payload_text(payload)
+        return text
+
+    def event(
+        self, obligation_id: int, old: State | None, decision: Decision, key: str, text: str
+    ) -> State:
+        """Chain one event (its payload stored as `text`) after `old` (None: the obligation's
+        first) and return the state it leads to."""
+        version, prev = (1, GENESIS) if old is None else (old.version + 1, old.last_hash)
+        kind = decision.kind
+        digest = event_digest(
+            prev, version, kind, key, self.actor, self.at_text, self.channel, text
+        )
+        self.events.append(
             (
-                item.obligation_id,
+                obligation_id,
                 version,
                 kind,
-                item.key,
-                actor,
-                at,
-                channel,
+                key,
+                self.actor,
+                self.at,
+                self.channel,
                 text,
-                old.last_hash,
+                prev,
                 digest,
             )
         )
-        after = projection_values(new)
-        changed = tuple(
-            name
-            for name, was, now_is in zip(PROJECTED, projected(old), projected(new), strict=True)
-            if was != now_is
-        )
-        moves.setdefault(changed, []).append(
-            (*(binders[name](after[name]) for name in changed), item.obligation_id, old.version)
-        )
-        outcomes.append(Outcome(item.obligation_id, kind, version, new.status, replayed=False))
+        return evolve(old, kind, decision.payload, self.now, digest)
+
+    def row(self, fields: tuple[int, ...]) -> Row:
+        """Picks the projected fields at these positions of `projected(state)`, as stored."""
+        maker = self.rows.get(fields)
+        if maker is None:
+            maker = self.rows[fields] = self._row(fields)
+        return maker
+
+    def _row(self, fields: tuple[int, ...]) -> Row:
+        pick = itemgetter(*fields) if len(fields) > 1 else lambda v: (v[fields[0]],)
+        fix = [(i, c) for i, f in enumerate(fields) if (c := self.convert[f]) is not None]
+        if not fix:
+            return pick
+
+        def stored(values: tuple[Any, ...]) -> tuple[Any, ...]:
+            row = list(pick(values))
+            for i, convert in fix:
+                if row[i] is not None:
+                    row[i] = convert(row[i])
+            return tuple(row)
+
+        return stored
+
+    def write_events(self) -> None:
+        self.conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
+
+
+def append_many(
+    conn: Connection, planned: list[Planned], *, actor: str, channel: str, now: datetime
+) -> list[Outcome]:
+    """Append one event to each of many obligations in a few statements.
+
+    The projection moves by a compare-and-set on each obligation's version, writing only the
+    columns the event changes: if any obligation changed since it was read (a concurrent
+    command won), or any key or version is taken, nothing of the batch is written and
+    ConcurrencyConflict tells the caller to read again and retry."""
+    if not planned:
+        return []
+    batch = _Batch(conn, actor=actor, channel=channel, now=now)
+    moves: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    outcomes: list[Outcome] = []
+    for oid, old, decision, key in planned:
+        new = batch.event(oid, old, decision, key, batch.text(decision.payload))
+        before, after = projected(old), projected(new)
+        changed = tuple(compress(EVERY_FIELD, map(ne, before, after)))
+        moves.setdefault(changed, []).append((*batch.row(changed)(after), oid, old.version))
+        outcomes.append(Outcome(oid, decision.kind, new.version, new.status, replayed=False))
     moved = 0
+    mark = batch.mark
     for changed, rows in moves.items():
-        assignments = ", ".join(f"{name} = {mark}" for name in changed)
+        assignments = ", ".join(f"{PROJECTED[f]} = {mark}" for f in changed)
         moved += conn.exec_driver_sql(
             f"UPDATE obligation SET {assignments} WHERE id = {mark} AND version = {mark}", rows
         ).rowcount
@@ -322,15 +355,53 @@ def append_many(
         raise ConcurrencyConflict(
             f"{len(planned) - moved} of {len(planned)} obligations changed meanwhile"
         )
-    columns = ", ".join(EVENT_COLUMNS)
     try:
-        conn.exec_driver_sql(
-            f"INSERT INTO event ({columns}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})",
-            events,
-        )
+        batch.write_events()
     except IntegrityError:
         raise ConcurrencyConflict("an event of the batch was appended meanwhile") from None
     return outcomes
+
+
+def create_many(
+    conn: Connection, new: list[New], *, actor: str, channel: str, now: datetime
+) -> None:
+    """Create many obligations, each with its `created` event, in two statements: the row
+    is the fold of that event, like every later state. A key or an obligation that exists
+    already raises IntegrityError, and the caller's transaction writes nothing."""
+    if not new:
+        return
+    batch = _Batch(conn, actor=actor, channel=channel, now=now)
+    bind_date, stored = batch.date, batch.row(EVERY_FIELD)
+    rows = []
+    for oid, requirement_id, unit, period_key, start, end, decision, key in new:
+        # every created payload differs (it names the obligation): no point remembering it
+        state = batch.event(oid, None, decision, key, payload_text(decision.payload))
+        rows.append(
+            (
+                oid,
+                requirement_id,
+                unit,
+                period_key,
+                bind_date(start),
+                bind_date(end),
+                bind_date(state.due_date),
+                *stored(projected(state)),
+            )
+        )
+    conn.exec_driver_sql(_insert(batch.mark, "obligation", OBLIGATION_COLUMNS), rows)
+    batch.write_events()
+
+
+def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
+    """Append one command's event and move the projection, as a batch of one."""
+    (outcome,) = append_many(
+        conn,
+        [Planned(target.obligation_id, target.state, decision, by.key)],
+        actor=by.actor,
+        channel=by.channel,
+        now=by.now,
+    )
+    return outcome
 
 
 Decider = Callable[[Target], Decision]

@@ -20,15 +20,15 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import check_publish
-from models.db import binder, driver_mark, transaction
+from models.db import transaction
 from models.directive import DirectiveSpec, RequirementSpec, Selector
 from models.errors import InputError, Refused, Unauthorized
-from models.ledger import EVENT_COLUMNS, load_actor, record_denial
-from models.obligation import GENESIS, created_payload, event_hash, payload_text
+from models.ledger import New, create_many, load_actor, record_denial
+from models.obligation import Decision, created_payload
 from models.periods import Period, due_date, periods_for
 from models.reference import load_units
 from models.registry import UnitRow
-from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
+from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT
 from models.workdays import WorkCalendar
 
 CHUNK = 5_000
@@ -138,59 +138,22 @@ class Opening:
     progress: Callable[[int], None] | None = None
 
 
-OBLIGATION_COLUMNS = (
-    "id",
-    "requirement_id",
-    "unit_code",
-    "period_key",
-    "period_start",
-    "period_end",
-    "due_date",
-    "status",
-    "version",
-    "effective_due",
-    "last_hash",
-)
-
-
-class _BulkWriter:
-    """The hot path of publishing: rows go to the driver's executemany as tuples already in the
-    column's stored form (each date is converted once per period, not once per row), and ids
-    are taken before the insert instead of returned row by row."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        mark = driver_mark(conn)
-
-        def insert(table: str, columns: tuple[str, ...]) -> str:
-            marks = ", ".join([mark] * len(columns))
-            return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-        self.insert_obligations = insert("obligation", OBLIGATION_COLUMNS)
-        self.insert_events = insert("event", EVENT_COLUMNS)
-        self.bind_date = binder(conn, OBLIGATION.c.period_start)
-        self.bind_time = binder(conn, EVENT.c.at)
-
-    def ids(self, n: int) -> list[int]:
-        """n fresh obligation ids. On SQLite the write lock is held since BEGIN IMMEDIATE; on
-        PostgreSQL they come from the column's own sequence."""
-        if self.conn.dialect.name == "postgresql":
-            return list(
-                self.conn.execute(
-                    sa.text(
-                        "SELECT nextval(pg_get_serial_sequence('obligation', 'id')) "
-                        "FROM generate_series(1, :n)"
-                    ),
-                    {"n": n},
-                ).scalars()
-            )
-        start = self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(OBLIGATION.c.id), 0)))
-        first = start.scalar_one() + 1
-        return list(range(first, first + n))
-
-    def write(self, obligations: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:
-        self.conn.exec_driver_sql(self.insert_obligations, obligations)
-        self.conn.exec_driver_sql(self.insert_events, events)
+def _fresh_ids(conn: Connection, n: int) -> list[int]:
+    """n fresh obligation ids, taken before the insert instead of returned row by row. On
+    SQLite the write lock is held since BEGIN IMMEDIATE; on PostgreSQL they come from the
+    column's own sequence."""
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.execute(
+                sa.text(
+                    "SELECT nextval(pg_get_serial_sequence('obligation', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            ).scalars()
+        )
+    first = conn.execute(sa.select(sa.func.coalesce(sa.func.max(OBLIGATION.c.id), 0))).scalar_one()
+    return list(range(first + 1, first + 1 + n))
 
 
 def _open_requirement(
@@ -205,47 +168,38 @@ def _open_requirement(
     )
     obliged = Obliged(req.who, run.units)
     window = (directive.effective_from, directive.effective_until)
-    writer = _BulkWriter(conn)
-    at = writer.bind_time(run.now)
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        """(obligation row without its id, event row without its obligation id) pairs."""
+    def owed() -> Iterator[tuple[Period, str, Decision]]:
+        """Each missing obligation: its period, its unit and its `created` decision."""
         for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
-            start, end, due_bound = (writer.bind_date(d) for d in (period.start, period.end, due))
             for unit in owing:
-                if (unit, period.key) in existing:
-                    continue
-                payload = payload_text(
-                    created_payload(
+                if (unit, period.key) not in existing:
+                    payload = created_payload(
                         directive.code, req.code, unit, period.key, period.start, period.end, due
                     )
-                )
-                key = f"created:{directive.code}:{req.code}:{unit}:{period.key}"
-                digest = event_hash(
-                    GENESIS, 1, "created", key, run.actor, run.now, run.channel, payload
-                )
-                yield (
-                    (
-                        requirement_id,
-                        unit,
-                        period.key,
-                        start,
-                        end,
-                        due_bound,
-                        "open",
-                        1,
-                        due_bound,
-                        digest,
-                    ),
-                    (1, "created", key, run.actor, at, run.channel, payload, GENESIS, digest),
-                )
+                    yield period, unit, Decision("created", payload)
 
     created = 0
-    for chunk in _chunks(rows()):
-        ids = writer.ids(len(chunk))
-        writer.write(
-            [(oid, *obligation) for oid, (obligation, _) in zip(ids, chunk, strict=True)],
-            [(oid, *event) for oid, (_, event) in zip(ids, chunk, strict=True)],
+    for chunk in _chunks(owed()):
+        ids = _fresh_ids(conn, len(chunk))
+        create_many(
+            conn,
+            [
+                New(
+                    oid,
+                    requirement_id,
+                    unit,
+                    period.key,
+                    period.start,
+                    period.end,
+                    decision,
+                    f"created:{directive.code}:{req.code}:{unit}:{period.key}",
+                )
+                for oid, (period, unit, decision) in zip(ids, chunk, strict=True)
+            ],
+            actor=run.actor,
+            channel=run.channel,
+            now=run.now,
         )
         created += len(chunk)
         if run.progress is not None:
