@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from itertools import compress
-from operator import attrgetter, itemgetter, ne
+from operator import itemgetter, ne
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -106,18 +106,11 @@ def _figures_text(figures: dict[str, Any]) -> str:
 
 
 def projection_values(state: State) -> dict[str, Any]:
-    """The projection columns of `obligation` for a state."""
-    return {
-        "status": state.status,
-        "version": state.version,
-        "effective_due": state.effective_due,
-        "figures": None if state.figures is None else _figures_text(state.figures),
-        "narrative": state.narrative,
-        "evidence": state.evidence,
-        "submitted_at": state.submitted_at,
-        "decided_at": state.decided_at,
-        "last_hash": state.last_hash,
-    }
+    """The projection columns of `obligation` for a state, as SQLAlchemy takes them."""
+    values = state._asdict()
+    if state.figures is not None:
+        values["figures"] = _figures_text(state.figures)
+    return values
 
 
 def _load_target(conn: Connection, obligation_id: int) -> Target:
@@ -185,25 +178,12 @@ EVENT_COLUMNS = (
 )
 
 
-# The State fields the projection stores, under the same names as its columns.
-PROJECTED = (
-    "status",
-    "version",
-    "effective_due",
-    "figures",
-    "narrative",
-    "evidence",
-    "submitted_at",
-    "decided_at",
-    "last_hash",
-)
-# What a new obligation's row holds besides the projection.
+# Each field of State is the obligation column of the same name: the projection.
+STATE_COLUMNS = State._fields
+EVERY_FIELD = tuple(range(len(STATE_COLUMNS)))
+# What a new obligation's row holds besides its state.
 IDENTITY = ("id", "requirement_id", "unit_code", "period_key", "period_start", "period_end")
-# A new obligation's row: its identity, its due date as set, and the projection.
-OBLIGATION_COLUMNS = (*IDENTITY, "due_date", *PROJECTED)
-
-projected = attrgetter(*PROJECTED)
-EVERY_FIELD = tuple(range(len(PROJECTED)))
+OBLIGATION_COLUMNS = (*IDENTITY, *STATE_COLUMNS)
 
 
 class Planned(NamedTuple):
@@ -253,7 +233,7 @@ class _Batch:
         # Dates repeat across a batch (a period's bounds, a due date): each is converted once.
         self.date = cache(binder(conn, OBLIGATION.c.period_start))
         self.convert: list[Callable[[Any], Any] | None] = [
-            self._converter(conn, OBLIGATION.c[name]) for name in PROJECTED
+            self._converter(conn, OBLIGATION.c[name]) for name in STATE_COLUMNS
         ]
         self.rows: dict[tuple[int, ...], Row] = {}
 
@@ -299,7 +279,7 @@ class _Batch:
         return evolve(old, kind, decision.payload, self.now, digest)
 
     def row(self, fields: tuple[int, ...]) -> Row:
-        """Picks the projected fields at these positions of `projected(state)`, as stored."""
+        """Picks the fields at these positions of a state, as the driver stores them."""
         maker = self.rows.get(fields)
         if maker is None:
             maker = self.rows[fields] = self._row(fields)
@@ -340,14 +320,13 @@ def append_many(
     outcomes: list[Outcome] = []
     for oid, old, decision, key in planned:
         new = batch.event(oid, old, decision, key, batch.text(decision.payload))
-        before, after = projected(old), projected(new)
-        changed = tuple(compress(EVERY_FIELD, map(ne, before, after)))
-        moves.setdefault(changed, []).append((*batch.row(changed)(after), oid, old.version))
+        changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
+        moves.setdefault(changed, []).append((*batch.row(changed)(new), oid, old.version))
         outcomes.append(Outcome(oid, decision.kind, new.version, new.status, replayed=False))
     moved = 0
     mark = batch.mark
     for changed, rows in moves.items():
-        assignments = ", ".join(f"{PROJECTED[f]} = {mark}" for f in changed)
+        assignments = ", ".join(f"{STATE_COLUMNS[f]} = {mark}" for f in changed)
         moved += conn.exec_driver_sql(
             f"UPDATE obligation SET {assignments} WHERE id = {mark} AND version = {mark}", rows
         ).rowcount
@@ -384,8 +363,7 @@ def create_many(
                 period_key,
                 bind_date(start),
                 bind_date(end),
-                bind_date(state.due_date),
-                *stored(projected(state)),
+                *stored(state),
             )
         )
     conn.exec_driver_sql(_insert(batch.mark, "obligation", OBLIGATION_COLUMNS), rows)

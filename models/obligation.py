@@ -118,7 +118,19 @@ def evolve(
         return State("open", 1, due, due, None, None, None, None, None, digest)
     if state is None:
         raise ValueError(f"a {kind} event cannot start an obligation's log")
-    state = state._replace(version=state.version + 1, last_hash=digest)
+    # built directly rather than with _replace(): this line runs for every event folded
+    state = State(
+        state.status,
+        state.version + 1,
+        state.due_date,
+        state.effective_due,
+        state.figures,
+        state.narrative,
+        state.evidence,
+        state.submitted_at,
+        state.decided_at,
+        digest,
+    )
     if kind == "submitted":
         return state._replace(
             status="submitted",
