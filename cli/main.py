@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import pendulum
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from models import ledger, publishing, queries, reference, services
-from models.db import transaction, upgrade
+from models import services
 from models.directive import load_directive
 from models.errors import (
     ConcurrencyConflict,
@@ -36,12 +34,9 @@ from models.errors import (
     Refused,
     Unauthorized,
 )
-from models.registry import read_actors, read_units, validate_actor
 from models.settings import load_settings
 from models.status import STATUSES
-from models.tables import MESSAGE
 from models.workdays import TIMEZONE
-from notifications.delivery import Delivery
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -131,9 +126,9 @@ def _now() -> Any:
     return pendulum.now("UTC")
 
 
-def _issued(actor: str, key: str | None) -> ledger.Issued:
+def _issued(actor: str, key: str | None) -> services.Issued:
     """A command from the command line, now; without --key each call is a new command."""
-    return ledger.Issued(actor, key or f"cli:{uuid.uuid4()}", "cli", _now())
+    return services.Issued(actor, key or f"cli:{uuid.uuid4()}", "cli", _now())
 
 
 def _print_json(value: Any) -> None:
@@ -145,7 +140,7 @@ def _print_json(value: Any) -> None:
 def db_upgrade() -> None:
     """Create or migrate dondoc's database to the newest schema."""
     settings = load_settings()
-    upgrade(settings.engine())
+    services.upgrade_database(settings)
     out.print(f"database is up to date: {settings.database_url}")
 
 
@@ -154,11 +149,7 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
     valid_until,successor."""
-    engine = load_settings().engine()
-    with transaction(engine, writes=False) as conn:
-        known = reference.unit_codes(conn)
-    units = read_units(file, known)
-    n = reference.import_units(engine, units)
+    n = services.import_units(load_settings(), file)
     out.print(f"{n} units imported from {file}")
 
 
@@ -166,10 +157,7 @@ def units_import(file: Path) -> None:
 @friendly
 def actors_import(file: Path) -> None:
     """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
-    engine = load_settings().engine()
-    with transaction(engine, writes=False) as conn:
-        known = reference.unit_codes(conn)
-    n = reference.import_actors(engine, read_actors(file, known))
+    n = services.import_actors(load_settings(), file)
     out.print(f"{n} actors imported from {file}")
 
 
@@ -183,11 +171,9 @@ def actors_add(
     email: Annotated[str | None, typer.Option("--email")] = None,
 ) -> None:
     """Create (or update) one actor."""
-    engine = load_settings().engine()
-    with transaction(engine, writes=False) as conn:
-        known = reference.unit_codes(conn)
-    actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
-    reference.import_actors(engine, [actor])
+    actor = services.add_actor(
+        load_settings(), username=username, full_name=full_name, unit=unit, role=role, email=email
+    )
     out.print(f"actor {actor.username} ({actor.role}, unit {actor.unit_code}) saved")
 
 
@@ -199,22 +185,15 @@ def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> Non
     spec = load_directive(file)
     day = _day(as_of, "--as-of")
     with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
-        report = publishing.publish(
-            settings.engine(),
-            spec,
-            source=str(file),
-            actor=actor,
-            as_of=day,
-            now=_now(),
-            calendar=settings.calendar(),
-            horizon_days=settings.open_horizon_days,
+        report = services.publish(
+            settings, spec, source=str(file), actor=actor, as_of=day, now=_now()
         )
     state = "published" if report.new else "already published; opened what was missing"
     out.print(f"{spec.code}: {state}")
     _print_opened(report.opened)
 
 
-def _print_opened(report: publishing.OpenReport) -> None:
+def _print_opened(report: services.OpenReport) -> None:
     table = Table("directive", "requirement", "obligations created")
     for (directive, requirement), n in sorted(report.created.items()):
         table.add_row(directive, requirement, str(n))
@@ -226,7 +205,7 @@ def _print_opened(report: publishing.OpenReport) -> None:
 @friendly
 def directive_list(as_json: JsonOpt = False) -> None:
     """Published directives."""
-    rows = queries.list_directives(load_settings().engine())
+    rows = services.list_directives(load_settings())
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -253,15 +232,7 @@ def directive_list(as_json: JsonOpt = False) -> None:
 @friendly
 def open_(as_of: AsOfOpt = None) -> None:
     """Open every published directive's periods that have started by --as-of."""
-    settings = load_settings()
-    day = _day(as_of, "--as-of")
-    report = publishing.open_periods(
-        settings.engine(),
-        as_of=day,
-        now=_now(),
-        calendar=settings.calendar(),
-        horizon_days=settings.open_horizon_days,
-    )
+    report = services.open_periods(load_settings(), as_of=_day(as_of, "--as-of"), now=_now())
     _print_opened(report)
 
 
@@ -280,11 +251,10 @@ def obligations(
         raise InputError(
             "command line", "--status", status, f"must be one of {', '.join(STATUSES)}"
         )
-    settings = load_settings()
     day = _day(as_of, "--as-of")
-    rows = queries.list_obligations(
-        settings.engine(),
-        on=settings.status_day(day),
+    rows = services.list_obligations(
+        load_settings(),
+        day=day,
         directive=directive,
         unit=unit,
         period=period,
@@ -318,7 +288,7 @@ def obligations(
     out.print(table)
 
 
-def _outcome(outcome: ledger.Outcome) -> None:
+def _outcome(outcome: services.Outcome) -> None:
     if outcome.replayed:
         out.print(
             f"obligation {outcome.obligation_id}: this {outcome.kind} was already recorded "
@@ -355,8 +325,8 @@ def submit(
 ) -> None:
     """Hand in an obligation's figures (staff of the obliged unit)."""
     _outcome(
-        ledger.submit(
-            load_settings().engine(),
+        services.submit(
+            load_settings(),
             obligation,
             _issued(actor, key),
             figures=_figures(figure or []),
@@ -370,7 +340,7 @@ def submit(
 @friendly
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
-    _outcome(ledger.accept(load_settings().engine(), obligation, _issued(actor, key)))
+    _outcome(services.accept(load_settings(), obligation, _issued(actor, key)))
 
 
 @app.command("return")
@@ -405,8 +375,8 @@ def extend(
     except ValueError:
         raise InputError("extend", "--due", due, "is not a date YYYY-MM-DD") from None
     _outcome(
-        ledger.extend(
-            load_settings().engine(),
+        services.extend(
+            load_settings(),
             obligation,
             _issued(actor, key),
             due=new_due,
@@ -425,8 +395,8 @@ def waive(
 ) -> None:
     """Release a unit from an obligation (the directive's lead office)."""
     _outcome(
-        ledger.waive(
-            load_settings().engine(),
+        services.waive(
+            load_settings(),
             obligation,
             _issued(actor, key),
             reason=reason,
@@ -438,7 +408,7 @@ def waive(
 @friendly
 def log_verify() -> None:
     """Check every hash chain and that the projection matches the log."""
-    checked, problems = ledger.verify(load_settings().engine())
+    checked, problems = services.verify(load_settings())
     for problem in problems:
         err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if problems:
@@ -450,7 +420,7 @@ def log_verify() -> None:
 @friendly
 def log_rebuild() -> None:
     """Recompute the current state of every obligation from the event log."""
-    replayed, fixed = ledger.rebuild(load_settings().engine())
+    replayed, fixed = services.rebuild(load_settings())
     out.print(f"{replayed} obligations replayed; {fixed} projection rows corrected")
 
 
@@ -510,7 +480,7 @@ def _told(run: services.ChaseRun) -> None:
         )
 
 
-def _delivery_failed(delivery: Delivery | None) -> None:
+def _delivery_failed(delivery: services.Delivery | None) -> None:
     if delivery is not None and delivery.failed:
         raise DeliveryFailed(
             f"{len(delivery.failed)} message(s) not delivered, kept in the outbox for a later "
@@ -560,21 +530,7 @@ def outbox_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The messages in the outbox, newest first."""
-    query = sa.select(
-        MESSAGE.c.key,
-        MESSAGE.c.run,
-        MESSAGE.c.recipient,
-        MESSAGE.c.subject,
-        MESSAGE.c.status,
-        MESSAGE.c.attempts,
-        MESSAGE.c.next_attempt_at,
-        MESSAGE.c.sent_at,
-        MESSAGE.c.last_error,
-    ).order_by(MESSAGE.c.id.desc())
-    if status is not None:
-        query = query.where(MESSAGE.c.status == status)
-    with transaction(load_settings().engine(), writes=False) as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
+    rows = services.list_messages(load_settings(), status=status)
     if as_json:
         _print_json(rows)
         return

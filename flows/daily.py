@@ -12,8 +12,7 @@ from prefect.artifacts import create_table_artifact
 from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import issued
-from models import publishing
-from models.queries import compliance
+from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
 from models.workdays import TIMEZONE
@@ -24,18 +23,11 @@ def _today(as_of: date | None) -> date:
 
 
 @task
-def open_due_periods(as_of: date) -> publishing.OpenReport:
+def open_due_periods(as_of: date) -> services.OpenReport:
     """Create the obligations of every period that has started (set-based, idempotent)."""
-    config = load_settings()
     by = issued("dondoc")
-    return publishing.open_periods(
-        config.engine(),
-        as_of=as_of,
-        now=by.now,
-        calendar=config.calendar(),
-        horizon_days=config.open_horizon_days,
-        actor=by.actor,
-        channel=by.channel,
+    return services.open_periods(
+        load_settings(), as_of=as_of, now=by.now, actor=by.actor, channel=by.channel
     )
 
 
@@ -53,11 +45,8 @@ def open_periods(as_of: date | None = None) -> int:
 @task
 def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
     """Per directive, one row per unit with its obligations counted by status."""
-    config = load_settings()
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(dict)
-    for directive, unit, name, status, n in compliance(
-        config.engine(), on=config.status_day(as_of)
-    ):
+    for directive, unit, name, status, n in services.compliance(load_settings(), day=as_of):
         counts[directive].setdefault(f"{unit} · {name}", Counter())[status] += n
     return {
         directive: [

@@ -25,11 +25,11 @@ from prefect.client.schemas.filters import FlowFilter, FlowFilterId, FlowFilterN
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectNotFound
 from prefect.utilities.asyncutils import run_coro_as_sync
-from sqlalchemy import Engine
 
+from models import services
 from models.directive import Figure, RequirementSpec
-from models.queries import AwaitingReview, OpenWork, awaiting_review, open_work
-from models.settings import load_settings
+from models.services import AwaitingReview, OpenWork
+from models.settings import Settings, load_settings
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
 SUBMIT_FLOW = "nop-bao-cao"
@@ -249,7 +249,7 @@ class FormSync:
     deleted: list[str]
 
 
-def desired_forms(engine: Engine) -> list[Form]:
+def desired_forms(settings: Settings) -> list[Form]:
     """The forms dondoc's database calls for now."""
     forms = [
         Form(
@@ -261,7 +261,7 @@ def desired_forms(engine: Engine) -> list[Form]:
             schema=submission_schema(work),
             tags=[work.directive, "nộp báo cáo"],
         )
-        for work in open_work(engine)
+        for work in services.open_work(settings)
     ]
     forms += [
         Form(
@@ -273,7 +273,7 @@ def desired_forms(engine: Engine) -> list[Form]:
             schema=review_schema(waiting),
             tags=[directive, "xét duyệt"],
         )
-        for directive, waiting in awaiting_review(engine).items()
+        for directive, waiting in services.awaiting_review(settings).items()
     ]
     return forms
 
@@ -328,19 +328,22 @@ async def _lock(client: Any) -> None:
         await client.upsert_global_concurrency_limit_by_name(FORMS_LOCK, 1)
 
 
-async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) -> FormSync:
-    """Make the form deployments match the database, writing only those that changed.
+async def sync_forms(settings: Settings) -> FormSync:
+    """Make the form deployments match the database, writing only those that changed (on the
+    settings' work pool, run from their project directory).
 
     Refreshes run one at a time (a Prefect global concurrency limit) and read the database
     once they hold it: when several runs end together, the last refresh writes the latest
     state, never an older one over a newer."""
+    work_pool = settings.work_pool
+    working_directory = str(settings.project_dir)
     pull = [{"prefect.deployments.steps.set_working_directory": {"directory": working_directory}}]
     written: list[str] = []
     deleted: list[str] = []
     async with get_client() as client:
         await _lock(client)
         async with concurrency(FORMS_LOCK, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
-            forms = desired_forms(engine)
+            forms = desired_forms(settings)
             flows = await _flow_ids(client, [SUBMIT_FLOW, REVIEW_FLOW])
             flow_names = {flow_id: name for name, flow_id in flows.items()}
             existing = {
@@ -379,17 +382,7 @@ async def sync_forms(engine: Engine, *, work_pool: str, working_directory: str) 
 @task
 def refresh_forms() -> FormSync:
     """Make the submission and review forms match the database."""
-    config = load_settings()
-    result = cast(
-        FormSync,
-        run_coro_as_sync(
-            sync_forms(
-                config.engine(),
-                work_pool=config.work_pool,
-                working_directory=str(config.project_dir),
-            )
-        ),
-    )
+    result = cast(FormSync, run_coro_as_sync(sync_forms(load_settings())))
     get_run_logger().info(
         "%d forms up to date: %d written, %d deleted",
         len(result.names),

@@ -10,7 +10,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.forms import refresh_forms
 from flows.runtime import issued
-from models import publishing
+from models import services
 from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
 from models.settings import load_settings
@@ -43,24 +43,21 @@ def read_directive(
 
 
 @task
-def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> publishing.PublishReport:
+def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> services.PublishReport:
     """Store the directive and open the periods that have started (set-based)."""
-    config = load_settings()
     by = issued(actor)
-    return publishing.publish(
-        config.engine(),
+    return services.publish(
+        load_settings(),
         spec,
         source=source,
         actor=by.actor,
         as_of=as_of,
         now=by.now,
-        calendar=config.calendar(),
-        horizon_days=config.open_horizon_days,
         channel=by.channel,
     )
 
 
-def opened_table(report: publishing.OpenReport, key: str, description: str) -> None:
+def opened_table(report: services.OpenReport, key: str, description: str) -> None:
     """Obligations created per requirement, as a table on the run page."""
     create_table_artifact(
         key=key,

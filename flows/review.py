@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.forms import DECISIONS, REVIEW_FLOW, code_of, refresh_forms
 from flows.runtime import issued
-from models import ledger, services
+from models import services
 from models.errors import InputError
 from models.settings import load_settings
 
@@ -17,21 +17,14 @@ from models.settings import load_settings
 @task
 def record_decision(
     actor: str, obligation: int, decision: str, reason: str | None, new_due: date | None
-) -> ledger.Outcome:
+) -> services.Outcome:
     """Append the lead office's decision to the obligation's log."""
-    engine = load_settings().engine()
-    by = issued(actor)
-    if decision == "accept":
-        return ledger.accept(engine, obligation, by)
-    if decision == "return":
-        outcome, told = services.return_(load_settings(), obligation, by, reason=reason)
+    outcome, told = services.decide(
+        load_settings(), obligation, issued(actor), decision, reason=reason, new_due=new_due
+    )
+    if told is not None:
         print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
-        return outcome
-    if decision == "waive":
-        return ledger.waive(engine, obligation, by, reason=reason)
-    if new_due is None:
-        raise InputError("form", "new_due", None, "an extension needs the new due date")
-    return ledger.extend(engine, obligation, by, due=new_due, reason=reason)
+    return outcome
 
 
 @flow(name=REVIEW_FLOW, log_prints=True)

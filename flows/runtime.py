@@ -7,7 +7,7 @@ from uuid import uuid4
 import pendulum
 from prefect.runtime import flow_run
 
-from models.ledger import Issued
+from models.services import Issued
 
 
 def run_id() -> str:

@@ -9,9 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.forms import SUBMIT_FLOW, code_of, refresh_forms
 from flows.runtime import issued, run_id
-from models import ledger
-from models.errors import InputError
-from models.queries import find_obligation, requirement_spec
+from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
 
@@ -26,18 +24,18 @@ def record_submission(
     figures: dict[str, Any],
     narrative: str | None,
     evidence: str | None,
-) -> ledger.Outcome:
+) -> services.Outcome:
     """Validate the figures against the requirement and append the `submitted` event."""
-    engine = load_settings().engine()
-    oid = find_obligation(
-        engine, directive=directive, requirement=requirement, unit=unit, period=period
-    )
-    if oid is None:
-        raise InputError(
-            "form", "period", period, f"unit {unit} owes no {requirement} for this period"
-        )
-    return ledger.submit(
-        engine, oid, issued(actor), figures=figures, narrative=narrative, evidence=evidence
+    return services.submit_for(
+        load_settings(),
+        issued(actor),
+        directive=directive,
+        requirement=requirement,
+        unit=unit,
+        period=period,
+        figures=figures,
+        narrative=narrative,
+        evidence=evidence,
     )
 
 
@@ -56,7 +54,7 @@ def submit_obligation(
     outcome = record_submission(
         directive, requirement, actor, code_of(unit), period, figures or {}, narrative, evidence
     )
-    spec = requirement_spec(load_settings().engine(), directive=directive, requirement=requirement)
+    spec = services.requirement_spec(load_settings(), directive=directive, requirement=requirement)
     rows = "\n".join(
         f"| {f.label} | {(figures or {}).get(f.key, '—')} | {f.unit or ''} |"
         for f in spec.what.figures

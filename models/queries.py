@@ -1,4 +1,5 @@
-"""Read side: obligations with their status as of a day, and published directives."""
+"""Read side: obligations with their status as of a day, published directives, and the
+outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from models.db import transaction
 from models.directive import RequirementSpec
 from models.errors import NotFound
 from models.status import RULES, Day
-from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
+from models.tables import DIRECTIVE, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
 
 
 class ObligationPublic(SQLModel):
@@ -323,3 +324,22 @@ def compliance(engine: Engine, *, on: Day) -> list[tuple[str, str, str, str, int
     )
     with transaction(engine, writes=False) as conn:
         return [(r.code, r.unit_code, r.name, r.shown, r.n) for r in conn.execute(query)]
+
+
+def list_messages(engine: Engine, *, status: str | None = None) -> list[dict[str, Any]]:
+    """The messages in the outbox, newest first (`status`: only pending, sent or failed)."""
+    query = sa.select(
+        MESSAGE.c.key,
+        MESSAGE.c.run,
+        MESSAGE.c.recipient,
+        MESSAGE.c.subject,
+        MESSAGE.c.status,
+        MESSAGE.c.attempts,
+        MESSAGE.c.next_attempt_at,
+        MESSAGE.c.sent_at,
+        MESSAGE.c.last_error,
+    ).order_by(MESSAGE.c.id.desc())
+    if status is not None:
+        query = query.where(MESSAGE.c.status == status)
+    with transaction(engine, writes=False) as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,13 +1,18 @@
 """Use cases that the command line and the flows both call, each one unit of work: the
-settings are turned into an engine, a calendar and channels here, once."""
+settings are turned into an engine, a calendar and channels here, once.
+
+The types callers need from the layers below are re-exported here, so `cli/` and `flows/`
+import this module and never the storage modules themselves (import-linter checks it)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
-from models import ledger
+from models import ledger, publishing, queries, reference
 from models.chase import (
     ChasePlan,
     Summary,
@@ -17,13 +22,158 @@ from models.chase import (
     write,
     write_summaries,
 )
-from models.db import transaction
-from models.errors import ConcurrencyConflict
+from models.db import transaction, upgrade
+from models.directive import DirectiveSpec, RequirementSpec
+from models.errors import ConcurrencyConflict, InputError
 from models.ledger import ATTEMPTS
+from models.ledger import Issued as Issued
+from models.ledger import Outcome as Outcome
+from models.publishing import OpenReport as OpenReport
+from models.publishing import PublishReport as PublishReport
+from models.queries import AwaitingReview as AwaitingReview
+from models.queries import DirectivePublic, ObligationPublic
+from models.queries import OpenWork as OpenWork
+from models.registry import ActorRow, read_actors, read_units, validate_actor
 from models.settings import Settings
 from models.workdays import local_date
-from notifications.delivery import Delivery, Smtp, deliver
+from notifications.delivery import Delivery as Delivery
+from notifications.delivery import Smtp, deliver
 from notifications.render import renderer, summary_renderer
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Create or migrate dondoc's database to the newest schema."""
+    upgrade(settings.engine())
+
+
+def import_units(settings: Settings, file: Path) -> int:
+    """Validate a unit register file against the units already known, then upsert it."""
+    engine = settings.engine()
+    with transaction(engine, writes=False) as conn:
+        known = reference.unit_codes(conn)
+    return reference.import_units(engine, read_units(file, known))
+
+
+def import_actors(settings: Settings, file: Path) -> int:
+    """Validate an actor register file against the unit register, then upsert it."""
+    engine = settings.engine()
+    with transaction(engine, writes=False) as conn:
+        known = reference.unit_codes(conn)
+    return reference.import_actors(engine, read_actors(file, known))
+
+
+def add_actor(
+    settings: Settings,
+    *,
+    username: str,
+    full_name: str,
+    unit: str,
+    role: str,
+    email: str | None,
+) -> ActorRow:
+    """Create (or update) one actor, validated as a line of the actor register would be."""
+    engine = settings.engine()
+    with transaction(engine, writes=False) as conn:
+        known = reference.unit_codes(conn)
+    actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
+    reference.import_actors(engine, [actor])
+    return actor
+
+
+def publish(
+    settings: Settings,
+    spec: DirectiveSpec,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    channel: str = "cli",
+) -> PublishReport:
+    """Store a validated directive (once) and open its periods that have started by `as_of`
+    (plus the configured horizon)."""
+    return publishing.publish(
+        settings.engine(),
+        spec,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        horizon_days=settings.open_horizon_days,
+        channel=channel,
+    )
+
+
+def open_periods(
+    settings: Settings,
+    *,
+    as_of: date,
+    now: datetime,
+    actor: str = "dondoc",
+    channel: str = "scheduled",
+) -> OpenReport:
+    """Open every published directive's periods that have started by `as_of` (plus the
+    configured horizon)."""
+    return publishing.open_periods(
+        settings.engine(),
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        horizon_days=settings.open_horizon_days,
+        actor=actor,
+        channel=channel,
+    )
+
+
+def submit(
+    settings: Settings,
+    obligation_id: int,
+    by: Issued,
+    *,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+) -> Outcome:
+    """A unit's staff hand in an obligation's figures."""
+    return ledger.submit(
+        settings.engine(),
+        obligation_id,
+        by,
+        figures=figures,
+        narrative=narrative,
+        evidence=evidence,
+    )
+
+
+def submit_for(
+    settings: Settings,
+    by: Issued,
+    *,
+    directive: str,
+    requirement: str,
+    unit: str,
+    period: str,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+) -> Outcome:
+    """A unit's staff hand in the figures of the obligation named by its directive,
+    requirement, unit and period (as the submission form names it)."""
+    engine = settings.engine()
+    oid = queries.find_obligation(
+        engine, directive=directive, requirement=requirement, unit=unit, period=period
+    )
+    if oid is None:
+        raise InputError(
+            "form", "period", period, f"unit {unit} owes no {requirement} for this period"
+        )
+    return ledger.submit(engine, oid, by, figures=figures, narrative=narrative, evidence=evidence)
+
+
+def accept(settings: Settings, obligation_id: int, by: Issued) -> Outcome:
+    """The lead office accepts a submission."""
+    return ledger.accept(settings.engine(), obligation_id, by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +245,111 @@ def deliver_outbox(settings: Settings, *, now: datetime, everything: bool = Fals
 
 
 def return_(
-    settings: Settings, obligation_id: int, by: ledger.Issued, *, reason: str | None
-) -> tuple[ledger.Outcome, ChaseRun]:
+    settings: Settings, obligation_id: int, by: Issued, *, reason: str | None
+) -> tuple[Outcome, ChaseRun]:
     """The lead office returns a submission; its unit is told at once, with the reason (the
     return stands even if the notice cannot be delivered yet: it stays in the outbox)."""
     outcome = ledger.return_(settings.engine(), obligation_id, by, reason=reason)
     told = chase(settings, day=local_date(by.now), now=by.now, only=[obligation_id])
     return outcome, told
+
+
+def extend(
+    settings: Settings, obligation_id: int, by: Issued, *, due: date, reason: str | None
+) -> Outcome:
+    """The lead office moves an obligation's due date later."""
+    return ledger.extend(settings.engine(), obligation_id, by, due=due, reason=reason)
+
+
+def waive(settings: Settings, obligation_id: int, by: Issued, *, reason: str | None) -> Outcome:
+    """The lead office releases the unit from an obligation."""
+    return ledger.waive(settings.engine(), obligation_id, by, reason=reason)
+
+
+def decide(
+    settings: Settings,
+    obligation_id: int,
+    by: Issued,
+    decision: str,
+    *,
+    reason: str | None,
+    new_due: date | None,
+) -> tuple[Outcome, ChaseRun | None]:
+    """The lead office's decision on an obligation (accept, return, waive or extend), with
+    the notice a return sends at once (None for the other decisions)."""
+    if decision == "accept":
+        return accept(settings, obligation_id, by), None
+    if decision == "return":
+        return return_(settings, obligation_id, by, reason=reason)
+    if decision == "waive":
+        return waive(settings, obligation_id, by, reason=reason), None
+    if new_due is None:
+        raise InputError("form", "new_due", None, "an extension needs the new due date")
+    return extend(settings, obligation_id, by, due=new_due, reason=reason), None
+
+
+def verify(settings: Settings) -> tuple[int, list[ledger.Problem]]:
+    """Check every hash chain and that the projection matches the log: the events read and
+    the problems found."""
+    return ledger.verify(settings.engine())
+
+
+def rebuild(settings: Settings) -> tuple[int, int]:
+    """Recompute every obligation's current state from the log: the obligations replayed and
+    the projection rows corrected."""
+    return ledger.rebuild(settings.engine())
+
+
+def list_directives(settings: Settings) -> list[DirectivePublic]:
+    """Published directives with their requirement and obligation counts."""
+    return queries.list_directives(settings.engine())
+
+
+def list_obligations(
+    settings: Settings,
+    *,
+    day: date,
+    directive: str | None = None,
+    unit: str | None = None,
+    period: str | None = None,
+    status: str | None = None,
+) -> list[ObligationPublic]:
+    """Obligations matching the filters, with their status as of `day` (the configured
+    due-soon window)."""
+    return queries.list_obligations(
+        settings.engine(),
+        on=settings.status_day(day),
+        directive=directive,
+        unit=unit,
+        period=period,
+        status=status,
+    )
+
+
+def compliance(settings: Settings, *, day: date) -> list[tuple[str, str, str, str, int]]:
+    """(directive, unit code, unit name, status as of `day`, count)."""
+    return queries.compliance(settings.engine(), on=settings.status_day(day))
+
+
+def requirement_spec(settings: Settings, *, directive: str, requirement: str) -> RequirementSpec:
+    """A published requirement as its directive file states it."""
+    return queries.requirement_spec(settings.engine(), directive=directive, requirement=requirement)
+
+
+def open_work(settings: Settings) -> list[OpenWork]:
+    """Every published requirement with something still to hand in (the submission forms)."""
+    return queries.open_work(settings.engine())
+
+
+def awaiting_review(settings: Settings) -> dict[str, list[AwaitingReview]]:
+    """Per published directive, the obligations the lead office can act on (the review
+    forms)."""
+    return queries.awaiting_review(settings.engine())
+
+
+def list_messages(settings: Settings, *, status: str | None = None) -> list[dict[str, Any]]:
+    """The messages in the outbox, newest first (`status`: only pending, sent or failed)."""
+    return queries.list_messages(settings.engine(), status=status)
 
 
 @dataclass(frozen=True, slots=True)

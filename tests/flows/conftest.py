@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from flows.forms import FormSync, sync_forms
 from models.db import make_engine, upgrade
+from models.settings import Settings
 from tests.conftest import ROOT, load_registers, publish_seed
 
 POOL = "dondoc"
@@ -52,7 +53,11 @@ class PrefectStack:
     def sync(self) -> FormSync:
         return cast(
             FormSync,
-            run_coro_as_sync(sync_forms(self.engine, work_pool=POOL, working_directory=str(ROOT))),
+            run_coro_as_sync(
+                sync_forms(
+                    Settings(database_url=self.database_url, work_pool=POOL, project_dir=ROOT)
+                )
+            ),
         )
 
 

@@ -1,0 +1,116 @@
+"""The use cases the command line and the flows share, on every backend: what the forms'
+flows ask of them beyond the ledger's own commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Engine
+
+from models import services
+from models.errors import InputError
+from models.settings import Settings
+from tests.conftest import count, obligation_id
+from tests.store.test_ledger import FIGURES, NARRATIVE
+
+LATER = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)
+
+
+def settings_for(engine: Engine) -> Settings:
+    return Settings(database_url=engine.url.render_as_string(hide_password=False))
+
+
+def by(actor: str, key: str) -> services.Issued:
+    return services.Issued(actor, key, "test", LATER)
+
+
+def submit_for(settings: Settings, unit: str, key: str) -> services.Outcome:
+    return services.submit_for(
+        settings,
+        by(f"cb.{unit}", key),
+        directive="cam-xuyen-cchc-2024",
+        requirement="1c",
+        unit=unit,
+        period="2024-Q1",
+        figures=FIGURES,
+        narrative=NARRATIVE,
+        evidence=None,
+    )
+
+
+def test_a_form_submission_finds_its_obligation_by_directive_requirement_unit_and_period(
+    seeded: Engine,
+) -> None:
+    outcome = submit_for(settings_for(seeded), "18712", "form-1")
+    assert outcome.obligation_id == obligation_id(seeded, "1c", "18712", "2024-Q1")
+    assert (outcome.kind, outcome.status) == ("submitted", "submitted")
+
+
+def test_a_form_submission_for_a_unit_that_owes_nothing_names_the_period(
+    seeded: Engine,
+) -> None:
+    before = count(seeded, "event")
+    with pytest.raises(InputError) as refused:
+        submit_for(settings_for(seeded), "446-TTHCC", "form-2")
+    assert str(refused.value) == (
+        "form: period: unit 446-TTHCC owes no 1c for this period (got '2024-Q1')"
+    )
+    assert count(seeded, "event") == before
+
+
+@pytest.mark.parametrize(
+    ("decision", "kind", "unit"),
+    [
+        ("accept", "accepted", "18712"),
+        ("waive", "waived", "18673"),
+        ("extend", "extended", "18673"),
+    ],
+)
+def test_a_decision_is_the_lead_offices_command_of_that_name(
+    seeded: Engine, decision: str, kind: str, unit: str
+) -> None:
+    settings = settings_for(seeded)
+    submit_for(settings, "18712", "form-3")  # to accept; 18673's stays open to waive or extend
+    oid = obligation_id(seeded, "1c", unit, "2024-Q1")
+    outcome, told = services.decide(
+        settings,
+        oid,
+        by("vhtt.lan", f"review-{decision}"),
+        decision,
+        reason="Đã xem xét.",
+        new_due=date(2024, 4, 30),
+    )
+    assert (outcome.obligation_id, outcome.kind, told) == (oid, kind, None)
+
+
+def test_a_returned_submission_tells_its_unit_at_once(seeded: Engine) -> None:
+    settings = settings_for(seeded)
+    oid = submit_for(settings, "18712", "form-4").obligation_id
+    outcome, told = services.decide(
+        settings,
+        oid,
+        by("vhtt.lan", "review-return"),
+        "return",
+        reason="Thiếu số liệu.",
+        new_due=None,
+    )
+    assert outcome.kind == "returned"
+    assert told is not None and [i.obligation_id for i in told.plan.items] == [oid]
+
+
+def test_an_extension_without_a_new_due_date_is_refused_before_anything_is_written(
+    seeded: Engine,
+) -> None:
+    oid = obligation_id(seeded, "1c", "18712", "2024-Q1")
+    before = count(seeded, "event")
+    with pytest.raises(InputError, match="an extension needs the new due date"):
+        services.decide(
+            settings_for(seeded),
+            oid,
+            by("vhtt.lan", "review-x"),
+            "extend",
+            reason=None,
+            new_due=None,
+        )
+    assert count(seeded, "event") == before
