@@ -69,6 +69,15 @@ class DirectiveInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """The body a dispatch to many late units addresses instead of each of them: a late
+    unit's ancestor just under the issuer, from the register's parent links."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """One obligation one step is due for today."""
 
@@ -85,6 +94,7 @@ class Item:
     reason: str | None  # the return's reason, for a return notice
     state: State
     info: DirectiveInfo
+    group: Group
 
     @property
     def key(self) -> str:
@@ -175,7 +185,7 @@ def _rows() -> sa.Select[Any]:
     )
 
 
-def _item(row: Any, step: Step, reason: str | None, info: DirectiveInfo) -> Item:
+def _item(row: Any, step: Step, reason: str | None, info: DirectiveInfo, group: Group) -> Item:
     return Item(
         obligation_id=row.id,
         directive=row.directive_code,
@@ -190,6 +200,7 @@ def _item(row: Any, step: Step, reason: str | None, info: DirectiveInfo) -> Item
         reason=reason,
         state=state_from_row(row),
         info=info,
+        group=group,
     )
 
 
@@ -247,6 +258,34 @@ def _units(conn: Connection) -> dict[str, Any]:
     return {r.code: r for r in conn.execute(sa.select(*columns))}
 
 
+def grouper(units: dict[str, Any]) -> Callable[[str, str], Group]:
+    """The group of a unit under an issuer: the unit's ancestor just under the nearest body
+    that is both the issuer (or one of its ancestors) and an ancestor of the unit; the unit's
+    topmost ancestor if they share none. One `Group` per body, shared by its items."""
+    groups: dict[str, Group] = {}
+    found: dict[tuple[str, str], Group] = {}
+
+    def chain(code: str) -> list[str]:
+        codes = [code]
+        while (parent := units[codes[-1]].parent_code) and parent in units and parent not in codes:
+            codes.append(parent)
+        return codes
+
+    def group(unit: str, issuer: str) -> Group:
+        known = found.get((unit, issuer))
+        if known is None:
+            ancestors = chain(unit)
+            shared = next((a for a in chain(issuer) if a in ancestors), None)
+            at = ancestors.index(shared) - 1 if shared is not None else len(ancestors) - 1
+            code = ancestors[max(at, 0)]
+            if code not in groups:
+                groups[code] = Group(code, units[code].name)
+            known = found[(unit, issuer)] = groups[code]
+        return known
+
+    return group
+
+
 def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo:
     issuer = units[row.issuer_code]
     parent = units.get(issuer.parent_code) if issuer.parent_code else None
@@ -279,6 +318,7 @@ def plan(
     result = ChasePlan(day, working_day=calendar.is_working_day(day))
     history = _history(conn, day, only)
     units = _units(conn)
+    group = grouper(units)
     infos: dict[str, DirectiveInfo] = {}
     directives: dict[str, DirectiveSpec] = {}
     requirements: dict[int, RequirementSpec] = {}
@@ -303,7 +343,15 @@ def plan(
             continue
         owners[row.id] = (row.lead_unit_code, row.issuer_code)
         reason_told = reason if step is RETURN_NOTICE else None
-        result.items.append(_item(row, step, reason_told, infos[row.directive_code]))
+        result.items.append(
+            _item(
+                row,
+                step,
+                reason_told,
+                infos[row.directive_code],
+                group(row.unit_code, row.issuer_code),
+            )
+        )
     _address(conn, result, owners, units)
     return result
 
@@ -489,6 +537,7 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
         .order_by(DIRECTIVE.c.code, OBLIGATION.c.id)
     )
     units = _units(conn)
+    group = grouper(units)
     by_directive: dict[str, Summary] = {}
     issuers: dict[str, str] = {}
     for row in conn.execute(query):
@@ -498,7 +547,9 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
                 _info(DirectiveSpec.model_validate_json(row.content), row, units), [], [], []
             )
             issuers[row.directive_code] = row.issuer_code
-        found.items.append(_item(row, SUMMARY_STEP, None, found.info))
+        found.items.append(
+            _item(row, SUMMARY_STEP, None, found.info, group(row.unit_code, row.issuer_code))
+        )
     addresses = _addresses(conn, units)
     for code, found in by_directive.items():
         counts: dict[str, list[Item]] = defaultdict(list)
