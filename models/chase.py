@@ -69,6 +69,15 @@ class DirectiveInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """The body a dispatch to many late units addresses instead of each of them: a late
+    unit's ancestor just under the issuer, from the register's parent links."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """One obligation one step is due for today."""
 
@@ -85,6 +94,7 @@ class Item:
     reason: str | None  # the return's reason, for a return notice
     state: State
     info: DirectiveInfo
+    group: Group
 
     @property
     def key(self) -> str:
@@ -155,16 +165,15 @@ def _owed(day: date, only: Collection[int] | None) -> list[sa.ColumnElement[bool
 
 
 def _rows() -> sa.Select[Any]:
-    """Obligations with what a letter or a dispatch says of them."""
+    """Obligations with what a letter or a dispatch says of them (the directive's document and
+    the requirement's spec are read once, by `_documents`, not with every row)."""
     return (
         sa.select(
             OBLIGATION,
             REQUIREMENT.c.code.label("requirement_code"),
             REQUIREMENT.c.title,
-            REQUIREMENT.c.spec,
             DIRECTIVE.c.code.label("directive_code"),
             DIRECTIVE.c.subject,
-            DIRECTIVE.c.content,
             DIRECTIVE.c.lead_unit_code,
             DIRECTIVE.c.issuer_code,
             UNIT.c.name.label("unit_name"),
@@ -175,21 +184,49 @@ def _rows() -> sa.Select[Any]:
     )
 
 
-def _item(row: Any, step: Step, reason: str | None, info: DirectiveInfo) -> Item:
+def _documents(conn: Connection) -> tuple[dict[str, str], dict[int, str]]:
+    """The published directives' documents by code and their requirements' specs by id, as
+    stored (JSON), read once per run."""
+    published = DIRECTIVE.c.status == "published"
+    documents = conn.execute(sa.select(DIRECTIVE.c.code, DIRECTIVE.c.content).where(published))
+    specs = conn.execute(
+        sa.select(REQUIREMENT.c.id, REQUIREMENT.c.spec)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(published)
+    )
+    return {code: text for code, text in documents}, {id_: text for id_, text in specs}
+
+
+def _texts() -> Callable[[str], str]:
+    """One copy of each text the items repeat (titles, names, period keys): every row brings
+    its own copy, and a national run holds tens of thousands of items."""
+    seen: dict[str, str] = {}
+    return lambda text: seen.setdefault(text, text)
+
+
+def _item(
+    row: Any,
+    step: Step,
+    reason: str | None,
+    info: DirectiveInfo,
+    group: Group,
+    text: Callable[[str], str],
+) -> Item:
     return Item(
         obligation_id=row.id,
-        directive=row.directive_code,
-        subject=row.subject,
-        requirement=row.requirement_code,
-        title=row.title,
-        unit=row.unit_code,
-        unit_name=row.unit_name,
-        period=row.period_key,
+        directive=text(row.directive_code),
+        subject=text(row.subject),
+        requirement=text(row.requirement_code),
+        title=text(row.title),
+        unit=text(row.unit_code),
+        unit_name=text(row.unit_name),
+        period=text(row.period_key),
         effective_due=row.effective_due,
         step=step,
         reason=reason,
         state=state_from_row(row),
         info=info,
+        group=group,
     )
 
 
@@ -247,6 +284,34 @@ def _units(conn: Connection) -> dict[str, Any]:
     return {r.code: r for r in conn.execute(sa.select(*columns))}
 
 
+def grouper(units: dict[str, Any]) -> Callable[[str, str], Group]:
+    """The group of a unit under an issuer: the unit's ancestor just under the nearest body
+    that is both the issuer (or one of its ancestors) and an ancestor of the unit; the unit's
+    topmost ancestor if they share none. One `Group` per body, shared by its items."""
+    groups: dict[str, Group] = {}
+    found: dict[tuple[str, str], Group] = {}
+
+    def chain(code: str) -> list[str]:
+        codes = [code]
+        while (parent := units[codes[-1]].parent_code) and parent in units and parent not in codes:
+            codes.append(parent)
+        return codes
+
+    def group(unit: str, issuer: str) -> Group:
+        known = found.get((unit, issuer))
+        if known is None:
+            ancestors = chain(unit)
+            shared = next((a for a in chain(issuer) if a in ancestors), None)
+            at = ancestors.index(shared) - 1 if shared is not None else len(ancestors) - 1
+            code = ancestors[max(at, 0)]
+            if code not in groups:
+                groups[code] = Group(code, units[code].name)
+            known = found[(unit, issuer)] = groups[code]
+        return known
+
+    return group
+
+
 def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo:
     issuer = units[row.issuer_code]
     parent = units.get(issuer.parent_code) if issuer.parent_code else None
@@ -279,6 +344,9 @@ def plan(
     result = ChasePlan(day, working_day=calendar.is_working_day(day))
     history = _history(conn, day, only)
     units = _units(conn)
+    group = grouper(units)
+    text = _texts()
+    documents, specs = _documents(conn)
     infos: dict[str, DirectiveInfo] = {}
     directives: dict[str, DirectiveSpec] = {}
     requirements: dict[int, RequirementSpec] = {}
@@ -286,12 +354,14 @@ def plan(
     for row in _candidates(conn, day, only):
         spec = directives.get(row.directive_code)
         if spec is None:
-            spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(row.content)
+            spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(
+                documents[row.directive_code]
+            )
             infos[row.directive_code] = _info(spec, row, units)
         requirement = requirements.get(row.requirement_id)
         if requirement is None:
             requirement = requirements[row.requirement_id] = RequirementSpec.model_validate_json(
-                row.spec
+                specs[row.requirement_id]
             )
         cycle, reason, told = _cycle(row.effective_due, history.get(row.id, []))
         if row.status == "returned" and not told:
@@ -303,7 +373,16 @@ def plan(
             continue
         owners[row.id] = (row.lead_unit_code, row.issuer_code)
         reason_told = reason if step is RETURN_NOTICE else None
-        result.items.append(_item(row, step, reason_told, infos[row.directive_code]))
+        result.items.append(
+            _item(
+                row,
+                step,
+                reason_told,
+                infos[row.directive_code],
+                group(row.unit_code, row.issuer_code),
+                text,
+            )
+        )
     _address(conn, result, owners, units)
     return result
 
@@ -489,16 +568,31 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
         .order_by(DIRECTIVE.c.code, OBLIGATION.c.id)
     )
     units = _units(conn)
+    group = grouper(units)
+    text = _texts()
+    documents, _ = _documents(conn)
     by_directive: dict[str, Summary] = {}
     issuers: dict[str, str] = {}
     for row in conn.execute(query):
         found = by_directive.get(row.directive_code)
         if found is None:
             found = by_directive[row.directive_code] = Summary(
-                _info(DirectiveSpec.model_validate_json(row.content), row, units), [], [], []
+                _info(DirectiveSpec.model_validate_json(documents[row.directive_code]), row, units),
+                [],
+                [],
+                [],
             )
             issuers[row.directive_code] = row.issuer_code
-        found.items.append(_item(row, SUMMARY_STEP, None, found.info))
+        found.items.append(
+            _item(
+                row,
+                SUMMARY_STEP,
+                None,
+                found.info,
+                group(row.unit_code, row.issuer_code),
+                text,
+            )
+        )
     addresses = _addresses(conn, units)
     for code, found in by_directive.items():
         counts: dict[str, list[Item]] = defaultdict(list)

@@ -23,6 +23,11 @@ def day_text(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def number_text(value: int) -> str:
+    """A count with Vietnamese thousands separators: 40204 → 40.204."""
+    return f"{value:,}".replace(",", ".")
+
+
 def period_words(key: str) -> str:
     """A period key in words: 2024-02 → Tháng 02/2024, 2024-Q1 → Quý I/2024, 2024-H1 → 6 tháng
     đầu năm 2024, 2024-H2 → 6 tháng cuối năm 2024, 2024-9M → 9 tháng năm 2024, 2024 → Năm

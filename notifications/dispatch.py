@@ -1,25 +1,36 @@
 """The urging dispatch (công văn đôn đốc): a draft the issuer's leadership can sign, listing the
 late units and their overdue items with a new deadline. Rendered as a Word document from
 `templates/cong-van-don-doc.docx` (docxtpl) and as HTML for the e-mail and the artifact; the
-number is left blank for the clerk."""
+number is left blank for the clerk.
+
+A dispatch to more than `MAX_LISTED_UNITS` late units cannot name them all: it is addressed to
+the bodies above them (their ancestors just under the issuer) with counts per body, and every
+late unit and item goes into its appendix (Phụ lục), an .xlsx sent beside the .docx."""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from docxtpl import DocxTemplate
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
-from models.chase import DirectiveInfo, Item
-from models.vietnamese import day_text, period_words, sort_key
+from models.chase import DirectiveInfo, Group, Item
+from models.vietnamese import day_text, number_text, period_words, sort_key
 from models.workdays import WorkCalendar
 from notifications.dispatch_template import TEMPLATE
 
 # The late units get this many working days from the dispatch's date.
 NEW_DEADLINE_WORKING_DAYS = 5
+# A dispatch (and a letter's section) names at most this many late units one by one; beyond,
+# it names the bodies above them with counts, and the units and items go to the appendix.
+MAX_LISTED_UNITS = 50
 # Titles a signer may hold, longest first, to split "Phó Chủ tịch Phạm Hoàng Anh".
 TITLES = (
     "Phó Chánh Văn phòng",
@@ -35,6 +46,16 @@ PLACE = re.compile(
     r"(?:huyện|tỉnh|thành phố|thị xã|quận|xã|phường|thị trấn)\s+(.+)$", re.IGNORECASE
 )
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The appendix's columns and their widths in characters.
+APPENDIX_COLUMNS = (
+    ("TT", 7),
+    ("Đơn vị cấp trên", 32),
+    ("Đơn vị", 32),
+    ("Nhiệm vụ", 40),
+    ("Kỳ", 22),
+    ("Hạn", 12),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,29 +94,99 @@ def place_and_date(issuer_name: str, day: date) -> str:
     return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """One body above late units, as a grouped dispatch or letter counts it."""
+
+    name: str
+    units: int
+    overdue: int
+    oldest_due: date
+
+
+def grouped(items: Iterable[Item]) -> list[GroupRow]:
+    """The items' groups in Vietnamese order, with their late units, items and oldest due
+    date."""
+    units: dict[Group, set[str]] = {}
+    counts: dict[Group, int] = {}
+    oldest: dict[Group, date] = {}
+    for item in items:
+        units.setdefault(item.group, set()).add(item.unit)
+        counts[item.group] = counts.get(item.group, 0) + 1
+        oldest[item.group] = min(oldest.get(item.group, item.effective_due), item.effective_due)
+    return [
+        GroupRow(group.name, len(units[group]), counts[group], oldest[group])
+        for group in sorted(units, key=lambda g: sort_key(g.name))
+    ]
+
+
+def too_many(items: Iterable[Item]) -> bool:
+    """Whether the items' late units are too many to name one by one."""
+    return len({item.unit for item in items}) > MAX_LISTED_UNITS
+
+
 def context(
     info: DirectiveInfo, items: list[Item], *, day: date, calendar: WorkCalendar
 ) -> dict[str, Any]:
-    """What the Word and HTML templates fill in."""
-    ordered = sorted(items, key=lambda i: (sort_key(i.unit_name), i.effective_due, i.period))
-    units = list(dict.fromkeys(i.unit_name for i in ordered))
+    """What the Word and HTML templates fill in: the late units and their items, or, beyond
+    `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name."""
     deadline = calendar.add_working_days(day, NEW_DEADLINE_WORKING_DAYS)
     number = f"số {info.number}/{info.symbol}" if info.number else f"/{info.symbol}"
     subject = re.sub(r"^V/v\s+", "", info.subject)
     short = subject[0].lower() + subject[1:] if subject else subject
     lead_office = info.symbol.rsplit("-", 1)[-1]
-    return {
+    reference = (
+        f"Thực hiện Công văn {number} {_document_date(info.document_date)} của "
+        f"{info.issuer_name} về việc {short}, đến ngày {day_text(day)}, "
+    )
+    values: dict[str, Any] = {
         "issuer_parent": info.issuer_parent.upper(),
         "issuer": info.issuer_name.upper(),
         "symbol": info.symbol,
         "subject": f"V/v đôn đốc thực hiện {short}",
         "place_and_date": place_and_date(info.issuer_name, day),
-        "recipients": units,
-        "opening": (
-            f"Thực hiện Công văn {number} {_document_date(info.document_date)} của "
-            f"{info.issuer_name} về việc {short}, đến ngày {day_text(day)}, các đơn vị sau "
-            "chưa hoàn thành nhiệm vụ được giao:"
-        ),
+        "filename": filename(info, day),
+        "closing": (f"Giao {info.lead_name} theo dõi, đôn đốc và báo cáo kết quả thực hiện./."),
+        "copies": ["- Như trên;", f"- {info.lead_name};", f"- Lưu: VT, {lead_office}."],
+        "signer": signer_of(info.signed_by, info.issuer_kind),
+        "deadline": deadline,
+    }
+    if too_many(items):
+        groups = grouped(items)
+        late = len({item.unit for item in items})
+        return values | {
+            "grouped": True,
+            "appendix": appendix_filename(info, day),
+            "recipients": [group.name for group in groups],
+            "opening": (
+                f"{reference}{number_text(late)} đơn vị thuộc các đơn vị sau chưa hoàn thành "
+                f"{number_text(len(items))} nhiệm vụ được giao (danh sách chi tiết tại Phụ lục "
+                "kèm theo):"
+            ),
+            "groups": [
+                {
+                    "number": n,
+                    "name": group.name,
+                    "units": number_text(group.units),
+                    "overdue": number_text(group.overdue),
+                    "oldest_due": day_text(group.oldest_due),
+                }
+                for n, group in enumerate(groups, start=1)
+            ],
+            "rows": [],
+            "request": (
+                f"{info.issuer_name} đề nghị Thủ trưởng các đơn vị nêu trên chỉ đạo các đơn vị "
+                f"có tên tại Phụ lục khẩn trương hoàn thành và gửi kết quả về {info.lead_name} "
+                f"trước ngày {day_text(deadline)} để tổng hợp."
+            ),
+        }
+    ordered = sorted(items, key=lambda i: (sort_key(i.unit_name), i.effective_due, i.period))
+    return values | {
+        "grouped": False,
+        "appendix": None,
+        "recipients": list(dict.fromkeys(i.unit_name for i in ordered)),
+        "opening": f"{reference}các đơn vị sau chưa hoàn thành nhiệm vụ được giao:",
+        "groups": [],
         "rows": [
             {
                 "number": n,
@@ -110,10 +201,6 @@ def context(
             f"{info.issuer_name} đề nghị Thủ trưởng các đơn vị nêu trên khẩn trương hoàn thành "
             f"và gửi kết quả về {info.lead_name} trước ngày {day_text(deadline)} để tổng hợp."
         ),
-        "closing": (f"Giao {info.lead_name} theo dõi, đôn đốc và báo cáo kết quả thực hiện./."),
-        "copies": ["- Như trên;", f"- {info.lead_name};", f"- Lưu: VT, {lead_office}."],
-        "signer": signer_of(info.signed_by, info.issuer_kind),
-        "deadline": deadline,
     }
 
 
@@ -128,3 +215,62 @@ def render_docx(values: dict[str, Any]) -> bytes:
 
 def filename(info: DirectiveInfo, day: date) -> str:
     return f"cong-van-don-doc-{info.code}-{day.isoformat()}.docx"
+
+
+def appendix_filename(info: DirectiveInfo, day: date) -> str:
+    return f"cong-van-don-doc-{info.code}-{day.isoformat()}-phu-luc.xlsx"
+
+
+def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:
+    """Every late unit and item, by body above them, unit and due date in Vietnamese order,
+    as a workbook written row by row (openpyxl's write-only mode), under a title and a
+    caption saying what it accompanies."""
+    keys: dict[str, bytes] = {}
+
+    def key(name: str) -> bytes:
+        found = keys.get(name)
+        if found is None:
+            found = keys[name] = sort_key(name)
+        return found
+
+    ordered = sorted(
+        items,
+        key=lambda i: (key(i.group.name), key(i.unit_name), i.effective_due, i.title, i.period),
+    )
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Phụ lục")
+    for letter, (_, width) in zip("ABCDEF", APPENDIX_COLUMNS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    bold = Font(name="Times New Roman", bold=True)
+
+    def strong(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value)
+        cell.font = bold
+        return cell
+
+    sheet.append([strong("Phụ lục")])
+    sheet.append([strong(title)])
+    sheet.append([caption])
+    sheet.append([])
+    sheet.append([strong(name) for name, _ in APPENDIX_COLUMNS])
+    for n, item in enumerate(ordered, start=1):
+        due = WriteOnlyCell(sheet, datetime.combine(item.effective_due, datetime.min.time()))
+        due.number_format = "DD/MM/YYYY"
+        sheet.append(
+            [n, item.group.name, item.unit_name, item.title, period_words(item.period), due]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def appendix(info: DirectiveInfo, items: list[Item], *, day: date) -> bytes:
+    """The dispatch's appendix: every late unit and item it urges."""
+    return appendix_xlsx(
+        items,
+        title="DANH SÁCH CÁC ĐƠN VỊ CHƯA HOÀN THÀNH NHIỆM VỤ",
+        caption=(
+            f"(Kèm theo Công văn số      /{info.symbol} ngày {day_text(day)} "
+            f"của {info.issuer_name})"
+        ),
+    )

@@ -3,7 +3,9 @@
 administrative dispatch: A4 portrait, margins 20/20/30/15 mm, Times New Roman, the issuing body
 and number top left with the subject line under them, the national title and motto top right
 with the place and date, "Kính gửi", a justified body with first-line indents, "Nơi nhận" bottom
-left and the signer block bottom right, page numbers from the second page.
+left and the signer block bottom right, page numbers from the second page. Between the opening
+and the request, either the late units' items or, for a dispatch to too many units to name,
+the bodies above them with counts (the units and items then go to an .xlsx appendix).
 
 The template holds docxtpl's Jinja2 tags; an office may edit it in Word and keep the tags.
 Rebuild it with `python -m notifications.dispatch_template`.
@@ -80,6 +82,26 @@ def _body(document: Any, text: str) -> Paragraph:
     return paragraph
 
 
+def _grid(
+    document: Any, titles: tuple[str, ...], loop: str, fields: tuple[str, ...], name: str
+) -> None:
+    """A bordered table: a header row of `titles`, then one row per turn of `loop`."""
+    table = document.add_table(rows=3, cols=len(titles))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, title in zip(table.rows[0].cells, titles, strict=True):
+        cell.paragraphs[0].text = ""
+        run = cell.paragraphs[0].add_run(title)
+        run.bold, run.font.size = True, Pt(12)
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    table.rows[1].cells[0].paragraphs[0].text = loop
+    for cell, field in zip(table.rows[2].cells, fields, strict=True):
+        cell.paragraphs[0].text = ""
+        cell.paragraphs[0].add_run(f"{{{{ {name}.{field} }}}}").font.size = Pt(12)
+    end = table.add_row()
+    end.cells[0].paragraphs[0].text = "{%tr endfor %}"
+
+
 def build(path: Path = TEMPLATE) -> Path:
     """Write the template to `path`."""
     document = Document()
@@ -121,32 +143,23 @@ def build(path: Path = TEMPLATE) -> Path:
     _line(document, "{%p endfor %}", align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
 
     _body(document, "{{ opening }}")
-    table = document.add_table(rows=3, cols=5)
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, title in zip(
-        table.rows[0].cells, ("TT", "Đơn vị", "Nhiệm vụ", "Kỳ", "Hạn"), strict=True
-    ):
-        cell.paragraphs[0].text = ""
-        run = cell.paragraphs[0].add_run(title)
-        run.bold, run.font.size = True, Pt(12)
-        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    table.rows[1].cells[0].paragraphs[0].text = "{%tr for row in rows %}"
-    for cell, tag in zip(
-        table.rows[2].cells,
-        (
-            "{{ row.number }}",
-            "{{ row.unit }}",
-            "{{ row.task }}",
-            "{{ row.period }}",
-            "{{ row.due }}",
-        ),
-        strict=True,
-    ):
-        cell.paragraphs[0].text = ""
-        cell.paragraphs[0].add_run(tag).font.size = Pt(12)
-    end = table.add_row()
-    end.cells[0].paragraphs[0].text = "{%tr endfor %}"
+    _line(document, "{%p if grouped %}")
+    _grid(
+        document,
+        ("TT", "Đơn vị", "Số đơn vị chưa hoàn thành", "Số nhiệm vụ quá hạn", "Hạn sớm nhất"),
+        "{%tr for group in groups %}",
+        ("number", "name", "units", "overdue", "oldest_due"),
+        "group",
+    )
+    _line(document, "{%p else %}")
+    _grid(
+        document,
+        ("TT", "Đơn vị", "Nhiệm vụ", "Kỳ", "Hạn"),
+        "{%tr for row in rows %}",
+        ("number", "unit", "task", "period", "due"),
+        "row",
+    )
+    _line(document, "{%p endif %}")
     _line(document, "", after=0)
     _body(document, "{{ request }}")
     _body(document, "{{ closing }}")

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models.chase import RETURN_NOTICE, Attachment, Item, Letter, Recipient, Rendered, Summary
-from models.vietnamese import day_text, period_words, sort_key
+from models.vietnamese import day_text, number_text, period_words, sort_key
 from models.workdays import WorkCalendar
 from notifications import dispatch
 
@@ -35,18 +35,54 @@ def environment() -> Environment:
     )
     env.filters["day"] = day_text
     env.filters["period"] = period_words
+    env.filters["number"] = number_text
     return env
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """The items of one step in a letter, in Vietnamese order of unit names."""
+    """The items of one step in a letter, in Vietnamese order of unit names; for more late
+    units than `dispatch.MAX_LISTED_UNITS`, the bodies above them with counts (`groups`), the
+    units and items being in the attached workbooks named in `appendices`."""
 
     template: str
     items: list[Item]
+    groups: list[dispatch.GroupRow]
+    appendices: list[str]
+
+    @property
+    def units(self) -> int:
+        """How many late units the section is about."""
+        return len({item.unit for item in self.items})
 
 
-def sections(letter: Letter) -> list[Section]:
+def _by_directive(items: list[Item]) -> dict[str, list[Item]]:
+    found: dict[str, list[Item]] = {}
+    for item in items:
+        found.setdefault(item.directive, []).append(item)
+    return found
+
+
+def section_appendix(template: str, day: date) -> str:
+    """The workbook listing a grouped section's units and items, when no dispatch does."""
+    return f"danh-sach-{template}-{day.isoformat()}.xlsx"
+
+
+def _section(template: str, items: list[Item], day: date) -> Section:
+    if not dispatch.too_many(items):
+        ordered = sorted(
+            items, key=lambda i: (sort_key(i.unit_name), i.effective_due, i.requirement, i.period)
+        )
+        return Section(template, ordered, [], [])
+    directives = _by_directive(items)
+    if items[0].step.dispatch and all(dispatch.too_many(d) for d in directives.values()):
+        appendices = [dispatch.appendix_filename(d[0].info, day) for d in directives.values()]
+    else:
+        appendices = [section_appendix(template, day)]
+    return Section(template, items, dispatch.grouped(items), appendices)
+
+
+def sections(letter: Letter, day: date) -> list[Section]:
     steps: dict[str, list[Item]] = {}
     for item in letter.items:
         steps.setdefault(item.step.template, []).append(item)
@@ -58,50 +94,53 @@ def sections(letter: Letter) -> list[Section]:
             kv[1][0].step.working_days,
         ),
     )
-    return [
-        Section(
-            template,
-            sorted(
-                items,
-                key=lambda i: (sort_key(i.unit_name), i.effective_due, i.requirement, i.period),
-            ),
+    return [_section(template, items, day) for template, items in ordered]
+
+
+def _drafts(
+    items: list[Item], day: date, calendar: WorkCalendar
+) -> tuple[list[dict[str, Any]], list[Attachment]]:
+    """One urging dispatch per directive of the items: its values, its Word document, and
+    its appendix when it is grouped."""
+    drafts: list[dict[str, Any]] = []
+    attachments: list[Attachment] = []
+    for group in _by_directive(items).values():
+        info = group[0].info
+        values = dispatch.context(info, group, day=day, calendar=calendar)
+        drafts.append(values)
+        attachments.append(
+            Attachment(values["filename"], dispatch.DOCX, dispatch.render_docx(values))
         )
-        for template, items in ordered
-    ]
+        if values["grouped"]:
+            content = dispatch.appendix(info, group, day=day)
+            attachments.append(Attachment(values["appendix"], dispatch.XLSX, content))
+    return drafts, attachments
 
 
 def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
     """Renders one recipient's message for a chase run on a day; a section whose step carries
-    the urging dispatch gets one draft per directive, attached as a Word document and shown
-    in the HTML part."""
+    the urging dispatch gets one draft per directive, attached as a Word document (with its
+    appendix when grouped) and shown in the HTML part; a grouped section whose units no
+    dispatch lists gets a workbook of its own."""
 
     def render(letter: Letter, day: date) -> Rendered:
         env = environment()
-        parts = sections(letter)
+        parts = sections(letter, day)
         drafts: list[dict[str, Any]] = []
         attachments: list[Attachment] = []
         for section in parts:
-            if not section.items[0].step.dispatch:
-                continue
-            by_directive: dict[str, list[Item]] = {}
-            for item in section.items:
-                by_directive.setdefault(item.directive, []).append(item)
-            for items in by_directive.values():
-                info = items[0].info
-                values = dispatch.context(info, items, day=day, calendar=calendar)
-                drafts.append(values)
-                attachments.append(
-                    Attachment(
-                        dispatch.filename(info, day), dispatch.DOCX, dispatch.render_docx(values)
-                    )
+            if section.items[0].step.dispatch:
+                values, files = _drafts(section.items, day, calendar)
+                drafts += values
+                attachments += files
+            if section.appendices == [section_appendix(section.template, day)]:
+                content = dispatch.appendix_xlsx(
+                    section.items,
+                    title="DANH SÁCH CÁC ĐƠN VỊ CHƯA HOÀN THÀNH NHIỆM VỤ",
+                    caption=f"(Kèm theo thư đôn đốc ngày {day_text(day)} của dondoc)",
                 )
-        context = {
-            "recipient": letter.recipient,
-            "day": day,
-            "sections": parts,
-            "drafts": drafts,
-            "attachments": [a.filename for a in attachments],
-        }
+                attachments.append(Attachment(section.appendices[0], dispatch.XLSX, content))
+        context = {"recipient": letter.recipient, "day": day, "sections": parts, "drafts": drafts}
         count = len({item.obligation_id for item in letter.items})
         subject = f"[dondoc] Đôn đốc thực hiện nhiệm vụ: {count} việc cần xử lý ({day_text(day)})"
         return Rendered(
@@ -116,12 +155,13 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
 
 def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, date], Rendered]:
     """Renders the monthly summary of one directive for one of its leadership's addresses:
-    the late units worst first, with the urging dispatch attached and shown."""
+    the late units worst first (for more than `dispatch.MAX_LISTED_UNITS`, the bodies above
+    them with counts), with the urging dispatch attached and shown."""
 
     def render(summary: Summary, to: Recipient, day: date) -> Rendered:
         env = environment()
-        draft = dispatch.context(summary.info, summary.items, day=day, calendar=calendar)
-        name = dispatch.filename(summary.info, day)
+        drafts, attachments = _drafts(summary.items, day, calendar)
+        (draft,) = drafts
         context = {
             "recipient": to,
             "day": day,
@@ -129,7 +169,6 @@ def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, da
             "late": summary.late,
             "overdue": len(summary.items),
             "draft": draft,
-            "attachment": name,
         }
         return Rendered(
             subject=(
@@ -138,7 +177,7 @@ def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, da
             ),
             text=env.get_template("summary.txt.j2").render(context),
             html=env.get_template("summary.html.j2").render(context),
-            attachments=[Attachment(name, dispatch.DOCX, dispatch.render_docx(draft))],
+            attachments=attachments,
         )
 
     return render

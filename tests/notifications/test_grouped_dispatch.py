@@ -1,0 +1,152 @@
+"""The urging dispatch to more late units than it can name: addressed to the bodies above them
+(from the register's parent links) with counts, read back with python-docx; every late unit and
+item in its appendix, read back with openpyxl, in Vietnamese alphabetical order; the letter
+around it bounded the same way."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from types import SimpleNamespace
+
+import docx
+import openpyxl
+
+from models.chase import DirectiveInfo, Item, Letter, Recipient, grouper
+from models.ladder import DEFAULT_LADDER
+from models.obligation import State
+from models.vietnamese import sort_key
+from models.workdays import WorkCalendar
+from notifications.dispatch import DOCX, MAX_LISTED_UNITS, XLSX, context
+from notifications.render import renderer
+
+CALENDAR = WorkCalendar()
+MONDAY = date(2024, 3, 18)
+URGE = next(step for step in DEFAULT_LADDER if step.dispatch)
+# Listed in code-point order, which is not Vietnamese order: Ân, Cẩm, Đức.
+DISTRICTS = {"D3": "Huyện Đức Thọ", "D1": "Huyện Cẩm Xuyên", "D2": "Huyện Ân Thi"}
+COMMUNES = [
+    f"Xã {a} {b}"
+    for a in ("Đồng", "Yên", "Ân", "Cẩm", "Bình")
+    for b in ("Lộc", "An", "Phú", "Thăng")
+]
+DUES = {"2024-01": date(2024, 2, 7), "2024-02": date(2024, 3, 7)}
+INFO = DirectiveInfo(
+    code="ha-tinh-cchc-2024",
+    number=None,
+    symbol="UBND-NV",
+    document_date="2024-02",
+    subject="V/v báo cáo công tác cải cách hành chính năm 2024",
+    signed_by="KT. Chủ tịch, Phó Chủ tịch Nguyễn Văn An",
+    issuer_name="Ủy ban nhân dân tỉnh Hà Tĩnh",
+    issuer_parent="",
+    issuer_kind="ubnd_tinh",
+    lead_name="Sở Nội vụ tỉnh Hà Tĩnh",
+)
+
+
+def _register() -> dict[str, SimpleNamespace]:
+    """A province, its home affairs department, three districts of twenty communes each (the
+    same twenty names in each district, as happens in real registers)."""
+    units = {
+        "42": SimpleNamespace(name="Ủy ban nhân dân tỉnh Hà Tĩnh", parent_code=None),
+        "42-SNV": SimpleNamespace(name="Sở Nội vụ tỉnh Hà Tĩnh", parent_code="42"),
+    }
+    for code, name in DISTRICTS.items():
+        units[code] = SimpleNamespace(name=name, parent_code="42")
+        for n, commune in enumerate(COMMUNES):
+            units[f"{code}-{n}"] = SimpleNamespace(name=commune, parent_code=code)
+    return units
+
+
+def _items(issuer: str) -> list[Item]:
+    """Two overdue monthly reports for every commune, in register order."""
+    units = _register()
+    group = grouper(units)
+    state = State("open", 1, None, None, None, None, None, None, None, "0" * 64)
+    communes = [code for code, unit in units.items() if unit.parent_code in DISTRICTS]
+    return [
+        Item(
+            obligation_id=n,
+            directive=INFO.code,
+            subject=INFO.subject,
+            requirement="thang",
+            title="Báo cáo tháng",
+            unit=code,
+            unit_name=units[code].name,
+            period=period,
+            effective_due=due,
+            step=URGE,
+            reason=None,
+            state=state,
+            info=INFO,
+            group=group(code, issuer),
+        )
+        for n, (code, (period, due)) in enumerate(
+            (code, due) for code in communes for due in DUES.items()
+        )
+    ]
+
+
+def test_many_late_units_are_addressed_by_the_bodies_above_them() -> None:
+    items = _items("42")
+    assert len({i.unit for i in items}) == 60 > MAX_LISTED_UNITS
+    rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
+    word, appendix = rendered.attachments
+    assert (word.content_type, appendix.content_type) == (DOCX, XLSX)
+    assert appendix.filename == "cong-van-don-doc-ha-tinh-cchc-2024-2024-03-18-phu-luc.xlsx"
+
+    document = docx.Document(io.BytesIO(word.content))
+    groups = ["Huyện Ân Thi", "Huyện Cẩm Xuyên", "Huyện Đức Thọ"]
+    text = [p.text for p in document.paragraphs if p.text.strip()]
+    assert text[:4] == ["Kính gửi:", *(f"- {g}{';' if g != groups[-1] else '.'}" for g in groups)]
+    opening, request, closing = text[4:]
+    assert closing.endswith("./.")
+    assert "đến ngày 18/03/2024, 60 đơn vị thuộc các đơn vị sau" in opening
+    assert "chưa hoàn thành 120 nhiệm vụ" in opening and "Phụ lục" in opening
+    assert "có tên tại Phụ lục" in request and "trước ngày 25/03/2024" in request
+    _, rows, _ = document.tables
+    assert [[c.text for c in r.cells] for r in rows.rows] == [
+        ["TT", "Đơn vị", "Số đơn vị chưa hoàn thành", "Số nhiệm vụ quá hạn", "Hạn sớm nhất"],
+        *([str(n), g, "20", "40", "07/02/2024"] for n, g in enumerate(groups, start=1)),
+    ]
+
+    sheet = openpyxl.load_workbook(io.BytesIO(appendix.content))["Phụ lục"]
+    lines = list(sheet.iter_rows(values_only=True))
+    assert lines[0][0] == "Phụ lục" and "CHƯA HOÀN THÀNH" in lines[1][0]
+    assert lines[2][0] == (
+        "(Kèm theo Công văn số      /UBND-NV ngày 18/03/2024 của Ủy ban nhân dân tỉnh Hà Tĩnh)"
+    )
+    assert lines[4] == ("TT", "Đơn vị cấp trên", "Đơn vị", "Nhiệm vụ", "Kỳ", "Hạn")
+    body = lines[5:]
+    assert [row[0] for row in body] == list(range(1, len(items) + 1))
+    expected = sorted(
+        ((i.group.name, i.unit_name, i.effective_due) for i in items),
+        key=lambda r: (sort_key(r[0]), sort_key(r[1]), r[2]),
+    )
+    assert [(r[1], r[2], r[5].date()) for r in body] == expected
+    assert body[0][1:5] == ("Huyện Ân Thi", "Xã Ân An", "Báo cáo tháng", "Tháng 01/2024")
+    assert {r[2] for r in body} == set(COMMUNES)
+
+    assert all(g in rendered.text and g in rendered.html for g in groups)
+    assert not any(c in rendered.text or c in rendered.html for c in COMMUNES)
+    assert appendix.filename in rendered.text and len(rendered.html) < 20_000
+
+
+def test_an_issuer_beside_the_units_groups_them_under_their_common_ancestor() -> None:
+    """The department issues; the communes' group is their district, the body just under
+    the province that both hang from."""
+    groups = {i.group.name for i in _items("42-SNV")}
+    assert groups == set(DISTRICTS.values())
+
+
+def test_up_to_the_threshold_every_unit_is_named() -> None:
+    items = _items("42")
+    listed = list(dict.fromkeys(i.unit for i in items))[:MAX_LISTED_UNITS]
+    named = [i for i in items if i.unit in listed]
+    values = context(INFO, named, day=MONDAY, calendar=CALENDAR)
+    assert not values["grouped"] and values["appendix"] is None
+    assert values["recipients"] == sorted({i.unit_name for i in named}, key=sort_key)
+    assert len(values["rows"]) == len(named)
+    one_more = [i for i in items if i.unit in listed or i.unit == items[-1].unit]
+    assert context(INFO, one_more, day=MONDAY, calendar=CALENDAR)["grouped"]
