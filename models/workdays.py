@@ -96,7 +96,7 @@ def _read_day_list(source: str, key: str, entries: object) -> list[tuple[str, da
 class WorkCalendar:
     """Vietnam's working days, with optional local extra holidays and extra working days."""
 
-    __slots__ = ("_extra_holidays", "_extra_workdays")
+    __slots__ = ("_extra_holidays", "_extra_workdays", "_shifted")
 
     def __init__(
         self,
@@ -113,6 +113,8 @@ class WorkCalendar:
             )
         self._extra_holidays: Mapping[date, str] = MappingProxyType(off)
         self._extra_workdays: Mapping[date, str] = MappingProxyType(on)
+        # shift_working_days' answers: a chase asks the same few due dates again and again
+        self._shifted: dict[tuple[date, int], date] = {}
 
     @property
     def extra_holidays(self) -> Mapping[date, str]:
@@ -150,6 +152,12 @@ class WorkCalendar:
     def shift_working_days(self, day: date, n: int) -> date:
         """The n-th working day after `day` (n > 0) or before it (n < 0); for n == 0, `day`
         rolled forward to a working day."""
+        shifted = self._shifted.get((day, n))
+        if shifted is None:
+            shifted = self._shifted[(day, n)] = self._shift(day, n)
+        return shifted
+
+    def _shift(self, day: date, n: int) -> date:
         if n >= 0:
             return self.add_working_days(day, n)
         current = day
