@@ -14,15 +14,15 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.directive import DirectiveSpec, RequirementSpec
 from models.ladder import CHASEABLE, Cycle, Step, due_step
-from models.ledger import Planned, append_many, state_from_row
+from models.ledger import STATE_SELECT, Planned, append_many, state_from
 from models.obligation import State, decide_chase
 from models.queries import status_as_of
 from models.registry import SYSTEM_ACTOR
@@ -46,9 +46,6 @@ RETURN_NOTICE = Step(key="tra-lai", working_days=0, to="unit", template="tra-lai
 SUMMARY_STEP = Step(
     key="tong-hop-thang", working_days=0, to="issuer", template="tong-hop-thang", dispatch=True
 )
-# Obligations due further ahead than this cannot have a step due yet (the earliest step is at
-# most 30 working days before the due date).
-LOOKAHEAD = timedelta(days=62)
 BATCH = 2000
 
 
@@ -77,9 +74,9 @@ class Group:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One obligation one step is due for today."""
+class Item(NamedTuple):
+    """One obligation one step is due for today (a named tuple: a national run builds tens of
+    thousands)."""
 
     obligation_id: int
     directive: str
@@ -152,96 +149,142 @@ class ChasePlan:
         return f"chase {self.day.isoformat()}"
 
 
-def _owed(day: date, only: Collection[int] | None) -> list[sa.ColumnElement[bool]]:
-    """Obligations that may have a step due by `day` (all of them, or those in `only`)."""
+def _owed(limit: date, only: Collection[int] | None) -> list[sa.ColumnElement[bool]]:
+    """Obligations that may have a step due: still owed, with a due date by `limit`, or
+    returned (a return is told whenever its due date is); all of them, or those in `only`."""
     conditions = [
         OBLIGATION.c.status.in_(CHASEABLE),
         OBLIGATION.c.effective_due.is_not(None),
-        OBLIGATION.c.effective_due <= day + LOOKAHEAD,
+        sa.or_(OBLIGATION.c.effective_due <= limit, OBLIGATION.c.status == "returned"),
     ]
     if only is not None:
         conditions.append(OBLIGATION.c.id.in_(list(only)))
     return conditions
 
 
-def _rows() -> sa.Select[Any]:
-    """Obligations with what a letter or a dispatch says of them (the directive's document and
-    the requirement's spec are read once, by `_documents`, not with every row)."""
-    return (
-        sa.select(
-            OBLIGATION,
-            REQUIREMENT.c.code.label("requirement_code"),
-            REQUIREMENT.c.title,
-            DIRECTIVE.c.code.label("directive_code"),
-            DIRECTIVE.c.subject,
-            DIRECTIVE.c.lead_unit_code,
-            DIRECTIVE.c.issuer_code,
-            UNIT.c.name.label("unit_name"),
-        )
-        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
-    )
+@dataclass(frozen=True, slots=True)
+class Documents:
+    """The published directives and their requirements (with their directive's code), read
+    and validated once per run."""
+
+    directives: dict[str, DirectiveSpec]
+    requirements: dict[int, tuple[str, RequirementSpec]]
+
+    def ladders(self, default: list[Step]) -> dict[int, list[Step]]:
+        """The escalation ladder of each requirement."""
+        return {
+            id_: self.directives[code].ladder(requirement, default)
+            for id_, (code, requirement) in self.requirements.items()
+        }
 
 
-def _documents(conn: Connection) -> tuple[dict[str, str], dict[int, str]]:
-    """The published directives' documents by code and their requirements' specs by id, as
-    stored (JSON), read once per run."""
+def _documents(conn: Connection) -> Documents:
     published = DIRECTIVE.c.status == "published"
-    documents = conn.execute(sa.select(DIRECTIVE.c.code, DIRECTIVE.c.content).where(published))
-    specs = conn.execute(
-        sa.select(REQUIREMENT.c.id, REQUIREMENT.c.spec)
-        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .where(published)
-    )
-    return {code: text for code, text in documents}, {id_: text for id_, text in specs}
+    directives = {
+        code: DirectiveSpec.model_validate_json(content)
+        for code, content in conn.execute(
+            sa.select(DIRECTIVE.c.code, DIRECTIVE.c.content).where(published)
+        )
+    }
+    requirements = {
+        id_: (code, RequirementSpec.model_validate_json(spec))
+        for id_, code, spec in conn.execute(
+            sa.select(REQUIREMENT.c.id, DIRECTIVE.c.code, REQUIREMENT.c.spec)
+            .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+            .where(published)
+        )
+    }
+    return Documents(directives, requirements)
 
 
-def _texts() -> Callable[[str], str]:
-    """One copy of each text the items repeat (titles, names, period keys): every row brings
-    its own copy, and a national run holds tens of thousands of items."""
-    seen: dict[str, str] = {}
-    return lambda text: seen.setdefault(text, text)
+def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> date:
+    """The latest due date any step can be due for on `day`: a step k working days before a
+    due date D falls after `day` once D is later than the k-th working day after `day`."""
+    ahead = max((-ladder[0].working_days for ladder in ladders.values()), default=0)
+    return calendar.add_working_days(day, max(ahead, 0))
 
 
-def _item(
-    row: Any,
-    step: Step,
-    reason: str | None,
-    info: DirectiveInfo,
-    group: Group,
-    text: Callable[[str], str],
-) -> Item:
-    return Item(
-        obligation_id=row.id,
-        directive=text(row.directive_code),
-        subject=text(row.subject),
-        requirement=text(row.requirement_code),
-        title=text(row.title),
-        unit=text(row.unit_code),
-        unit_name=text(row.unit_name),
-        period=text(row.period_key),
-        effective_due=row.effective_due,
-        step=step,
-        reason=reason,
-        state=state_from_row(row),
-        info=info,
-        group=group,
-    )
+class _Reader:
+    """Turns obligation rows into items with what a run reads once: the published documents
+    and the registers. Texts the items repeat (titles, names, period keys) are one shared
+    copy each: a national run holds tens of thousands of items."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.documents = _documents(conn)
+        self.units = _units(conn)
+        self.group = grouper(self.units)
+        self.infos: dict[str, DirectiveInfo] = {}
+        self.periods: dict[str, str] = {}
+
+    def owed(self, only: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        """The obligations of the published directives that `only` selects, in id order, as
+        `Owed` rows."""
+        return (
+            sa.select(
+                OBLIGATION.c.id,
+                OBLIGATION.c.requirement_id,
+                OBLIGATION.c.unit_code,
+                OBLIGATION.c.period_key,
+                *STATE_SELECT,
+            )
+            .where(OBLIGATION.c.requirement_id.in_(list(self.documents.requirements)), only)
+            .order_by(OBLIGATION.c.id)
+        )
+
+    def directive(self, row: Owed) -> DirectiveSpec:
+        return self.documents.directives[self.documents.requirements[row.requirement_id][0]]
+
+    def info(self, code: str) -> DirectiveInfo:
+        info = self.infos.get(code)
+        if info is None:
+            info = self.infos[code] = _info(self.documents.directives[code], self.units)
+        return info
+
+    def item(self, row: Owed, step: Step, reason: str | None) -> Item:
+        code, requirement = self.documents.requirements[row.requirement_id]
+        spec = self.documents.directives[code]
+        unit = self.units[row.unit_code]
+        return Item(
+            obligation_id=row.id,
+            directive=code,
+            subject=spec.document.subject,
+            requirement=requirement.code,
+            title=requirement.title,
+            unit=unit.code,
+            unit_name=unit.name,
+            period=self.periods.setdefault(row.period_key, row.period_key),
+            effective_due=row.effective_due,
+            step=step,
+            reason=reason,
+            state=row.state,
+            info=self.info(code),
+            group=self.group(unit.code, spec.document.issuer),
+        )
 
 
-def _candidates(conn: Connection, day: date, only: Collection[int] | None) -> Iterator[Any]:
-    query = (
-        _rows()
-        .where(DIRECTIVE.c.status == "published", *_owed(day, only))
-        .order_by(OBLIGATION.c.id)
-    )
-    yield from conn.execute(query.execution_options(yield_per=5000))
+class Owed(NamedTuple):
+    """An obligation as a run reads it."""
+
+    id: int
+    requirement_id: int
+    unit_code: str
+    period_key: str
+    effective_due: date
+    state: State
 
 
-def _history(conn: Connection, day: date, only: Collection[int] | None) -> dict[int, list[Any]]:
+def _read(conn: Connection, query: sa.Select[Any]) -> Iterator[Owed]:
+    """The rows of a query of obligations that all have a due date."""
+    for row in conn.execute(query.execution_options(yield_per=5000)):
+        state = state_from(row[4:])
+        if state.effective_due is None:
+            raise ValueError(f"obligation {row[0]} has no due date to chase")
+        yield Owed(row[0], row[1], row[2], row[3], state.effective_due, state)
+
+
+def _history(conn: Connection, limit: date, only: Collection[int] | None) -> dict[int, list[Any]]:
     """The returns and chases of every candidate, oldest first."""
-    candidate = sa.select(OBLIGATION.c.id).where(*_owed(day, only)).scalar_subquery()
+    candidate = sa.select(OBLIGATION.c.id).where(*_owed(limit, only)).scalar_subquery()
     query = (
         sa.select(EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.at, EVENT.c.payload)
         .where(
@@ -291,11 +334,19 @@ def grouper(units: dict[str, Any]) -> Callable[[str, str], Group]:
     groups: dict[str, Group] = {}
     found: dict[tuple[str, str], Group] = {}
 
+    chains: dict[str, list[str]] = {}
+
     def chain(code: str) -> list[str]:
-        codes = [code]
-        while (parent := units[codes[-1]].parent_code) and parent in units and parent not in codes:
-            codes.append(parent)
-        return codes
+        """The unit and its ancestors, nearest first (a cycle in the register ends it)."""
+        known = chains.get(code)
+        if known is None:
+            codes = [code]
+            while (
+                (parent := units[codes[-1]].parent_code) and parent in units and parent not in codes
+            ):
+                codes.append(parent)
+            known = chains[code] = codes
+        return known
 
     def group(unit: str, issuer: str) -> Group:
         known = found.get((unit, issuer))
@@ -312,8 +363,8 @@ def grouper(units: dict[str, Any]) -> Callable[[str, str], Group]:
     return group
 
 
-def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo:
-    issuer = units[row.issuer_code]
+def _info(spec: DirectiveSpec, units: dict[str, Any]) -> DirectiveInfo:
+    issuer = units[spec.document.issuer]
     parent = units.get(issuer.parent_code) if issuer.parent_code else None
     return DirectiveInfo(
         code=spec.code,
@@ -325,7 +376,7 @@ def _info(spec: DirectiveSpec, row: Any, units: dict[str, Any]) -> DirectiveInfo
         issuer_name=issuer.name,
         issuer_parent=parent.name if parent else "",
         issuer_kind=issuer.kind,
-        lead_name=units[row.lead_unit_code].name,
+        lead_name=units[spec.lead].name,
     )
 
 
@@ -342,48 +393,29 @@ def plan(
     if only is None and not calendar.is_working_day(day):
         return ChasePlan(day, working_day=False)
     result = ChasePlan(day, working_day=calendar.is_working_day(day))
-    history = _history(conn, day, only)
-    units = _units(conn)
-    group = grouper(units)
-    text = _texts()
-    documents, specs = _documents(conn)
-    infos: dict[str, DirectiveInfo] = {}
-    directives: dict[str, DirectiveSpec] = {}
-    requirements: dict[int, RequirementSpec] = {}
+    reader = _Reader(conn)
+    ladders = reader.documents.ladders(default_ladder)
+    limit = reach(ladders, day, calendar)
+    history = _history(conn, limit, only)
     owners: dict[int, tuple[str, str]] = {}  # obligation -> (lead, issuer)
-    for row in _candidates(conn, day, only):
-        spec = directives.get(row.directive_code)
-        if spec is None:
-            spec = directives[row.directive_code] = DirectiveSpec.model_validate_json(
-                documents[row.directive_code]
-            )
-            infos[row.directive_code] = _info(spec, row, units)
-        requirement = requirements.get(row.requirement_id)
-        if requirement is None:
-            requirement = requirements[row.requirement_id] = RequirementSpec.model_validate_json(
-                specs[row.requirement_id]
-            )
+    # the step due, per requirement, status and cycle: many obligations share all three
+    steps: dict[tuple[int, str, Cycle], Step | None] = {}
+    for row in _read(conn, reader.owed(sa.and_(*_owed(limit, only)))):
+        status = row.state.status
         cycle, reason, told = _cycle(row.effective_due, history.get(row.id, []))
-        if row.status == "returned" and not told:
+        if status == "returned" and not told:
             step: Step | None = RETURN_NOTICE
         else:
-            ladder = spec.ladder(requirement, default_ladder)
-            step = due_step(ladder, row.status, cycle, day, calendar)
+            asked = (row.requirement_id, status, cycle)
+            if asked not in steps:
+                steps[asked] = due_step(ladders[row.requirement_id], status, cycle, day, calendar)
+            step = steps[asked]
         if step is None:
             continue
-        owners[row.id] = (row.lead_unit_code, row.issuer_code)
-        reason_told = reason if step is RETURN_NOTICE else None
-        result.items.append(
-            _item(
-                row,
-                step,
-                reason_told,
-                infos[row.directive_code],
-                group(row.unit_code, row.issuer_code),
-                text,
-            )
-        )
-    _address(conn, result, owners, units)
+        spec = reader.directive(row)
+        owners[row.id] = (spec.lead, spec.document.issuer)
+        result.items.append(reader.item(row, step, reason if step is RETURN_NOTICE else None))
+    _address(conn, result, owners, reader.units)
     return result
 
 
@@ -397,10 +429,15 @@ def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[
     ):
         staff[actor.unit_code].append(Recipient(actor.email.lower(), actor.full_name))
 
+    found: dict[str, list[Recipient]] = {}
+
     def addresses(code: str) -> list[Recipient]:
-        own = units[code].email
-        found = [Recipient(own.lower(), units[code].name)] if own else []
-        return found + staff.get(code, [])
+        known = found.get(code)
+        if known is None:
+            own = units[code].email
+            known = found[code] = [Recipient(own.lower(), units[code].name)] if own else []
+            known += staff.get(code, [])
+        return known
 
     return addresses
 
@@ -561,40 +598,16 @@ def first_working_day(day: date, calendar: WorkCalendar) -> date:
 def summaries(conn: Connection, *, on: Day) -> list[Summary]:
     """Per published directive with overdue obligations on the day: who is late and with what
     (one query for the items, one for the registers)."""
-    shown = status_as_of(on)
-    query = (
-        _rows()
-        .where(DIRECTIVE.c.status == "published", shown == "overdue")
-        .order_by(DIRECTIVE.c.code, OBLIGATION.c.id)
-    )
-    units = _units(conn)
-    group = grouper(units)
-    text = _texts()
-    documents, _ = _documents(conn)
+    reader = _Reader(conn)
     by_directive: dict[str, Summary] = {}
-    issuers: dict[str, str] = {}
-    for row in conn.execute(query):
-        found = by_directive.get(row.directive_code)
+    for row in _read(conn, reader.owed(status_as_of(on) == "overdue")):
+        code = reader.documents.requirements[row.requirement_id][0]
+        found = by_directive.get(code)
         if found is None:
-            found = by_directive[row.directive_code] = Summary(
-                _info(DirectiveSpec.model_validate_json(documents[row.directive_code]), row, units),
-                [],
-                [],
-                [],
-            )
-            issuers[row.directive_code] = row.issuer_code
-        found.items.append(
-            _item(
-                row,
-                SUMMARY_STEP,
-                None,
-                found.info,
-                group(row.unit_code, row.issuer_code),
-                text,
-            )
-        )
-    addresses = _addresses(conn, units)
-    for code, found in by_directive.items():
+            found = by_directive[code] = Summary(reader.info(code), [], [], [])
+        found.items.append(reader.item(row, SUMMARY_STEP, None))
+    addresses = _addresses(conn, reader.units)
+    for code, found in sorted(by_directive.items()):
         counts: dict[str, list[Item]] = defaultdict(list)
         for item in found.items:
             counts[item.unit].append(item)
@@ -605,8 +618,8 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
             ),
             key=lambda late: (-late.overdue, late.oldest_due, sort_key(late.unit_name)),
         )
-        found.recipients = addresses(issuers[code])
-    return list(by_directive.values())
+        found.recipients = addresses(reader.documents.directives[code].document.issuer)
+    return [found for _, found in sorted(by_directive.items())]
 
 
 def write_summaries(

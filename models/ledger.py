@@ -4,13 +4,13 @@ transaction; `verify` checks the hash chains; `rebuild` recomputes the projectio
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from itertools import compress
 from operator import itemgetter, ne
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -98,6 +98,19 @@ def state_from_row(row: Any) -> State:
         decided_at=row.decided_at,
         last_hash=row.last_hash,
     )
+
+
+# The projection's columns in State's order, to select a state with (see `state_from`).
+STATE_SELECT = tuple(OBLIGATION.c[name] for name in State._fields)
+
+
+def state_from(values: Sequence[Any]) -> State:
+    """A state from the values of STATE_SELECT's columns."""
+    state = State._make(values)
+    if state.figures is None:
+        return state
+    stored = cast(str, state.figures)  # the column holds the figures as JSON text
+    return state._replace(figures=json.loads(stored))
 
 
 def _figures_text(figures: dict[str, Any]) -> str:

@@ -144,6 +144,16 @@ def test_a_return_is_told_with_its_reason_then_chased_again(seeded: Engine) -> N
     assert steps(planned(seeded, date(2024, 3, 22)))["18712"] == "bao-co-quan-chu-tri"
 
 
+def test_a_return_months_before_the_due_date_is_told_at_once(seeded: Engine) -> None:
+    """No ladder step is near a Q4 report in March, but its return is still told at once."""
+    oid = submit(seeded, "18712", "2024-Q4")
+    ledger.return_(seeded, oid, by("vhtt.lan", "r4", date(2024, 3, 20)), reason="Sai kỳ")
+    found, _ = run(seeded, date(2024, 3, 21))
+    notice = next(i for i in found.items if i.obligation_id == oid)
+    assert (notice.step.key, notice.reason, notice.period) == ("tra-lai", "Sai kỳ", "2024-Q4")
+    assert oid not in {i.obligation_id for i in planned(seeded, date(2024, 3, 22)).items}
+
+
 def test_a_concurrent_command_makes_the_whole_batch_write_nothing(seeded: Engine) -> None:
     found = planned(seeded, MONDAY)
     events = count(seeded, "event")

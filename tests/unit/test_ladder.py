@@ -4,12 +4,13 @@ return, one step at a time, never for what is handed in; and ladders in directiv
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.chase import reach
 from models.directive import parse_directive
 from models.errors import InputError
 from models.ladder import DEFAULT_LADDER, Cycle, Step, due_step, step_day
@@ -69,6 +70,24 @@ def test_every_step_falls_on_a_working_day_at_its_distance(due: date, offset: in
         # the working days in (day, due]: the n - 1 between them, and the due date if worked
         between = CALENDAR.working_days_between(day, due)
         assert day < due and between == -offset - 1 + CALENDAR.is_working_day(due)
+
+
+@given(
+    day=st.dates(min_value=date(2023, 2, 1), max_value=date(2026, 10, 31)),
+    offset=st.integers(min_value=-30, max_value=60),
+    near=st.integers(min_value=-2, max_value=2),
+    later=st.integers(min_value=0, max_value=3),
+)
+def test_a_run_reads_every_obligation_a_step_can_be_due_for(
+    day: date, offset: int, near: int, later: int
+) -> None:
+    """The chase reads only obligations due by `reach`; none with a step due is left out.
+    Due dates are drawn near the edge: about as many working days after the run's day as
+    the step comes before the due date."""
+    step = Step(key="s", working_days=offset, to="unit", template="t")
+    due = CALENDAR.add_working_days(day, max(-offset + near, 0)) + timedelta(days=later)
+    if step_day(step, due, CALENDAR) <= day:
+        assert due <= reach({1: [step], 2: LADDER}, day, CALENDAR)
 
 
 def test_a_run_sends_the_step_whose_day_has_come_once() -> None:
