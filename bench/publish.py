@@ -14,8 +14,8 @@ obligations) and prints, per backend:
   process: its time and peak RSS (target: under 300 MB), events appended and messages
   written; the time of its planning read against one hand-written SQL query that selects the
   same candidate rows, in the same run (target: at most 3×); and its set-based append
-  (`ledger.append_many`) against a plain DB-API executemany of the same event rows and
-  projection updates into a copy of the database (target: at most 2×);
+  (`chase.append_events`, through `ledger.append_many`) against a plain DB-API executemany of
+  the same event rows and projection updates into a copy of the database (target: at most 2×);
 - submission throughput in events/s: 20,000 `ledger.submit` commands in one process, one
   report each, by the staff actor of the obliged commune; then 20,000 more shared among 4
   worker processes (`--workers 0` skips those).
@@ -57,7 +57,6 @@ from models import chase, ledger, publishing, reference
 from models.db import make_engine, transaction, upgrade
 from models.directive import DirectiveSpec, parse_directive
 from models.ladder import DEFAULT_LADDER
-from models.obligation import decide_chase
 from models.registry import ActorRow, UnitRow
 from models.tables import OBLIGATION
 from models.workdays import WorkCalendar
@@ -442,23 +441,7 @@ def timed_chase(url: str) -> ChaseRun:
     with transaction(engine) as conn:
         found = chase.plan(conn, day=CHASE_DAY, calendar=calendar, default_ladder=DEFAULT_LADDER)
         planned = time.perf_counter()
-        items = [
-            ledger.Planned(
-                i.obligation_id,
-                i.state,
-                decide_chase(i.state, i.step.kind, i.step.key, i.step.to),
-                i.key,
-            )
-            for i in found.items
-        ]
-        for first in range(0, len(items), chase.BATCH):
-            ledger.append_many(
-                conn,
-                items[first : first + chase.BATCH],
-                actor="dondoc",
-                channel="bench",
-                now=CHASED_AT,
-            )
+        events = chase.append_events(conn, found, now=CHASED_AT)
         appended = time.perf_counter()
         chase.store_messages(
             conn,
@@ -475,7 +458,7 @@ def timed_chase(url: str) -> ChaseRun:
         seconds,
         planned - start,
         appended - planned,
-        len(items),
+        events,
         len(found.letters),
         _memory_mb("VmHWM"),
     )

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.db import paused_gc
 from models.directive import DirectiveSpec, RequirementSpec
 from models.ladder import CHASEABLE, Cycle, Step, due_step
 from models.ledger import STATE_SELECT, Planned, append_many, state_from
@@ -380,6 +381,7 @@ def _info(spec: DirectiveSpec, units: dict[str, Any]) -> DirectiveInfo:
     )
 
 
+@paused_gc()
 def plan(
     conn: Connection,
     *,
@@ -473,16 +475,10 @@ def _address(
     ]
 
 
-def write(
-    conn: Connection,
-    chase: ChasePlan,
-    *,
-    render: Callable[[Letter, date], Rendered],
-    now: datetime,
-) -> int:
-    """Append the items' events and the letters' outbox rows in the caller's transaction;
-    returns the number of messages written (a letter already in the outbox is not written
-    again)."""
+@paused_gc()
+def append_events(conn: Connection, chase: ChasePlan, *, now: datetime) -> int:
+    """Append each item's event, by the system actor, in the caller's transaction, a batch at
+    a time; returns how many."""
     by_id = {item.obligation_id: item for item in chase.items}
     planned = [
         Planned(
@@ -497,6 +493,21 @@ def write(
         append_many(
             conn, planned[start : start + BATCH], actor=SYSTEM_ACTOR, channel=chase.run, now=now
         )
+    return len(planned)
+
+
+@paused_gc()
+def write(
+    conn: Connection,
+    chase: ChasePlan,
+    *,
+    render: Callable[[Letter, date], Rendered],
+    now: datetime,
+) -> int:
+    """Append the items' events and the letters' outbox rows in the caller's transaction;
+    returns the number of messages written (a letter already in the outbox is not written
+    again)."""
+    append_events(conn, chase, now=now)
     keys = [letter.key(chase.run) for letter in chase.letters]
     new = _not_stored(conn, keys)
     return store_messages(
@@ -595,6 +606,7 @@ def first_working_day(day: date, calendar: WorkCalendar) -> date:
     return calendar.roll(day.replace(day=1), "following")
 
 
+@paused_gc()
 def summaries(conn: Connection, *, on: Day) -> list[Summary]:
     """Per published directive with overdue obligations on the day: who is late and with what
     (one query for the items, one for the registers)."""

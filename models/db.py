@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +55,20 @@ def transaction(engine: Engine, *, writes: bool = True) -> Iterator[Connection]:
         conn.execution_options(dondoc_writes=writes)
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while a bulk run builds and writes rows: they hold no
+    reference cycles (reference counting frees them), and collecting hundreds of thousands of
+    young tuples again and again took a fifth of a national publish."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def driver_mark(conn: Connection) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import ActorInfo, check_review, check_submit
-from models.db import binder, converter, driver_mark, transaction
+from models.db import binder, converter, driver_mark, paused_gc, transaction
 from models.directive import RequirementSpec
 from models.errors import ConcurrencyConflict, InputError, LogCorrupt, NotFound, Unauthorized
 from models.obligation import (
@@ -317,6 +317,7 @@ class _Batch:
         self.conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
 
 
+@paused_gc()
 def append_many(
     conn: Connection, planned: list[Planned], *, actor: str, channel: str, now: datetime
 ) -> list[Outcome]:
@@ -354,6 +355,7 @@ def append_many(
     return outcomes
 
 
+@paused_gc()
 def create_many(
     conn: Connection, new: list[New], *, actor: str, channel: str, now: datetime
 ) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import check_publish
-from models.db import transaction
+from models.db import paused_gc, transaction
 from models.directive import DirectiveSpec, RequirementSpec, Selector
 from models.errors import InputError, Refused, Unauthorized
 from models.ledger import New, create_many, load_actor, record_denial
@@ -207,6 +207,7 @@ def _open_requirement(
     return created
 
 
+@paused_gc()
 def _open_directive(conn: Connection, run: Opening, directive: Any) -> OpenReport:
     report = OpenReport()
     requirements = conn.execute(
