@@ -16,9 +16,8 @@ Pure: no database, no clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -71,11 +70,10 @@ DEFAULT_LADDER: list[Step] = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Cycle:
+class Cycle(NamedTuple):
     """What the log says about chasing one obligation: its effective due date, the local day
     of its latest return (None if never returned), and the key of the latest step already
-    sent for this due date since that return (None if none)."""
+    sent for this due date since that return (None if none). A run keys its answers by it."""
 
     effective_due: date
     returned_on: date | None
