@@ -46,20 +46,20 @@ def upgrade_database(settings: Settings) -> None:
     upgrade(settings.engine())
 
 
+def _unit_codes(settings: Settings) -> set[str]:
+    """The codes of the unit register, that registers being imported may refer to."""
+    with transaction(settings.engine(), writes=False) as conn:
+        return reference.unit_codes(conn)
+
+
 def import_units(settings: Settings, file: Path) -> int:
     """Validate a unit register file against the units already known, then upsert it."""
-    engine = settings.engine()
-    with transaction(engine, writes=False) as conn:
-        known = reference.unit_codes(conn)
-    return reference.import_units(engine, read_units(file, known))
+    return reference.import_units(settings.engine(), read_units(file, _unit_codes(settings)))
 
 
 def import_actors(settings: Settings, file: Path) -> int:
     """Validate an actor register file against the unit register, then upsert it."""
-    engine = settings.engine()
-    with transaction(engine, writes=False) as conn:
-        known = reference.unit_codes(conn)
-    return reference.import_actors(engine, read_actors(file, known))
+    return reference.import_actors(settings.engine(), read_actors(file, _unit_codes(settings)))
 
 
 def add_actor(
@@ -72,11 +72,9 @@ def add_actor(
     email: str | None,
 ) -> ActorRow:
     """Create (or update) one actor, validated as a line of the actor register would be."""
-    engine = settings.engine()
-    with transaction(engine, writes=False) as conn:
-        known = reference.unit_codes(conn)
+    known = _unit_codes(settings)
     actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
-    reference.import_actors(engine, [actor])
+    reference.import_actors(settings.engine(), [actor])
     return actor
 
 
