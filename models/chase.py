@@ -232,9 +232,6 @@ class _Reader:
             .order_by(OBLIGATION.c.id)
         )
 
-    def directive(self, row: Owed) -> DirectiveSpec:
-        return self.documents.directives[self.documents.requirements[row.requirement_id][0]]
-
     def info(self, code: str) -> DirectiveInfo:
         info = self.infos.get(code)
         if info is None:
@@ -399,7 +396,6 @@ def plan(
     ladders = reader.documents.ladders(default_ladder)
     limit = reach(ladders, day, calendar)
     history = _history(conn, limit, only)
-    owners: dict[int, tuple[str, str]] = {}  # obligation -> (lead, issuer)
     # the step due, per requirement, status and cycle: many obligations share all three
     steps: dict[tuple[int, str, Cycle], Step | None] = {}
     for row in _read(conn, reader.owed(sa.and_(*_owed(limit, only)))):
@@ -414,9 +410,11 @@ def plan(
             step = steps[asked]
         if step is None:
             continue
-        spec = reader.directive(row)
-        owners[row.id] = (spec.lead, spec.document.issuer)
         result.items.append(reader.item(row, step, reason if step is RETURN_NOTICE else None))
+    owners = {
+        code: (spec.lead, spec.document.issuer)
+        for code, spec in reader.documents.directives.items()
+    }
     _address(conn, result, owners, reader.units)
     return result
 
@@ -447,18 +445,19 @@ def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[
 def _address(
     conn: Connection,
     result: ChasePlan,
-    owners: dict[int, tuple[str, str]],
+    owners: dict[str, tuple[str, str]],
     units: dict[str, Any],
 ) -> None:
-    """Group the items into one letter per recipient address; an item whose target has no
-    address at all is reported as unreachable and left for a later run."""
+    """Group the items into one letter per recipient address (`owners`: each directive's
+    lead office and issuer); an item whose target has no address at all is reported as
+    unreachable and left for a later run."""
     addresses = _addresses(conn, units)
     letters: dict[str, list[Item]] = defaultdict(list)
     names: dict[str, str] = {}
     reachable: list[Item] = []
     missing: set[tuple[str, str, str]] = set()
     for item in result.items:
-        lead, issuer = owners[item.obligation_id]
+        lead, issuer = owners[item.directive]
         target = {"unit": item.unit, "lead": lead, "issuer": issuer}[item.step.to]
         to = addresses(target)
         if not to:
