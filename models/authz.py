@@ -24,12 +24,34 @@ def check_submit(actor: ActorInfo, unit_code: str) -> None:
         )
 
 
-def check_review(actor: ActorInfo, lead_unit_code: str, command: str) -> None:
-    """Only the directive's lead office accepts, returns, extends or waives."""
-    if actor.unit_code != lead_unit_code:
+def check_review(
+    actor: ActorInfo,
+    command: str,
+    *,
+    unit: str,
+    lead: str,
+    recipient: str | None,
+    submitted_by: str | None,
+) -> None:
+    """The directive's lead office accepts, returns, extends or waives; the lead office's own
+    obligations are decided by the recipient of what they deliver, or an administrator.
+    Nobody decides on a submission they handed in themselves (`submitted_by`)."""
+    if unit == lead:
+        if actor.role != "admin" and actor.unit_code != recipient:
+            deciders = f"its recipient {recipient} or an admin" if recipient else "an admin"
+            raise Unauthorized(
+                f"{actor.username} acts for unit {actor.unit_code}; this is an obligation of "
+                f"the lead office {lead} itself: only {deciders} may {command} it"
+            )
+    elif actor.unit_code != lead:
         raise Unauthorized(
             f"{actor.username} acts for unit {actor.unit_code}; only the lead office "
-            f"{lead_unit_code} may {command}"
+            f"{lead} may {command}"
+        )
+    if submitted_by == actor.username:
+        raise Unauthorized(
+            f"{actor.username} handed in this submission and cannot {command} it: another "
+            "person decides"
         )
 
 

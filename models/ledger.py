@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from models.authz import ActorInfo, check_review, check_submit
 from models.db import binder, converter, driver_mark, paused_gc, transaction
 from models.directive import RequirementSpec
-from models.errors import ConcurrencyConflict, InputError, LogCorrupt, NotFound, Unauthorized
+from models.errors import (
+    ConcurrencyConflict,
+    InputError,
+    LogCorrupt,
+    NotFound,
+    Unauthorized,
+)
 from models.obligation import (
     GENESIS,
     Decision,
@@ -33,8 +39,11 @@ from models.obligation import (
     event_hash,
     evolve,
     load_payload,
+    note_text,
     payload_text,
+    reason_text,
     utc_text,
+    validate_submission,
 )
 from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
 
@@ -60,6 +69,7 @@ class Target:
     lead_unit_code: str
     requirement: RequirementSpec
     state: State
+    submitted_by: str | None  # who handed in the latest submission, if any
 
 
 def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
@@ -69,7 +79,7 @@ def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
         )
     ).first()
     if row is None:
-        raise InputError(source, "actor", username, "names no actor in the register")
+        raise Unauthorized(f"{source}: actor {username!r} names no actor in the register")
     return ActorInfo(row.username, row.unit_code, row.role)
 
 
@@ -127,8 +137,20 @@ def projection_values(state: State) -> dict[str, Any]:
 
 
 def _load_target(conn: Connection, obligation_id: int) -> Target:
+    submitted_by = (
+        sa.select(EVENT.c.actor)
+        .where(EVENT.c.obligation_id == OBLIGATION.c.id, EVENT.c.kind == "submitted")
+        .order_by(EVENT.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     row = conn.execute(
-        sa.select(OBLIGATION, REQUIREMENT.c.spec, DIRECTIVE.c.lead_unit_code)
+        sa.select(
+            OBLIGATION,
+            REQUIREMENT.c.spec,
+            DIRECTIVE.c.lead_unit_code,
+            submitted_by.label("submitted_by"),
+        )
         .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
         .where(OBLIGATION.c.id == obligation_id)
@@ -141,28 +163,50 @@ def _load_target(conn: Connection, obligation_id: int) -> Target:
         lead_unit_code=row.lead_unit_code,
         requirement=RequirementSpec.model_validate_json(row.spec),
         state=state_from_row(row),
+        submitted_by=row.submitted_by,
     )
 
 
-def _replayed(conn: Connection, key: str, obligation_id: int, kind: str) -> Outcome | None:
+# The idempotency keys of the events dondoc writes itself; no command may use them.
+SYSTEM_KEYS = ("created:", "chase:")
+
+
+def _replayed(
+    conn: Connection, by: Issued, target: Target, kind: str, asked: Asked
+) -> Outcome | None:
+    """The outcome of the command this one repeats, if its key was used: the same kind of
+    command on the same obligation by the same actor, asking the same (`asked`: the payload
+    fields the command's input sets). Anything else under a used key is a key conflict."""
     row = conn.execute(
-        sa.select(EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.version).where(
-            EVENT.c.idempotency_key == key
-        )
+        sa.select(
+            EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.version, EVENT.c.actor, EVENT.c.payload
+        ).where(EVENT.c.idempotency_key == by.key)
     ).first()
     if row is None:
         return None
-    if (row.obligation_id, row.kind) != (obligation_id, kind):
+    stored = load_payload(row.payload)
+    differs = [
+        field
+        for field, (was, now) in {
+            "obligation": (row.obligation_id, target.obligation_id),
+            "command": (row.kind, kind),
+            "actor": (row.actor, by.actor),
+            **{name: (stored.get(name), value) for name, value in asked(target).items()},
+        }.items()
+        if was != now
+    ]
+    if differs:
         raise InputError(
             kind,
             "idempotency key",
-            key,
-            f"was used for a {row.kind} on obligation {row.obligation_id}",
+            by.key,
+            f"was used for a {row.kind} of obligation {row.obligation_id} by {row.actor}; "
+            f"this command differs in {', '.join(differs)}: give it a key of its own",
         )
     status = conn.execute(
-        sa.select(OBLIGATION.c.status).where(OBLIGATION.c.id == obligation_id)
+        sa.select(OBLIGATION.c.status).where(OBLIGATION.c.id == target.obligation_id)
     ).scalar_one()
-    return Outcome(obligation_id, kind, row.version, status, replayed=True)
+    return Outcome(target.obligation_id, kind, row.version, status, replayed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +442,7 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
 
 
 Decider = Callable[[Target], Decision]
+Asked = Callable[[Target], dict[str, Any]]
 
 
 def run_command(
@@ -408,21 +453,25 @@ def run_command(
     command: str,
     kind: str,
     authorize: Callable[[ActorInfo, Target], None],
+    asked: Asked,
     decide: Decider,
 ) -> Outcome:
     """Authorize, decide and append, retrying when another writer got there first.
 
-    A refusal (bad input, wrong state, no right) writes no event; a denial of rights is
-    recorded in the denial register."""
+    A command repeated under its key appends nothing and answers as the first did; a
+    refusal (bad input, wrong state, no right, a key used for another command) writes no
+    event; a denial of rights, an unknown actor's included, is recorded in the denial
+    register."""
+    if by.key.startswith(SYSTEM_KEYS):
+        raise InputError(command, "idempotency key", by.key, "is kept for dondoc's own events")
     for _ in range(ATTEMPTS):
         try:
             with transaction(engine) as conn:
-                replay = _replayed(conn, by.key, obligation_id, kind)
+                target = _load_target(conn, obligation_id)
+                replay = _replayed(conn, by, target, kind, asked)
                 if replay is not None:
                     return replay
-                who = load_actor(conn, by.actor, command)
-                target = _load_target(conn, obligation_id)
-                authorize(who, target)
+                authorize(load_actor(conn, by.actor, command), target)
                 return append(conn, target, decide(target), by)
         except Unauthorized as denied:
             record_denial(
@@ -444,15 +493,37 @@ def _as_unit(who: ActorInfo, target: Target) -> None:
 
 
 def _review(
-    engine: Engine, obligation_id: int, by: Issued, command: str, kind: str, decide: Decider
+    engine: Engine,
+    obligation_id: int,
+    by: Issued,
+    command: str,
+    kind: str,
+    asked: Asked,
+    decide: Decider,
 ) -> Outcome:
-    """A command only the directive's lead office may give."""
+    """A command only the directive's lead office may give (or, on the lead office's own
+    obligations, their recipient or an administrator); nobody decides on their own
+    submission."""
 
-    def as_lead(who: ActorInfo, target: Target) -> None:
-        check_review(who, target.lead_unit_code, command)
+    def as_reviewer(who: ActorInfo, target: Target) -> None:
+        check_review(
+            who,
+            command,
+            unit=target.unit_code,
+            lead=target.lead_unit_code,
+            recipient=target.requirement.to,
+            submitted_by=target.submitted_by if kind in ("accepted", "returned") else None,
+        )
 
     return run_command(
-        engine, obligation_id, by, command=command, kind=kind, authorize=as_lead, decide=decide
+        engine,
+        obligation_id,
+        by,
+        command=command,
+        kind=kind,
+        authorize=as_reviewer,
+        asked=asked,
+        decide=decide,
     )
 
 
@@ -473,6 +544,7 @@ def submit(
         command="submit",
         kind="submitted",
         authorize=_as_unit,
+        asked=lambda t: validate_submission(t.requirement.what, figures, narrative, evidence),
         decide=lambda t: decide_submit(t.state, t.requirement.what, figures, narrative, evidence),
     )
 
@@ -480,14 +552,26 @@ def submit(
 def accept(engine: Engine, obligation_id: int, by: Issued) -> Outcome:
     """The lead office accepts a submission."""
     return _review(
-        engine, obligation_id, by, "accept", "accepted", lambda t: decide_accept(t.state)
+        engine,
+        obligation_id,
+        by,
+        "accept",
+        "accepted",
+        lambda t: {},
+        lambda t: decide_accept(t.state),
     )
 
 
 def return_(engine: Engine, obligation_id: int, by: Issued, *, reason: str | None) -> Outcome:
     """The lead office returns a submission for correction."""
     return _review(
-        engine, obligation_id, by, "return", "returned", lambda t: decide_return(t.state, reason)
+        engine,
+        obligation_id,
+        by,
+        "return",
+        "returned",
+        lambda t: {"reason": reason_text(reason, "return")},
+        lambda t: decide_return(t.state, reason),
     )
 
 
@@ -501,6 +585,7 @@ def extend(
         by,
         "extend",
         "extended",
+        lambda t: {"due": due.isoformat(), "reason": note_text(reason)},
         lambda t: decide_extend(t.state, due, reason),
     )
 
@@ -508,7 +593,13 @@ def extend(
 def waive(engine: Engine, obligation_id: int, by: Issued, *, reason: str | None) -> Outcome:
     """The lead office releases the unit from the obligation."""
     return _review(
-        engine, obligation_id, by, "waive", "waived", lambda t: decide_waive(t.state, reason)
+        engine,
+        obligation_id,
+        by,
+        "waive",
+        "waived",
+        lambda t: {"reason": reason_text(reason, "waive")},
+        lambda t: decide_waive(t.state, reason),
     )
 
 

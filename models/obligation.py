@@ -164,11 +164,17 @@ def _require(state: State, allowed: tuple[str, ...], command: str) -> None:
         )
 
 
-def _reason(reason: str | None, command: str) -> str:
+def reason_text(reason: str | None, command: str) -> str:
+    """A required reason as recorded."""
     text = nfc((reason or "").strip())
     if not text:
         raise InputError(command, "reason", reason, "a reason is required")
     return text
+
+
+def note_text(note: str | None) -> str | None:
+    """An optional reason as recorded."""
+    return nfc((note or "").strip()) or None
 
 
 def decide_submit(
@@ -195,7 +201,7 @@ def decide_accept(state: State) -> Decision:
 def decide_return(state: State, reason: str | None) -> Decision:
     """The lead office sends a submission back for correction."""
     _require(state, ("submitted",), "return")
-    return Decision("returned", {"reason": _reason(reason, "return")})
+    return Decision("returned", {"reason": reason_text(reason, "return")})
 
 
 def decide_extend(state: State, new_due: date, reason: str | None) -> Decision:
@@ -210,15 +216,13 @@ def decide_extend(state: State, new_due: date, reason: str | None) -> Decision:
             new_due.isoformat(),
             f"must be after the current due date {state.effective_due.isoformat()}",
         )
-    return Decision(
-        "extended", {"due": new_due.isoformat(), "reason": nfc((reason or "").strip()) or None}
-    )
+    return Decision("extended", {"due": new_due.isoformat(), "reason": note_text(reason)})
 
 
 def decide_waive(state: State, reason: str | None) -> Decision:
     """The lead office releases the unit from this obligation."""
     _require(state, OPEN_STATES, "waive")
-    return Decision("waived", {"reason": _reason(reason, "waive")})
+    return Decision("waived", {"reason": reason_text(reason, "waive")})
 
 
 def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:

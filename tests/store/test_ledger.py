@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from models import ledger
+from models import ledger, publishing, reference
 from models.db import transaction
 from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
 from models.obligation import Decision
 from models.queries import list_obligations
+from models.registry import ActorRow
 from models.status import Day
-from tests.conftest import count, obligation_id
+from models.workdays import WorkCalendar
+from tests.conftest import count, obligation_id, publish_seed
 
 LATER = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)
 FIGURES = {
@@ -166,8 +168,40 @@ def test_repeating_a_command_with_its_key_appends_nothing(seeded: Engine, q1: in
     again = submit(seeded, q1, key="k1")
     assert again.replayed and again.version == first.version == 2
     assert len(events(seeded, q1)) == 2
-    with pytest.raises(InputError, match="was used for a submitted on obligation"):
+    with pytest.raises(InputError, match="differs in command, actor"):
         ledger.accept(seeded, q1, ledger.Issued("vhtt.lan", "k1", "test", LATER))
+
+
+@pytest.mark.parametrize(
+    ("actor", "figures", "differs"),
+    [
+        ("cb.18712", {**FIGURES, "leaflets": 301}, "differs in figures"),
+        ("cb.18673", FIGURES, "differs in actor"),
+        ("nobody", FIGURES, "differs in actor"),
+    ],
+)
+def test_a_used_key_with_another_command_is_refused_not_replayed(
+    seeded: Engine, q1: int, actor: str, figures: dict[str, Any], differs: str
+) -> None:
+    submit(seeded, q1, key="k1")
+    with pytest.raises(InputError, match=differs):
+        submit(seeded, q1, actor=actor, key="k1", figures=figures)
+    assert '"leaflets":300' in events(seeded, q1)[-1].payload and len(events(seeded, q1)) == 2
+
+
+def test_a_command_cannot_take_a_key_dondoc_keeps_for_its_own_events(
+    registered: Engine,
+) -> None:
+    publish_seed(registered, as_of=date(2024, 3, 31))
+    q1 = obligation_id(registered, "1c", "18673", "2024-Q1")
+    for key in ("created:cam-xuyen-cchc-2024:1c:18673:2024-Q4", "chase:1:qua-han"):
+        with pytest.raises(InputError, match="kept for dondoc's own events"):
+            submit(registered, q1, actor="cb.18673", key=key)
+    report = publishing.open_periods(
+        registered, as_of=date(2024, 12, 31), now=LATER, calendar=WorkCalendar()
+    )
+    assert report.total > 0
+    assert obligation_id(registered, "1c", "18673", "2024-Q4")
 
 
 @pytest.mark.parametrize(
@@ -248,9 +282,48 @@ def test_rights_are_checked_and_denials_recorded(
     assert message in denial.reason
 
 
-def test_an_unknown_actor_is_refused_by_name(seeded: Engine, q1: int) -> None:
-    with pytest.raises(InputError, match="names no actor in the register"):
+def test_an_unknown_actor_is_refused_by_name_and_recorded(seeded: Engine, q1: int) -> None:
+    with pytest.raises(Unauthorized, match="'nobody' names no actor in the register"):
         submit(seeded, q1, actor="nobody")
+    with transaction(seeded, writes=False) as conn:
+        denial = conn.execute(sa.text("SELECT actor, command FROM denial")).one()
+    assert tuple(denial) == ("nobody", "submit")
+
+
+def test_the_lead_offices_own_work_is_decided_by_its_recipient_not_by_itself(
+    seeded: Engine,
+) -> None:
+    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q1")
+    ledger.submit(
+        seeded,
+        own,
+        ledger.Issued("vhtt.lan", "s5", "test", LATER),
+        figures={},
+        narrative="Tổng hợp quý I",
+        evidence=None,
+    )
+    with pytest.raises(Unauthorized, match="only its recipient 446 or an admin may accept it"):
+        ledger.accept(seeded, own, ledger.Issued("vhtt.hung", "a5", "test", LATER))
+    accepted = ledger.accept(seeded, own, ledger.Issued("admin.cx", "a5b", "test", LATER))
+    assert accepted.status in ("accepted", "accepted_late")
+
+
+def test_nobody_decides_on_a_submission_they_handed_in(seeded: Engine) -> None:
+    reference.import_actors(
+        seeded, [ActorRow("vhtt.admin", "Quản trị Phòng VH-TT", "446-VHTT", "admin", None)]
+    )
+    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q1")
+    ledger.submit(
+        seeded,
+        own,
+        ledger.Issued("vhtt.admin", "s5", "test", LATER),
+        figures={},
+        narrative="Tổng hợp quý I",
+        evidence=None,
+    )
+    with pytest.raises(Unauthorized, match="handed in this submission and cannot return it"):
+        ledger.return_(seeded, own, ledger.Issued("vhtt.admin", "r5", "test", LATER), reason="x")
+    assert [e.kind for e in events(seeded, own)] == ["created", "submitted"]
 
 
 def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> None:
@@ -333,7 +406,9 @@ def test_two_concurrent_accepts_exactly_one_wins_200_rounds(seeded: Engine) -> N
             )
     registered = seeded
     wins = 0
-    for oid, _, _ in rounds:
+    for oid, unit, _ in rounds:
+        # the lead office's own reports go to their recipient, the centre, or an admin
+        deciders = ("ttvhtt.minh", "admin.cx") if unit == "446-VHTT" else ("vhtt.lan", "vhtt.hung")
         barrier = threading.Barrier(2)
         results: list[str] = []
 
@@ -352,7 +427,7 @@ def test_two_concurrent_accepts_exactly_one_wins_200_rounds(seeded: Engine) -> N
             except Refused:
                 results.append("refused")
 
-        threads = [threading.Thread(target=accept, args=(a,)) for a in ("vhtt.lan", "vhtt.hung")]
+        threads = [threading.Thread(target=accept, args=(a,)) for a in deciders]
         for t in threads:
             t.start()
         for t in threads:
