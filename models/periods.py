@@ -188,8 +188,8 @@ class WorkingDaysAfterEnd(BaseModel):
     rule: Literal["working-days-after-end"]
     days: int = Field(ge=0, le=60, description="working days after the period's last day")
 
-    def due_after(self, end: date, calendar: WorkCalendar) -> date:
-        """The due date for a period ending on `end`."""
+    def due_for(self, period: Period, end: date, calendar: WorkCalendar) -> date:
+        """The due date for `period`, which ends on `end`."""
         return calendar.add_working_days(end, self.days)
 
     def describe(self) -> str:
@@ -214,8 +214,8 @@ class DayOfMonth(BaseModel):
         default="following", description="where to move the date when it is not a working day"
     )
 
-    def due_after(self, end: date, calendar: WorkCalendar) -> date:
-        """The due date for a period ending on `end`."""
+    def due_for(self, period: Period, end: date, calendar: WorkCalendar) -> date:
+        """The due date for `period`, which ends on `end`."""
         month = pendulum.date(end.year, end.month, 1).add(months=self.months_after)
         target = date(month.year, month.month, min(self.day, month.days_in_month))
         return calendar.roll(target, self.roll)
@@ -250,8 +250,8 @@ class ExplicitDate(BaseModel):
             raise ValueError("must be a date written YYYY-MM-DD")
         return value
 
-    def due_after(self, end: datetime.date, calendar: WorkCalendar) -> datetime.date:
-        """The fixed date, whatever the period's end."""
+    def due_for(self, period: Period, end: datetime.date, calendar: WorkCalendar) -> datetime.date:
+        """The fixed date, whatever the period."""
         return self.date
 
     def describe(self) -> str:
@@ -266,4 +266,4 @@ def due_date(rule: DueRule, period: Period, calendar: WorkCalendar) -> date | No
     """When the period's deliverable is due under `rule`; None for a standing duty."""
     if period.end is None:
         return None
-    return rule.due_after(period.end, calendar)
+    return rule.due_for(period, period.end, calendar)
