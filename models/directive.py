@@ -25,10 +25,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
 from models.ladder import Ladder, Step
-from models.periods import Cadence, Convention, DueRule
+from models.periods import Cadence, Convention, DueRule, months_in
 from models.textfiles import read_yaml
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -105,6 +106,14 @@ class Selector(Strict):
         return self
 
 
+def _error_at(loc: tuple[str, ...], value: object, problem: str) -> ValidationError:
+    """A validation error on a field below the model that finds it, so the field is named."""
+    error = PydanticCustomError("value_error", problem)
+    return ValidationError.from_exception_data(
+        "Schedule", [InitErrorDetails(type=error, loc=loc, input=value)]
+    )
+
+
 class Schedule(Strict):
     """When: a cadence, its period convention, and the due rule of each period."""
 
@@ -121,6 +130,13 @@ class Schedule(Strict):
             raise ValueError(f"a {self.cadence.value} schedule needs a due rule")
         elif self.due.rule == "date" and self.cadence is not Cadence.ONCE:
             raise ValueError("an explicit due date only fits the 'once' cadence")
+        elif self.due.rule == "date-in-period":
+            if self.cadence is Cadence.ONCE:
+                raise ValueError("a date in the period needs a recurring cadence, not 'once'")
+            months = months_in(self.cadence)
+            if self.due.month > months:
+                problem = f"a {self.cadence.value} period has only {months} months"
+                raise _error_at(("due", "month"), self.due.month, problem)
         return self
 
 

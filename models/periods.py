@@ -117,17 +117,39 @@ def _slot_from(cadence: Cadence, convention: Convention, day: date) -> tuple[int
     return report_month.year, index, True
 
 
-def period_for_key(cadence: Cadence, convention: Convention, key: str) -> Period:
-    """The period of a recurring cadence named by `key`; ValueError if the key does not fit."""
-    shape = _shape(cadence)
-    problem = f"{key!r} is not a {cadence} period key"
+def _slot_of(shape: _Shape, key: str) -> tuple[int, int] | None:
+    """(year, index) of the period of `shape` named by `key`, or None if the key does not fit."""
     match = shape.pattern.fullmatch(key)
     if match is None:
-        raise ValueError(problem)
+        return None
     index = int(match.groupdict().get("index") or 1)
     if not 1 <= index <= shape.per_year:
-        raise ValueError(problem)
-    return _build(cadence, convention, int(match.group("year")), index)
+        return None
+    return int(match.group("year")), index
+
+
+def period_for_key(cadence: Cadence, convention: Convention, key: str) -> Period:
+    """The period of a recurring cadence named by `key`; ValueError if the key does not fit."""
+    slot = _slot_of(_shape(cadence), key)
+    if slot is None:
+        raise ValueError(f"{key!r} is not a {cadence} period key")
+    return _build(cadence, convention, *slot)
+
+
+def months_in(cadence: Cadence) -> int:
+    """How many report months one period of a recurring cadence covers (ValueError otherwise)."""
+    return _shape(cadence).months
+
+
+def _report_months(key: str) -> tuple[pendulum.Date, int]:
+    """The first report month of the recurring period named `key` (its 1st day), and how many
+    report months it covers; the key alone says both, whatever the convention."""
+    for shape in _SHAPES.values():
+        slot = _slot_of(shape, key)
+        if slot is not None:
+            year, index = slot
+            return pendulum.date(year, (index - 1) * shape.months + 1, 1), shape.months
+    raise ValueError(f"{key!r} is not the key of a recurring period")
 
 
 def period_containing(cadence: Cadence, convention: Convention, day: date) -> Period:
@@ -188,8 +210,8 @@ class WorkingDaysAfterEnd(BaseModel):
     rule: Literal["working-days-after-end"]
     days: int = Field(ge=0, le=60, description="working days after the period's last day")
 
-    def due_after(self, end: date, calendar: WorkCalendar) -> date:
-        """The due date for a period ending on `end`."""
+    def due_for(self, period: Period, end: date, calendar: WorkCalendar) -> date:
+        """The due date for `period`, which ends on `end`."""
         return calendar.add_working_days(end, self.days)
 
     def describe(self) -> str:
@@ -214,8 +236,8 @@ class DayOfMonth(BaseModel):
         default="following", description="where to move the date when it is not a working day"
     )
 
-    def due_after(self, end: date, calendar: WorkCalendar) -> date:
-        """The due date for a period ending on `end`."""
+    def due_for(self, period: Period, end: date, calendar: WorkCalendar) -> date:
+        """The due date for `period`, which ends on `end`."""
         month = pendulum.date(end.year, end.month, 1).add(months=self.months_after)
         target = date(month.year, month.month, min(self.day, month.days_in_month))
         return calendar.roll(target, self.roll)
@@ -250,8 +272,8 @@ class ExplicitDate(BaseModel):
             raise ValueError("must be a date written YYYY-MM-DD")
         return value
 
-    def due_after(self, end: datetime.date, calendar: WorkCalendar) -> datetime.date:
-        """The fixed date, whatever the period's end."""
+    def due_for(self, period: Period, end: datetime.date, calendar: WorkCalendar) -> datetime.date:
+        """The fixed date, whatever the period."""
         return self.date
 
     def describe(self) -> str:
@@ -259,11 +281,47 @@ class ExplicitDate(BaseModel):
         return f"the fixed date {self.date.isoformat()}"
 
 
-DueRule = Annotated[WorkingDaysAfterEnd | DayOfMonth | ExplicitDate, Field(discriminator="rule")]
+class DateInPeriod(BaseModel):
+    """Due on a day of the period's n-th report month, which may come before the period ends
+    (ministries' regimes: the year's report by 25 November, the half year's by a day in June)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: Literal["date-in-period"]
+    month: int = Field(ge=1, le=12, description="the period's report month, 1 for its first")
+    day: int = Field(ge=1, le=31, description="day of the month; clamped to the month's last day")
+    roll: RollDirection = Field(
+        default="none", description="where to move the date when it is not a working day"
+    )
+
+    def due_for(self, period: Period, end: date, calendar: WorkCalendar) -> date:
+        """The due date for `period`; a roll back before the period starts rolls forward."""
+        first, months = _report_months(period.key)
+        if self.month > months:
+            raise ValueError(f"period {period.key} has no report month {self.month}")
+        month = first.add(months=self.month - 1)
+        target = date(month.year, month.month, min(self.day, month.days_in_month))
+        rolled = calendar.roll(target, self.roll)
+        return rolled if rolled >= period.start else calendar.roll(target, "following")
+
+    def describe(self) -> str:
+        """One line of English, for docs and the CLI."""
+        clamp = " (or its last day if shorter)" if self.day > 28 else ""
+        roll = _ROLL_WORDS[self.roll]
+        if self.roll == "preceding":
+            roll += " (or the next one if that is before the period starts)"
+        return (
+            f"the {_ordinal(self.day)} of the period's {_ordinal(self.month)} month{clamp}, {roll}"
+        )
+
+
+DueRule = Annotated[
+    WorkingDaysAfterEnd | DayOfMonth | DateInPeriod | ExplicitDate, Field(discriminator="rule")
+]
 
 
 def due_date(rule: DueRule, period: Period, calendar: WorkCalendar) -> date | None:
     """When the period's deliverable is due under `rule`; None for a standing duty."""
     if period.end is None:
         return None
-    return rule.due_after(period.end, calendar)
+    return rule.due_for(period, period.end, calendar)

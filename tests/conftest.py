@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "directives" / "units" / "cam-xuyen-2024.csv"
 ACTORS = ROOT / "directives" / "actors" / "cam-xuyen-2024.csv"
 SEED = ROOT / "directives" / "cam-xuyen-cchc-2024.yaml"
+# due on fixed days of the period's months, before the periods end (date-in-period)
+MINISTRY = ROOT / "tests" / "store" / "ministry-regime-2024.yaml"
 NOW = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
 CALENDAR = WorkCalendar()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

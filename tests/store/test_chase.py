@@ -12,15 +12,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from models import ledger
+from models import ledger, publishing
 from models.chase import ChasePlan, first_working_day, plan, summaries, write, write_summaries
 from models.db import transaction
+from models.directive import load_directive
 from models.errors import ConcurrencyConflict
 from models.ladder import DEFAULT_LADDER
 from models.status import Day
 from models.workdays import WorkCalendar
 from notifications.render import renderer, summary_renderer
-from tests.conftest import count, obligation_id
+from tests.conftest import MINISTRY, NOW, count, obligation_id
 
 CALENDAR = WorkCalendar()
 MONDAY = date(2024, 3, 18)  # the working day after the Q1 reports' due date (Friday 15/03)
@@ -209,3 +210,28 @@ def test_the_monthly_summary_lists_the_late_units_worst_first(seeded: Engine) ->
     message = render(found, found.recipients[0], day)
     assert message.attachments[0].filename.endswith("2024-04-01.docx")
     assert found.late[0].unit_name in message.text and "Tổng hợp tháng" in message.subject
+
+
+def test_a_report_due_before_its_period_ends_is_chased_from_its_due_date(
+    registered: Engine,
+) -> None:
+    # the communes' year report is due Monday 25/11/2024; the cut-off year runs to 14/12
+    publishing.publish(
+        registered,
+        load_directive(MINISTRY),
+        source=str(MINISTRY),
+        actor="admin.cx",
+        as_of=date(2024, 12, 31),
+        now=NOW,
+        calendar=CALENDAR,
+    )
+
+    def year(day: date) -> Counter[tuple[str, str]]:
+        items = planned(registered, day).items
+        return Counter((i.requirement, i.step.key) for i in items if i.period == "2024")
+
+    assert year(date(2024, 11, 19)) == Counter()
+    assert year(date(2024, 11, 20)) == Counter({("bc-xa", "nhac-truoc-han"): 21})
+    assert year(date(2024, 11, 26)) == Counter(
+        {("bc-xa", "qua-han"): 21, ("bc-phong", "nhac-truoc-han"): 1}
+    )

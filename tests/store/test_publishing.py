@@ -13,9 +13,11 @@ from models import publishing, reference
 from models.db import transaction
 from models.directive import load_directive
 from models.errors import Refused
+from models.queries import list_obligations
 from models.registry import UnitRow
+from models.status import Day
 from models.tables import OBLIGATION, REQUIREMENT
-from tests.conftest import CALENDAR, NOW, SEED, count, publish_seed
+from tests.conftest import CALENDAR, MINISTRY, NOW, SEED, count, publish_seed
 
 COMMUNES = 21
 
@@ -73,6 +75,36 @@ def test_seed_due_dates_follow_the_rules_written_in_the_file(seeded: Engine) -> 
         "2024-H2": date(2024, 12, 18),
         "2024": date(2024, 12, 18),
     }
+
+
+def test_a_ministry_regime_is_due_on_days_before_its_periods_end(registered: Engine) -> None:
+    spec = load_directive(MINISTRY)
+    report = publishing.publish(
+        registered,
+        spec,
+        source=str(MINISTRY),
+        actor="admin.cx",
+        as_of=date(2024, 12, 31),
+        now=NOW,
+        calendar=CALENDAR,
+    )
+    assert report.new and report.opened.total == (COMMUNES + 1) * 3
+    # the cut-off half year ends on 14/06, the year on 14/12; no day is moved to a working day
+    assert _periods(registered, "bc-xa", "18712") == {
+        "2024-H1": date(2024, 6, 15),  # a Saturday
+        "2024-H2": date(2024, 12, 15),  # a Sunday
+        "2024": date(2024, 11, 25),
+    }
+    assert _periods(registered, "bc-phong", "446-VHTT") == {
+        "2024-H1": date(2024, 6, 17),
+        "2024-H2": date(2024, 12, 17),
+        "2024": date(2024, 11, 27),
+    }
+    # the day after the communes' deadline the year's reports are overdue, though it runs on
+    on = Day.of(date(2024, 11, 26), CALENDAR, 3)
+    year = list_obligations(registered, on=on, directive=spec.code, period="2024")
+    shown = Counter((o.requirement, o.status) for o in year)
+    assert shown == Counter({("bc-xa", "overdue"): COMMUNES, ("bc-phong", "due_soon"): 1})
 
 
 def test_the_centre_owes_twelve_monthly_programmes_due_three_working_days_after(
