@@ -710,35 +710,52 @@ def _walk(conn: Connection) -> Iterator[tuple[Any, State | None, list[Problem]]]
         yield obligation, _replay(obligation, own, problems), problems
 
 
+def _drift(obligation: Any, state: State) -> list[Problem]:
+    """Where an obligation's projection row disagrees with the state its events fold to:
+    every column of the state, named with both values."""
+    if obligation.version > state.version:
+        return [
+            Problem(
+                obligation.id,
+                obligation.version,
+                None,
+                f"the projection says version {obligation.version} but the log ends at "
+                f"version {state.version}: events were deleted at the end",
+            )
+        ]
+    return [
+        Problem(
+            obligation.id,
+            None,
+            None,
+            f"column {name} is {getattr(obligation, name)!r} but the log says {value!r}",
+        )
+        for name, value in projection_values(state).items()
+        if getattr(obligation, name) != value
+    ]
+
+
 def verify(engine: Engine) -> tuple[int, list[Problem]]:
-    """Check every chain and that the projection matches the log: (events checked, problems)."""
+    """Check every chain, and every projection column against the state its obligation's
+    events fold to: (events checked, problems)."""
     problems: list[Problem] = []
     checked = 0
     with transaction(engine, writes=False) as conn:
         for obligation, state, found in _walk(conn):
             problems += found
-            if state is None:
-                continue
-            checked += state.version
-            if (obligation.version, obligation.last_hash) != (state.version, state.last_hash):
-                problems.append(
-                    Problem(
-                        obligation.id,
-                        obligation.version,
-                        None,
-                        f"the projection says version {obligation.version} but the log ends at "
-                        f"version {state.version} (events deleted at the end, or the projection "
-                        "edited)",
-                    )
-                )
+            if state is not None:
+                checked += state.version
+                problems += _drift(obligation, state)
     return checked, problems
 
 
 def rebuild(engine: Engine) -> tuple[int, int]:
     """Recompute every projection row from the log: (obligations replayed, rows corrected).
 
-    Refuses (and changes nothing) if the log does not verify."""
+    Refuses, and changes nothing, if a chain does not verify or a projection row is ahead of
+    its log (events deleted at the end: rebuilding would erase the evidence)."""
     fixes: list[dict[str, Any]] = []
+    ahead: list[int] = []
     replayed = 0
     with transaction(engine) as conn:
         for obligation, state, problems in _walk(conn):
@@ -748,9 +765,17 @@ def rebuild(engine: Engine) -> tuple[int, int]:
                     + "; ".join(str(p) for p in problems)
                 )
             replayed += 1
-            values = projection_values(state)
-            if any(getattr(obligation, k) != v for k, v in values.items()):
-                fixes.append({"obligation_id": obligation.id, **values})
+            if obligation.version > state.version:
+                ahead.append(obligation.id)
+            elif _drift(obligation, state):
+                fixes.append({"obligation_id": obligation.id, **projection_values(state)})
+        if ahead:
+            shown = ", ".join(str(oid) for oid in ahead[:20])
+            more = f" and {len(ahead) - 20} more" if len(ahead) > 20 else ""
+            raise LogCorrupt(
+                f"the projection is ahead of the log for obligation(s) {shown}{more}: events "
+                "were deleted at the end, so the projection is not rebuilt"
+            )
         if fixes:
             conn.execute(
                 OBLIGATION.update().where(OBLIGATION.c.id == sa.bindparam("obligation_id")),

@@ -14,11 +14,12 @@ from sqlalchemy.exc import DBAPIError
 
 from models import ledger, publishing, reference
 from models.db import transaction
-from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
+from models.errors import ConcurrencyConflict, InputError, LogCorrupt, Refused, Unauthorized
 from models.obligation import Decision
 from models.queries import list_obligations
 from models.registry import ActorRow
 from models.status import Day
+from models.tables import OBLIGATION
 from models.workdays import WorkCalendar
 from tests.conftest import count, obligation_id, publish_seed
 
@@ -557,9 +558,43 @@ def test_rebuild_reproduces_the_live_projection_exactly(seeded: Engine, history:
     assert ledger.verify(seeded)[1] == []
 
 
-def test_rebuild_refuses_a_log_that_does_not_verify(seeded: Engine, history: int) -> None:
-    from models.errors import LogCorrupt
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("status", "accepted"),
+        ("figures", '{"leaflets":3000}'),
+        ("effective_due", date(2024, 12, 31)),
+        ("due_date", date(2024, 12, 31)),
+        ("narrative", "Sửa tay"),
+        ("submitted_at", None),
+    ],
+)
+def test_verify_compares_every_projection_column_with_the_log(
+    seeded: Engine, q1: int, column: str, value: object
+) -> None:
+    submit(seeded, q1)
+    edit = sa.text(f"UPDATE obligation SET {column} = :value WHERE id = :o").bindparams(
+        sa.bindparam("value", type_=OBLIGATION.c[column].type)
+    )
+    with transaction(seeded) as conn:
+        conn.execute(edit, {"value": value, "o": q1})
+    _, problems = ledger.verify(seeded)
+    assert [p.obligation_id for p in problems] == [q1]
+    assert f"column {column} is " in str(problems[0]) and "but the log says" in str(problems[0])
 
+
+def test_rebuild_refuses_a_projection_ahead_of_its_log(seeded: Engine, history: int) -> None:
+    with transaction(seeded) as conn:
+        _drop_append_only_guard(conn)
+        conn.execute(
+            sa.text("DELETE FROM event WHERE obligation_id = :o AND version = 5"), {"o": history}
+        )
+    with pytest.raises(LogCorrupt, match=f"ahead of the log for obligation\\(s\\) {history}:"):
+        ledger.rebuild(seeded)
+    assert status(seeded, history) == "accepted"  # the evidence of the deletion stays
+
+
+def test_rebuild_refuses_a_log_that_does_not_verify(seeded: Engine, history: int) -> None:
     with transaction(seeded) as conn:
         _drop_append_only_guard(conn)
         conn.execute(
