@@ -7,7 +7,7 @@ from datetime import date
 
 import pendulum
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.forms import refresh_forms
 from flows.publish import opened_table
@@ -73,4 +73,23 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
             for status in ("due_soon", "overdue")
         }
         print(f"{directive}: {totals[directive]}")
+    keep_anchor()
     return totals
+
+
+@task
+def keep_anchor() -> None:
+    """Anchor the log outside the database: a file under the anchor folder and an artifact
+    on this run, for `dondoc log verify --anchor FILE` to check the log against later."""
+    taken, path = services.anchor_log(load_settings(), now=pendulum.now("UTC"))
+    create_markdown_artifact(
+        key="neo-nhat-ky",
+        description="Neo nhật ký sự kiện (log anchor)",
+        markdown=(
+            f"# Neo nhật ký sự kiện\n\nLúc `{taken.taken_at}`: **{taken.events}** sự kiện "
+            f"(mã đến {taken.last_event_id}), SHA-256 các đầu chuỗi `{taken.heads_sha256}`.\n\n"
+            f"Tệp: `{path}`. Kiểm tra sau: `dondoc log verify --anchor {path}`.\n\n"
+            f"```json\n{taken.to_json()}\n```\n"
+        ),
+    )
+    print(f"log anchored: {taken.events} events, {path}")

@@ -3,6 +3,7 @@ transaction; `verify` checks the hash chains; `rebuild` recomputes the projectio
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -782,3 +783,100 @@ def rebuild(engine: Engine) -> tuple[int, int]:
                 fixes,
             )
     return replayed, len(fixes)
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A commitment to the whole log as it stood, kept outside the database: how many events
+    it held (those with an id up to `last_event_id`) and one SHA-256 over every obligation's
+    chain head. Each head hashes its whole chain, so a log rewritten (even re-hashed
+    consistently) or truncated since no longer gives the same anchor."""
+
+    taken_at: str  # ISO 8601 UTC
+    events: int
+    last_event_id: int
+    heads_sha256: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "taken_at": self.taken_at,
+                "events": self.events,
+                "last_event_id": self.last_event_id,
+                "heads_sha256": self.heads_sha256,
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Anchor:
+        try:
+            value = json.loads(text)
+            return cls(
+                str(value["taken_at"]),
+                int(value["events"]),
+                int(value["last_event_id"]),
+                str(value["heads_sha256"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                source, "(file)", text[:40], f"is not a dondoc log anchor: {exc}"
+            ) from None
+
+
+def _heads(conn: Connection, last_event_id: int) -> tuple[int, str]:
+    """The number of events up to `last_event_id`, and the digest over the chain heads among
+    them (obligation, version and hash of each obligation's latest event, in obligation
+    order)."""
+    upto = EVENT.c.id <= last_event_id
+    events = conn.execute(sa.select(sa.func.count()).where(upto)).scalar_one()
+    latest = (
+        sa.select(EVENT.c.obligation_id, sa.func.max(EVENT.c.version).label("version"))
+        .where(upto)
+        .group_by(EVENT.c.obligation_id)
+        .subquery()
+    )
+    heads = (
+        sa.select(EVENT.c.obligation_id, EVENT.c.version, EVENT.c.hash)
+        .join(
+            latest,
+            sa.and_(
+                latest.c.obligation_id == EVENT.c.obligation_id,
+                latest.c.version == EVENT.c.version,
+            ),
+        )
+        .order_by(EVENT.c.obligation_id)
+    )
+    digest = hashlib.sha256()
+    for oid, version, head in conn.execute(heads.execution_options(yield_per=10_000)):
+        digest.update(f"{oid}:{version}:{head}\n".encode())
+    return events, digest.hexdigest()
+
+
+def anchor(engine: Engine, *, now: datetime) -> Anchor:
+    """The log's anchor now. On PostgreSQL the event table is locked against writers while it
+    is taken, so no event with a lower id can still be committing."""
+    with transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("LOCK TABLE event IN SHARE MODE"))
+        last = conn.execute(sa.select(sa.func.coalesce(sa.func.max(EVENT.c.id), 0))).scalar_one()
+        events, digest = _heads(conn, last)
+    return Anchor(utc_text(now), events, last, digest)
+
+
+def check_anchor(engine: Engine, kept: Anchor) -> list[str]:
+    """How the log differs from what an anchor taken earlier commits to (empty: it holds)."""
+    with transaction(engine, writes=False) as conn:
+        events, digest = _heads(conn, kept.last_event_id)
+    problems = []
+    if events != kept.events:
+        problems.append(
+            f"the log held {kept.events} events at the anchor of {kept.taken_at} and holds "
+            f"{events} of them now: events were deleted"
+        )
+    if digest != kept.heads_sha256:
+        problems.append(
+            f"the chains differ from the anchor of {kept.taken_at}: the log was rewritten or "
+            "truncated since"
+        )
+    return problems

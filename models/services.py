@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +296,28 @@ def rebuild(settings: Settings) -> tuple[int, int]:
     """Recompute every obligation's current state from the log: the obligations replayed and
     the projection rows corrected."""
     return ledger.rebuild(settings.engine())
+
+
+def anchor_log(settings: Settings, *, now: datetime) -> tuple[ledger.Anchor, Path]:
+    """Take the log's anchor and keep it in a file of its own under the anchor folder,
+    outside the database (one per run: anchor-<time>.json)."""
+    taken = ledger.anchor(settings.engine(), now=now)
+    settings.anchor_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.anchor_dir / f"anchor-{now.astimezone(UTC):%Y%m%dT%H%M%S%fZ}.json"
+    path.write_text(taken.to_json() + "\n", encoding="utf-8")
+    return taken, path
+
+
+def check_anchor(settings: Settings, file: Path) -> tuple[ledger.Anchor, list[str]]:
+    """The anchor kept in `file`, and how the log differs from it now (empty: it holds)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            str(file), "(file)", str(file), f"cannot be read: {exc.strerror}"
+        ) from None
+    kept = ledger.Anchor.from_json(text, str(file))
+    return kept, ledger.check_anchor(settings.engine(), kept)
 
 
 def list_directives(settings: Settings) -> list[DirectivePublic]:

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = Field(
         default=None, description="Folder where every message is also written as an .eml file."
     )
+    anchor_dir: Path = Field(
+        default=Path("var/anchors"),
+        description="Folder, outside the database, where the daily run keeps the log's anchors.",
+    )
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."
     )

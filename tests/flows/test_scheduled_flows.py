@@ -11,6 +11,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from models import ledger
 from models.queries import list_directives
 from tests.flows.conftest import PrefectStack
 
@@ -73,6 +74,11 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
     # are open and none is due within 3 working days
     yen_hoa = rows["18679 · Xã Yên Hòa"]
     assert (yen_hoa["Quá hạn"], yen_hoa["Trong hạn"], yen_hoa["Sắp đến hạn"]) == (1, 6, 0)
+    # the log's anchor, kept outside the database and shown on the run
+    newest = max((prefect_stack.var / "anchors").glob("anchor-*.json"))
+    kept = ledger.Anchor.from_json(newest.read_text(encoding="utf-8"), str(newest))
+    assert kept.heads_sha256 in tables["neo-nhat-ky"].data
+    assert ledger.check_anchor(prefect_stack.engine, kept) == []
 
 
 def test_the_publishing_form_offers_the_projects_directive_files(
