@@ -31,12 +31,13 @@ from models.errors import (
     InputError,
     LogCorrupt,
     NotFound,
+    OutsideCalendar,
     Refused,
     Unauthorized,
 )
 from models.settings import load_settings
 from models.status import STATUSES
-from models.workdays import TIMEZONE
+from models.workdays import TIMEZONE, calendar_years
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -69,6 +70,7 @@ err = Console(stderr=True)
 EXIT_CODES: dict[type[DondocError], int] = {
     InputError: 2,
     NotFound: 2,
+    OutsideCalendar: 2,
     Refused: 3,
     Unauthorized: 4,
     ConcurrencyConflict: 5,
@@ -114,12 +116,23 @@ def friendly(func: F) -> F:
 
 
 def _day(value: str | None, option: str) -> date:
+    """The day an option names (today if it names none), in a year whose working days are
+    known: every command works out working days from it."""
     if value is None:
         return pendulum.now(TIMEZONE).date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InputError("command line", option, value, "is not a date YYYY-MM-DD") from None
+    first_year, last_year = calendar_years()
+    if not first_year <= day.year <= last_year:
+        raise InputError(
+            "command line",
+            option,
+            value,
+            f"is outside the years whose working days are known ({first_year}–{last_year})",
+        )
+    return day
 
 
 def _now() -> Any:
@@ -370,16 +383,12 @@ def extend(
     key: KeyOpt = None,
 ) -> None:
     """Move an obligation's due date later (the directive's lead office)."""
-    try:
-        new_due = date.fromisoformat(due)
-    except ValueError:
-        raise InputError("extend", "--due", due, "is not a date YYYY-MM-DD") from None
     _outcome(
         services.extend(
             load_settings(),
             obligation,
             _issued(actor, key),
-            due=new_due,
+            due=_day(due, "--due"),
             reason=reason,
         )
     )

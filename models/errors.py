@@ -18,6 +18,10 @@ class InputError(DondocError):
         super().__init__(f"{source}: {field}: {problem} (got {value!r})")
 
 
+class OutsideCalendar(DondocError, ValueError):
+    """A day in a year whose working days are not known (the holidays package's years)."""
+
+
 class NotFound(DondocError):
     """A referenced directive, unit, actor or obligation does not exist."""
 
