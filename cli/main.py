@@ -135,6 +135,18 @@ def _day(value: str | None, option: str) -> date:
     return day
 
 
+def _obligation(value: int) -> int:
+    """An obligation id from the command line, within the range either database holds."""
+    if not 1 <= value <= services.MAX_ID:
+        raise InputError(
+            "command line",
+            "obligation",
+            value,
+            f"is not an obligation id (ids run from 1 to {services.MAX_ID})",
+        )
+    return value
+
+
 def _now() -> Any:
     return pendulum.now("UTC")
 
@@ -340,7 +352,7 @@ def submit(
     _outcome(
         services.submit(
             load_settings(),
-            obligation,
+            _obligation(obligation),
             _issued(actor, key),
             figures=_figures(figure or []),
             narrative=narrative,
@@ -353,7 +365,7 @@ def submit(
 @friendly
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
-    _outcome(services.accept(load_settings(), obligation, _issued(actor, key)))
+    _outcome(services.accept(load_settings(), _obligation(obligation), _issued(actor, key)))
 
 
 @app.command("return")
@@ -367,7 +379,7 @@ def return_(
     """Return a submission for correction (the directive's lead office); the unit is told at
     once, with the reason."""
     outcome, told = services.return_(
-        load_settings(), obligation, _issued(actor, key), reason=reason
+        load_settings(), _obligation(obligation), _issued(actor, key), reason=reason
     )
     _outcome(outcome)
     _told(told)
@@ -386,7 +398,7 @@ def extend(
     _outcome(
         services.extend(
             load_settings(),
-            obligation,
+            _obligation(obligation),
             _issued(actor, key),
             due=_day(due, "--due"),
             reason=reason,
@@ -406,7 +418,7 @@ def waive(
     _outcome(
         services.waive(
             load_settings(),
-            obligation,
+            _obligation(obligation),
             _issued(actor, key),
             reason=reason,
         )

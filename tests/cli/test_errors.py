@@ -66,3 +66,24 @@ def test_open_past_the_calendars_years_is_named(dondoc: Any, tmp_path: Path) -> 
     refused = dondoc("open", "--as-of", "2101-01-10", ok=False)
     _refused(refused, 2, "--as-of", "1901–2100", "(got '2101-01-10')")
     assert _written(dondoc) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "value"),
+    [
+        (("submit", "--actor", "cb.18712", "-f", "leaflets=1"), "99999999999999999999"),
+        (("submit", "--actor", "cb.18712", "-f", "leaflets=1"), "9223372036854775808"),
+        # PostgreSQL's integer key stops at 2^31 - 1; SQLite must refuse the same ids
+        (("accept", "--actor", "vhtt.lan"), "2147483648"),
+        (("return", "--actor", "vhtt.lan", "--reason", "x"), "99999999999999999999"),
+        (("extend", "--actor", "vhtt.lan", "--due", "2025-01-01"), "99999999999999999999"),
+        (("waive", "--actor", "vhtt.lan", "--reason", "x"), "99999999999999999999"),
+    ],
+)
+def test_an_obligation_id_out_of_range_is_named(
+    published: Any, command: tuple[str, ...], value: str
+) -> None:
+    before = _written(published)
+    refused = published(command[0], value, *command[1:], ok=False)
+    _refused(refused, 2, "obligation: is not an obligation id", "2147483647", f"(got {value})")
+    assert _written(published) == before
