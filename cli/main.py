@@ -26,6 +26,7 @@ from models import services
 from models.directive import load_directive
 from models.errors import (
     ConcurrencyConflict,
+    DatabaseNotReady,
     DeliveryFailed,
     DondocError,
     InputError,
@@ -76,6 +77,7 @@ EXIT_CODES: dict[type[DondocError], int] = {
     ConcurrencyConflict: 5,
     LogCorrupt: 6,
     DeliveryFailed: 7,
+    DatabaseNotReady: 8,
 }
 
 ActorOpt = Annotated[

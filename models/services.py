@@ -47,7 +47,7 @@ MAX_ID = 2**31 - 1
 
 def upgrade_database(settings: Settings) -> None:
     """Create or migrate dondoc's database to the newest schema."""
-    upgrade(settings.engine())
+    upgrade(settings.engine_to_upgrade())
 
 
 def _unit_codes(settings: Settings) -> set[str]:

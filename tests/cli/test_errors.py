@@ -4,12 +4,18 @@ the option or field and the value, a distinct exit code, no traceback, nothing w
 from __future__ import annotations
 
 import json
+import sqlite3
+import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import Result
 
+from cli.main import app
+from tests.cli.conftest import runner
 from tests.conftest import ACTORS, SEED, UNITS
 
 
@@ -87,3 +93,87 @@ def test_an_obligation_id_out_of_range_is_named(
     refused = published(command[0], value, *command[1:], ok=False)
     _refused(refused, 2, "obligation: is not an obligation id", "2147483647", f"(got {value})")
     assert _written(published) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("obligations",),
+        ("directive", "list"),
+        ("units", "import", str(UNITS)),
+        ("submit", "1", "--actor", "cb.18712", "-f", "leaflets=1"),
+        ("open", "--as-of", "2024-03-01"),
+        ("chase", "--as-of", "2024-03-18"),
+        ("log", "verify"),
+    ],
+)
+def test_a_database_never_set_up_is_named_and_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "new"
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{folder / 'new.db'}")
+    refused = runner.invoke(app, list(args))
+    _refused(refused, 8, f"the database at sqlite:///{folder / 'new.db'} is not set up")
+    assert "run `dondoc db upgrade`" in refused.stderr
+    assert not folder.exists()
+
+
+def _tables(file: Path) -> list[str]:
+    with closing(sqlite3.connect(file)) as conn:
+        return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+
+def test_an_empty_database_file_is_not_set_up_behind_the_users_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "empty.db"
+    file.touch()
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{file}")
+    _refused(runner.invoke(app, ["obligations"]), 8, "is not set up", "dondoc db upgrade")
+    assert _tables(file) == []
+
+
+@pytest.mark.parametrize(
+    ("revision", "named"),
+    [
+        ("0001", "is at schema revision 0001, this dondoc needs 0002: run `dondoc db upgrade`"),
+        ("0099", "is at schema revision 0099, which this dondoc does not know"),
+    ],
+)
+def test_a_database_at_another_schema_revision_is_named(
+    published: Any, tmp_path: Path, revision: str, named: str
+) -> None:
+    with closing(sqlite3.connect(tmp_path / "cli.db")) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    _refused(published("obligations", ok=False), 8, named)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_never_set_up_is_named(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"dondoc_empty_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.make_url(postgres_url).set(database=name)
+    try:
+        monkeypatch.setenv("DONDOC_DATABASE_URL", url.render_as_string(hide_password=False))
+        refused = runner.invoke(app, ["obligations"])
+        _refused(refused, 8, f"the database at {url} is not set up", "dondoc db upgrade")
+        empty = sa.create_engine(url)
+        with empty.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+        empty.dispose()
+        missing = url.set(database=f"{name}_missing")
+        monkeypatch.setenv("DONDOC_DATABASE_URL", missing.render_as_string(hide_password=False))
+        _refused(runner.invoke(app, ["obligations"]), 8, f"cannot connect to {missing}")
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def _id(run: Any, unit: str = "18712", period: str = "2024-Q1") -> str:
+    rows = json.loads(run("obligations", "--json", "--unit", unit, "--period", period).stdout)
+    return str(next(r["id"] for r in rows if r["requirement"] == "1c"))
