@@ -19,8 +19,8 @@ from typing import Annotated, Any, TypeVar
 import pendulum
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from models import services
 from models.directive import load_directive
@@ -65,9 +65,11 @@ for name, sub in (
 ):
     app.add_typer(sub, name=name)
 
-# Scripts and logs read wide tables better than ones folded to 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# Scripts and logs read wide tables better than ones folded to 80 columns; a message on stderr
+# stays one line. Neither console reads markup or emoji codes: names, subjects, paths and error
+# values are users' text, printed as it is; dondoc's own styling goes through Text.
+out = Console(width=None if sys.stdout.isatty() else 160, markup=False, emoji=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 EXIT_CODES: dict[type[DondocError], int] = {
     InputError: 2,
     NotFound: 2,
@@ -111,7 +113,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DondocError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
             raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
 
     return run  # type: ignore[return-value]
@@ -224,7 +226,7 @@ def _print_opened(report: services.OpenReport) -> None:
     table = Table("directive", "requirement", "obligations created")
     for (directive, requirement), n in sorted(report.created.items()):
         table.add_row(directive, requirement, str(n))
-    table.add_row("", "[bold]total", f"[bold]{report.total}")
+    table.add_row("", Text("total", style="bold"), Text(str(report.total), style="bold"))
     out.print(table)
 
 
@@ -433,7 +435,7 @@ def log_verify() -> None:
     """Check every hash chain and that the projection matches the log."""
     checked, problems = services.verify(load_settings())
     for problem in problems:
-        err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("✗", "red"), " ", str(problem)))
     if problems:
         raise LogCorrupt(f"{len(problems)} problem(s) in the event log ({checked} events read)")
     out.print(f"event log verified: {checked} events, every chain intact")
@@ -493,13 +495,17 @@ def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
 def _told(run: services.ChaseRun) -> None:
     """Say who a notice went to, or why it did not go yet (the command itself stands)."""
     for unit, name, role in run.plan.unreachable:
-        err.print(f"[yellow]no address[/] for {unit} {name} (as {role}): not told", highlight=False)
+        err.print(
+            Text.assemble(("no address", "yellow"), f" for {unit} {name} (as {role}): not told")
+        )
     if run.plan.letters:
         out.print(f"told: {', '.join(letter.recipient.email for letter in run.plan.letters)}")
     if run.delivery is not None and run.delivery.failed:
         err.print(
-            f"[yellow]not delivered yet[/] ({run.delivery.failed[0][1]}): kept in the outbox",
-            highlight=False,
+            Text.assemble(
+                ("not delivered yet", "yellow"),
+                f" ({run.delivery.failed[0][1]}): kept in the outbox",
+            )
         )
 
 
@@ -534,7 +540,7 @@ def chase(
     out.print(table)
     for unit, name, role in run.plan.unreachable:
         err.print(
-            f"[yellow]no address[/] for {unit} {name} (as {role}): not chased", highlight=False
+            Text.assemble(("no address", "yellow"), f" for {unit} {name} (as {role}): not chased")
         )
     verb = "would be written" if dry_run else "written"
     out.print(f"{len(run.plan.letters)} letter(s), {run.messages_written} new message(s) {verb}")

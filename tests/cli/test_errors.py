@@ -177,3 +177,28 @@ def test_a_postgresql_database_never_set_up_is_named(
 def _id(run: Any, unit: str = "18712", period: str = "2024-Q1") -> str:
     rows = json.loads(run("obligations", "--json", "--unit", unit, "--period", period).stdout)
     return str(next(r["id"] for r in rows if r["requirement"] == "1c"))
+
+
+def test_a_value_in_an_error_is_printed_literally(published: Any) -> None:
+    oid = _id(published)
+    before = _written(published)
+    refused = published("submit", oid, "--actor", "cb.18712", "-f", "x=:x: [bold]b[/]", ok=False)
+    _refused(refused, 2, "figures.x", "(got ':x: [bold]b[/]')")
+    assert _written(published) == before
+
+
+def test_text_from_a_directive_file_is_printed_literally(dondoc: Any, tmp_path: Path) -> None:
+    marked = tmp_path / "marked.yaml"
+    subject = "V/v [bold]CCHC[/bold] :x: năm 2024"
+    text = SEED.read_text(encoding="utf-8")
+    marked.write_text(
+        text.replace(
+            "subject: V/v tập trung triển khai Kế hoạch tuyên truyền CCHC năm 2024",
+            f'subject: "{subject}"',
+        ),
+        encoding="utf-8",
+    )
+    dondoc("units", "import", str(UNITS))
+    dondoc("actors", "import", str(ACTORS))
+    dondoc("directive", "publish", str(marked), "--actor", "admin.cx", "--as-of", "2024-12-31")
+    assert subject in dondoc("directive", "list").stdout
