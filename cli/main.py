@@ -19,24 +19,26 @@ from typing import Annotated, Any, TypeVar
 import pendulum
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from models import services
 from models.directive import load_directive
 from models.errors import (
     ConcurrencyConflict,
+    DatabaseNotReady,
     DeliveryFailed,
     DondocError,
     InputError,
     LogCorrupt,
     NotFound,
+    OutsideCalendar,
     Refused,
     Unauthorized,
 )
 from models.settings import load_settings
 from models.status import STATUSES
-from models.workdays import TIMEZONE
+from models.workdays import TIMEZONE, calendar_years
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -63,17 +65,21 @@ for name, sub in (
 ):
     app.add_typer(sub, name=name)
 
-# Scripts and logs read wide tables better than ones folded to 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# Scripts and logs read wide tables better than ones folded to 80 columns; a message on stderr
+# stays one line. Neither console reads markup or emoji codes: names, subjects, paths and error
+# values are users' text, printed as it is; dondoc's own styling goes through Text.
+out = Console(width=None if sys.stdout.isatty() else 160, markup=False, emoji=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 EXIT_CODES: dict[type[DondocError], int] = {
     InputError: 2,
     NotFound: 2,
+    OutsideCalendar: 2,
     Refused: 3,
     Unauthorized: 4,
     ConcurrencyConflict: 5,
     LogCorrupt: 6,
     DeliveryFailed: 7,
+    DatabaseNotReady: 8,
 }
 
 ActorOpt = Annotated[
@@ -107,19 +113,42 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DondocError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
             raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
 
     return run  # type: ignore[return-value]
 
 
 def _day(value: str | None, option: str) -> date:
+    """The day an option names (today if it names none), in a year whose working days are
+    known: every command works out working days from it."""
     if value is None:
         return pendulum.now(TIMEZONE).date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InputError("command line", option, value, "is not a date YYYY-MM-DD") from None
+    first_year, last_year = calendar_years()
+    if not first_year <= day.year <= last_year:
+        raise InputError(
+            "command line",
+            option,
+            value,
+            f"is outside the years whose working days are known ({first_year}–{last_year})",
+        )
+    return day
+
+
+def _obligation(value: int) -> int:
+    """An obligation id from the command line, within the range either database holds."""
+    if not 1 <= value <= services.MAX_ID:
+        raise InputError(
+            "command line",
+            "obligation",
+            value,
+            f"is not an obligation id (ids run from 1 to {services.MAX_ID})",
+        )
+    return value
 
 
 def _now() -> Any:
@@ -197,7 +226,7 @@ def _print_opened(report: services.OpenReport) -> None:
     table = Table("directive", "requirement", "obligations created")
     for (directive, requirement), n in sorted(report.created.items()):
         table.add_row(directive, requirement, str(n))
-    table.add_row("", "[bold]total", f"[bold]{report.total}")
+    table.add_row("", Text("total", style="bold"), Text(str(report.total), style="bold"))
     out.print(table)
 
 
@@ -327,7 +356,7 @@ def submit(
     _outcome(
         services.submit(
             load_settings(),
-            obligation,
+            _obligation(obligation),
             _issued(actor, key),
             figures=_figures(figure or []),
             narrative=narrative,
@@ -340,7 +369,7 @@ def submit(
 @friendly
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
-    _outcome(services.accept(load_settings(), obligation, _issued(actor, key)))
+    _outcome(services.accept(load_settings(), _obligation(obligation), _issued(actor, key)))
 
 
 @app.command("return")
@@ -354,7 +383,7 @@ def return_(
     """Return a submission for correction (the directive's lead office); the unit is told at
     once, with the reason."""
     outcome, told = services.return_(
-        load_settings(), obligation, _issued(actor, key), reason=reason
+        load_settings(), _obligation(obligation), _issued(actor, key), reason=reason
     )
     _outcome(outcome)
     _told(told)
@@ -370,16 +399,12 @@ def extend(
     key: KeyOpt = None,
 ) -> None:
     """Move an obligation's due date later (the directive's lead office)."""
-    try:
-        new_due = date.fromisoformat(due)
-    except ValueError:
-        raise InputError("extend", "--due", due, "is not a date YYYY-MM-DD") from None
     _outcome(
         services.extend(
             load_settings(),
-            obligation,
+            _obligation(obligation),
             _issued(actor, key),
-            due=new_due,
+            due=_day(due, "--due"),
             reason=reason,
         )
     )
@@ -397,7 +422,7 @@ def waive(
     _outcome(
         services.waive(
             load_settings(),
-            obligation,
+            _obligation(obligation),
             _issued(actor, key),
             reason=reason,
         )
@@ -410,7 +435,7 @@ def log_verify() -> None:
     """Check every hash chain and that the projection matches the log."""
     checked, problems = services.verify(load_settings())
     for problem in problems:
-        err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("✗", "red"), " ", str(problem)))
     if problems:
         raise LogCorrupt(f"{len(problems)} problem(s) in the event log ({checked} events read)")
     out.print(f"event log verified: {checked} events, every chain intact")
@@ -470,13 +495,17 @@ def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
 def _told(run: services.ChaseRun) -> None:
     """Say who a notice went to, or why it did not go yet (the command itself stands)."""
     for unit, name, role in run.plan.unreachable:
-        err.print(f"[yellow]no address[/] for {unit} {name} (as {role}): not told", highlight=False)
+        err.print(
+            Text.assemble(("no address", "yellow"), f" for {unit} {name} (as {role}): not told")
+        )
     if run.plan.letters:
         out.print(f"told: {', '.join(letter.recipient.email for letter in run.plan.letters)}")
     if run.delivery is not None and run.delivery.failed:
         err.print(
-            f"[yellow]not delivered yet[/] ({run.delivery.failed[0][1]}): kept in the outbox",
-            highlight=False,
+            Text.assemble(
+                ("not delivered yet", "yellow"),
+                f" ({run.delivery.failed[0][1]}): kept in the outbox",
+            )
         )
 
 
@@ -511,7 +540,7 @@ def chase(
     out.print(table)
     for unit, name, role in run.plan.unreachable:
         err.print(
-            f"[yellow]no address[/] for {unit} {name} (as {role}): not chased", highlight=False
+            Text.assemble(("no address", "yellow"), f" for {unit} {name} (as {role}): not chased")
         )
     verb = "would be written" if dry_run else "written"
     out.print(f"{len(run.plan.letters)} letter(s), {run.messages_written} new message(s) {verb}")

@@ -40,10 +40,14 @@ from notifications.delivery import Delivery as Delivery
 from notifications.delivery import Smtp, deliver
 from notifications.render import renderer, summary_renderer
 
+# Obligation ids are the `obligation` table's Integer key: int4 on PostgreSQL. SQLite would
+# hold larger ones, but the two backends must answer the same ids the same way.
+MAX_ID = 2**31 - 1
+
 
 def upgrade_database(settings: Settings) -> None:
     """Create or migrate dondoc's database to the newest schema."""
-    upgrade(settings.engine())
+    upgrade(settings.engine_to_upgrade())
 
 
 def _unit_codes(settings: Settings) -> set[str]:

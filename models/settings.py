@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
-from models.db import make_engine
+from models.db import make_engine, ready_engine
 from models.errors import InputError
 from models.ladder import DEFAULT_LADDER, Ladder
 from models.status import Day
@@ -68,7 +68,13 @@ class Settings(BaseSettings):
         return url
 
     def engine(self) -> Engine:
-        """An engine on dondoc's database with these settings."""
+        """An engine on dondoc's database with these settings, which `dondoc db upgrade` must
+        have set up (DatabaseNotReady otherwise, with nothing created or written)."""
+        return ready_engine(self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms)
+
+    def engine_to_upgrade(self) -> Engine:
+        """An engine on dondoc's database as it is, for migrating it (an SQLite file that does
+        not exist yet is created)."""
         return make_engine(self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms)
 
     def status_day(self, day: date) -> Day:

@@ -19,7 +19,7 @@ from typing import Literal
 import holidays
 import pendulum
 
-from models.errors import InputError
+from models.errors import InputError, OutsideCalendar
 from models.textfiles import read_yaml
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -40,16 +40,23 @@ def local_date(instant: datetime) -> date:
 
 
 @cache
+def calendar_years() -> tuple[int, int]:
+    """The first and the last year whose working days are known (the `holidays` package's)."""
+    calendar = holidays.country_holidays("VN")
+    return calendar.start_year, calendar.end_year
+
+
+@cache
 def _package_days_off(year: int) -> frozenset[date]:
     """Every day of `year` the `holidays` package says is not a working day (weekends included)."""
+    first_year, last_year = calendar_years()
+    if not first_year <= year <= last_year:
+        raise OutsideCalendar(
+            f"the holidays package has no data for {year} (it covers {first_year}–{last_year})"
+        )
     # A fresh object per year: nothing shared is mutated, so concurrent callers are safe.
     # The neighbouring years are populated too, in case one of them places a day in this year.
     calendar = holidays.country_holidays("VN", years=(year - 1, year, year + 1), expand=False)
-    if not calendar.start_year <= year <= calendar.end_year:
-        raise ValueError(
-            f"the holidays package has no data for {year} "
-            f"(it covers {calendar.start_year}–{calendar.end_year})"
-        )
     first = date(year, 1, 1)
     days = (date(year + 1, 1, 1) - first).days
     return frozenset(
@@ -127,7 +134,8 @@ class WorkCalendar:
         return self._extra_workdays
 
     def is_working_day(self, day: date) -> bool:
-        """Whether people work on `day` (ValueError outside the holidays package's years)."""
+        """Whether people work on `day` (OutsideCalendar, a ValueError, outside
+        `calendar_years`)."""
         if isinstance(day, datetime):  # a datetime never equals a date: it would miss every set
             raise TypeError(f"expected a date, got the datetime {day.isoformat()}; see local_date")
         if day in self._extra_workdays:
