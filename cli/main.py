@@ -431,14 +431,31 @@ def waive(
 
 @log_app.command("verify")
 @friendly
-def log_verify() -> None:
-    """Check every hash chain and that the projection matches the log."""
-    checked, problems = services.verify(load_settings())
+def log_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="An anchor file the daily status run kept: also report a log rewritten or "
+            "cut short since.",
+        ),
+    ] = None,
+) -> None:
+    """Check every hash chain, every column of the projection against the log, and (with
+    --anchor) the log against an anchor kept outside the database."""
+    settings = load_settings()
+    checked, found = services.verify(settings)
+    problems = [str(problem) for problem in found]
+    if anchor is not None:
+        kept, differs = services.check_anchor(settings, anchor)
+        problems += [f"{anchor}: {difference}" for difference in differs]
     for problem in problems:
-        err.print(Text.assemble(("✗", "red"), " ", str(problem)))
+        err.print(Text.assemble(("✗", "red"), " ", problem))
     if problems:
         raise LogCorrupt(f"{len(problems)} problem(s) in the event log ({checked} events read)")
     out.print(f"event log verified: {checked} events, every chain intact")
+    if anchor is not None:
+        out.print(f"and it holds the {kept.events} events anchored at {kept.taken_at} in {anchor}")
 
 
 @log_app.command("rebuild")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from models import services
+from models.settings import load_settings
 from tests.conftest import ACTORS, SEED, UNITS
 
 
@@ -256,3 +260,35 @@ def test_a_return_tells_the_unit_at_once_with_the_reason(
         mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
         text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "TRẢ LẠI ĐỂ BỔ SUNG" in text and "Thiếu số tờ rơi" in text
+
+
+def test_verify_with_an_anchor_finds_a_log_cut_short_since(
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_ANCHOR_DIR", str(tmp_path / "anchors"))
+    oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
+    published("submit", oid, "--actor", "cb.18712", *_figure_args(), "--narrative", "Quý I")
+    _, anchor = services.anchor_log(load_settings(), now=datetime(2024, 3, 20, tzinfo=UTC))
+    held = published("log", "verify", "--anchor", str(anchor))
+    assert "and it holds the 292 events anchored at 2024-03-20" in held.stdout
+    with sqlite3.connect(tmp_path / "cli.db") as db:  # what a writer of the database could do
+        db.execute("DROP TRIGGER event_no_delete")
+        db.execute(f"DELETE FROM event WHERE obligation_id = {oid} AND version = 2")
+        db.execute(
+            "UPDATE obligation SET status = 'open', version = 1, figures = NULL, narrative = "
+            "NULL, submitted_at = NULL, last_hash = (SELECT hash FROM event WHERE "
+            f"obligation_id = {oid}) WHERE id = {oid}"
+        )
+    assert "every chain intact" in published("log", "verify").stdout
+    cut = published("log", "verify", "--anchor", str(anchor), ok=False)
+    assert cut.exit_code == 6
+    assert f"{anchor}: the log held 292 events at the anchor" in cut.stderr
+
+
+def test_a_key_of_dondocs_own_events_is_refused(published: Any) -> None:
+    oid = str(_obligations(published, "--unit", "18673", "--period", "2024-Q1")[0]["id"])
+    key = "created:cam-xuyen-cchc-2024:1c:18673:2024-Q4"
+    refused = published(
+        "submit", oid, "--actor", "cb.18673", *_figure_args(), "--key", key, ok=False
+    )
+    assert refused.exit_code == 2 and "kept for dondoc's own events" in refused.stderr
