@@ -78,6 +78,12 @@ def add_actor(
     return actor
 
 
+def check_can_publish(settings: Settings, actor: str, *, source: str, now: datetime) -> None:
+    """Refuse an actor who may not publish before anything they sent is read (the denial is
+    recorded); `publish` checks again in its own transaction."""
+    publishing.check_publisher(settings.engine(), actor, source=source, now=now)
+
+
 def publish(
     settings: Settings,
     spec: DirectiveSpec,
