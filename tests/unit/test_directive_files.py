@@ -3,6 +3,7 @@ file, the field path and the value in the message."""
 
 from __future__ import annotations
 
+import math
 import re
 import tracemalloc
 import unicodedata
@@ -257,6 +258,97 @@ BAD_FILES = [
         "a numbered (signed) document needs its full date YYYY-MM-DD",
     ),
     case(
+        "title-zero-width-only",
+        put("requirements[0].title", "\u200b"),
+        "requirements[0].title",
+        "",
+        "String should have at least 1 character",
+    ),
+    case(
+        "subject-no-break-space-only",
+        put("document.subject", "\u00a0 "),
+        "document.subject",
+        "",
+        "String should have at least 1 character",
+    ),
+    case(
+        "figure-label-spaces-and-zero-width",
+        put(f"{R1C}.what.figures[0].label", " \u200b\ufeff "),
+        f"{R1C}.what.figures[0].label",
+        "",
+        "String should have at least 1 character",
+    ),
+    case(
+        "title-with-nul",
+        put("requirements[0].title", "Tuyên\x00truyền"),
+        "requirements[0].title",
+        "Tuyên\x00truyền",
+        "holds the control character U+0000",
+    ),
+    case(
+        "figure-max-infinite",
+        put(f"{R1C}.what.figures[0].max", float("inf")),
+        f"{R1C}.what.figures[0].max",
+        float("inf"),
+        "Input should be a finite number",
+    ),
+    case(
+        "target-at-least-minus-infinite",
+        put(f"{R4A}.what.figures[0].target.at_least", float("-inf")),
+        f"{R4A}.what.figures[0].target.at_least",
+        float("-inf"),
+        "Input should be a finite number",
+    ),
+    case(
+        "once-due-before-the-window",
+        put(f"{R4B}.schedule[0].due.date", "2023-12-31"),
+        f"{R4B}.schedule[0].due.date",
+        "2023-12-31",
+        "is outside the directive's effective window, 2024-01-01 to 2024-12-31",
+    ),
+    case(
+        "once-due-after-the-window",
+        put(f"{R4B}.schedule[0].due.date", "2025-01-15"),
+        f"{R4B}.schedule[0].due.date",
+        "2025-01-15",
+        "is outside the directive's effective window, 2024-01-01 to 2024-12-31",
+    ),
+    case(
+        "code-longer-than-its-column",
+        put("code", "c" * 101),
+        "code",
+        "c" * 101,
+        "String should have at most 100 characters",
+    ),
+    case(
+        "symbol-longer-than-its-column",
+        put("document.symbol", "UBND-" + "X" * 60),
+        "document.symbol",
+        "UBND-" + "X" * 60,
+        "String should have at most 64 characters",
+    ),
+    case(
+        "number-longer-than-its-column",
+        put("document.number", "1" * 33),
+        "document.number",
+        "1" * 33,
+        "String should have at most 32 characters",
+    ),
+    case(
+        "requirement-code-longer-than-its-column",
+        put("requirements[0].code", "r" * 33),
+        "requirements[0].code",
+        "r" * 33,
+        "String should have at most 32 characters",
+    ),
+    case(
+        "lead-longer-than-a-unit-code",
+        put("lead", "4" * 33),
+        "lead",
+        "4" * 33,
+        "String should have at most 32 characters",
+    ),
+    case(
         "requirement-code-int",
         put("requirements[9].code", 5),
         "requirements[9].code",
@@ -279,6 +371,46 @@ def test_bad_directive_is_refused_naming_file_field_and_value(
     assert problem in err.problem
     assert str(err).startswith(f"{path}: {field}: ")
     assert str(err).endswith(f" (got {expected!r})")
+
+
+def test_a_nan_bound_is_refused(tmp_path: Path) -> None:
+    """`min: .nan` would make every comparison false and so drop the bound."""
+    data = seed_data()
+    put(f"{R1C}.what.figures[0].min", float("nan"))(data)
+    err = refusal(write(tmp_path, data))
+    assert (err.field, err.problem) == (
+        f"{R1C}.what.figures[0].min",
+        "Input should be a finite number",
+    )
+    assert math.isnan(err.value)
+
+
+def test_an_open_window_takes_a_once_date_after_its_start(tmp_path: Path) -> None:
+    data = seed_data()
+    drop("effective.until")(data)
+    put(f"{R4B}.schedule[0].due.date", "2025-01-15")(data)
+    assert load_directive(write(tmp_path, data)).effective.until is None
+    put(f"{R4B}.schedule[0].due.date", "2023-12-31")(data)
+    err = refusal(write(tmp_path, data))
+    assert err.problem == "is outside the directive's effective window, 2024-01-01 to (open)"
+
+
+def test_a_repeated_key_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently; the second lead would win."""
+    path = tmp_path / "directive.yaml"
+    path.write_text(SEED_TEXT.replace("lead: 446-VHTT\n", "lead: 446-VHTT\nlead: 446-NV\n"))
+    err = refusal(path)
+    assert (err.field, err.value, err.problem) == (
+        "line 32, column 1",
+        "lead",
+        "repeats the key of line 31",
+    )
+
+
+def test_text_is_trimmed_of_invisible_edges(tmp_path: Path) -> None:
+    data = seed_data()
+    put("requirements[0].title", "\u200b Tuyên truyền\u00a0")(data)
+    assert load_directive(write(tmp_path, data)).requirements[0].title == "Tuyên truyền"
 
 
 @pytest.mark.parametrize(
