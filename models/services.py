@@ -53,8 +53,11 @@ def _unit_codes(settings: Settings) -> set[str]:
 
 
 def import_units(settings: Settings, file: Path) -> int:
-    """Validate a unit register file against the units already known, then upsert it."""
-    return reference.import_units(settings.engine(), read_units(file, _unit_codes(settings)))
+    """Validate a unit register file against the units already stored, then upsert it."""
+    engine = settings.engine()
+    with transaction(engine, writes=False) as conn:
+        register = reference.load_units(conn)
+    return reference.import_units(engine, read_units(file, register))
 
 
 def import_actors(settings: Settings, file: Path) -> int:
