@@ -141,6 +141,21 @@ def parse_pasted_yaml(text: str, source: str) -> Any:
 def parse_yaml(text: str, source: str, *, aliases: bool = True) -> Any:
     """YAML text with dates left as text; aliases, if allowed, may build at most
     MAX_ALIAS_NODES nodes."""
+    try:
+        return _load(text, aliases)
+    except _Refusal as refused:
+        raise InputError(source, _where(refused.mark), refused.value, refused.problem) from None
+    except yaml.reader.ReaderError as exc:
+        where = f"character {exc.position + 1}"
+        raise InputError(source, where, chr(exc.character), "may not be in YAML text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(
+            source, _where(mark), getattr(exc, "problem", None), "is not valid YAML"
+        ) from None
+
+
+def _load(text: str, aliases: bool) -> Any:
     loader = _Loader(text, aliases=aliases)
     try:
         root = loader.get_single_node()
@@ -149,17 +164,8 @@ def parse_yaml(text: str, source: str, *, aliases: bool = True) -> Any:
         total, distinct = _expanded(root)
         if total - distinct > MAX_ALIAS_NODES:
             raise _Refusal(
-                None,
-                f"{total:,} nodes",
-                f"aliases may build at most {MAX_ALIAS_NODES:,} nodes",
+                None, f"{total:,} nodes", f"aliases may build at most {MAX_ALIAS_NODES:,} nodes"
             )
         return loader.construct_document(root)
-    except _Refusal as refused:
-        raise InputError(source, _where(refused.mark), refused.value, refused.problem) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            source, _where(mark), getattr(exc, "problem", None), "is not valid YAML"
-        ) from None
     finally:
         loader.dispose()
