@@ -14,8 +14,16 @@ from models import services
 from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
 from models.settings import load_settings
-from models.textfiles import parse_yaml
+from models.textfiles import parse_pasted_yaml
 from models.workdays import TIMEZONE
+
+
+@task
+def check_actor(actor: str) -> None:
+    """Only an administrator gets further: nothing they sent is read before (denials are
+    recorded)."""
+    by = issued(actor)
+    services.check_can_publish(load_settings(), by.actor, source="form", now=by.now)
 
 
 @task
@@ -39,7 +47,7 @@ def read_directive(
             )
         return load_directive(path), str(path.relative_to(project))
     source = "form: directive_yaml"
-    return parse_directive(parse_yaml(directive_yaml or "", source), source), source
+    return parse_directive(parse_pasted_yaml(directive_yaml or "", source), source), source
 
 
 @task
@@ -77,7 +85,9 @@ def publish_directive(
     as_of: date | None = None,
 ) -> int:
     """Công bố chỉ thị: publish a directive file (path under the project, e.g.
-    directives/cam-xuyen-cchc-2024.yaml) or a pasted one, and refresh the forms."""
+    directives/cam-xuyen-cchc-2024.yaml) or a pasted one (at most 200 kB, without YAML
+    aliases), and refresh the forms."""
+    check_actor(actor)
     spec, source = read_directive(directive_file, directive_yaml)
     day = as_of or pendulum.now(TIMEZONE).date()
     report = publish(spec, source, actor, day)

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,11 +30,29 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
 from models.ladder import Ladder, Step
-from models.periods import Cadence, Convention, DueRule, months_in
+from models.periods import Cadence, Convention, DueRule, ExplicitDate, months_in
+from models.tables import DIRECTIVE, REQUIREMENT, UNIT, length
+from models.text import character_problem, control_character, trim
 from models.textfiles import read_yaml
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+KEY = re.compile(r"[A-Za-z0-9_-]+")
 PARTIAL_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+
+
+def _trimmed(value: Any) -> Any:
+    return trim(value) if isinstance(value, str) else value
+
+
+# Free text, trimmed of spaces and zero-width characters at its edges before it is checked
+# (the validator wraps the limits that come before it): a title of only "\u200b" is empty.
+TRIMMED = BeforeValidator(_trimmed)
+Text = Annotated[str, TRIMMED]
+Required = Annotated[str, Field(min_length=1), TRIMMED]
+Label = Annotated[str, Field(min_length=1, max_length=200), TRIMMED]  # shown in forms
+UnitCode = Annotated[str, Field(pattern=CODE, max_length=length(UNIT.c.code))]
+# A bound or target: a number, not NaN or infinity (which would drop the bound).
+Bound = Annotated[float | None, Field(allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -45,8 +64,8 @@ class Strict(BaseModel):
 class Target(Strict):
     """A goal the figure should reach ("at least 1 programme a month"); not a validity bound."""
 
-    at_least: float | None = None
-    at_most: float | None = None
+    at_least: Bound = None
+    at_most: Bound = None
 
     @model_validator(mode="after")
     def _some_bound(self) -> Target:
@@ -59,11 +78,11 @@ class Figure(Strict):
     """One number (or short answer) the obliged unit reports."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-    label: str = Field(min_length=1, max_length=200)  # Vietnamese label shown in forms
+    label: Label  # Vietnamese
     type: Literal["integer", "number", "text", "boolean"]
-    unit: str | None = Field(default=None, max_length=40)  # đơn vị tính: "lớp", "tin bài"…
-    min: float | None = None
-    max: float | None = None
+    unit: Annotated[str, Field(max_length=40), TRIMMED] | None = None  # đơn vị tính: "lớp"…
+    min: Bound = None
+    max: Bound = None
     required: bool = True
     target: Target | None = None
 
@@ -80,7 +99,7 @@ class Figure(Strict):
 class TextPart(Strict):
     """A narrative or an evidence link the unit adds to its submission."""
 
-    label: str = Field(min_length=1, max_length=200)
+    label: Label
     required: bool = False
 
 
@@ -97,7 +116,7 @@ class Selector(Strict):
 
     kinds: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-    units: list[str] = Field(default_factory=list)
+    units: list[UnitCode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Selector:
@@ -143,13 +162,13 @@ class Schedule(Strict):
 class RequirementSpec(Strict):
     """One thing the directive asks of a group of units."""
 
-    code: str = Field(pattern=CODE, max_length=32)
-    title: str = Field(min_length=1)
-    description: str | None = None
+    code: str = Field(pattern=CODE, max_length=length(REQUIREMENT.c.code))
+    title: Required
+    description: Text | None = None
     who: Selector
     what: Deliverable = Field(default_factory=Deliverable)
     schedule: list[Schedule] = Field(min_length=1)
-    to: str | None = Field(default=None, pattern=CODE)  # recipient unit
+    to: UnitCode | None = None  # recipient unit
     # this requirement's own escalation ladder (absent: the directive's, then the default);
     # left out of the stored form when absent, so older files keep their hash
     escalation: Ladder | None = Field(default=None, exclude_if=lambda v: v is None)
@@ -173,13 +192,13 @@ class RequirementSpec(Strict):
 class Document(Strict):
     """The signed document: number and day may be blank while it is a draft."""
 
-    issuer: str = Field(pattern=CODE)  # unit code of the issuing body
-    number: str | None = Field(default=None, max_length=32)
-    symbol: str = Field(min_length=1, max_length=64)
+    issuer: UnitCode  # unit code of the issuing body
+    number: Annotated[str, Field(max_length=length(DIRECTIVE.c.number)), TRIMMED] | None = None
+    symbol: Annotated[str, Field(min_length=1, max_length=length(DIRECTIVE.c.symbol)), TRIMMED]
     date: str
-    subject: str = Field(min_length=1)
-    legal_basis: list[str] = Field(default_factory=list)
-    signed_by: str | None = None
+    subject: Required
+    legal_basis: list[Text] = Field(default_factory=list)
+    signed_by: Text | None = None
 
     @field_validator("date")
     @classmethod
@@ -217,9 +236,9 @@ class Window(Strict):
 class DirectiveSpec(Strict):
     """A whole directive file."""
 
-    code: str = Field(pattern=CODE, max_length=100)
+    code: str = Field(pattern=CODE, max_length=length(DIRECTIVE.c.code))
     document: Document
-    lead: str = Field(pattern=CODE)  # the office that urges, reviews and consolidates
+    lead: UnitCode  # the office that urges, reviews and consolidates
     effective: Window
     requirements: Annotated[list[RequirementSpec], Field(min_length=1)]
     # the ladder of every requirement that has none of its own (absent: the default)
@@ -281,10 +300,18 @@ def field_path(loc: tuple[int | str, ...], data: Any) -> str:
         if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
             path, current = f"{path}[{part}]", current[part]
         elif isinstance(part, str) and isinstance(current, dict) and part in current:
-            path, current = f"{path}.{part}" if path else part, current[part]
+            path, current = _key_path(path, part), current[part]
         elif last and isinstance(part, str) and "[" not in part:
-            path = f"{path}.{part}" if path else part
+            path = _key_path(path, part)
     return path or "(file)"
+
+
+def _key_path(path: str, key: object) -> str:
+    """`path` followed by a mapping's key: `.key`, or `[repr]` for a key that is not a plain
+    word (a key holding a line break must not break the error's line)."""
+    if isinstance(key, str) and KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{key!r}]"
 
 
 def _value(err: Any) -> Any:
@@ -325,10 +352,44 @@ def _check_unique(spec: DirectiveSpec, source: str) -> None:
             )
 
 
+def _check_characters(value: Any, source: str, path: str = "") -> None:
+    """Refuse a key or text anywhere in the loaded data that holds a control character."""
+    if isinstance(value, str):
+        char = control_character(value)
+        if char is not None:
+            raise InputError(source, path or "(file)", value, character_problem(char))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_characters(item, source, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            at = _key_path(path, key)
+            _check_characters(key, source, at)
+            _check_characters(item, source, at)
+
+
+def _check_once_dates(spec: DirectiveSpec, source: str) -> None:
+    """A `once` deliverable's explicit due date falls within the directive's effective
+    window (its one period starts on the window's first day)."""
+    start, until = spec.effective.start, spec.effective.until
+    for i, req in enumerate(spec.requirements):
+        for j, schedule in enumerate(req.schedule):
+            due = schedule.due
+            if isinstance(due, ExplicitDate) and not start <= due.date <= (until or due.date):
+                window = f"{start.isoformat()} to {until.isoformat() if until else '(open)'}"
+                raise InputError(
+                    source,
+                    f"requirements[{i}].schedule[{j}].due.date",
+                    due.date.isoformat(),
+                    f"is outside the directive's effective window, {window}",
+                )
+
+
 def parse_directive(data: Any, source: str) -> DirectiveSpec:
     """Validate loaded data; raise InputError naming the source, field path and value."""
     if not isinstance(data, dict):
         raise InputError(source, "(file)", type(data).__name__, "must be a mapping of fields")
+    _check_characters(data, source)
     data = nfc(data)
     try:
         spec = DirectiveSpec.model_validate(data)
@@ -344,6 +405,7 @@ def parse_directive(data: Any, source: str) -> DirectiveSpec:
             problem += f" — also: {others}"
         raise InputError(source, field_path(first["loc"], data), _value(first), problem) from None
     _check_unique(spec, source)
+    _check_once_dates(spec, source)
     return spec
 
 

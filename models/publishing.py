@@ -10,6 +10,7 @@ stays flat however many units there are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -294,6 +295,28 @@ def _directive_row(conn: Connection, code: str) -> Any:
     ).first()
 
 
+@contextmanager
+def _denials_recorded(engine: Engine, actor: str, target: str, now: datetime) -> Iterator[None]:
+    """Keep an Unauthorized raised within on record as a denial of publishing `target`."""
+    try:
+        yield
+    except Unauthorized as denied:
+        record_denial(
+            engine, actor=actor, command="publish", target=target, reason=str(denied), now=now
+        )
+        raise
+
+
+def check_publisher(engine: Engine, actor: str, *, source: str, now: datetime) -> None:
+    """Refuse (and record) an actor who may not publish, before what they sent is read: a
+    pasted text is parsed only for an administrator."""
+    with (
+        _denials_recorded(engine, actor, f"directive from {source}", now),
+        transaction(engine, writes=False) as conn,
+    ):
+        check_publish(load_actor(conn, actor, source))
+
+
 def publish(
     engine: Engine,
     spec: DirectiveSpec,
@@ -313,41 +336,33 @@ def publish(
     published code is refused."""
 
     def attempt() -> PublishReport:
-        try:
-            with transaction(engine) as conn:
-                check_publish(load_actor(conn, actor, source))
-                units = load_units(conn)
-                _check_references(spec, source, units)
+        with (
+            _denials_recorded(engine, actor, f"directive {spec.code}", now),
+            transaction(engine) as conn,
+        ):
+            check_publish(load_actor(conn, actor, source))
+            units = load_units(conn)
+            _check_references(spec, source, units)
+            row = _directive_row(conn, spec.code)
+            new = row is None
+            if row is None:
+                _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
-                new = row is None
-                if row is None:
-                    _store_directive(conn, spec, actor=actor, now=now)
-                    row = _directive_row(conn, spec.code)
-                elif row.source_sha256 != spec.sha256():
-                    raise Refused(
-                        f"{source}: directive {spec.code} is already published with other "
-                        "content; a revised directive needs a code of its own"
-                    )
-                run = Opening(
-                    units,
-                    as_of + timedelta(days=horizon_days),
-                    calendar,
-                    actor,
-                    channel,
-                    now,
-                    progress,
+            elif row.source_sha256 != spec.sha256():
+                raise Refused(
+                    f"{source}: directive {spec.code} is already published with other "
+                    "content; a revised directive needs a code of its own"
                 )
-                return PublishReport(spec.code, new, _open_directive(conn, run, row))
-        except Unauthorized as denied:
-            record_denial(
-                engine,
-                actor=actor,
-                command="publish",
-                target=f"directive {spec.code}",
-                reason=str(denied),
-                now=now,
+            run = Opening(
+                units,
+                as_of + timedelta(days=horizon_days),
+                calendar,
+                actor,
+                channel,
+                now,
+                progress,
             )
-            raise
+            return PublishReport(spec.code, new, _open_directive(conn, run, row))
 
     try:
         return attempt()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from models.directive import nfc
 from models.errors import InputError
-from models.tables import ROLES
+from models.tables import ACTOR, ROLES, UNIT, length
+from models.text import character_problem, control_character, trim
 
 UNIT_COLUMNS = (
     "code",
@@ -29,9 +31,9 @@ UNIT_COLUMNS = (
 # no person can act as it, and a command naming it names no actor.
 SYSTEM_ACTOR = "dondoc"
 ACTOR_COLUMNS = ("username", "full_name", "unit", "role", "email")
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -91,23 +93,35 @@ class ActorRow:
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs of a UTF-8 CSV file whose header has exactly `columns`."""
+    """(line number, row) pairs of a UTF-8 CSV file whose header has exactly `columns`, each
+    cell in NFC and trimmed of spaces and zero-width characters at its edges."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(str(path), "(file)", str(path), "no such file") from None
     except UnicodeDecodeError as exc:
         raise InputError(str(path), "(file)", exc.object[:20], "is not UTF-8 text") from None
-    reader = csv.DictReader(text.splitlines())
-    header = tuple(reader.fieldnames or ())
-    if header != columns:
-        raise InputError(str(path), "header", ",".join(header), f"must be {','.join(columns)}")
-    for row in reader:
-        if None in row:
-            raise InputError(
-                str(path), f"line {reader.line_num}", row[None], "has more cells than the header"
-            )
-        yield reader.line_num, {k: nfc((v or "").strip()) for k, v in row.items()}
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = tuple(reader.fieldnames or ())
+        if header != columns:
+            where, shown = "header", ",".join(header)
+            raise InputError(str(path), where, shown, f"must be {','.join(columns)}")
+        for row in reader:
+            at = f"line {reader.line_num}"
+            if None in row:
+                raise InputError(str(path), at, row[None], "has more cells than the header")
+            for column, cell in row.items():
+                if cell is None:
+                    raise InputError(
+                        str(path), f"{at}, {column}", None, "is missing: the row is too short"
+                    )
+                char = control_character(cell)
+                if char is not None:
+                    raise InputError(str(path), f"{at}, {column}", cell, character_problem(char))
+            yield reader.line_num, {k: trim(v) for k, v in row.items()}
+    except csv.Error as exc:
+        raise InputError(str(path), f"line {reader.line_num}", str(exc), "is not CSV") from None
 
 
 def _date(path: Path, where: str, value: str) -> date | None:
@@ -126,17 +140,69 @@ def _check(ok: bool, path: Path, where: str, value: str, problem: str) -> None:
         raise InputError(str(path), where, value, problem)
 
 
-def read_units(path: Path, known_codes: Iterable[str] = ()) -> list[UnitRow]:
-    """Validate a unit register; parents and successors must be in the file or already known."""
+def _too_long(value: str, column: Any) -> str | None:
+    """The problem with `value` if it is longer than its column holds."""
+    limit = length(column)
+    return f"is longer than the {limit} characters it may have" if len(value) > limit else None
+
+
+def _fits(path: Path, where: str, value: str, column: Any) -> None:
+    problem = _too_long(value, column)
+    if problem is not None:
+        raise InputError(str(path), where, value, problem)
+
+
+def _cycle(start: str, link: Mapping[str, str | None]) -> list[str] | None:
+    """The units from `start` round the cycle its chain of `link`s runs into, if it does."""
+    chain: dict[str, None] = {}
+    current: str | None = start
+    while current is not None and current not in chain:
+        chain[current] = None
+        current = link.get(current)
+    return None if current is None else [*chain, current]
+
+
+def _check_acyclic(
+    path: Path,
+    units: list[UnitRow],
+    lines: dict[str, int],
+    column: str,
+    link: dict[str, str | None],
+) -> None:
+    """No unit of the file reaches itself through `link` (its parent or its successor)."""
+    for unit in units:
+        cycle = _cycle(unit.code, link)
+        if cycle is not None:
+            raise InputError(
+                str(path),
+                f"line {lines[unit.code]}, {column}",
+                link[unit.code],
+                f"makes a cycle: {' → '.join(cycle)}",
+            )
+
+
+def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
+    """Validate a unit register file; parents and successors must be in the file or in the
+    `register` already stored, and neither parents nor successors may run in a cycle."""
     units: list[UnitRow] = []
     lines: dict[str, int] = {}
     for line, row in _rows(path, UNIT_COLUMNS):
         at = f"line {line}"
         code = row["code"]
         _check(bool(CODE.match(code)), path, f"{at}, code", code, "is not a unit code")
+        _fits(path, f"{at}, code", code, UNIT.c.code)
         _check(code not in lines, path, f"{at}, code", code, f"repeats line {lines.get(code)}")
         _check(bool(row["name"]), path, f"{at}, name", row["name"], "is required")
+        _fits(path, f"{at}, name", row["name"], UNIT.c.name)
         _check(bool(CODE.match(row["kind"])), path, f"{at}, kind", row["kind"], "is not a kind")
+        _fits(path, f"{at}, kind", row["kind"], UNIT.c.kind)
+        _check(
+            row["parent"] != code,
+            path,
+            f"{at}, parent",
+            row["parent"],
+            "a unit cannot be its own parent",
+        )
         tags = tuple(t.strip() for t in row["tags"].split(";") if t.strip())
         for tag in tags:
             _check(bool(TAG.match(tag)), path, f"{at}, tags", tag, "is not a tag (a-z, 0-9, -)")
@@ -148,6 +214,7 @@ def read_units(path: Path, known_codes: Iterable[str] = ()) -> list[UnitRow]:
             row["email"],
             "is not an e-mail address",
         )
+        _fits(path, f"{at}, email", row["email"], UNIT.c.email)
         valid_from = _date(path, f"{at}, valid_from", row["valid_from"])
         valid_until = _date(path, f"{at}, valid_until", row["valid_until"])
         _check(
@@ -186,7 +253,7 @@ def read_units(path: Path, known_codes: Iterable[str] = ()) -> list[UnitRow]:
                 successor,
             )
         )
-    known = set(known_codes) | set(lines)
+    known = {u.code for u in register} | set(lines)
     for unit in units:
         at = f"line {lines[unit.code]}"
         _check(
@@ -203,6 +270,10 @@ def read_units(path: Path, known_codes: Iterable[str] = ()) -> list[UnitRow]:
             unit.successor_code or "",
             "names no unit in this file or the register",
         )
+    stored = {u.code: u for u in register} | {u.code: u for u in units}
+    _check_acyclic(path, units, lines, "parent", {c: u.parent_code for c, u in stored.items()})
+    successors = {c: u.successor_code for c, u in stored.items()}
+    _check_acyclic(path, units, lines, "successor", successors)
     return units
 
 
@@ -245,13 +316,24 @@ def validate_actor(
     known_units: set[str],
 ) -> ActorRow:
     """One actor, from a file row or a command; `at` prefixes the field names in errors."""
-    username, full_name = nfc(username.strip()), nfc(full_name.strip())
+    username, full_name = trim(username), trim(full_name)
     if not USERNAME.match(username):
         raise InputError(source, f"{at}username", username, "use a-z, 0-9, '.', '_' or '-'")
     if username == SYSTEM_ACTOR:
         raise InputError(source, f"{at}username", username, "is reserved for dondoc's own runs")
     if not full_name:
         raise InputError(source, f"{at}full_name", full_name, "is required")
+    char = control_character(full_name)
+    if char is not None:
+        raise InputError(source, f"{at}full_name", full_name, character_problem(char))
+    for field, value, column in (
+        ("username", username, ACTOR.c.username),
+        ("full_name", full_name, ACTOR.c.full_name),
+        ("email", email or "", ACTOR.c.email),
+    ):
+        problem = _too_long(value, column)
+        if problem is not None:
+            raise InputError(source, f"{at}{field}", value, problem)
     if unit not in known_units:
         raise InputError(source, f"{at}unit", unit, "names no unit in the register")
     if role not in ROLES:

@@ -57,8 +57,11 @@ def _unit_codes(settings: Settings) -> set[str]:
 
 
 def import_units(settings: Settings, file: Path) -> int:
-    """Validate a unit register file against the units already known, then upsert it."""
-    return reference.import_units(settings.engine(), read_units(file, _unit_codes(settings)))
+    """Validate a unit register file against the units already stored, then upsert it."""
+    engine = settings.engine()
+    with transaction(engine, writes=False) as conn:
+        register = reference.load_units(conn)
+    return reference.import_units(engine, read_units(file, register))
 
 
 def import_actors(settings: Settings, file: Path) -> int:
@@ -80,6 +83,12 @@ def add_actor(
     actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
     reference.import_actors(settings.engine(), [actor])
     return actor
+
+
+def check_can_publish(settings: Settings, actor: str, *, source: str, now: datetime) -> None:
+    """Refuse an actor who may not publish before anything they sent is read (the denial is
+    recorded); `publish` checks again in its own transaction."""
+    publishing.check_publisher(settings.engine(), actor, source=source, now=now)
 
 
 def publish(

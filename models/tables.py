@@ -169,3 +169,12 @@ EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
 DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]
 MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
 ATTACHMENT: sa.Table = Attachment.__table__  # type: ignore[attr-defined]
+
+
+def length(column: sa.Column[str]) -> int:
+    """The characters a text column holds. PostgreSQL refuses a longer value and SQLite stores
+    it, so the registers and directive files check their text against this, and both agree."""
+    size = getattr(column.type, "length", None)
+    if not isinstance(size, int):
+        raise TypeError(f"{column} has no length")
+    return size

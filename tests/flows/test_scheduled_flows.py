@@ -13,6 +13,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from models import ledger
 from models.queries import list_directives
+from tests.conftest import count
 from tests.flows.conftest import PrefectStack
 
 pytestmark = pytest.mark.slow
@@ -59,6 +60,20 @@ def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
     assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
     assert "requirements[0].schedule[0].due.days" in (run.state.message or "")  # type: ignore[union-attr]
     assert len(list_directives(prefect_stack.engine)) == before
+
+
+def test_staff_are_refused_before_their_pasted_text_is_read(prefect_stack: PrefectStack) -> None:
+    """The actor is checked first: a staff member's paste (here not even YAML) fails the run
+    as a recorded denial, not as a parse error."""
+    denials = count(prefect_stack.engine, "denial")
+    run = run_deployment(
+        "cong-bo-chi-thi/cong-bo-chi-thi",
+        timeout=180,
+        parameters={"actor": "vhtt.lan", "directive_yaml": "code: [unclosed"},
+    )
+    assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
+    assert "only an admin may publish" in (run.state.message or "")  # type: ignore[union-attr]
+    assert count(prefect_stack.engine, "denial") == denials + 1
 
 
 def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectStack) -> None:

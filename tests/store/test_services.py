@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from models import services
-from models.errors import InputError
+from models.db import transaction
+from models.errors import InputError, Unauthorized
 from models.settings import Settings
 from tests.conftest import count, obligation_id
 from tests.store.test_ledger import FIGURES, NARRATIVE
@@ -114,3 +116,22 @@ def test_an_extension_without_a_new_due_date_is_refused_before_anything_is_writt
             new_due=None,
         )
     assert count(seeded, "event") == before
+
+
+def test_who_may_publish_is_checked_before_anything_is_read(registered: Engine) -> None:
+    """The publishing form checks its actor first: staff are refused (and recorded) before a
+    pasted text is parsed; an administrator passes; an unknown name is refused and recorded
+    too."""
+    settings = settings_for(registered)
+    services.check_can_publish(settings, "admin.cx", source="form", now=LATER)
+    with pytest.raises(Unauthorized, match=r"vhtt\.lan is staff; only an admin may publish"):
+        services.check_can_publish(settings, "vhtt.lan", source="form", now=LATER)
+    with pytest.raises(Unauthorized) as unknown:
+        services.check_can_publish(settings, "ai.do", source="form", now=LATER)
+    assert str(unknown.value) == "form: actor 'ai.do' names no actor in the register"
+    with transaction(registered, writes=False) as conn:
+        denials = conn.execute(sa.text("SELECT actor, command, target FROM denial")).all()
+    assert [tuple(d) for d in denials] == [
+        ("vhtt.lan", "publish", "directive from form"),
+        ("ai.do", "publish", "directive from form"),
+    ]

@@ -3,7 +3,9 @@ file, the field path and the value in the message."""
 
 from __future__ import annotations
 
+import math
 import re
+import tracemalloc
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,13 @@ import yaml
 from models.directive import DirectiveSpec, load_directive
 from models.errors import InputError
 from models.periods import Cadence, due_date, period_for_key
+from models.textfiles import (
+    MAX_ALIAS_NODES,
+    MAX_DEPTH,
+    MAX_PASTED_BYTES,
+    parse_pasted_yaml,
+    parse_yaml,
+)
 from models.workdays import WorkCalendar
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
@@ -249,6 +258,97 @@ BAD_FILES = [
         "a numbered (signed) document needs its full date YYYY-MM-DD",
     ),
     case(
+        "title-zero-width-only",
+        put("requirements[0].title", "\u200b"),
+        "requirements[0].title",
+        "",
+        "String should have at least 1 character",
+    ),
+    case(
+        "subject-no-break-space-only",
+        put("document.subject", "\u00a0 "),
+        "document.subject",
+        "",
+        "String should have at least 1 character",
+    ),
+    case(
+        "figure-label-spaces-and-zero-width",
+        put(f"{R1C}.what.figures[0].label", " \u200b\ufeff "),
+        f"{R1C}.what.figures[0].label",
+        "",
+        "String should have at least 1 character",
+    ),
+    case(
+        "title-with-nul",
+        put("requirements[0].title", "Tuyên\x00truyền"),
+        "requirements[0].title",
+        "Tuyên\x00truyền",
+        "holds the control character U+0000",
+    ),
+    case(
+        "figure-max-infinite",
+        put(f"{R1C}.what.figures[0].max", float("inf")),
+        f"{R1C}.what.figures[0].max",
+        float("inf"),
+        "Input should be a finite number",
+    ),
+    case(
+        "target-at-least-minus-infinite",
+        put(f"{R4A}.what.figures[0].target.at_least", float("-inf")),
+        f"{R4A}.what.figures[0].target.at_least",
+        float("-inf"),
+        "Input should be a finite number",
+    ),
+    case(
+        "once-due-before-the-window",
+        put(f"{R4B}.schedule[0].due.date", "2023-12-31"),
+        f"{R4B}.schedule[0].due.date",
+        "2023-12-31",
+        "is outside the directive's effective window, 2024-01-01 to 2024-12-31",
+    ),
+    case(
+        "once-due-after-the-window",
+        put(f"{R4B}.schedule[0].due.date", "2025-01-15"),
+        f"{R4B}.schedule[0].due.date",
+        "2025-01-15",
+        "is outside the directive's effective window, 2024-01-01 to 2024-12-31",
+    ),
+    case(
+        "code-longer-than-its-column",
+        put("code", "c" * 101),
+        "code",
+        "c" * 101,
+        "String should have at most 100 characters",
+    ),
+    case(
+        "symbol-longer-than-its-column",
+        put("document.symbol", "UBND-" + "X" * 60),
+        "document.symbol",
+        "UBND-" + "X" * 60,
+        "String should have at most 64 characters",
+    ),
+    case(
+        "number-longer-than-its-column",
+        put("document.number", "1" * 33),
+        "document.number",
+        "1" * 33,
+        "String should have at most 32 characters",
+    ),
+    case(
+        "requirement-code-longer-than-its-column",
+        put("requirements[0].code", "r" * 33),
+        "requirements[0].code",
+        "r" * 33,
+        "String should have at most 32 characters",
+    ),
+    case(
+        "lead-longer-than-a-unit-code",
+        put("lead", "4" * 33),
+        "lead",
+        "4" * 33,
+        "String should have at most 32 characters",
+    ),
+    case(
         "requirement-code-int",
         put("requirements[9].code", 5),
         "requirements[9].code",
@@ -271,6 +371,46 @@ def test_bad_directive_is_refused_naming_file_field_and_value(
     assert problem in err.problem
     assert str(err).startswith(f"{path}: {field}: ")
     assert str(err).endswith(f" (got {expected!r})")
+
+
+def test_a_nan_bound_is_refused(tmp_path: Path) -> None:
+    """`min: .nan` would make every comparison false and so drop the bound."""
+    data = seed_data()
+    put(f"{R1C}.what.figures[0].min", float("nan"))(data)
+    err = refusal(write(tmp_path, data))
+    assert (err.field, err.problem) == (
+        f"{R1C}.what.figures[0].min",
+        "Input should be a finite number",
+    )
+    assert math.isnan(err.value)
+
+
+def test_an_open_window_takes_a_once_date_after_its_start(tmp_path: Path) -> None:
+    data = seed_data()
+    drop("effective.until")(data)
+    put(f"{R4B}.schedule[0].due.date", "2025-01-15")(data)
+    assert load_directive(write(tmp_path, data)).effective.until is None
+    put(f"{R4B}.schedule[0].due.date", "2023-12-31")(data)
+    err = refusal(write(tmp_path, data))
+    assert err.problem == "is outside the directive's effective window, 2024-01-01 to (open)"
+
+
+def test_a_repeated_key_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently; the second lead would win."""
+    path = tmp_path / "directive.yaml"
+    path.write_text(SEED_TEXT.replace("lead: 446-VHTT\n", "lead: 446-VHTT\nlead: 446-NV\n"))
+    err = refusal(path)
+    assert (err.field, err.value, err.problem) == (
+        "line 32, column 1",
+        "lead",
+        "repeats the key of line 31",
+    )
+
+
+def test_text_is_trimmed_of_invisible_edges(tmp_path: Path) -> None:
+    data = seed_data()
+    put("requirements[0].title", "\u200b Tuyên truyền\u00a0")(data)
+    assert load_directive(write(tmp_path, data)).requirements[0].title == "Tuyên truyền"
 
 
 @pytest.mark.parametrize(
@@ -549,3 +689,78 @@ def test_seed_hash_changes_with_a_due_day(seed: DirectiveSpec, tmp_path: Path) -
     changed = load_directive(write(tmp_path, data))
     assert changed.sha256() != seed.sha256()
     assert re.fullmatch(r"[0-9a-f]{64}", changed.sha256())
+
+
+# --- hostile text: aliases that expand, a pasted text too large ---------------------------
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes whose aliases stand for 9**levels strings ("billion laughs")."""
+    lines = ["code: bomb", 'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_file_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+    """351 bytes standing for 4.8 million strings: refused before anything expands them
+    (today's loader builds them in normalising and validating: 124 MB and seconds)."""
+    path = tmp_path / "directive.yaml"
+    path.write_text(alias_bomb(7), encoding="utf-8")
+    tracemalloc.start()
+    try:
+        err = refusal(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (err.source, err.field, err.value) == (str(path), "(file)", "6,053,453 nodes")
+    assert err.problem == f"aliases may build at most {MAX_ALIAS_NODES:,} nodes"
+    assert peak < 10_000_000
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "directive.yaml"
+    path.write_text("code: loop\nl: &l [*l]\n", encoding="utf-8")
+    err = refusal(path)
+    assert (err.field, err.problem) == (
+        "line 2, column 4",
+        f"nests deeper than {MAX_DEPTH} levels once aliases are expanded",
+    )
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_yaml("[" * 1000, "f.yaml")
+    assert (
+        str(caught.value)
+        == f"f.yaml: line 1, column 33: nests deeper than {MAX_DEPTH} levels (got 33)"
+    )
+
+
+def test_the_seed_keeps_its_anchors() -> None:
+    """The project's own file repeats the report block of 1c in 4c through an alias."""
+    assert "*report" in SEED_TEXT
+    seed = load_directive(SEED)
+    assert seed.requirements[8].what == seed.requirements[2].what
+
+
+PASTED = "form: directive_yaml"
+
+
+def test_pasted_text_may_use_no_alias() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_pasted_yaml(alias_bomb(9), PASTED)
+    assert str(caught.value) == (
+        f"{PASTED}: line 3, column 10: pasted text may use no alias (got '*l0')"
+    )
+
+
+def test_pasted_text_is_capped_in_bytes() -> None:
+    """The cap counts bytes: 100,001 Vietnamese letters of two bytes each are too many."""
+    text = "code: " + "ă" * (MAX_PASTED_BYTES // 2)
+    with pytest.raises(InputError) as caught:
+        parse_pasted_yaml(text, PASTED)
+    assert str(caught.value) == (
+        f"{PASTED}: (file): pasted text may have at most 200,000 bytes (got '200,006 bytes')"
+    )
+    without_aliases = SEED_TEXT.replace("    what: *report\n", "").replace("*report_schedule", "[]")
+    assert parse_pasted_yaml(without_aliases, PASTED)["code"] == "cam-xuyen-cchc-2024"

@@ -93,6 +93,7 @@ def unit(
 
 
 DISTRICT = unit("446", name="Ủy ban nhân dân huyện Cẩm Xuyên", kind="ubnd_huyen", parent="")
+STORED_DISTRICT = UnitRow("446", "Huyện Cẩm Xuyên", "ubnd_huyen", None, (), None, None, None, None)
 
 
 # --- the shipped unit register ------------------------------------------------------------
@@ -221,6 +222,57 @@ BAD_UNIT_ROWS = [
         id="unknown-successor",
     ),
     pytest.param(
+        unit(parent="18712"),
+        "line 3, parent",
+        "18712",
+        "a unit cannot be its own parent",
+        id="parent-is-itself",
+    ),
+    pytest.param(
+        "18712,Xã Nam Phúc Thăng,xa",
+        "line 3, parent",
+        None,
+        "is missing: the row is too short",
+        id="short-row",
+    ),
+    pytest.param(unit(name="\u200b"), "line 3, name", "", "is required", id="zero-width-name"),
+    pytest.param(unit(name="\u00a0 "), "line 3, name", "", "is required", id="no-break-space-name"),
+    pytest.param(
+        unit(name="Xã\x00Hà"),
+        "line 3, name",
+        "Xã\x00Hà",
+        "holds the control character U+0000",
+        id="nul-in-name",
+    ),
+    pytest.param(
+        unit("1" * 33),
+        "line 3, code",
+        "1" * 33,
+        "is longer than the 32 characters it may have",
+        id="code-longer-than-its-column",
+    ),
+    pytest.param(
+        unit(name="Xã " + "A" * 198),
+        "line 3, name",
+        "Xã " + "A" * 198,
+        "is longer than the 200 characters it may have",
+        id="name-longer-than-its-column",
+    ),
+    pytest.param(
+        unit(kind="k" * 33),
+        "line 3, kind",
+        "k" * 33,
+        "is longer than the 32 characters it may have",
+        id="kind-longer-than-its-column",
+    ),
+    pytest.param(
+        unit(email="a" * 190 + "@camxuyen.example"),
+        "line 3, email",
+        "a" * 190 + "@camxuyen.example",
+        "is longer than the 200 characters it may have",
+        id="email-longer-than-its-column",
+    ),
+    pytest.param(
         unit() + ",extra",
         "line 3",
         ["extra"],
@@ -306,7 +358,7 @@ def test_parent_later_in_the_file_is_fine(tmp_path: Path) -> None:
 def test_parent_already_in_the_register_is_fine(tmp_path: Path) -> None:
     path = write(tmp_path, UNIT_HEADER, unit())
     refusal(read_units, path, "line 2, parent", "446", "names no unit in this file or the register")
-    (commune,) = read_units(path, known_codes=["446"])
+    (commune,) = read_units(path, [STORED_DISTRICT])
     assert commune.parent_code == "446"
 
 
@@ -318,10 +370,46 @@ def test_closing_unit_names_its_successor(tmp_path: Path) -> None:
         unit(valid_until="2025-07-01", successor="30100"),
         unit("30100", name="Xã Cẩm Xuyên mới", parent="", valid_from="2025-07-01"),
     )
-    old, new = read_units(path, known_codes=["446"])
+    old, new = read_units(path, [STORED_DISTRICT])
     assert (old.valid_until, old.successor_code) == (date(2025, 7, 1), "30100")
     assert old.valid_on(date(2025, 6, 30)) and not old.valid_on(date(2025, 7, 1))
     assert new.valid_on(date(2025, 7, 1)) and not new.valid_on(date(2025, 6, 30))
+
+
+def test_a_parent_cycle_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        UNIT_HEADER,
+        DISTRICT,
+        unit("18712", parent="18751"),
+        unit("18751", parent="18712"),
+    )
+    refusal(read_units, path, "line 3, parent", "18751", "makes a cycle: 18712 → 18751 → 18712")
+
+
+def test_a_parent_cycle_through_the_stored_register_is_refused(tmp_path: Path) -> None:
+    """The district, re-imported under a commune the register keeps under the district."""
+    stored = read_units(write(tmp_path, UNIT_HEADER, DISTRICT, unit()))
+    path = write(tmp_path, UNIT_HEADER, unit("446", parent="18712"))
+    refusal(
+        read_units_over(stored), path, "line 2, parent", "18712", "makes a cycle: 446 → 18712 → 446"
+    )
+
+
+def test_a_successor_cycle_is_refused(tmp_path: Path) -> None:
+    """Two communes succeeding each other: after they close nobody would owe anything."""
+    path = write(
+        tmp_path,
+        UNIT_HEADER,
+        DISTRICT,
+        unit(**CLOSED, successor="18751"),
+        unit("18751", **CLOSED, successor="18712"),
+    )
+    refusal(read_units, path, "line 3, successor", "18751", "makes a cycle: 18712 → 18751 → 18712")
+
+
+def read_units_over(register: list[UnitRow]) -> Callable[[Path], object]:
+    return lambda path: read_units(path, register)
 
 
 def test_unit_cells_are_trimmed_and_normalised(tmp_path: Path) -> None:
@@ -409,6 +497,27 @@ BAD_ACTOR_ROWS = [
         "lan at camxuyen",
         "is not an e-mail address",
         id="bad-email",
+    ),
+    pytest.param(
+        "vhtt.lan,\u200b,446-VHTT,staff,",
+        "line 2, full_name",
+        "",
+        "is required",
+        id="zero-width-full-name",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN} {'A' * 190},446-VHTT,staff,",
+        "line 2, full_name",
+        f"{LAN} {'A' * 190}",
+        "is longer than the 200 characters it may have",
+        id="full-name-longer-than-its-column",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTT",
+        "line 2, role",
+        None,
+        "is missing: the row is too short",
+        id="short-row",
     ),
     pytest.param(
         f"vhtt.lan,{LAN},446-VHTT,staff,,x",
