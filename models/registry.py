@@ -181,6 +181,31 @@ def _check_acyclic(
             )
 
 
+def _check_handover(path: Path, at: str, unit: UnitRow, closes: date, successor: UnitRow) -> None:
+    """A unit's work passes to its successor on its closing date (`valid_until`, the first
+    day it no longer exists): the successor starts that very day, or has always existed (no
+    valid_from: a merger into a unit that goes on), and still exists then. A gap would leave
+    days nobody owes; an overlap, days two units owe."""
+    starts = successor.valid_from
+    where = f"{at}, successor"
+    if starts is not None and starts > closes:
+        problem = "the handover leaves a gap"
+    elif starts is not None and starts < closes:
+        problem = "the two overlap"
+    elif successor.valid_until is not None and successor.valid_until <= closes:
+        problem = f"{successor.code} has closed by then itself"
+    else:
+        return
+    started = f"starts on {starts:%d/%m/%Y}" if starts else "has no start"
+    raise InputError(
+        str(path),
+        where,
+        successor.code,
+        f"{successor.code} {started} but {unit.code} closes on {closes:%d/%m/%Y} (its "
+        f"valid_until is the first day it no longer exists): {problem}",
+    )
+
+
 def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
     """Validate a unit register file; parents and successors must be in the file or in the
     `register` already stored, and neither parents nor successors may run in a cycle."""
@@ -274,6 +299,10 @@ def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
     _check_acyclic(path, units, lines, "parent", {c: u.parent_code for c, u in stored.items()})
     successors = {c: u.successor_code for c, u in stored.items()}
     _check_acyclic(path, units, lines, "successor", successors)
+    for unit in units:
+        if unit.successor_code is not None and unit.valid_until is not None:
+            heir = stored[unit.successor_code]
+            _check_handover(path, f"line {lines[unit.code]}", unit, unit.valid_until, heir)
     return units
 
 

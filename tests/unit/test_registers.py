@@ -408,6 +408,51 @@ def test_a_successor_cycle_is_refused(tmp_path: Path) -> None:
     refusal(read_units, path, "line 3, successor", "18751", "makes a cycle: 18712 → 18751 → 18712")
 
 
+@pytest.mark.parametrize(
+    ("starts", "problem"),
+    [
+        (
+            "2025-07-02",
+            "18751 starts on 02/07/2025 but 18712 closes on 01/07/2025 (its valid_until is the "
+            "first day it no longer exists): the handover leaves a gap",
+        ),
+        (
+            "2025-06-30",
+            "18751 starts on 30/06/2025 but 18712 closes on 01/07/2025 (its valid_until is the "
+            "first day it no longer exists): the two overlap",
+        ),
+    ],
+)
+def test_a_successor_starts_the_day_its_predecessor_closes(
+    tmp_path: Path, starts: str, problem: str
+) -> None:
+    """A commune 'closed on 30/06' (valid_until 2025-06-30) whose successor starts on 01/07
+    would leave 30/06, and so June, owed by nobody; the import names the handover."""
+    path = write(
+        tmp_path,
+        UNIT_HEADER,
+        DISTRICT,
+        unit(**CLOSED, successor="18751"),
+        unit("18751", name="Xã Cẩm Lạc mới", valid_from=starts),
+    )
+    refusal(read_units, path, "line 3, successor", "18751", problem)
+
+
+def test_a_handover_on_the_closing_day_or_into_a_unit_that_goes_on_is_read(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        UNIT_HEADER,
+        DISTRICT,
+        unit(**CLOSED, successor="18751"),
+        unit("18751", name="Xã Cẩm Lạc mới", valid_from="2025-07-01"),
+        unit("18676", name="Thị trấn Thiên Cầm", **CLOSED, successor="18679"),
+        unit("18679", name="Xã Yên Hòa"),
+    )
+    assert [u.successor_code for u in read_units(path)] == [None, "18751", None, "18679", None]
+
+
 def read_units_over(register: list[UnitRow]) -> Callable[[Path], object]:
     return lambda path: read_units(path, register)
 
