@@ -178,8 +178,13 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
     valid_until,successor."""
-    n = services.import_units(load_settings(), file)
+    n, handed = services.import_units(load_settings(), file, now=_now())
     out.print(f"{n} units imported from {file}")
+    if handed.transferred or handed.cancelled:
+        out.print(
+            f"work of closed units: {handed.transferred} obligation(s) passed to successors "
+            f"({handed.created} created for them), {handed.cancelled} closed with no successor"
+        )
 
 
 @actors_app.command("import")

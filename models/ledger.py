@@ -169,7 +169,7 @@ def _load_target(conn: Connection, obligation_id: int) -> Target:
 
 
 # The idempotency keys of the events dondoc writes itself; no command may use them.
-SYSTEM_KEYS = ("created:", "chase:")
+SYSTEM_KEYS = ("created:", "chase:", "closure:")
 
 
 def _replayed(

@@ -96,9 +96,11 @@ def created_payload(
     start: date,
     end: date | None,
     due: date | None,
+    taken_over: int | None = None,
 ) -> dict[str, Any]:
-    """What the `created` event records: the obligation's identity and its due date."""
-    return {
+    """What the `created` event records: the obligation's identity and its due date, and for
+    work a successor takes over, the obligation of the closed unit it comes from."""
+    payload: dict[str, Any] = {
         "directive": directive,
         "requirement": requirement,
         "unit": unit,
@@ -107,6 +109,9 @@ def created_payload(
         "end": end.isoformat() if end else None,
         "due": due.isoformat() if due else None,
     }
+    if taken_over is not None:
+        payload["from"] = taken_over
+    return payload
 
 
 def evolve(
@@ -151,6 +156,8 @@ def evolve(
         return state._replace(status="waived", decided_at=at)
     if kind == "closed":
         return state._replace(status="closed", decided_at=at)
+    if kind == "transferred":
+        return state._replace(status="transferred", decided_at=at)
     if kind in ("reminded", "escalated"):
         return state
     raise ValueError(f"unknown event kind {kind!r}")
@@ -223,6 +230,26 @@ def decide_waive(state: State, reason: str | None) -> Decision:
     """The lead office releases the unit from this obligation."""
     _require(state, OPEN_STATES, "waive")
     return Decision("waived", {"reason": reason_text(reason, "waive")})
+
+
+def decide_transfer(state: State, unit: str, closed_on: date, heir: str, to: int) -> Decision:
+    """A closed unit's work for a period after its closure passes to its successor, whose
+    obligation `to` now owes it."""
+    _require(state, OPEN_STATES, "transfer")
+    return Decision(
+        "transferred",
+        {"unit": unit, "closed_on": closed_on.isoformat(), "to_unit": heir, "to": to},
+    )
+
+
+def decide_cancel(state: State, unit: str, closed_on: date) -> Decision:
+    """A closed unit with no successor owes nothing for periods after its closure: the
+    obligation is closed, and not counted as missing."""
+    _require(state, OPEN_STATES, "close")
+    return Decision(
+        "closed",
+        {"reason": f"unit {unit} closed on {closed_on.isoformat()} with no successor"},
+    )
 
 
 def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:

@@ -23,13 +23,29 @@ from sqlalchemy.exc import IntegrityError
 from models.authz import check_publish
 from models.db import paused_gc, transaction
 from models.directive import DirectiveSpec, RequirementSpec, Selector
-from models.errors import InputError, Refused, Unauthorized
-from models.ledger import New, create_many, load_actor, record_denial
-from models.obligation import Decision, created_payload
+from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
+from models.ledger import (
+    ATTEMPTS,
+    STATE_SELECT,
+    New,
+    Planned,
+    append_many,
+    create_many,
+    load_actor,
+    record_denial,
+    state_from,
+)
+from models.obligation import (
+    OPEN_STATES,
+    Decision,
+    created_payload,
+    decide_cancel,
+    decide_transfer,
+)
 from models.periods import Period, due_date, periods_for
 from models.reference import load_units
 from models.registry import UnitRow
-from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT
+from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 from models.workdays import WorkCalendar
 
 CHUNK = 5_000
@@ -67,6 +83,18 @@ def _selects(selector: Selector, unit: UnitRow) -> bool:
     )
 
 
+def heir_on(by_code: dict[str, UnitRow], unit: UnitRow, day: date) -> UnitRow | None:
+    """Who owes a unit's work on `day`: the unit while it exists, then its successor (and
+    theirs, as they close); None before it opens, or once it has closed with no successor."""
+    current: UnitRow | None = unit
+    seen: set[str] = set()
+    while current is not None and not current.valid_on(day) and current.code not in seen:
+        seen.add(current.code)
+        closed = current.valid_until is not None and current.valid_until <= day
+        current = by_code.get(current.successor_code or "") if closed else None
+    return current if current is not None and current.valid_on(day) else None
+
+
 class Obliged:
     """Which units owe a requirement on a given day: those the selector picks that exist that
     day, and, for a picked unit that has closed, its (first existing) successor."""
@@ -76,17 +104,8 @@ class Obliged:
         self.picked = [u for u in units if _selects(selector, u)]
 
     def on(self, day: date) -> list[str]:
-        owing: dict[str, None] = {}
-        for unit in self.picked:
-            current: UnitRow | None = unit
-            seen: set[str] = set()
-            while current is not None and not current.valid_on(day) and current.code not in seen:
-                seen.add(current.code)
-                closed = current.valid_until is not None and current.valid_until <= day
-                current = self.by_code.get(current.successor_code or "") if closed else None
-            if current is not None and current.valid_on(day):
-                owing[current.code] = None
-        return list(owing)
+        owing = (heir_on(self.by_code, unit, day) for unit in self.picked)
+        return list(dict.fromkeys(unit.code for unit in owing if unit is not None))
 
 
 def _reference_day(period: Period, opened_by: date, window_end: date | None) -> date:
@@ -407,3 +426,136 @@ def open_periods(
         for code in codes:
             report.merge(_open_directive(conn, run, _directive_row(conn, code)))
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """What passing closed units' work on did: obligations moved to a successor (with the
+    new obligations created for them), and obligations closed for want of one."""
+
+    transferred: int = 0
+    created: int = 0
+    cancelled: int = 0
+
+
+def _stranded(conn: Connection, today: date) -> list[Any]:
+    """Obligations still owed by a unit that has closed, for a period whose owers are taken
+    after the closure (a period's last day; a standing duty's, today)."""
+    closes = UNIT.c.valid_until
+    return list(
+        conn.execute(
+            sa.select(
+                OBLIGATION.c.id,
+                OBLIGATION.c.requirement_id,
+                OBLIGATION.c.unit_code,
+                OBLIGATION.c.period_key,
+                OBLIGATION.c.period_start,
+                OBLIGATION.c.period_end,
+                REQUIREMENT.c.code.label("requirement_code"),
+                DIRECTIVE.c.code.label("directive_code"),
+                closes.label("closed_on"),
+                *STATE_SELECT,
+            )
+            .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+            .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+            .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+            .where(
+                DIRECTIVE.c.status == "published",
+                OBLIGATION.c.status.in_(OPEN_STATES),
+                closes.is_not(None),
+                sa.or_(
+                    OBLIGATION.c.period_end >= closes,
+                    sa.and_(OBLIGATION.c.period_end.is_(None), closes <= today),
+                ),
+            )
+            .order_by(OBLIGATION.c.id)
+        )
+    )
+
+
+@paused_gc()
+def hand_over(engine: Engine, *, today: date, now: datetime, actor: str, channel: str) -> Handover:
+    """Pass the work of closed units on, by events, never by deleting: an obligation a closed
+    unit still owes for a period after its closure is `transferred` to the successor that
+    owes the period (created for it, naming where it comes from, unless it exists), or
+    `closed` when there is none. Past periods stay with the unit that owed them. Idempotent:
+    a transferred or closed obligation is owed no more."""
+    for _ in range(ATTEMPTS):
+        try:
+            with transaction(engine) as conn:
+                return _hand_over(conn, today=today, now=now, actor=actor, channel=channel)
+        except ConcurrencyConflict:
+            continue
+    raise ConcurrencyConflict("handing over closed units' work: too many concurrent writers")
+
+
+def _hand_over(
+    conn: Connection, *, today: date, now: datetime, actor: str, channel: str
+) -> Handover:
+    stranded = _stranded(conn, today)
+    if not stranded:
+        return Handover()
+    by_code = {u.code: u for u in load_units(conn)}
+    owned = {
+        (r.requirement_id, r.unit_code, r.period_key): r.id
+        for r in conn.execute(
+            sa.select(
+                OBLIGATION.c.id,
+                OBLIGATION.c.requirement_id,
+                OBLIGATION.c.unit_code,
+                OBLIGATION.c.period_key,
+            ).where(OBLIGATION.c.requirement_id.in_({r.requirement_id for r in stranded}))
+        )
+    }
+    new: list[tuple[Any, UnitRow]] = []
+    for row in stranded:
+        heir = heir_on(by_code, by_code[row.unit_code], row.period_end or today)
+        if heir is not None and (row.requirement_id, heir.code, row.period_key) not in owned:
+            new.append((row, heir))
+    ids = _fresh_ids(conn, len(new))
+    created = [
+        New(
+            oid,
+            row.requirement_id,
+            heir.code,
+            row.period_key,
+            row.period_start,
+            row.period_end,
+            Decision(
+                "created",
+                created_payload(
+                    row.directive_code,
+                    row.requirement_code,
+                    heir.code,
+                    row.period_key,
+                    row.period_start,
+                    row.period_end,
+                    row.due_date,  # as the directive set it, with no extension
+                    taken_over=row.id,
+                ),
+            ),
+            f"created:{row.directive_code}:{row.requirement_code}:{heir.code}:{row.period_key}",
+        )
+        for oid, (row, heir) in zip(ids, new, strict=True)
+    ]
+    create_many(conn, created, actor=actor, channel=channel, now=now)
+    owned |= {(n.requirement_id, n.unit_code, n.period_key): n.obligation_id for n in created}
+    moves: list[Planned] = []
+    for row in stranded:
+        state = state_from(row[-len(STATE_SELECT) :])
+        heir = heir_on(by_code, by_code[row.unit_code], row.period_end or today)
+        decision = (
+            decide_cancel(state, row.unit_code, row.closed_on)
+            if heir is None
+            else decide_transfer(
+                state,
+                row.unit_code,
+                row.closed_on,
+                heir.code,
+                owned[(row.requirement_id, heir.code, row.period_key)],
+            )
+        )
+        moves.append(Planned(row.id, state, decision, f"closure:{row.id}"))
+    append_many(conn, moves, actor=actor, channel=channel, now=now)
+    cancelled = sum(m.decision.kind == "closed" for m in moves)
+    return Handover(len(moves) - cancelled, len(created), cancelled)

@@ -28,12 +28,13 @@ from models.errors import ConcurrencyConflict, InputError
 from models.ledger import ATTEMPTS
 from models.ledger import Issued as Issued
 from models.ledger import Outcome as Outcome
+from models.publishing import Handover as Handover
 from models.publishing import OpenReport as OpenReport
 from models.publishing import PublishReport as PublishReport
 from models.queries import AwaitingReview as AwaitingReview
 from models.queries import DirectivePublic, ObligationPublic
 from models.queries import OpenWork as OpenWork
-from models.registry import ActorRow, read_actors, read_units, validate_actor
+from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
 from models.settings import Settings
 from models.workdays import local_date
 from notifications.delivery import Delivery as Delivery
@@ -56,12 +57,17 @@ def _unit_codes(settings: Settings) -> set[str]:
         return reference.unit_codes(conn)
 
 
-def import_units(settings: Settings, file: Path) -> int:
-    """Validate a unit register file against the units already stored, then upsert it."""
+def import_units(settings: Settings, file: Path, *, now: datetime) -> tuple[int, Handover]:
+    """Validate a unit register file against the units already stored, upsert it, then pass
+    the work the units it closes still owe for later periods on to their successors."""
     engine = settings.engine()
     with transaction(engine, writes=False) as conn:
         register = reference.load_units(conn)
-    return reference.import_units(engine, read_units(file, register))
+    imported = reference.import_units(engine, read_units(file, register))
+    handed = publishing.hand_over(
+        engine, today=local_date(now), now=now, actor=SYSTEM_ACTOR, channel="register"
+    )
+    return imported, handed
 
 
 def import_actors(settings: Settings, file: Path) -> int:
@@ -124,10 +130,12 @@ def open_periods(
     actor: str = "dondoc",
     channel: str = "scheduled",
 ) -> OpenReport:
-    """Open every published directive's periods that have started by `as_of` (plus the
-    configured horizon)."""
+    """Pass closed units' work on to their successors, then open every published directive's
+    periods that have started by `as_of` (plus the configured horizon)."""
+    engine = settings.engine()
+    publishing.hand_over(engine, today=as_of, now=now, actor=SYSTEM_ACTOR, channel=channel)
     return publishing.open_periods(
-        settings.engine(),
+        engine,
         as_of=as_of,
         now=now,
         calendar=settings.calendar(),

@@ -27,6 +27,7 @@ STATUSES = (
     "accepted_late",
     "waived",
     "closed",
+    "transferred",
 )
 
 # What people read in tables, receipts and forms (Vietnamese first).
@@ -40,6 +41,7 @@ STATUS_WORDS = {
     "accepted_late": "Chấp nhận (nộp trễ)",
     "waived": "Được miễn",
     "closed": "Đã đóng",
+    "transferred": "Chuyển đơn vị kế thừa",
 }
 
 
