@@ -38,7 +38,7 @@ from models.errors import (
 )
 from models.settings import load_settings
 from models.status import STATUSES
-from models.workdays import TIMEZONE, calendar_years
+from models.workdays import TIMEZONE
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -128,27 +128,12 @@ def _day(value: str | None, option: str) -> date:
         day = date.fromisoformat(value)
     except ValueError:
         raise InputError("command line", option, value, "is not a date YYYY-MM-DD") from None
-    first_year, last_year = calendar_years()
-    if not first_year <= day.year <= last_year:
-        raise InputError(
-            "command line",
-            option,
-            value,
-            f"is outside the years whose working days are known ({first_year}–{last_year})",
-        )
-    return day
+    return services.known_day(day, "command line", option)
 
 
 def _obligation(value: int) -> int:
     """An obligation id from the command line, within the range either database holds."""
-    if not 1 <= value <= services.MAX_ID:
-        raise InputError(
-            "command line",
-            "obligation",
-            value,
-            f"is not an obligation id (ids run from 1 to {services.MAX_ID})",
-        )
-    return value
+    return services.obligation_number(value, "command line", "obligation")
 
 
 def _now() -> Any:

@@ -10,11 +10,11 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.runtime import day_of
 from models import services
 from models.errors import DeliveryFailed
 from models.settings import load_settings
 from models.vietnamese import day_text, period_words
-from models.workdays import TIMEZONE
 
 
 @task
@@ -54,7 +54,7 @@ def report(run: services.ChaseRun) -> str:
 @flow(name="don-doc-hang-ngay", log_prints=True)
 def daily_chase(as_of: date | None = None) -> int:
     """Đôn đốc hằng ngày: remind and escalate what is due today; returns the items chased."""
-    day = as_of or pendulum.now(TIMEZONE).date()
+    day = day_of(as_of)
     run = chase_day(day)
     create_markdown_artifact(
         key=f"don-doc-{day.isoformat()}", markdown=report(run), description=f"Đôn đốc {day}"
@@ -101,7 +101,7 @@ def summary_report(run: services.SummaryRun) -> str:
 def monthly_summary(as_of: date | None = None) -> int:
     """Tổng hợp tháng: on the month's first working day, tell each directive's leadership who
     is late, worst first, with the urging dispatch attached; returns the late units."""
-    day = as_of or pendulum.now(TIMEZONE).date()
+    day = day_of(as_of)
     run = services.monthly_summary(load_settings(), day=day, now=pendulum.now("UTC"))
     create_markdown_artifact(
         key=f"tong-hop-thang-{day.isoformat()}",

@@ -11,15 +11,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.forms import refresh_forms
 from flows.publish import opened_table
-from flows.runtime import issued
+from flows.runtime import day_of, issued
 from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
-from models.workdays import TIMEZONE
-
-
-def _today(as_of: date | None) -> date:
-    return as_of or pendulum.now(TIMEZONE).date()
 
 
 @task
@@ -34,7 +29,7 @@ def open_due_periods(as_of: date) -> services.OpenReport:
 @flow(name="mo-ky-moi", log_prints=True)
 def open_periods(as_of: date | None = None) -> int:
     """Mở kỳ mới: open the periods that have started and refresh the forms."""
-    day = _today(as_of)
+    day = day_of(as_of)
     report = open_due_periods(day)
     opened_table(report, "nghia-vu-moi", f"Nghĩa vụ tạo mới ngày {day}")
     refresh_forms()
@@ -60,7 +55,7 @@ def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
 @flow(name="trang-thai-hang-ngay", log_prints=True)
 def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
     """Trạng thái hằng ngày: statuses as of today, as a compliance table per directive."""
-    day = _today(as_of)
+    day = day_of(as_of)
     totals: dict[str, dict[str, int]] = {}
     for directive, rows in compliance_rows(day).items():
         create_table_artifact(

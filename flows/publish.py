@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
 from flows.forms import refresh_forms
-from flows.runtime import issued
+from flows.runtime import day_of, issued
 from models import services
 from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
 from models.settings import load_settings
 from models.textfiles import parse_pasted_yaml
-from models.workdays import TIMEZONE
 
 
 @task
@@ -89,7 +87,7 @@ def publish_directive(
     aliases), and refresh the forms."""
     check_actor(actor)
     spec, source = read_directive(directive_file, directive_yaml)
-    day = as_of or pendulum.now(TIMEZONE).date()
+    day = day_of(as_of)
     report = publish(spec, source, actor, day)
     opened_table(report.opened, "nghia-vu-moi", f"{spec.code}: nghĩa vụ tạo mới đến {day}")
     refresh_forms()

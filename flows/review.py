@@ -8,7 +8,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.forms import DECISIONS, REVIEW_FLOW, code_of, refresh_forms
-from flows.runtime import issued
+from flows.runtime import day_of, issued
 from models import services
 from models.errors import InputError
 from models.settings import load_settings
@@ -40,10 +40,11 @@ def review_obligation(
     if decision not in DECISIONS:
         raise InputError("form", "decision", decision, f"must be one of {', '.join(DECISIONS)}")
     try:
-        oid = int(code_of(obligation))
+        oid = services.obligation_number(int(code_of(obligation)), "form", "obligation")
     except ValueError:
         raise InputError("form", "obligation", obligation, "is not an obligation id") from None
-    outcome = record_decision(actor, oid, DECISIONS[decision], reason, new_due)
+    due = None if new_due is None else day_of(new_due, "new_due")
+    outcome = record_decision(actor, oid, DECISIONS[decision], reason, due)
     create_markdown_artifact(
         key="quyet-dinh",
         description="Quyết định xét duyệt",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import uuid4
 
 import pendulum
 from prefect.runtime import flow_run
 
-from models.services import Issued
+from models.services import Issued, known_day
+from models.workdays import TIMEZONE
 
 
 def run_id() -> str:
@@ -20,3 +22,11 @@ def issued(actor: str) -> Issued:
     idempotency key, so a retried run appends nothing twice."""
     rid = run_id()
     return Issued(actor, f"prefect:{rid}", f"prefect-ui:{rid}", pendulum.now("UTC"))
+
+
+def day_of(as_of: date | None, field: str = "as_of") -> date:
+    """The day a run is for: the form's, if its year's working days are known, or today in
+    Asia/Ho_Chi_Minh."""
+    if as_of is None:
+        return pendulum.now(TIMEZONE).date()
+    return known_day(as_of, "form", field)

@@ -36,7 +36,7 @@ from models.queries import DirectivePublic, ObligationPublic
 from models.queries import OpenWork as OpenWork
 from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
 from models.settings import Settings
-from models.workdays import local_date
+from models.workdays import calendar_years, local_date
 from notifications.delivery import Delivery as Delivery
 from notifications.delivery import Smtp, deliver
 from notifications.render import renderer, summary_renderer
@@ -44,6 +44,29 @@ from notifications.render import renderer, summary_renderer
 # Obligation ids are the `obligation` table's Integer key: int4 on PostgreSQL. SQLite would
 # hold larger ones, but the two backends must answer the same ids the same way.
 MAX_ID = 2**31 - 1
+
+
+def known_day(day: date, source: str, field: str) -> date:
+    """`day`, if its year's working days are known (every command works out working days from
+    the day it is given); an InputError naming the field otherwise."""
+    first_year, last_year = calendar_years()
+    if not first_year <= day.year <= last_year:
+        raise InputError(
+            source,
+            field,
+            day.isoformat(),
+            f"is outside the years whose working days are known ({first_year}–{last_year})",
+        )
+    return day
+
+
+def obligation_number(value: int, source: str, field: str) -> int:
+    """An obligation id within the range either database holds; an InputError otherwise."""
+    if not 1 <= value <= MAX_ID:
+        raise InputError(
+            source, field, value, f"is not an obligation id (ids run from 1 to {MAX_ID})"
+        )
+    return value
 
 
 def upgrade_database(settings: Settings) -> None:

@@ -96,6 +96,17 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
     assert ledger.check_anchor(prefect_stack.engine, kept) == []
 
 
+def test_a_day_outside_the_calendars_years_fails_the_run_naming_it(
+    prefect_stack: PrefectStack,
+) -> None:
+    run = run_deployment(
+        "don-doc-hang-ngay/don-doc-hang-ngay", timeout=180, parameters={"as_of": "2101-01-10"}
+    )
+    assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
+    message = run.state.message or ""  # type: ignore[union-attr]
+    assert "form: as_of: is outside the years whose working days are known" in message
+
+
 def test_the_publishing_form_offers_the_projects_directive_files(
     prefect_stack: PrefectStack,
 ) -> None:
