@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from itertools import compress
-from operator import itemgetter, ne
+from itertools import compress, groupby
+from operator import attrgetter, itemgetter, ne
 from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
@@ -46,7 +46,7 @@ from models.obligation import (
     utc_text,
     validate_submission,
 )
-from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
+from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, FIGURE_VALUE, OBLIGATION, REQUIREMENT
 
 ATTEMPTS = 5
 
@@ -127,6 +127,21 @@ def state_from(values: Sequence[Any]) -> State:
 def _figures_text(figures: dict[str, Any]) -> str:
     """Submitted figures as the projection stores them."""
     return json.dumps(figures, ensure_ascii=False, sort_keys=True)
+
+
+ACCEPTED = ("accepted", "accepted_late")
+FigureRow = tuple[str, float | None, str | None]  # key, number, text
+
+
+def figure_rows(state: State) -> list[FigureRow]:
+    """The `figure_value` rows of an obligation in this state: its figures once accepted
+    (numbers, and booleans as 0 or 1, in `number`; text in `text`), by key."""
+    if state.status not in ACCEPTED or not state.figures:
+        return []
+    return [
+        (key, None, value) if isinstance(value, str) else (key, float(value), None)
+        for key, value in sorted(state.figures.items())
+    ]
 
 
 def projection_values(state: State) -> dict[str, Any]:
@@ -267,6 +282,9 @@ class New(NamedTuple):
     key: str
 
 
+FIGURE_COLUMNS = ("obligation_id", "key", "number", "text")
+
+
 def _insert(mark: str, table: str, columns: tuple[str, ...]) -> str:
     marks = ", ".join([mark] * len(columns))
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
@@ -377,8 +395,11 @@ def append_many(
     batch = _Batch(conn, actor=actor, channel=channel, now=now)
     moves: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
     outcomes: list[Outcome] = []
+    accepted: list[tuple[Any, ...]] = []
     for oid, old, decision, key in planned:
         new = batch.event(oid, old, decision, key, batch.text(decision.payload))
+        if new.status in ACCEPTED and old.status not in ACCEPTED:
+            accepted += [(oid, *row) for row in figure_rows(new)]
         changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
         moves.setdefault(changed, []).append((*batch.row(changed)(new), oid, old.version))
         outcomes.append(Outcome(oid, decision.kind, new.version, new.status, replayed=False))
@@ -397,6 +418,8 @@ def append_many(
         batch.write_events()
     except IntegrityError:
         raise ConcurrencyConflict("an event of the batch was appended meanwhile") from None
+    if accepted:
+        conn.exec_driver_sql(_insert(mark, "figure_value", FIGURE_COLUMNS), accepted)
     return outcomes
 
 
@@ -691,11 +714,30 @@ def _replay(obligation: Any, events: list[Any], problems: list[Problem]) -> Stat
     return state
 
 
-def _walk(conn: Connection) -> Iterator[tuple[Any, State | None, list[Problem]]]:
-    """Each obligation with the state its events fold to, and the problems found on the way."""
+def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
+    """Each obligation's `figure_value` rows, by key, in obligation order."""
+    query = sa.select(FIGURE_VALUE).order_by(FIGURE_VALUE.c.obligation_id, FIGURE_VALUE.c.key)
+    rows = conn.execute(query.execution_options(yield_per=5000))
+    for oid, group in groupby(rows, key=attrgetter("obligation_id")):
+        yield oid, [(r.key, r.number, r.text) for r in group]
+
+
+Walked = tuple[Any, State | None, list[Problem], list[FigureRow]]
+
+
+def _walk(conn: Connection) -> Iterator[Walked]:
+    """Each obligation with the state its events fold to, the problems found on the way, and
+    its stored figure rows."""
     events = _events(conn)
     pending = next(events, None)
+    figures = _stored_figures(conn)
+    held = next(figures, None)
     for obligation in _obligations(conn):
+        while held is not None and held[0] < obligation.id:
+            held = next(figures, None)
+        stored: list[FigureRow] = []
+        if held is not None and held[0] == obligation.id:
+            stored, held = held[1], next(figures, None)
         own: list[Any] = []
         problems: list[Problem] = []
         while pending is not None and pending.obligation_id < obligation.id:
@@ -708,7 +750,21 @@ def _walk(conn: Connection) -> Iterator[tuple[Any, State | None, list[Problem]]]
         while pending is not None and pending.obligation_id == obligation.id:
             own.append(pending)
             pending = next(events, None)
-        yield obligation, _replay(obligation, own, problems), problems
+        yield obligation, _replay(obligation, own, problems), problems, stored
+
+
+def _figures_drift(obligation: Any, state: State, stored: list[FigureRow]) -> list[Problem]:
+    expected = figure_rows(state)
+    if stored == expected:
+        return []
+    return [
+        Problem(
+            obligation.id,
+            None,
+            None,
+            f"its figure_value rows are {stored!r} but the log says {expected!r}",
+        )
+    ]
 
 
 def _drift(obligation: Any, state: State) -> list[Problem]:
@@ -742,24 +798,28 @@ def verify(engine: Engine) -> tuple[int, list[Problem]]:
     problems: list[Problem] = []
     checked = 0
     with transaction(engine, writes=False) as conn:
-        for obligation, state, found in _walk(conn):
+        for obligation, state, found, stored in _walk(conn):
             problems += found
             if state is not None:
                 checked += state.version
                 problems += _drift(obligation, state)
+                if obligation.version <= state.version:  # else events were deleted: said
+                    problems += _figures_drift(obligation, state, stored)
     return checked, problems
 
 
 def rebuild(engine: Engine) -> tuple[int, int]:
-    """Recompute every projection row from the log: (obligations replayed, rows corrected).
+    """Recompute every projection row and accepted figure row from the log: (obligations
+    replayed, obligations corrected).
 
     Refuses, and changes nothing, if a chain does not verify or a projection row is ahead of
     its log (events deleted at the end: rebuilding would erase the evidence)."""
     fixes: list[dict[str, Any]] = []
+    refigured: dict[int, list[FigureRow]] = {}
     ahead: list[int] = []
     replayed = 0
     with transaction(engine) as conn:
-        for obligation, state, problems in _walk(conn):
+        for obligation, state, problems, stored in _walk(conn):
             if problems or state is None:
                 raise LogCorrupt(
                     "the log does not verify, so the projection is not rebuilt: "
@@ -768,8 +828,11 @@ def rebuild(engine: Engine) -> tuple[int, int]:
             replayed += 1
             if obligation.version > state.version:
                 ahead.append(obligation.id)
-            elif _drift(obligation, state):
+                continue
+            if _drift(obligation, state):
                 fixes.append({"obligation_id": obligation.id, **projection_values(state)})
+            if _figures_drift(obligation, state, stored):
+                refigured[obligation.id] = figure_rows(state)
         if ahead:
             shown = ", ".join(str(oid) for oid in ahead[:20])
             more = f" and {len(ahead) - 20} more" if len(ahead) > 20 else ""
@@ -782,7 +845,15 @@ def rebuild(engine: Engine) -> tuple[int, int]:
                 OBLIGATION.update().where(OBLIGATION.c.id == sa.bindparam("obligation_id")),
                 fixes,
             )
-    return replayed, len(fixes)
+        if refigured:
+            conn.execute(
+                FIGURE_VALUE.delete().where(FIGURE_VALUE.c.obligation_id.in_(list(refigured)))
+            )
+            rows = [(oid, *row) for oid, own in refigured.items() for row in own]
+            if rows:
+                mark = driver_mark(conn)
+                conn.exec_driver_sql(_insert(mark, "figure_value", FIGURE_COLUMNS), rows)
+    return replayed, len(set(refigured) | {f["obligation_id"] for f in fixes})
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,20 @@ class Event(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class FigureValue(SQLModel, table=True):
+    """One figure of an accepted submission, so that totals are one SQL aggregate on either
+    database: numbers (booleans as 0 or 1) in `number`, text in `text`. Written in the same
+    transaction as the `accepted` event, from its obligation's state; the event log stays the
+    source of truth (`log rebuild` rewrites these rows, `log verify` checks them)."""
+
+    __tablename__ = "figure_value"
+
+    obligation_id: int = Field(foreign_key="obligation.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=64)
+    number: float | None = None
+    text: str | None = Field(default=None, sa_type=sa.Text)
+
+
 class Denial(SQLModel, table=True):
     """A refused command: who tried what, on which obligation or directive, and why."""
 
@@ -167,6 +181,7 @@ REQUIREMENT: sa.Table = Requirement.__table__  # type: ignore[attr-defined]
 OBLIGATION: sa.Table = Obligation.__table__  # type: ignore[attr-defined]
 EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
 DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]
+FIGURE_VALUE: sa.Table = FigureValue.__table__  # type: ignore[attr-defined]
 MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
 ATTACHMENT: sa.Table = Attachment.__table__  # type: ignore[attr-defined]
 
