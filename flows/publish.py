@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.forms import refresh_forms
-from flows.runtime import day_of, issued
+from flows.runtime import day_of, for_clerks, issued
 from models import services
 from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
@@ -16,7 +16,6 @@ from models.settings import load_settings
 from models.textfiles import parse_pasted_yaml
 
 
-@task
 def check_actor(actor: str) -> None:
     """Only an administrator gets further: nothing they sent is read before (denials are
     recorded)."""
@@ -24,7 +23,6 @@ def check_actor(actor: str) -> None:
     services.check_can_publish(load_settings(), by.actor, source="form", now=by.now)
 
 
-@task
 def read_directive(
     directive_file: str | None, directive_yaml: str | None
 ) -> tuple[DirectiveSpec, str]:
@@ -48,7 +46,6 @@ def read_directive(
     return parse_directive(parse_pasted_yaml(directive_yaml or "", source), source), source
 
 
-@task
 def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> services.PublishReport:
     """Store the directive and open the periods that have started (set-based)."""
     by = issued(actor)
@@ -76,6 +73,7 @@ def opened_table(report: services.OpenReport, key: str, description: str) -> Non
 
 
 @flow(name="cong-bo-chi-thi", log_prints=True)
+@for_clerks
 def publish_directive(
     actor: str,
     directive_file: str | None = None,

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.forms import DECISIONS, REVIEW_FLOW, code_of, refresh_forms
-from flows.runtime import day_of, issued
+from flows.runtime import day_of, for_clerks, issued
 from models import services
 from models.errors import InputError
 from models.settings import load_settings
 
 
-@task
 def record_decision(
     actor: str, obligation: int, decision: str, reason: str | None, new_due: date | None
 ) -> services.Outcome:
@@ -28,6 +27,7 @@ def record_decision(
 
 
 @flow(name=REVIEW_FLOW, log_prints=True)
+@for_clerks
 def review_obligation(
     directive: str,
     actor: str,

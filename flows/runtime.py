@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 from uuid import uuid4
 
 import pendulum
+from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
+from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
 from models.services import Issued, known_day
 from models.workdays import TIMEZONE
+
+P = ParamSpec("P")
+R = TypeVar("R")
+# What a clerk can do about each kind of refusal.
+NEXT_STEPS: dict[type[DondocError], str] = {
+    InputError: "Sửa thông tin đã nêu trong biểu mẫu rồi chạy lại.",
+    Refused: "Xem tình trạng hiện tại của nghĩa vụ (bảng tình hình thực hiện, hoặc hỏi cơ quan "
+    "chủ trì) trước khi làm lại.",
+    Unauthorized: "Kiểm tra tên tài khoản (actor) và đơn vị của mình; nếu cần quyền khác, liên "
+    "hệ quản trị viên.",
+    NotFound: "Kiểm tra lại mã số đã chọn trong biểu mẫu.",
+}
 
 
 def run_id() -> str:
@@ -30,3 +50,60 @@ def day_of(as_of: date | None, field: str = "as_of") -> date:
     if as_of is None:
         return pendulum.now(TIMEZONE).date()
     return known_day(as_of, "form", field)
+
+
+# The lines refused runs of this process ended with (a worker runs each flow run in a process
+# of its own).
+_refused_lines: set[str] = set()
+
+
+class _RefusalsWithoutTraceback(logging.Filter):
+    """Prefect's engine logs the end of every Failed run with the traceback of the exception
+    its result raises. For a refusal, whose reason the clerk reads as the state message, that
+    record keeps its message and loses the traceback; every other failure keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, FailedRun) and str(error) in _refused_lines:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_RefusalsWithoutTraceback())
+
+
+def _next_step(refused: DondocError) -> str:
+    return next(step for kind, step in NEXT_STEPS.items() if isinstance(refused, kind))
+
+
+def refusal_line(refused: DondocError) -> str:
+    """The one Vietnamese line a clerk reads for a refusal."""
+    return refused.vi or f"Yêu cầu không thực hiện được: {refused}"
+
+
+def for_clerks(func: Callable[P, R]) -> Callable[P, R | State[Any]]:
+    """A form's flow, for the clerks who fill it in: an expected refusal (bad input, a state
+    that does not allow it, no right, nothing found) ends the run Failed with one Vietnamese
+    line as its state message and an artifact saying what to do next, with no traceback in
+    the run's logs. Anything else still fails loudly."""
+
+    @wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R | State[Any]:
+        try:
+            return func(*args, **kwargs)
+        except (InputError, Refused, Unauthorized, NotFound) as refused:
+            line = refusal_line(refused)
+            create_markdown_artifact(
+                key="tu-choi",
+                description="Yêu cầu không được thực hiện",
+                markdown=(
+                    f"# Yêu cầu không được thực hiện\n\n**{line}**\n\n"
+                    f"Việc cần làm: {_next_step(refused)}\n\n"
+                    f"Chi tiết kỹ thuật (cho quản trị viên): `{refused}`\n"
+                ),
+            )
+            _refused_lines.add(line)
+            return Failed(message=line)
+
+    return run

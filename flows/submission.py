@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.forms import SUBMIT_FLOW, code_of, refresh_forms
-from flows.runtime import issued, run_id
+from flows.runtime import for_clerks, issued, run_id
 from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
 
 
-@task
 def record_submission(
     directive: str,
     requirement: str,
@@ -40,6 +39,7 @@ def record_submission(
 
 
 @flow(name=SUBMIT_FLOW, log_prints=True)
+@for_clerks
 def submit_obligation(
     directive: str,
     requirement: str,

@@ -16,11 +16,24 @@ class ActorInfo:
     role: str
 
 
+# What each command is called in a clerk's message.
+VERBS = {
+    "submit": "nộp",
+    "accept": "chấp nhận",
+    "return": "trả lại",
+    "extend": "gia hạn",
+    "waive": "miễn",
+    "publish": "công bố",
+}
+
+
 def check_submit(actor: ActorInfo, unit_code: str) -> None:
     """A unit's staff submit only for their own unit."""
     if actor.unit_code != unit_code:
         raise Unauthorized(
-            f"{actor.username} acts for unit {actor.unit_code} and cannot submit for {unit_code}"
+            f"{actor.username} acts for unit {actor.unit_code} and cannot submit for {unit_code}",
+            vi=f"Tài khoản {actor.username} thuộc đơn vị {actor.unit_code}, không nộp báo cáo "
+            f"thay đơn vị {unit_code} được.",
         )
 
 
@@ -41,21 +54,31 @@ def check_review(
             deciders = f"its recipient {recipient} or an admin" if recipient else "an admin"
             raise Unauthorized(
                 f"{actor.username} acts for unit {actor.unit_code}; this is an obligation of "
-                f"the lead office {lead} itself: only {deciders} may {command} it"
+                f"the lead office {lead} itself: only {deciders} may {command} it",
+                vi=f"Đây là nhiệm vụ của chính cơ quan chủ trì {lead}: chỉ "
+                + (f"đơn vị nhận báo cáo {recipient} hoặc " if recipient else "")
+                + f"quản trị viên được {VERBS[command]}.",
             )
     elif actor.unit_code != lead:
         raise Unauthorized(
             f"{actor.username} acts for unit {actor.unit_code}; only the lead office "
-            f"{lead} may {command}"
+            f"{lead} may {command}",
+            vi=f"Chỉ cán bộ cơ quan chủ trì {lead} được {VERBS[command]}; tài khoản "
+            f"{actor.username} thuộc đơn vị {actor.unit_code}.",
         )
     if submitted_by == actor.username:
         raise Unauthorized(
             f"{actor.username} handed in this submission and cannot {command} it: another "
-            "person decides"
+            "person decides",
+            vi=f"{actor.username} đã nộp báo cáo này nên không tự {VERBS[command]} được; cần "
+            "người khác xét duyệt.",
         )
 
 
 def check_publish(actor: ActorInfo) -> None:
     """Only administrators publish directives."""
     if actor.role != "admin":
-        raise Unauthorized(f"{actor.username} is {actor.role}; only an admin may publish")
+        raise Unauthorized(
+            f"{actor.username} is {actor.role}; only an admin may publish",
+            vi=f"Chỉ quản trị viên được công bố chỉ thị; {actor.username} là cán bộ.",
+        )

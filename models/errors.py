@@ -4,18 +4,25 @@ from __future__ import annotations
 
 
 class DondocError(Exception):
-    """Base of every error dondoc raises on purpose."""
+    """Base of every error dondoc raises on purpose. `vi`, where the error reaches a clerk,
+    says the same in one Vietnamese line."""
+
+    def __init__(self, *args: object, vi: str | None = None) -> None:
+        super().__init__(*args)
+        self.vi = vi
 
 
 class InputError(DondocError):
     """Bad input: names the source (a file or a command), the field path and the value."""
 
-    def __init__(self, source: str, field: str, value: object, problem: str) -> None:
+    def __init__(
+        self, source: str, field: str, value: object, problem: str, *, vi: str | None = None
+    ) -> None:
         self.source = source
         self.field = field
         self.value = value
         self.problem = problem
-        super().__init__(f"{source}: {field}: {problem} (got {value!r})")
+        super().__init__(f"{source}: {field}: {problem} (got {value!r})", vi=vi)
 
 
 class OutsideCalendar(DondocError, ValueError):

@@ -80,7 +80,10 @@ def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
         )
     ).first()
     if row is None:
-        raise Unauthorized(f"{source}: actor {username!r} names no actor in the register")
+        raise Unauthorized(
+            f"{source}: actor {username!r} names no actor in the register",
+            vi=f"Không có tài khoản «{username}» trong danh sách cán bộ.",
+        )
     return ActorInfo(row.username, row.unit_code, row.role)
 
 
@@ -172,7 +175,9 @@ def _load_target(conn: Connection, obligation_id: int) -> Target:
         .where(OBLIGATION.c.id == obligation_id)
     ).first()
     if row is None:
-        raise NotFound(f"no obligation {obligation_id}")
+        raise NotFound(
+            f"no obligation {obligation_id}", vi=f"Không có nghĩa vụ số {obligation_id}."
+        )
     return Target(
         obligation_id=row.id,
         unit_code=row.unit_code,
@@ -218,6 +223,7 @@ def _replayed(
             by.key,
             f"was used for a {row.kind} of obligation {row.obligation_id} by {row.actor}; "
             f"this command differs in {', '.join(differs)}: give it a key of its own",
+            vi="Mã lệnh (idempotency key) này đã được dùng cho một lệnh khác; hãy dùng mã mới.",
         )
     status = conn.execute(
         sa.select(OBLIGATION.c.status).where(OBLIGATION.c.id == target.obligation_id)

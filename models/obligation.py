@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from models.directive import Deliverable, canonical_json, nfc
 from models.errors import InputError, Refused
+from models.status import STATUS_WORDS
 from models.workdays import local_date
 
 GENESIS = "0" * 64
@@ -163,11 +164,34 @@ def evolve(
     raise ValueError(f"unknown event kind {kind!r}")
 
 
+# What each command and each stored status is called in a clerk's message.
+VERBS = {
+    "submit": "nộp",
+    "accept": "chấp nhận",
+    "return": "trả lại",
+    "extend": "gia hạn",
+    "waive": "miễn",
+    "chase": "đôn đốc",
+    "transfer": "chuyển cho đơn vị kế thừa",
+    "close": "đóng",
+}
+# Why a figure's value is refused, in a clerk's words (`_figure_value`'s reasons).
+FIGURE_PROBLEMS = {
+    "must be text": "phải là chữ",
+    "must be true or false": "phải là có hoặc không",
+    "must be a whole number": "phải là số nguyên",
+    "must be a number": "phải là số",
+    "must be a finite number": "phải là một số cụ thể",
+}
+
+
 def _require(state: State, allowed: tuple[str, ...], command: str) -> None:
     if state.status not in allowed:
         raise Refused(
             f"cannot {command}: the obligation is {state.status}; "
-            f"{command} needs it to be {' or '.join(allowed)}"
+            f"{command} needs it to be {' or '.join(allowed)}",
+            vi=f"Không thể {VERBS[command]}: nghĩa vụ đang ở trạng thái "
+            f"«{STATUS_WORDS[state.status]}».",
         )
 
 
@@ -175,7 +199,7 @@ def reason_text(reason: str | None, command: str) -> str:
     """A required reason as recorded."""
     text = nfc((reason or "").strip())
     if not text:
-        raise InputError(command, "reason", reason, "a reason is required")
+        raise InputError(command, "reason", reason, "a reason is required", vi="Cần ghi rõ lý do.")
     return text
 
 
@@ -215,13 +239,17 @@ def decide_extend(state: State, new_due: date, reason: str | None) -> Decision:
     """The lead office moves the due date later."""
     _require(state, OPEN_STATES, "extend")
     if state.effective_due is None:
-        raise Refused("cannot extend: a standing duty has no due date")
+        raise Refused(
+            "cannot extend: a standing duty has no due date",
+            vi="Không thể gia hạn: nhiệm vụ thường xuyên không có hạn.",
+        )
     if new_due <= state.effective_due:
         raise InputError(
             "extend",
             "due",
             new_due.isoformat(),
             f"must be after the current due date {state.effective_due.isoformat()}",
+            vi=f"Hạn mới phải sau hạn hiện tại {state.effective_due:%d/%m/%Y}.",
         )
     return Decision("extended", {"due": new_due.isoformat(), "reason": note_text(reason)})
 
@@ -306,39 +334,79 @@ def validate_submission(
                 f"figures.{key}",
                 figures[key],
                 f"is not a figure of this requirement ({', '.join(known) or 'none'})",
+                vi=f"«{key}» không phải chỉ tiêu của nhiệm vụ này.",
             )
     clean: dict[str, Any] = {}
     for key, spec in known.items():
         raw = figures.get(key)
         if raw is None or (isinstance(raw, str) and not raw.strip() and spec.type != "text"):
             if spec.required:
-                raise InputError("submit", f"figures.{key}", raw, f"{spec.label} is required")
+                raise InputError(
+                    "submit",
+                    f"figures.{key}",
+                    raw,
+                    f"{spec.label} is required",
+                    vi=f"Chưa nhập chỉ tiêu «{spec.label}».",
+                )
             continue
         try:
             value = _figure_value(spec.type, raw)
         except ValueError as exc:
-            raise InputError("submit", f"figures.{key}", raw, f"{spec.label} {exc}") from None
+            problem = FIGURE_PROBLEMS.get(str(exc), str(exc))
+            raise InputError(
+                "submit",
+                f"figures.{key}",
+                raw,
+                f"{spec.label} {exc}",
+                vi=f"Chỉ tiêu «{spec.label}» {problem} (đã nhập «{raw}»).",
+            ) from None
         if spec.min is not None and value < spec.min:
             raise InputError(
-                "submit", f"figures.{key}", raw, f"{spec.label} must be at least {spec.min:g}"
+                "submit",
+                f"figures.{key}",
+                raw,
+                f"{spec.label} must be at least {spec.min:g}",
+                vi=f"Chỉ tiêu «{spec.label}» không được nhỏ hơn {spec.min:g} (đã nhập «{raw}»).",
             )
         if spec.max is not None and value > spec.max:
             raise InputError(
-                "submit", f"figures.{key}", raw, f"{spec.label} must be at most {spec.max:g}"
+                "submit",
+                f"figures.{key}",
+                raw,
+                f"{spec.label} must be at most {spec.max:g}",
+                vi=f"Chỉ tiêu «{spec.label}» không được lớn hơn {spec.max:g} (đã nhập «{raw}»).",
             )
         clean[key] = value
     text = nfc((narrative or "").strip()) or None
     if what.narrative is None and text:
         raise InputError("submit", "narrative", narrative, "this requirement takes no narrative")
     if what.narrative is not None and what.narrative.required and not text:
-        raise InputError("submit", "narrative", narrative, f"{what.narrative.label} is required")
+        raise InputError(
+            "submit",
+            "narrative",
+            narrative,
+            f"{what.narrative.label} is required",
+            vi=f"Chưa nhập «{what.narrative.label}».",
+        )
     link = (evidence or "").strip() or None
     if what.evidence is None and link:
         raise InputError("submit", "evidence", evidence, "this requirement takes no evidence link")
     if what.evidence is not None and what.evidence.required and not link:
-        raise InputError("submit", "evidence", evidence, f"{what.evidence.label} is required")
+        raise InputError(
+            "submit",
+            "evidence",
+            evidence,
+            f"{what.evidence.label} is required",
+            vi=f"Chưa nhập «{what.evidence.label}».",
+        )
     if link and not URL.match(link):
-        raise InputError("submit", "evidence", evidence, "must be an http(s) link")
+        raise InputError(
+            "submit",
+            "evidence",
+            evidence,
+            "must be an http(s) link",
+            vi="Đường dẫn minh chứng phải bắt đầu bằng http:// hoặc https://.",
+        )
     return {"figures": clean, "narrative": text, "evidence": link}
 
 

@@ -208,7 +208,11 @@ def submit_for(
     )
     if oid is None:
         raise InputError(
-            "form", "period", period, f"unit {unit} owes no {requirement} for this period"
+            "form",
+            "period",
+            period,
+            f"unit {unit} owes no {requirement} for this period",
+            vi=f"Đơn vị {unit} không có nghĩa vụ «{requirement}» cho kỳ {period}.",
         )
     return ledger.submit(engine, oid, by, figures=figures, narrative=narrative, evidence=evidence)
 
@@ -326,7 +330,13 @@ def decide(
     if decision == "waive":
         return waive(settings, obligation_id, by, reason=reason), None
     if new_due is None:
-        raise InputError("form", "new_due", None, "an extension needs the new due date")
+        raise InputError(
+            "form",
+            "new_due",
+            None,
+            "an extension needs the new due date",
+            vi="Gia hạn cần ghi ngày hạn mới.",
+        )
     return extend(settings, obligation_id, by, due=new_due, reason=reason), None
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import DeploymentUpdate
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
@@ -47,6 +48,18 @@ def _events(stack: PrefectStack, oid: int) -> list[sa.Row]:
                 {"o": oid},
             )
         )
+
+
+def _logs(run: FlowRun) -> str:
+    """Every log line of a flow run, with the tracebacks logged with them."""
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))
+            )
+
+    return "\n".join(log.message for log in run_coro_as_sync(read()) or [])
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -130,7 +143,13 @@ def test_another_units_actor_is_refused_in_the_run(
         },
     )
     assert run.state is not None and run.state.type == StateType.FAILED
-    assert "cb.18712 acts for unit 18712 and cannot submit for 18673" in (run.state.message or "")
+    # one Vietnamese line where the clerk is looking, what to do next, and no traceback
+    assert run.state.message == (
+        "Tài khoản cb.18712 thuộc đơn vị 18712, không nộp báo cáo thay đơn vị 18673 được."
+    )
+    advice = prefect_stack.artifacts(run.id)["tu-choi"].data
+    assert "Việc cần làm: Kiểm tra tên tài khoản" in advice and "cb.18712 acts for" in advice
+    assert "Traceback" not in _logs(run)
     assert _events(prefect_stack, oid) == before
     with transaction(prefect_stack.engine, writes=False) as conn:
         denied = conn.execute(
@@ -185,7 +204,7 @@ def test_the_flow_refuses_a_negative_figure_when_the_form_check_is_off(
         },
     )
     assert run.state is not None and run.state.type == StateType.FAILED
-    assert "figures.seminars" in (run.state.message or "")
+    assert "không được nhỏ hơn 0 (đã nhập «-3»)" in (run.state.message or "")
     assert _events(prefect_stack, oid) == before
 
 

@@ -72,7 +72,8 @@ def test_staff_are_refused_before_their_pasted_text_is_read(prefect_stack: Prefe
         parameters={"actor": "vhtt.lan", "directive_yaml": "code: [unclosed"},
     )
     assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
-    assert "only an admin may publish" in (run.state.message or "")  # type: ignore[union-attr]
+    message = run.state.message  # type: ignore[union-attr]
+    assert message == "Chỉ quản trị viên được công bố chỉ thị; vhtt.lan là cán bộ."
     assert count(prefect_stack.engine, "denial") == denials + 1
 
 

@@ -602,3 +602,19 @@ def test_rebuild_refuses_a_log_that_does_not_verify(seeded: Engine, history: int
         )
     with pytest.raises(LogCorrupt, match="expected version 2"):
         ledger.rebuild(seeded)
+
+
+def test_refusals_carry_one_vietnamese_line_for_the_clerk(seeded: Engine, q1: int) -> None:
+    with pytest.raises(InputError) as bad:
+        submit(seeded, q1, figures={**FIGURES, "leaflets": -1})
+    assert bad.value.vi == "Chỉ tiêu «Số tờ rơi» không được nhỏ hơn 0 (đã nhập «-1»)."
+    submit(seeded, q1)
+    with pytest.raises(Refused) as again:
+        submit(seeded, q1, key="again")
+    assert again.value.vi == "Không thể nộp: nghĩa vụ đang ở trạng thái «Đã nộp, chờ xét»."
+    with pytest.raises(Unauthorized) as other:
+        ledger.accept(seeded, q1, ledger.Issued("ttvhtt.minh", "a", "test", LATER))
+    assert other.value.vi == (
+        "Chỉ cán bộ cơ quan chủ trì 446-VHTT được chấp nhận; tài khoản ttvhtt.minh thuộc đơn "
+        "vị 446-TTVHTT."
+    )
