@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.errors import Unauthorized
+from models.obligation import VERBS
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,17 +15,6 @@ class ActorInfo:
     username: str
     unit_code: str
     role: str
-
-
-# What each command is called in a clerk's message.
-VERBS = {
-    "submit": "nộp",
-    "accept": "chấp nhận",
-    "return": "trả lại",
-    "extend": "gia hạn",
-    "waive": "miễn",
-    "publish": "công bố",
-}
 
 
 def check_submit(actor: ActorInfo, unit_code: str) -> None:

@@ -164,8 +164,9 @@ def evolve(
     raise ValueError(f"unknown event kind {kind!r}")
 
 
-# What each command and each stored status is called in a clerk's message.
+# What each command is called in a clerk's message.
 VERBS = {
+    "publish": "công bố",
     "submit": "nộp",
     "accept": "chấp nhận",
     "return": "trả lại",

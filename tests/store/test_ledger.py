@@ -291,18 +291,24 @@ def test_an_unknown_actor_is_refused_by_name_and_recorded(seeded: Engine, q1: in
     assert tuple(denial) == ("nobody", "submit")
 
 
-def test_the_lead_offices_own_work_is_decided_by_its_recipient_not_by_itself(
-    seeded: Engine,
-) -> None:
-    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q1")
+def submit_consolidation(engine: Engine, actor: str) -> int:
+    """The lead office hands in its own Q1 consolidated report (seed requirement 5)."""
+    own = obligation_id(engine, "5", "446-VHTT", "2024-Q1")
     ledger.submit(
-        seeded,
+        engine,
         own,
-        ledger.Issued("vhtt.lan", "s5", "test", LATER),
+        ledger.Issued(actor, "s5", "test", LATER),
         figures={},
         narrative="Tổng hợp quý I",
         evidence=None,
     )
+    return own
+
+
+def test_the_lead_offices_own_work_is_decided_by_its_recipient_not_by_itself(
+    seeded: Engine,
+) -> None:
+    own = submit_consolidation(seeded, "vhtt.lan")
     with pytest.raises(Unauthorized, match="only its recipient 446 or an admin may accept it"):
         ledger.accept(seeded, own, ledger.Issued("vhtt.hung", "a5", "test", LATER))
     accepted = ledger.accept(seeded, own, ledger.Issued("admin.cx", "a5b", "test", LATER))
@@ -313,15 +319,7 @@ def test_nobody_decides_on_a_submission_they_handed_in(seeded: Engine) -> None:
     reference.import_actors(
         seeded, [ActorRow("vhtt.admin", "Quản trị Phòng VH-TT", "446-VHTT", "admin", None)]
     )
-    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q1")
-    ledger.submit(
-        seeded,
-        own,
-        ledger.Issued("vhtt.admin", "s5", "test", LATER),
-        figures={},
-        narrative="Tổng hợp quý I",
-        evidence=None,
-    )
+    own = submit_consolidation(seeded, "vhtt.admin")
     with pytest.raises(Unauthorized, match="handed in this submission and cannot return it"):
         ledger.return_(seeded, own, ledger.Issued("vhtt.admin", "r5", "test", LATER), reason="x")
     assert [e.kind for e in events(seeded, own)] == ["created", "submitted"]
