@@ -58,15 +58,17 @@ _refused_lines: set[str] = set()
 
 
 class _RefusalsWithoutTraceback(logging.Filter):
-    """Prefect's engine logs the end of every Failed run with the traceback of the exception
-    its result raises. For a refusal, whose reason the clerk reads as the state message, that
-    record keeps its message and loses the traceback; every other failure keeps it."""
+    """Prefect's engine logs the end of every Failed run as an error, "Engine execution exited
+    with unexpected exception", with the traceback of the exception its result raises. For a
+    refusal, whose reason the clerk reads as the state message, that record becomes a warning
+    naming the refusal, without a traceback; every other failure keeps it as it is."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, FailedRun) and str(error) in _refused_lines:
-            record.exc_info = None
-            record.exc_text = None
+            record.msg, record.args = f"Từ chối: {error}", ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
         return True
 
 

@@ -149,7 +149,8 @@ def test_another_units_actor_is_refused_in_the_run(
     )
     advice = prefect_stack.artifacts(run.id)["tu-choi"].data
     assert "Việc cần làm: Kiểm tra tên tài khoản" in advice and "cb.18712 acts for" in advice
-    assert "Traceback" not in _logs(run)
+    logs = _logs(run)
+    assert "Traceback" not in logs and "Từ chối: Tài khoản cb.18712" in logs
     assert _events(prefect_stack, oid) == before
     with transaction(prefect_stack.engine, writes=False) as conn:
         denied = conn.execute(
