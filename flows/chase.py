@@ -57,7 +57,9 @@ def daily_chase(as_of: date | None = None) -> int:
     day = day_of(as_of)
     run = chase_day(day)
     create_markdown_artifact(
-        key=f"don-doc-{day.isoformat()}", markdown=report(run), description=f"Đôn đốc {day}"
+        key=f"don-doc-{day.isoformat()}",
+        markdown=report(run),
+        description=f"Đôn đốc ngày {day_text(day)}",
     )
     print(f"{day}: {len(run.plan.items)} chased, {len(run.plan.letters)} letters")
     if run.delivery is not None and run.delivery.failed:

@@ -15,6 +15,7 @@ from flows.runtime import day_of, issued
 from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
+from models.vietnamese import day_text, sorted_vi
 
 
 @task
@@ -31,7 +32,7 @@ def open_periods(as_of: date | None = None) -> int:
     """Mở kỳ mới: open the periods that have started and refresh the forms."""
     day = day_of(as_of)
     report = open_due_periods(day)
-    opened_table(report, "nghia-vu-moi", f"Nghĩa vụ tạo mới ngày {day}")
+    opened_table(report, "nghia-vu-moi", f"Nghĩa vụ tạo mới ngày {day_text(day)}")
     refresh_forms()
     print(f"{report.total} obligations created as of {day}")
     return report.total
@@ -39,14 +40,15 @@ def open_periods(as_of: date | None = None) -> int:
 
 @task
 def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
-    """Per directive, one row per unit with its obligations counted by status."""
-    counts: dict[str, dict[str, Counter[str]]] = defaultdict(dict)
+    """Per directive, one row per unit, in Vietnamese alphabetical order of the units' names,
+    with its obligations counted by status."""
+    counts: dict[str, dict[tuple[str, str], Counter[str]]] = defaultdict(dict)
     for directive, unit, name, status, n in services.compliance(load_settings(), day=as_of):
-        counts[directive].setdefault(f"{unit} · {name}", Counter())[status] += n
+        counts[directive].setdefault((unit, name), Counter())[status] += n
     return {
         directive: [
-            {"đơn vị": unit} | {STATUS_WORDS[s]: c[s] for s in STATUS_WORDS}
-            for unit, c in units.items()
+            {"đơn vị": f"{unit} · {name}"} | {STATUS_WORDS[s]: c[s] for s in STATUS_WORDS}
+            for (unit, name), c in sorted_vi(units.items(), key=lambda item: item[0][1])
         ]
         for directive, units in counts.items()
     }
@@ -61,7 +63,7 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
         create_table_artifact(
             key=f"tuan-thu-{directive}".lower()[:100],
             table=rows,
-            description=f"{directive}: tình hình thực hiện ngày {day}",
+            description=f"{directive}: tình hình thực hiện ngày {day_text(day)}",
         )
         totals[directive] = {
             status: sum(int(str(r[STATUS_WORDS[status]])) for r in rows)

@@ -14,6 +14,7 @@ from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
 from models.settings import load_settings
 from models.textfiles import parse_pasted_yaml
+from models.vietnamese import day_text
 
 
 def check_actor(actor: str) -> None:
@@ -87,7 +88,9 @@ def publish_directive(
     spec, source = read_directive(directive_file, directive_yaml)
     day = day_of(as_of)
     report = publish(spec, source, actor, day)
-    opened_table(report.opened, "nghia-vu-moi", f"{spec.code}: nghĩa vụ tạo mới đến {day}")
+    opened_table(
+        report.opened, "nghia-vu-moi", f"{spec.code}: nghĩa vụ tạo mới đến ngày {day_text(day)}"
+    )
     refresh_forms()
     print(f"{spec.code}: {report.opened.total} obligations created")
     return report.opened.total

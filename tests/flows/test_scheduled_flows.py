@@ -13,6 +13,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from models import ledger
 from models.queries import list_directives
+from models.vietnamese import sorted_vi
 from tests.conftest import count
 from tests.flows.conftest import PrefectStack
 
@@ -83,7 +84,13 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
     tables = prefect_stack.artifacts(run.id)  # type: ignore[union-attr]
-    rows = {r["đơn vị"]: r for r in json.loads(tables["tuan-thu-cam-xuyen-cchc-2024"].data)}
+    table = tables["tuan-thu-cam-xuyen-cchc-2024"]
+    assert table.description == "cam-xuyen-cchc-2024: tình hình thực hiện ngày 20/03/2024"
+    listed = [r["đơn vị"] for r in json.loads(table.data)]
+    # units in Vietnamese alphabetical order of their names, not in the order of their codes
+    names = [unit.split(" · ", 1)[1] for unit in listed]
+    assert names == sorted_vi(names, key=str) and listed != sorted(listed)
+    rows = {r["đơn vị"]: r for r in json.loads(table.data)}
     # the 21 communes and towns, the lead office, the Centre and 4 content departments
     assert len(rows) == 27
     # Yên Hòa on 20/03/2024: its Q1 report (due 15/03) is overdue, its 6 other 2024 reports
