@@ -12,6 +12,7 @@ from flows.runtime import day_of, for_clerks, issued
 from models import services
 from models.errors import InputError
 from models.settings import load_settings
+from models.status import STATUS_WORDS
 
 
 def record_decision(
@@ -50,8 +51,8 @@ def review_obligation(
         description="Quyết định xét duyệt",
         markdown=(
             f"# Quyết định\n\n**{directive}** · nghĩa vụ #{oid}: **{decision}** bởi `{actor}`"
-            f"\n\nTrạng thái mới: **{outcome.status}** (phiên bản {outcome.version})"
-            + (f"\n\nLý do: {reason}" if reason else "")
+            f"\n\nTrạng thái mới: **{STATUS_WORDS[outcome.status]}** (phiên bản "
+            f"{outcome.version})" + (f"\n\nLý do: {reason}" if reason else "")
         ),
     )
     refresh_forms()

@@ -254,6 +254,9 @@ def test_the_lead_office_accepts_through_the_review_form(
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
+    # the decision in the clerk's words, as the receipt says it
+    decided = prefect_stack.artifacts(run.id)["quyet-dinh"].data
+    assert "Trạng thái mới: **Đã chấp nhận**" in decided
 
 
 def test_a_refresh_writes_only_the_forms_that_changed(
