@@ -158,6 +158,11 @@ class Opening:
     progress: Callable[[int], None] | None = None
 
 
+def created_key(directive: str, requirement: str, unit: str, period: str) -> str:
+    """The idempotency key of an obligation's `created` event: one per obligation."""
+    return f"created:{directive}:{requirement}:{unit}:{period}"
+
+
 def _fresh_ids(conn: Connection, n: int) -> list[int]:
     """n fresh obligation ids, taken before the insert instead of returned row by row. On
     SQLite the write lock is held since BEGIN IMMEDIATE; on PostgreSQL they come from the
@@ -213,7 +218,7 @@ def _open_requirement(
                     period.start,
                     period.end,
                     decision,
-                    f"created:{directive.code}:{req.code}:{unit}:{period.key}",
+                    created_key(directive.code, req.code, unit, period.key),
                 )
                 for oid, (period, unit, decision) in zip(ids, chunk, strict=True)
             ],
@@ -507,11 +512,14 @@ def _hand_over(
             ).where(OBLIGATION.c.requirement_id.in_({r.requirement_id for r in stranded}))
         )
     }
-    new: list[tuple[Any, UnitRow]] = []
-    for row in stranded:
-        heir = heir_on(by_code, by_code[row.unit_code], row.period_end or today)
-        if heir is not None and (row.requirement_id, heir.code, row.period_key) not in owned:
-            new.append((row, heir))
+    heirs = [heir_on(by_code, by_code[r.unit_code], r.period_end or today) for r in stranded]
+    # one new obligation per successor and period, however many closed units merge into it
+    new: dict[tuple[int, str, str], tuple[Any, UnitRow]] = {}
+    for row, heir in zip(stranded, heirs, strict=True):
+        if heir is not None:
+            owed = (row.requirement_id, heir.code, row.period_key)
+            if owed not in owned:
+                new.setdefault(owed, (row, heir))
     ids = _fresh_ids(conn, len(new))
     created = [
         New(
@@ -534,16 +542,15 @@ def _hand_over(
                     taken_over=row.id,
                 ),
             ),
-            f"created:{row.directive_code}:{row.requirement_code}:{heir.code}:{row.period_key}",
+            created_key(row.directive_code, row.requirement_code, heir.code, row.period_key),
         )
-        for oid, (row, heir) in zip(ids, new, strict=True)
+        for oid, (row, heir) in zip(ids, new.values(), strict=True)
     ]
     create_many(conn, created, actor=actor, channel=channel, now=now)
     owned |= {(n.requirement_id, n.unit_code, n.period_key): n.obligation_id for n in created}
     moves: list[Planned] = []
-    for row in stranded:
+    for row, heir in zip(stranded, heirs, strict=True):
         state = state_from(row[-len(STATE_SELECT) :])
-        heir = heir_on(by_code, by_code[row.unit_code], row.period_end or today)
         decision = (
             decide_cancel(state, row.unit_code, row.closed_on)
             if heir is None

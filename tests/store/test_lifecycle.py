@@ -5,6 +5,7 @@ backend."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -115,4 +116,22 @@ def test_a_closure_with_no_successor_closes_the_later_work(seeded: Engine) -> No
     assert handed == publishing.Handover(transferred=0, created=0, cancelled=6)
     assert owed(seeded, "2024-Q3")["18712"] == "closed"
     assert len(expected(seeded, "2024-Q3")) == 20 and len(expected(seeded, "2024-Q2")) == 21
+    assert ledger.verify(seeded)[1] == []
+
+
+def test_two_communes_merged_into_one_hand_it_one_obligation_per_period(seeded: Engine) -> None:
+    """Vietnam's 2025 reform merged communes: both closed ones' later work goes to the one
+    obligation their successor owes for each period."""
+    with transaction(seeded, writes=False) as conn:
+        merged = [u for u in reference.load_units(conn) if u.code in ("18712", "18715")]
+    closed = [replace(u, valid_until=CLOSES, successor_code=HEIR.code) for u in merged]
+    reference.import_units(seeded, [HEIR, *closed])
+    handed = publishing.hand_over(
+        seeded, today=NOW.date(), now=NOW, actor="dondoc", channel="register"
+    )
+    # each commune's Q3, Q4, H2, year and two standing duties; one successor obligation each
+    assert handed == publishing.Handover(transferred=12, created=6, cancelled=0)
+    q3 = owed(seeded, "2024-Q3")
+    assert (q3["18712"], q3["18715"], q3["99001"]) == ("transferred", "transferred", "open")
+    assert len(expected(seeded, "2024-Q3")) == 20
     assert ledger.verify(seeded)[1] == []
