@@ -108,7 +108,7 @@ def main() -> None:
         submit_and_show(page, "bien-nhan", "2-bien-nhan.png")
 
         open_form(page, "xet-duyet/cam-xuyen-cchc-2024")
-        page.get_by_role("textbox").nth(1).fill("vhtt.lan")
+        page.get_by_role("textbox").nth(1).fill("svhttdl.an")
         page.get_by_text("Select", exact=True).first.click()
         page.get_by_role(
             "option", name=re.compile(r"18679 Xã Yên Hòa · 1c · 2024-Q1 · submitted")

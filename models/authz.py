@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from models.errors import Unauthorized
 from models.obligation import VERBS
+from models.vietnamese import day_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +18,7 @@ class ActorInfo:
     username: str
     unit_code: str
     role: str
+    unit_closed_on: date | None = None  # the day their unit stopped existing, if it has
 
 
 def check_submit(actor: ActorInfo, unit_code: str) -> None:
@@ -34,27 +38,46 @@ def check_review(
     unit: str,
     lead: str,
     recipient: str | None,
+    holders: Mapping[str, str | None],
     submitted_by: str | None,
+    today: date,
 ) -> None:
     """The directive's lead office accepts, returns, extends or waives; the lead office's own
     obligations are decided by the recipient of what they deliver, or an administrator.
-    Nobody decides on a submission they handed in themselves (`submitted_by`)."""
-    if unit == lead:
-        if actor.role != "admin" and actor.unit_code != recipient:
-            deciders = f"its recipient {recipient} or an admin" if recipient else "an admin"
-            raise Unauthorized(
-                f"{actor.username} acts for unit {actor.unit_code}; this is an obligation of "
-                f"the lead office {lead} itself: only {deciders} may {command} it",
-                vi=f"Đây là nhiệm vụ của chính cơ quan chủ trì {lead}: chỉ "
-                + (f"đơn vị nhận báo cáo {recipient} hoặc " if recipient else "")
-                + f"quản trị viên được {VERBS[command]}.",
-            )
-    elif actor.unit_code != lead:
+    `holders` says which unit holds the lead's and the recipient's role `today`: the office
+    itself, or its successor once it has closed; when it closed with no successor, an
+    administrator decides. Staff of a closed unit decide nothing, and nobody decides on a
+    submission they handed in themselves (`submitted_by`)."""
+    closed = actor.unit_closed_on
+    if actor.role != "admin" and closed is not None and closed <= today:
         raise Unauthorized(
-            f"{actor.username} acts for unit {actor.unit_code}; only the lead office "
-            f"{lead} may {command}",
-            vi=f"Chỉ cán bộ cơ quan chủ trì {lead} được {VERBS[command]}; tài khoản "
-            f"{actor.username} thuộc đơn vị {actor.unit_code}.",
+            f"{actor.username} acts for unit {actor.unit_code}, closed on {closed:%d/%m/%Y}: "
+            f"its staff may still submit its past work but no longer {command}",
+            vi=f"Đơn vị {actor.unit_code} của tài khoản {actor.username} đã ngừng hoạt động "
+            f"từ {day_text(closed)}: chỉ còn nộp được báo cáo còn nợ, không "
+            f"{VERBS[command]} được.",
+        )
+    if unit == lead:
+        _check_role(
+            actor,
+            command,
+            recipient,
+            holders.get(recipient or ""),
+            admins=True,
+            role=("its recipient", "đơn vị nhận báo cáo"),
+            why=(
+                f"this is an obligation of the lead office {lead} itself: ",
+                f"Đây là nhiệm vụ của chính cơ quan chủ trì {lead}: chỉ ",
+            ),
+        )
+    else:
+        _check_role(
+            actor,
+            command,
+            lead,
+            holders.get(lead),
+            admins=holders.get(lead) is None,
+            role=("the lead office", "cán bộ cơ quan chủ trì"),
         )
     if submitted_by == actor.username:
         raise Unauthorized(
@@ -63,6 +86,38 @@ def check_review(
             vi=f"{actor.username} đã nộp báo cáo này nên không tự {VERBS[command]} được; cần "
             "người khác xét duyệt.",
         )
+
+
+def _check_role(
+    actor: ActorInfo,
+    command: str,
+    office: str | None,
+    holder: str | None,
+    *,
+    admins: bool,
+    role: tuple[str, str],
+    why: tuple[str, str] = ("", "Chỉ "),
+) -> None:
+    """Only staff of `holder`, the unit holding `office`'s role, decide, and administrators
+    where `admins`; `role` and `why` word the refusal in English and Vietnamese."""
+    if (holder is not None and actor.unit_code == holder) or (admins and actor.role == "admin"):
+        return
+    (role_en, role_vi), (why_en, why_vi) = role, why
+    if holder is None:
+        gone = f" ({role_en} {office} has closed with no successor)" if office else ""
+        gone_vi = f" ({role_vi} {office} đã ngừng hoạt động, không kế thừa)" if office else ""
+        who, who_vi = f"an admin{gone}", f"quản trị viên{gone_vi}"
+    else:
+        heir = f" (successor of {office})" if holder != office else ""
+        heir_vi = f" (kế thừa {office})" if holder != office else ""
+        who, who_vi = f"{role_en} {holder}{heir}", f"{role_vi} {holder}{heir_vi}"
+        if admins:
+            who, who_vi = f"{who} or an admin", f"{who_vi} hoặc quản trị viên"
+    raise Unauthorized(
+        f"{actor.username} acts for unit {actor.unit_code}; {why_en}only {who} may {command} it",
+        vi=f"{why_vi}{who_vi} được {VERBS[command]}; tài khoản {actor.username} thuộc đơn vị "
+        f"{actor.unit_code}.",
+    )
 
 
 def check_publish(actor: ActorInfo) -> None:

@@ -46,7 +46,18 @@ from models.obligation import (
     utc_text,
     validate_submission,
 )
-from models.tables import ACTOR, DENIAL, DIRECTIVE, EVENT, FIGURE_VALUE, OBLIGATION, REQUIREMENT
+from models.reference import holder_on
+from models.tables import (
+    ACTOR,
+    DENIAL,
+    DIRECTIVE,
+    EVENT,
+    FIGURE_VALUE,
+    OBLIGATION,
+    REQUIREMENT,
+    UNIT,
+)
+from models.workdays import local_date
 
 ATTEMPTS = 5
 
@@ -75,16 +86,16 @@ class Target:
 
 def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
     row = conn.execute(
-        sa.select(ACTOR.c.username, ACTOR.c.unit_code, ACTOR.c.role).where(
-            ACTOR.c.username == username
-        )
+        sa.select(ACTOR.c.username, ACTOR.c.unit_code, ACTOR.c.role, UNIT.c.valid_until)
+        .outerjoin(UNIT, UNIT.c.code == ACTOR.c.unit_code)
+        .where(ACTOR.c.username == username)
     ).first()
     if row is None:
         raise Unauthorized(
             f"{source}: actor {username!r} names no actor in the register",
             vi=f"Không có tài khoản «{username}» trong danh sách cán bộ.",
         )
-    return ActorInfo(row.username, row.unit_code, row.role)
+    return ActorInfo(row.username, row.unit_code, row.role, row.valid_until)
 
 
 def record_denial(
@@ -482,7 +493,7 @@ def run_command(
     *,
     command: str,
     kind: str,
-    authorize: Callable[[ActorInfo, Target], None],
+    authorize: Callable[[Connection, ActorInfo, Target, date], None],
     asked: Asked,
     decide: Decider,
 ) -> Outcome:
@@ -501,7 +512,7 @@ def run_command(
                 replay = _replayed(conn, by, target, kind, asked)
                 if replay is not None:
                     return replay
-                authorize(load_actor(conn, by.actor, command), target)
+                authorize(conn, load_actor(conn, by.actor, command), target, local_date(by.now))
                 return append(conn, target, decide(target), by)
         except Unauthorized as denied:
             record_denial(
@@ -518,7 +529,7 @@ def run_command(
     raise ConcurrencyConflict(f"obligation {obligation_id}: too many concurrent writers")
 
 
-def _as_unit(who: ActorInfo, target: Target) -> None:
+def _as_unit(conn: Connection, who: ActorInfo, target: Target, today: date) -> None:
     check_submit(who, target.unit_code)
 
 
@@ -535,14 +546,17 @@ def _review(
     obligations, their recipient or an administrator); nobody decides on their own
     submission."""
 
-    def as_reviewer(who: ActorInfo, target: Target) -> None:
+    def as_reviewer(conn: Connection, who: ActorInfo, target: Target, today: date) -> None:
+        offices = {target.lead_unit_code, target.requirement.to} - {None}
         check_review(
             who,
             command,
             unit=target.unit_code,
             lead=target.lead_unit_code,
             recipient=target.requirement.to,
+            holders={code: holder_on(conn, code, today) for code in offices if code is not None},
             submitted_by=target.submitted_by if kind in ("accepted", "returned") else None,
+            today=today,
         )
 
     return run_command(

@@ -44,7 +44,7 @@ from models.obligation import (
 )
 from models.periods import Period, due_date, periods_for
 from models.reference import load_units
-from models.registry import UnitRow
+from models.registry import UnitRow, heir_on
 from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 from models.workdays import WorkCalendar
 
@@ -81,18 +81,6 @@ def _selects(selector: Selector, unit: UnitRow) -> bool:
         or unit.code in selector.units
         or any(tag in unit.tags for tag in selector.tags)
     )
-
-
-def heir_on(by_code: dict[str, UnitRow], unit: UnitRow, day: date) -> UnitRow | None:
-    """Who owes a unit's work on `day`: the unit while it exists, then its successor (and
-    theirs, as they close); None before it opens, or once it has closed with no successor."""
-    current: UnitRow | None = unit
-    seen: set[str] = set()
-    while current is not None and not current.valid_on(day) and current.code not in seen:
-        seen.add(current.code)
-        closed = current.valid_until is not None and current.valid_until <= day
-        current = by_code.get(current.successor_code or "") if closed else None
-    return current if current is not None and current.valid_on(day) else None
 
 
 class Obliged:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import transaction
-from models.registry import ActorRow, UnitRow
+from models.registry import ActorRow, UnitRow, heir_on
 from models.tables import ACTOR, UNIT
 
 
@@ -28,22 +30,38 @@ def unit_codes(conn: Connection) -> set[str]:
     return set(conn.execute(sa.select(UNIT.c.code)).scalars())
 
 
+def _unit(r: sa.Row[Any]) -> UnitRow:
+    return UnitRow(
+        r.code,
+        r.name,
+        r.kind,
+        r.parent_code,
+        tuple(json.loads(r.tags)),
+        r.email,
+        r.valid_from,
+        r.valid_until,
+        r.successor_code,
+    )
+
+
 def load_units(conn: Connection) -> list[UnitRow]:
     """The whole unit register, for selecting who owes what."""
-    return [
-        UnitRow(
-            r.code,
-            r.name,
-            r.kind,
-            r.parent_code,
-            tuple(json.loads(r.tags)),
-            r.email,
-            r.valid_from,
-            r.valid_until,
-            r.successor_code,
-        )
-        for r in conn.execute(sa.select(UNIT).order_by(UNIT.c.code))
-    ]
+    return [_unit(r) for r in conn.execute(sa.select(UNIT).order_by(UNIT.c.code))]
+
+
+def holder_on(conn: Connection, code: str, day: date) -> str | None:
+    """The unit that holds `code`'s role on `day` (see `heir_on`), reading only its line of
+    successors."""
+    chain: dict[str, UnitRow] = {}
+    step: str | None = code
+    while step is not None and step not in chain:
+        row = conn.execute(sa.select(UNIT).where(UNIT.c.code == step)).first()
+        if row is None:
+            break
+        chain[step] = _unit(row)
+        step = chain[step].successor_code
+    heir = heir_on(chain, chain[code], day) if code in chain else None
+    return heir.code if heir is not None else None
 
 
 def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:

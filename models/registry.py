@@ -72,6 +72,19 @@ class UnitRow:
         )
 
 
+def heir_on(by_code: dict[str, UnitRow], unit: UnitRow, day: date) -> UnitRow | None:
+    """Who holds a unit's work and role on `day`: the unit while it exists, then its successor
+    (and theirs, as they close); None before it opens, or once it has closed with no
+    successor."""
+    current: UnitRow | None = unit
+    seen: set[str] = set()
+    while current is not None and not current.valid_on(day) and current.code not in seen:
+        seen.add(current.code)
+        closed = current.valid_until is not None and current.valid_until <= day
+        current = by_code.get(current.successor_code or "") if closed else None
+    return current if current is not None and current.valid_on(day) else None
+
+
 @dataclass(frozen=True, slots=True)
 class ActorRow:
     """A person who acts for a unit."""

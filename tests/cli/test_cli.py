@@ -91,12 +91,34 @@ def test_submit_accept_and_verify_through_the_cli(published: Any) -> None:
         "q1",
     )
     assert "already recorded" in again.stdout
-    published("accept", oid, "--actor", "vhtt.lan")
+    published("accept", oid, "--actor", "svhttdl.an")
     rows = _obligations(published, "--unit", "18712", "--period", "2024-Q1")
     # the command line records the real time, long after the 2024 due date
     assert (rows[0]["status"], rows[0]["version"]) == ("accepted_late", 3)
     assert "293 events, every chain intact" in published("log", "verify").stdout
     assert "0 projection rows corrected" in published("log", "rebuild").stdout
+
+
+def test_a_closed_units_staff_submit_its_past_work_but_decide_nothing(published: Any) -> None:
+    """The command line records the real time, after the district level closed on 01/07/2025:
+    the district lead office's role has passed to its successor in the register."""
+    commune = _id(published, "18712")
+    published("submit", commune, "--actor", "cb.18712", *_figure_args(), "--narrative", "Quý I")
+    refused = published("accept", commune, "--actor", "vhtt.lan", ok=False)
+    assert refused.exit_code == 4
+    assert "vhtt.lan acts for unit 446-VHTT, closed on 01/07/2025" in refused.stderr
+    published("accept", commune, "--actor", "svhttdl.an")
+
+    rows = _obligations(published, "--unit", "446-VHTT", "--period", "2024-Q1")
+    own = str(next(r["id"] for r in rows if r["requirement"] == "5"))
+    published("submit", own, "--actor", "vhtt.lan", "--narrative", "Tổng hợp quý I")
+    # the lead office's own report goes to the district committee, whose role the province's
+    # committee holds now: the lead office's successor does not decide on it either
+    refused = published("accept", own, "--actor", "svhttdl.an", ok=False)
+    assert "only its recipient 42 (successor of 446) or an admin may accept it" in refused.stderr
+    published("accept", own, "--actor", "admin.cx")
+    statuses = {r["id"]: r["status"] for r in _obligations(published, "--period", "2024-Q1")}
+    assert (statuses[int(commune)], statuses[int(own)]) == ("accepted_late", "accepted_late")
 
 
 def test_a_bad_figure_names_the_field_and_value_and_writes_nothing(published: Any) -> None:
@@ -160,15 +182,15 @@ def test_a_bad_unit_file_names_line_and_column_and_writes_nothing(
 ) -> None:
     bad = tmp_path / "units.csv"
     lines = UNITS.read_text(encoding="utf-8").splitlines()
-    lines[5] = lines[5].replace(",,2025-07-01,", ",2025-07-01,2024-01-01,")
+    lines[7] = lines[7].replace(",,2025-07-01,", ",2025-07-01,2024-01-01,")
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     refused = dondoc("units", "import", str(bad), ok=False)
     assert refused.exit_code == 2
-    assert f"{bad}: line 6, valid_until: must be after valid_from (got '2024-01-01')" in (
+    assert f"{bad}: line 8, valid_until: must be after valid_from (got '2024-01-01')" in (
         refused.stderr
     )
     imported = dondoc("units", "import", str(UNITS))
-    assert "36 units imported" in imported.stdout
+    assert "38 units imported" in imported.stdout
 
 
 @pytest.mark.parametrize(
@@ -203,8 +225,8 @@ def test_chase_dry_run_names_exactly_the_late_communes(published: Any) -> None:
     published("submit", _id(published, "18712"), "--actor", "cb.18712", *report)
     accepted = _id(published, "18673")
     published("submit", accepted, "--actor", "cb.18673", *report)
-    published("accept", accepted, "--actor", "vhtt.lan")
-    published("waive", _id(published, "18679"), "--actor", "vhtt.lan", "--reason", "Sáp nhập")
+    published("accept", accepted, "--actor", "svhttdl.an")
+    published("waive", _id(published, "18679"), "--actor", "svhttdl.an", "--reason", "Sáp nhập")
     before = published("log", "verify").stdout
     run = json.loads(published("chase", "--as-of", "2024-03-20", "--dry-run", "--json").stdout)
     quarterly = {
@@ -248,7 +270,7 @@ def test_a_return_tells_the_unit_at_once_with_the_reason(
     monkeypatch.setenv("DONDOC_OUTBOX_DIR", str(tmp_path / "outbox"))
     oid = _id(published, "18712")
     published("submit", oid, "--actor", "cb.18712", *_figure_args(), "--narrative", "Quý I")
-    returned = published("return", oid, "--actor", "vhtt.lan", "--reason", "Thiếu số tờ rơi")
+    returned = published("return", oid, "--actor", "svhttdl.an", "--reason", "Thiếu số tờ rơi")
     assert "told: ubnd.18712@camxuyen.example, vanhoa.18712@camxuyen.example" in returned.stdout
     messages = json.loads(published("outbox", "list", "--json").stdout)
     assert sorted(m["recipient"] for m in messages) == [

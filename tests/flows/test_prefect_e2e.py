@@ -4,6 +4,7 @@ same domain command and event log as the CLI."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -51,7 +52,9 @@ def _events(stack: PrefectStack, oid: int) -> list[sa.Row]:
 
 
 def _logs(run: FlowRun) -> str:
-    """Every log line of a flow run, with the tracebacks logged with them."""
+    """Every log line of a flow run, with the tracebacks logged with them. The run's process
+    ships its logs in the background, so they can reach the server after its final state:
+    wait for the engine's last line ("Finished in state …") to be there."""
 
     async def read() -> list[Any]:
         async with get_client() as client:
@@ -59,7 +62,12 @@ def _logs(run: FlowRun) -> str:
                 log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))
             )
 
-    return "\n".join(log.message for log in run_coro_as_sync(read()) or [])
+    deadline = time.monotonic() + 120
+    while True:
+        logs = "\n".join(log.message for log in run_coro_as_sync(read()) or [])
+        if "Finished in state" in logs or time.monotonic() > deadline:
+            return logs
+        time.sleep(0.5)
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -248,9 +256,19 @@ def test_the_lead_office_accepts_through_the_review_form(
     review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]
     choice = next(v for v in review["obligation"]["enum"] if v.startswith(f"{oid} · "))
     assert choice.endswith(" · submitted")
-    run = _run(
+    # the district lead office closed on 01/07/2025: its successor in the register decides now
+    closed = _run(
         "xet-duyet/cam-xuyen-cchc-2024",
         {"actor": "vhtt.lan", "obligation": choice, "decision": "accept · chấp nhận"},
+    )
+    assert closed.state is not None and closed.state.type == StateType.FAILED, closed.state
+    assert closed.state.message == (
+        "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
+        "được báo cáo còn nợ, không chấp nhận được."
+    )
+    run = _run(
+        "xet-duyet/cam-xuyen-cchc-2024",
+        {"actor": "svhttdl.an", "obligation": choice, "decision": "accept · chấp nhận"},
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"

@@ -325,6 +325,56 @@ def test_nobody_decides_on_a_submission_they_handed_in(seeded: Engine) -> None:
     assert [e.kind for e in events(seeded, own)] == ["created", "submitted"]
 
 
+AFTER_CLOSURE = datetime(2025, 7, 1, 2, 0, tzinfo=UTC)  # 09:00 on the first day without it
+
+
+def test_a_closed_units_staff_still_submit_but_its_successor_decides(seeded: Engine) -> None:
+    """The register closes the district lead office 446-VHTT on 01/07/2025 with successor
+    42-SVHTTDL, and the district committee 446 with successor 42."""
+    q1 = obligation_id(seeded, "1c", "18712", "2024-Q1")
+    submit(seeded, q1, at=AFTER_CLOSURE)
+    before = ledger.Issued("vhtt.lan", "a0", "test", AFTER_CLOSURE - timedelta(days=1))
+    assert ledger.accept(seeded, q1, before).status == "accepted_late"  # 30/06: still open
+
+    q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
+    submit(seeded, q2, at=AFTER_CLOSURE)
+    with pytest.raises(Unauthorized, match="446-VHTT, closed on 01/07/2025") as refused:
+        ledger.accept(seeded, q2, ledger.Issued("vhtt.lan", "a1", "test", AFTER_CLOSURE))
+    assert refused.value.vi == (
+        "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
+        "được báo cáo còn nợ, không chấp nhận được."
+    )
+    assert ledger.accept(seeded, q2, ledger.Issued("svhttdl.an", "a2", "test", AFTER_CLOSURE))
+
+    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q2")
+    ledger.submit(
+        seeded,
+        own,
+        ledger.Issued("vhtt.lan", "s5", "test", AFTER_CLOSURE),
+        figures={},
+        narrative="Tổng hợp quý II",
+        evidence=None,
+    )
+    with pytest.raises(Unauthorized, match="only its recipient 42 \\(successor of 446\\)"):
+        ledger.accept(seeded, own, ledger.Issued("svhttdl.an", "a5", "test", AFTER_CLOSURE))
+    with transaction(seeded, writes=False) as conn:
+        denied = conn.execute(sa.text("SELECT actor FROM denial ORDER BY id")).scalars().all()
+    assert denied == ["vhtt.lan", "svhttdl.an"]
+    assert ledger.accept(seeded, own, ledger.Issued("admin.cx", "a6", "test", AFTER_CLOSURE))
+
+
+def test_a_lead_office_closed_with_no_successor_leaves_the_decisions_to_admins(
+    seeded: Engine,
+) -> None:
+    with transaction(seeded) as conn:
+        conn.execute(sa.text("UPDATE unit SET successor_code = NULL WHERE code = '446-VHTT'"))
+    q2 = obligation_id(seeded, "1c", "18712", "2024-Q2")
+    submit(seeded, q2, at=AFTER_CLOSURE)
+    with pytest.raises(Unauthorized, match="only an admin \\(the lead office 446-VHTT has closed"):
+        ledger.accept(seeded, q2, ledger.Issued("svhttdl.an", "a1", "test", AFTER_CLOSURE))
+    assert ledger.accept(seeded, q2, ledger.Issued("admin.cx", "a2", "test", AFTER_CLOSURE))
+
+
 def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> None:
     with transaction(seeded, writes=False) as conn:
         target = ledger._load_target(conn, q1)

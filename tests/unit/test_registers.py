@@ -53,6 +53,8 @@ COMMUNES = {
     "18751": ("Xã Cẩm Minh", "xa"),
 }
 CCHC_CONTENT = {"446-VHTT", "446-NV", "446-TP", "446-VP", "446-TCKH"}
+# the province bodies that take over the district's and the lead office's role on 01/07/2025
+PROVINCE = {"42", "42-SVHTTDL"}
 
 
 def write(tmp_path: Path, header: str, *rows: str) -> Path:
@@ -105,9 +107,9 @@ def units() -> list[UnitRow]:
 
 
 def test_shipped_units_read(units: list[UnitRow]) -> None:
-    assert len(units) == 36
-    assert len({u.code for u in units}) == 36
-    assert units[0] == UnitRow(
+    assert len(units) == 38
+    assert len({u.code for u in units}) == 38
+    assert units[2] == UnitRow(
         code="446",
         name="Ủy ban nhân dân huyện Cẩm Xuyên",
         kind="ubnd_huyen",
@@ -116,7 +118,7 @@ def test_shipped_units_read(units: list[UnitRow]) -> None:
         email="ubnd@camxuyen.example",
         valid_from=None,
         valid_until=date(2025, 7, 1),
-        successor_code=None,
+        successor_code="42",
     )
 
 
@@ -129,18 +131,26 @@ def test_shipped_communes_have_their_official_codes(units: list[UnitRow]) -> Non
 def test_shipped_district_bodies(units: list[UnitRow]) -> None:
     bodies = [u for u in units if "district-body" in u.tags]
     assert len(bodies) == 15
-    assert {u.code for u in bodies} | set(COMMUNES) == {u.code for u in units}
+    assert {u.code for u in bodies} | set(COMMUNES) | PROVINCE == {u.code for u in units}
     assert {u.code for u in units if "cchc-content" in u.tags} == CCHC_CONTENT
     assert {u.kind for u in units if u.code in CCHC_CONTENT} == {"phong"}
     assert {u.code for u in units if u.kind == "trung_tam"} == {"446-TTVHTT", "446-TTHCC"}
 
 
 def test_shipped_units_close_with_the_district_level(units: list[UnitRow]) -> None:
-    """Every unit of the 2024 register exists until the district level ends on 1 July 2025."""
-    assert {(u.valid_from, u.valid_until, u.successor_code) for u in units} == {
-        (None, date(2025, 7, 1), None)
+    """Every district unit of the 2024 register exists until the district level ends on
+    1 July 2025; the district's People's Committee and the lead office pass their role to the
+    province's, which go on."""
+    district = [u for u in units if u.code not in PROVINCE]
+    assert {(u.valid_from, u.valid_until) for u in district} == {(None, date(2025, 7, 1))}
+    assert all(u.valid_on(date(2025, 6, 30)) and not u.valid_on(date(2025, 7, 1)) for u in district)
+    assert {u.code: u.successor_code for u in district if u.successor_code} == {
+        "446": "42",
+        "446-VHTT": "42-SVHTTDL",
     }
-    assert all(u.valid_on(date(2025, 6, 30)) and not u.valid_on(date(2025, 7, 1)) for u in units)
+    assert all(
+        u.valid_on(date(2024, 1, 1)) and u.valid_until is None for u in units if u.code in PROVINCE
+    )
 
 
 # --- bad unit registers -------------------------------------------------------------------
@@ -472,7 +482,7 @@ def test_unit_cells_are_trimmed_and_normalised(tmp_path: Path) -> None:
 
 def test_shipped_actors_read_against_shipped_units(units: list[UnitRow]) -> None:
     actors = read_actors(ACTORS, [u.code for u in units])
-    assert len(actors) == 30
+    assert len(actors) == 31
     assert actors[0] == ActorRow(
         "admin.cx", "Quản trị hệ thống Cẩm Xuyên", "446", "admin", "admin@camxuyen.example"
     )
@@ -481,6 +491,7 @@ def test_shipped_actors_read_against_shipped_units(units: list[UnitRow]) -> None
         "446",
         "446-TTVHTT",
         "446-TTHCC",
+        "42-SVHTTDL",
     }
 
 
