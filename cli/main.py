@@ -44,6 +44,8 @@ app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # usage errors as click writes them, one "Error: …" line, not drawn in a box
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="dondoc's own database.", no_args_is_help=True)
 units_app = typer.Typer(help="The unit register.", no_args_is_help=True)

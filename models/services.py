@@ -47,15 +47,18 @@ MAX_ID = 2**31 - 1
 
 
 def known_day(day: date, source: str, field: str) -> date:
-    """`day`, if its year's working days are known (every command works out working days from
-    the day it is given); an InputError naming the field otherwise."""
+    """`day`, if the working days around it are known: every command works out working days
+    from the day it is given, and due-soon windows, due dates and escalation steps reach into
+    the next year, so the calendar's last year is not a day's own. An InputError naming the
+    field otherwise."""
     first_year, last_year = calendar_years()
-    if not first_year <= day.year <= last_year:
+    if not first_year <= day.year < last_year:
         raise InputError(
             source,
             field,
             day.isoformat(),
-            f"is outside the years whose working days are known ({first_year}–{last_year})",
+            f"is outside the years whose working days are known ({first_year}–{last_year - 1}, "
+            f"with {last_year} for what falls due after)",
         )
     return day
 
