@@ -1,0 +1,463 @@
+"""The consolidation queries: rates, target counts, the compliance matrix and the consolidated
+report, each a few grouped SQL queries that read the same on SQLite and PostgreSQL. The
+definitions are in `models.consolidation`."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from models.consolidation import (
+    Consolidation,
+    FigureTotal,
+    Matrix,
+    MatrixRow,
+    Office,
+    PeriodInfo,
+    Rate,
+    TargetCount,
+    UnitReport,
+)
+from models.db import transaction
+from models.directive import DirectiveSpec, Figure, RequirementSpec
+from models.errors import InputError
+from models.queries import status_as_of
+from models.status import Day
+from models.tables import DIRECTIVE, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
+from models.vietnamese import day_text, period_words, sort_key, sorted_vi
+from models.workdays import TIMEZONE
+
+Grouping = Literal["kind", "tag", "parent"]
+GROUPINGS: tuple[Grouping, ...] = ("kind", "tag", "parent")
+REPORTED = ("submitted", "accepted", "accepted_late")
+ACCEPTED = ("accepted", "accepted_late")
+# obligations nobody owes any more: their unit closed (with or without a successor)
+GONE = ("transferred", "closed")
+NO_PERIOD = ("standing",)
+# Vietnam's offset from UTC, unchanged since 1975: timestamps are stored in UTC
+OFFSET = datetime(2000, 1, 1, tzinfo=ZoneInfo(TIMEZONE)).utcoffset() or timedelta(0)
+
+
+class local_day(FunctionElement[date]):
+    """The local (Asia/Ho_Chi_Minh) day of a UTC timestamp column."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
+    hours = int(OFFSET.total_seconds() // 3600)
+    return f"date({compiler.process(element.clauses, **kw)}, '{hours:+d} hours')"
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element: local_day, compiler: Any, **kw: Any) -> str:
+    hours = int(OFFSET.total_seconds() // 3600)
+    return f"CAST({compiler.process(element.clauses, **kw)} + INTERVAL '{hours} hours' AS DATE)"
+
+
+def _reported() -> sa.ColumnElement[bool]:
+    return OBLIGATION.c.status.in_(REPORTED)
+
+
+def _on_time() -> sa.ColumnElement[bool]:
+    """Reported, and handed in by the effective due date (the rule `decide_accept` applies)."""
+    return sa.and_(
+        _reported(),
+        sa.or_(
+            OBLIGATION.c.effective_due.is_(None),
+            local_day(OBLIGATION.c.submitted_at) <= OBLIGATION.c.effective_due,
+        ),
+    )
+
+
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _group_column(by: Grouping | None) -> sa.ColumnElement[Any]:
+    if by == "kind":
+        return UNIT.c.kind
+    if by == "parent":
+        return sa.func.coalesce(UNIT.c.parent_code, "")
+    if by == "tag":
+        return UNIT.c.tags  # a JSON list: spread over its tags after the query
+    return sa.literal("")
+
+
+def _groups(by: Grouping | None, value: str) -> list[str]:
+    return json.loads(value) if by == "tag" else [value]
+
+
+def period_order(start: date, end: date | None) -> tuple[date, int]:
+    """Chronological: by the last day, the shorter period first (Q2 before H1)."""
+    return (end or date.max, -start.toordinal())
+
+
+class Scope:
+    """One published directive, and optionally one of its requirements and periods, checked
+    against the database; `source` names where the codes came from in errors."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        directive: str,
+        *,
+        requirement: str | None = None,
+        period: str | None = None,
+        source: str = "report",
+    ) -> None:
+        row = conn.execute(sa.select(DIRECTIVE).where(DIRECTIVE.c.code == directive)).first()
+        if row is None:
+            raise InputError(source, "directive", directive, "names no published directive")
+        self.row = row
+        self.spec = DirectiveSpec.model_validate_json(row.content)
+        self.requirements = {r.code: r for r in self.spec.requirements}
+        if requirement is not None and requirement not in self.requirements:
+            known = ", ".join(self.requirements)
+            raise InputError(
+                source, "requirement", requirement, f"is not a requirement of {directive} ({known})"
+            )
+        self.requirement = requirement
+        filters = [DIRECTIVE.c.code == directive]
+        if requirement is not None:
+            filters.append(REQUIREMENT.c.code == requirement)
+        self.filters = filters
+        if period is not None:
+            found = conn.execute(
+                sa.select(OBLIGATION.c.id)
+                .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+                .where(*filters, OBLIGATION.c.period_key == period)
+                .limit(1)
+            ).first()
+            if found is None:
+                what = f"{directive} {requirement}" if requirement else directive
+                raise InputError(source, "period", period, f"is not an opened period of {what}")
+            self.filters.append(OBLIGATION.c.period_key == period)
+        self.filters.append(OBLIGATION.c.period_key.not_in(NO_PERIOD))
+
+    def spec_of(self, requirement: str) -> RequirementSpec:
+        return self.requirements[requirement]
+
+
+def _joined(query: sa.Select[Any]) -> sa.Select[Any]:
+    return (
+        query.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+    )
+
+
+def _rates(conn: Connection, scope: Scope, on: Day, by: Grouping | None) -> list[Rate]:
+    group = _group_column(by).label("grp")
+    shown = status_as_of(on)
+    query = _joined(
+        sa.select(
+            REQUIREMENT.c.code,
+            OBLIGATION.c.period_key,
+            sa.func.min(OBLIGATION.c.period_start).label("start"),
+            sa.func.max(OBLIGATION.c.period_end).label("end"),
+            group,
+            _count(OBLIGATION.c.status.not_in((*GONE, "waived"))).label("expected"),
+            _count(_reported()).label("reported"),
+            _count(_on_time()).label("on_time"),
+            _count(OBLIGATION.c.status == "waived").label("waived"),
+            _count(shown == "overdue").label("overdue"),
+        )
+    ).where(*scope.filters)
+    query = query.group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key, group)
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    order: dict[tuple[str, str], tuple[date, int]] = {}
+    for r in conn.execute(query):
+        order[(r.code, r.period_key)] = period_order(r.start, r.end)
+        for name in _groups(by, r.grp):
+            totals = sums.setdefault((r.code, r.period_key, name), [0, 0, 0, 0, 0])
+            for i, value in enumerate((r.expected, r.reported, r.on_time, r.waived, r.overdue)):
+                totals[i] += value
+    keys = sorted(sums, key=lambda k: (sort_key(k[0]), order[(k[0], k[1])], sort_key(k[2])))
+    return [Rate(req, period, name, *sums[(req, period, name)]) for req, period, name in keys]
+
+
+def target_words(figure: Figure) -> str | None:
+    """A figure's target in words: "ít nhất 1", "nhiều nhất 5", "từ 1 đến 5"."""
+    target = figure.target
+    if target is None:
+        return None
+    low, high = target.at_least, target.at_most
+    if low is not None and high is not None:
+        return f"từ {low:g} đến {high:g}"
+    return f"ít nhất {low:g}" if low is not None else f"nhiều nhất {high:g}"
+
+
+def _meets(figure: Figure) -> sa.ColumnElement[bool]:
+    """Whether a stored figure value reaches the figure's target."""
+    assert figure.target is not None
+    bounds = []
+    if figure.target.at_least is not None:
+        bounds.append(FIGURE_VALUE.c.number >= figure.target.at_least)
+    if figure.target.at_most is not None:
+        bounds.append(FIGURE_VALUE.c.number <= figure.target.at_most)
+    return sa.and_(*bounds)
+
+
+def _with_targets(scope: Scope) -> list[tuple[str, Figure]]:
+    codes = [scope.requirement] if scope.requirement else list(scope.requirements)
+    return [
+        (code, figure)
+        for code in codes
+        if (what := scope.spec_of(code).what) is not None
+        for figure in what.figures
+        if figure.target is not None
+    ]
+
+
+def _target_counts(
+    conn: Connection, scope: Scope, by: Grouping | None, figure_of: Sequence[tuple[str, Figure]]
+) -> list[TargetCount]:
+    counts: dict[tuple[str, str, str, str], list[int]] = {}
+    group = _group_column(by).label("grp")
+    for code, figure in figure_of:
+        query = _joined(
+            sa.select(
+                OBLIGATION.c.period_key,
+                group,
+                sa.func.count().label("accepted"),
+                _count(_meets(figure)).label("met"),
+            ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id)
+        ).where(
+            *scope.filters,
+            REQUIREMENT.c.code == code,
+            FIGURE_VALUE.c.key == figure.key,
+            OBLIGATION.c.status.in_(ACCEPTED),
+        )
+        for r in conn.execute(query.group_by(OBLIGATION.c.period_key, group)):
+            for name in _groups(by, r.grp):
+                pair = counts.setdefault((code, r.period_key, name, figure.key), [0, 0])
+                pair[0] += r.accepted
+                pair[1] += r.met
+    words = {(code, f.key): target_words(f) or "" for code, f in figure_of}
+    return [
+        TargetCount(code, period, name, key, words[(code, key)], accepted, met)
+        for (code, period, name, key), (accepted, met) in counts.items()
+    ]
+
+
+def rates(
+    engine: Engine,
+    *,
+    directive: str,
+    on: Day,
+    requirement: str | None = None,
+    period: str | None = None,
+    by: Grouping | None = None,
+) -> tuple[list[Rate], list[TargetCount]]:
+    """Rates per requirement, period and group, and how many accepted reports met each
+    figure's target, in one read transaction."""
+    with transaction(engine, writes=False) as conn:
+        scope = Scope(conn, directive, requirement=requirement, period=period)
+        found = _rates(conn, scope, on, by)
+        targets = _target_counts(conn, scope, by, _with_targets(scope))
+    place = {(r.requirement, r.period, r.group): i for i, r in enumerate(found)}
+    targets.sort(key=lambda t: (place.get((t.requirement, t.period, t.group), 0), t.figure))
+    return found, targets
+
+
+def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matrix:
+    """Units × periods of one requirement: each cell the status on the day."""
+    shown = status_as_of(on).label("shown")
+    with transaction(engine, writes=False) as conn:
+        scope = Scope(conn, directive, requirement=requirement)
+        rows = conn.execute(
+            _joined(
+                sa.select(
+                    OBLIGATION.c.unit_code,
+                    UNIT.c.name,
+                    UNIT.c.parent_code,
+                    OBLIGATION.c.period_key,
+                    OBLIGATION.c.period_start,
+                    OBLIGATION.c.period_end,
+                    OBLIGATION.c.due_date,
+                    shown,
+                )
+            ).where(*scope.filters)
+        ).all()
+    periods = _periods(rows)
+    column = {p.key: i for i, p in enumerate(periods)}
+    cells: dict[str, list[str | None]] = {}
+    units: dict[str, tuple[str, str | None]] = {}
+    for r in rows:
+        units[r.unit_code] = (r.name, r.parent_code)
+        cells.setdefault(r.unit_code, [None] * len(periods))[column[r.period_key]] = r.shown
+    ordered = sorted_vi(units, key=lambda code: units[code][0])
+    return Matrix(
+        directive=directive,
+        requirement=requirement,
+        title=scope.spec_of(requirement).title,
+        as_of=on.day,
+        periods=periods,
+        rows=[MatrixRow(c, units[c][0], units[c][1], tuple(cells[c])) for c in ordered],
+    )
+
+
+def _periods(rows: Sequence[Any]) -> list[PeriodInfo]:
+    """The distinct periods of the rows, chronologically; the due date the directive set (the
+    earliest, should units of one period differ)."""
+    found: dict[str, PeriodInfo] = {}
+    for r in rows:
+        known = found.get(r.period_key)
+        if known is None or (r.due_date and (known.due is None or r.due_date < known.due)):
+            found[r.period_key] = PeriodInfo(
+                r.period_key, period_words(r.period_key), r.period_start, r.period_end, r.due_date
+            )
+    return sorted(found.values(), key=lambda p: period_order(p.start, p.end))
+
+
+def _document(row: Any) -> str:
+    """The directive's document as far as it is known: "Công văn số 12/UBND-VHTT ngày …"."""
+    number = f"{row.number}/{row.symbol}" if row.number else f"…/{row.symbol}"
+    day = row.document_date
+    if len(day) == 10:
+        when = f" ngày {day_text(date.fromisoformat(day))}"
+    else:
+        when = f" tháng {day[5:7]}/{day[:4]}"
+    return f"Công văn số {number}{when}"
+
+
+def _office(conn: Connection, code: str) -> Office:
+    name = conn.execute(sa.select(UNIT.c.name).where(UNIT.c.code == code)).scalar_one()
+    return Office(code, name)
+
+
+def consolidation(
+    engine: Engine, *, directive: str, requirement: str, period: str, on: Day
+) -> Consolidation:
+    """The consolidated report of one requirement and period as of the day."""
+    spec_figures: list[Figure] = []
+    shown = status_as_of(on).label("shown")
+    with transaction(engine, writes=False) as conn:
+        scope = Scope(conn, directive, requirement=requirement, period=period)
+        what = scope.spec_of(requirement).what
+        spec_figures = list(what.figures) if what else []
+        (rate,) = _rates(conn, scope, on, None)
+        targets = _target_counts(conn, scope, None, _with_targets(scope))
+        rows = conn.execute(
+            _joined(
+                sa.select(
+                    OBLIGATION.c.id,
+                    OBLIGATION.c.unit_code,
+                    UNIT.c.name,
+                    UNIT.c.parent_code,
+                    OBLIGATION.c.period_key,
+                    OBLIGATION.c.period_start,
+                    OBLIGATION.c.period_end,
+                    OBLIGATION.c.due_date,
+                    OBLIGATION.c.status,
+                    OBLIGATION.c.figures,
+                    OBLIGATION.c.narrative,
+                    OBLIGATION.c.evidence,
+                    local_day(OBLIGATION.c.submitted_at).label("handed_in"),
+                    _on_time().label("on_time"),
+                    shown,
+                )
+            ).where(*scope.filters, OBLIGATION.c.status.not_in(GONE))
+        ).all()
+        totals = _totals(conn, scope, spec_figures)
+        missed = _missed(conn, scope, spec_figures)
+        issuer = _office(conn, scope.row.issuer_code)
+        lead = _office(conn, scope.row.lead_unit_code)
+    units = [_unit_report(r, missed.get(r.id, ())) for r in rows]
+    (period_info,) = _periods(rows)
+    return Consolidation(
+        directive=directive,
+        subject=scope.row.subject,
+        document=_document(scope.row),
+        issuer=issuer,
+        lead=lead,
+        requirement=requirement,
+        title=scope.spec_of(requirement).title,
+        period=period_info,
+        as_of=on.day,
+        rate=rate,
+        totals=totals,
+        units=sorted_vi(units, key=lambda u: u.name),
+        targets=targets,
+    )
+
+
+def _unit_report(row: Any, missed: tuple[str, ...]) -> UnitReport:
+    reported = row.status in REPORTED
+    handed_in = row.handed_in
+    if isinstance(handed_in, str):  # SQLite's date() answers text
+        handed_in = date.fromisoformat(handed_in)
+    return UnitReport(
+        code=row.unit_code,
+        name=row.name,
+        status=row.shown,
+        handed_in=handed_in if reported else None,
+        on_time=bool(row.on_time) if reported else None,
+        figures=json.loads(row.figures) if row.status in ACCEPTED and row.figures else {},
+        narrative=row.narrative if reported else None,
+        evidence=row.evidence if reported else None,
+        missed=missed,
+    )
+
+
+def _totals(conn: Connection, scope: Scope, figures: Sequence[Figure]) -> list[FigureTotal]:
+    """Each figure summed over the accepted submissions, in one grouped query."""
+    query = (
+        _joined(
+            sa.select(
+                FIGURE_VALUE.c.key,
+                sa.func.sum(FIGURE_VALUE.c.number).label("total"),
+                sa.func.count().label("n"),
+            ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id)
+        )
+        .where(*scope.filters, OBLIGATION.c.status.in_(ACCEPTED))
+        .group_by(FIGURE_VALUE.c.key)
+    )
+    found = {r.key: (r.total, r.n) for r in conn.execute(query)}
+    return [
+        FigureTotal(
+            key=f.key,
+            label=f.label,
+            unit=f.unit,
+            total=None if f.type == "text" else float(found.get(f.key, (0, 0))[0] or 0),
+            count=found.get(f.key, (0, 0))[1],
+            target=target_words(f),
+        )
+        for f in figures
+    ]
+
+
+def _missed(
+    conn: Connection, scope: Scope, figures: Sequence[Figure]
+) -> dict[int, tuple[str, ...]]:
+    """For each accepted obligation, the figures whose target it did not reach."""
+    missed: dict[int, list[str]] = defaultdict(list)
+    for figure in figures:
+        if figure.target is None:
+            continue
+        query = _joined(
+            sa.select(OBLIGATION.c.id).join(
+                FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id
+            )
+        ).where(
+            *scope.filters,
+            OBLIGATION.c.status.in_(ACCEPTED),
+            FIGURE_VALUE.c.key == figure.key,
+            sa.not_(_meets(figure)),
+        )
+        for oid in conn.execute(query).scalars():
+            missed[oid].append(figure.key)
+    return {oid: tuple(keys) for oid, keys in missed.items()}
