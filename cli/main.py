@@ -11,10 +11,11 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import pendulum
 import typer
@@ -57,6 +58,10 @@ log_app = typer.Typer(help="The event log.", no_args_is_help=True)
 outbox_app = typer.Typer(
     help="Messages automated runs wrote, and their delivery.", no_args_is_help=True
 )
+report_app = typer.Typer(
+    help="Consolidation: reporting rates, the compliance matrix, the consolidated report.",
+    no_args_is_help=True,
+)
 for name, sub in (
     ("db", db_app),
     ("units", units_app),
@@ -64,6 +69,7 @@ for name, sub in (
     ("directive", directive_app),
     ("log", log_app),
     ("outbox", outbox_app),
+    ("report", report_app),
 ):
     app.add_typer(sub, name=name)
 
@@ -638,3 +644,90 @@ def summary(
             out.print(table)
         out.print(f"{run.messages_written} new message(s)")
     _delivery_failed(run.delivery)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+@report_app.command("rates")
+@friendly
+def report_rates(
+    directive: Annotated[str, typer.Option(help="Directive code.")],
+    requirement: Annotated[str | None, typer.Option(help="Requirement code.")] = None,
+    period: Annotated[str | None, typer.Option(help="Period key, e.g. 2024-Q1.")] = None,
+    by: Annotated[str | None, typer.Option(help="Group the units by kind, tag or parent.")] = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reporting rates as DHIS2 defines them: expected units (waived ones apart), reported,
+    on time, overdue; and how many accepted reports met each target."""
+    if by is not None and by not in services.GROUPINGS:
+        raise InputError(
+            "command line", "--by", by, f"must be one of {', '.join(services.GROUPINGS)}"
+        )
+    day = _day(as_of, "--as-of")
+    found, targets = services.rates(
+        load_settings(),
+        directive=directive,
+        day=day,
+        requirement=requirement,
+        period=period,
+        by=cast(services.Grouping | None, by),
+    )
+    if as_json:
+        _print_json(
+            {
+                "directive": directive,
+                "as_of": day.isoformat(),
+                "by": by,
+                "rates": [
+                    asdict(r) | {"reporting_rate": r.reporting_rate, "on_time_rate": r.on_time_rate}
+                    for r in found
+                ],
+                "targets": [asdict(t) for t in targets],
+            }
+        )
+        return
+    table = Table(
+        "requirement",
+        "period",
+        *((by,) if by else ()),
+        "expected",
+        "reported",
+        "on time",
+        "rate",
+        "on-time rate",
+        "waived",
+        "overdue",
+        title=f"{directive}: reporting rates as of {day.isoformat()}",
+    )
+    for r in found:
+        table.add_row(
+            r.requirement,
+            r.period,
+            *((r.group,) if by else ()),
+            str(r.expected),
+            str(r.reported),
+            str(r.on_time),
+            _percent(r.reporting_rate),
+            _percent(r.on_time_rate),
+            str(r.waived),
+            str(r.overdue),
+        )
+    out.print(table)
+    if targets:
+        met = Table(
+            "requirement", "period", *((by,) if by else ()), "figure", "target", "accepted", "met"
+        )
+        for t in targets:
+            met.add_row(
+                t.requirement,
+                t.period,
+                *((t.group,) if by else ()),
+                t.figure,
+                t.target,
+                str(t.accepted),
+                str(t.met),
+            )
+        out.print(met)

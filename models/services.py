@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from models import ledger, publishing, queries, reference
+from models import ledger, publishing, queries, reference, reporting
 from models.chase import (
     ChasePlan,
     Summary,
@@ -22,6 +22,7 @@ from models.chase import (
     write,
     write_summaries,
 )
+from models.consolidation import Consolidation, Matrix, Rate, TargetCount
 from models.db import transaction, upgrade
 from models.directive import DirectiveSpec, RequirementSpec
 from models.errors import ConcurrencyConflict, InputError
@@ -35,6 +36,8 @@ from models.queries import AwaitingReview as AwaitingReview
 from models.queries import DirectivePublic, ObligationPublic
 from models.queries import OpenWork as OpenWork
 from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
+from models.reporting import GROUPINGS as GROUPINGS
+from models.reporting import Grouping as Grouping
 from models.settings import Settings
 from models.workdays import calendar_years, local_date
 from notifications.delivery import Delivery as Delivery
@@ -400,6 +403,50 @@ def list_obligations(
         unit=unit,
         period=period,
         status=status,
+    )
+
+
+def rates(
+    settings: Settings,
+    *,
+    directive: str,
+    day: date,
+    requirement: str | None = None,
+    period: str | None = None,
+    by: reporting.Grouping | None = None,
+) -> tuple[list[Rate], list[TargetCount]]:
+    """Reporting rates per requirement, period and unit group as of `day`, and how many
+    accepted reports met each target."""
+    return reporting.rates(
+        settings.engine(),
+        directive=directive,
+        on=settings.status_day(day),
+        requirement=requirement,
+        period=period,
+        by=by,
+    )
+
+
+def matrix(settings: Settings, *, directive: str, requirement: str, day: date) -> Matrix:
+    """Units × periods of one requirement, each cell the status as of `day`."""
+    return reporting.matrix(
+        settings.engine(),
+        directive=directive,
+        requirement=requirement,
+        on=settings.status_day(day),
+    )
+
+
+def consolidation(
+    settings: Settings, *, directive: str, requirement: str, period: str, day: date
+) -> Consolidation:
+    """The consolidated report of one requirement and period as of `day`."""
+    return reporting.consolidation(
+        settings.engine(),
+        directive=directive,
+        requirement=requirement,
+        period=period,
+        on=settings.status_day(day),
     )
 
 

@@ -314,3 +314,30 @@ def test_a_key_of_dondocs_own_events_is_refused(published: Any) -> None:
         "submit", oid, "--actor", "cb.18673", *_figure_args(), "--key", key, ok=False
     )
     assert refused.exit_code == 2 and "kept for dondoc's own events" in refused.stderr
+
+
+def test_report_rates_counts_what_was_handed_in(published: Any) -> None:
+    published(
+        "submit",
+        _id(published, "18712"),
+        "--actor",
+        "cb.18712",
+        *_figure_args(),
+        "--narrative",
+        "Q1",
+    )
+    published("waive", _id(published, "18679"), "--actor", "svhttdl.an", "--reason", "Sáp nhập")
+    args = ("report", "rates", "--directive", "cam-xuyen-cchc-2024", "--requirement", "1c")
+    found = json.loads(published(*args, "--period", "2024-Q1", "--json").stdout)
+    # handed in now, long after the due date: reported, not on time
+    assert [
+        (r["expected"], r["reported"], r["on_time"], r["waived"], r["overdue"])
+        for r in found["rates"]
+    ] == [(20, 1, 0, 1, 19)]
+    assert found["rates"][0]["reporting_rate"] == 0.05
+    by_kind = json.loads(published(*args, "--period", "2024-Q1", "--by", "kind", "--json").stdout)
+    assert [(r["group"], r["expected"]) for r in by_kind["rates"]] == [("thi_tran", 2), ("xa", 18)]
+    table = published(*args, "--period", "2024-Q1").stdout
+    assert "5.0%" in table
+    refused = published(*args, "--by", "province", ok=False)
+    assert "--by: must be one of kind, tag, parent (got 'province')" in refused.stderr
