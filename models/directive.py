@@ -172,6 +172,9 @@ class RequirementSpec(Strict):
     # this requirement's own escalation ladder (absent: the directive's, then the default);
     # left out of the stored form when absent, so older files keep their hash
     escalation: Ladder | None = Field(default=None, exclude_if=lambda v: v is None)
+    # the requirements whose reports this one sums up (the lead office's consolidated report),
+    # period by period; left out of the stored form when absent
+    consolidates: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @model_validator(mode="after")
     def _one_schedule_per_cadence(self) -> RequirementSpec:
@@ -368,6 +371,40 @@ def _check_characters(value: Any, source: str, path: str = "") -> None:
             _check_characters(item, source, at)
 
 
+def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
+    """A consolidating requirement is the lead office's own, and sums up other requirements
+    that ask for a report on each of its periods (same cadence and convention)."""
+    by_code = {r.code: r for r in spec.requirements}
+    for i, req in enumerate(spec.requirements):
+        if not req.consolidates:
+            continue
+        if req.who.kinds or req.who.tags or req.who.units != [spec.lead]:
+            raise InputError(
+                source,
+                f"requirements[{i}].who",
+                req.who.model_dump(exclude_defaults=True),
+                f"a consolidating requirement is owed by the lead office {spec.lead} alone",
+            )
+        for j, code in enumerate(req.consolidates):
+            where = f"requirements[{i}].consolidates[{j}]"
+            found = by_code.get(code)
+            if found is None or found is req:
+                problem = "is the requirement itself" if found else "names no other requirement"
+                raise InputError(source, where, code, problem)
+            if not (found.what.figures or found.what.narrative):
+                raise InputError(source, where, code, "asks for no figures or narrative to sum")
+            theirs = {(s.cadence, s.convention) for s in found.schedule}
+            for schedule in req.schedule:
+                if (schedule.cadence, schedule.convention) not in theirs:
+                    raise InputError(
+                        source,
+                        where,
+                        code,
+                        f"has no {schedule.cadence.value} ({schedule.convention.value}) "
+                        "schedule to consolidate",
+                    )
+
+
 def _check_once_dates(spec: DirectiveSpec, source: str) -> None:
     """A `once` deliverable's explicit due date falls within the directive's effective
     window (its one period starts on the window's first day)."""
@@ -406,6 +443,7 @@ def parse_directive(data: Any, source: str) -> DirectiveSpec:
         raise InputError(source, field_path(first["loc"], data), _value(first), problem) from None
     _check_unique(spec, source)
     _check_once_dates(spec, source)
+    _check_consolidates(spec, source)
     return spec
 
 

@@ -355,6 +355,41 @@ BAD_FILES = [
         5,
         "Input should be a valid string",
     ),
+    case(
+        "consolidates-an-unknown-requirement",
+        put("requirements[9].consolidates", ["1c", "7x"]),
+        "requirements[9].consolidates[1]",
+        "7x",
+        "names no other requirement",
+    ),
+    case(
+        "consolidates-itself",
+        put("requirements[9].consolidates", ["5"]),
+        "requirements[9].consolidates[0]",
+        "5",
+        "is the requirement itself",
+    ),
+    case(
+        "consolidates-a-duty-with-nothing-to-sum",
+        put("requirements[9].consolidates", ["1a"]),
+        "requirements[9].consolidates[0]",
+        "1a",
+        "asks for no figures or narrative to sum",
+    ),
+    case(
+        "consolidates-a-monthly-report-quarterly",
+        put("requirements[9].consolidates", ["2b"]),
+        "requirements[9].consolidates[0]",
+        "2b",
+        "has no quarterly (decree-09-2019) schedule to consolidate",
+    ),
+    case(
+        "consolidation-owed-by-others",
+        put("requirements[9].who", {"kinds": ["xa"]}),
+        "requirements[9].who",
+        {"kinds": ["xa"]},
+        "owed by the lead office 446-VHTT alone",
+    ),
 ]
 
 
