@@ -151,7 +151,7 @@ class Consolidation:
 class MatrixRow:
     code: str
     name: str
-    parent: str | None
+    parent: str | None  # the name of the body above the unit
     cells: tuple[str | None, ...]  # a CELL_WORDS key per period, None where not owed
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ from models.directive import DirectiveSpec, Figure, RequirementSpec
 from models.errors import InputError
 from models.queries import status_as_of
 from models.status import Day
-from models.tables import DIRECTIVE, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
+from models.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
 from models.vietnamese import day_text, period_words, sort_key, sorted_vi
 from models.workdays import TIMEZONE
 
@@ -151,12 +152,17 @@ class Scope:
         return self.requirements[requirement]
 
 
-def _joined(query: sa.Select[Any]) -> sa.Select[Any]:
-    return (
+# the body above a unit, for the name it is grouped under
+PARENT = UNIT.alias("parent")
+
+
+def _joined(query: sa.Select[Any], *, parent: bool = False) -> sa.Select[Any]:
+    query = (
         query.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
         .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
     )
+    return query.outerjoin(PARENT, PARENT.c.code == UNIT.c.parent_code) if parent else query
 
 
 def _rates(conn: Connection, scope: Scope, on: Day, by: Grouping | None) -> list[Rate]:
@@ -283,13 +289,14 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
                 sa.select(
                     OBLIGATION.c.unit_code,
                     UNIT.c.name,
-                    UNIT.c.parent_code,
+                    PARENT.c.name.label("parent"),
                     OBLIGATION.c.period_key,
                     OBLIGATION.c.period_start,
                     OBLIGATION.c.period_end,
                     OBLIGATION.c.due_date,
                     shown,
-                )
+                ),
+                parent=True,
             ).where(*scope.filters)
         ).all()
     periods = _periods(rows)
@@ -297,7 +304,7 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
     cells: dict[str, list[str | None]] = {}
     units: dict[str, tuple[str, str | None]] = {}
     for r in rows:
-        units[r.unit_code] = (r.name, r.parent_code)
+        units[r.unit_code] = (r.name, r.parent)
         cells.setdefault(r.unit_code, [None] * len(periods))[column[r.period_key]] = r.shown
     ordered = sorted_vi(units, key=lambda code: units[code][0])
     return Matrix(
@@ -461,3 +468,109 @@ def _missed(
         for oid in conn.execute(query).scalars():
             missed[oid].append(figure.key)
     return {oid: tuple(keys) for oid, keys in missed.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDue:
+    """A lead-office obligation that consolidates other requirements, not handed in yet, for
+    a period whose units' deadline has passed for `sources` (in the directive's order)."""
+
+    obligation_id: int
+    directive: str
+    requirement: str
+    period: str
+    sources: tuple[str, ...]
+
+
+def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
+    """What the consolidation run drafts on `day`: every open or returned obligation of a
+    consolidating requirement whose sources' deadline for its period is past."""
+    found: list[DraftDue] = []
+    with transaction(engine, writes=False) as conn:
+        own = conn.execute(
+            sa.select(
+                OBLIGATION.c.id,
+                OBLIGATION.c.period_key,
+                DIRECTIVE.c.code.label("directive"),
+                DIRECTIVE.c.content,
+                REQUIREMENT.c.code,
+            )
+            .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+            .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+            .where(
+                DIRECTIVE.c.status == "published",
+                OBLIGATION.c.status.in_(("open", "returned")),
+                OBLIGATION.c.unit_code == DIRECTIVE.c.lead_unit_code,
+            )
+            .order_by(DIRECTIVE.c.code, OBLIGATION.c.period_end, OBLIGATION.c.period_key)
+        ).all()
+        specs = {r.directive: DirectiveSpec.model_validate_json(r.content) for r in own}
+        for r in own:
+            spec = next(q for q in specs[r.directive].requirements if q.code == r.code)
+            if not spec.consolidates:
+                continue
+            deadlines = dict(
+                conn.execute(
+                    sa.select(REQUIREMENT.c.code, sa.func.max(OBLIGATION.c.due_date))
+                    .join(OBLIGATION, OBLIGATION.c.requirement_id == REQUIREMENT.c.id)
+                    .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+                    .where(
+                        DIRECTIVE.c.code == r.directive,
+                        REQUIREMENT.c.code.in_(spec.consolidates),
+                        OBLIGATION.c.period_key == r.period_key,
+                    )
+                    .group_by(REQUIREMENT.c.code)
+                ).all()
+            )
+            sources = tuple(
+                code for code in spec.consolidates if (due := deadlines.get(code)) and due < day
+            )
+            if sources:
+                found.append(DraftDue(r.id, r.directive, r.code, r.period_key, sources))
+    return found
+
+
+def write_draft(
+    engine: Engine,
+    obligation_id: int,
+    *,
+    narrative: str,
+    evidence: str | None,
+    files: Sequence[str],
+    as_of: date,
+    now: datetime,
+) -> None:
+    """Keep the newest draft of a lead-office obligation (one row per obligation)."""
+    row = {
+        "narrative": narrative,
+        "evidence": evidence,
+        "files": json.dumps(list(files), ensure_ascii=False),
+        "as_of": as_of,
+        "written_at": now,
+    }
+    with transaction(engine) as conn:
+        updated = conn.execute(
+            DRAFT.update().where(DRAFT.c.obligation_id == obligation_id).values(**row)
+        ).rowcount
+        if not updated:
+            conn.execute(DRAFT.insert().values(obligation_id=obligation_id, **row))
+
+
+@dataclass(frozen=True, slots=True)
+class Drafted:
+    """The newest draft of a lead-office obligation."""
+
+    narrative: str
+    evidence: str | None
+    files: tuple[str, ...]
+    as_of: date
+
+
+def drafts(engine: Engine, obligation_ids: Sequence[int]) -> dict[int, Drafted]:
+    """The drafts of these obligations, by obligation id."""
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(sa.select(DRAFT).where(DRAFT.c.obligation_id.in_(obligation_ids)))
+        return {
+            r.obligation_id: Drafted(r.narrative, r.evidence, tuple(json.loads(r.files)), r.as_of)
+            for r in rows
+        }

@@ -173,6 +173,20 @@ class Attachment(SQLModel, table=True):
     content: bytes = Field(sa_type=sa.LargeBinary)
 
 
+class Draft(SQLModel, table=True):
+    """The consolidation run's draft of a lead-office obligation (the consolidated report):
+    what its submission form offers, for a person to check and hand in. A working document,
+    not a fact about the obligation: rewritten on each run until the obligation is handed
+    in, and never part of the event log."""
+
+    obligation_id: int = Field(foreign_key="obligation.id", primary_key=True)
+    narrative: str = Field(sa_type=sa.Text)
+    evidence: str | None = Field(default=None, max_length=2000)
+    files: str = Field(default="[]", sa_type=sa.Text)  # JSON list, relative to the outputs
+    as_of: date  # the day whose statuses it consolidates
+    written_at: datetime
+
+
 # Core table handles for set-based statements (SQLModel sets __table__ at class creation).
 UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
@@ -184,6 +198,7 @@ DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]
 FIGURE_VALUE: sa.Table = FigureValue.__table__  # type: ignore[attr-defined]
 MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
 ATTACHMENT: sa.Table = Attachment.__table__  # type: ignore[attr-defined]
+DRAFT: sa.Table = Draft.__table__  # type: ignore[attr-defined]
 
 
 def length(column: sa.Column[str]) -> int:

@@ -232,3 +232,32 @@ def test_unknown_codes_are_named(
     with pytest.raises(InputError) as refused:
         reporting.rates(seeded, on=ON, **({"directive": "cam-xuyen-cchc-2024"} | kwargs))
     assert (refused.value.field, refused.value.value) == (field, value)
+
+
+def test_a_draft_is_due_once_the_units_deadline_has_passed(seeded: Engine) -> None:
+    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q1")
+    # the units' Q1 reports (1c, 4c) are due on Friday 15/03: nothing to draft that day
+    assert reporting.drafts_due(seeded, day=date(2024, 3, 15)) == []
+    assert reporting.drafts_due(seeded, day=date(2024, 3, 16)) == [
+        reporting.DraftDue(own, "cam-xuyen-cchc-2024", "5", "2024-Q1", ("1c", "4c"))
+    ]
+    # handed in: no more drafts for it
+    ledger.submit(
+        seeded,
+        own,
+        ledger.Issued("vhtt.lan", "s5", "test", at(18)),
+        figures={},
+        narrative="Tổng hợp quý I",
+        evidence=None,
+    )
+    assert reporting.drafts_due(seeded, day=date(2024, 3, 18)) == []
+
+
+def test_a_draft_is_rewritten_not_added(seeded: Engine) -> None:
+    own = obligation_id(seeded, "5", "446-VHTT", "2024-Q1")
+    for day, text in ((date(2024, 3, 18), "bản 1"), (date(2024, 3, 19), "bản 2")):
+        reporting.write_draft(
+            seeded, own, narrative=text, evidence=None, files=["a.xlsx"], as_of=day, now=at(day.day)
+        )
+    (kept,) = reporting.drafts(seeded, [own]).values()
+    assert (kept.narrative, kept.as_of, kept.files) == ("bản 2", date(2024, 3, 19), ("a.xlsx",))
