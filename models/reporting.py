@@ -44,7 +44,7 @@ ACCEPTED = ("accepted", "accepted_late")
 # obligations nobody owes any more: their unit closed (with or without a successor)
 GONE = ("transferred", "closed")
 NO_PERIOD = ("standing",)
-# Vietnam's offset from UTC, unchanged since 1975: timestamps are stored in UTC
+# Vietnam's offset from UTC, unchanged since 1975, for SQLite (which knows no time zones)
 OFFSET = datetime(2000, 1, 1, tzinfo=ZoneInfo(TIMEZONE)).utcoffset() or timedelta(0)
 
 
@@ -57,14 +57,15 @@ class local_day(FunctionElement[date]):
 
 @compiles(local_day, "sqlite")
 def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
+    # date() reads the stored offset (+00:00) and answers in UTC before the shift
     hours = int(OFFSET.total_seconds() // 3600)
     return f"date({compiler.process(element.clauses, **kw)}, '{hours:+d} hours')"
 
 
 @compiles(local_day, "postgresql")
 def _local_day_postgresql(element: local_day, compiler: Any, **kw: Any) -> str:
-    hours = int(OFFSET.total_seconds() // 3600)
-    return f"CAST({compiler.process(element.clauses, **kw)} + INTERVAL '{hours} hours' AS DATE)"
+    # a timestamptz: the zone's wall clock, whatever the session's time zone is
+    return f"CAST({compiler.process(element.clauses, **kw)} AT TIME ZONE '{TIMEZONE}' AS DATE)"
 
 
 def _reported() -> sa.ColumnElement[bool]:

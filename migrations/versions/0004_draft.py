@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("evidence", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("files", sa.Text(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
-        sa.Column("written_at", sa.DateTime(), nullable=False),
+        sa.Column("written_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["obligation_id"], ["obligation.id"]),
         sa.PrimaryKeyConstraint("obligation_id"),
     )
