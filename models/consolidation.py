@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 # The shape of a cell in the compliance matrix: the status on the day, with "accepted" read as
 # accepted on time. None: the unit did not owe that period.
@@ -91,9 +92,9 @@ class FigureTotal:
     target: str | None  # in words, "ít nhất 1", when the figure has one
 
 
-@dataclass(frozen=True, slots=True)
-class UnitReport:
-    """One unit's line in the consolidated report."""
+class UnitReport(NamedTuple):
+    """One unit's line in the consolidated report (a named tuple: a national report builds
+    ten thousand)."""
 
     code: str
     name: str

@@ -44,6 +44,7 @@ ACCEPTED = ("accepted", "accepted_late")
 # obligations nobody owes any more: their unit closed (with or without a successor)
 GONE = ("transferred", "closed")
 NO_PERIOD = ("standing",)
+_decode = json.JSONDecoder().decode
 # Vietnam's offset from UTC, unchanged since 1975, for SQLite (which knows no time zones)
 OFFSET = datetime(2000, 1, 1, tzinfo=ZoneInfo(TIMEZONE)).utcoffset() or timedelta(0)
 
@@ -359,33 +360,39 @@ def consolidation(
         spec_figures = list(what.figures) if what else []
         (rate,) = _rates(conn, scope, on, None)
         targets = _target_counts(conn, scope, None, _with_targets(scope))
-        rows = conn.execute(
+        lines = conn.execute(
             _joined(
                 sa.select(
                     OBLIGATION.c.id,
                     OBLIGATION.c.unit_code,
                     UNIT.c.name,
-                    UNIT.c.parent_code,
+                    OBLIGATION.c.status,
+                    shown,
+                    local_day(OBLIGATION.c.submitted_at),
+                    _on_time(),
+                    OBLIGATION.c.figures,
+                    OBLIGATION.c.narrative,
+                    OBLIGATION.c.evidence,
+                )
+            ).where(*scope.filters, OBLIGATION.c.status.not_in(GONE))
+        ).all()
+        first = conn.execute(
+            _joined(
+                sa.select(
                     OBLIGATION.c.period_key,
                     OBLIGATION.c.period_start,
                     OBLIGATION.c.period_end,
                     OBLIGATION.c.due_date,
-                    OBLIGATION.c.status,
-                    OBLIGATION.c.figures,
-                    OBLIGATION.c.narrative,
-                    OBLIGATION.c.evidence,
-                    local_day(OBLIGATION.c.submitted_at).label("handed_in"),
-                    _on_time().label("on_time"),
-                    shown,
                 )
-            ).where(*scope.filters, OBLIGATION.c.status.not_in(GONE))
+            )
+            .where(*scope.filters)
+            .limit(1)
         ).all()
         totals = _totals(conn, scope, spec_figures)
         missed = _missed(conn, scope, spec_figures)
         issuer = _office(conn, scope.row.issuer_code)
         lead = _office(conn, scope.row.lead_unit_code)
-    units = [_unit_report(r, missed.get(r.id, ())) for r in rows]
-    (period_info,) = _periods(rows)
+    (period_info,) = _periods(first)  # one period: its dates are every row's
     return Consolidation(
         directive=directive,
         subject=scope.row.subject,
@@ -398,27 +405,26 @@ def consolidation(
         as_of=on.day,
         rate=rate,
         totals=totals,
-        units=sorted_vi(units, key=lambda u: u.name),
+        units=sorted_vi(_unit_lines(lines, missed), key=lambda u: u.name),
         targets=targets,
     )
 
 
-def _unit_report(row: Any, missed: tuple[str, ...]) -> UnitReport:
-    reported = row.status in REPORTED
-    handed_in = row.handed_in
-    if isinstance(handed_in, str):  # SQLite's date() answers text
-        handed_in = date.fromisoformat(handed_in)
-    return UnitReport(
-        code=row.unit_code,
-        name=row.name,
-        status=row.shown,
-        handed_in=handed_in if reported else None,
-        on_time=bool(row.on_time) if reported else None,
-        figures=json.loads(row.figures) if row.status in ACCEPTED and row.figures else {},
-        narrative=row.narrative if reported else None,
-        evidence=row.evidence if reported else None,
-        missed=missed,
-    )
+def _unit_lines(rows: Sequence[Any], missed: dict[int, tuple[str, ...]]) -> list[UnitReport]:
+    """Each unit's line; only accepted figures count, only what was handed in shows."""
+    lines = []
+    for oid, code, name, stored, shown, handed_in, on_time, figures, narrative, evidence in rows:
+        gaps = missed.get(oid, ())
+        if stored not in REPORTED:
+            lines.append(UnitReport(code, name, shown, None, None, {}, None, None, gaps))
+            continue
+        given = _decode(figures) if stored in ACCEPTED and figures else {}
+        lines.append(
+            UnitReport(
+                code, name, shown, handed_in, bool(on_time), given, narrative, evidence, gaps
+            )
+        )
+    return lines
 
 
 def _totals(conn: Connection, scope: Scope, figures: Sequence[Figure]) -> list[FigureTotal]:

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = Field(
         default=None, description="Folder where every message is also written as an .eml file."
     )
+    outputs_dir: Path = Field(
+        default=Path("var/outputs"),
+        description="Folder where consolidation writes its reports, matrices and workbooks.",
+    )
+    outputs_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+/$",
+        description="The address the outputs folder is served at (ending in /), to link files.",
+    )
     anchor_dir: Path = Field(
         default=Path("var/anchors"),
         description="Folder, outside the database, where the daily run keeps the log's anchors.",
