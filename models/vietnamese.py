@@ -1,7 +1,8 @@
-"""How dates, periods and names read in Vietnamese documents and messages: dates dd/mm/yyyy,
-periods in words ("Quý I/2024", "6 tháng đầu năm 2024"), unit names in Vietnamese
-alphabetical order (ICU's collation: "Xã Ân Phú" before "Xã Cẩm Bình", "Xã Đồng Lộc" after
-"Xã Cẩm Dương", which code-point order gets wrong)."""
+"""How dates, numbers, periods and names read in Vietnamese documents and messages: dates
+dd/mm/yyyy, a decimal comma and thousands dots (80,5%; 1.234), periods in words ("Quý I/2024",
+"6 tháng đầu năm 2024"), unit names in Vietnamese alphabetical order (ICU's collation: "Xã Ân
+Phú" before "Xã Cẩm Bình", "Xã Đồng Lộc" after "Xã Cẩm Dương", which code-point order gets
+wrong)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ def day_text(day: date) -> str:
 def number_text(value: int) -> str:
     """A count with Vietnamese thousands separators: 40204 → 40.204."""
     return f"{value:,}".replace(",", ".")
+
+
+def decimal_text(value: float, places: int = 1) -> str:
+    """A number with a decimal comma and thousands dots: 1234.5 → 1.234,5."""
+    return f"{value:,.{places}f}".translate(str.maketrans(",.", ".,"))
+
+
+def percent_text(share: float | None) -> str:
+    """A share as a percentage with one decimal: 0.8 → 80,0%; None (nothing to divide) → —."""
+    return "—" if share is None else f"{decimal_text(share * 100)}%"
 
 
 def period_words(key: str) -> str:

@@ -21,6 +21,10 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 FONT = "Times New Roman"
+# The text's width between the margins, and the two columns of the head.
+TEXT_CM = 16.5
+LEFT_CM, RIGHT_CM = 7.5, 9.5  # together a little wider than the text, as is usual
+INDENT_CM = 1.27  # a body paragraph's first line
 
 
 def line(
@@ -44,11 +48,12 @@ def line(
     return paragraph
 
 
-def rule(cell: _Cell, width_cm: float) -> None:
-    """A short centred rule under a heading (a bottom border on an indented empty line)."""
-    paragraph = cell.add_paragraph()
+def rule(container: Any, width_cm: float, within_cm: float) -> None:
+    """A short centred rule under a heading (a bottom border on an indented empty line) in a
+    cell or page `within_cm` wide."""
+    paragraph = container.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    indent = max((cell.width.cm if cell.width else 8) - width_cm, 0) / 2  # type: ignore[union-attr]
+    indent = max(within_cm - width_cm, 0) / 2
     paragraph.paragraph_format.left_indent = Cm(indent)
     paragraph.paragraph_format.right_indent = Cm(indent)
     paragraph.paragraph_format.space_after = Pt(6)
@@ -70,7 +75,7 @@ def _page_number(paragraph: Paragraph) -> None:
 def body(document: Any, text: str) -> Paragraph:
     paragraph: Paragraph = document.add_paragraph(text)
     paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-    paragraph.paragraph_format.first_line_indent = Cm(1.27)
+    paragraph.paragraph_format.first_line_indent = Cm(INDENT_CM)
     paragraph.paragraph_format.space_after = Pt(6)
     return paragraph
 
@@ -91,8 +96,10 @@ def grid(
     name: str,
     *,
     size: float = 12,
+    widths: tuple[float, ...] | None = None,
 ) -> Table:
-    """A bordered table: a header row of `titles`, then one row per turn of `loop`."""
+    """A bordered table: a header row of `titles`, then one row per turn of `loop`; its
+    columns `widths` cm wide if given."""
     table = document.add_table(rows=3, cols=len(titles))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -104,7 +111,18 @@ def grid(
         cell.paragraphs[0].add_run(f"{{{{ {name}.{field} }}}}").font.size = Pt(size)
     end = table.add_row()
     end.cells[0].paragraphs[0].text = "{%tr endfor %}"
+    if widths is not None:
+        set_widths(table, widths)
     return table
+
+
+def set_widths(table: Table, widths: Sequence[float]) -> None:
+    """Fix the columns' widths in cm, for Word (the cells') and LibreOffice (the grid's)."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
 
 
 def new_document() -> Any:
@@ -132,18 +150,18 @@ def head(document: Any, number: str, subject: str | None = None) -> None:
     the `subject` of a công văn under it; the national title, motto and `{{ place_and_date }}`."""
     table = document.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    set_widths(table, (LEFT_CM, RIGHT_CM))
     left, right = table.rows[0].cells
-    left.width, right.width = Cm(6.5), Cm(9.5)
     left.paragraphs[0].text = ""
     line(left, "{{ issuer_parent }}", size=13)
     line(left, "{{ issuer }}", size=13, bold=True)
-    rule(left, 2.5)
+    rule(left, 2.5, LEFT_CM)
     line(left, number, size=13, after=4)
     if subject is not None:
         line(left, subject, size=12)
     line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=12, bold=True)
     line(right, "Độc lập - Tự do - Hạnh phúc", size=13, bold=True)
-    rule(right, 5.5)
+    rule(right, 5.5, RIGHT_CM)
     line(right, "{{ place_and_date }}", size=14, italic=True)
 
 
