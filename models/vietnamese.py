@@ -64,6 +64,24 @@ def period_words(key: str) -> str:
     return f"Tháng {part}/{year}"
 
 
+def period_short(key: str) -> str:
+    """A period key as a column heading of a few letters: 2024-Q1 → QI, 2024-H1 → 6TĐ (6 tháng
+    đầu năm), 2024-H2 → 6TC, 2024-9M → 9T, 2024 → Năm, 2024-02 → T02, once → 1L, standing →
+    TX."""
+    special = {"once": "1L", "standing": "TX"}
+    if key in special:
+        return special[key]
+    match = PERIOD.match(key)
+    if match is None:
+        raise ValueError(f"not a period key: {key!r}")
+    part = match["part"]
+    if part is None:
+        return "Năm"
+    if part.startswith("Q"):
+        return f"Q{ROMAN[int(part[1]) - 1]}"
+    return {"H1": "6TĐ", "H2": "6TC", "9M": "9T"}.get(part, f"T{part}")
+
+
 @cache
 def _collator() -> icu.Collator:
     return icu.Collator.createInstance(icu.Locale("vi_VN"))
