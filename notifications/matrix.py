@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from models.consolidation import CELL_WORDS, Matrix, MatrixRow
 from models.vietnamese import day_text, number_text, period_short, sort_key
 from notifications.render import environment
+from notifications.report import REPORTED
 
 MAX_MATRIX_ROWS = 300
-# Handed in and not sent back; owed by the unit itself (not waived or passed on).
-REPORTED = frozenset({"accepted", "accepted_late", "submitted"})
+# Not owed by the unit itself any more: waived, passed on, closed.
 SETTLED_ELSEWHERE = frozenset({"waived", "transferred", "closed"})
 # A cell of the markdown form: a coloured mark and a code of one or two letters.
 MARKS = {

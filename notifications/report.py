@@ -44,6 +44,7 @@ HEADS = (
     ("Trung tâm", "GIÁM ĐỐC"),
     ("Ban", "TRƯỞNG BAN"),
 )
+# Handed in and not sent back, as models.consolidation defines "reported".
 REPORTED = ("submitted", "accepted", "accepted_late")
 ACCEPTED = ("accepted", "accepted_late")
 # Vietnamese number formats: Excel shows the separators of the reader's system (a comma for
