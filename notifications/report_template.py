@@ -43,6 +43,7 @@ def _section(document: object, title: str) -> None:
     """A numbered section heading: bold, at the body's indent."""
     paragraph = line(document, title, bold=True, align=WD_ALIGN_PARAGRAPH.JUSTIFY, after=6)
     paragraph.paragraph_format.first_line_indent = Cm(INDENT_CM)
+    paragraph.paragraph_format.keep_with_next = True
 
 
 def _units(document: object) -> None:
@@ -88,7 +89,7 @@ def build(path: Path = TEMPLATE) -> Path:
     _section(document, "II. TÌNH HÌNH GỬI BÁO CÁO")
     body(document, "{{ reporting }}")
     _section(document, "III. KẾT QUẢ THỰC HIỆN")
-    body(document, "{{ results }}")
+    body(document, "{{ results }}").paragraph_format.keep_with_next = True
     grid(
         document,
         ("TT", "Nội dung", "Đơn vị tính", "Tổng số", "Số báo cáo", "Mức yêu cầu"),
@@ -104,7 +105,7 @@ def build(path: Path = TEMPLATE) -> Path:
     line(document, "{%p endfor %}")
 
     _section(document, "IV. TÌNH HÌNH THỰC HIỆN CỦA CÁC ĐƠN VỊ")
-    body(document, "{{ units_intro }}")
+    body(document, "{{ units_intro }}").paragraph_format.keep_with_next = True
     line(document, "{%p if grouped %}")
     grid(
         document,
