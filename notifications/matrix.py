@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from models.consolidation import CELL_WORDS, Matrix, MatrixRow
 from models.vietnamese import day_text, number_text, period_short, sort_key
 from notifications.render import environment
-from notifications.report import REPORTED
+from notifications.report import REPORTED, UNKNOWN_PARENT
 
 MAX_MATRIX_ROWS = 300
 # Not owed by the unit itself any more: waived, passed on, closed.
@@ -41,7 +41,6 @@ MARKS = {
     "closed": "⬜ Đ",
 }
 NOT_OWED = "–"
-UNKNOWN_PARENT = "(không rõ đơn vị cấp trên)"
 
 
 @dataclass(frozen=True, slots=True)

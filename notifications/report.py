@@ -44,6 +44,7 @@ HEADS = (
     ("Trung tâm", "GIÁM ĐỐC"),
     ("Ban", "TRƯỞNG BAN"),
 )
+UNKNOWN_PARENT = "(không rõ đơn vị cấp trên)"
 # Handed in and not sent back, as models.consolidation defines "reported".
 REPORTED = ("submitted", "accepted", "accepted_late")
 ACCEPTED = ("accepted", "accepted_late")
@@ -133,7 +134,7 @@ def _groups(c: Consolidation) -> list[dict[str, Any]]:
     """Counts per body above the units, in Vietnamese order."""
     found: dict[str, list[UnitReport]] = {}
     for unit in c.units:
-        found.setdefault(unit.parent or "(không rõ)", []).append(unit)
+        found.setdefault(unit.parent or UNKNOWN_PARENT, []).append(unit)
     rows = []
     for n, name in enumerate(sorted(found, key=sort_key), start=1):
         units = found[name]
@@ -222,14 +223,15 @@ def report_context(c: Consolidation, appendix: str) -> dict[str, Any]:
         "signer_title": _head_of(c.lead),
     }
     if grouped:
+        groups = _groups(c)
         return values | {
             "units_intro": (
-                f"{number_text(len(c.units))} đơn vị thuộc {number_text(len(_groups(c)))} "
+                f"{number_text(len(c.units))} đơn vị thuộc {number_text(len(groups))} "
                 "đơn vị cấp trên; tình hình theo đơn vị cấp trên như sau (từng đơn vị, đơn vị "
                 f"trễ hạn, chưa báo cáo, chưa đạt mức yêu cầu và nội dung báo cáo: tại tệp "
                 f"{appendix} kèm theo):"
             ),
-            "groups": _groups(c),
+            "groups": groups,
             "figures": [],
             "units": [],
             "narratives": [],
