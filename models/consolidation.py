@@ -105,6 +105,7 @@ class UnitReport(NamedTuple):
     narrative: str | None
     evidence: str | None
     missed: tuple[str, ...] = ()  # keys of the figures whose target it missed
+    parent: str | None = None  # the body above it, by name, as MatrixRow.parent
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,13 @@ def place_and_date(issuer_name: str, day: date) -> str:
     return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
+def subject_phrase(subject: str) -> str:
+    """A document's subject line as it reads after "về việc": "V/v Tập trung …" → "tập
+    trung …"."""
+    text = re.sub(r"^V/v\s+", "", subject)
+    return text[:1].lower() + text[1:]
+
+
 @dataclass(frozen=True, slots=True)
 class GroupRow:
     """One body above late units, as a grouped dispatch or letter counts it."""
@@ -132,8 +139,7 @@ def context(
     `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name."""
     deadline = calendar.add_working_days(day, NEW_DEADLINE_WORKING_DAYS)
     number = f"số {info.number}/{info.symbol}" if info.number else f"/{info.symbol}"
-    subject = re.sub(r"^V/v\s+", "", info.subject)
-    short = subject[0].lower() + subject[1:] if subject else subject
+    short = subject_phrase(info.subject)
     lead_office = info.symbol.rsplit("-", 1)[-1]
     reference = (
         f"Thực hiện Công văn {number} {_document_date(info.document_date)} của "
