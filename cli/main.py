@@ -731,3 +731,54 @@ def report_rates(
                 str(t.met),
             )
         out.print(met)
+
+
+@report_app.command("consolidate")
+@friendly
+def report_consolidate(
+    directive: Annotated[str, typer.Option(help="Directive code.")],
+    requirement: Annotated[str, typer.Option(help="The requirement whose reports to sum up.")],
+    period: Annotated[str, typer.Option(help="Period key, e.g. 2024-Q1.")],
+    folder: Annotated[
+        Path, typer.Option("--out", help="Folder to write the .xlsx and .docx into.")
+    ],
+    as_of: AsOfOpt = None,
+) -> None:
+    """The consolidated report of one requirement and period: totals over the accepted
+    reports, every unit's line, who was late, who did not report, targets missed."""
+    day = _day(as_of, "--as-of")
+    found, files = services.write_consolidation(
+        load_settings(),
+        directive=directive,
+        requirement=requirement,
+        period=period,
+        day=day,
+        out=folder,
+    )
+    rate = found.rate
+    out.print(
+        f"{found.requirement} {period}: {rate.reported}/{rate.expected} reported "
+        f"({_percent(rate.reporting_rate)}), {rate.on_time} on time, {len(found.missing)} missing"
+    )
+    for path in files:
+        out.print(str(path))
+
+
+@report_app.command("matrix")
+@friendly
+def report_matrix(
+    directive: Annotated[str, typer.Option(help="Directive code.")],
+    requirement: Annotated[str, typer.Option(help="Requirement code.")],
+    file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    as_of: AsOfOpt = None,
+) -> None:
+    """The compliance matrix of one requirement: units × periods, each cell a status word and
+    colour, as one self-contained HTML file."""
+    found, path = services.write_matrix(
+        load_settings(),
+        directive=directive,
+        requirement=requirement,
+        day=_day(as_of, "--as-of"),
+        out=file,
+    )
+    out.print(f"{len(found.rows)} units × {len(found.periods)} periods: {path}")

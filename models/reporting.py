@@ -373,7 +373,9 @@ def consolidation(
                     OBLIGATION.c.figures,
                     OBLIGATION.c.narrative,
                     OBLIGATION.c.evidence,
-                )
+                    PARENT.c.name,
+                ),
+                parent=True,
             ).where(*scope.filters, OBLIGATION.c.status.not_in(GONE))
         ).all()
         first = conn.execute(
@@ -413,16 +415,14 @@ def consolidation(
 def _unit_lines(rows: Sequence[Any], missed: dict[int, tuple[str, ...]]) -> list[UnitReport]:
     """Each unit's line; only accepted figures count, only what was handed in shows."""
     lines = []
-    for oid, code, name, stored, shown, handed_in, on_time, figures, narrative, evidence in rows:
+    for oid, code, name, stored, shown, day, on_time, figures, text, link, parent in rows:
         gaps = missed.get(oid, ())
         if stored not in REPORTED:
-            lines.append(UnitReport(code, name, shown, None, None, {}, None, None, gaps))
+            lines.append(UnitReport(code, name, shown, None, None, {}, None, None, gaps, parent))
             continue
         given = _decode(figures) if stored in ACCEPTED and figures else {}
         lines.append(
-            UnitReport(
-                code, name, shown, handed_in, bool(on_time), given, narrative, evidence, gaps
-            )
+            UnitReport(code, name, shown, day, bool(on_time), given, text, link, gaps, parent)
         )
     return lines
 

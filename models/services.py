@@ -39,7 +39,10 @@ from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, val
 from models.reporting import GROUPINGS as GROUPINGS
 from models.reporting import Grouping as Grouping
 from models.settings import Settings
+from models.vietnamese import period_words
 from models.workdays import calendar_years, local_date
+from notifications import draft, report
+from notifications import matrix as matrix_page
 from notifications.delivery import Delivery as Delivery
 from notifications.delivery import Smtp, deliver
 from notifications.render import renderer, summary_renderer
@@ -448,6 +451,106 @@ def consolidation(
         period=period,
         on=settings.status_day(day),
     )
+
+
+def write_consolidation(
+    settings: Settings, *, directive: str, requirement: str, period: str, day: date, out: Path
+) -> tuple[Consolidation, list[Path]]:
+    """The consolidated report of one requirement and period as of `day`, written into `out`
+    as a workbook (.xlsx) and a Word draft (.docx)."""
+    found = consolidation(
+        settings, directive=directive, requirement=requirement, period=period, day=day
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    stem = report.filename(found)
+    return found, [
+        report.write_consolidation_xlsx(found, out / f"{stem}.xlsx"),
+        report.write_consolidation_docx(found, out / f"{stem}.docx"),
+    ]
+
+
+def write_matrix(
+    settings: Settings, *, directive: str, requirement: str, day: date, out: Path
+) -> tuple[Matrix, Path]:
+    """The compliance matrix of one requirement as one self-contained HTML file `out`."""
+    found = matrix(settings, directive=directive, requirement=requirement, day=day)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(matrix_page.matrix_html(found), encoding="utf-8")
+    return found, out
+
+
+@dataclass(frozen=True, slots=True)
+class Drafted:
+    """One lead-office report drafted by the consolidation run: the reports it sums up, the
+    files written (relative to the outputs folder), and the draft its form now offers."""
+
+    due: reporting.DraftDue
+    reports: list[Consolidation]
+    matrices: list[Matrix]
+    files: list[str]
+    narrative: str
+    evidence: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationRun:
+    day: date
+    working_day: bool
+    drafted: list[Drafted]
+
+
+def consolidate(settings: Settings, *, day: date, now: datetime) -> ConsolidationRun:
+    """On a working day, draft every lead-office report whose units' deadline has passed and
+    that is not handed in yet: the consolidated reports and matrices of what it sums up go to
+    the outputs folder, and the draft to its obligation, for a person to check and submit."""
+    if not settings.calendar().is_working_day(day):
+        return ConsolidationRun(day, False, [])
+    drafted = []
+    for due in reporting.drafts_due(settings.engine(), day=day):
+        folder = Path(due.directive) / due.period
+        reports, matrices, written = [], [], []
+        for source in due.sources:
+            found, files = write_consolidation(
+                settings,
+                directive=due.directive,
+                requirement=source,
+                period=due.period,
+                day=day,
+                out=settings.outputs_dir / folder,
+            )
+            grid, page = write_matrix(
+                settings,
+                directive=due.directive,
+                requirement=source,
+                day=day,
+                out=settings.outputs_dir / folder / f"ma-tran-{source}-{day.isoformat()}.html",
+            )
+            reports.append(found)
+            matrices.append(grid)
+            written += [str(path.relative_to(settings.outputs_dir)) for path in (*files, page)]
+        narrative = draft.draft_text(
+            reports,
+            period=period_words(due.period),
+            as_of=day,
+            files=[Path(f).name for f in written],
+        )
+        evidence = f"{settings.outputs_url}{folder.as_posix()}/" if settings.outputs_url else None
+        reporting.write_draft(
+            settings.engine(),
+            due.obligation_id,
+            narrative=narrative,
+            evidence=evidence,
+            files=written,
+            as_of=day,
+            now=now,
+        )
+        drafted.append(Drafted(due, reports, matrices, written, narrative, evidence))
+    return ConsolidationRun(day, True, drafted)
+
+
+def drafts(settings: Settings, obligation_ids: Collection[int]) -> dict[int, reporting.Drafted]:
+    """The consolidation run's drafts of these obligations."""
+    return reporting.drafts(settings.engine(), list(obligation_ids))
 
 
 def compliance(settings: Settings, *, day: date) -> list[tuple[str, str, str, str, int]]:

@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from models import services
@@ -341,3 +342,22 @@ def test_report_rates_counts_what_was_handed_in(published: Any) -> None:
     assert "5.0%" in table
     refused = published(*args, "--by", "province", ok=False)
     assert "--by: must be one of kind, tag, parent (got 'province')" in refused.stderr
+
+
+def test_report_consolidate_and_matrix_write_their_files(published: Any, tmp_path: Path) -> None:
+    commune = _id(published, "18712")
+    published("submit", commune, "--actor", "cb.18712", *_figure_args(), "--narrative", "Q1")
+    published("accept", commune, "--actor", "svhttdl.an")
+    args = ("--directive", "cam-xuyen-cchc-2024", "--requirement", "1c")
+    done = published("report", "consolidate", *args, "--period", "2024-Q1", "--out", str(tmp_path))
+    assert "1c 2024-Q1: 1/21 reported (4.8%), 0 on time, 20 missing" in done.stdout
+    (workbook,) = tmp_path.glob("*.xlsx")
+    rows = [
+        row[1:5] for row in openpyxl.load_workbook(workbook)["Tổng hợp"].iter_rows(values_only=True)
+    ]
+    assert ("Số tờ rơi", "tờ", 300, 1) in rows
+    assert len(list(tmp_path.glob("*.docx"))) == 1
+    page = tmp_path / "ma-tran.html"
+    shown = published("report", "matrix", *args, "--out", str(page))
+    assert "21 units × 7 periods" in shown.stdout
+    assert "Xã Nam Phúc Thăng" in page.read_text(encoding="utf-8")

@@ -76,7 +76,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
     """`scripts/serve`, as `scripts/run` starts it (Prefect on its PostgreSQL, one process
     worker with the same limit and settings), on free ports, with the seed published."""
     var = tmp_path_factory.mktemp("serve")
-    port, pg_port = _free_port(), _free_port()
+    port, pg_port, outputs_port = _free_port(), _free_port(), _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     database_url = f"sqlite:///{var / 'dondoc.db'}"
     # Prefect's PostgreSQL keeps its data where the postgres user can reach it.
@@ -86,6 +86,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         "DONDOC_VAR_DIR": str(var),
         "DONDOC_PREFECT_PORT": str(port),
         "DONDOC_PREFECT_PG_PORT": str(pg_port),
+        "DONDOC_OUTPUTS_PORT": str(outputs_port),
         "DONDOC_PREFECT_PG_DIR": str(pg_dir),
         "DONDOC_DATABASE_URL": database_url,
         "DONDOC_PROJECT_DIR": str(ROOT),

@@ -5,14 +5,16 @@ closed mid-year with a successor, and a target missed. On every backend."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from models import ledger, reporting
+from models import ledger, reporting, services
 from models.consolidation import Rate, TargetCount
 from models.errors import InputError
+from models.settings import Settings
 from models.status import Day
 from tests.conftest import obligation_id
 from tests.store.test_lifecycle import close_nam_phuc_thang
@@ -263,3 +265,34 @@ def test_a_draft_is_rewritten_not_added(seeded: Engine) -> None:
         )
     (kept,) = reporting.drafts(seeded, [own]).values()
     assert (kept.narrative, kept.as_of, kept.files) == ("bản 2", date(2024, 3, 19), ("a.xlsx",))
+
+
+def test_the_consolidation_run_writes_the_reports_and_drafts_the_lead_offices(
+    history: Engine, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=history.url.render_as_string(hide_password=False),
+        outputs_dir=tmp_path,
+        outputs_url="http://127.0.0.1:4280/",
+    )
+    # Saturday 16/03/2024: no run on a day off
+    assert services.consolidate(settings, day=date(2024, 3, 16), now=at(16)).drafted == []
+    run = services.consolidate(settings, day=ON.day, now=at(20))
+    own = obligation_id(history, "5", "446-VHTT", "2024-Q1")
+    (drafted,) = run.drafted
+    assert drafted.due.obligation_id == own
+    assert [r.requirement for r in drafted.reports] == ["1c", "4c"]
+    folder = tmp_path / "cam-xuyen-cchc-2024" / "2024-Q1"
+    written = sorted(p.name for p in folder.iterdir())
+    assert written == sorted(Path(f).name for f in drafted.files)
+    assert [Path(f).suffix for f in drafted.files] == [".xlsx", ".docx", ".html"] * 2
+    # the draft: the communes' rates and totals, who was late and who sent nothing
+    text = drafted.narrative
+    assert text.startswith("Tổng hợp Quý I/2024, số liệu đến ngày 20/03/2024.")
+    assert "4/20 đơn vị đã báo cáo (20,0%), 2 đúng hạn (10,0%); 1 đơn vị được miễn" in text
+    assert "Số lớp tập huấn 7 lớp" in text
+    assert "Nộp trễ hạn (2): Thị trấn Cẩm Xuyên, Xã Cẩm Quang." in text
+    assert "Chưa báo cáo (16):" in text
+    kept = services.drafts(settings, [own])[own]
+    assert (kept.narrative, kept.as_of) == (text, ON.day)
+    assert kept.evidence == "http://127.0.0.1:4280/cam-xuyen-cchc-2024/2024-Q1/"
