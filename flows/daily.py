@@ -15,7 +15,7 @@ from flows.runtime import day_of, issued
 from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
-from models.vietnamese import day_text, sorted_vi
+from models.vietnamese import day_text, percent_text, period_words, sorted_vi
 
 
 @task
@@ -45,13 +45,35 @@ def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
     counts: dict[str, dict[tuple[str, str], Counter[str]]] = defaultdict(dict)
     for directive, unit, name, status, n in services.compliance(load_settings(), day=as_of):
         counts[directive].setdefault((unit, name), Counter())[status] += n
-    return {
-        directive: [
-            {"đơn vị": f"{unit} · {name}"} | {STATUS_WORDS[s]: c[s] for s in STATUS_WORDS}
+    tables: dict[str, list[dict[str, object]]] = {}
+    for directive, units in counts.items():
+        # only the statuses that occur: ten columns of mostly zeros do not fit a screen
+        shown = [s for s in STATUS_WORDS if any(c[s] for c in units.values())]
+        tables[directive] = [
+            {"đơn vị": f"{unit} · {name}", **{STATUS_WORDS[s]: c[s] for s in shown}}
             for (unit, name), c in sorted_vi(units.items(), key=lambda item: item[0][1])
         ]
-        for directive, units in counts.items()
-    }
+    return tables
+
+
+@task
+def rate_rows(directive: str, as_of: date) -> list[dict[str, object]]:
+    """The directive's reporting rates per requirement and period, as a table's rows."""
+    found, _ = services.rates(load_settings(), directive=directive, day=as_of)
+    return [
+        {
+            "yêu cầu": r.requirement,
+            "kỳ": period_words(r.period),
+            "phải nộp": r.expected,
+            "đã nộp": r.reported,
+            "đúng hạn": r.on_time,
+            "tỷ lệ nộp": percent_text(r.reporting_rate),
+            "tỷ lệ đúng hạn": percent_text(r.on_time_rate),
+            "được miễn": r.waived,
+            "quá hạn": r.overdue,
+        }
+        for r in found
+    ]
 
 
 @flow(name="trang-thai-hang-ngay", log_prints=True)
@@ -65,8 +87,13 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
             table=rows,
             description=f"{directive}: tình hình thực hiện ngày {day_text(day)}",
         )
+        create_table_artifact(
+            key=f"ty-le-{directive}".lower()[:100],
+            table=rate_rows(directive, day),
+            description=f"{directive}: tỷ lệ báo cáo ngày {day_text(day)}",
+        )
         totals[directive] = {
-            status: sum(int(str(r[STATUS_WORDS[status]])) for r in rows)
+            status: sum(int(str(r.get(STATUS_WORDS[status], 0))) for r in rows)
             for status in ("due_soon", "overdue")
         }
         print(f"{directive}: {totals[directive]}")

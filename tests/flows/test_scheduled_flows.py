@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 from typing import Any
 
 import pytest
@@ -97,6 +99,14 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
     # are open and none is due within 3 working days
     yen_hoa = rows["18679 · Xã Yên Hòa"]
     assert (yen_hoa["Quá hạn"], yen_hoa["Trong hạn"], yen_hoa["Sắp đến hạn"]) == (1, 6, 0)
+    # only the statuses that occur that day are columns
+    assert "Chuyển đơn vị kế thừa" not in yen_hoa and "Đã đóng" not in yen_hoa
+    # the rates: every commune and town owes the Q1 report
+    rates = {
+        (r["yêu cầu"], r["kỳ"]): r for r in json.loads(tables["ty-le-cam-xuyen-cchc-2024"].data)
+    }
+    assert rates[("1c", "Quý I/2024")]["phải nộp"] == 21
+    assert rates[("4a", "Tháng 02/2024")]["phải nộp"] == 1
     # the log's anchor, kept outside the database and shown on the run
     newest = max((prefect_stack.var / "anchors").glob("anchor-*.json"))
     kept = ledger.Anchor.from_json(newest.read_text(encoding="utf-8"), str(newest))
@@ -166,3 +176,29 @@ def test_the_monthly_summary_goes_out_on_the_first_working_day_only(
     assert "Không phải ngày làm việc đầu tiên" in str(
         prefect_stack.artifacts(second.id)["tong-hop-thang-2024-04-02"].data  # type: ignore[union-attr]
     )
+
+
+def test_the_consolidation_run_drafts_the_lead_offices_report(prefect_stack: PrefectStack) -> None:
+    run = run_deployment(
+        "tong-hop-bao-cao/tong-hop-bao-cao", timeout=180, parameters={"as_of": "2024-03-20"}
+    )
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
+    shown = prefect_stack.artifacts(run.id)["tong-hop-bao-cao-2024-03-20"].data  # type: ignore[union-attr]
+    assert "## cam-xuyen-cchc-2024 · yêu cầu 5 · Quý I/2024" in shown
+    assert "### Dự thảo báo cáo tổng hợp" in shown and "> Tổng hợp Quý I/2024" in shown
+    folder = prefect_stack.var / "outputs" / "cam-xuyen-cchc-2024" / "2024-Q1"
+    assert sorted(p.suffix for p in folder.iterdir()) == [
+        ".docx",
+        ".docx",
+        ".html",
+        ".html",
+        ".xlsx",
+        ".xlsx",
+    ]
+    # the artifact links the files where scripts/serve serves them, on 127.0.0.1
+    link = re.search(
+        r"\((http://127\.0\.0\.1:\d+/cam-xuyen-cchc-2024/2024-Q1/[^)]+\.xlsx)\)", shown
+    )
+    assert link is not None
+    with urllib.request.urlopen(link[1], timeout=30) as served:
+        assert served.read() == (folder / link[1].rsplit("/", 1)[1]).read_bytes()
