@@ -158,12 +158,14 @@ class Scope:
 PARENT = UNIT.alias("parent")
 
 
-def _joined(query: sa.Select[Any], *, parent: bool = False) -> sa.Select[Any]:
-    query = (
-        query.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
+def _joined(query: sa.Select[Any], *, units: bool = True, parent: bool = False) -> sa.Select[Any]:
+    """`query` over obligations with their requirement and directive (which the scope's
+    filters name), and their unit (and its parent) only where they are read."""
+    query = query.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id).join(
+        DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id
     )
+    if units or parent:
+        query = query.join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
     return query.outerjoin(PARENT, PARENT.c.code == UNIT.c.parent_code) if parent else query
 
 
@@ -182,7 +184,8 @@ def _rates(conn: Connection, scope: Scope, on: Day, by: Grouping | None) -> list
             _count(_on_time()).label("on_time"),
             _count(OBLIGATION.c.status == "waived").label("waived"),
             _count(shown == "overdue").label("overdue"),
-        )
+        ),
+        units=by is not None,
     ).where(*scope.filters)
     query = query.group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key, group)
     sums: dict[tuple[str, str, str], list[int]] = {}
@@ -242,7 +245,8 @@ def _target_counts(
                 group,
                 sa.func.count().label("accepted"),
                 _count(_meets(figure)).label("met"),
-            ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id)
+            ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id),
+            units=by is not None,
         ).where(
             *scope.filters,
             REQUIREMENT.c.code == code,
@@ -385,7 +389,8 @@ def consolidation(
                     OBLIGATION.c.period_start,
                     OBLIGATION.c.period_end,
                     OBLIGATION.c.due_date,
-                )
+                ),
+                units=False,
             )
             .where(*scope.filters)
             .limit(1)
@@ -435,7 +440,8 @@ def _totals(conn: Connection, scope: Scope, figures: Sequence[Figure]) -> list[F
                 FIGURE_VALUE.c.key,
                 sa.func.sum(FIGURE_VALUE.c.number).label("total"),
                 sa.func.count().label("n"),
-            ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id)
+            ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id),
+            units=False,
         )
         .where(*scope.filters, OBLIGATION.c.status.in_(ACCEPTED))
         .group_by(FIGURE_VALUE.c.key)
@@ -465,7 +471,8 @@ def _missed(
         query = _joined(
             sa.select(OBLIGATION.c.id).join(
                 FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id
-            )
+            ),
+            units=False,
         ).where(
             *scope.filters,
             OBLIGATION.c.status.in_(ACCEPTED),
