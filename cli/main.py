@@ -10,9 +10,11 @@ import json
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date
 from functools import wraps
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -255,6 +257,26 @@ def open_(as_of: AsOfOpt = None) -> None:
     _print_opened(report)
 
 
+# Rows encoded into JSON at a time: json.dumps of a list is faster than of each row alone.
+JSON_CHUNK = 1_000
+
+
+def _write_json_array(rows: Iterator[dict[str, Any]]) -> None:
+    """Write `rows` as the one indented JSON array `_print_json` would print, a chunk at a
+    time: the same bytes, in memory for one chunk. Nothing is written before the first chunk
+    is read, so an error in the query leaves stdout empty."""
+    chunk = list(islice(rows, JSON_CHUNK))
+    if not chunk:
+        sys.stdout.write("[]\n")
+        return
+    sys.stdout.write("[\n")
+    while chunk:
+        # the chunk's elements as they sit inside the whole array: its "[\n" and "\n]" cut
+        sys.stdout.write(json.dumps(chunk, ensure_ascii=False, indent=2, default=str)[2:-2])
+        chunk = list(islice(rows, JSON_CHUNK))
+        sys.stdout.write(",\n" if chunk else "\n]\n")
+
+
 @app.command("obligations")
 @friendly
 def obligations(
@@ -271,39 +293,34 @@ def obligations(
             "command line", "--status", status, f"must be one of {', '.join(STATUSES)}"
         )
     day = _day(as_of, "--as-of")
-    rows = services.list_obligations(
-        load_settings(),
-        day=day,
-        directive=directive,
-        unit=unit,
-        period=period,
-        status=status,
-    )
-    if as_json:
-        _print_json([r.model_dump(mode="json") for r in rows])
-        return
-    table = Table(
-        "id",
-        "directive",
-        "requirement",
-        "unit",
-        "period",
-        "due",
-        "status",
-        "version",
-        title=f"obligations as of {day.isoformat()}",
-    )
-    for r in rows:
-        table.add_row(
-            str(r.id),
-            r.directive,
-            r.requirement,
-            r.unit,
-            r.period,
-            r.due.isoformat() if r.due else "—",
-            r.status,
-            str(r.version),
+    where = services.ObligationFilter(directive=directive, unit=unit, period=period, status=status)
+    found = services.stream_obligations(load_settings(), day=day, where=where)
+    with closing(found):
+        if as_json:
+            _write_json_array(r.to_json() for r in found)
+            return
+        table = Table(
+            "id",
+            "directive",
+            "requirement",
+            "unit",
+            "period",
+            "due",
+            "status",
+            "version",
+            title=f"obligations as of {day.isoformat()}",
         )
+        for r in found:
+            table.add_row(
+                str(r.id),
+                r.directive,
+                r.requirement,
+                r.unit,
+                r.period,
+                r.due.isoformat() if r.due else "—",
+                r.status,
+                str(r.version),
+            )
     out.print(table)
 
 
