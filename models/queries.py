@@ -49,6 +49,7 @@ class ObligationFilter:
     """Which obligations a listing shows: each field set narrows it (None: any)."""
 
     directive: str | None = None
+    requirement: str | None = None
     unit: str | None = None
     period: str | None = None
     status: str | None = None  # as shown on the day
@@ -113,6 +114,8 @@ def _obligations(on: Day, where: ObligationFilter) -> sa.Select[Any]:
     filters: list[Any] = []
     if where.directive is not None:
         filters.append(DIRECTIVE.c.code == where.directive)
+    if where.requirement is not None:
+        filters.append(REQUIREMENT.c.code == where.requirement)
     if where.unit is not None:
         filters.append(OBLIGATION.c.unit_code == where.unit)
     if where.period is not None:
@@ -127,22 +130,42 @@ def stream_obligations(
     *,
     on: Day,
     where: ObligationFilter,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Generator[ObligationPublic, None, None]:
-    """Obligations `where` selects, ordered by directive, requirement, period and unit,
-    fetched FETCH_ROWS at a time, so memory stays flat however many match. The read
-    transaction stays open until the generator is exhausted or closed."""
-    query = _obligations(on, where).order_by(
-        DIRECTIVE.c.code,
-        REQUIREMENT.c.code,
-        OBLIGATION.c.period_end.nulls_first(),
-        OBLIGATION.c.period_key,
-        OBLIGATION.c.unit_code,
+    """Obligations `where` selects, ordered by directive, requirement, period and unit (from
+    the `offset`-th, at most `limit`), fetched FETCH_ROWS at a time, so memory stays flat
+    however many match. The read transaction stays open until the generator is exhausted or
+    closed."""
+    query = (
+        _obligations(on, where)
+        .order_by(
+            DIRECTIVE.c.code,
+            REQUIREMENT.c.code,
+            OBLIGATION.c.period_end.nulls_first(),
+            OBLIGATION.c.period_key,
+            OBLIGATION.c.unit_code,
+        )
+        .limit(limit)
+        .offset(offset or None)
     )
     make = ObligationPublic._make
     with transaction(engine, writes=False) as conn:
         # yield_per: a server-side cursor on PostgreSQL (psycopg), fetchmany on SQLite
         for row in conn.execution_options(yield_per=FETCH_ROWS).execute(query):
             yield make(row)
+
+
+def count_obligations(
+    engine: Engine,
+    *,
+    on: Day,
+    where: ObligationFilter,
+) -> int:
+    """How many obligations `where` selects on the day."""
+    query = sa.select(sa.func.count()).select_from(_obligations(on, where).subquery())
+    with transaction(engine, writes=False) as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def list_obligations(

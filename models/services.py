@@ -386,11 +386,20 @@ def stream_obligations(
     *,
     day: date,
     where: ObligationFilter,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Generator[ObligationPublic, None, None]:
     """Obligations `where` selects, with their status as of `day` (the configured due-soon
-    window), streamed from the database: iterate it to the end or close it. The database is
-    checked before it returns."""
-    return queries.stream_obligations(settings.engine(), on=settings.status_day(day), where=where)
+    window), from the `offset`-th, at most `limit`, streamed from the database: iterate it to
+    the end or close it. The database is checked before it returns."""
+    return queries.stream_obligations(
+        settings.engine(), on=settings.status_day(day), where=where, limit=limit, offset=offset
+    )
+
+
+def count_obligations(settings: Settings, *, day: date, where: ObligationFilter) -> int:
+    """How many obligations `where` selects as of `day`."""
+    return queries.count_obligations(settings.engine(), on=settings.status_day(day), where=where)
 
 
 def compliance(settings: Settings, *, day: date) -> list[tuple[str, str, str, str, int]]:

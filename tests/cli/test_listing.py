@@ -1,6 +1,6 @@
 """`dondoc obligations` over a listing that streams: --json prints what the listing printed
-before it streamed, byte for byte, on SQLite and PostgreSQL, and the filters select the same
-rows in the same order.
+before it streamed, byte for byte, on SQLite and PostgreSQL; the table shows one page and says
+how many matched; bad paging options are named and print nothing.
 
 `tests/golden/seed-obligations.json` is what `dondoc obligations --json --as-of 2024-03-12`
 printed for the seed directive (published as `tests.conftest.publish_seed` does) before
@@ -69,7 +69,7 @@ def test_the_streamed_json_is_what_the_whole_listing_printed(
 @pytest.mark.parametrize(
     ("args", "keep"),
     [
-        (("--unit", "18712", "--period", "2024-Q1"), {"unit": "18712", "period": "2024-Q1"}),
+        (("--requirement", "1c", "--unit", "18712"), {"requirement": "1c", "unit": "18712"}),
         (("--status", "overdue"), {"status": "overdue"}),
         (
             ("--status", "due_soon", "--period", "2024-Q1"),
@@ -87,7 +87,83 @@ def test_filters_select_the_same_rows_in_the_same_order(
     assert _table_ids(listing(*args)) == [r["id"] for r in expected]
 
 
-def test_the_table_shows_every_row(listing: Run) -> None:
+def test_limit_and_offset_page_through_the_same_order(listing: Run) -> None:
+    golden = _golden()
+    assert json.loads(listing("--json", "--limit", "10", "--offset", "5").stdout) == golden[5:15]
+    assert json.loads(listing("--json", "--offset", "290").stdout) == golden[290:]
+    assert listing("--json", "--offset", "291").stdout == "[]\n"
+    overdue = [r for r in golden if r["status"] == "overdue"]
+    paged = listing("--json", "--status", "overdue", "--limit", "5", "--offset", "5").stdout
+    assert json.loads(paged) == overdue[5:10]
+
+
+def test_the_table_under_its_page_shows_every_row_and_says_nothing_more(listing: Run) -> None:
     shown = listing()
     assert _table_ids(shown) == [r["id"] for r in _golden()]
     assert shown.stderr == ""
+
+
+def test_above_its_page_the_table_shows_the_page_and_says_how_many_matched(
+    listing: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli.main, "TABLE_ROWS", 100)
+    ids = [r["id"] for r in _golden()]
+    first = listing()
+    assert _table_ids(first) == ids[:100]
+    assert first.stderr.splitlines() == [
+        "showing 1–100 of 291 obligations: narrow with --directive, --requirement, --unit, "
+        "--period or --status; next page: --offset 100; all of them: --json"
+    ]
+    last = listing("--offset", "200")
+    assert _table_ids(last) == ids[200:]
+    assert last.stderr.splitlines() == [
+        "showing 201–291 of 291 obligations: narrow with --directive, --requirement, --unit, "
+        "--period or --status; all of them: --json"
+    ]
+    past = listing("--offset", "400")
+    assert _table_ids(past) == []
+    assert past.stderr.splitlines() == [
+        "--offset 400 is past the last of the 291 obligations that match"
+    ]
+
+
+def test_an_explicit_limit_pages_the_table(listing: Run) -> None:
+    overdue = [r["id"] for r in _golden() if r["status"] == "overdue"]
+    shown = listing("--status", "overdue", "--limit", "5", "--offset", "5")
+    assert _table_ids(shown) == overdue[5:10]
+    assert shown.stderr.splitlines() == [
+        "showing 6–10 of 12 obligations: narrow with --directive, --requirement, --unit, "
+        "--period or --status; next page: --offset 10; all of them: --json"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--limit", "0"), "--limit: must be at least 1 (got '0')"),
+        (("--json", "--limit", "-3"), "--limit: must be at least 1 (got '-3')"),
+        (("--limit", "ten"), "--limit: is not a whole number (got 'ten')"),
+        (("--json", "--limit", "1e3"), "--limit: is not a whole number (got '1e3')"),
+        (("--offset", "-1"), "--offset: must be at least 0 (got '-1')"),
+        (("--json", "--offset", "x"), "--offset: is not a whole number (got 'x')"),
+        (
+            ("--limit", "10001"),
+            "--limit: the table shows at most 10,000 rows: page with --offset, or use --json "
+            "(got '10001')",
+        ),
+        (("--json", "--status", "late"), "--status: must be one of open, due_soon"),
+    ],
+)
+def test_a_bad_paging_option_is_named_and_nothing_is_printed(
+    listing: Run, args: tuple[str, ...], named: str
+) -> None:
+    refused = listing(*args, ok=False)
+    assert refused.exit_code == 2
+    assert refused.stdout == ""
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: command line: "), refused.stderr
+    assert named in lines[0]
+
+
+def test_json_has_no_table_cap(listing: Run) -> None:
+    assert json.loads(listing("--json", "--limit", "10001").stdout) == _golden()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from models import queries
-from models.queries import ObligationFilter, list_obligations, stream_obligations
+from models.queries import ObligationFilter, count_obligations, list_obligations, stream_obligations
 from models.status import Day
 
 ON = Day(date(2024, 3, 12), date(2024, 3, 15))
@@ -50,3 +50,15 @@ def test_the_rows_come_through_a_cursor_that_fetches_as_read(
         assert [type(c) for c in cursors] == [psycopg.ServerCursor]
     else:
         assert [type(c) for c in cursors] == [sqlite3.Cursor]
+
+
+def test_the_count_is_the_number_of_rows_the_same_filter_lists(seeded: Engine) -> None:
+    for where in (
+        EVERY,
+        ObligationFilter(status="overdue"),
+        ObligationFilter(requirement="1c", period="2024-Q1"),
+        ObligationFilter(directive="cam-xuyen-cchc-2024", unit="18712", status="open"),
+        ObligationFilter(unit="no-such-unit"),
+    ):
+        listed = list(stream_obligations(seeded, on=ON, where=where))
+        assert count_obligations(seeded, on=ON, where=where) == len(listed)
