@@ -33,23 +33,25 @@ def test_a_listing_holds_its_connection_until_read_or_closed(seeded: Engine) -> 
 def test_the_rows_come_through_a_cursor_that_fetches_as_read(
     seeded: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cursors: list[Any] = []
+    sent: list[tuple[str, type]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM obligation" in statement:
-            cursors.append(cursor)
+        sent.append((statement, type(cursor)))
 
     event.listen(seeded, "before_cursor_execute", seen)
     monkeypatch.setattr(queries, "FETCH_ROWS", 10)
     rows = list(stream_obligations(seeded, on=ON, where=EVERY))
     event.remove(seeded, "before_cursor_execute", seen)
     assert rows == list_obligations(seeded, on=ON)
-    # PostgreSQL sends the rows as they are fetched from a named (server-side) cursor; SQLite
-    # has none, and its own cursor steps through the result as it is fetched
+    # PostgreSQL sends the rows as they are fetched from a named (server-side) cursor, planned
+    # for reading all of its rows; SQLite has none, and its own cursor steps through the result
+    # as it is fetched
+    listing = [kind for statement, kind in sent if "FROM obligation" in statement]
     if seeded.dialect.name == "postgresql":
-        assert [type(c) for c in cursors] == [psycopg.ServerCursor]
+        assert listing == [psycopg.ServerCursor]
+        assert "SET LOCAL cursor_tuple_fraction = 1.0" in [statement for statement, _ in sent]
     else:
-        assert [type(c) for c in cursors] == [sqlite3.Cursor]
+        assert listing == [sqlite3.Cursor]
 
 
 def test_the_count_is_the_number_of_rows_the_same_filter_lists(seeded: Engine) -> None:
