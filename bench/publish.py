@@ -16,6 +16,12 @@ obligations) and prints, per backend:
   same candidate rows, in the same run (target: at most 3×); and its set-based append
   (`chase.append_events`, through `ledger.append_many`) against a plain DB-API executemany of
   the same event rows and projection updates into a copy of the database (target: at most 2×);
+- the listing at national scale, as of 15/04/2024: `dondoc obligations --json` (every row)
+  and the table form (its first page), each run as a command in a process of its own, with
+  its time and peak RSS (target: under 300 MB); and the JSON listing's time against one
+  hand-written SQL query of the same rows, fetched whole through the DB-API driver, plus
+  json-writing them to a file in the same format, in the same run (target: at most 2×; the
+  two files must be the same bytes; each the fastest of 3 runs taken in turns);
 - submission throughput in events/s: 20,000 `ledger.submit` commands in one process, one
   report each, by the staff actor of the obliged commune; then 20,000 more shared among 4
   worker processes (`--workers 0` skips those).
@@ -36,13 +42,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -54,10 +61,11 @@ from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 from vietnam_provinces.base import VietNamDivisionType
 
 from models import chase, ledger, publishing, reference
-from models.db import make_engine, transaction, upgrade
+from models.db import make_engine, paused_gc, transaction, upgrade
 from models.directive import DirectiveSpec, parse_directive
 from models.ladder import DEFAULT_LADDER
 from models.registry import ActorRow, UnitRow
+from models.status import Day
 from models.tables import OBLIGATION
 from models.workdays import WorkCalendar
 from notifications.render import renderer
@@ -74,6 +82,10 @@ TARGET_CHASE_RATIO = 3.0
 CHASE_DAY = date(2024, 4, 15)
 CHASED_AT = datetime(2024, 4, 15, 1, 0, tzinfo=UTC)
 TARGET_PEAK_MB = 300.0
+LISTING_DAY = CHASE_DAY
+DUE_SOON_WORKING_DAYS = 3
+TABLE_PAGE = 1_000
+LISTING_RUNS = 3
 DATABASES = {"publish": "dondoc_bench_publish", "plain": "dondoc_bench_plain"}
 MEASURE_UNITS = {
     "obligations": "rows",
@@ -82,6 +94,7 @@ MEASURE_UNITS = {
     "chase_overdue": "rows",
     "chase_events": "events",
     "chase_messages": "messages",
+    "listing_rows": "rows",
 }
 T = VietNamDivisionType
 # The package's data marks every level-3 unit as "xã" (and every level 2 as "huyện"), so the
@@ -564,6 +577,164 @@ def measure_chase(
     }
 
 
+# `dondoc ARGS…` as a user runs it, in a process of its own: after it ends, the file named by
+# its first argument holds the seconds the command ran once the command line was imported, and
+# the process's peak RSS (VmHWM, see `_memory_mb`) in MB.
+CLI_PROBE = """
+import sys, time
+from pathlib import Path
+report = Path(sys.argv.pop(1))
+from cli.main import app
+start = time.perf_counter()
+try:
+    app(prog_name="dondoc")
+finally:
+    seconds = time.perf_counter() - start
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    report.write_text(f"{seconds} {peak / 1024}")
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRun:
+    """One `dondoc` command in a process of its own."""
+
+    seconds: float  # once the command line was imported
+    wall_seconds: float  # the whole process, interpreter start and imports included
+    peak_mb: float
+    stderr: str
+
+
+def run_command(url: str, args: Sequence[str], output: Path) -> CommandRun:
+    """Run `dondoc ARGS…` on the database at `url`, its stdout to `output`."""
+    report = output.with_suffix(".probe")
+    env = os.environ | {
+        "DONDOC_DATABASE_URL": url,
+        "DONDOC_DUE_SOON_WORKING_DAYS": str(DUE_SOON_WORKING_DAYS),
+    }
+    with output.open("wb") as out:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", CLI_PROBE, str(report), *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"dondoc {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    seconds, peak = map(float, report.read_text().split())
+    report.unlink()
+    return CommandRun(seconds, wall, peak, done.stderr)
+
+
+# The listing `dondoc obligations` prints, written by hand: status as of the day as
+# `models.status.RULES` states it, in the listing's order.
+HAND_LISTING = (
+    "SELECT o.id, d.code AS directive, r.code AS requirement, o.unit_code AS unit, "
+    "o.period_key AS period, o.effective_due AS due, "
+    "CASE WHEN o.status IN ('open', 'returned') AND o.effective_due < {mark} THEN 'overdue' "
+    "WHEN o.status = 'open' AND o.effective_due <= {mark} THEN 'due_soon' "
+    "ELSE o.status END AS status, o.version "
+    "FROM obligation o JOIN requirement r ON r.id = o.requirement_id "
+    "JOIN directive d ON d.id = r.directive_id "
+    "ORDER BY d.code, r.code, o.period_end NULLS FIRST, o.period_key, o.unit_code"
+)
+
+
+def hand_listing(engine: sa.Engine, output: Path) -> tuple[float, float, int]:
+    """The listing by hand: one query through the DB-API driver, every row fetched at once
+    (seconds), then written to `output` as the same indented JSON array (seconds); and rows.
+    The cycle collector is paused, as it would only slow the hand listing down: the floor the
+    command is held to is as low as it gets."""
+    on = Day.of(LISTING_DAY, WorkCalendar(), DUE_SOON_WORKING_DAYS)
+    days: tuple[Any, ...] = (on.day, on.soon_until)
+    mark = "%s"
+    if engine.dialect.name == "sqlite":  # its dates are ISO 8601 text
+        days, mark = tuple(d.isoformat() for d in days), "?"
+    raw = engine.raw_connection()
+    try:
+        with paused_gc():
+            cursor = raw.cursor()
+            start = time.perf_counter()
+            cursor.execute(HAND_LISTING.format(mark=mark), days)
+            rows = cursor.fetchall()
+            fetched = time.perf_counter()
+            names = [d[0] for d in cursor.description]
+            with output.open("w", encoding="utf-8") as out:
+                out.write(
+                    json.dumps(
+                        [dict(zip(names, row, strict=True)) for row in rows],
+                        ensure_ascii=False,
+                        indent=2,
+                        default=str,
+                    )
+                    + "\n"
+                )
+            written = time.perf_counter()
+    finally:
+        raw.close()
+    return fetched - start, written - fetched, len(rows)
+
+
+def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[str, float]:
+    """`dondoc obligations --json` and the same listing by hand, in turns, LISTING_RUNS times
+    (the fastest of each counts, the highest peak RSS; the files must be the same bytes); then
+    the table form. Each command runs in a process of its own."""
+    url = urls["publish"]
+    day = ["--as-of", LISTING_DAY.isoformat()]
+    listed, by_hand = workdir / "listing.json", workdir / "listing-by-hand.json"
+    engine = make_engine(url)
+    runs, hands = [], []
+    try:
+        for _ in range(LISTING_RUNS):
+            runs.append(run_command(url, ["obligations", "--json", *day], listed))
+            hands.append(hand_listing(engine, by_hand))
+    finally:
+        engine.dispose()
+    as_json = replace(
+        min(runs, key=lambda run: run.seconds), peak_mb=max(run.peak_mb for run in runs)
+    )
+    fetch, write, rows = min(hands, key=lambda hand: hand[0] + hand[1])
+    table = run_command(url, ["obligations", *day], workdir / "listing.txt")
+    if listed.read_bytes() != by_hand.read_bytes():
+        raise SystemExit(f"{backend}: dondoc obligations --json differs from the hand listing")
+    paged = f"showing 1–{TABLE_PAGE:,} of {rows:,} obligations"
+    if not table.stderr.startswith(paged):
+        raise SystemExit(f"{backend}: the table did not say {paged!r}: {table.stderr!r}")
+    ratio = as_json.seconds / (fetch + write)
+
+    def ran(run: CommandRun) -> str:
+        return (
+            f"{run.seconds:.2f} s ({run.wall_seconds:.2f} s with interpreter start and imports), "
+            f"peak RSS {run.peak_mb:.0f} MB "
+            f"(target < {TARGET_PEAK_MB:g} MB: {_met(run.peak_mb < TARGET_PEAK_MB)})"
+        )
+
+    print(f"  listing --json    {rows:,} rows as of {LISTING_DAY:%d/%m/%Y}: {ran(as_json)}")
+    print(
+        f"  listing by hand   one query fetched whole {fetch:.2f} s + written as JSON "
+        f"{write:.2f} s; --json ratio {ratio:.2f}x "
+        f"(target <= {TARGET_RATIO:g}x: {_met(ratio <= TARGET_RATIO)})"
+    )
+    print(f"  listing table     the first {TABLE_PAGE:,} rows: {ran(table)}")
+    return {
+        "listing_rows": rows,
+        "listing_json_seconds": as_json.seconds,
+        "listing_json_wall_seconds": as_json.wall_seconds,
+        "listing_json_peak_mb": as_json.peak_mb,
+        "listing_hand_fetch_seconds": fetch,
+        "listing_hand_write_seconds": write,
+        "listing_json_ratio": ratio,
+        "listing_table_seconds": table.seconds,
+        "listing_table_wall_seconds": table.wall_seconds,
+        "listing_table_peak_mb": table.peak_mb,
+    }
+
+
 def measure_submits(
     backend: str, url: str, engine: sa.Engine, submits: int, workers: int
 ) -> dict[str, float]:
@@ -600,7 +771,12 @@ def measure_submits(
 
 
 def bench_backend(
-    backend: str, urls: dict[str, str], units: Sequence[UnitRow], submits: int, workers: int
+    backend: str,
+    urls: dict[str, str],
+    units: Sequence[UnitRow],
+    submits: int,
+    workers: int,
+    workdir: Path,
 ) -> dict[str, float]:
     """Every measurement on one backend, printed as it goes; the figures by name."""
     people = actors(units)
@@ -616,6 +792,7 @@ def bench_backend(
         return (
             measure_publish(backend, urls, engines)
             | measure_chase(backend, urls, engines)
+            | measure_listing(backend, urls, workdir)
             | measure_submits(backend, urls["publish"], engines["publish"], submits, workers)
         )
     finally:
@@ -686,7 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend in backends:
             print(f"{backend}:")
             with databases(backend, workdir, args.postgres_url) as urls:
-                results = bench_backend(backend, urls, units, args.submits, args.workers)
+                results = bench_backend(backend, urls, units, args.submits, args.workers, workdir)
             figures += [
                 {"backend": backend, "measurement": name, "value": value, "unit": _unit_of(name)}
                 for name, value in results.items()

@@ -6,7 +6,7 @@ import this module and never the storage modules themselves (import-linter check
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Generator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,7 +33,9 @@ from models.publishing import Handover as Handover
 from models.publishing import OpenReport as OpenReport
 from models.publishing import PublishReport as PublishReport
 from models.queries import AwaitingReview as AwaitingReview
-from models.queries import DirectivePublic, ObligationPublic
+from models.queries import DirectivePublic
+from models.queries import ObligationFilter as ObligationFilter
+from models.queries import ObligationPublic as ObligationPublic
 from models.queries import OpenWork as OpenWork
 from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
 from models.reporting import GROUPINGS as GROUPINGS
@@ -388,24 +390,19 @@ def list_directives(settings: Settings) -> list[DirectivePublic]:
     return queries.list_directives(settings.engine())
 
 
-def list_obligations(
+def stream_obligations(
     settings: Settings,
     *,
     day: date,
-    directive: str | None = None,
-    unit: str | None = None,
-    period: str | None = None,
-    status: str | None = None,
-) -> list[ObligationPublic]:
-    """Obligations matching the filters, with their status as of `day` (the configured
-    due-soon window)."""
-    return queries.list_obligations(
-        settings.engine(),
-        on=settings.status_day(day),
-        directive=directive,
-        unit=unit,
-        period=period,
-        status=status,
+    where: ObligationFilter,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Generator[ObligationPublic, None, None]:
+    """Obligations `where` selects, with their status as of `day` (the configured due-soon
+    window), from the `offset`-th, at most `limit`, streamed from the database: iterate it to
+    the end or close it. The database is checked before it returns."""
+    return queries.stream_obligations(
+        settings.engine(), on=settings.status_day(day), where=where, limit=limit, offset=offset
     )
 
 
@@ -551,6 +548,11 @@ def consolidate(settings: Settings, *, day: date, now: datetime) -> Consolidatio
 def drafts(settings: Settings, obligation_ids: Collection[int]) -> dict[int, reporting.Drafted]:
     """The consolidation run's drafts of these obligations."""
     return reporting.drafts(settings.engine(), list(obligation_ids))
+
+
+def count_obligations(settings: Settings, *, day: date, where: ObligationFilter) -> int:
+    """How many obligations `where` selects as of `day`."""
+    return queries.count_obligations(settings.engine(), on=settings.status_day(day), where=where)
 
 
 def compliance(settings: Settings, *, day: date) -> list[tuple[str, str, str, str, int]]:

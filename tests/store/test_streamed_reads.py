@@ -1,0 +1,66 @@
+"""The obligation listing streams: a server-side cursor on PostgreSQL, and a read transaction
+that ends when the listing is read to its end or closed."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, event
+
+from models import queries
+from models.queries import ObligationFilter, count_obligations, list_obligations, stream_obligations
+from models.status import Day
+
+ON = Day(date(2024, 3, 12), date(2024, 3, 15))
+EVERY = ObligationFilter()
+
+
+def test_a_listing_holds_its_connection_until_read_or_closed(seeded: Engine) -> None:
+    pool: Any = seeded.pool
+    rows = stream_obligations(seeded, on=ON, where=EVERY)
+    next(rows)
+    assert pool.checkedout() == 1
+    rows.close()
+    assert pool.checkedout() == 0
+    assert len(list(stream_obligations(seeded, on=ON, where=EVERY))) == 291
+    assert pool.checkedout() == 0
+
+
+def test_the_rows_come_through_a_cursor_that_fetches_as_read(
+    seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, type]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append((statement, type(cursor)))
+
+    event.listen(seeded, "before_cursor_execute", seen)
+    monkeypatch.setattr(queries, "FETCH_ROWS", 10)
+    rows = list(stream_obligations(seeded, on=ON, where=EVERY))
+    event.remove(seeded, "before_cursor_execute", seen)
+    assert rows == list_obligations(seeded, on=ON)
+    # PostgreSQL sends the rows as they are fetched from a named (server-side) cursor, planned
+    # for reading all of its rows; SQLite has none, and its own cursor steps through the result
+    # as it is fetched
+    listing = [kind for statement, kind in sent if "FROM obligation" in statement]
+    if seeded.dialect.name == "postgresql":
+        assert listing == [psycopg.ServerCursor]
+        assert "SET LOCAL cursor_tuple_fraction = 1.0" in [statement for statement, _ in sent]
+    else:
+        assert listing == [sqlite3.Cursor]
+
+
+def test_the_count_is_the_number_of_rows_the_same_filter_lists(seeded: Engine) -> None:
+    for where in (
+        EVERY,
+        ObligationFilter(status="overdue"),
+        ObligationFilter(requirement="1c", period="2024-Q1"),
+        ObligationFilter(directive="cam-xuyen-cchc-2024", unit="18712", status="open"),
+        ObligationFilter(unit="no-such-unit"),
+    ):
+        listed = list(stream_obligations(seeded, on=ON, where=where))
+        assert count_obligations(seeded, on=ON, where=where) == len(listed)
