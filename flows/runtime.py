@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pendulum
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
 from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
@@ -35,6 +36,14 @@ NEXT_STEPS: dict[type[DondocError], str] = {
 def run_id() -> str:
     """This flow run's id (a fresh one when the flow is called outside a run)."""
     return str(flow_run.id or uuid4())
+
+
+def rename_run(name: str) -> None:
+    """Give this flow run a name that says who, what and which period, once they are known
+    (nothing outside a run)."""
+    if flow_run.id is not None:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_name(UUID(flow_run.id), name)
 
 
 def issued(actor: str) -> Issued:
