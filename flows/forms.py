@@ -39,6 +39,7 @@ from models.settings import Settings, load_settings
 from models.vietnamese import day_text, period_words
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
+DESK_DEPLOYMENT = "viec-cua-don-vi/viec-cua-don-vi"
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
@@ -277,6 +278,31 @@ def publish_schema(directive_files: list[str]) -> dict[str, Any]:
     }
 
 
+def desk_schema() -> dict[str, Any]:
+    """The form of a unit's own list: who is asking (their unit's list is shown)."""
+    return {
+        "title": "Parameters",
+        "type": "object",
+        "properties": {
+            "actor": {
+                "title": "Người xem (tên đăng nhập dondoc)",
+                "description": "Danh sách là việc của đơn vị người này.",
+                "type": "string",
+                "minLength": 1,
+                "position": 0,
+            },
+            "as_of": {
+                "title": "Tình hình tính đến ngày (mặc định: hôm nay)",
+                "type": "string",
+                "format": "date",
+                "position": 1,
+            },
+        },
+        "required": ["actor"],
+        "definitions": {},
+    }
+
+
 @dataclass(frozen=True)
 class Form:
     """One generated deployment: a requirement's submission form or a directive's review form."""
@@ -374,20 +400,27 @@ async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
             return found
 
 
-async def _refresh_publish_form(client: Any, working_directory: str) -> bool:
-    """Offer the directive files the project holds now in the publishing form (declared in
-    prefect.yaml; absent until `prefect deploy` has run). True when it had to be written."""
-    try:
-        deployment = await client.read_deployment_by_name(PUBLISH_DEPLOYMENT)
-    except ObjectNotFound:
-        return False
+async def _refresh_declared_forms(client: Any, working_directory: str) -> list[str]:
+    """Give the deployments prefect.yaml declares their Vietnamese forms, the publishing form
+    offering the directive files the project holds now (each absent until `prefect deploy`
+    has run). The names of those that had to be written."""
     project = Path(working_directory)
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
-    schema = publish_schema(files)
-    if deployment.parameter_openapi_schema == schema:
-        return False
-    await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
-    return True
+    written = []
+    for name, schema in (
+        (PUBLISH_DEPLOYMENT, publish_schema(files)),
+        (DESK_DEPLOYMENT, desk_schema()),
+    ):
+        try:
+            deployment = await client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            continue
+        if deployment.parameter_openapi_schema != schema:
+            await client.update_deployment(
+                deployment.id, DeploymentUpdate(parameter_openapi_schema=schema)
+            )
+            written.append(name)
+    return written
 
 
 async def _lock(client: Any) -> None:
@@ -444,8 +477,7 @@ async def sync_forms(settings: Settings) -> FormSync:
             for name in sorted(existing.keys() - set(names)):
                 await client.delete_deployment(existing[name].id)
                 deleted.append(name)
-            if await _refresh_publish_form(client, working_directory):
-                written.append(PUBLISH_DEPLOYMENT)
+            written += await _refresh_declared_forms(client, working_directory)
     return FormSync(names, written, deleted)
 
 

@@ -267,6 +267,33 @@ def test_a_scripts_run_refuses_a_negative_figure_when_the_form_check_is_off(
     assert _events(prefect_stack, oid) == before
 
 
+def test_a_unit_lists_its_own_work_most_urgent_first(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    oid = obligation_id(prefect_stack.engine, "1c", "18673", "2024-Q1")
+    clerk = ledger.Issued("cb.18673", "desk-submit", "test", NOW)
+    ledger.submit(prefect_stack.engine, oid, clerk, figures=FIGURES, narrative="Q1", evidence=None)
+    officer = ledger.Issued("vhtt.lan", "desk-return", "test", NOW)
+    ledger.return_(prefect_stack.engine, oid, officer, reason="Thiếu số liệu tờ rơi")
+    assert _schema("viec-cua-don-vi/viec-cua-don-vi")["properties"]["actor"]["title"] == (
+        "Người xem (tên đăng nhập dondoc)"
+    )
+    run = _run("viec-cua-don-vi/viec-cua-don-vi", {"actor": "cb.18673", "as_of": "2024-06-12"})
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
+    assert run.name == "viec-cua-don-vi · 18673 Thị trấn Cẩm Xuyên · 12/06/2024"
+    rows = [
+        line
+        for line in prefect_stack.artifacts(run.id)["viec-cua-don-vi"].data.splitlines()
+        if line.startswith("| **")
+    ]
+    assert rows[0] == (
+        "| **Quá hạn** | 15/03/2024 | Báo cáo kết quả công tác tuyên truyền CCHC (quý, 6 tháng, "
+        "năm) (1c · cam-xuyen-cchc-2024) | Quý I/2024 | Trả lại để bổ sung: «Thiếu số liệu tờ "
+        "rơi». Sửa rồi nộp lại qua biểu mẫu `nop-bao-cao/1c · cam-xuyen-cchc-2024`. |"
+    )
+    assert rows[1].startswith("| **Sắp đến hạn** | 17/06/2024 |") and "Quý II/2024" in rows[1]
+
+
 def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms: list[str]) -> None:
     reporter = "nop-bao-cao/4b · cam-xuyen-cchc-2024"
     centre = "446-TTVHTT · Trung tâm Văn hóa - Truyền thông huyện Cẩm Xuyên"
