@@ -91,7 +91,7 @@ def unit_work(actor: str, as_of: date | None = None) -> int:
     rename_run(SEPARATOR.join([DESK_FLOW, f"{unit.code} {unit.name}", day_text(day)]))
     items = services.unit_desk(settings, unit=unit.code, day=day)
     create_markdown_artifact(
-        key="viec-cua-don-vi",
+        key="viec-can-lam",
         description=f"Việc của đơn vị {unit.code} {unit.name} ngày {day_text(day)}",
         markdown=desk_markdown(unit, day, items),
     )

@@ -283,7 +283,7 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     assert run.name == "viec-cua-don-vi · 18673 Thị trấn Cẩm Xuyên · 12/06/2024"
     rows = [
         line
-        for line in prefect_stack.artifacts(run.id)["viec-cua-don-vi"].data.splitlines()
+        for line in prefect_stack.artifacts(run.id)["viec-can-lam"].data.splitlines()
         if line.startswith("| **")
     ]
     assert rows[0] == (
