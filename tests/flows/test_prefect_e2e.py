@@ -339,6 +339,7 @@ def test_the_lead_office_accepts_through_the_review_form(
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
+    assert run.name == "xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận"
     # the decision in the clerk's words, as the receipt says it
     decided = prefect_stack.artifacts(run.id)["quyet-dinh"].data
     assert "Trạng thái mới: **Đã chấp nhận**" in decided
