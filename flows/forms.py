@@ -106,7 +106,13 @@ def submission_schema() -> dict[str, Any]:
     return {
         "title": "Parameters",
         "type": "object",
-        "properties": {"actor": _actor_field(0)},
+        "properties": {
+            "actor": _actor_field(0)
+            | {
+                "description": "Bấm Submit, rồi trên trang lần chạy (⋮ → Resume) điền biểu mẫu "
+                "của đơn vị mình: chỉ có các kỳ đơn vị còn phải nộp, kèm hạn nộp."
+            }
+        },
         "required": ["actor"],
         "definitions": {},
     }
