@@ -18,6 +18,7 @@ from prefect.states import Failed, State
 
 from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
 from models.services import Issued, known_day
+from models.vietnamese import day_text
 from models.workdays import TIMEZONE
 
 P = ParamSpec("P")
@@ -36,6 +37,17 @@ NEXT_STEPS: dict[type[DondocError], str] = {
 def run_id() -> str:
     """This flow run's id (a fresh one when the flow is called outside a run)."""
     return str(flow_run.id or uuid4())
+
+
+def dated_run_name() -> str:
+    """A scheduled run's name: its flow and the day it is for, `trang-thai-hang-ngay ·
+    10/03/2024` (today unless the run names a day)."""
+    given = flow_run.parameters.get("as_of")
+    try:
+        day = date.fromisoformat(str(given)) if given else pendulum.now(TIMEZONE).date()
+    except ValueError:
+        return f"{flow_run.flow_name} · {given}"
+    return f"{flow_run.flow_name} · {day_text(day)}"
 
 
 def rename_run(name: str) -> None:
