@@ -21,8 +21,9 @@ from prefect.flow_runs import resume_flow_run
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from models import ledger
+from models import ledger, services
 from models.db import transaction
+from models.settings import Settings
 from tests.conftest import NOW, obligation_id
 from tests.flows.conftest import PrefectStack
 
@@ -273,8 +274,12 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     oid = obligation_id(prefect_stack.engine, "1c", "18673", "2024-Q1")
     clerk = ledger.Issued("cb.18673", "desk-submit", "test", NOW)
     ledger.submit(prefect_stack.engine, oid, clerk, figures=FIGURES, narrative="Q1", evidence=None)
-    officer = ledger.Issued("vhtt.lan", "desk-return", "test", NOW)
-    ledger.return_(prefect_stack.engine, oid, officer, reason="Thiếu số liệu tờ rơi")
+    # returned as the review form returns it: the unit is told at once, as the worker would
+    settings = Settings(
+        database_url=prefect_stack.database_url, outbox_dir=prefect_stack.var / "outbox"
+    )
+    officer = services.Issued("vhtt.lan", "desk-return", "test", NOW)
+    services.return_(settings, oid, officer, reason="Thiếu số liệu tờ rơi")
     assert _schema("viec-cua-don-vi/viec-cua-don-vi")["properties"]["actor"]["title"] == (
         "Người xem (tên đăng nhập dondoc)"
     )
