@@ -10,7 +10,7 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.runtime import day_of
+from flows.runtime import dated_run_name, day_of
 from models import services
 from models.errors import DeliveryFailed
 from models.settings import load_settings
@@ -51,7 +51,7 @@ def report(run: services.ChaseRun) -> str:
     return "\n".join(lines)
 
 
-@flow(name="don-doc-hang-ngay", log_prints=True)
+@flow(name="don-doc-hang-ngay", log_prints=True, flow_run_name=dated_run_name)
 def daily_chase(as_of: date | None = None) -> int:
     """Đôn đốc hằng ngày: remind and escalate what is due today; returns the items chased."""
     day = day_of(as_of)
@@ -99,7 +99,7 @@ def summary_report(run: services.SummaryRun) -> str:
     return "\n".join(lines)
 
 
-@flow(name="tong-hop-thang", log_prints=True)
+@flow(name="tong-hop-thang", log_prints=True, flow_run_name=dated_run_name)
 def monthly_summary(as_of: date | None = None) -> int:
     """Tổng hợp tháng: on the month's first working day, tell each directive's leadership who
     is late, worst first, with the urging dispatch attached; returns the late units."""

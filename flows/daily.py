@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.forms import refresh_forms
 from flows.publish import opened_table
-from flows.runtime import day_of, issued
+from flows.runtime import dated_run_name, day_of, issued
 from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
@@ -27,7 +27,7 @@ def open_due_periods(as_of: date) -> services.OpenReport:
     )
 
 
-@flow(name="mo-ky-moi", log_prints=True)
+@flow(name="mo-ky-moi", log_prints=True, flow_run_name=dated_run_name)
 def open_periods(as_of: date | None = None) -> int:
     """Mở kỳ mới: open the periods that have started and refresh the forms."""
     day = day_of(as_of)
@@ -76,7 +76,7 @@ def rate_rows(directive: str, as_of: date) -> list[dict[str, object]]:
     ]
 
 
-@flow(name="trang-thai-hang-ngay", log_prints=True)
+@flow(name="trang-thai-hang-ngay", log_prints=True, flow_run_name=dated_run_name)
 def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
     """Trạng thái hằng ngày: statuses as of today, as a compliance table per directive."""
     day = day_of(as_of)

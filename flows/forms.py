@@ -1,9 +1,11 @@
 """The forms staff and the lead office fill in the Prefect UI.
 
 Each published requirement with something still to hand in gets a deployment of the
-submission flow whose parameter schema is that requirement's own form: its figures with their
-Vietnamese labels, types and bounds, the units that owe it, and only the periods still open.
-Each directive gets a deployment of the review flow listing what the lead office can act on.
+submission flow. Its form asks only who the clerk is; the run then waits (suspended) on a
+second form built for the clerk's own unit: only the periods that unit still owes, in words
+with their due dates and in order, and the requirement's own figures with their Vietnamese
+labels, types and bounds. Each directive gets a deployment of the review flow listing what
+the lead office can act on.
 `sync_forms` brings these deployments in line with dondoc's database, so publishing a directive,
 opening periods, a submission or a decision changes the forms without anyone editing
 prefect.yaml; a form whose content has not changed is not written again.
@@ -24,14 +26,20 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import FlowFilter, FlowFilterId, FlowFilterName
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectNotFound
+from prefect.input import RunInput
 from prefect.utilities.asyncutils import run_coro_as_sync
+from pydantic import Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from models import services
 from models.directive import Figure, RequirementSpec
-from models.services import AwaitingReview, OpenWork
+from models.services import AwaitingReview, Owed, UnitRef
 from models.settings import Settings, load_settings
+from models.vietnamese import day_text, period_words
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
+DESK_DEPLOYMENT = "viec-cua-don-vi/viec-cua-don-vi"
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
@@ -92,32 +100,56 @@ def _actor_field(position: int) -> dict[str, Any]:
     }
 
 
-def submission_schema(work: OpenWork) -> dict[str, Any]:
-    """The parameter schema of one requirement's submission form."""
-    spec = RequirementSpec.model_validate_json(work.spec)
+def submission_schema() -> dict[str, Any]:
+    """The parameter schema of a submission form: step one, the clerk names themselves. The
+    run then waits on step two, the form built for their unit (`unit_form`)."""
+    return {
+        "title": "Parameters",
+        "type": "object",
+        "properties": {
+            "actor": _actor_field(0)
+            | {
+                "description": "Bấm Submit, rồi trên trang lần chạy (⋮ → Resume) điền biểu mẫu "
+                "của đơn vị mình: chỉ có các kỳ đơn vị còn phải nộp, kèm hạn nộp."
+            }
+        },
+        "required": ["actor"],
+        "definitions": {},
+    }
+
+
+def period_choice(owed: Owed) -> str:
+    """A period as the clerk reads it, with its due date, still starting with its key:
+    `2024-Q3 · Quý III/2024 — hạn 16/09/2024`."""
+    words = period_words(owed.period)
+    return choice(owed.period, words if owed.due is None else f"{words} — hạn {day_text(owed.due)}")
+
+
+def unit_form_schema(spec: RequirementSpec, owed: list[Owed]) -> dict[str, Any]:
+    """Step two of a submission, for one unit: the periods it still owes (in words, with
+    their due dates, in order), then the requirement's figures with their Vietnamese labels
+    and bounds, its narrative and evidence."""
     what = spec.what
     properties: dict[str, Any] = {
-        "actor": _actor_field(0),
-        "unit": {
-            "title": "Đơn vị",
+        "period": {
+            "title": "Kỳ báo cáo",
             "type": "string",
-            "position": 1,
-            "enum": [choice(code, name) for code, name in work.units],
+            "position": 0,
+            "enum": [period_choice(o) for o in owed],
         },
-        "period": {"title": "Kỳ báo cáo", "type": "string", "position": 2, "enum": work.periods},
     }
-    required = ["actor", "unit", "period"]
+    required = ["period"]
     if what.figures:
         properties["figures"] = {
             "title": "Số liệu",
             "type": "object",
-            "position": 3,
+            "position": 1,
             "properties": {f.key: _figure_schema(f) for f in what.figures},
             "required": [f.key for f in what.figures if f.required],
         }
         required.append("figures")
     for position, (name, part) in enumerate(
-        (("narrative", what.narrative), ("evidence", what.evidence)), start=4
+        (("narrative", what.narrative), ("evidence", what.evidence)), start=2
     ):
         if part is not None:
             properties[name] = {"title": part.label, "type": "string", "position": position}
@@ -125,12 +157,49 @@ def submission_schema(work: OpenWork) -> dict[str, Any]:
                 properties[name]["minLength"] = 1
                 required.append(name)
     return {
-        "title": "Parameters",
+        "title": spec.title,
         "type": "object",
         "properties": properties,
         "required": required,
         "definitions": {},
     }
+
+
+class UnitForm(RunInput):
+    """What step two of a submission brings back. The fields take any value: the server
+    checks the answer against the form's schema, and the flow checks it again."""
+
+    period: str
+    figures: dict[str, Any] = Field(default_factory=dict)
+    narrative: str | None = None
+    evidence: str | None = None
+
+
+def unit_form(spec: RequirementSpec, unit: UnitRef, owed: list[Owed]) -> type[UnitForm]:
+    """The paused run's form for one unit (`unit_form_schema`), with a description that
+    names the unit and says why any period came back."""
+    schema = unit_form_schema(spec, owed)
+    returned = [
+        f"- {period_words(o.period)}: trả lại để bổ sung — {o.reason}"
+        for o in owed
+        if o.reason is not None
+    ]
+
+    class Form(UnitForm):
+        @classmethod
+        def __get_pydantic_json_schema__(
+            cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+        ) -> JsonSchemaValue:
+            return schema
+
+    Form._description = "\n".join(
+        [
+            f"**{unit.code} {unit.name}** · {spec.title}: chọn kỳ còn phải nộp, điền số liệu "
+            "rồi bấm Resume.",
+            *returned,
+        ]
+    )
+    return Form
 
 
 def review_schema(waiting: list[AwaitingReview]) -> dict[str, Any]:
@@ -215,6 +284,31 @@ def publish_schema(directive_files: list[str]) -> dict[str, Any]:
     }
 
 
+def desk_schema() -> dict[str, Any]:
+    """The form of a unit's own list: who is asking (their unit's list is shown)."""
+    return {
+        "title": "Parameters",
+        "type": "object",
+        "properties": {
+            "actor": {
+                "title": "Người xem (tên đăng nhập dondoc)",
+                "description": "Danh sách là việc của đơn vị người này.",
+                "type": "string",
+                "minLength": 1,
+                "position": 0,
+            },
+            "as_of": {
+                "title": "Tình hình tính đến ngày (mặc định: hôm nay)",
+                "type": "string",
+                "format": "date",
+                "position": 1,
+            },
+        },
+        "required": ["actor"],
+        "definitions": {},
+    }
+
+
 @dataclass(frozen=True)
 class Form:
     """One generated deployment: a requirement's submission form or a directive's review form."""
@@ -255,10 +349,15 @@ def desired_forms(settings: Settings) -> list[Form]:
         Form(
             flow=SUBMIT_FLOW,
             name=f"{work.requirement}{SEPARATOR}{work.directive}",
-            description=f"Nộp: {work.title}",
+            description=(
+                f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
+                "Bước 1: ghi tên đăng nhập của mình rồi bấm Submit. Bước 2: trên trang lần chạy "
+                "vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ có các "
+                "kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm Resume."
+            ),
             entrypoint=SUBMIT_ENTRYPOINT,
             parameters={"directive": work.directive, "requirement": work.requirement},
-            schema=submission_schema(work),
+            schema=submission_schema(),
             tags=[work.directive, "nộp báo cáo"],
         )
         for work in services.open_work(settings)
@@ -267,7 +366,10 @@ def desired_forms(settings: Settings) -> list[Form]:
         Form(
             flow=REVIEW_FLOW,
             name=directive,
-            description="Xét duyệt: chấp nhận, trả lại, gia hạn hoặc miễn",
+            description=(
+                f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
+                "lại để bổ sung, gia hạn hoặc miễn."
+            ),
             entrypoint=REVIEW_ENTRYPOINT,
             parameters={"directive": directive},
             schema=review_schema(waiting),
@@ -304,20 +406,27 @@ async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
             return found
 
 
-async def _refresh_publish_form(client: Any, working_directory: str) -> bool:
-    """Offer the directive files the project holds now in the publishing form (declared in
-    prefect.yaml; absent until `prefect deploy` has run). True when it had to be written."""
-    try:
-        deployment = await client.read_deployment_by_name(PUBLISH_DEPLOYMENT)
-    except ObjectNotFound:
-        return False
+async def _refresh_declared_forms(client: Any, working_directory: str) -> list[str]:
+    """Give the deployments prefect.yaml declares their Vietnamese forms, the publishing form
+    offering the directive files the project holds now (each absent until `prefect deploy`
+    has run). The names of those that had to be written."""
     project = Path(working_directory)
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
-    schema = publish_schema(files)
-    if deployment.parameter_openapi_schema == schema:
-        return False
-    await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
-    return True
+    written = []
+    for name, schema in (
+        (PUBLISH_DEPLOYMENT, publish_schema(files)),
+        (DESK_DEPLOYMENT, desk_schema()),
+    ):
+        try:
+            deployment = await client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            continue
+        if deployment.parameter_openapi_schema != schema:
+            await client.update_deployment(
+                deployment.id, DeploymentUpdate(parameter_openapi_schema=schema)
+            )
+            written.append(name)
+    return written
 
 
 async def _lock(client: Any) -> None:
@@ -374,8 +483,7 @@ async def sync_forms(settings: Settings) -> FormSync:
             for name in sorted(existing.keys() - set(names)):
                 await client.delete_deployment(existing[name].id)
                 deleted.append(name)
-            if await _refresh_publish_form(client, working_directory):
-                written.append(PUBLISH_DEPLOYMENT)
+            written += await _refresh_declared_forms(client, working_directory)
     return FormSync(names, written, deleted)
 
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
 
 from flows.forms import refresh_forms
 from flows.runtime import day_of, for_clerks, issued
@@ -73,7 +74,14 @@ def opened_table(report: services.OpenReport, key: str, description: str) -> Non
     )
 
 
-@flow(name="cong-bo-chi-thi", log_prints=True)
+def publish_run_name() -> str:
+    """Who publishes what: `cong-bo-chi-thi · admin.cx · directives/cam-xuyen-cchc-2024.yaml`."""
+    given = flow_run.parameters
+    what = given.get("directive_file") or "nội dung dán vào biểu mẫu"
+    return f"cong-bo-chi-thi · {given.get('actor')} · {what}"
+
+
+@flow(name="cong-bo-chi-thi", log_prints=True, flow_run_name=publish_run_name)
 @for_clerks
 def publish_directive(
     actor: str,

@@ -6,8 +6,9 @@ from datetime import date
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 
-from flows.forms import DECISIONS, REVIEW_FLOW, code_of, refresh_forms
+from flows.forms import DECISIONS, REVIEW_FLOW, SEPARATOR, code_of, refresh_forms
 from flows.runtime import day_of, for_clerks, issued
 from models import services
 from models.errors import InputError
@@ -27,7 +28,17 @@ def record_decision(
     return outcome
 
 
-@flow(name=REVIEW_FLOW, log_prints=True)
+def review_run_name() -> str:
+    """Which obligation and what decision: `xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 ·
+    chấp nhận` (an obligation typed as an id: `#1234`)."""
+    given = flow_run.parameters
+    about = str(given.get("obligation")).split(SEPARATOR)
+    which = about[1:4] if len(about) > 3 else [f"#{about[0]}"]
+    decision = str(given.get("decision")).split(SEPARATOR)[-1]
+    return SEPARATOR.join([REVIEW_FLOW, *which, decision])
+
+
+@flow(name=REVIEW_FLOW, log_prints=True, flow_run_name=review_run_name)
 @for_clerks
 def review_obligation(
     directive: str,

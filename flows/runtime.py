@@ -7,16 +7,18 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pendulum
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
 from prefect.exceptions import FailedRun
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
 from models.services import Issued, known_day
+from models.vietnamese import day_text
 from models.workdays import TIMEZONE
 
 P = ParamSpec("P")
@@ -35,6 +37,25 @@ NEXT_STEPS: dict[type[DondocError], str] = {
 def run_id() -> str:
     """This flow run's id (a fresh one when the flow is called outside a run)."""
     return str(flow_run.id or uuid4())
+
+
+def dated_run_name() -> str:
+    """A scheduled run's name: its flow and the day it is for, `trang-thai-hang-ngay ·
+    10/03/2024` (today unless the run names a day)."""
+    given = flow_run.parameters.get("as_of")
+    try:
+        day = date.fromisoformat(str(given)) if given else pendulum.now(TIMEZONE).date()
+    except ValueError:
+        return f"{flow_run.flow_name} · {given}"
+    return f"{flow_run.flow_name} · {day_text(day)}"
+
+
+def rename_run(name: str) -> None:
+    """Give this flow run a name that says who, what and which period, once they are known
+    (nothing outside a run)."""
+    if flow_run.id is not None:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_name(UUID(flow_run.id), name)
 
 
 def issued(actor: str) -> Issued:

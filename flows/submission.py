@@ -1,4 +1,10 @@
-"""Staff mark an obligation done: the submission form's flow."""
+"""Staff mark an obligation done: the submission form's flow.
+
+From the form it takes two steps: the clerk names themselves, then the run waits, suspended,
+on a form built for their unit (only what it still owes of this requirement, periods in
+words with their due dates) and records what they send when they resume it. A script may
+send everything at once instead (`unit` and `period` with the figures): the same checks
+apply."""
 
 from __future__ import annotations
 
@@ -6,12 +12,41 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.flow_runs import suspend_flow_run
+from prefect.runtime import flow_run
 
-from flows.forms import SUBMIT_FLOW, code_of, refresh_forms
-from flows.runtime import for_clerks, issued, run_id
+from flows.forms import SEPARATOR, SUBMIT_FLOW, code_of, refresh_forms, unit_form
+from flows.runtime import day_of, for_clerks, issued, rename_run, run_id
 from models import services
+from models.errors import InputError, Refused
 from models.settings import load_settings
 from models.status import STATUS_WORDS
+from models.vietnamese import period_words
+
+# How long a clerk's second step stays open (a suspended run holds no process meanwhile).
+FORM_HOURS = 24
+
+
+def run_name(*parts: str) -> str:
+    """A run's name: the flow, then who, what and which period (`nop-bao-cao · 18679 Xã Yên
+    Hòa · 1c · 2024-Q1`)."""
+    return SEPARATOR.join(parts)
+
+
+def _unit_words(unit: str) -> str:
+    """`18679 · Xã Yên Hòa` as one part of a run name: `18679 Xã Yên Hòa`."""
+    return " ".join(part.strip() for part in unit.split(SEPARATOR))
+
+
+def submission_run_name() -> str:
+    """Who and what, as the run starts: the unit and period when the parameters name them,
+    otherwise the clerk (their unit and period come with the second step)."""
+    given = flow_run.parameters
+    if given.get("unit") and given.get("period"):
+        return run_name(
+            SUBMIT_FLOW, _unit_words(given["unit"]), given["requirement"], given["period"]
+        )
+    return run_name(SUBMIT_FLOW, str(given.get("actor")), given["requirement"])
 
 
 def record_submission(
@@ -38,19 +73,48 @@ def record_submission(
     )
 
 
-@flow(name=SUBMIT_FLOW, log_prints=True)
+def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str, Any]:
+    """Step two: suspend the run on the form of the actor's unit and wait for the clerk's
+    answer; the unit (`code · name`), the period key and the answer."""
+    settings = load_settings()
+    unit = services.actor_unit(settings, actor, command="submit", now=issued(actor).now)
+    owed = services.still_owed(
+        settings, unit=unit.code, directive=directive, requirement=requirement, day=day_of(None)
+    )
+    spec = services.requirement_spec(settings, directive=directive, requirement=requirement)
+    if not owed:
+        raise Refused(
+            f"unit {unit.code} owes no period of {requirement} now",
+            vi=f"Đơn vị {unit.code} {unit.name} không có kỳ nào còn phải nộp «{spec.title}».",
+        )
+    answer = suspend_flow_run(
+        wait_for_input=unit_form(spec, unit, owed), timeout=FORM_HOURS * 3600, key="don-vi"
+    )
+    period = code_of(answer.period)
+    rename_run(run_name(SUBMIT_FLOW, f"{unit.code} {unit.name}", requirement, period))
+    return f"{unit.code}{SEPARATOR}{unit.name}", period, answer
+
+
+@flow(name=SUBMIT_FLOW, log_prints=True, flow_run_name=submission_run_name)
 @for_clerks
 def submit_obligation(
     directive: str,
     requirement: str,
     actor: str,
-    unit: str,
-    period: str,
+    unit: str | None = None,
+    period: str | None = None,
     figures: dict[str, Any] | None = None,
     narrative: str | None = None,
     evidence: str | None = None,
 ) -> int:
     """Nộp báo cáo: record a unit's submission with the figures the requirement asks for."""
+    if period is None:
+        unit, period, answer = ask_the_unit(directive, requirement, actor)
+        figures, narrative, evidence = answer.figures, answer.narrative, answer.evidence
+    elif unit is None:
+        raise InputError("form", "unit", None, "a period needs its unit", vi="Thiếu đơn vị.")
+    else:
+        period = code_of(period)
     outcome = record_submission(
         directive, requirement, actor, code_of(unit), period, figures or {}, narrative, evidence
     )
@@ -63,10 +127,11 @@ def submit_obligation(
         key="bien-nhan",
         description="Biên nhận nộp báo cáo",
         markdown=(
-            f"# Biên nhận\n\n**{spec.title}** ({directive} · {requirement}), kỳ **{period}**, "
-            f"đơn vị **{unit}**\n\nNgười nộp: `{actor}` · nghĩa vụ #{outcome.obligation_id} · "
-            f"phiên bản {outcome.version} · **{STATUS_WORDS[outcome.status]}** · lần chạy "
-            f"`{run_id()}`\n\n| chỉ tiêu | giá trị | đơn vị tính |\n|---|---|---|\n{rows}\n"
+            f"# Biên nhận\n\n**{spec.title}** ({directive} · {requirement}), kỳ "
+            f"**{period_words(period)}** ({period}), đơn vị **{unit}**\n\nNgười nộp: `{actor}` · "
+            f"nghĩa vụ #{outcome.obligation_id} · phiên bản {outcome.version} · "
+            f"**{STATUS_WORDS[outcome.status]}** · lần chạy `{run_id()}`\n\n"
+            f"| chỉ tiêu | giá trị | đơn vị tính |\n|---|---|---|\n{rows}\n"
             + (f"\n{narrative}\n" if narrative else "")
         ),
     )

@@ -225,15 +225,12 @@ def list_directives(engine: Engine) -> list[DirectivePublic]:
 
 @dataclass(frozen=True, slots=True)
 class OpenWork:
-    """A requirement that can still take submissions: its periods with an open or returned
-    obligation, and the units that owe one of them."""
+    """A requirement that can still take submissions: some unit owes one of its periods
+    (open or returned)."""
 
     directive: str
     requirement: str
     title: str
-    spec: str
-    periods: list[str]
-    units: list[tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,49 +253,20 @@ def open_work(engine: Engine) -> list[OpenWork]:
             DIRECTIVE.c.code.label("directive"),
             REQUIREMENT.c.code.label("requirement"),
             REQUIREMENT.c.title,
-            REQUIREMENT.c.spec,
-            OBLIGATION.c.period_key,
-            OBLIGATION.c.unit_code,
-            UNIT.c.name,
         )
-        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
         .where(
-            OBLIGATION.c.status.in_(("open", "returned")),
-            OBLIGATION.c.period_key != "standing",
+            REQUIREMENT.c.directive_id == DIRECTIVE.c.id,
             DIRECTIVE.c.status == "published",
+            sa.exists().where(
+                OBLIGATION.c.requirement_id == REQUIREMENT.c.id,
+                OBLIGATION.c.status.in_(("open", "returned")),
+                OBLIGATION.c.period_key != "standing",
+            ),
         )
-        .order_by(
-            DIRECTIVE.c.code,
-            REQUIREMENT.c.code,
-            OBLIGATION.c.period_end,
-            OBLIGATION.c.period_key,
-            OBLIGATION.c.unit_code,
-        )
+        .order_by(DIRECTIVE.c.code, REQUIREMENT.c.code)
     )
     with transaction(engine, writes=False) as conn:
-        rows = conn.execute(query).all()
-    # dicts as ordered sets: one pass, linear in the rows
-    heads: dict[tuple[str, str], tuple[str, str]] = {}
-    periods: dict[tuple[str, str], dict[str, None]] = {}
-    units: dict[tuple[str, str], dict[tuple[str, str], None]] = {}
-    for r in rows:
-        key = (r.directive, r.requirement)
-        heads.setdefault(key, (r.title, r.spec))
-        periods.setdefault(key, {})[r.period_key] = None
-        units.setdefault(key, {})[(r.unit_code, r.name)] = None
-    return [
-        OpenWork(
-            directive,
-            requirement,
-            title,
-            spec,
-            list(periods[(directive, requirement)]),
-            sorted(units[(directive, requirement)], key=lambda unit: unit[0]),
-        )
-        for (directive, requirement), (title, spec) in heads.items()
-    ]
+        return [OpenWork(r.directive, r.requirement, r.title) for r in conn.execute(query)]
 
 
 def find_obligation(

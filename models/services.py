@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from models import ledger, publishing, queries, reference, reporting
+from models import desk, ledger, publishing, queries, reference, reporting
 from models.chase import (
     ChasePlan,
     Summary,
@@ -24,6 +24,8 @@ from models.chase import (
 )
 from models.consolidation import Consolidation, Matrix, Rate, TargetCount
 from models.db import transaction, upgrade
+from models.desk import Owed as Owed
+from models.desk import UnitRef as UnitRef
 from models.directive import DirectiveSpec, RequirementSpec
 from models.errors import ConcurrencyConflict, InputError
 from models.ledger import ATTEMPTS
@@ -574,6 +576,34 @@ def awaiting_review(settings: Settings) -> dict[str, list[AwaitingReview]]:
     """Per published directive, the obligations the lead office can act on (the review
     forms)."""
     return queries.awaiting_review(settings.engine())
+
+
+def actor_unit(settings: Settings, actor: str, *, command: str, now: datetime) -> UnitRef:
+    """The unit an actor acts for (an unknown actor is refused, and the denial recorded)."""
+    return desk.actor_unit(settings.engine(), actor, command=command, now=now)
+
+
+def still_owed(
+    settings: Settings, *, unit: str, directive: str, requirement: str, day: date
+) -> list[Owed]:
+    """What a unit can still hand in for one requirement (open or returned), by due date,
+    with its status as of `day` (the submission form's periods)."""
+    return desk.unit_obligations(
+        settings.engine(),
+        unit=unit,
+        on=settings.status_day(day),
+        directive=directive,
+        requirement=requirement,
+        owing=True,
+    )
+
+
+def unit_desk(settings: Settings, *, unit: str, day: date) -> list[Owed]:
+    """Every obligation of a unit, the most urgent first, with its status as of `day` and
+    the reason of its latest return (the unit's own list)."""
+    return desk.by_urgency(
+        desk.unit_obligations(settings.engine(), unit=unit, on=settings.status_day(day))
+    )
 
 
 def list_messages(settings: Settings, *, status: str | None = None) -> list[dict[str, Any]]:

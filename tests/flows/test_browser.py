@@ -1,15 +1,18 @@
-"""A commune officer fills the submission form in the Prefect UI, in a real browser
-(Debian's Chromium driven by Playwright), and the obligation becomes `submitted`."""
+"""A commune officer works through the Prefect UI in a real browser (Debian's Chromium driven
+by Playwright): names themselves in the submission form, fills the form of their unit on the
+paused run, and the obligation becomes `submitted`; their unit's next form no longer offers that
+period; their unit's own list shows it waiting on review."""
 
 from __future__ import annotations
 
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from playwright.sync_api import expect
@@ -24,6 +27,7 @@ from tests.flows.conftest import PrefectStack
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
+DESK = "viec-cua-don-vi/viec-cua-don-vi"
 AS_OF = date(2024, 3, 10)
 # Headless Chromium as root, kept off the network: the UI only talks to 127.0.0.1.
 CHROMIUM_ARGS = [
@@ -78,7 +82,49 @@ def _choose(page: Any, option: str) -> None:
     expect(page.get_by_text(option, exact=True)).to_be_visible()
 
 
-def test_a_commune_officer_submits_through_the_form(
+def _open_form(page: Any, base: str, deployment: str, actor_field: str) -> None:
+    """A deployment's "Run → Custom run" form, once it shows its first field."""
+    page.goto(f"{base}/v2/deployments/deployment/{_deployment_id(deployment)}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Custom run").click()
+    page.get_by_text(actor_field).wait_for()
+
+
+def _start(page: Any) -> str:
+    """Submit the form; the id of the run it created."""
+    with page.expect_response(lambda r: r.url.endswith("/create_flow_run")) as created:
+        page.get_by_role("button", name="Submit").click()
+    assert created.value.status == 201
+    return str(created.value.json()["id"])
+
+
+def _state(run_id: str) -> Any:
+    async def read() -> Any:
+        async with get_client() as client:
+            return (await client.read_flow_run(UUID(run_id))).state
+
+    return run_coro_as_sync(read())
+
+
+def _until(run_id: str, done: Callable[[Any], bool]) -> None:
+    deadline = time.monotonic() + 180
+    while not done(_state(run_id)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert done(_state(run_id)), _state(run_id)
+
+
+def _resume_dialog(page: Any, base: str, run_id: str) -> Any:
+    """The paused run's "Resume" dialog: the form built for the clerk's unit."""
+    _until(run_id, lambda state: state.is_paused())
+    page.goto(f"{base}/v2/runs/flow-run/{run_id}")
+    page.get_by_role("button", name="Open menu").click()
+    page.get_by_role("menuitem", name="Resume").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Kỳ báo cáo").wait_for()
+    return dialog
+
+
+def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit_owes(
     prefect_stack: PrefectStack, browser: object
 ) -> None:
     prefect_stack.sync()
@@ -87,22 +133,49 @@ def test_a_commune_officer_submits_through_the_form(
     page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
     page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     base = prefect_stack.api_url.removesuffix("/api")
-    page.goto(f"{base}/v2/deployments/deployment/{_deployment_id(FORM)}")
-    page.get_by_role("button", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Custom run").click()
-    page.get_by_text("Người thực hiện (tên đăng nhập dondoc)").wait_for()
-    # textboxes in form order: the run's name, then the actor, then the narrative
-    page.get_by_role("textbox").nth(1).fill("cb.18694")
-    _choose(page, "18694 · Xã Cẩm Thành")
-    _choose(page, "2024-Q1")
+
+    # step one: who the clerk is; step two: the form of their unit, on the paused run
+    _open_form(page, base, FORM, "Người thực hiện (tên đăng nhập dondoc)")
+    page.get_by_role("textbox").nth(1).fill("cb.18694")  # after the run's name
+    dialog = _resume_dialog(page, base, _start(page))
+    expect(dialog.get_by_text("18694 Xã Cẩm Thành", exact=False)).to_be_visible()
+    _choose(page, "2024-Q1 · Quý I/2024 — hạn 15/03/2024")
     for field, value in enumerate((3, 2, 20, 500, 6, 1)):
-        page.get_by_role("spinbutton").nth(field).fill(str(value))
-    page.get_by_role("textbox").nth(2).fill("Quý I: 3 lớp tập huấn, 2 buổi tọa đàm")
-    with page.expect_response(lambda r: r.url.endswith("/create_flow_run")) as created:
-        page.get_by_role("button", name="Submit").click()
-    assert created.value.status == 201
-    deadline = time.monotonic() + 120
+        dialog.get_by_role("spinbutton").nth(field).fill(str(value))
+    dialog.get_by_role("textbox").first.fill("Quý I: 3 lớp tập huấn, 2 buổi tọa đàm")
+    dialog.get_by_role("button", name="Resume").click()
+    deadline = time.monotonic() + 180
     while _status(prefect_stack, oid) != "submitted" and time.monotonic() < deadline:
         time.sleep(1)
     assert _status(prefect_stack, oid) == "submitted"
+
+    # the unit handed in Q1: its next form offers the other periods, in words with due dates
+    _open_form(page, base, FORM, "Người thực hiện (tên đăng nhập dondoc)")
+    page.get_by_role("textbox").nth(1).fill("cb.18694")
+    dialog = _resume_dialog(page, base, _start(page))
+    dialog.get_by_text("Select", exact=True).first.click()
+    page.get_by_role("option").first.wait_for()
+    assert page.get_by_role("option").all_inner_texts() == [
+        "2024-Q2 · Quý II/2024 — hạn 17/06/2024",
+        "2024-H1 · 6 tháng đầu năm 2024 — hạn 17/06/2024",
+        "2024-Q3 · Quý III/2024 — hạn 16/09/2024",
+        "2024-Q4 · Quý IV/2024 — hạn 16/12/2024",
+        "2024-H2 · 6 tháng cuối năm 2024 — hạn 16/12/2024",
+        "2024 · Năm 2024 — hạn 16/12/2024",
+    ]
+    page.keyboard.press("Escape")
+
+    # the unit's own list: what it handed in waits on review, the rest is still to do
+    _open_form(page, base, DESK, "Người xem (tên đăng nhập dondoc)")
+    page.get_by_role("textbox").nth(1).fill("cb.18694")
+    listed = _start(page)
+    _until(listed, lambda state: state.is_final())
+    page.goto(f"{base}/v2/runs/flow-run/{listed}")
+    page.get_by_role("tab", name="Artifacts").click()
+    page.get_by_text("viec-can-lam", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Việc của đơn vị 18694 Xã Cẩm Thành")).to_be_visible()
+    submitted = page.get_by_role("row").filter(has_text="Quý I/2024")
+    expect(submitted).to_contain_text("Đã nộp, chờ xét")
+    expect(submitted).to_contain_text("Chờ cơ quan chủ trì xét duyệt.")
+    expect(page.get_by_role("row").filter(has_text="Quý II/2024")).to_contain_text("17/06/2024")
     page.close()

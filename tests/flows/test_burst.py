@@ -1,12 +1,15 @@
 """Clerks submitting at the same moment (DESIGN §4, case 15): against the stack `scripts/run`
-starts, every submission sent the way the UI's Submit button sends it (one
-`POST /deployments/{id}/create_flow_run`, no retries) is taken; the runs queue on the worker
-and complete, every event is in the log, and the forms end up showing all of them."""
+starts, every submission sent the way the UI sends it, no retries: the form's Submit (one
+`POST /deployments/{id}/create_flow_run` naming the clerk), then, once the run waits on their
+unit's form, its Resume (one `POST /flow_runs/{id}/resume` with the answer), all at once each
+time. Every one is taken; the runs queue on the worker and complete, every event is in the
+log, and the review form ends up showing all of them."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import date
 from typing import Any
 
 import httpx
@@ -15,14 +18,15 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from flows.forms import choice
-from models import ledger
+from flows.forms import period_choice
+from models import ledger, services
 from models.db import transaction
 from tests.flows.conftest import PrefectStack
 
 pytestmark = pytest.mark.slow
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 # Units the other flow tests act for, and expect to find as they left them.
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 RESERVED = ("18673", "18679", "18682", "18694", "18712")
 FIGURES = {
     "training_classes": 1,
@@ -40,9 +44,8 @@ def _open_obligations(stack: PrefectStack) -> list[sa.Row]:
     with transaction(stack.engine, writes=False) as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT o.id, o.unit_code, u.name, o.period_key FROM obligation o "
+                "SELECT o.id, o.unit_code, o.period_key, o.effective_due FROM obligation o "
                 "JOIN requirement r ON r.id = o.requirement_id "
-                "JOIN unit u ON u.code = o.unit_code "
                 "WHERE r.code = '1c' AND o.status = 'open' AND o.unit_code NOT IN "
                 f"({', '.join(repr(u) for u in RESERVED)}) "
                 "ORDER BY o.period_key, o.unit_code"
@@ -54,14 +57,11 @@ def _open_obligations(stack: PrefectStack) -> list[sa.Row]:
     return [row for period in by_period.values() for row in period[:-1]]
 
 
-def _parameters(row: sa.Row) -> dict[str, Any]:
-    return {
-        "actor": f"cb.{row.unit_code}",
-        "unit": choice(row.unit_code, row.name),
-        "period": row.period_key,
-        "figures": FIGURES,
-        "narrative": "Báo cáo gửi cùng lúc",
-    }
+def _answer(row: sa.Row) -> dict[str, Any]:
+    """What the clerk sends in their unit's form, the period as the form offers it."""
+    due = date.fromisoformat(str(row.effective_due))
+    owed = services.Owed(row.id, "cam-xuyen-cchc-2024", "1c", "", row.period_key, due, "open", None)
+    return {"period": period_choice(owed), "figures": FIGURES, "narrative": "Báo cáo gửi cùng lúc"}
 
 
 def _deployment_id(name: str) -> str:
@@ -72,26 +72,56 @@ def _deployment_id(name: str) -> str:
     return run_coro_as_sync(read()) or ""
 
 
-def _fire(stack: PrefectStack, deployment: str, batch: list[sa.Row]) -> list[httpx.Response]:
-    """Send every submission of the batch at once, as separate UI clicks would."""
+def _send(stack: PrefectStack, requests: list[tuple[str, dict[str, Any]]]) -> list[httpx.Response]:
+    """POST every request at once, as separate clerks clicking would."""
 
     async def send() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=120) as client:
             return await asyncio.gather(
-                *(
-                    client.post(
-                        f"{stack.api_url}/deployments/{deployment}/create_flow_run",
-                        json={"parameters": _parameters(row)},
-                    )
-                    for row in batch
-                )
+                *(client.post(f"{stack.api_url}/{path}", json=body) for path, body in requests)
             )
 
     return asyncio.run(send())
 
 
-def _wait_final(stack: PrefectStack, run_ids: list[str], within: float) -> dict[str, str]:
-    """The final state type of each run, once none is still scheduled, pending or running."""
+def _submit(stack: PrefectStack, deployment: str, batch: list[sa.Row]) -> list[str]:
+    """The clerks of the batch click the form's Submit at once; the runs' ids."""
+    created = _send(
+        stack,
+        [
+            (
+                f"deployments/{deployment}/create_flow_run",
+                {"parameters": {"actor": f"cb.{row.unit_code}"}},
+            )
+            for row in batch
+        ],
+    )
+    _taken(created, 201)
+    return [answer.json()["id"] for answer in created]
+
+
+def _resume(stack: PrefectStack, run_ids: list[str], batch: list[sa.Row]) -> None:
+    """The same clerks send their unit's form at once (Resume on their paused runs)."""
+    resumed = _send(
+        stack,
+        [
+            (f"flow_runs/{run_id}/resume", {"run_input": _answer(row)})
+            for run_id, row in zip(run_ids, batch, strict=True)
+        ],
+    )
+    _taken(resumed, 201)
+    refused = [a.json()["details"] for a in resumed if a.json()["status"] != "ACCEPT"]
+    assert not refused, f"{len(refused)} of {len(resumed)} answers refused: {refused[:3]}"
+
+
+def _paused(stack: PrefectStack, run_ids: list[str]) -> None:
+    """Wait until every run waits on its unit's form."""
+    states = _wait(stack, run_ids, {"PAUSED", *FINAL}, within=900)
+    assert set(states.values()) == {"PAUSED"}, states
+
+
+def _wait(stack: PrefectStack, run_ids: list[str], done: set[str], within: float) -> dict[str, str]:
+    """The state type of each run, once every one is in `done` (or the time is up)."""
     deadline = time.monotonic() + within
     while True:
         answer = httpx.post(
@@ -101,8 +131,7 @@ def _wait_final(stack: PrefectStack, run_ids: list[str], within: float) -> dict[
         )
         answer.raise_for_status()
         states = {r["id"]: r["state"]["type"] for r in answer.json()}
-        final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-        if len(states) == len(run_ids) and set(states.values()) <= final:
+        if len(states) == len(run_ids) and set(states.values()) <= done:
             return states
         if time.monotonic() > deadline:
             return states
@@ -139,19 +168,20 @@ def candidates(prefect_stack: PrefectStack) -> list[sa.Row]:
     return rows
 
 
-def _taken(answers: list[httpx.Response]) -> list[str]:
-    """The run ids; fails naming the refusals if any submission was not taken."""
-    refused = [(a.status_code, a.text[:200]) for a in answers if a.status_code != 201]
-    assert not refused, f"{len(refused)} of {len(answers)} submissions refused: {refused[:3]}"
-    return [a.json()["id"] for a in answers]
+def _taken(answers: list[httpx.Response], status: int) -> None:
+    """Fails naming the refusals if any request was not taken."""
+    refused = [(a.status_code, a.text[:200]) for a in answers if a.status_code != status]
+    assert not refused, f"{len(refused)} of {len(answers)} requests refused: {refused[:3]}"
 
 
 def test_fifty_clerks_at_once_are_all_taken_and_recorded(
     prefect_stack: PrefectStack, candidates: list[sa.Row]
 ) -> None:
     batch = candidates[:50]
-    run_ids = _taken(_fire(prefect_stack, _deployment_id(FORM), batch))
-    states = _wait_final(prefect_stack, run_ids, within=900)
+    run_ids = _submit(prefect_stack, _deployment_id(FORM), batch)
+    _paused(prefect_stack, run_ids)
+    _resume(prefect_stack, run_ids, batch)
+    states = _wait(prefect_stack, run_ids, FINAL, within=900)
     assert sorted(states.values()) == ["COMPLETED"] * 50, states
     submitted = _submitted(prefect_stack, run_ids)
     assert sorted(submitted.values()) == sorted(row.id for row in batch)
@@ -175,9 +205,11 @@ def test_two_clerks_at_once_twenty_times_are_never_refused(
     pairs = candidates[50:90]
     run_ids: list[str] = []
     for start in range(0, 40, 2):
-        pair = pairs[start : start + 2]
-        run_ids += _taken(_fire(prefect_stack, deployment, pair))
-    states = _wait_final(prefect_stack, run_ids, within=900)
+        run_ids += _submit(prefect_stack, deployment, pairs[start : start + 2])
+    _paused(prefect_stack, run_ids)
+    for start in range(0, 40, 2):
+        _resume(prefect_stack, run_ids[start : start + 2], pairs[start : start + 2])
+    states = _wait(prefect_stack, run_ids, FINAL, within=900)
     assert sorted(states.values()) == ["COMPLETED"] * 40, states
     assert sorted(_submitted(prefect_stack, run_ids).values()) == sorted(row.id for row in pairs)
     assert ledger.verify(prefect_stack.engine)[1] == []

@@ -1,10 +1,13 @@
 """End to end through a real Prefect server: the forms are deployments generated from dondoc's
-database, and a run with the form's parameters (what the UI's "Custom run" sends) reaches the
-same domain command and event log as the CLI."""
+database. A clerk's run (what the UI's "Custom run" sends) waits on the form of their unit and
+what they send on resuming it (the UI's "Resume") reaches the same domain command and event log
+as the CLI; a script's run with every parameter does too."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,13 +15,15 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
-from prefect.exceptions import PrefectHTTPStatusError
+from prefect.flow_runs import resume_flow_run
+from prefect.input.run_input import keyset_from_paused_state
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from models import ledger
+from models import ledger, services
 from models.db import transaction
+from models.settings import Settings
 from tests.conftest import NOW, obligation_id
 from tests.flows.conftest import PrefectStack
 
@@ -36,6 +41,39 @@ FIGURES = {
 
 def _run(name: str, parameters: dict[str, Any]) -> FlowRun:
     return run_deployment(name, parameters=parameters, timeout=180)  # type: ignore[return-value]
+
+
+def _waiting(name: str, actor: str) -> FlowRun:
+    """Step one of the form: the clerk names themselves; the run once it waits on step two
+    (or has ended)."""
+    run: FlowRun = run_deployment(name, parameters={"actor": actor}, timeout=0)  # type: ignore[assignment]
+    return _until(run, lambda state: state.is_paused() or state.is_final())
+
+
+def _until(run: FlowRun, done: Callable[[State], bool]) -> FlowRun:
+    deadline = time.monotonic() + 180
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(run.id)
+            if (run.state is not None and done(run.state)) or time.monotonic() > deadline:
+                return run
+            time.sleep(1)
+
+
+def _unit_form(run: FlowRun) -> tuple[dict[str, Any], str]:
+    """The schema and description of the form the paused run waits on."""
+    assert run.state is not None
+    keys = keyset_from_paused_state(run.state)
+    with get_client(sync_client=True) as client:
+        schema = client.read_flow_run_input(run.id, keys["schema"])
+        description = client.read_flow_run_input(run.id, keys["description"])
+    return json.loads(schema), json.loads(description)
+
+
+def _resume(run: FlowRun, answer: dict[str, Any]) -> FlowRun:
+    """Step two: the clerk sends the unit's form; the run once it has ended."""
+    resume_flow_run(run.id, run_input=answer)
+    return _until(run, lambda state: state.is_final())
 
 
 def _events(stack: PrefectStack, oid: int) -> list[sa.Row]:
@@ -87,7 +125,29 @@ def forms(prefect_stack: PrefectStack) -> list[str]:
 def test_each_requirement_gets_its_own_form(forms: list[str]) -> None:
     assert REPORT in forms and "xet-duyet/cam-xuyen-cchc-2024" in forms
     assert not any(name.split("/")[1].startswith(("1a ", "1b ", "2a ", "3 ")) for name in forms)
-    schema = _schema(REPORT)
+    # step one asks who the clerk is; their unit's form comes with the run
+    assert list(_schema(REPORT)["properties"]) == ["actor"]
+
+
+def test_a_clerk_names_themselves_then_sends_the_form_built_for_their_unit(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    oid = obligation_id(prefect_stack.engine, "1c", "18712", "2024-Q1")
+    before = _events(prefect_stack, oid)
+    run = _waiting(REPORT, "cb.18712")
+    assert run.state is not None and run.state.is_paused(), run.state
+    assert run.name == "nop-bao-cao · cb.18712 · 1c"
+    schema, description = _unit_form(run)
+    assert description.startswith("**18712 Xã Nam Phúc Thăng** · Báo cáo kết quả công tác")
+    assert schema["properties"]["period"]["enum"] == [
+        "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
+        "2024-Q2 · Quý II/2024 — hạn 17/06/2024",
+        "2024-H1 · 6 tháng đầu năm 2024 — hạn 17/06/2024",
+        "2024-Q3 · Quý III/2024 — hạn 16/09/2024",
+        "2024-Q4 · Quý IV/2024 — hạn 16/12/2024",
+        "2024-H2 · 6 tháng cuối năm 2024 — hạn 16/12/2024",
+        "2024 · Năm 2024 — hạn 16/12/2024",
+    ]
     figures = schema["properties"]["figures"]
     assert figures["properties"]["training_classes"] == {
         "title": "Số lớp tập huấn",
@@ -96,46 +156,45 @@ def test_each_requirement_gets_its_own_form(forms: list[str]) -> None:
         "description": "Đơn vị tính: lớp",
     }
     assert figures["required"] == list(FIGURES)
-    assert "18712 · Xã Nam Phúc Thăng" in schema["properties"]["unit"]["enum"]
-    assert len(schema["properties"]["unit"]["enum"]) == 21
-    assert schema["properties"]["period"]["enum"] == [
-        "2024-Q1",
-        "2024-H1",
-        "2024-Q2",
-        "2024-Q3",
-        "2024",
-        "2024-H2",
-        "2024-Q4",
-    ]
-    programmes = _schema("nop-bao-cao/4a · cam-xuyen-cchc-2024")["properties"]["figures"]
-    assert programmes["properties"]["programmes"]["description"].endswith("ít nhất 1")
-
-
-def test_a_submission_from_the_form_is_an_event_with_the_run_as_channel(
-    prefect_stack: PrefectStack, forms: list[str]
-) -> None:
-    oid = obligation_id(prefect_stack.engine, "1c", "18712", "2024-Q1")
-    before = _events(prefect_stack, oid)
-    run = _run(
-        REPORT,
+    done = _resume(
+        run,
         {
-            "actor": "cb.18712",
-            "unit": "18712 · Xã Nam Phúc Thăng",
-            "period": "2024-Q1",
+            "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
             "figures": FIGURES,
             "narrative": "Quý I",
         },
     )
-    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
+    assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
+    assert done.name == "nop-bao-cao · 18712 Xã Nam Phúc Thăng · 1c · 2024-Q1"
     last = _events(prefect_stack, oid)[-1]
     assert (last.version, last.kind, last.actor) == (len(before) + 1, "submitted", "cb.18712")
     assert last.channel == f"prefect-ui:{run.id}"
     assert '"leaflets":300' in last.payload
     receipt = prefect_stack.artifacts(run.id)["bien-nhan"].data
+    assert "kỳ **Quý I/2024** (2024-Q1), đơn vị **18712 · Xã Nam Phúc Thăng**" in receipt
     assert "| Số tờ rơi | 300 | tờ |" in receipt and "Đã nộp, chờ xét" in receipt
+    # the period handed in is no longer offered to the unit
+    again, _ = _unit_form(_waiting(REPORT, "cb.18712"))
+    assert again["properties"]["period"]["enum"][0] == "2024-Q2 · Quý II/2024 — hạn 17/06/2024"
+    assert not any(p.startswith("2024-Q1 ") for p in again["properties"]["period"]["enum"])
 
 
-def test_another_units_actor_is_refused_in_the_run(
+def test_the_first_step_refuses_an_unknown_clerk_and_a_unit_that_owes_nothing(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    unknown = _waiting(REPORT, "khong.co")
+    assert unknown.state is not None and unknown.state.type == StateType.FAILED
+    assert unknown.state.message == "Không có tài khoản «khong.co» trong danh sách cán bộ."
+    assert "Traceback" not in _logs(unknown)
+    lead = _waiting(REPORT, "vhtt.lan")
+    assert lead.state is not None and lead.state.type == StateType.FAILED
+    assert lead.state.message == (
+        "Đơn vị 446-VHTT Phòng Văn hóa - Thông tin huyện Cẩm Xuyên không có kỳ nào còn phải nộp "
+        "«Báo cáo kết quả công tác tuyên truyền CCHC (quý, 6 tháng, năm)»."
+    )
+
+
+def test_a_script_sending_another_units_actor_is_refused_in_the_run(
     prefect_stack: PrefectStack, forms: list[str]
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18673", "2024-Q1")
@@ -167,18 +226,17 @@ def test_another_units_actor_is_refused_in_the_run(
     assert denied == 1
 
 
-def test_a_negative_figure_is_refused_by_the_form_naming_the_field(
+def test_a_negative_figure_is_refused_by_the_units_form_naming_the_field(
     prefect_stack: PrefectStack, forms: list[str]
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18679", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
-    with pytest.raises(PrefectHTTPStatusError, match=r"figures\.leaflets") as refused:
-        _run(
-            REPORT,
-            {
-                "actor": "cb.18679",
-                "unit": "18679 · Xã Yên Hòa",
-                "period": "2024-Q1",
+    run = _waiting(REPORT, "cb.18679")
+    with pytest.raises(RuntimeError, match=r"figures\.leaflets") as refused:
+        resume_flow_run(
+            run.id,
+            run_input={
+                "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
                 "figures": {**FIGURES, "leaflets": -1},
                 "narrative": "Quý I",
             },
@@ -187,7 +245,7 @@ def test_a_negative_figure_is_refused_by_the_form_naming_the_field(
     assert _events(prefect_stack, oid) == before
 
 
-def test_the_flow_refuses_a_negative_figure_when_the_form_check_is_off(
+def test_a_scripts_run_refuses_a_negative_figure_when_the_form_check_is_off(
     prefect_stack: PrefectStack, forms: list[str]
 ) -> None:
     name = "nop-bao-cao/4c · cam-xuyen-cchc-2024"
@@ -215,6 +273,37 @@ def test_the_flow_refuses_a_negative_figure_when_the_form_check_is_off(
     assert run.state is not None and run.state.type == StateType.FAILED
     assert "không được nhỏ hơn 0 (đã nhập «-3»)" in (run.state.message or "")
     assert _events(prefect_stack, oid) == before
+
+
+def test_a_unit_lists_its_own_work_most_urgent_first(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    oid = obligation_id(prefect_stack.engine, "1c", "18673", "2024-Q1")
+    clerk = ledger.Issued("cb.18673", "desk-submit", "test", NOW)
+    ledger.submit(prefect_stack.engine, oid, clerk, figures=FIGURES, narrative="Q1", evidence=None)
+    # returned as the review form returns it: the unit is told at once, as the worker would
+    settings = Settings(
+        database_url=prefect_stack.database_url, outbox_dir=prefect_stack.var / "outbox"
+    )
+    officer = services.Issued("vhtt.lan", "desk-return", "test", NOW)
+    services.return_(settings, oid, officer, reason="Thiếu số liệu tờ rơi")
+    assert _schema("viec-cua-don-vi/viec-cua-don-vi")["properties"]["actor"]["title"] == (
+        "Người xem (tên đăng nhập dondoc)"
+    )
+    run = _run("viec-cua-don-vi/viec-cua-don-vi", {"actor": "cb.18673", "as_of": "2024-06-12"})
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
+    assert run.name == "viec-cua-don-vi · 18673 Thị trấn Cẩm Xuyên · 12/06/2024"
+    rows = [
+        line
+        for line in prefect_stack.artifacts(run.id)["viec-can-lam"].data.splitlines()
+        if line.startswith("| **")
+    ]
+    assert rows[0] == (
+        "| **Quá hạn** | 15/03/2024 | Báo cáo kết quả công tác tuyên truyền CCHC (quý, 6 tháng, "
+        "năm) (1c · cam-xuyen-cchc-2024) | Quý I/2024 | Trả lại để bổ sung: «Thiếu số liệu tờ "
+        "rơi». Sửa rồi nộp lại qua biểu mẫu `nop-bao-cao/1c · cam-xuyen-cchc-2024`. |"
+    )
+    assert rows[1].startswith("| **Sắp đến hạn** | 17/06/2024 |") and "Quý II/2024" in rows[1]
 
 
 def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms: list[str]) -> None:
@@ -272,6 +361,7 @@ def test_the_lead_office_accepts_through_the_review_form(
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
+    assert run.name == "xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận"
     # the decision in the clerk's words, as the receipt says it
     decided = prefect_stack.artifacts(run.id)["quyet-dinh"].data
     assert "Trạng thái mới: **Đã chấp nhận**" in decided

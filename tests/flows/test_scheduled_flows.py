@@ -45,6 +45,7 @@ def test_an_administrator_publishes_a_pasted_directive(prefect_stack: PrefectSta
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
+    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"  # type: ignore[union-attr]
     tables = [prefect_stack.artifacts(run.id)["nghia-vu-moi"]]  # type: ignore[union-attr]
     assert tables and "tin-bai" in str(tables[0].data) and "6" in str(tables[0].data)
     assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync().names
@@ -86,6 +87,7 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
     tables = prefect_stack.artifacts(run.id)  # type: ignore[union-attr]
+    assert run.name == "trang-thai-hang-ngay · 20/03/2024"  # type: ignore[union-attr]
     table = tables["tuan-thu-cam-xuyen-cchc-2024"]
     assert table.description == "cam-xuyen-cchc-2024: tình hình thực hiện ngày 20/03/2024"
     listed = [r["đơn vị"] for r in json.loads(table.data)]

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import services
+from models import ledger, services
 from models.db import transaction
 from models.errors import InputError, Unauthorized
 from models.settings import Settings
@@ -135,3 +135,69 @@ def test_who_may_publish_is_checked_before_anything_is_read(registered: Engine) 
         ("vhtt.lan", "publish", "directive from form"),
         ("ai.do", "publish", "directive from form"),
     ]
+
+
+def test_a_unit_is_offered_only_the_periods_it_still_owes_by_due_date(seeded: Engine) -> None:
+    settings = settings_for(seeded)
+
+    def owed() -> list[tuple[str, date | None, str | None]]:
+        return [
+            (o.period, o.due, o.reason)
+            for o in services.still_owed(
+                settings,
+                unit="18712",
+                directive="cam-xuyen-cchc-2024",
+                requirement="1c",
+                day=date(2024, 3, 10),
+            )
+        ]
+
+    assert [period for period, _, _ in owed()] == [
+        "2024-Q1",
+        "2024-Q2",
+        "2024-H1",
+        "2024-Q3",
+        "2024-Q4",
+        "2024-H2",
+        "2024",
+    ]
+    assert owed()[0][1] == date(2024, 3, 15)
+    oid = submit_for(settings, "18712", "owed-1").obligation_id
+    assert "2024-Q1" not in [period for period, _, _ in owed()]
+    ledger.return_(seeded, oid, by("vhtt.lan", "owed-2"), reason="Thiếu số liệu tờ rơi")
+    assert owed()[0] == ("2024-Q1", date(2024, 3, 15), "Thiếu số liệu tờ rơi")
+
+
+def test_a_units_list_puts_the_most_urgent_first(seeded: Engine) -> None:
+    settings = settings_for(seeded)
+    q1 = submit_for(settings, "18712", "desk-1").obligation_id
+    ledger.return_(seeded, q1, by("vhtt.lan", "desk-2"), reason="Thiếu số liệu tờ rơi")
+    q3 = obligation_id(seeded, "1c", "18712", "2024-Q3")
+    services.submit(
+        settings, q3, by("cb.18712", "desk-3"), figures=FIGURES, narrative="Q3", evidence=None
+    )
+    listed = services.unit_desk(settings, unit="18712", day=date(2024, 6, 12))
+    assert [(o.requirement, o.period, o.status, o.reason) for o in listed] == [
+        ("1c", "2024-Q1", "overdue", "Thiếu số liệu tờ rơi"),
+        ("1c", "2024-Q2", "due_soon", None),
+        ("1c", "2024-H1", "due_soon", None),
+        ("1c", "2024-Q4", "open", None),
+        ("1c", "2024-H2", "open", None),
+        ("1c", "2024", "open", None),
+        ("1a", "standing", "open", None),
+        ("1b", "standing", "open", None),
+        ("1c", "2024-Q3", "submitted", None),
+    ]
+    assert listed[0].due == date(2024, 3, 15) and listed[-1].due == date(2024, 9, 16)
+
+
+def test_the_desk_knows_the_actors_unit_and_records_an_unknown_actor(seeded: Engine) -> None:
+    settings = settings_for(seeded)
+    unit = services.actor_unit(settings, "cb.18712", command="list", now=LATER)
+    assert unit == services.UnitRef("18712", "Xã Nam Phúc Thăng")
+    with pytest.raises(Unauthorized) as refused:
+        services.actor_unit(settings, "nobody", command="list", now=LATER)
+    assert refused.value.vi == "Không có tài khoản «nobody» trong danh sách cán bộ."
+    with transaction(seeded, writes=False) as conn:
+        denied = conn.execute(sa.text("SELECT command FROM denial WHERE actor = 'nobody'")).all()
+    assert [d.command for d in denied] == ["list"]

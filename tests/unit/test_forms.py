@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from flows.forms import MAX_CHOICES, choice, code_of, review_schema, submission_schema
-from models.directive import load_directive
-from models.queries import AwaitingReview, OpenWork
+from prefect._internal.pydantic.v2_schema import create_v2_schema
+
+from flows.forms import (
+    MAX_CHOICES,
+    choice,
+    code_of,
+    period_choice,
+    review_schema,
+    submission_schema,
+    unit_form,
+    unit_form_schema,
+)
+from models.desk import Owed, UnitRef
+from models.directive import RequirementSpec, load_directive
+from models.queries import AwaitingReview
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
+UNIT = UnitRef("18679", "Xã Yên Hòa")
+DIRECTIVE = "cam-xuyen-cchc-2024"
 
 
-def _work(code: str, periods: list[str]) -> OpenWork:
-    spec = next(r for r in load_directive(SEED).requirements if r.code == code)
-    return OpenWork(
-        "cam-xuyen-cchc-2024",
-        code,
-        spec.title,
-        spec.model_dump_json(),
-        periods,
-        [("18679", "Xã Yên Hòa"), ("18712", "Xã Nam Phúc Thăng")],
+def _spec(code: str) -> RequirementSpec:
+    return next(r for r in load_directive(SEED).requirements if r.code == code)
+
+
+def _owed(
+    period: str, due: date | None, status: str = "open", reason: str | None = None, code: str = "1c"
+) -> Owed:
+    return Owed(1, DIRECTIVE, code, _spec(code).title, period, due, status, reason)
+
+
+def test_the_deployment_form_asks_only_who_the_clerk_is() -> None:
+    schema = submission_schema()
+    assert list(schema["properties"]) == ["actor"] and schema["required"] == ["actor"]
+
+
+def test_periods_read_in_words_with_their_due_dates_and_keep_their_key() -> None:
+    value = period_choice(_owed("2024-Q3", date(2024, 9, 16)))
+    assert value == "2024-Q3 · Quý III/2024 — hạn 16/09/2024"
+    assert code_of(value) == "2024-Q3"
+    assert period_choice(_owed("2024-H1", date(2024, 6, 17))) == (
+        "2024-H1 · 6 tháng đầu năm 2024 — hạn 17/06/2024"
     )
 
 
-def test_a_report_form_carries_the_requirements_own_figures_units_and_open_periods() -> None:
-    schema = submission_schema(_work("1c", ["2024-Q2", "2024-H1"]))
+def test_a_units_form_offers_the_periods_it_owes_in_order_and_the_requirements_figures() -> None:
+    owed = [_owed("2024-Q2", date(2024, 6, 17)), _owed("2024-H1", date(2024, 6, 17))]
+    schema = unit_form_schema(_spec("1c"), owed)
     props = schema["properties"]
-    assert props["unit"]["enum"] == ["18679 · Xã Yên Hòa", "18712 · Xã Nam Phúc Thăng"]
-    assert props["period"]["enum"] == ["2024-Q2", "2024-H1"]
+    assert props["period"]["enum"] == [
+        "2024-Q2 · Quý II/2024 — hạn 17/06/2024",
+        "2024-H1 · 6 tháng đầu năm 2024 — hạn 17/06/2024",
+    ]
     assert list(props["figures"]["properties"]) == [
         "training_classes",
         "seminars",
@@ -44,20 +74,42 @@ def test_a_report_form_carries_the_requirements_own_figures_units_and_open_perio
     }
     assert props["narrative"]["minLength"] == 1  # required by the directive
     assert "minLength" not in props["evidence"]  # optional
-    assert schema["required"] == ["actor", "unit", "period", "figures", "narrative"]
+    assert schema["required"] == ["period", "figures", "narrative"]
 
 
 def test_a_form_without_figures_or_with_text_only() -> None:
-    consolidation = submission_schema(_work("5", ["2024-Q1"]))["properties"]
-    assert "figures" not in consolidation and consolidation["narrative"]["title"] == (
-        "Báo cáo tổng hợp"
-    )
-    reporter = submission_schema(_work("4b", ["once"]))["properties"]["figures"]
-    assert reporter["properties"]["reporter"] == {
+    consolidation = unit_form_schema(_spec("5"), [_owed("2024-Q1", date(2024, 3, 19), code="5")])
+    assert "figures" not in consolidation["properties"]
+    assert consolidation["properties"]["narrative"]["title"] == "Báo cáo tổng hợp"
+    reporter = unit_form_schema(_spec("4b"), [_owed("once", date(2024, 3, 29), code="4b")])
+    assert reporter["properties"]["period"]["enum"] == ["once · Một lần — hạn 29/03/2024"]
+    assert reporter["properties"]["figures"]["properties"]["reporter"] == {
         "title": "Họ và tên phóng viên chuyên trách CCHC",
         "type": "string",
     }
-    assert "narrative" not in submission_schema(_work("4b", ["once"]))["properties"]
+    assert "narrative" not in reporter["properties"]
+
+
+def test_the_paused_runs_form_names_the_unit_and_why_a_period_came_back() -> None:
+    owed = [
+        _owed("2024-Q1", date(2024, 3, 15), "overdue", "Thiếu số liệu tờ rơi"),
+        _owed("2024-Q2", date(2024, 6, 17)),
+    ]
+    form = unit_form(_spec("1c"), UNIT, owed)
+    # the schema Prefect saves for the paused run (and the UI renders) is the unit's form
+    assert create_v2_schema(form.__name__, model_base=form) == unit_form_schema(_spec("1c"), owed)
+    assert form._description == (
+        "**18679 Xã Yên Hòa** · Báo cáo kết quả công tác tuyên truyền CCHC (quý, 6 tháng, năm): "
+        "chọn kỳ còn phải nộp, điền số liệu rồi bấm Resume.\n"
+        "- Quý I/2024: trả lại để bổ sung — Thiếu số liệu tờ rơi"
+    )
+    # the answer loads as sent: the server checked it against the schema, the flow checks again
+    answer = form(period="2024-Q2 · Quý II/2024 — hạn 17/06/2024", figures={"leaflets": 3})
+    assert (code_of(answer.period), answer.figures, answer.narrative) == (
+        "2024-Q2",
+        {"leaflets": 3},
+        None,
+    )
 
 
 def test_the_review_form_lists_what_can_be_decided_until_the_list_is_too_long() -> None:

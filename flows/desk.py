@@ -1,0 +1,100 @@
+"""Việc của đơn vị: a unit's own list of what it owes, the most urgent first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+
+from flows.forms import DESK_DEPLOYMENT, SEPARATOR, SUBMIT_FLOW
+from flows.runtime import day_of, for_clerks, issued, rename_run
+from models import services
+from models.settings import load_settings
+from models.status import STATUS_WORDS
+from models.vietnamese import day_text, period_words
+
+DESK_FLOW = DESK_DEPLOYMENT.split("/")[0]
+# What the unit still has to hand in, and what waits on the lead office.
+TO_DO = ("overdue", "due_soon", "returned", "open")
+LISTED = (*TO_DO, "submitted")
+STANDING = "standing"
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one cell of a markdown table."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def next_step(item: services.Owed) -> str:
+    """What the unit does about an obligation, and with which form."""
+    if item.status == "submitted":
+        return "Chờ cơ quan chủ trì xét duyệt."
+    form = f"`{SUBMIT_FLOW}/{item.requirement}{SEPARATOR}{item.directive}`"
+    if item.reason is not None:
+        return f"Trả lại để bổ sung: «{_cell(item.reason)}». Sửa rồi nộp lại qua biểu mẫu {form}."
+    return f"Nộp qua biểu mẫu {form}."
+
+
+def desk_markdown(unit: services.UnitRef, day: date, items: list[services.Owed]) -> str:
+    """The unit's list as the artifact shows it: what to do, the most urgent first, then
+    what waits on review; its standing duties; the count of what is done."""
+    duties = [item for item in items if item.period == STANDING]
+    dated = [item for item in items if item.period != STANDING]
+    counts = Counter(item.status for item in dated)
+    lines = [
+        f"# Việc của đơn vị {unit.code} {unit.name}",
+        "",
+        f"Tình hình ngày {day_text(day)}: "
+        + ", ".join(f"{STATUS_WORDS[s]} **{counts[s]}**" for s in LISTED)
+        + ".",
+        "",
+    ]
+    listed = [item for item in dated if item.status in LISTED]
+    if listed:
+        lines += [
+            "| tình trạng | hạn nộp | nhiệm vụ | kỳ | việc cần làm |",
+            "|---|---|---|---|---|",
+            *(
+                f"| **{STATUS_WORDS[i.status]}** | {day_text(i.due) if i.due else '—'} | "
+                f"{_cell(i.title)} ({i.requirement} · {i.directive}) | "
+                f"{period_words(i.period)} | {next_step(i)} |"
+                for i in listed
+            ),
+        ]
+    else:
+        lines.append("Không còn việc nào phải nộp hay chờ xét.")
+    if duties:
+        lines += ["", "Nhiệm vụ thường xuyên (không có hạn nộp):", ""]
+        lines += [f"- {i.title} ({i.requirement} · {i.directive})" for i in duties]
+    done = [s for s in STATUS_WORDS if s not in LISTED and counts[s]]
+    if done:
+        lines += ["", "Đã xong: " + ", ".join(f"{STATUS_WORDS[s]} {counts[s]}" for s in done) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def desk_run_name() -> str:
+    """Who asked, as the run starts (the unit's name follows once it is known)."""
+    return f"{DESK_FLOW}{SEPARATOR}{flow_run.parameters.get('actor')}"
+
+
+@flow(name=DESK_FLOW, log_prints=True, flow_run_name=desk_run_name)
+@for_clerks
+def unit_work(actor: str, as_of: date | None = None) -> int:
+    """Việc của đơn vị: the actor's unit's obligations, the most urgent first, with their
+    due dates, statuses, return reasons and the form to use; the number still to hand in."""
+    settings = load_settings()
+    day = day_of(as_of)
+    unit = services.actor_unit(settings, actor, command="list", now=issued(actor).now)
+    rename_run(SEPARATOR.join([DESK_FLOW, f"{unit.code} {unit.name}", day_text(day)]))
+    items = services.unit_desk(settings, unit=unit.code, day=day)
+    create_markdown_artifact(
+        key="viec-can-lam",
+        description=f"Việc của đơn vị {unit.code} {unit.name} ngày {day_text(day)}",
+        markdown=desk_markdown(unit, day, items),
+    )
+    to_do = sum(item.status in TO_DO and item.period != STANDING for item in items)
+    print(f"{unit.code}: {to_do} to hand in")
+    return to_do

@@ -1,0 +1,155 @@
+"""A unit's desk: what one unit owes and when, as its own staff see it.
+
+The submission form offers a unit only the periods it still owes (open or returned), in
+order of their due dates; the unit's list ("việc của đơn vị") shows all its obligations, the
+most urgent first, with the reason of the latest return. Statuses are judged as of a day by
+the one definition in `models.status` (its SQL twin, `status_as_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from models.db import transaction
+from models.errors import Unauthorized
+from models.ledger import load_actor, record_denial
+from models.obligation import OPEN_STATES, load_payload
+from models.queries import status_as_of
+from models.status import Day
+from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
+
+# The order a unit's list takes: what is late or about to be first, what waits on others last.
+URGENCY = (
+    "overdue",
+    "due_soon",
+    "returned",
+    "open",
+    "submitted",
+    "accepted_late",
+    "accepted",
+    "waived",
+    "transferred",
+    "closed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """A unit by its code and name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One obligation of a unit, as its staff see it on a day."""
+
+    obligation_id: int
+    directive: str
+    requirement: str
+    title: str
+    period: str
+    due: date | None  # the effective due date; None for a standing duty
+    status: str  # as of the day
+    reason: str | None  # why it was returned, while it stays returned
+
+
+def actor_unit(engine: Engine, username: str, *, command: str, now: datetime) -> UnitRef:
+    """The unit `username` acts for; an actor the register does not know is refused (and the
+    denial recorded, as for any command)."""
+    try:
+        with transaction(engine, writes=False) as conn:
+            actor = load_actor(conn, username, command)
+            name = conn.execute(
+                sa.select(UNIT.c.name).where(UNIT.c.code == actor.unit_code)
+            ).scalar_one()
+    except Unauthorized as denied:
+        record_denial(
+            engine, actor=username, command=command, target="(desk)", reason=str(denied), now=now
+        )
+        raise
+    return UnitRef(actor.unit_code, name)
+
+
+def _reasons(conn: sa.Connection, returned: list[int]) -> dict[int, str | None]:
+    """The reason of each obligation's latest return."""
+    if not returned:
+        return {}
+    rows = conn.execute(
+        sa.select(EVENT.c.obligation_id, EVENT.c.payload)
+        .where(EVENT.c.obligation_id.in_(returned), EVENT.c.kind == "returned")
+        .order_by(EVENT.c.obligation_id, EVENT.c.version)
+    )
+    return {r.obligation_id: load_payload(r.payload).get("reason") for r in rows}
+
+
+def unit_obligations(
+    engine: Engine,
+    *,
+    unit: str,
+    on: Day,
+    directive: str | None = None,
+    requirement: str | None = None,
+    owing: bool = False,
+) -> list[Owed]:
+    """A unit's obligations under published directives (`owing`: only those it can still
+    hand in, open or returned, standing duties left out), in order of their due dates: the
+    earliest first, then the shorter period of two due together (Quý II before 6 tháng đầu
+    năm), standing duties last."""
+    shown = status_as_of(on).label("shown")
+    query = (
+        sa.select(
+            OBLIGATION.c.id,
+            DIRECTIVE.c.code.label("directive"),
+            REQUIREMENT.c.code.label("requirement"),
+            REQUIREMENT.c.title,
+            OBLIGATION.c.period_key,
+            OBLIGATION.c.effective_due,
+            OBLIGATION.c.status,
+            shown,
+        )
+        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(OBLIGATION.c.unit_code == unit, DIRECTIVE.c.status == "published")
+        .order_by(
+            OBLIGATION.c.effective_due.nulls_last(),
+            OBLIGATION.c.period_end.nulls_last(),
+            OBLIGATION.c.period_start.desc(),
+            DIRECTIVE.c.code,
+            REQUIREMENT.c.code,
+        )
+    )
+    if directive is not None:
+        query = query.where(DIRECTIVE.c.code == directive)
+    if requirement is not None:
+        query = query.where(REQUIREMENT.c.code == requirement)
+    if owing:
+        query = query.where(
+            OBLIGATION.c.status.in_(OPEN_STATES), OBLIGATION.c.period_key != "standing"
+        )
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(query).all()
+        reasons = _reasons(conn, [r.id for r in rows if r.status == "returned"])
+    return [
+        Owed(
+            r.id,
+            r.directive,
+            r.requirement,
+            r.title,
+            r.period_key,
+            r.effective_due,
+            r.shown,
+            reasons.get(r.id),
+        )
+        for r in rows
+    ]
+
+
+def by_urgency(owed: list[Owed]) -> list[Owed]:
+    """The unit's list, the most urgent first; within a status, by due date (stable)."""
+    return sorted(owed, key=lambda item: URGENCY.index(item.status))
