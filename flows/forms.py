@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -125,10 +126,24 @@ def period_choice(owed: Owed) -> str:
     return choice(owed.period, words if owed.due is None else f"{words} — hạn {day_text(owed.due)}")
 
 
-def unit_form_schema(spec: RequirementSpec, owed: list[Owed]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Prefill:
+    """The consolidation run's draft for one of the periods a unit owes (the lead office's
+    consolidated report): the form offers that period with the draft filled in."""
+
+    period: str
+    narrative: str
+    evidence: str | None
+    as_of: date
+
+
+def unit_form_schema(
+    spec: RequirementSpec, owed: list[Owed], prefill: Prefill | None = None
+) -> dict[str, Any]:
     """Step two of a submission, for one unit: the periods it still owes (in words, with
     their due dates, in order), then the requirement's figures with their Vietnamese labels
-    and bounds, its narrative and evidence."""
+    and bounds, its narrative and evidence; a draft (`prefill`) fills its period, narrative
+    and evidence in."""
     what = spec.what
     properties: dict[str, Any] = {
         "period": {
@@ -156,6 +171,12 @@ def unit_form_schema(spec: RequirementSpec, owed: list[Owed]) -> dict[str, Any]:
             if part.required:
                 properties[name]["minLength"] = 1
                 required.append(name)
+    if prefill is not None:
+        drafted = next(o for o in owed if o.period == prefill.period)
+        properties["period"]["default"] = period_choice(drafted)
+        for name, value in (("narrative", prefill.narrative), ("evidence", prefill.evidence)):
+            if name in properties and value:
+                properties[name]["default"] = value
     return {
         "title": spec.title,
         "type": "object",
@@ -175,10 +196,12 @@ class UnitForm(RunInput):
     evidence: str | None = None
 
 
-def unit_form(spec: RequirementSpec, unit: UnitRef, owed: list[Owed]) -> type[UnitForm]:
+def unit_form(
+    spec: RequirementSpec, unit: UnitRef, owed: list[Owed], prefill: Prefill | None = None
+) -> type[UnitForm]:
     """The paused run's form for one unit (`unit_form_schema`), with a description that
-    names the unit and says why any period came back."""
-    schema = unit_form_schema(spec, owed)
+    names the unit, says why any period came back and which draft is filled in."""
+    schema = unit_form_schema(spec, owed, prefill)
     returned = [
         f"- {period_words(o.period)}: trả lại để bổ sung — {o.reason}"
         for o in owed
@@ -197,6 +220,15 @@ def unit_form(spec: RequirementSpec, unit: UnitRef, owed: list[Owed]) -> type[Un
             f"**{unit.code} {unit.name}** · {spec.title}: chọn kỳ còn phải nộp, điền số liệu "
             "rồi bấm Resume.",
             *returned,
+            *(
+                [
+                    f"- Dự thảo báo cáo tổng hợp {period_words(prefill.period)} (số liệu đến "
+                    f"ngày {day_text(prefill.as_of)}) đã được điền sẵn: kiểm tra, sửa nếu cần, "
+                    "rồi bấm Resume."
+                ]
+                if prefill
+                else []
+            ),
         ]
     )
     return Form

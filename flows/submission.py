@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
-from flows.forms import SEPARATOR, SUBMIT_FLOW, code_of, refresh_forms, unit_form
+from flows.forms import SEPARATOR, SUBMIT_FLOW, Prefill, code_of, refresh_forms, unit_form
 from flows.runtime import day_of, for_clerks, issued, rename_run, run_id
 from models import services
 from models.errors import InputError, Refused
@@ -87,10 +87,30 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
             f"unit {unit.code} owes no period of {requirement} now",
             vi=f"Đơn vị {unit.code} {unit.name} không có kỳ nào còn phải nộp «{spec.title}».",
         )
+    drafts = services.drafts(settings, [o.obligation_id for o in owed])
+    prefill = next(
+        (
+            Prefill(o.period, d.narrative, d.evidence, d.as_of)
+            for o in owed
+            if (d := drafts.get(o.obligation_id)) is not None
+        ),
+        None,
+    )
     answer = suspend_flow_run(
-        wait_for_input=unit_form(spec, unit, owed), timeout=FORM_HOURS * 3600, key="don-vi"
+        wait_for_input=unit_form(spec, unit, owed, prefill),
+        timeout=FORM_HOURS * 3600,
+        key="don-vi",
     )
     period = code_of(answer.period)
+    if prefill and period != prefill.period and answer.narrative == prefill.narrative:
+        raise InputError(
+            "form",
+            "period",
+            period,
+            f"the narrative is the draft of {prefill.period}",
+            vi=f"Nội dung đã điền là dự thảo tổng hợp {period_words(prefill.period)}: chọn "
+            f"đúng kỳ đó, hoặc viết nội dung của {period_words(period)}.",
+        )
     rename_run(run_name(SUBMIT_FLOW, f"{unit.code} {unit.name}", requirement, period))
     return f"{unit.code}{SEPARATOR}{unit.name}", period, answer
 

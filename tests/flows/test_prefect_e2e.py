@@ -384,3 +384,32 @@ def test_a_refresh_writes_only_the_forms_that_changed(
     refreshed = prefect_stack.sync()
     assert refreshed.written == ["xet-duyet/cam-xuyen-cchc-2024"]
     assert refreshed.deleted == [] and REPORT in refreshed.names
+
+
+def test_the_lead_office_hands_in_the_consolidation_runs_draft(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    drafted = run_deployment(
+        "tong-hop-bao-cao/tong-hop-bao-cao", timeout=180, parameters={"as_of": "2024-03-20"}
+    )
+    assert drafted.state is not None and drafted.state.type == StateType.COMPLETED  # type: ignore[union-attr]
+    own = obligation_id(prefect_stack.engine, "5", "446-VHTT", "2024-Q1")
+    draft = services.drafts(
+        Settings(database_url=prefect_stack.engine.url.render_as_string(hide_password=False)), [own]
+    )[own]
+    # the closed lead office's staff may still hand in its past work
+    waiting = _waiting("nop-bao-cao/5 · cam-xuyen-cchc-2024", "vhtt.lan")
+    schema, description = _unit_form(waiting)
+    props = schema["properties"]
+    assert props["period"]["default"].startswith("2024-Q1 · Quý I/2024")
+    assert props["narrative"]["default"] == draft.narrative
+    assert draft.narrative.startswith("Tổng hợp Quý I/2024, số liệu đến ngày 20/03/2024.")
+    assert "đã được điền sẵn" in description
+    done = _resume(
+        waiting,
+        {"period": props["period"]["default"], "narrative": props["narrative"]["default"]},
+    )
+    assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
+    submitted = _events(prefect_stack, own)[-1]
+    assert (submitted.kind, submitted.actor) == ("submitted", "vhtt.lan")
+    assert json.loads(submitted.payload)["narrative"] == draft.narrative

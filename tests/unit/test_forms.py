@@ -9,6 +9,7 @@ from prefect._internal.pydantic.v2_schema import create_v2_schema
 
 from flows.forms import (
     MAX_CHOICES,
+    Prefill,
     choice,
     code_of,
     period_choice,
@@ -109,6 +110,27 @@ def test_the_paused_runs_form_names_the_unit_and_why_a_period_came_back() -> Non
         "2024-Q2",
         {"leaflets": 3},
         None,
+    )
+
+
+def test_the_lead_offices_form_offers_the_consolidation_runs_draft() -> None:
+    owed = [
+        _owed("2024-Q1", date(2024, 3, 19), "overdue", code="5"),
+        _owed("2024-Q2", date(2024, 6, 19), code="5"),
+    ]
+    draft = Prefill(
+        "2024-Q2", "Tổng hợp Quý II/2024 …", "http://127.0.0.1:4280/x/", date(2024, 6, 20)
+    )
+    props = unit_form_schema(_spec("5"), owed, draft)["properties"]
+    assert props["period"]["default"] == "2024-Q2 · Quý II/2024 — hạn 19/06/2024"
+    assert props["period"]["default"] in props["period"]["enum"]
+    assert props["narrative"]["default"] == "Tổng hợp Quý II/2024 …"
+    assert props["evidence"]["default"] == "http://127.0.0.1:4280/x/"
+    assert "default" not in unit_form_schema(_spec("5"), owed)["properties"]["narrative"]
+    described = unit_form(_spec("5"), UNIT, owed, draft)._description
+    assert described.endswith(
+        "- Dự thảo báo cáo tổng hợp Quý II/2024 (số liệu đến ngày 20/06/2024) đã được điền "
+        "sẵn: kiểm tra, sửa nếu cần, rồi bấm Resume."
     )
 
 
