@@ -68,8 +68,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         for name, draw in (
-            ("10-ma-tran-tuan-thu.png", matrix),
-            ("11-bao-cao-tong-hop.png", first_page),
+            ("12-ma-tran-tuan-thu.png", matrix),
+            ("13-bao-cao-tong-hop.png", first_page),
         ):
             draw(scratch, OUT / name)
             print(OUT / name)

@@ -1,26 +1,31 @@
 """Take the README's screenshots from the real Prefect UI of a running `scripts/run`.
 
-A commune officer submits the quarterly report of Xã Yên Hòa through the generated form; the
-lead office accepts it through the review form; then the daily compliance table, and the
-monthly summary of 01/04/2024. Needs the test extra (Playwright) and Debian's Chromium:
+A commune officer of Xã Yên Hòa names themselves in the generated submission form and submits
+the quarterly report in the form of their unit on the paused run; their unit's next form no
+longer offers that period; their unit's own list as of 12/06/2024; the lead office accepts the
+report through the review form; then the daily compliance table, and the monthly summary of
+01/04/2024. Needs the test extra (Playwright) and Debian's Chromium:
 
     scripts/run &                     # wait until it prints the address
-    .venv/bin/python docs/screenshots.py
+    .venv/bin/python docs/screenshots.py  # with the same DONDOC_PREFECT_PORT, if set
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
 
-UI = "http://127.0.0.1:4200"
+UI = f"http://127.0.0.1:{os.environ.get('DONDOC_PREFECT_PORT', '4200')}"
 OUT = Path(__file__).resolve().parent / "screenshots"
+FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
+CLERK = "Người thực hiện (tên đăng nhập dondoc)"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -57,11 +62,11 @@ def wait_for_run(run_id: str) -> None:
         time.sleep(1)
 
 
-def open_form(page: Page, deployment: str) -> None:
+def open_form(page: Page, deployment: str, first_field: str) -> None:
     page.goto(f"{UI}/v2/deployments/deployment/{deployment_id(deployment)}")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Custom run").click()
-    page.get_by_text("Người thực hiện (tên đăng nhập dondoc)").wait_for()
+    page.get_by_text(first_field).wait_for()
 
 
 def pick(page: Page, option: str) -> None:
@@ -69,10 +74,32 @@ def pick(page: Page, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def submit_and_show(page: Page, key: str, shot: str) -> None:
+def start(page: Page) -> str:
+    """Submit the form; the id of the run it created."""
     with page.expect_response(lambda r: r.url.endswith("/create_flow_run")) as created:
         page.get_by_role("button", name="Submit").click()
-    run_id = created.value.json()["id"]
+    return str(created.value.json()["id"])
+
+
+def resume_dialog(page: Page, actor: str) -> tuple[str, Locator]:
+    """Step one of the submission form for `actor`, then the paused run's Resume dialog."""
+    open_form(page, FORM, CLERK)
+    page.get_by_role("textbox").nth(1).fill(actor)
+    run_id = start(page)
+    for _ in range(120):
+        if api(f"flow_runs/{run_id}")["state"]["type"] == "PAUSED":  # type: ignore[index]
+            break
+        time.sleep(1)
+    page.goto(f"{UI}/v2/runs/flow-run/{run_id}")
+    page.get_by_role("button", name="Open menu").click()
+    page.get_by_role("menuitem", name="Resume").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Kỳ báo cáo").wait_for()
+    return run_id, dialog
+
+
+def submit_and_show(page: Page, key: str, shot: str) -> None:
+    run_id = start(page)
     wait_for_run(run_id)
     show_artifact(page, run_id, key, shot)
 
@@ -93,21 +120,35 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 1500})
         page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
 
-        open_form(page, "nop-bao-cao/1c · cam-xuyen-cchc-2024")
-        page.get_by_role("textbox").nth(1).fill("cb.18679")
-        pick(page, "18679 · Xã Yên Hòa")
-        pick(page, "2024-Q1")
+        run_id, dialog = resume_dialog(page, "cb.18679")
+        pick(page, "2024-Q1 · Quý I/2024 — hạn 15/03/2024")
         for field, value in enumerate((2, 1, 12, 400, 3, 1)):
-            page.get_by_role("spinbutton").nth(field).fill(str(value))
-        page.get_by_role("textbox").nth(2).fill(
+            dialog.get_by_role("spinbutton").nth(field).fill(str(value))
+        dialog.get_by_role("textbox").first.fill(
             "Quý I: 2 lớp tập huấn dịch vụ công trực tuyến, 1 buổi tọa đàm, 12 tin bài trên "
             "Trang TTĐT xã"
         )
         page.wait_for_timeout(600)  # let the dropdown close
-        page.screenshot(path=OUT / "1-nop-bao-cao.png", full_page=True)
-        submit_and_show(page, "bien-nhan", "2-bien-nhan.png")
+        page.screenshot(path=OUT / "1-nop-bao-cao.png")
+        dialog.get_by_role("button", name="Resume").click()
+        wait_for_run(run_id)
+        show_artifact(page, run_id, "bien-nhan", "2-bien-nhan.png")
 
-        open_form(page, "xet-duyet/cam-xuyen-cchc-2024")
+        _, dialog = resume_dialog(page, "cb.18679")
+        dialog.get_by_text("Select", exact=True).first.click()
+        page.get_by_role("option").first.wait_for()
+        page.wait_for_timeout(600)
+        page.screenshot(path=OUT / "10-ky-con-phai-nop.png")
+        page.keyboard.press("Escape")
+
+        run = api(
+            f"deployments/{deployment_id('viec-cua-don-vi/viec-cua-don-vi')}/create_flow_run",
+            {"parameters": {"actor": "cb.18679", "as_of": "2024-06-12"}},
+        )
+        wait_for_run(run["id"])  # type: ignore[index]
+        show_artifact(page, run["id"], "viec-can-lam", "11-viec-cua-don-vi.png")  # type: ignore[index]
+
+        open_form(page, "xet-duyet/cam-xuyen-cchc-2024", CLERK)
         page.get_by_role("textbox").nth(1).fill("svhttdl.an")
         page.get_by_text("Select", exact=True).first.click()
         page.get_by_role(
