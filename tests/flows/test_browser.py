@@ -1,7 +1,8 @@
 """A commune officer works through the Prefect UI in a real browser (Debian's Chromium driven
 by Playwright): names themselves in the submission form, fills the form of their unit on the
 paused run, and the obligation becomes `submitted`; their unit's next form no longer offers that
-period; their unit's own list shows it waiting on review."""
+period; their unit's own list shows it waiting on review. An officer of a closed office is
+refused, and the run's page says so in one Vietnamese line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from playwright.sync_api import expect
 from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from models import ledger
 from models.queries import list_obligations
 from models.status import Day
 from tests.conftest import obligation_id
@@ -178,4 +180,37 @@ def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit
     expect(submitted).to_contain_text("Đã nộp, chờ xét")
     expect(submitted).to_contain_text("Chờ cơ quan chủ trì xét duyệt.")
     expect(page.get_by_role("row").filter(has_text="Quý II/2024")).to_contain_text("17/06/2024")
+    page.close()
+
+
+def test_a_refusal_reads_as_one_vietnamese_line_on_the_run(
+    prefect_stack: PrefectStack, browser: object
+) -> None:
+    """The district's lead office closed on 01/07/2025: its officer tries to accept a report
+    today, and the run's page says why not, in Vietnamese, where the clerk is looking."""
+    oid = obligation_id(prefect_stack.engine, "1c", "18721", "2024-Q2")
+    clerk = ledger.Issued("cb.18721", "browser-refusal", "test", datetime.now(UTC))
+    figures = dict.fromkeys(
+        ("training_classes", "seminars", "news_items", "leaflets", "documents", "other_forms"), 1
+    )
+    ledger.submit(prefect_stack.engine, oid, clerk, figures=figures, narrative="Q2", evidence=None)
+    prefect_stack.sync()
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    base = prefect_stack.api_url.removesuffix("/api")
+    _open_form(
+        page, base, "xet-duyet/cam-xuyen-cchc-2024", "Người thực hiện (tên đăng nhập dondoc)"
+    )
+    page.get_by_role("textbox").nth(1).fill("vhtt.lan")
+    _choose(page, f"{oid} · 18721 Xã Cẩm Lĩnh · 1c · 2024-Q2 · submitted")
+    _choose(page, "accept · chấp nhận")
+    refused = _start(page)
+    _until(refused, lambda state: state.is_final())
+    assert _state(refused).is_failed()
+    page.goto(f"{base}/v2/runs/flow-run/{refused}")
+    line = (
+        "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
+        "được báo cáo còn nợ, không chấp nhận được."
+    )
+    expect(page.get_by_text(line).first).to_be_visible()
     page.close()
