@@ -27,8 +27,8 @@ def _link(settings_url: str | None, path: str) -> str:
 
 
 def report(run: services.ConsolidationRun, outputs_url: str | None) -> str:
-    """What the run drafted, in Vietnamese, as markdown: per report, its rates, its files,
-    each source's matrix and the draft itself."""
+    """What the run drafted, in Vietnamese, as markdown: per report, its rates, its files and
+    the draft itself; then the matrix of each requirement summed up, once."""
     lines = [f"# Tổng hợp báo cáo ngày {day_text(run.day)}", ""]
     if not run.working_day:
         return "\n".join([*lines, "Ngày nghỉ: không tổng hợp."])
@@ -48,8 +48,6 @@ def report(run: services.ConsolidationRun, outputs_url: str | None) -> str:
                 f"({percent_text(rate.on_time_rate)}), {rate.overdue} quá hạn"
             )
         lines += ["", "Tệp: " + ", ".join(_link(outputs_url, f) for f in drafted.files), ""]
-        for grid in drafted.matrices:
-            lines += [matrix_markdown(grid), ""]
         lines += [
             "### Dự thảo báo cáo tổng hợp",
             "",
@@ -60,6 +58,8 @@ def report(run: services.ConsolidationRun, outputs_url: str | None) -> str:
             "và nộp; đơn vị nhận báo cáo xét duyệt.",
             "",
         ]
+    for grid in run.matrices:
+        lines += [matrix_markdown(grid), ""]
     return "\n".join(lines)
 
 

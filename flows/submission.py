@@ -87,7 +87,8 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
             f"unit {unit.code} owes no period of {requirement} now",
             vi=f"Đơn vị {unit.code} {unit.name} không có kỳ nào còn phải nộp «{spec.title}».",
         )
-    drafts = services.drafts(settings, [o.obligation_id for o in owed])
+    # only a consolidating requirement (the lead office's own report) has drafts
+    drafts = services.drafts(settings, [o.obligation_id for o in owed]) if spec.consolidates else {}
     prefill = next(
         (
             Prefill(o.period, d.narrative, d.evidence, d.as_of)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,16 +38,16 @@ def check_review(
     unit: str,
     lead: str,
     recipient: str | None,
-    holders: Mapping[str, str | None],
+    holder_of: Callable[[str], str | None],
     submitted_by: str | None,
     today: date,
 ) -> None:
     """The directive's lead office accepts, returns, extends or waives; the lead office's own
     obligations are decided by the recipient of what they deliver, or an administrator.
-    `holders` says which unit holds the lead's and the recipient's role `today`: the office
-    itself, or its successor once it has closed; when it closed with no successor, an
-    administrator decides. Staff of a closed unit decide nothing, and nobody decides on a
-    submission they handed in themselves (`submitted_by`)."""
+    `holder_of` says which unit holds an office's role `today` (asked only of the office that
+    decides): the office itself, or its successor once it has closed; when it closed with no
+    successor, an administrator decides. Staff of a closed unit decide nothing, and nobody
+    decides on a submission they handed in themselves (`submitted_by`)."""
     closed = actor.unit_closed_on
     if actor.role != "admin" and closed is not None and closed <= today:
         raise Unauthorized(
@@ -62,7 +62,7 @@ def check_review(
             actor,
             command,
             recipient,
-            holders.get(recipient or ""),
+            holder_of(recipient) if recipient else None,
             admins=True,
             role=("its recipient", "đơn vị nhận báo cáo"),
             why=(
@@ -71,12 +71,13 @@ def check_review(
             ),
         )
     else:
+        holder = holder_of(lead)
         _check_role(
             actor,
             command,
             lead,
-            holders.get(lead),
-            admins=holders.get(lead) is None,
+            holder,
+            admins=holder is None,
             role=("the lead office", "cán bộ cơ quan chủ trì"),
         )
     if submitted_by == actor.username:

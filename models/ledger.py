@@ -547,14 +547,13 @@ def _review(
     submission."""
 
     def as_reviewer(conn: Connection, who: ActorInfo, target: Target, today: date) -> None:
-        offices = {target.lead_unit_code, target.requirement.to} - {None}
         check_review(
             who,
             command,
             unit=target.unit_code,
             lead=target.lead_unit_code,
             recipient=target.requirement.to,
-            holders={code: holder_on(conn, code, today) for code in offices if code is not None},
+            holder_of=lambda office: holder_on(conn, office, today),
             submitted_by=target.submitted_by if kind in ("accepted", "returned") else None,
             today=today,
         )

@@ -16,7 +16,7 @@ from models.registry import ActorRow, UnitRow, heir_on
 from models.tables import ACTOR, UNIT
 
 
-def _upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:
+def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:
     """Insert rows, or update the ones whose key exists, in one executemany statement."""
     if not rows:
         return
@@ -68,7 +68,7 @@ def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
     """Upsert validated units. Parents and successors may come later in the same file, so rows
     go in first without those links and the links are set in a second statement."""
     with transaction(engine) as conn:
-        _upsert(
+        upsert(
             conn,
             UNIT,
             "code",
@@ -88,5 +88,5 @@ def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
 def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> int:
     """Upsert validated actors."""
     with transaction(engine) as conn:
-        _upsert(conn, ACTOR, "username", [a.as_record() for a in actors])
+        upsert(conn, ACTOR, "username", [a.as_record() for a in actors])
     return len(actors)

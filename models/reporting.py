@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -32,6 +34,7 @@ from models.db import transaction
 from models.directive import DirectiveSpec, Figure, RequirementSpec
 from models.errors import InputError
 from models.queries import status_as_of
+from models.reference import upsert
 from models.status import Day
 from models.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
 from models.vietnamese import day_text, period_words, sort_key, sorted_vi
@@ -131,24 +134,34 @@ class Scope:
             raise InputError(
                 source, "requirement", requirement, f"is not a requirement of {directive} ({known})"
             )
+        if requirement is not None and self.requirements[requirement].standing:
+            raise InputError(
+                source, "requirement", requirement, "is a standing duty: it has no periods"
+            )
         self.requirement = requirement
-        filters = [DIRECTIVE.c.code == directive]
+        self.filters = [DIRECTIVE.c.code == directive, OBLIGATION.c.period_key.not_in(NO_PERIOD)]
         if requirement is not None:
-            filters.append(REQUIREMENT.c.code == requirement)
-        self.filters = filters
+            self.filters.append(REQUIREMENT.c.code == requirement)
+        # the period's dates and due date, as one of its obligations has them
+        self.period: Any = None
         if period is not None:
-            found = conn.execute(
-                sa.select(OBLIGATION.c.id)
-                .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-                .where(*filters, OBLIGATION.c.period_key == period)
+            self.filters.append(OBLIGATION.c.period_key == period)
+            self.period = conn.execute(
+                _joined(
+                    sa.select(
+                        OBLIGATION.c.period_key,
+                        OBLIGATION.c.period_start,
+                        OBLIGATION.c.period_end,
+                        OBLIGATION.c.due_date,
+                    ),
+                    units=False,
+                )
+                .where(*self.filters)
                 .limit(1)
             ).first()
-            if found is None:
+            if self.period is None:
                 what = f"{directive} {requirement}" if requirement else directive
                 raise InputError(source, "period", period, f"is not an opened period of {what}")
-            self.filters.append(OBLIGATION.c.period_key == period)
-        self.filters.append(OBLIGATION.c.period_key.not_in(NO_PERIOD))
 
     def spec_of(self, requirement: str) -> RequirementSpec:
         return self.requirements[requirement]
@@ -356,7 +369,6 @@ def consolidation(
     engine: Engine, *, directive: str, requirement: str, period: str, on: Day
 ) -> Consolidation:
     """The consolidated report of one requirement and period as of the day."""
-    spec_figures: list[Figure] = []
     shown = status_as_of(on).label("shown")
     with transaction(engine, writes=False) as conn:
         scope = Scope(conn, directive, requirement=requirement, period=period)
@@ -382,24 +394,11 @@ def consolidation(
                 parent=True,
             ).where(*scope.filters, OBLIGATION.c.status.not_in(GONE))
         ).all()
-        first = conn.execute(
-            _joined(
-                sa.select(
-                    OBLIGATION.c.period_key,
-                    OBLIGATION.c.period_start,
-                    OBLIGATION.c.period_end,
-                    OBLIGATION.c.due_date,
-                ),
-                units=False,
-            )
-            .where(*scope.filters)
-            .limit(1)
-        ).all()
         totals = _totals(conn, scope, spec_figures)
         missed = _missed(conn, scope, spec_figures)
         issuer = _office(conn, scope.row.issuer_code)
         lead = _office(conn, scope.row.lead_unit_code)
-    (period_info,) = _periods(first)  # one period: its dates are every row's
+    (period_info,) = _periods([scope.period])  # one period: its dates are every row's
     return Consolidation(
         directive=directive,
         subject=scope.row.subject,
@@ -498,7 +497,8 @@ class DraftDue:
 
 def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
     """What the consolidation run drafts on `day`: every open or returned obligation of a
-    consolidating requirement whose sources' deadline for its period is past."""
+    consolidating requirement whose sources' deadline for its period is past. Per directive,
+    its file is read once and its sources' deadlines are one grouped query."""
     found: list[DraftDue] = []
     with transaction(engine, writes=False) as conn:
         own = conn.execute(
@@ -506,7 +506,6 @@ def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
                 OBLIGATION.c.id,
                 OBLIGATION.c.period_key,
                 DIRECTIVE.c.code.label("directive"),
-                DIRECTIVE.c.content,
                 REQUIREMENT.c.code,
             )
             .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
@@ -518,29 +517,42 @@ def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
             )
             .order_by(DIRECTIVE.c.code, OBLIGATION.c.period_end, OBLIGATION.c.period_key)
         ).all()
-        specs = {r.directive: DirectiveSpec.model_validate_json(r.content) for r in own}
-        for r in own:
-            spec = next(q for q in specs[r.directive].requirements if q.code == r.code)
-            if not spec.consolidates:
+        for directive, rows in groupby(own, key=attrgetter("directive")):
+            content = conn.execute(
+                sa.select(DIRECTIVE.c.content).where(DIRECTIVE.c.code == directive)
+            ).scalar_one()
+            sums_up = {
+                r.code: r.consolidates
+                for r in DirectiveSpec.model_validate_json(content).requirements
+                if r.consolidates
+            }
+            if not sums_up:
                 continue
-            deadlines = dict(
-                conn.execute(
-                    sa.select(REQUIREMENT.c.code, sa.func.max(OBLIGATION.c.due_date))
+            deadlines = {
+                (code, period): due
+                for code, period, due in conn.execute(
+                    sa.select(
+                        REQUIREMENT.c.code,
+                        OBLIGATION.c.period_key,
+                        sa.func.max(OBLIGATION.c.due_date),
+                    )
                     .join(OBLIGATION, OBLIGATION.c.requirement_id == REQUIREMENT.c.id)
                     .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
                     .where(
-                        DIRECTIVE.c.code == r.directive,
-                        REQUIREMENT.c.code.in_(spec.consolidates),
-                        OBLIGATION.c.period_key == r.period_key,
+                        DIRECTIVE.c.code == directive,
+                        REQUIREMENT.c.code.in_({c for codes in sums_up.values() for c in codes}),
                     )
-                    .group_by(REQUIREMENT.c.code)
-                ).all()
-            )
-            sources = tuple(
-                code for code in spec.consolidates if (due := deadlines.get(code)) and due < day
-            )
-            if sources:
-                found.append(DraftDue(r.id, r.directive, r.code, r.period_key, sources))
+                    .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
+                )
+            }
+            for r in rows:
+                sources = tuple(
+                    code
+                    for code in sums_up.get(r.code, ())
+                    if (due := deadlines.get((code, r.period_key))) and due < day
+                )
+                if sources:
+                    found.append(DraftDue(r.id, directive, r.code, r.period_key, sources))
     return found
 
 
@@ -556,6 +568,7 @@ def write_draft(
 ) -> None:
     """Keep the newest draft of a lead-office obligation (one row per obligation)."""
     row = {
+        "obligation_id": obligation_id,
         "narrative": narrative,
         "evidence": evidence,
         "files": json.dumps(list(files), ensure_ascii=False),
@@ -563,11 +576,7 @@ def write_draft(
         "written_at": now,
     }
     with transaction(engine) as conn:
-        updated = conn.execute(
-            DRAFT.update().where(DRAFT.c.obligation_id == obligation_id).values(**row)
-        ).rowcount
-        if not updated:
-            conn.execute(DRAFT.insert().values(obligation_id=obligation_id, **row))
+        upsert(conn, DRAFT, "obligation_id", [row])
 
 
 @dataclass(frozen=True, slots=True)

@@ -452,6 +452,23 @@ def consolidation(
     )
 
 
+def _report_files(found: Consolidation, out: Path) -> list[Path]:
+    """A consolidated report written into `out` as a workbook (.xlsx) and a Word draft
+    (.docx)."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = report.filename(found)
+    return [
+        report.write_consolidation_xlsx(found, out / f"{stem}.xlsx"),
+        report.write_consolidation_docx(found, out / f"{stem}.docx"),
+    ]
+
+
+def _matrix_file(html: str, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
 def write_consolidation(
     settings: Settings, *, directive: str, requirement: str, period: str, day: date, out: Path
 ) -> tuple[Consolidation, list[Path]]:
@@ -460,12 +477,7 @@ def write_consolidation(
     found = consolidation(
         settings, directive=directive, requirement=requirement, period=period, day=day
     )
-    out.mkdir(parents=True, exist_ok=True)
-    stem = report.filename(found)
-    return found, [
-        report.write_consolidation_xlsx(found, out / f"{stem}.xlsx"),
-        report.write_consolidation_docx(found, out / f"{stem}.docx"),
-    ]
+    return found, _report_files(found, out)
 
 
 def write_matrix(
@@ -473,9 +485,7 @@ def write_matrix(
 ) -> tuple[Matrix, Path]:
     """The compliance matrix of one requirement as one self-contained HTML file `out`."""
     found = matrix(settings, directive=directive, requirement=requirement, day=day)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(matrix_page.matrix_html(found), encoding="utf-8")
-    return found, out
+    return found, _matrix_file(matrix_page.matrix_html(found), out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,7 +495,6 @@ class Drafted:
 
     due: reporting.DraftDue
     reports: list[Consolidation]
-    matrices: list[Matrix]
     files: list[str]
     narrative: str
     evidence: str | None
@@ -493,40 +502,44 @@ class Drafted:
 
 @dataclass(frozen=True, slots=True)
 class ConsolidationRun:
+    """What a consolidation run drafted, and the matrix of each requirement it summed up
+    (one per requirement, whatever the periods drafted)."""
+
     day: date
     working_day: bool
     drafted: list[Drafted]
+    matrices: list[Matrix]
 
 
 def consolidate(settings: Settings, *, day: date, now: datetime) -> ConsolidationRun:
     """On a working day, draft every lead-office report whose units' deadline has passed and
     that is not handed in yet: the consolidated reports and matrices of what it sums up go to
-    the outputs folder, and the draft to its obligation, for a person to check and submit."""
+    the outputs folder, and the draft to its obligation, for a person to check and submit.
+    Each requirement's matrix covers all its periods: it is read and rendered once, and
+    copied into the folder of each period drafted."""
     if not settings.calendar().is_working_day(day):
-        return ConsolidationRun(day, False, [])
+        return ConsolidationRun(day, False, [], [])
+    engine = settings.engine()
+    on = settings.status_day(day)
+    pages: dict[tuple[str, str], tuple[Matrix, str]] = {}
     drafted = []
-    for due in reporting.drafts_due(settings.engine(), day=day):
+    for due in reporting.drafts_due(engine, day=day):
         folder = Path(due.directive) / due.period
-        reports, matrices, written = [], [], []
+        reports, written = [], []
         for source in due.sources:
-            found, files = write_consolidation(
-                settings,
-                directive=due.directive,
-                requirement=source,
-                period=due.period,
-                day=day,
-                out=settings.outputs_dir / folder,
+            found = reporting.consolidation(
+                engine, directive=due.directive, requirement=source, period=due.period, on=on
             )
-            grid, page = write_matrix(
-                settings,
-                directive=due.directive,
-                requirement=source,
-                day=day,
-                out=settings.outputs_dir / folder / f"ma-tran-{source}-{day.isoformat()}.html",
-            )
+            if (due.directive, source) not in pages:
+                grid = reporting.matrix(engine, directive=due.directive, requirement=source, on=on)
+                pages[(due.directive, source)] = (grid, matrix_page.matrix_html(grid))
+            page = settings.outputs_dir / folder / f"ma-tran-{source}-{day.isoformat()}.html"
+            files = [
+                *_report_files(found, settings.outputs_dir / folder),
+                _matrix_file(pages[(due.directive, source)][1], page),
+            ]
             reports.append(found)
-            matrices.append(grid)
-            written += [str(path.relative_to(settings.outputs_dir)) for path in (*files, page)]
+            written += [str(path.relative_to(settings.outputs_dir)) for path in files]
         narrative = draft.draft_text(
             reports,
             period=period_words(due.period),
@@ -535,7 +548,7 @@ def consolidate(settings: Settings, *, day: date, now: datetime) -> Consolidatio
         )
         evidence = f"{settings.outputs_url}{folder.as_posix()}/" if settings.outputs_url else None
         reporting.write_draft(
-            settings.engine(),
+            engine,
             due.obligation_id,
             narrative=narrative,
             evidence=evidence,
@@ -543,8 +556,8 @@ def consolidate(settings: Settings, *, day: date, now: datetime) -> Consolidatio
             as_of=day,
             now=now,
         )
-        drafted.append(Drafted(due, reports, matrices, written, narrative, evidence))
-    return ConsolidationRun(day, True, drafted)
+        drafted.append(Drafted(due, reports, written, narrative, evidence))
+    return ConsolidationRun(day, True, drafted, [grid for grid, _ in pages.values()])
 
 
 def drafts(settings: Settings, obligation_ids: Collection[int]) -> dict[int, reporting.Drafted]:

@@ -228,6 +228,8 @@ def test_a_commune_closed_mid_year_is_counted_once_on_each_side(history: Engine)
         ({"directive": "nope"}, "directive", "nope"),
         ({"requirement": "9z"}, "requirement", "9z"),
         ({"requirement": "1c", "period": "2031-Q1"}, "period", "2031-Q1"),
+        ({"requirement": "1a"}, "requirement", "1a"),
+        ({"period": "standing"}, "period", "standing"),
     ],
 )
 def test_unknown_codes_are_named(
