@@ -2,9 +2,10 @@
 
 A commune officer of Xã Yên Hòa names themselves in the generated submission form and submits
 the quarterly report in the form of their unit on the paused run; their unit's next form no
-longer offers that period; their unit's own list as of 12/06/2024; the lead office accepts the
-report through the review form; then the daily compliance table, and the monthly summary of
-01/04/2024. Needs the test extra (Playwright) and Debian's Chromium:
+longer offers that period; their unit's own list as of 12/06/2024; the lead office narrows its
+review to the commune, reads what it handed in and accepts the report; then the daily
+compliance table, and the monthly summary of 01/04/2024. Needs the test extra (Playwright)
+and Debian's Chromium:
 
     scripts/run &                     # wait until it prints the address
     .venv/bin/python docs/screenshots.py  # with the same DONDOC_PREFECT_PORT, if set
@@ -81,10 +82,15 @@ def start(page: Page) -> str:
     return str(created.value.json()["id"])
 
 
-def resume_dialog(page: Page, actor: str) -> tuple[str, Locator]:
-    """Step one of the submission form for `actor`, then the paused run's Resume dialog."""
-    open_form(page, FORM, CLERK)
+def resume_dialog(
+    page: Page, actor: str, form: str = FORM, unit: str | None = None, first: str = "Kỳ báo cáo"
+) -> tuple[str, Locator]:
+    """Step one of a two-step form for `actor` (a review narrowed to `unit`), then the paused
+    run's Resume dialog."""
+    open_form(page, form, CLERK)
     page.get_by_role("textbox").nth(1).fill(actor)
+    if unit is not None:
+        page.get_by_role("textbox").nth(2).fill(unit)
     run_id = start(page)
     for _ in range(120):
         if api(f"flow_runs/{run_id}")["state"]["type"] == "PAUSED":  # type: ignore[index]
@@ -94,14 +100,8 @@ def resume_dialog(page: Page, actor: str) -> tuple[str, Locator]:
     page.get_by_role("button", name="Open menu").click()
     page.get_by_role("menuitem", name="Resume").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Kỳ báo cáo").wait_for()
+    dialog.get_by_text(first, exact=True).first.wait_for()
     return run_id, dialog
-
-
-def submit_and_show(page: Page, key: str, shot: str) -> None:
-    run_id = start(page)
-    wait_for_run(run_id)
-    show_artifact(page, run_id, key, shot)
 
 
 def show_artifact(page: Page, run_id: str, key: str, shot: str) -> None:
@@ -148,16 +148,15 @@ def main() -> None:
         wait_for_run(run["id"])  # type: ignore[index]
         show_artifact(page, run["id"], "viec-can-lam", "11-viec-cua-don-vi.png")  # type: ignore[index]
 
-        open_form(page, "xet-duyet/cam-xuyen-cchc-2024", CLERK)
-        page.get_by_role("textbox").nth(1).fill("svhttdl.an")
-        page.get_by_text("Select", exact=True).first.click()
-        page.get_by_role(
-            "option", name=re.compile(r"18679 Xã Yên Hòa · 1c · 2024-Q1 · submitted")
-        ).click()
-        pick(page, "accept · chấp nhận")
+        run_id, dialog = resume_dialog(
+            page, "svhttdl.an", "xet-duyet/cam-xuyen-cchc-2024", "18679", "Nghĩa vụ"
+        )
+        pick(page, "Chấp nhận")
         page.wait_for_timeout(600)
         page.screenshot(path=OUT / "3-xet-duyet.png", full_page=True)
-        submit_and_show(page, "quyet-dinh", "4-da-chap-nhan.png")
+        dialog.get_by_role("button", name="Resume").click()
+        wait_for_run(run_id)
+        show_artifact(page, run_id, "quyet-dinh", "4-da-chap-nhan.png")
 
         run = api(
             f"deployments/{deployment_id('trang-thai-hang-ngay/trang-thai-hang-ngay')}"

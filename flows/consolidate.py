@@ -1,8 +1,8 @@
 """Tổng hợp báo cáo: the consolidation run. Every working day (it asks the calendar itself),
 once the units' deadline for a period has passed, it writes the consolidated report of each
 requirement the lead office sums up (.xlsx and .docx) and its compliance matrix (.html) to
-the outputs folder, drafts the lead office's own report from them, and refreshes the forms so
-that its submission form offers the draft: one person checks it and hands it in, and its
+the outputs folder, and drafts the lead office's own report from them, which the second step
+of its submission form offers filled in: one person checks it and hands it in, and its
 recipient decides on it."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import pendulum
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.forms import refresh_forms
 from flows.runtime import day_of
 from models import services
 from models.settings import load_settings
@@ -75,7 +74,5 @@ def consolidate_reports(as_of: date | None = None) -> int:
         markdown=report(run, settings.outputs_url),
         description=f"Tổng hợp báo cáo ngày {day_text(day)}",
     )
-    if run.drafted:
-        refresh_forms()
     print(f"{day}: {len(run.drafted)} consolidated report(s) drafted")
     return len(run.drafted)

@@ -4,11 +4,13 @@ Each published requirement with something still to hand in gets a deployment of 
 submission flow. Its form asks only who the clerk is; the run then waits (suspended) on a
 second form built for the clerk's own unit: only the periods that unit still owes, in words
 with their due dates and in order, and the requirement's own figures with their Vietnamese
-labels, types and bounds. Each directive gets a deployment of the review flow listing what
-the lead office can act on.
+labels, types and bounds. Each published directive gets a deployment of the review flow: the
+officer names themselves and narrows by requirement, period, unit and status; the run then
+waits on a form listing the matches, with what each unit handed in.
 `sync_forms` brings these deployments in line with dondoc's database, so publishing a directive,
 opening periods, a submission or a decision changes the forms without anyone editing
-prefect.yaml; a form whose content has not changed is not written again.
+prefect.yaml; a form whose content has not changed is not written again, and a refresh after
+one obligation changed looks at that obligation's requirement only.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from pydantic_core import CoreSchema
 
 from models import services
 from models.directive import Figure, RequirementSpec
-from models.services import AwaitingReview, Owed, UnitRef
+from models.services import REVIEW_STATUSES, Case, Cases, Choices, OpenWork, Owed, UnitRef
 from models.settings import Settings, load_settings
+from models.status import STATUS_WORDS
 from models.vietnamese import day_text, period_words
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
@@ -46,19 +49,18 @@ REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
 REVIEW_ENTRYPOINT = "flows/review.py:review_obligation"
 SEPARATOR = " · "
+# The lead office's decisions as its form offers them, and the command each one is.
 DECISIONS = {
-    "accept · chấp nhận": "accept",
-    "return · trả lại để bổ sung": "return",
-    "extend · gia hạn": "extend",
-    "waive · miễn": "waive",
+    "Chấp nhận": "accept",
+    "Trả lại để bổ sung": "return",
+    "Gia hạn": "extend",
+    "Miễn": "waive",
 }
 # Refreshes take this global concurrency limit (one slot) in turn; a crashed holder's lease
 # lapses after LEASE_SECONDS.
 FORMS_LOCK = "dondoc-forms"
 LEASE_SECONDS = 60
 PAGE = 200
-# A dropdown of every actionable obligation stops helping past this; then the form asks for an id.
-MAX_CHOICES = 1000
 JSON_TYPES = {"integer": "integer", "number": "number", "text": "string", "boolean": "boolean"}
 
 
@@ -234,51 +236,124 @@ def unit_form(
     return Form
 
 
-def review_schema(waiting: list[AwaitingReview]) -> dict[str, Any]:
-    """The parameter schema of one directive's review form."""
-    obligation: dict[str, Any] = {"title": "Nghĩa vụ", "position": 1}
-    if len(waiting) <= MAX_CHOICES:
-        obligation |= {
-            "type": "string",
-            "enum": [
-                choice(
-                    w.obligation_id, f"{w.unit} {w.unit_name}", w.requirement, w.period, w.status
-                )
-                for w in waiting
-            ],
-        }
-    else:
-        obligation |= {
-            "type": "string",
-            "description": "Mã nghĩa vụ (id), xem `dondoc obligations`",
-        }
+def review_schema(choices: Choices) -> dict[str, Any]:
+    """Step one of a directive's review: who decides, and what to narrow the list to (every
+    filter may stay empty; the status starts at the reports waiting for a decision)."""
     return {
         "title": "Parameters",
         "type": "object",
         "properties": {
-            "actor": _actor_field(0),
+            "actor": _actor_field(0)
+            | {
+                "description": "Bấm Submit, rồi trên trang lần chạy (⋮ → Resume) xem số liệu "
+                "các đơn vị đã nộp và quyết định."
+            },
+            "requirement": {
+                "title": "Nhiệm vụ",
+                "type": "string",
+                "enum": [choice(code, title) for code, title in choices.requirements],
+                "position": 1,
+            },
+            "period": {
+                "title": "Kỳ báo cáo",
+                "type": "string",
+                "enum": [choice(key, period_words(key)) for key in choices.periods],
+                "position": 2,
+            },
+            "unit": {
+                "title": "Đơn vị",
+                "description": "Mã đơn vị; hoặc mã tỉnh, huyện để xem mọi đơn vị trực thuộc. "
+                "Để trống: mọi đơn vị.",
+                "type": "string",
+                "position": 3,
+            },
+            "status": {
+                "title": "Tình trạng",
+                "type": "string",
+                "enum": [STATUS_WORDS[s] for s in REVIEW_STATUSES],
+                "default": STATUS_WORDS["submitted"],
+                "position": 4,
+            },
+        },
+        "required": ["actor"],
+        "definitions": {},
+    }
+
+
+def case_choice(case: Case) -> str:
+    """One obligation as the decision form offers it: `1234 · 18679 Xã Yên Hòa · 1c · Quý
+    I/2024 · Đã nộp, chờ xét`."""
+    return choice(
+        case.obligation_id,
+        f"{case.unit} {case.unit_name}",
+        case.requirement,
+        period_words(case.period),
+        STATUS_WORDS[case.status],
+    )
+
+
+def decision_schema(cases: Cases) -> dict[str, Any]:
+    """Step two of a review: one of the listed obligations (already chosen when it is the
+    only one), the decision, and its reason or new due date."""
+    listed = [case_choice(c) for c in cases.listed]
+    obligation: dict[str, Any] = {
+        "title": "Nghĩa vụ",
+        "type": "string",
+        "enum": listed,
+        "position": 0,
+    }
+    if len(listed) == 1:
+        obligation["default"] = listed[0]
+    return {
+        "title": "Quyết định",
+        "type": "object",
+        "properties": {
             "obligation": obligation,
             "decision": {
                 "title": "Quyết định",
                 "type": "string",
                 "enum": list(DECISIONS),
-                "position": 2,
+                "position": 1,
             },
             "reason": {
                 "title": "Lý do (bắt buộc khi trả lại hoặc miễn)",
                 "type": "string",
-                "position": 3,
+                "position": 2,
             },
             "new_due": {
                 "title": "Hạn mới (khi gia hạn)",
                 "type": "string",
                 "format": "date",
-                "position": 4,
+                "position": 3,
             },
         },
-        "required": ["actor", "obligation", "decision"],
+        "required": ["obligation", "decision"],
         "definitions": {},
     }
+
+
+class DecisionForm(RunInput):
+    """What step two of a review brings back; the flow checks it before recording it."""
+
+    obligation: str
+    decision: str
+    reason: str | None = None
+    new_due: str | None = None
+
+
+def decision_form(cases: Cases, description: str) -> type[DecisionForm]:
+    """The paused review run's form: `decision_schema`, under the listed cases' evidence."""
+    schema = decision_schema(cases)
+
+    class Form(DecisionForm):
+        @classmethod
+        def __get_pydantic_json_schema__(
+            cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+        ) -> JsonSchemaValue:
+            return schema
+
+    Form._description = description
+    return Form
 
 
 def publish_schema(directive_files: list[str]) -> dict[str, Any]:
@@ -375,39 +450,45 @@ class FormSync:
     deleted: list[str]
 
 
+def submission_form(work: OpenWork) -> Form:
+    """The submission deployment of one requirement with something still to hand in."""
+    return Form(
+        flow=SUBMIT_FLOW,
+        name=f"{work.requirement}{SEPARATOR}{work.directive}",
+        description=(
+            f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
+            "Bước 1: ghi tên đăng nhập của mình rồi bấm Submit. Bước 2: trên trang lần chạy "
+            "vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ có các "
+            "kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm Resume."
+        ),
+        entrypoint=SUBMIT_ENTRYPOINT,
+        parameters={"directive": work.directive, "requirement": work.requirement},
+        schema=submission_schema(),
+        tags=[work.directive, "nộp báo cáo"],
+    )
+
+
 def desired_forms(settings: Settings) -> list[Form]:
-    """The forms dondoc's database calls for now."""
-    forms = [
-        Form(
-            flow=SUBMIT_FLOW,
-            name=f"{work.requirement}{SEPARATOR}{work.directive}",
-            description=(
-                f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
-                "Bước 1: ghi tên đăng nhập của mình rồi bấm Submit. Bước 2: trên trang lần chạy "
-                "vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ có các "
-                "kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm Resume."
-            ),
-            entrypoint=SUBMIT_ENTRYPOINT,
-            parameters={"directive": work.directive, "requirement": work.requirement},
-            schema=submission_schema(),
-            tags=[work.directive, "nộp báo cáo"],
-        )
-        for work in services.open_work(settings)
-    ]
+    """The forms dondoc's database calls for now: a submission form per requirement with
+    something still to hand in, a review form per published directive."""
+    forms = [submission_form(work) for work in services.open_work(settings)]
     forms += [
         Form(
             flow=REVIEW_FLOW,
             name=directive,
             description=(
                 f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
-                "lại để bổ sung, gia hạn hoặc miễn."
+                "lại để bổ sung, gia hạn hoặc miễn. Bước 1: ghi tên đăng nhập, chọn nhiệm vụ, "
+                "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
+                "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
+                "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
             ),
             entrypoint=REVIEW_ENTRYPOINT,
             parameters={"directive": directive},
-            schema=review_schema(waiting),
+            schema=review_schema(choices),
             tags=[directive, "xét duyệt"],
         )
-        for directive, waiting in services.awaiting_review(settings).items()
+        for directive, choices in services.review_choices(settings).items()
     ]
     return forms
 
@@ -469,60 +550,107 @@ async def _lock(client: Any) -> None:
         await client.upsert_global_concurrency_limit_by_name(FORMS_LOCK, 1)
 
 
-async def sync_forms(settings: Settings) -> FormSync:
+async def _write(
+    client: Any, flow_id: UUID, form: Form, version: str, pull: Any, pool: str
+) -> None:
+    await client.create_deployment(
+        flow_id=flow_id,
+        name=form.name,
+        version=version,
+        description=form.description,
+        entrypoint=form.entrypoint,
+        work_pool_name=pool,
+        pull_steps=pull,
+        parameters=form.parameters,
+        parameter_openapi_schema=form.schema,
+        enforce_parameter_schema=True,
+        tags=form.tags,
+    )
+
+
+async def _sync_requirement(
+    client: Any, settings: Settings, directive: str, requirement: str, pull: Any
+) -> FormSync:
+    """One requirement's submission form made to match the database: written if it has
+    something to hand in and its form differs, deleted if it has nothing left. The review
+    form does not depend on one obligation, so nothing else is read."""
+    work = services.open_work(settings, directive=directive, requirement=requirement)
+    name = f"{SUBMIT_FLOW}/{requirement}{SEPARATOR}{directive}"
+    try:
+        current = await client.read_deployment_by_name(name)
+    except ObjectNotFound:
+        current = None
+    if not work:
+        if current is None:
+            return FormSync([], [], [])
+        await client.delete_deployment(current.id)
+        return FormSync([], [], [name])
+    form = submission_form(work[0])
+    version = form.fingerprint(settings.work_pool, pull)
+    if current is not None and current.version == version:
+        return FormSync([name], [], [])
+    flows = await _flow_ids(client, [SUBMIT_FLOW])
+    await _write(client, flows[SUBMIT_FLOW], form, version, pull, settings.work_pool)
+    return FormSync([name], [name], [])
+
+
+async def sync_forms(
+    settings: Settings, *, directive: str | None = None, requirement: str | None = None
+) -> FormSync:
     """Make the form deployments match the database, writing only those that changed (on the
-    settings' work pool, run from their project directory).
+    settings' work pool, run from their project directory). Given a directive and one of its
+    requirements (what one submission or decision changed), only that requirement's
+    submission form is looked at: one query and one or two API calls, however many units
+    and forms there are; otherwise every form is.
 
     Refreshes run one at a time (a Prefect global concurrency limit) and read the database
     once they hold it: when several runs end together, the last refresh writes the latest
     state, never an older one over a newer."""
-    work_pool = settings.work_pool
     working_directory = str(settings.project_dir)
     pull = [{"prefect.deployments.steps.set_working_directory": {"directory": working_directory}}]
-    written: list[str] = []
-    deleted: list[str] = []
     async with get_client() as client:
         await _lock(client)
         async with concurrency(FORMS_LOCK, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
-            forms = desired_forms(settings)
-            flows = await _flow_ids(client, [SUBMIT_FLOW, REVIEW_FLOW])
-            flow_names = {flow_id: name for name, flow_id in flows.items()}
-            existing = {
-                f"{flow_names[d.flow_id]}/{d.name}": d
-                for d in await _deployments_of(client, list(flows.values()))
-            }
-            for form in forms:
-                version = form.fingerprint(work_pool, pull)
-                current = existing.get(form.full_name)
-                if current is not None and current.version == version:
-                    continue
-                await client.create_deployment(
-                    flow_id=flows[form.flow],
-                    name=form.name,
-                    version=version,
-                    description=form.description,
-                    entrypoint=form.entrypoint,
-                    work_pool_name=work_pool,
-                    pull_steps=pull,
-                    parameters=form.parameters,
-                    parameter_openapi_schema=form.schema,
-                    enforce_parameter_schema=True,
-                    tags=form.tags,
-                )
-                written.append(form.full_name)
-            # A form with nothing left to hand in or decide goes away.
-            names = [form.full_name for form in forms]
-            for name in sorted(existing.keys() - set(names)):
-                await client.delete_deployment(existing[name].id)
-                deleted.append(name)
-            written += await _refresh_declared_forms(client, working_directory)
+            if directive is not None and requirement is not None:
+                return await _sync_requirement(client, settings, directive, requirement, pull)
+            return await _sync_all(client, settings, working_directory, pull)
+
+
+async def _sync_all(client: Any, settings: Settings, working_directory: str, pull: Any) -> FormSync:
+    """Every generated form made to match the database, and the declared ones refreshed."""
+    written: list[str] = []
+    deleted: list[str] = []
+    forms = desired_forms(settings)
+    flows = await _flow_ids(client, [SUBMIT_FLOW, REVIEW_FLOW])
+    flow_names = {flow_id: name for name, flow_id in flows.items()}
+    existing = {
+        f"{flow_names[d.flow_id]}/{d.name}": d
+        for d in await _deployments_of(client, list(flows.values()))
+    }
+    for form in forms:
+        version = form.fingerprint(settings.work_pool, pull)
+        current = existing.get(form.full_name)
+        if current is not None and current.version == version:
+            continue
+        await _write(client, flows[form.flow], form, version, pull, settings.work_pool)
+        written.append(form.full_name)
+    # A form with nothing left to hand in goes away.
+    names = [form.full_name for form in forms]
+    for name in sorted(existing.keys() - set(names)):
+        await client.delete_deployment(existing[name].id)
+        deleted.append(name)
+    written += await _refresh_declared_forms(client, working_directory)
     return FormSync(names, written, deleted)
 
 
 @task
-def refresh_forms() -> FormSync:
-    """Make the submission and review forms match the database."""
-    result = cast(FormSync, run_coro_as_sync(sync_forms(load_settings())))
+def refresh_forms(directive: str | None = None, requirement: str | None = None) -> FormSync:
+    """Make the submission and review forms match the database: all of them, or the one
+    submission form of a requirement whose obligation changed."""
+    result = cast(
+        FormSync,
+        run_coro_as_sync(sync_forms(load_settings(), directive=directive, requirement=requirement)),
+    )
     get_run_logger().info(
         "%d forms up to date: %d written, %d deleted",
         len(result.names),

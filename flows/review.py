@@ -1,4 +1,10 @@
-"""The lead office decides: accept, return with a reason, extend, or waive."""
+"""The lead office decides: accept, return with a reason, extend, or waive.
+
+From the form it takes two steps: the officer names themselves and narrows the directive's
+obligations (requirement, period, unit or the body above units, status); the run then waits,
+suspended, on a form listing the first matches with what each unit handed in (figures,
+narrative, evidence, when and how late) and records the decision taken there. A script may
+send `obligation` and `decision` at once instead: the same checks apply."""
 
 from __future__ import annotations
 
@@ -6,36 +12,150 @@ from datetime import date
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
-from flows.forms import DECISIONS, REVIEW_FLOW, SEPARATOR, code_of, refresh_forms
-from flows.runtime import day_of, for_clerks, issued
+from flows.forms import (
+    DECISIONS,
+    REVIEW_FLOW,
+    SEPARATOR,
+    case_choice,
+    code_of,
+    decision_form,
+    refresh_forms,
+)
+from flows.runtime import day_of, for_clerks, issued, rename_run
+from flows.submission import FORM_HOURS
 from models import services
 from models.errors import InputError
+from models.services import REVIEW_STATUSES, Case, Cases
 from models.settings import load_settings
 from models.status import STATUS_WORDS
+from models.vietnamese import day_text, period_words
 
-
-def record_decision(
-    actor: str, obligation: int, decision: str, reason: str | None, new_due: date | None
-) -> services.Outcome:
-    """Append the lead office's decision to the obligation's log."""
-    outcome, told = services.decide(
-        load_settings(), obligation, issued(actor), decision, reason=reason, new_due=new_due
-    )
-    if told is not None:
-        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
-    return outcome
+STATUS_OF_WORDS = {STATUS_WORDS[s]: s for s in REVIEW_STATUSES}
 
 
 def review_run_name() -> str:
-    """Which obligation and what decision: `xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 ·
-    chấp nhận` (an obligation typed as an id: `#1234`)."""
-    given = flow_run.parameters
-    about = str(given.get("obligation")).split(SEPARATOR)
-    which = about[1:4] if len(about) > 3 else [f"#{about[0]}"]
-    decision = str(given.get("decision")).split(SEPARATOR)[-1]
-    return SEPARATOR.join([REVIEW_FLOW, *which, decision])
+    """Who reviews, as the run starts (`xet-duyet · vhtt.lan`); once decided, which obligation
+    and what decision (`xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận`)."""
+    return SEPARATOR.join([REVIEW_FLOW, str(flow_run.parameters.get("actor"))])
+
+
+def _command(decision: str) -> str:
+    """The command a decision names: its label on the form, or the command itself."""
+    if decision in DECISIONS:
+        return DECISIONS[decision]
+    if decision in DECISIONS.values():
+        return decision
+    raise InputError(
+        "form",
+        "decision",
+        decision,
+        f"must be one of {', '.join(DECISIONS)}",
+        vi=f"Quyết định «{decision}» không có; chọn: {', '.join(DECISIONS)}.",
+    )
+
+
+def _handed_in(case: Case) -> str:
+    due = "" if case.due is None else f" (hạn {day_text(case.due)})"
+    if case.handed_in is None:
+        return f"Chưa nộp{due}."
+    when = f"Nộp ngày {day_text(case.handed_in)}" + (
+        f" bởi `{case.submitted_by}`" if case.submitted_by else ""
+    )
+    late = f"trễ {case.days_late} ngày" if case.days_late else "đúng hạn"
+    return f"{when}, {late}{due}."
+
+
+def case_markdown(case: Case) -> str:
+    """One obligation with what its unit handed in, as the officer reads it before deciding."""
+    lines = [
+        f"### {case_choice(case)}",
+        "",
+        f"{case.title} · {_handed_in(case)}",
+    ]
+    if case.reason:
+        lines += ["", f"Lần trước trả lại vì: «{case.reason}»"]
+    if case.figures:
+        lines += ["", "| chỉ tiêu | giá trị | đơn vị tính |", "|---|---|---|"]
+        lines += [f"| {f.label} | {f.value} | {f.unit or ''} |" for f in case.figures]
+    if case.narrative:
+        lines += ["", f"Nội dung: {case.narrative}"]
+    if case.evidence:
+        lines += ["", f"Minh chứng: {case.evidence}"]
+    return "\n".join(lines)
+
+
+def cases_markdown(cases: Cases, narrowed: str) -> str:
+    """The matches of the officer's filters: how many, the first of them in full, and what
+    to do when there are more than a person can read."""
+    head = f"**{cases.total} nghĩa vụ** khớp bộ lọc ({narrowed})."
+    if cases.total > len(cases.listed):
+        head += (
+            f" Hiện {len(cases.listed)} nghĩa vụ đầu; chọn thêm nhiệm vụ, kỳ, đơn vị hoặc tình "
+            "trạng để xem các nghĩa vụ khác."
+        )
+    return "\n\n".join([head, *(case_markdown(c) for c in cases.listed)])
+
+
+def _narrowed(
+    requirement: str | None, period: str | None, unit: str | None, status: str | None
+) -> str:
+    parts = [
+        f"nhiệm vụ {requirement}" if requirement else "mọi nhiệm vụ",
+        period_words(period) if period else "mọi kỳ",
+        f"đơn vị {unit}" if unit else "mọi đơn vị",
+        STATUS_WORDS[status] if status else "mọi tình trạng cần xử lý",
+    ]
+    return ", ".join(parts)
+
+
+def ask_the_officer(
+    directive: str,
+    requirement: str | None,
+    period: str | None,
+    unit: str | None,
+    status: str | None,
+) -> tuple[str, str, str | None, str | None] | None:
+    """Step two: list the matches with their evidence, and wait, suspended, for the
+    officer's decision on one of them: (obligation, decision, reason, new due date), or
+    None when nothing matches."""
+    if status is not None and status not in STATUS_OF_WORDS:
+        raise InputError(
+            "form",
+            "status",
+            status,
+            f"must be one of {', '.join(STATUS_OF_WORDS)}",
+            vi=f"Tình trạng «{status}» không có; chọn: {'; '.join(STATUS_OF_WORDS)}.",
+        )
+    key = None if status is None else STATUS_OF_WORDS[status]
+    requirement = None if requirement is None else code_of(requirement)
+    period = None if period is None else code_of(period)
+    unit = unit.strip() or None if unit else None
+    cases = services.review_cases(
+        load_settings(),
+        directive=directive,
+        day=day_of(None),
+        requirement=requirement,
+        period=period,
+        unit=unit,
+        status=key,
+    )
+    listing = cases_markdown(cases, _narrowed(requirement, period, unit, key))
+    create_markdown_artifact(
+        key="ho-so-xet-duyet", description="Hồ sơ xét duyệt", markdown=f"# Hồ sơ\n\n{listing}"
+    )
+    if not cases.listed:
+        return None
+    answer = suspend_flow_run(
+        wait_for_input=decision_form(
+            cases, f"{listing}\n\nChọn một nghĩa vụ, quyết định rồi bấm Resume."
+        ),
+        timeout=FORM_HOURS * 3600,
+        key="quyet-dinh",
+    )
+    return answer.obligation, answer.decision, answer.reason, answer.new_due
 
 
 @flow(name=REVIEW_FLOW, log_prints=True, flow_run_name=review_run_name)
@@ -43,28 +163,78 @@ def review_run_name() -> str:
 def review_obligation(
     directive: str,
     actor: str,
-    obligation: str,
-    decision: str,
+    requirement: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+    status: str | None = None,
+    obligation: str | None = None,
+    decision: str | None = None,
     reason: str | None = None,
     new_due: date | None = None,
-) -> int:
+) -> int | None:
     """Xét duyệt: the lead office's decision on one obligation of the directive."""
-    if decision not in DECISIONS:
-        raise InputError("form", "decision", decision, f"must be one of {', '.join(DECISIONS)}")
+    typed_due: date | str | None = new_due
+    if obligation is None or decision is None:
+        asked = ask_the_officer(directive, requirement, period, unit, status)
+        if asked is None:
+            return None
+        obligation, decision, reason, typed_due = asked
+    command = _command(decision)
     try:
         oid = services.obligation_number(int(code_of(obligation)), "form", "obligation")
     except ValueError:
-        raise InputError("form", "obligation", obligation, "is not an obligation id") from None
-    due = None if new_due is None else day_of(new_due, "new_due")
-    outcome = record_decision(actor, oid, DECISIONS[decision], reason, due)
+        raise InputError(
+            "form",
+            "obligation",
+            obligation,
+            "is not an obligation id",
+            vi=f"«{obligation}» không phải mã nghĩa vụ.",
+        ) from None
+    settings = load_settings()
+    case = services.review_case(settings, directive=directive, obligation=oid, day=day_of(None))
+    word = next(label for label, c in DECISIONS.items() if c == command)
+    rename_run(
+        SEPARATOR.join(
+            [
+                REVIEW_FLOW,
+                f"{case.unit} {case.unit_name}",
+                case.requirement,
+                case.period,
+                word.lower(),
+            ]
+        )
+    )
+    due = day_of(_date(typed_due), "new_due") if typed_due else None
+    outcome, told = services.decide(
+        settings, oid, issued(actor), command, reason=reason or None, new_due=due
+    )
+    if told is not None:
+        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
     create_markdown_artifact(
         key="quyet-dinh",
         description="Quyết định xét duyệt",
         markdown=(
-            f"# Quyết định\n\n**{directive}** · nghĩa vụ #{oid}: **{decision}** bởi `{actor}`"
-            f"\n\nTrạng thái mới: **{STATUS_WORDS[outcome.status]}** (phiên bản "
-            f"{outcome.version})" + (f"\n\nLý do: {reason}" if reason else "")
+            f"# Quyết định: {word}\n\n{case_markdown(case)}\n\nNgười quyết định: `{actor}` · "
+            f"trạng thái mới: **{STATUS_WORDS[outcome.status]}** (phiên bản {outcome.version})"
+            + (f"\n\nLý do: {reason}" if reason else "")
+            + (f"\n\nHạn mới: {day_text(due)}" if due else "")
         ),
     )
-    refresh_forms()
+    refresh_forms(directive, case.requirement)
     return oid
+
+
+def _date(value: date | str) -> date:
+    """A date from the form (ISO text) or from a script."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            "form",
+            "new_due",
+            value,
+            "is not a date (YYYY-MM-DD)",
+            vi=f"Hạn mới «{value}» không phải ngày hợp lệ.",
+        ) from None

@@ -156,5 +156,5 @@ def submit_obligation(
             + (f"\n{narrative}\n" if narrative else "")
         ),
     )
-    refresh_forms()
+    refresh_forms(directive, requirement)
     return outcome.obligation_id

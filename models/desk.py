@@ -76,7 +76,7 @@ def actor_unit(engine: Engine, username: str, *, command: str, now: datetime) ->
     return UnitRef(actor.unit_code, name)
 
 
-def _reasons(conn: sa.Connection, returned: list[int]) -> dict[int, str | None]:
+def returned_reasons(conn: sa.Connection, returned: list[int]) -> dict[int, str | None]:
     """The reason of each obligation's latest return."""
     if not returned:
         return {}
@@ -134,7 +134,7 @@ def unit_obligations(
         )
     with transaction(engine, writes=False) as conn:
         rows = conn.execute(query).all()
-        reasons = _reasons(conn, [r.id for r in rows if r.status == "returned"])
+        reasons = returned_reasons(conn, [r.id for r in rows if r.status == "returned"])
     return [
         Owed(
             r.id,

@@ -233,21 +233,12 @@ class OpenWork:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class AwaitingReview:
-    """An obligation the lead office can still decide on."""
-
-    obligation_id: int
-    status: str
-    unit: str
-    unit_name: str
-    requirement: str
-    period: str
-
-
-def open_work(engine: Engine) -> list[OpenWork]:
+def open_work(
+    engine: Engine, *, directive: str | None = None, requirement: str | None = None
+) -> list[OpenWork]:
     """Every published requirement with something still to hand in (standing duties have no
-    deliverable and are left out)."""
+    deliverable and are left out), or only those of one directive, or one requirement of it:
+    one indexed existence check per requirement."""
     query = (
         sa.select(
             DIRECTIVE.c.code.label("directive"),
@@ -265,6 +256,10 @@ def open_work(engine: Engine) -> list[OpenWork]:
         )
         .order_by(DIRECTIVE.c.code, REQUIREMENT.c.code)
     )
+    if directive is not None:
+        query = query.where(DIRECTIVE.c.code == directive)
+    if requirement is not None:
+        query = query.where(REQUIREMENT.c.code == requirement)
     with transaction(engine, writes=False) as conn:
         return [OpenWork(r.directive, r.requirement, r.title) for r in conn.execute(query)]
 
@@ -300,39 +295,6 @@ def requirement_spec(engine: Engine, *, directive: str, requirement: str) -> Req
     if spec is None:
         raise NotFound(f"directive {directive} has no requirement {requirement}")
     return RequirementSpec.model_validate_json(spec)
-
-
-def awaiting_review(engine: Engine) -> dict[str, list[AwaitingReview]]:
-    """Obligations the lead office can act on, per published directive: submitted ones
-    (accept, return) first, then open and returned ones (extend, waive)."""
-    query = (
-        sa.select(
-            DIRECTIVE.c.code.label("directive"),
-            OBLIGATION.c.id,
-            OBLIGATION.c.status,
-            OBLIGATION.c.unit_code,
-            UNIT.c.name,
-            REQUIREMENT.c.code.label("requirement"),
-            OBLIGATION.c.period_key,
-        )
-        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
-        .where(
-            OBLIGATION.c.status.in_(("submitted", "open", "returned")),
-            OBLIGATION.c.period_key != "standing",
-            DIRECTIVE.c.status == "published",
-        )
-        .order_by(DIRECTIVE.c.code, OBLIGATION.c.status != "submitted", OBLIGATION.c.id)
-    )
-    with transaction(engine, writes=False) as conn:
-        rows = conn.execute(query).all()
-    waiting: dict[str, list[AwaitingReview]] = {}
-    for r in rows:
-        waiting.setdefault(r.directive, []).append(
-            AwaitingReview(r.id, r.status, r.unit_code, r.name, r.requirement, r.period_key)
-        )
-    return waiting
 
 
 def compliance(engine: Engine, *, on: Day) -> list[tuple[str, str, str, str, int]]:

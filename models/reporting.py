@@ -147,7 +147,7 @@ class Scope:
         if period is not None:
             self.filters.append(OBLIGATION.c.period_key == period)
             self.period = conn.execute(
-                _joined(
+                joined(
                     sa.select(
                         OBLIGATION.c.period_key,
                         OBLIGATION.c.period_start,
@@ -171,7 +171,7 @@ class Scope:
 PARENT = UNIT.alias("parent")
 
 
-def _joined(query: sa.Select[Any], *, units: bool = True, parent: bool = False) -> sa.Select[Any]:
+def joined(query: sa.Select[Any], *, units: bool = True, parent: bool = False) -> sa.Select[Any]:
     """`query` over obligations with their requirement and directive (which the scope's
     filters name), and their unit (and its parent) only where they are read."""
     query = query.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id).join(
@@ -185,7 +185,7 @@ def _joined(query: sa.Select[Any], *, units: bool = True, parent: bool = False) 
 def _rates(conn: Connection, scope: Scope, on: Day, by: Grouping | None) -> list[Rate]:
     group = _group_column(by).label("grp")
     shown = status_as_of(on)
-    query = _joined(
+    query = joined(
         sa.select(
             REQUIREMENT.c.code,
             OBLIGATION.c.period_key,
@@ -252,7 +252,7 @@ def _target_counts(
     counts: dict[tuple[str, str, str, str], list[int]] = {}
     group = _group_column(by).label("grp")
     for code, figure in figure_of:
-        query = _joined(
+        query = joined(
             sa.select(
                 OBLIGATION.c.period_key,
                 group,
@@ -304,7 +304,7 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
     with transaction(engine, writes=False) as conn:
         scope = Scope(conn, directive, requirement=requirement)
         rows = conn.execute(
-            _joined(
+            joined(
                 sa.select(
                     OBLIGATION.c.unit_code,
                     UNIT.c.name,
@@ -377,7 +377,7 @@ def consolidation(
         (rate,) = _rates(conn, scope, on, None)
         targets = _target_counts(conn, scope, None, _with_targets(scope))
         lines = conn.execute(
-            _joined(
+            joined(
                 sa.select(
                     OBLIGATION.c.id,
                     OBLIGATION.c.unit_code,
@@ -434,7 +434,7 @@ def _unit_lines(rows: Sequence[Any], missed: dict[int, tuple[str, ...]]) -> list
 def _totals(conn: Connection, scope: Scope, figures: Sequence[Figure]) -> list[FigureTotal]:
     """Each figure summed over the accepted submissions, in one grouped query."""
     query = (
-        _joined(
+        joined(
             sa.select(
                 FIGURE_VALUE.c.key,
                 sa.func.sum(FIGURE_VALUE.c.number).label("total"),
@@ -467,7 +467,7 @@ def _missed(
     for figure in figures:
         if figure.target is None:
             continue
-        query = _joined(
+        query = joined(
             sa.select(OBLIGATION.c.id).join(
                 FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id
             ),

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from models import desk, ledger, publishing, queries, reference, reporting
+from models import desk, ledger, publishing, queries, reference, reporting, review
 from models.chase import (
     ChasePlan,
     Summary,
@@ -27,14 +27,13 @@ from models.db import transaction, upgrade
 from models.desk import Owed as Owed
 from models.desk import UnitRef as UnitRef
 from models.directive import DirectiveSpec, RequirementSpec
-from models.errors import ConcurrencyConflict, InputError
+from models.errors import ConcurrencyConflict, InputError, NotFound
 from models.ledger import ATTEMPTS
 from models.ledger import Issued as Issued
 from models.ledger import Outcome as Outcome
 from models.publishing import Handover as Handover
 from models.publishing import OpenReport as OpenReport
 from models.publishing import PublishReport as PublishReport
-from models.queries import AwaitingReview as AwaitingReview
 from models.queries import DirectivePublic
 from models.queries import ObligationFilter as ObligationFilter
 from models.queries import ObligationPublic as ObligationPublic
@@ -42,6 +41,11 @@ from models.queries import OpenWork as OpenWork
 from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
 from models.reporting import GROUPINGS as GROUPINGS
 from models.reporting import Grouping as Grouping
+from models.review import LISTED as LISTED
+from models.review import REVIEW_STATUSES as REVIEW_STATUSES
+from models.review import Case as Case
+from models.review import Cases as Cases
+from models.review import Choices as Choices
 from models.settings import Settings
 from models.vietnamese import period_words
 from models.workdays import calendar_years, local_date
@@ -580,15 +584,54 @@ def requirement_spec(settings: Settings, *, directive: str, requirement: str) ->
     return queries.requirement_spec(settings.engine(), directive=directive, requirement=requirement)
 
 
-def open_work(settings: Settings) -> list[OpenWork]:
-    """Every published requirement with something still to hand in (the submission forms)."""
-    return queries.open_work(settings.engine())
+def open_work(
+    settings: Settings, *, directive: str | None = None, requirement: str | None = None
+) -> list[OpenWork]:
+    """Every published requirement with something still to hand in (the submission forms),
+    or those of one directive or requirement."""
+    return queries.open_work(settings.engine(), directive=directive, requirement=requirement)
 
 
-def awaiting_review(settings: Settings) -> dict[str, list[AwaitingReview]]:
-    """Per published directive, the obligations the lead office can act on (the review
-    forms)."""
-    return queries.awaiting_review(settings.engine())
+def review_choices(settings: Settings) -> dict[str, Choices]:
+    """Per published directive, what its review form offers to narrow by."""
+    return review.all_choices(settings.engine())
+
+
+def review_cases(
+    settings: Settings,
+    *,
+    directive: str,
+    day: date,
+    requirement: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+    status: str | None = None,
+) -> Cases:
+    """What the lead office can decide on among the directive's obligations that match, as
+    of `day`: how many, and the first of them with what each unit handed in."""
+    return review.cases(
+        settings.engine(),
+        directive=directive,
+        on=settings.status_day(day),
+        requirement=requirement,
+        period=period,
+        unit=unit,
+        status=status,
+    )
+
+
+def review_case(settings: Settings, *, directive: str, obligation: int, day: date) -> Case:
+    """One obligation of the directive as the review desk shows it; one of another directive
+    (or none) is not found."""
+    found = review.cases(
+        settings.engine(), directive=directive, on=settings.status_day(day), obligation=obligation
+    ).listed
+    if not found:
+        raise NotFound(
+            f"obligation {obligation} is not one of {directive}",
+            vi=f"Nghĩa vụ #{obligation} không thuộc chỉ thị {directive}.",
+        )
+    return found[0]
 
 
 def actor_unit(settings: Settings, actor: str, *, command: str, now: datetime) -> UnitRef:

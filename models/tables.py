@@ -78,6 +78,7 @@ class Obligation(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("requirement_id", "unit_code", "period_key"),
         sa.Index("ix_obligation_unit_status", "unit_code", "status"),
+        sa.Index("ix_obligation_requirement_status", "requirement_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

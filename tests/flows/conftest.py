@@ -50,14 +50,11 @@ class PrefectStack:
 
         return {a.key: a for a in run_coro_as_sync(read()) or []}
 
-    def sync(self) -> FormSync:
+    def sync(self, directive: str | None = None, requirement: str | None = None) -> FormSync:
+        settings = Settings(database_url=self.database_url, work_pool=POOL, project_dir=ROOT)
         return cast(
             FormSync,
-            run_coro_as_sync(
-                sync_forms(
-                    Settings(database_url=self.database_url, work_pool=POOL, project_dir=ROOT)
-                )
-            ),
+            run_coro_as_sync(sync_forms(settings, directive=directive, requirement=requirement)),
         )
 
 

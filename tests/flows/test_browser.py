@@ -1,8 +1,9 @@
 """A commune officer works through the Prefect UI in a real browser (Debian's Chromium driven
 by Playwright): names themselves in the submission form, fills the form of their unit on the
 paused run, and the obligation becomes `submitted`; their unit's next form no longer offers that
-period; their unit's own list shows it waiting on review. An officer of a closed office is
-refused, and the run's page says so in one Vietnamese line."""
+period; their unit's own list shows it waiting on review. The lead office's officer narrows
+the review to one commune and sees the figures it handed in before accepting; an officer of a
+closed office is refused, and the run's page says so in one Vietnamese line."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 DESK = "viec-cua-don-vi/viec-cua-don-vi"
+REVIEW = "xet-duyet/cam-xuyen-cchc-2024"
 AS_OF = date(2024, 3, 10)
 # Headless Chromium as root, kept off the network: the UI only talks to 127.0.0.1.
 CHROMIUM_ARGS = [
@@ -115,15 +117,37 @@ def _until(run_id: str, done: Callable[[Any], bool]) -> None:
     assert done(_state(run_id)), _state(run_id)
 
 
-def _resume_dialog(page: Any, base: str, run_id: str) -> Any:
-    """The paused run's "Resume" dialog: the form built for the clerk's unit."""
+def _resume_dialog(page: Any, base: str, run_id: str, first_field: str = "Kỳ báo cáo") -> Any:
+    """The paused run's "Resume" dialog: the form built for the clerk's unit (or the
+    officer's list), once it shows its first field."""
     _until(run_id, lambda state: state.is_paused())
     page.goto(f"{base}/v2/runs/flow-run/{run_id}")
     page.get_by_role("button", name="Open menu").click()
     page.get_by_role("menuitem", name="Resume").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Kỳ báo cáo").wait_for()
+    dialog.get_by_text(first_field, exact=True).first.wait_for()
     return dialog
+
+
+def _review(page: Any, base: str, actor: str, unit: str) -> tuple[Any, str]:
+    """Step one of a review, narrowed to one unit: the dialog of step two, and the run."""
+    _open_form(page, base, REVIEW, "Người thực hiện (tên đăng nhập dondoc)")
+    page.get_by_role("textbox").nth(1).fill(actor)
+    page.get_by_role("textbox").nth(2).fill(unit)
+    run_id = _start(page)
+    return _resume_dialog(page, base, run_id, "Nghĩa vụ"), run_id
+
+
+def _submit_q2(stack: PrefectStack, unit: str, **figures: int) -> int:
+    oid = obligation_id(stack.engine, "1c", unit, "2024-Q2")
+    clerk = ledger.Issued(f"cb.{unit}", f"browser-{unit}", "test", datetime.now(UTC))
+    values = dict.fromkeys(
+        ("training_classes", "seminars", "news_items", "leaflets", "documents", "other_forms"), 1
+    )
+    ledger.submit(
+        stack.engine, oid, clerk, figures=values | figures, narrative="Quý II", evidence=None
+    )
+    return oid
 
 
 def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit_owes(
@@ -188,23 +212,13 @@ def test_a_refusal_reads_as_one_vietnamese_line_on_the_run(
 ) -> None:
     """The district's lead office closed on 01/07/2025: its officer tries to accept a report
     today, and the run's page says why not, in Vietnamese, where the clerk is looking."""
-    oid = obligation_id(prefect_stack.engine, "1c", "18721", "2024-Q2")
-    clerk = ledger.Issued("cb.18721", "browser-refusal", "test", datetime.now(UTC))
-    figures = dict.fromkeys(
-        ("training_classes", "seminars", "news_items", "leaflets", "documents", "other_forms"), 1
-    )
-    ledger.submit(prefect_stack.engine, oid, clerk, figures=figures, narrative="Q2", evidence=None)
-    prefect_stack.sync()
+    _submit_q2(prefect_stack, "18721")
     page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
     page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     base = prefect_stack.api_url.removesuffix("/api")
-    _open_form(
-        page, base, "xet-duyet/cam-xuyen-cchc-2024", "Người thực hiện (tên đăng nhập dondoc)"
-    )
-    page.get_by_role("textbox").nth(1).fill("vhtt.lan")
-    _choose(page, f"{oid} · 18721 Xã Cẩm Lĩnh · 1c · 2024-Q2 · submitted")
-    _choose(page, "accept · chấp nhận")
-    refused = _start(page)
+    dialog, refused = _review(page, base, "vhtt.lan", "18721")
+    _choose(page, "Chấp nhận")
+    dialog.get_by_role("button", name="Resume").click()
     _until(refused, lambda state: state.is_final())
     assert _state(refused).is_failed()
     page.goto(f"{base}/v2/runs/flow-run/{refused}")
@@ -213,4 +227,28 @@ def test_a_refusal_reads_as_one_vietnamese_line_on_the_run(
         "được báo cáo còn nợ, không chấp nhận được."
     )
     expect(page.get_by_text(line).first).to_be_visible()
+    page.close()
+
+
+def test_the_officer_sees_the_figures_before_accepting(
+    prefect_stack: PrefectStack, browser: object
+) -> None:
+    """The lead office's successor narrows the review to one commune: the figures it handed
+    in are on the form, under their labels, before the decision."""
+    oid = _submit_q2(prefect_stack, "18727", leaflets=4321, seminars=7)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    base = prefect_stack.api_url.removesuffix("/api")
+    dialog, decided = _review(page, base, "svhttdl.an", "18727")
+    expect(dialog.get_by_role("row").filter(has_text="Số tờ rơi")).to_contain_text("4321")
+    expect(dialog.get_by_role("row").filter(has_text="Số buổi tọa đàm")).to_contain_text("7")
+    expect(dialog.get_by_text("bởi cb.18727", exact=False).first).to_be_visible()
+    expect(
+        dialog.get_by_text(re.compile(r"18727 .* · 1c · Quý II/2024 · Đã nộp, chờ xét")).first
+    ).to_be_visible()
+    _choose(page, "Chấp nhận")
+    dialog.get_by_role("button", name="Resume").click()
+    _until(decided, lambda state: state.is_final())
+    assert _state(decided).is_completed()
+    assert _status(prefect_stack, oid) in ("accepted", "accepted_late")
     page.close()

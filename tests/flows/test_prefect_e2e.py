@@ -17,6 +17,7 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.utilities.asyncutils import run_coro_as_sync
@@ -306,9 +307,21 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     assert rows[1].startswith("| **Sắp đến hạn** | 17/06/2024 |") and "Quý II/2024" in rows[1]
 
 
+def _deployment(name: str) -> Any:
+    async def read() -> Any:
+        async with get_client() as client:
+            try:
+                return await client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                return None
+
+    return run_coro_as_sync(read())
+
+
 def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms: list[str]) -> None:
     reporter = "nop-bao-cao/4b · cam-xuyen-cchc-2024"
     centre = "446-TTVHTT · Trung tâm Văn hóa - Truyền thông huyện Cẩm Xuyên"
+    assert reporter in forms and _deployment(reporter) is not None
     run = _run(
         reporter,
         {
@@ -319,17 +332,12 @@ def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms:
         },
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
-    names = prefect_stack.sync().names
-    assert reporter in forms and reporter not in names
-    review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]["obligation"]["enum"]
-    oid = obligation_id(prefect_stack.engine, "4b", "446-TTVHTT", "once")
-    assert (
-        f"{oid} · 446-TTVHTT Trung tâm Văn hóa - Truyền thông huyện Cẩm Xuyên · 4b · once"
-        " · submitted" in review
-    )
+    # the run's own refresh looked at 4b only, and its form is gone
+    assert _deployment(reporter) is None
+    assert reporter not in prefect_stack.sync().names
 
 
-def test_the_lead_office_accepts_through_the_review_form(
+def test_the_lead_office_reviews_with_the_figures_before_deciding(
     prefect_stack: PrefectStack, forms: list[str]
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18682", "2024-Q2")
@@ -337,34 +345,64 @@ def test_the_lead_office_accepts_through_the_review_form(
         prefect_stack.engine,
         oid,
         ledger.Issued("cb.18682", "q2", "test", NOW),
-        figures=FIGURES,
-        narrative="Quý II",
-        evidence=None,
+        figures=FIGURES | {"leaflets": 321},
+        narrative="Quý II: tờ rơi phát tận hộ",
+        evidence="http://127.0.0.1/bao-cao-quy-2.pdf",
     )
-    prefect_stack.sync()
-    review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]
-    choice = next(v for v in review["obligation"]["enum"] if v.startswith(f"{oid} · "))
-    assert choice.endswith(" · submitted")
-    # the district lead office closed on 01/07/2025: its successor in the register decides now
+    # the district lead office closed on 01/07/2025: its officer's decision is refused
     closed = _run(
         "xet-duyet/cam-xuyen-cchc-2024",
-        {"actor": "vhtt.lan", "obligation": choice, "decision": "accept · chấp nhận"},
+        {"actor": "vhtt.lan", "obligation": str(oid), "decision": "Chấp nhận"},
     )
     assert closed.state is not None and closed.state.type == StateType.FAILED, closed.state
     assert closed.state.message == (
         "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
         "được báo cáo còn nợ, không chấp nhận được."
     )
+    # its successor in the register narrows to the commune's Q2 report, then decides
+    review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]
+    requirement = next(v for v in review["requirement"]["enum"] if v.startswith("1c · "))
+    waiting: FlowRun = run_deployment(  # type: ignore[assignment]
+        "xet-duyet/cam-xuyen-cchc-2024",
+        parameters={
+            "actor": "svhttdl.an",
+            "requirement": requirement,
+            "period": "2024-Q2 · Quý II/2024",
+            "unit": "18682",
+            "status": "Đã nộp, chờ xét",
+        },
+        timeout=0,
+    )
+    waiting = _until(waiting, lambda state: state.is_paused() or state.is_final())
+    schema, description = _unit_form(waiting)
+    (offered,) = schema["properties"]["obligation"]["enum"]
+    assert offered == f"{oid} · 18682 Xã Cẩm Dương · 1c · Quý II/2024 · Đã nộp, chờ xét"
+    assert "| Số tờ rơi | 321 | tờ |" in description
+    assert "Quý II: tờ rơi phát tận hộ" in description
+    assert "Minh chứng: http://127.0.0.1/bao-cao-quy-2.pdf" in description
+    assert "bởi `cb.18682`" in description
+    done = _resume(waiting, {"obligation": offered, "decision": "Chấp nhận"})
+    assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
+    assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
+    assert done.name == "xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận"
+    # the decision in the clerk's words, as the receipt says it
+    decided = prefect_stack.artifacts(done.id)["quyet-dinh"].data
+    assert "trạng thái mới: **Đã chấp nhận**" in decided
+
+
+def test_a_review_with_nothing_matching_says_so_and_waits_for_nothing(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
     run = _run(
         "xet-duyet/cam-xuyen-cchc-2024",
-        {"actor": "svhttdl.an", "obligation": choice, "decision": "accept · chấp nhận"},
+        {"actor": "svhttdl.an", "unit": "18673", "period": "once · Một lần", "status": "Đã nộp, chờ xét"},
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
-    assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
-    assert run.name == "xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận"
-    # the decision in the clerk's words, as the receipt says it
-    decided = prefect_stack.artifacts(run.id)["quyet-dinh"].data
-    assert "Trạng thái mới: **Đã chấp nhận**" in decided
+    listed = prefect_stack.artifacts(run.id)["ho-so-xet-duyet"].data
+    assert "**0 nghĩa vụ** khớp bộ lọc" in listed
+    unknown = _run("xet-duyet/cam-xuyen-cchc-2024", {"actor": "svhttdl.an", "unit": "99999"})
+    assert unknown.state is not None and unknown.state.type == StateType.FAILED
+    assert unknown.state.message.startswith("Không có đơn vị mã 99999")
 
 
 def test_a_refresh_writes_only_the_forms_that_changed(
@@ -380,10 +418,11 @@ def test_a_refresh_writes_only_the_forms_that_changed(
         narrative="Quý III",
         evidence=None,
     )
-    # the quarterly form still offers the same units and periods; only the review list changed
+    # the quarterly form and the review form do not depend on one report: nothing to write
     refreshed = prefect_stack.sync()
-    assert refreshed.written == ["xet-duyet/cam-xuyen-cchc-2024"]
-    assert refreshed.deleted == [] and REPORT in refreshed.names
+    assert refreshed.written == [] and refreshed.deleted == [] and REPORT in refreshed.names
+    one = prefect_stack.sync(directive="cam-xuyen-cchc-2024", requirement="1c")
+    assert (one.names, one.written, one.deleted) == ([REPORT], [], [])
 
 
 def test_the_lead_office_hands_in_the_consolidation_runs_draft(

@@ -8,10 +8,11 @@ from pathlib import Path
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 
 from flows.forms import (
-    MAX_CHOICES,
+    DECISIONS,
     Prefill,
     choice,
     code_of,
+    decision_form,
     period_choice,
     review_schema,
     submission_schema,
@@ -20,7 +21,7 @@ from flows.forms import (
 )
 from models.desk import Owed, UnitRef
 from models.directive import RequirementSpec, load_directive
-from models.queries import AwaitingReview
+from models.review import Case, Cases, Choices, Shown
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
 UNIT = UnitRef("18679", "Xã Yên Hòa")
@@ -134,13 +135,56 @@ def test_the_lead_offices_form_offers_the_consolidation_runs_draft() -> None:
     )
 
 
-def test_the_review_form_lists_what_can_be_decided_until_the_list_is_too_long() -> None:
-    waiting = [AwaitingReview(7, "submitted", "18712", "Xã Nam Phúc Thăng", "1c", "2024-Q1")]
-    obligation = review_schema(waiting)["properties"]["obligation"]
-    assert obligation["enum"] == ["7 · 18712 Xã Nam Phúc Thăng · 1c · 2024-Q1 · submitted"]
+def _case(oid: int, status: str = "submitted") -> Case:
+    return Case(
+        oid,
+        "18712",
+        "Xã Nam Phúc Thăng",
+        "1c",
+        _spec("1c").title,
+        "2024-Q1",
+        date(2024, 3, 15),
+        status,
+        [Shown("Số lớp tập huấn", 3, "lớp")],
+        "Quý I",
+        None,
+        None,
+        "cb.18712",
+        None,
+    )
+
+
+def test_the_review_form_narrows_by_what_a_directive_has_not_by_its_obligations() -> None:
+    """Its size depends on the directive's requirements and periods, not on its units."""
+    schema = review_schema(Choices([("1c", _spec("1c").title)], ["2024-Q1", "2024-H1"]))
+    props = schema["properties"]
+    assert schema["required"] == ["actor"]
+    assert props["requirement"]["enum"] == [f"1c · {_spec('1c').title}"]
+    assert props["period"]["enum"] == ["2024-Q1 · Quý I/2024", "2024-H1 · 6 tháng đầu năm 2024"]
+    assert props["status"]["enum"] == [
+        "Đã nộp, chờ xét",
+        "Quá hạn",
+        "Sắp đến hạn",
+        "Trả lại để bổ sung",
+        "Trong hạn",
+    ]
+    assert props["status"]["default"] == "Đã nộp, chờ xét"
+    assert props["unit"]["type"] == "string" and "enum" not in props["unit"]
+
+
+def test_the_decision_form_offers_the_listed_obligations_in_words() -> None:
+    one = decision_form(Cases(1, [_case(7)]), "hồ sơ")
+    # the schema the paused run publishes is the one Prefect builds from the form
+    schema = create_v2_schema(one.__name__, model_base=one)
+    obligation = schema["properties"]["obligation"]
+    assert obligation["enum"] == ["7 · 18712 Xã Nam Phúc Thăng · 1c · Quý I/2024 · Đã nộp, chờ xét"]
+    assert obligation["default"] == obligation["enum"][0]  # the only one is already chosen
     assert code_of(obligation["enum"][0]) == "7"
-    many = review_schema(waiting * (MAX_CHOICES + 1))["properties"]["obligation"]
-    assert "enum" not in many and many["type"] == "string"
+    assert one._description == "hồ sơ"
+    assert schema["properties"]["decision"]["enum"] == list(DECISIONS)
+    two = decision_form(Cases(9, [_case(7), _case(8, "overdue")]), "")
+    offered = create_v2_schema(two.__name__, model_base=two)["properties"]["obligation"]
+    assert "default" not in offered and offered["enum"][1].endswith(" · Quá hạn")
 
 
 def test_choices_read_back_to_their_code() -> None:

@@ -1,0 +1,269 @@
+"""The lead office's review desk: what it can decide on, with what each unit handed in.
+
+An officer narrows the directive's obligations by requirement, period, unit (or a body above
+units: a province or district brings all its units) and status; the desk counts the matches
+and lists the first `LISTED` of them, each with the figures under their labels, the narrative,
+the evidence and how late it was handed in, so a decision is taken on what was sent. The
+queries are bounded by the filters and the limit, whatever the number of units.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from models.db import transaction
+from models.desk import returned_reasons
+from models.errors import InputError
+from models.obligation import OPEN_STATES
+from models.queries import status_as_of
+from models.reporting import Scope, joined, period_order
+from models.status import Day
+from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
+from models.vietnamese import sort_key
+from models.workdays import local_date
+
+# What the lead office can act on: submitted reports (accept, return), and what is still owed
+# (extend, waive), by the status shown on the day.
+ACTIONABLE = ("submitted", *OPEN_STATES)
+# The statuses an officer can narrow to, in the order the desk lists them.
+REVIEW_STATUSES = ("submitted", "overdue", "due_soon", "returned", "open")
+# What a person can read through before deciding; past it, the officer narrows the filters.
+LISTED = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One figure as handed in: its label, value and unit of measure."""
+
+    label: str
+    value: Any
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One obligation the lead office can decide on, with what its unit handed in."""
+
+    obligation_id: int
+    unit: str
+    unit_name: str
+    requirement: str
+    title: str
+    period: str
+    due: date | None  # the effective due date
+    status: str  # as of the day
+    figures: list[Shown]
+    narrative: str | None
+    evidence: str | None
+    submitted_at: datetime | None
+    submitted_by: str | None
+    reason: str | None  # why it was last returned, while it stays returned
+
+    @property
+    def handed_in(self) -> date | None:
+        """The local day the report was handed in."""
+        return None if self.submitted_at is None else local_date(self.submitted_at)
+
+    @property
+    def days_late(self) -> int:
+        """Days past the due date: of the hand-in for a report, of the day otherwise."""
+        if self.due is None or self.handed_in is None:
+            return 0
+        return max(0, (self.handed_in - self.due).days)
+
+
+@dataclass(frozen=True, slots=True)
+class Cases:
+    """The matches of one review query: how many in all, and the first of them."""
+
+    total: int
+    listed: list[Case]
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What a directive's review form offers to narrow by: its requirements with periods, and
+    the periods its obligations have, in chronological order."""
+
+    requirements: list[tuple[str, str]]  # (code, title)
+    periods: list[str]
+
+
+def choices(engine: Engine, directive: str) -> Choices:
+    """The requirements and periods of one published directive."""
+    with transaction(engine, writes=False) as conn:
+        scope = Scope(conn, directive, source="form")
+        rows = conn.execute(
+            joined(
+                sa.select(
+                    OBLIGATION.c.period_key,
+                    sa.func.min(OBLIGATION.c.period_start).label("start"),
+                    sa.func.max(OBLIGATION.c.period_end).label("end"),
+                ),
+                units=False,
+            )
+            .where(*scope.filters)
+            .group_by(OBLIGATION.c.period_key)
+        ).all()
+    periods = [r.period_key for r in sorted(rows, key=lambda r: period_order(r.start, r.end))]
+    requirements = [(r.code, r.title) for r in scope.spec.requirements if not r.standing]
+    return Choices(requirements, periods)
+
+
+def all_choices(engine: Engine) -> dict[str, Choices]:
+    """`choices` of every published directive, by its code."""
+    with transaction(engine, writes=False) as conn:
+        codes = (
+            conn.execute(
+                sa.select(DIRECTIVE.c.code)
+                .where(DIRECTIVE.c.status == "published")
+                .order_by(DIRECTIVE.c.code)
+            )
+            .scalars()
+            .all()
+        )
+    return {code: choices(engine, code) for code in codes}
+
+
+def _units_under(conn: sa.Connection, code: str) -> sa.Select[Any]:
+    """The unit `code` and every unit below it, as a subquery of codes; an unknown code is
+    refused, naming it."""
+    known = conn.execute(sa.select(UNIT.c.name).where(UNIT.c.code == code)).first()
+    if known is None:
+        raise InputError(
+            "form",
+            "unit",
+            code,
+            "names no unit",
+            vi=f"Không có đơn vị mã {code}: ghi mã của một đơn vị, hoặc của tỉnh, huyện để xem "
+            "mọi đơn vị trực thuộc.",
+        )
+    tree = sa.select(UNIT.c.code).where(UNIT.c.code == code).cte("subtree", recursive=True)
+    tree = tree.union_all(sa.select(UNIT.c.code).where(UNIT.c.parent_code == tree.c.code))
+    return sa.select(tree.c.code)
+
+
+def _submitters(conn: sa.Connection, ids: list[int]) -> dict[int, str]:
+    """Who handed in each obligation's latest submission."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.select(EVENT.c.obligation_id, EVENT.c.actor)
+        .where(EVENT.c.obligation_id.in_(ids), EVENT.c.kind == "submitted")
+        .order_by(EVENT.c.obligation_id, EVENT.c.version)
+    )
+    return {r.obligation_id: r.actor for r in rows}
+
+
+def _figures(scope: Scope, requirement: str, stored: str | None) -> list[Shown]:
+    values = json.loads(stored) if stored else {}
+    return [
+        Shown(f.label, values.get(f.key), f.unit)
+        for f in scope.spec_of(requirement).what.figures
+        if f.key in values
+    ]
+
+
+def cases(
+    engine: Engine,
+    *,
+    directive: str,
+    on: Day,
+    requirement: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+    status: str | None = None,
+    obligation: int | None = None,
+    limit: int = LISTED,
+) -> Cases:
+    """The obligations of `directive` the lead office can act on that match the filters (a
+    `unit` brings the units under it too; `status` is one of REVIEW_STATUSES, as of the
+    day), or the one `obligation` of the directive whatever its status: how many, and the
+    first `limit`: submitted reports first, then by period and unit code; each status's and
+    period's units in Vietnamese alphabetical order."""
+    if status is not None and status not in REVIEW_STATUSES:
+        raise InputError("form", "status", status, f"must be one of {', '.join(REVIEW_STATUSES)}")
+    shown = status_as_of(on)
+    with transaction(engine, writes=False) as conn:
+        scope = Scope(conn, directive, requirement=requirement, period=period, source="form")
+        filters = [
+            *scope.filters,
+            OBLIGATION.c.status.in_(ACTIONABLE)
+            if obligation is None
+            else OBLIGATION.c.id == obligation,
+        ]
+        if status is not None:
+            filters.append(shown == status)
+        if unit is not None:
+            filters.append(OBLIGATION.c.unit_code.in_(_units_under(conn, unit)))
+        total = conn.execute(
+            joined(sa.select(sa.func.count()), units=False).where(*filters)
+        ).scalar_one()
+        rows = conn.execute(
+            joined(
+                sa.select(
+                    OBLIGATION.c.id,
+                    OBLIGATION.c.unit_code,
+                    UNIT.c.name,
+                    REQUIREMENT.c.code.label("requirement"),
+                    REQUIREMENT.c.title,
+                    OBLIGATION.c.period_key,
+                    OBLIGATION.c.period_start,
+                    OBLIGATION.c.period_end,
+                    OBLIGATION.c.effective_due,
+                    OBLIGATION.c.status,
+                    shown.label("shown"),
+                    OBLIGATION.c.figures,
+                    OBLIGATION.c.narrative,
+                    OBLIGATION.c.evidence,
+                    OBLIGATION.c.submitted_at,
+                )
+            )
+            .where(*filters)
+            .order_by(
+                OBLIGATION.c.status != "submitted",
+                OBLIGATION.c.period_end.nulls_last(),
+                OBLIGATION.c.period_start.desc(),
+                REQUIREMENT.c.code,
+                OBLIGATION.c.unit_code,
+            )
+            .limit(limit)
+        ).all()
+        submitted = [r.id for r in rows if r.status == "submitted"]
+        by = _submitters(conn, submitted)
+        reasons = returned_reasons(conn, [r.id for r in rows if r.status == "returned"])
+    ordered = sorted(
+        rows,
+        key=lambda r: (
+            r.status != "submitted",
+            period_order(r.period_start, r.period_end),
+            r.requirement,
+            sort_key(r.name),
+        ),
+    )
+    listed = [
+        Case(
+            r.id,
+            r.unit_code,
+            r.name,
+            r.requirement,
+            r.title,
+            r.period_key,
+            r.effective_due,
+            r.shown,
+            _figures(scope, r.requirement, r.figures) if r.status == "submitted" else [],
+            r.narrative if r.status == "submitted" else None,
+            r.evidence if r.status == "submitted" else None,
+            r.submitted_at if r.status == "submitted" else None,
+            by.get(r.id),
+            reasons.get(r.id),
+        )
+        for r in ordered
+    ]
+    return Cases(total, listed)

@@ -1,0 +1,106 @@
+"""The lead office's review desk over a seeded history: what matches the filters, how many,
+the first of them with what each unit handed in (figures under their labels, narrative,
+who, when and how late), and refusals naming the field. On every backend."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from models import review
+from models.errors import InputError
+from models.vietnamese import sort_key
+from tests.conftest import obligation_id
+from tests.store.test_reporting import ON, history
+
+__all__ = ["history"]
+
+
+def test_a_report_waiting_for_a_decision_shows_what_the_unit_handed_in(history: Engine) -> None:
+    found = review.cases(
+        history, directive="cam-xuyen-cchc-2024", on=ON, requirement="1c", status="submitted"
+    )
+    assert found.total == 1
+    (case,) = found.listed
+    assert (case.unit, case.unit_name, case.period, case.status) == (
+        "18697",
+        "Xã Cẩm Quang",
+        "2024-Q1",
+        "submitted",
+    )
+    # handed in at 00:30 on 16/03 in Hà Tĩnh: one day after the due date
+    assert (case.submitted_by, str(case.handed_in), case.days_late) == ("cb.18697", "2024-03-16", 1)
+    shown = {f.label: (f.value, f.unit) for f in case.figures}
+    assert shown["Số lớp tập huấn"] == (7, "lớp")
+    assert len(shown) == 6
+    assert case.narrative == "Báo cáo của cb.18697"
+
+
+def test_what_is_still_owed_is_listed_with_the_reason_it_came_back(history: Engine) -> None:
+    found = review.cases(
+        history,
+        directive="cam-xuyen-cchc-2024",
+        on=ON,
+        requirement="1c",
+        period="2024-Q1",
+        status="overdue",
+    )
+    # 21 communes less three accepted, one waived and one waiting for a decision
+    assert found.total == 16 == len(found.listed)
+    returned = next(c for c in found.listed if c.unit == "18682")
+    assert (returned.reason, returned.figures, returned.handed_in) == ("Sai số liệu", [], None)
+    names = [c.unit_name for c in found.listed]
+    assert names == sorted(names, key=sort_key)
+
+
+def test_a_body_above_units_brings_its_units_and_the_list_stops_at_the_limit(
+    history: Engine,
+) -> None:
+    found = review.cases(
+        history,
+        directive="cam-xuyen-cchc-2024",
+        on=ON,
+        requirement="1c",
+        period="2024-Q1",
+        unit="446",
+        limit=5,
+    )
+    assert found.total == 17 and len(found.listed) == 5
+    assert found.listed[0].status == "submitted"  # what waits for a decision comes first
+    one = review.cases(history, directive="cam-xuyen-cchc-2024", on=ON, unit="18682")
+    assert {c.unit for c in one.listed} == {"18682"} and one.total == len(one.listed) > 1
+
+
+def test_one_obligation_is_found_whatever_its_status(history: Engine) -> None:
+    oid = obligation_id(history, "1c", "18712", "2024-Q1")
+    found = review.cases(history, directive="cam-xuyen-cchc-2024", on=ON, obligation=oid)
+    assert [(c.obligation_id, c.status) for c in found.listed] == [(oid, "accepted")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "filters"),
+    [
+        ("unit", "99999", {"unit": "99999"}),
+        ("requirement", "9z", {"requirement": "9z"}),
+        ("period", "2031-Q1", {"period": "2031-Q1"}),
+        ("status", "accepted", {"status": "accepted"}),
+    ],
+)
+def test_a_filter_naming_nothing_is_refused_naming_the_field(
+    history: Engine, field: str, value: str, filters: dict[str, str]
+) -> None:
+    with pytest.raises(InputError) as refused:
+        review.cases(history, directive="cam-xuyen-cchc-2024", on=ON, **filters)  # type: ignore[arg-type]
+    assert (refused.value.field, refused.value.value) == (field, value)
+
+
+def test_the_form_offers_the_requirements_with_periods_and_the_periods_in_order(
+    history: Engine,
+) -> None:
+    offered = review.choices(history, "cam-xuyen-cchc-2024")
+    codes = [code for code, _ in offered.requirements]
+    assert "1c" in codes and "1a" not in codes  # 1a is a standing duty: nothing to review
+    periods = offered.periods
+    assert periods.index("2024-Q1") < periods.index("2024-Q2") < periods.index("2024-H1")
+    # the seed's quarters run from the 15th to the 14th: Quý I ends on 14/03
+    assert periods.index("2024-02") < periods.index("2024-Q1") < periods.index("2024-03")
