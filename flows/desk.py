@@ -82,19 +82,22 @@ def desk_run_name() -> str:
 
 @flow(name=DESK_FLOW, log_prints=True, flow_run_name=desk_run_name)
 @for_clerks
-def unit_work(actor: str, as_of: date | None = None) -> int:
-    """Việc của đơn vị: the actor's unit's obligations, the most urgent first, with their
-    due dates, statuses, return reasons and the form to use; the number still to hand in."""
+def unit_work(actor: str, as_of: date | None = None, unit: str | None = None) -> int:
+    """Việc của đơn vị: the actor's unit's obligations (or, for the lead office or an admin,
+    another unit's), the most urgent first, with their due dates, statuses, return reasons
+    and the form to use; the number still to hand in."""
     settings = load_settings()
     day = day_of(as_of)
-    unit = services.actor_unit(settings, actor, command="list", now=issued(actor).now)
-    rename_run(SEPARATOR.join([DESK_FLOW, f"{unit.code} {unit.name}", day_text(day)]))
-    items = services.unit_desk(settings, unit=unit.code, day=day)
+    unit_ref = services.desk_unit(
+        settings, actor, (unit or "").strip() or None, day=day_of(None), now=issued(actor).now
+    )
+    rename_run(SEPARATOR.join([DESK_FLOW, f"{unit_ref.code} {unit_ref.name}", day_text(day)]))
+    items = services.unit_desk(settings, unit=unit_ref.code, day=day)
     create_markdown_artifact(
         key="viec-can-lam",
-        description=f"Việc của đơn vị {unit.code} {unit.name} ngày {day_text(day)}",
-        markdown=desk_markdown(unit, day, items),
+        description=f"Việc của đơn vị {unit_ref.code} {unit_ref.name} ngày {day_text(day)}",
+        markdown=desk_markdown(unit_ref, day, items),
     )
     to_do = sum(item.status in TO_DO and item.period != STANDING for item in items)
-    print(f"{unit.code}: {to_do} to hand in")
+    print(f"{unit_ref.code}: {to_do} to hand in")
     return to_do

@@ -392,7 +392,8 @@ def publish_schema(directive_files: list[str]) -> dict[str, Any]:
 
 
 def desk_schema() -> dict[str, Any]:
-    """The form of a unit's own list: who is asking (their unit's list is shown)."""
+    """The form of a unit's list: who is asking (their unit's list is shown, or another
+    unit's the server lets them see)."""
     return {
         "title": "Parameters",
         "type": "object",
@@ -409,6 +410,13 @@ def desk_schema() -> dict[str, Any]:
                 "type": "string",
                 "format": "date",
                 "position": 1,
+            },
+            "unit": {
+                "title": "Đơn vị khác (mã; để trống: đơn vị của mình)",
+                "description": "Cơ quan chủ trì xem được việc của các đơn vị mình đôn đốc; "
+                "quản trị viên xem được mọi đơn vị.",
+                "type": "string",
+                "position": 2,
             },
         },
         "required": ["actor"],

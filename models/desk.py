@@ -14,11 +14,13 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from models.authz import ActorInfo
 from models.db import transaction
-from models.errors import Unauthorized
+from models.errors import InputError, Unauthorized
 from models.ledger import load_actor, record_denial
 from models.obligation import OPEN_STATES, load_payload
 from models.queries import status_as_of
+from models.reference import holder_on
 from models.status import Day
 from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
 
@@ -74,6 +76,58 @@ def actor_unit(engine: Engine, username: str, *, command: str, now: datetime) ->
         )
         raise
     return UnitRef(actor.unit_code, name)
+
+
+def _oversees(conn: sa.Connection, actor: ActorInfo, unit: str, day: date) -> bool:
+    """Whether the actor's unit leads (or holds the role of the lead office of) a published
+    directive that obliges `unit`."""
+    leads = conn.execute(
+        sa.select(DIRECTIVE.c.lead_unit_code)
+        .where(
+            DIRECTIVE.c.status == "published",
+            sa.exists().where(
+                REQUIREMENT.c.directive_id == DIRECTIVE.c.id,
+                OBLIGATION.c.requirement_id == REQUIREMENT.c.id,
+                OBLIGATION.c.unit_code == unit,
+            ),
+        )
+        .distinct()
+    ).scalars()
+    return any(holder_on(conn, lead, day) == actor.unit_code for lead in list(leads))
+
+
+def desk_unit(
+    engine: Engine, username: str, unit: str | None, *, day: date, now: datetime
+) -> UnitRef:
+    """The unit whose list `username` asks for: their own, or (`unit`) one a directive their
+    unit leads obliges, or any for an admin. An unknown unit is refused naming it; another
+    unit's list asked for without that right is refused, and the denial recorded."""
+    try:
+        with transaction(engine, writes=False) as conn:
+            actor = load_actor(conn, username, "list")
+            code = unit or actor.unit_code
+            name = conn.execute(sa.select(UNIT.c.name).where(UNIT.c.code == code)).scalar()
+            if name is None:
+                raise InputError(
+                    "form", "unit", code, "names no unit", vi=f"Không có đơn vị mã {code}."
+                )
+            if not (
+                code == actor.unit_code
+                or actor.role == "admin"
+                or _oversees(conn, actor, code, day)
+            ):
+                raise Unauthorized(
+                    f"{username} of unit {actor.unit_code} may list only their own unit's "
+                    f"work, not {code}'s",
+                    vi=f"Tài khoản {username} thuộc đơn vị {actor.unit_code}: chỉ xem được việc "
+                    "của đơn vị mình, hoặc của đơn vị mà đơn vị mình chủ trì đôn đốc.",
+                )
+    except Unauthorized as denied:
+        record_denial(
+            engine, actor=username, command="list", target="(desk)", reason=str(denied), now=now
+        )
+        raise
+    return UnitRef(code, name)
 
 
 def returned_reasons(conn: sa.Connection, returned: list[int]) -> dict[int, str | None]:

@@ -654,6 +654,14 @@ def still_owed(
     )
 
 
+def desk_unit(
+    settings: Settings, actor: str, unit: str | None, *, day: date, now: datetime
+) -> UnitRef:
+    """The unit whose list the actor asks for: their own, or another one their unit's
+    directives oblige (any for an admin); refused otherwise, and the denial recorded."""
+    return desk.desk_unit(settings.engine(), actor, unit, day=day, now=now)
+
+
 def unit_desk(settings: Settings, *, unit: str, day: date) -> list[Owed]:
     """Every obligation of a unit, the most urgent first, with its status as of `day` and
     the reason of its latest return (the unit's own list)."""

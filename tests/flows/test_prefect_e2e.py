@@ -294,6 +294,17 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     run = _run("viec-cua-don-vi/viec-cua-don-vi", {"actor": "cb.18673", "as_of": "2024-06-12"})
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert run.name == "viec-cua-don-vi · 18673 Thị trấn Cẩm Xuyên · 12/06/2024"
+    # the lead office (its successor today) reads the same list; another commune may not
+    lead = _run(
+        "viec-cua-don-vi/viec-cua-don-vi",
+        {"actor": "svhttdl.an", "as_of": "2024-06-12", "unit": "18673"},
+    )
+    assert lead.state is not None and lead.state.type == StateType.COMPLETED, lead.state
+    assert prefect_stack.artifacts(lead.id)["viec-can-lam"].data == (
+        prefect_stack.artifacts(run.id)["viec-can-lam"].data
+    )
+    other = _run("viec-cua-don-vi/viec-cua-don-vi", {"actor": "cb.18712", "unit": "18673"})
+    assert other.state is not None and other.state.type == StateType.FAILED, other.state
     rows = [
         line
         for line in prefect_stack.artifacts(run.id)["viec-can-lam"].data.splitlines()
@@ -395,7 +406,12 @@ def test_a_review_with_nothing_matching_says_so_and_waits_for_nothing(
 ) -> None:
     run = _run(
         "xet-duyet/cam-xuyen-cchc-2024",
-        {"actor": "svhttdl.an", "unit": "18673", "period": "once · Một lần", "status": "Đã nộp, chờ xét"},
+        {
+            "actor": "svhttdl.an",
+            "unit": "18673",
+            "period": "once · Một lần",
+            "status": "Đã nộp, chờ xét",
+        },
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     listed = prefect_stack.artifacts(run.id)["ho-so-xet-duyet"].data

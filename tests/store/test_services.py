@@ -201,3 +201,37 @@ def test_the_desk_knows_the_actors_unit_and_records_an_unknown_actor(seeded: Eng
     with transaction(seeded, writes=False) as conn:
         denied = conn.execute(sa.text("SELECT command FROM denial WHERE actor = 'nobody'")).all()
     assert [d.command for d in denied] == ["list"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "unit", "day", "shown"),
+    [
+        ("cb.18712", None, date(2026, 11, 27), "18712"),  # one's own unit
+        ("svhttdl.an", "18712", date(2026, 11, 27), "18712"),  # the lead office's successor
+        ("vhtt.lan", "18712", date(2024, 3, 10), "18712"),  # the lead office, while it exists
+        ("admin.cx", "18673", date(2026, 11, 27), "18673"),  # an admin
+    ],
+)
+def test_a_units_list_is_its_own_staffs_its_lead_offices_and_the_admins(
+    seeded: Engine, actor: str, unit: str | None, day: date, shown: str
+) -> None:
+    found = services.desk_unit(settings_for(seeded), actor, unit, day=day, now=LATER)
+    assert found.code == shown
+
+
+def test_another_units_list_is_refused_and_the_denial_recorded(seeded: Engine) -> None:
+    settings = settings_for(seeded)
+    with pytest.raises(Unauthorized) as refused:
+        services.desk_unit(settings, "cb.18712", "18673", day=date(2024, 3, 10), now=LATER)
+    assert refused.value.vi is not None and refused.value.vi.startswith(
+        "Tài khoản cb.18712 thuộc đơn vị 18712: chỉ xem được việc của đơn vị mình"
+    )
+    # the closed lead office no longer oversees the communes
+    with pytest.raises(Unauthorized):
+        services.desk_unit(settings, "vhtt.lan", "18673", day=date(2026, 11, 27), now=LATER)
+    with pytest.raises(InputError) as unknown:
+        services.desk_unit(settings, "admin.cx", "99999", day=date(2026, 11, 27), now=LATER)
+    assert (unknown.value.field, unknown.value.value) == ("unit", "99999")
+    with transaction(seeded, writes=False) as conn:
+        denied = conn.execute(sa.text("SELECT actor FROM denial WHERE command = 'list'")).all()
+    assert sorted(d.actor for d in denied) == ["cb.18712", "vhtt.lan"]
