@@ -346,6 +346,19 @@ def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms:
     # the run's own refresh looked at 4b only, and its form is gone
     assert _deployment(reporter) is None
     assert reporter not in prefect_stack.sync().names
+    # returned, the report is owed again: the decision's refresh brings the form back
+    oid = obligation_id(prefect_stack.engine, "4b", "446-TTVHTT", "once")
+    returned = _run(
+        "xet-duyet/cam-xuyen-cchc-2024",
+        {
+            "actor": "svhttdl.an",
+            "obligation": str(oid),
+            "decision": "Trả lại để bổ sung",
+            "reason": "Thiếu số điện thoại",
+        },
+    )
+    assert returned.state is not None and returned.state.type == StateType.COMPLETED
+    assert _deployment(reporter) is not None
 
 
 def test_the_lead_office_reviews_with_the_figures_before_deciding(
