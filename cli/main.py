@@ -7,6 +7,7 @@ naming the file or command, the field and the value, and exit non-zero with noth
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from collections import Counter
@@ -865,3 +866,23 @@ def report_matrix(
         out=file,
     )
     out.print(f"{len(found.rows)} units × {len(found.periods)} periods: {path}")
+
+
+def main() -> None:
+    """The `dondoc` command. A reader that stops early (`dondoc obligations | head`) ends it
+    quietly with status 1, the status click and rich already give a command whose pipe broke
+    while it wrote, so that every broken pipe ends the same: what is still buffered goes to
+    /dev/null instead of failing again, with a traceback, as Python exits."""
+    stdout = sys.stdout  # click hides a broken pipe behind its own wrapper of sys.stdout
+    try:
+        try:
+            app()
+        finally:
+            stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
