@@ -27,6 +27,7 @@ from models.db import transaction, upgrade
 from models.desk import Owed as Owed
 from models.desk import UnitRef as UnitRef
 from models.directive import DirectiveSpec, RequirementSpec
+from models.directive import load_directive as load_directive
 from models.errors import ConcurrencyConflict, InputError
 from models.ledger import ATTEMPTS
 from models.ledger import Issued as Issued
@@ -43,8 +44,10 @@ from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, val
 from models.reporting import GROUPINGS as GROUPINGS
 from models.reporting import Grouping as Grouping
 from models.settings import Settings
+from models.settings import load_settings as load_settings
 from models.vietnamese import period_words
-from models.workdays import calendar_years, local_date
+from models.workdays import calendar_years
+from models.workdays import local_date as local_date
 from notifications import draft, report
 from notifications import matrix as matrix_page
 from notifications.delivery import Delivery as Delivery
