@@ -1,6 +1,6 @@
 """What starting the command line loads: `dondoc --help` and a mistyped option wait for no
-database, no document library and no validation models. Each check runs in a fresh
-interpreter."""
+database, no document library and no validation models, and a command that writes no document
+loads none of the document libraries. Each check runs in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -42,3 +42,9 @@ def test_the_help_loads_no_storage() -> None:
     # typer itself loads pydantic, to see whether a parameter's type is one of its models
     assert "models" in loaded and "typer" in loaded
     assert loaded.isdisjoint(set(STORAGE + DOCUMENTS) - {"pydantic"}), loaded & set(STORAGE)
+
+
+def test_the_use_cases_load_the_documents_only_to_write_one() -> None:
+    loaded = _loaded("from models import services\nservices.Issued")
+    assert loaded.isdisjoint(DOCUMENTS), loaded & set(DOCUMENTS)
+    assert "sqlalchemy" in loaded  # the storage itself, which every use case needs
