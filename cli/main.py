@@ -7,6 +7,7 @@ naming the file or command, the field and the value, and exit non-zero with noth
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from collections import Counter
@@ -15,18 +16,17 @@ from contextlib import closing
 from dataclasses import asdict
 from datetime import date
 from functools import wraps
+from importlib.util import LazyLoader, find_spec, module_from_spec
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
-import pendulum
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from models import services
-from models.directive import load_directive
 from models.errors import (
     ConcurrencyConflict,
     DatabaseNotReady,
@@ -39,9 +39,31 @@ from models.errors import (
     Refused,
     Unauthorized,
 )
-from models.settings import load_settings
 from models.status import STATUSES
-from models.workdays import TIMEZONE
+
+
+def _lazy(name: str) -> ModuleType:
+    """The module `name`, run when one of its names is first used (importlib's recipe, the
+    module also set on its package): the storage, the documents and the templates behind the
+    commands take a second to import, which `dondoc --help` and a mistyped option need not
+    wait for."""
+    if name in sys.modules:  # imported already, by a flow or a test: one module, not two
+        return sys.modules[name]
+    spec = find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = LazyLoader(spec.loader)
+    module = module_from_spec(spec)
+    sys.modules[name] = module
+    package, _, child = name.rpartition(".")
+    setattr(sys.modules[package], child, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from models import services
+else:
+    services = _lazy("models.services")
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -133,7 +155,7 @@ def _day(value: str | None, option: str) -> date:
     """The day an option names (today if it names none), in a year whose working days are
     known: every command works out working days from it."""
     if value is None:
-        return pendulum.now(TIMEZONE).date()
+        return services.local_date(_now())
     try:
         day = date.fromisoformat(value)
     except ValueError:
@@ -147,6 +169,8 @@ def _obligation(value: int) -> int:
 
 
 def _now() -> Any:
+    import pendulum  # a fifth of the time `dondoc --help` takes; the commands load it anyway
+
     return pendulum.now("UTC")
 
 
@@ -163,7 +187,7 @@ def _print_json(value: Any) -> None:
 @friendly
 def db_upgrade() -> None:
     """Create or migrate dondoc's database to the newest schema."""
-    settings = load_settings()
+    settings = services.load_settings()
     services.upgrade_database(settings)
     out.print(f"database is up to date: {settings.database_url}")
 
@@ -173,7 +197,7 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
     valid_until,successor."""
-    n, handed = services.import_units(load_settings(), file, now=_now())
+    n, handed = services.import_units(services.load_settings(), file, now=_now())
     out.print(f"{n} units imported from {file}")
     if handed.transferred or handed.cancelled:
         out.print(
@@ -186,7 +210,7 @@ def units_import(file: Path) -> None:
 @friendly
 def actors_import(file: Path) -> None:
     """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
-    n = services.import_actors(load_settings(), file)
+    n = services.import_actors(services.load_settings(), file)
     out.print(f"{n} actors imported from {file}")
 
 
@@ -201,7 +225,12 @@ def actors_add(
 ) -> None:
     """Create (or update) one actor."""
     actor = services.add_actor(
-        load_settings(), username=username, full_name=full_name, unit=unit, role=role, email=email
+        services.load_settings(),
+        username=username,
+        full_name=full_name,
+        unit=unit,
+        role=role,
+        email=email,
     )
     out.print(f"actor {actor.username} ({actor.role}, unit {actor.unit_code}) saved")
 
@@ -210,8 +239,8 @@ def actors_add(
 @friendly
 def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> None:
     """Publish a directive file and open the periods that have started by --as-of."""
-    settings = load_settings()
-    spec = load_directive(file)
+    settings = services.load_settings()
+    spec = services.load_directive(file)
     day = _day(as_of, "--as-of")
     with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
         report = services.publish(
@@ -234,7 +263,7 @@ def _print_opened(report: services.OpenReport) -> None:
 @friendly
 def directive_list(as_json: JsonOpt = False) -> None:
     """Published directives."""
-    rows = services.list_directives(load_settings())
+    rows = services.list_directives(services.load_settings())
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -261,7 +290,9 @@ def directive_list(as_json: JsonOpt = False) -> None:
 @friendly
 def open_(as_of: AsOfOpt = None) -> None:
     """Open every published directive's periods that have started by --as-of."""
-    report = services.open_periods(load_settings(), as_of=_day(as_of, "--as-of"), now=_now())
+    report = services.open_periods(
+        services.load_settings(), as_of=_day(as_of, "--as-of"), now=_now()
+    )
     _print_opened(report)
 
 
@@ -345,7 +376,7 @@ def obligations(
         )
     skip = _number(offset, "--offset", least=0) or 0
     day = _day(as_of, "--as-of")
-    settings = load_settings()
+    settings = services.load_settings()
     where = services.ObligationFilter(directive, requirement, unit, period, status)
     if as_json:
         found = services.stream_obligations(settings, day=day, where=where, limit=rows, offset=skip)
@@ -436,7 +467,7 @@ def submit(
     """Hand in an obligation's figures (staff of the obliged unit)."""
     _outcome(
         services.submit(
-            load_settings(),
+            services.load_settings(),
             _obligation(obligation),
             _issued(actor, key),
             figures=_figures(figure or []),
@@ -450,7 +481,9 @@ def submit(
 @friendly
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
-    _outcome(services.accept(load_settings(), _obligation(obligation), _issued(actor, key)))
+    _outcome(
+        services.accept(services.load_settings(), _obligation(obligation), _issued(actor, key))
+    )
 
 
 @app.command("return")
@@ -464,7 +497,7 @@ def return_(
     """Return a submission for correction (the directive's lead office); the unit is told at
     once, with the reason."""
     outcome, told = services.return_(
-        load_settings(), _obligation(obligation), _issued(actor, key), reason=reason
+        services.load_settings(), _obligation(obligation), _issued(actor, key), reason=reason
     )
     _outcome(outcome)
     _told(told)
@@ -482,7 +515,7 @@ def extend(
     """Move an obligation's due date later (the directive's lead office)."""
     _outcome(
         services.extend(
-            load_settings(),
+            services.load_settings(),
             _obligation(obligation),
             _issued(actor, key),
             due=_day(due, "--due"),
@@ -502,7 +535,7 @@ def waive(
     """Release a unit from an obligation (the directive's lead office)."""
     _outcome(
         services.waive(
-            load_settings(),
+            services.load_settings(),
             _obligation(obligation),
             _issued(actor, key),
             reason=reason,
@@ -524,7 +557,7 @@ def log_verify(
 ) -> None:
     """Check every hash chain, every column of the projection against the log, and (with
     --anchor) the log against an anchor kept outside the database."""
-    settings = load_settings()
+    settings = services.load_settings()
     checked, found = services.verify(settings)
     problems = [str(problem) for problem in found]
     if anchor is not None:
@@ -543,7 +576,7 @@ def log_verify(
 @friendly
 def log_rebuild() -> None:
     """Recompute the current state of every obligation from the event log."""
-    replayed, fixed = services.rebuild(load_settings())
+    replayed, fixed = services.rebuild(services.load_settings())
     out.print(f"{replayed} obligations replayed; {fixed} projection rows corrected")
 
 
@@ -624,7 +657,7 @@ def chase(
 ) -> None:
     """Remind and escalate what the escalation ladders say is due on the day, then deliver."""
     day = _day(as_of, "--as-of")
-    run = services.chase(load_settings(), day=day, now=_now(), dry_run=dry_run)
+    run = services.chase(services.load_settings(), day=day, now=_now(), dry_run=dry_run)
     if as_json:
         _print_json(_chase_json(run, dry_run))
         _delivery_failed(run.delivery)
@@ -657,7 +690,7 @@ def outbox_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The messages in the outbox, newest first."""
-    rows = services.list_messages(load_settings(), status=status)
+    rows = services.list_messages(services.load_settings(), status=status)
     if as_json:
         _print_json(rows)
         return
@@ -671,7 +704,7 @@ def outbox_list(
 @friendly
 def outbox_retry() -> None:
     """Deliver every message not yet sent, now, without waiting for its backoff."""
-    delivery = services.deliver_outbox(load_settings(), now=_now(), everything=True)
+    delivery = services.deliver_outbox(services.load_settings(), now=_now(), everything=True)
     out.print(f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}")
     _delivery_failed(delivery)
 
@@ -686,7 +719,7 @@ def summary(
     """On the month's first working day, send each directive's leadership its late units, worst
     first, with the urging dispatch (any other day: nothing)."""
     day = _day(as_of, "--as-of")
-    run = services.monthly_summary(load_settings(), day=day, now=_now(), dry_run=dry_run)
+    run = services.monthly_summary(services.load_settings(), day=day, now=_now(), dry_run=dry_run)
     found = [
         {
             "directive": s.info.code,
@@ -751,7 +784,7 @@ def report_rates(
         )
     day = _day(as_of, "--as-of")
     found, targets = services.rates(
-        load_settings(),
+        services.load_settings(),
         directive=directive,
         day=day,
         requirement=requirement,
@@ -831,7 +864,7 @@ def report_consolidate(
     reports, every unit's line, who was late, who did not report, targets missed."""
     day = _day(as_of, "--as-of")
     found, files = services.write_consolidation(
-        load_settings(),
+        services.load_settings(),
         directive=directive,
         requirement=requirement,
         period=period,
@@ -858,10 +891,30 @@ def report_matrix(
     """The compliance matrix of one requirement: units × periods, each cell a status word and
     colour, as one self-contained HTML file."""
     found, path = services.write_matrix(
-        load_settings(),
+        services.load_settings(),
         directive=directive,
         requirement=requirement,
         day=_day(as_of, "--as-of"),
         out=file,
     )
     out.print(f"{len(found.rows)} units × {len(found.periods)} periods: {path}")
+
+
+def main() -> None:
+    """The `dondoc` command. A reader that stops early (`dondoc obligations | head`) ends it
+    quietly with status 1, the status click and rich already give a command whose pipe broke
+    while it wrote, so that every broken pipe ends the same: what is still buffered goes to
+    /dev/null instead of failing again, with a traceback, as Python exits."""
+    stdout = sys.stdout  # click hides a broken pipe behind its own wrapper of sys.stdout
+    try:
+        try:
+            app()
+        finally:
+            stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

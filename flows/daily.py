@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 import pendulum
@@ -13,9 +14,18 @@ from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import dated_run_name, day_of, issued
 from models import services
+from models.consolidation import CELL_CODES, CELL_WORDS
 from models.settings import load_settings
-from models.status import STATUS_WORDS
+from models.status import STATUSES
 from models.vietnamese import day_text, percent_text, period_words, sorted_vi
+
+# Prefect's UI shows a table artifact in a column about 690 px wide at a 1400 px window, and
+# does not wrap its cells: the compliance table heads its status columns with the matrix's codes
+# (the description explains them), and names a unit in at most UNIT_CHARS characters.
+UNIT = "đơn vị"
+UNIT_CHARS = 40
+# Abbreviations every office reads (the register itself has "Văn phòng HĐND và UBND").
+ABBREVIATIONS = {"Ủy ban nhân dân": "UBND", "Hội đồng nhân dân": "HĐND"}
 
 
 @task
@@ -38,22 +48,49 @@ def open_periods(as_of: date | None = None) -> int:
     return report.total
 
 
-@task
-def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
+def unit_label(code: str, name: str) -> str:
+    """A unit as the compliance table names it: its code and its name, abbreviated as official
+    writing does, cut after a word to UNIT_CHARS characters."""
+    for words, short in ABBREVIATIONS.items():
+        name = name.replace(words, short)
+    label = f"{code} · {name}"
+    if len(label) <= UNIT_CHARS:
+        return label
+    return label[: label.rfind(" ", 0, UNIT_CHARS)].rstrip(" -·,") + "…"
+
+
+def compliance_tables(
+    found: Iterable[tuple[str, str, str, str, int]],
+) -> dict[str, list[dict[str, object]]]:
     """Per directive, one row per unit, in Vietnamese alphabetical order of the units' names,
-    with its obligations counted by status."""
+    with its obligations counted by status, each status a column headed by its code."""
     counts: dict[str, dict[tuple[str, str], Counter[str]]] = defaultdict(dict)
-    for directive, unit, name, status, n in services.compliance(load_settings(), day=as_of):
+    for directive, unit, name, status, n in found:
         counts[directive].setdefault((unit, name), Counter())[status] += n
     tables: dict[str, list[dict[str, object]]] = {}
     for directive, units in counts.items():
         # only the statuses that occur: ten columns of mostly zeros do not fit a screen
-        shown = [s for s in STATUS_WORDS if any(c[s] for c in units.values())]
+        shown = [s for s in STATUSES if any(c[s] for c in units.values())]
         tables[directive] = [
-            {"đơn vị": f"{unit} · {name}", **{STATUS_WORDS[s]: c[s] for s in shown}}
+            {UNIT: unit_label(unit, name), **{CELL_CODES[s]: c[s] for s in shown}}
             for (unit, name), c in sorted_vi(units.items(), key=lambda item: item[0][1])
         ]
     return tables
+
+
+def legend(rows: list[dict[str, object]]) -> str:
+    """What the codes heading the table's columns stand for."""
+    return " · ".join(
+        f"{code} {CELL_WORDS[status]}"
+        for status in STATUSES
+        if (code := CELL_CODES[status]) in rows[0]
+    )
+
+
+@task
+def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
+    """The compliance table of every directive as of the day."""
+    return compliance_tables(services.compliance(load_settings(), day=as_of))
 
 
 @task
@@ -85,7 +122,8 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
         create_table_artifact(
             key=f"tuan-thu-{directive}".lower()[:100],
             table=rows,
-            description=f"{directive}: tình hình thực hiện ngày {day_text(day)}",
+            description=f"{directive}: tình hình thực hiện ngày {day_text(day)}. "
+            f"Số nghĩa vụ của mỗi đơn vị: {legend(rows)}.",
         )
         create_table_artifact(
             key=f"ty-le-{directive}".lower()[:100],
@@ -93,7 +131,7 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
             description=f"{directive}: tỷ lệ báo cáo ngày {day_text(day)}",
         )
         totals[directive] = {
-            status: sum(int(str(r.get(STATUS_WORDS[status], 0))) for r in rows)
+            status: sum(int(str(r.get(CELL_CODES[status], 0))) for r in rows)
             for status in ("due_soon", "overdue")
         }
         print(f"{directive}: {totals[directive]}")

@@ -32,6 +32,20 @@ CELL_WORDS = {
     "transferred": "Đã chuyển",
     "closed": "Đã đóng",
 }
+# The same statuses in one or two letters, for tables too narrow for the words (explained
+# beside them).
+CELL_CODES = {
+    "accepted": "ĐH",
+    "accepted_late": "TH",
+    "submitted": "CX",
+    "returned": "TL",
+    "overdue": "QH",
+    "due_soon": "SH",
+    "open": "CH",
+    "waived": "M",
+    "transferred": "C",
+    "closed": "Đ",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from models.workdays import WorkCalendar
+if TYPE_CHECKING:
+    from models.workdays import WorkCalendar
 
 # Every status a person can see, in the order tables show them.
 STATUSES = (

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models.consolidation import CELL_WORDS, Matrix, MatrixRow
+from models.consolidation import CELL_CODES, CELL_WORDS, Matrix, MatrixRow
 from models.vietnamese import day_text, number_text, period_short, sort_key
 from notifications.render import environment
 from notifications.report import REPORTED, UNKNOWN_PARENT
@@ -27,19 +27,20 @@ from notifications.report import REPORTED, UNKNOWN_PARENT
 MAX_MATRIX_ROWS = 300
 # Not owed by the unit itself any more: waived, passed on, closed.
 SETTLED_ELSEWHERE = frozenset({"waived", "transferred", "closed"})
-# A cell of the markdown form: a coloured mark and a code of one or two letters.
-MARKS = {
-    "accepted": "🟢 ĐH",
-    "accepted_late": "🟡 TH",
-    "submitted": "🔵 CX",
-    "returned": "🟣 TL",
-    "overdue": "🔴 QH",
-    "due_soon": "🟠 SH",
-    "open": "⚪\ufe0f CH",  # emoji presentation, not a small text circle
-    "waived": "⬜ M",
-    "transferred": "⬜ C",
-    "closed": "⬜ Đ",
+# A cell of the markdown form: a coloured mark and the status's code of one or two letters.
+COLOURS = {
+    "accepted": "🟢",
+    "accepted_late": "🟡",
+    "submitted": "🔵",
+    "returned": "🟣",
+    "overdue": "🔴",
+    "due_soon": "🟠",
+    "open": "⚪\ufe0f",  # emoji presentation, not a small text circle
+    "waived": "⬜",
+    "transferred": "⬜",
+    "closed": "⬜",
 }
+MARKS = {status: f"{COLOURS[status]} {code}" for status, code in CELL_CODES.items()}
 NOT_OWED = "–"
 
 

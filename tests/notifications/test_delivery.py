@@ -149,10 +149,10 @@ def test_a_run_stopped_before_its_commit_writes_nothing_and_the_rerun_everything
             raise KeyboardInterrupt  # the process is stopped mid-run
         return real(letter, day)
 
-    from models import services as module
+    from notifications import render  # where the chase takes its renderer from, when it runs
 
-    real = module.renderer(module.Settings().calendar())
-    monkeypatch.setattr(module, "renderer", lambda calendar: crash_on_third)
+    real = render.renderer(services.Settings().calendar())
+    monkeypatch.setattr(render, "renderer", lambda calendar: crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         services.chase(settings, day=MONDAY, now=NOW)
     with transaction(seeded, writes=False) as conn:

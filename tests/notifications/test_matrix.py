@@ -7,13 +7,13 @@ body."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from html.parser import HTMLParser
 
 from models.consolidation import CELL_WORDS, Matrix, MatrixRow
 from models.vietnamese import period_short, sort_key
 from notifications.matrix import MARKS, MAX_MATRIX_ROWS, NOT_OWED, matrix_html, matrix_markdown
 from tests.notifications.conftest import national_matrix, seed_matrix
+from tests.widths import columns
 
 # Prefect's v2 UI, in Chromium at a 1400 px wide window, gives a markdown artifact a column
 # 690 px wide (the navigation on the left and the artifact's details on the right take the
@@ -24,18 +24,6 @@ from tests.notifications.conftest import national_matrix, seed_matrix
 # at most 690 px shows without wrapping or scrolling; one whose longest unbreakable words do
 # shows without sideways scrolling, its cells wrapping at spaces.
 COLUMN_PX, CELL_PX, CHAR_PX = 690, 32, 6
-
-
-def columns(text: str) -> int:
-    """Character columns of `text` on screen: wide characters (emoji) two, marks none."""
-    return sum(
-        0
-        if unicodedata.combining(ch) or unicodedata.category(ch) == "Mn"
-        else 2
-        if unicodedata.east_asian_width(ch) in "WF"
-        else 1
-        for ch in text
-    )
 
 
 def table(markdown: str) -> list[list[str]]:

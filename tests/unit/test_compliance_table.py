@@ -1,0 +1,82 @@
+"""The daily compliance table (units × statuses) fits Prefect's UI on a 1400 px screen: its
+status columns are headed by codes its description explains, and a unit's name is shortened."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from flows.daily import UNIT, UNIT_CHARS, compliance_tables, legend, unit_label
+from models.consolidation import CELL_CODES, CELL_WORDS
+from models.status import STATUSES
+from tests.conftest import UNITS
+from tests.widths import columns
+
+# Prefect's v2 UI at a 1400 px wide window gives an artifact a column 690 px wide (as for the
+# matrix's markdown, tests/notifications/test_matrix.py), and shows a table artifact's cells
+# unwrapped, clipping what does not fit. Measured on the table of docs/screenshots/5-tuan-thu.png
+# (Chromium, Prefect's web font at 14 px): a cell takes 17 px besides its text (padding and
+# border), and text about 7 px a character; bold headers and digits are wider, so the estimate
+# below counts 8. The table's own border takes 2 px.
+COLUMN_PX, CELL_PX, CHAR_PX, BORDER_PX = 690, 17, 8, 2
+
+
+def width_px(rows: list[dict[str, object]]) -> int:
+    """The table's estimated width: each column's widest cell, its header included."""
+    return BORDER_PX + sum(
+        CELL_PX + CHAR_PX * max(columns(key), *(columns(str(row[key])) for row in rows))
+        for key in rows[0]
+    )
+
+
+def seed_units() -> list[tuple[str, str]]:
+    with UNITS.open(encoding="utf-8") as file:
+        return [(row["code"], row["name"]) for row in csv.DictReader(file)]
+
+
+def test_every_status_on_the_seed_district_fits_prefects_column() -> None:
+    # the worst day: every status occurs, each unit owing two-digit counts of them
+    found = [
+        ("cchc", code, name, s, 10 + n)
+        for code, name in seed_units()
+        for n, s in enumerate(STATUSES)
+    ]
+    rows = compliance_tables(found)["cchc"]
+    assert list(rows[0]) == [UNIT, *(CELL_CODES[s] for s in STATUSES)]
+    assert len(rows) == len(seed_units())
+    assert width_px(rows) <= COLUMN_PX
+    # the bound can be missed: the same table with the units' names in full does not fit
+    names = dict(seed_units())
+    codes = [str(row[UNIT]).split(" · ", 1)[0] for row in rows]
+    full = [{**row, UNIT: f"{code} · {names[code]}"} for row, code in zip(rows, codes, strict=True)]
+    assert width_px(full) > COLUMN_PX
+
+
+def test_a_unit_keeps_its_code_and_the_words_of_its_name_that_fit() -> None:
+    labels = {code: unit_label(code, name) for code, name in seed_units()}
+    assert labels["18679"] == "18679 · Xã Yên Hòa"
+    assert labels["42"] == "42 · UBND tỉnh Hà Tĩnh"
+    assert labels["446-NNPTNT"] == "446-NNPTNT · Phòng Nông nghiệp và Phát…"
+    for code, name in seed_units():
+        label = labels[code]
+        assert len(label) <= UNIT_CHARS and label.startswith(f"{code} · ")
+        if label.endswith("…"):  # cut after a whole word of the name
+            kept = label.removeprefix(f"{code} · ").removesuffix("…")
+            assert re.match(re.escape(kept) + r"[ ,-]", name), (kept, name)
+    assert len(set(labels.values())) == len(labels)
+
+
+def test_only_the_statuses_that_occur_are_columns_and_the_legend_names_them() -> None:
+    found = [
+        ("cchc", "18679", "Xã Yên Hòa", "overdue", 1),
+        ("cchc", "18679", "Xã Yên Hòa", "open", 6),
+        ("cchc", "18673", "Thị trấn Cẩm Xuyên", "accepted_late", 2),
+    ]
+    rows = compliance_tables(found)["cchc"]
+    assert rows == [
+        {UNIT: "18673 · Thị trấn Cẩm Xuyên", "CH": 0, "QH": 0, "TH": 2},
+        {UNIT: "18679 · Xã Yên Hòa", "CH": 6, "QH": 1, "TH": 0},
+    ]
+    assert legend(rows) == (
+        f"CH {CELL_WORDS['open']} · QH {CELL_WORDS['overdue']} · TH {CELL_WORDS['accepted_late']}"
+    )
