@@ -377,7 +377,7 @@ def test_a_lead_office_closed_with_no_successor_leaves_the_decisions_to_admins(
 
 def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> None:
     with transaction(seeded, writes=False) as conn:
-        target = ledger._load_target(conn, q1)
+        target = ledger.load(conn, q1, ledger.Issued("dondoc", "read", "test", LATER)).target
     with transaction(seeded) as conn:
         ledger.append(
             conn,
@@ -397,7 +397,7 @@ def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> 
 
 def test_a_batch_with_one_bad_event_writes_nothing(seeded: Engine, q1: int) -> None:
     with transaction(seeded, writes=False) as conn:
-        target = ledger._load_target(conn, q1)
+        target = ledger.load(conn, q1, ledger.Issued("dondoc", "read", "test", LATER)).target
     with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
         ledger.append(
             conn,
