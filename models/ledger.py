@@ -37,7 +37,7 @@ from models.obligation import (
     decide_return,
     decide_submit,
     decide_waive,
-    event_digest,
+    digester,
     event_hash,
     evolve,
     load_payload,
@@ -345,16 +345,17 @@ class Planned(NamedTuple):
 
 
 class New(NamedTuple):
-    """An obligation to create, with its `created` decision and that event's key."""
+    """An obligation to create, with its `created` event's payload, key and payload as stored
+    (`payload_text` of it); its id is given apart."""
 
-    obligation_id: int
     requirement_id: int
     unit_code: str
     period_key: str
     period_start: date
     period_end: date | None
-    decision: Decision
+    payload: dict[str, Any]
     key: str
+    text: str
 
 
 FIGURE_COLUMNS = ("obligation_id", "key", "number", "text")
@@ -434,7 +435,7 @@ class _Batch:
         self.stored = stored = _stored(conn)
         self.mark, self.date, self.row = stored.mark, stored.date, stored.row
         self.actor, self.channel, self.now = actor, channel, now
-        self.at, self.at_text = stored.at(now), utc_text(now)
+        self.at, self.digest = stored.at(now), digester(actor, utc_text(now), channel)
         self.events: list[tuple[Any, ...]] = []
         self.texts: dict[str, str] = {}
 
@@ -448,15 +449,18 @@ class _Batch:
         return text
 
     def event(
-        self, obligation_id: int, old: State | None, decision: Decision, key: str, text: str
+        self,
+        obligation_id: int,
+        old: State | None,
+        kind: str,
+        payload: dict[str, Any],
+        key: str,
+        text: str,
     ) -> State:
         """Chain one event (its payload stored as `text`) after `old` (None: the obligation's
         first) and return the state it leads to."""
         version, prev = (1, GENESIS) if old is None else (old.version + 1, old.last_hash)
-        kind = decision.kind
-        digest = event_digest(
-            prev, version, kind, key, self.actor, self.at_text, self.channel, text
-        )
+        digest = self.digest(prev, version, kind, key, text)
         self.events.append(
             (
                 obligation_id,
@@ -471,7 +475,7 @@ class _Batch:
                 digest,
             )
         )
-        return evolve(old, kind, decision.payload, self.now, digest)
+        return evolve(old, kind, payload, self.now, digest)
 
     def write_events(self) -> None:
         self.conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
@@ -494,11 +498,12 @@ def append_many(
     outcomes: list[Outcome] = []
     accepted: list[tuple[Any, ...]] = []
     for oid, old, decision, key in planned:
-        new = batch.event(oid, old, decision, key, batch.text(decision.payload))
+        kind, payload = decision
+        new = batch.event(oid, old, kind, payload, key, batch.text(payload))
         accepted += newly_accepted(oid, old, new)
         changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
         moves.setdefault(changed, []).append((*batch.row(changed)(new), oid, old.version))
-        outcomes.append(Outcome(oid, decision.kind, new.version, new.status, replayed=False))
+        outcomes.append(Outcome(oid, kind, new.version, new.status, replayed=False))
     moved = 0
     mark = batch.mark
     for changed, rows in moves.items():
@@ -518,19 +523,34 @@ def append_many(
 
 @paused_gc()
 def create_many(
-    conn: Connection, new: list[New], *, actor: str, channel: str, now: datetime
+    conn: Connection,
+    ids: Sequence[int],
+    new: Sequence[New],
+    *,
+    actor: str,
+    channel: str,
+    now: datetime,
 ) -> None:
-    """Create many obligations, each with its `created` event, in two statements: the row
-    is the fold of that event, like every later state. A key or an obligation that exists
-    already raises IntegrityError, and the caller's transaction writes nothing."""
+    """Create many obligations under these ids, each with its `created` event, in two
+    statements: the row is the fold of that event, like every later state. A key or an
+    obligation that exists already raises IntegrityError, and the caller's transaction
+    writes nothing."""
     if not new:
         return
     batch = _Batch(conn, actor=actor, channel=channel, now=now)
-    bind_date, stored = batch.date, batch.row(EVERY_FIELD)
+    bind_date, head = batch.date, batch.row(EVERY_FIELD[:-1])
+    # The new states of a period differ in their last hash alone: the rest of each distinct
+    # state is converted once (the hash is stored as it is).
+    heads: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     rows = []
-    for oid, requirement_id, unit, period_key, start, end, decision, key in new:
-        # every created payload differs (it names the obligation): no point remembering it
-        state = batch.event(oid, None, decision, key, payload_text(decision.payload))
+    for oid, (requirement_id, unit, period_key, start, end, payload, key, text) in zip(
+        ids, new, strict=True
+    ):
+        state = batch.event(oid, None, "created", payload, key, text)
+        shared = state[:-1]
+        stored = heads.get(shared)
+        if stored is None:
+            stored = heads[shared] = head(state)
         rows.append(
             (
                 oid,
@@ -539,7 +559,8 @@ def create_many(
                 period_key,
                 bind_date(start),
                 bind_date(end),
-                *stored(state),
+                *stored,
+                state.last_hash,
             )
         )
     conn.exec_driver_sql(_insert(batch.mark, "obligation", OBLIGATION_COLUMNS), rows)
@@ -572,7 +593,8 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
     a key or version taken meanwhile, is a ConcurrencyConflict, and nothing is written."""
     batch = _Batch(conn, actor=by.actor, channel=by.channel, now=by.now)
     oid, old = target.obligation_id, target.state
-    new = batch.event(oid, old, decision, by.key, payload_text(decision.payload))
+    kind, payload = decision
+    new = batch.event(oid, old, kind, payload, by.key, payload_text(payload))
     changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
     move = (*batch.row(changed)(new), oid, old.version)
     (event,) = batch.events
@@ -590,7 +612,7 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
     figures = newly_accepted(oid, old, new)
     if figures:
         conn.exec_driver_sql(_insert(batch.mark, "figure_value", FIGURE_COLUMNS), figures)
-    return Outcome(oid, decision.kind, new.version, new.status, replayed=False)
+    return Outcome(oid, kind, new.version, new.status, replayed=False)
 
 
 Decider = Callable[[Target], Decision]
