@@ -8,13 +8,14 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import lru_cache
 from itertools import compress, groupby
 from operator import attrgetter, itemgetter, ne
 from typing import Any, NamedTuple, cast
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import ActorInfo, check_review, check_submit
@@ -36,7 +37,7 @@ from models.obligation import (
     decide_return,
     decide_submit,
     decide_waive,
-    event_digest,
+    digester,
     event_hash,
     evolve,
     load_payload,
@@ -84,18 +85,28 @@ class Target:
     submitted_by: str | None  # who handed in the latest submission, if any
 
 
-def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
-    row = conn.execute(
-        sa.select(ACTOR.c.username, ACTOR.c.unit_code, ACTOR.c.role, UNIT.c.valid_until)
-        .outerjoin(UNIT, UNIT.c.code == ACTOR.c.unit_code)
-        .where(ACTOR.c.username == username)
-    ).first()
-    if row is None:
+# Who gives a command: the actor register's row and the closing day of their unit.
+_ACTOR_COLUMNS = (ACTOR.c.username, ACTOR.c.unit_code, ACTOR.c.role, UNIT.c.valid_until)
+_ACTOR_UNIT = ACTOR.outerjoin(UNIT, UNIT.c.code == ACTOR.c.unit_code)
+_ACTOR_QUERY = (
+    sa.select(*_ACTOR_COLUMNS)
+    .select_from(_ACTOR_UNIT)
+    .where(ACTOR.c.username == sa.bindparam("username"))
+)
+
+
+def _actor(row: Sequence[Any] | None, username: str, source: str) -> ActorInfo:
+    """The actor from `_ACTOR_COLUMNS`' values; Unauthorized if the register has none."""
+    if row is None or row[0] is None:
         raise Unauthorized(
             f"{source}: actor {username!r} names no actor in the register",
             vi=f"Không có tài khoản «{username}» trong danh sách cán bộ.",
         )
-    return ActorInfo(row.username, row.unit_code, row.role, row.valid_until)
+    return ActorInfo(*row)
+
+
+def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
+    return _actor(conn.execute(_ACTOR_QUERY, {"username": username}).first(), username, source)
 
 
 def record_denial(
@@ -158,6 +169,13 @@ def figure_rows(state: State) -> list[FigureRow]:
     ]
 
 
+def newly_accepted(oid: int, old: State, new: State) -> list[tuple[Any, ...]]:
+    """The `figure_value` rows an event adds: the figures, when it accepts a submission."""
+    if new.status in ACCEPTED and old.status not in ACCEPTED:
+        return [(oid, *row) for row in figure_rows(new)]
+    return []
+
+
 def projection_values(state: State) -> dict[str, Any]:
     """The projection columns of `obligation` for a state, as SQLAlchemy takes them."""
     values = state._asdict()
@@ -166,36 +184,87 @@ def projection_values(state: State) -> dict[str, Any]:
     return values
 
 
-def _load_target(conn: Connection, obligation_id: int) -> Target:
-    submitted_by = (
-        sa.select(EVENT.c.actor)
-        .where(EVENT.c.obligation_id == OBLIGATION.c.id, EVENT.c.kind == "submitted")
-        .order_by(EVENT.c.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    row = conn.execute(
-        sa.select(
-            OBLIGATION,
-            REQUIREMENT.c.spec,
-            DIRECTIVE.c.lead_unit_code,
-            submitted_by.label("submitted_by"),
-        )
-        .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+@lru_cache(maxsize=256)
+def requirement_spec(stored: str) -> RequirementSpec:
+    """A requirement as stored (canonical JSON), parsed once: a published requirement never
+    changes, and every command on its obligations reads it."""
+    return RequirementSpec.model_validate_json(stored)
+
+
+class Keyed(NamedTuple):
+    """The event an idempotency key was already used for."""
+
+    obligation_id: int
+    kind: str
+    version: int
+    actor: str
+    payload: str
+
+
+class Loaded(NamedTuple):
+    """What a command reads, in one query: its target, the event its key was used for (if
+    any), and the actor register's row of who gives it (`_ACTOR_COLUMNS`, None if absent)."""
+
+    target: Target
+    keyed: Keyed | None
+    actor: tuple[Any, ...] | None
+
+
+_KEYED = EVENT.alias("keyed")
+_SUBMITTED_BY = (
+    sa.select(EVENT.c.actor)
+    .where(EVENT.c.obligation_id == OBLIGATION.c.id, EVENT.c.kind == "submitted")
+    .order_by(EVENT.c.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_HEAD = (
+    OBLIGATION.c.id,
+    OBLIGATION.c.unit_code,
+    REQUIREMENT.c.spec,
+    DIRECTIVE.c.lead_unit_code,
+    _SUBMITTED_BY.label("submitted_by"),
+)
+_KEYED_COLUMNS = tuple(_KEYED.c[name] for name in Keyed._fields)
+# Built once: a statement kept whole keeps its cache key, so each command only binds it.
+_COMMAND_QUERY = (
+    sa.select(*_HEAD, *STATE_SELECT, *_KEYED_COLUMNS, *_ACTOR_COLUMNS)
+    .select_from(
+        OBLIGATION.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-        .where(OBLIGATION.c.id == obligation_id)
+        .outerjoin(_KEYED, _KEYED.c.idempotency_key == sa.bindparam("key"))
+        .outerjoin(_ACTOR_UNIT, ACTOR.c.username == sa.bindparam("actor"))
+    )
+    .where(OBLIGATION.c.id == sa.bindparam("obligation_id"))
+)
+_STATE_AT = len(_HEAD)
+_KEYED_AT = _STATE_AT + len(STATE_SELECT)
+_ACTOR_AT = _KEYED_AT + len(_KEYED_COLUMNS)
+
+
+def load(conn: Connection, obligation_id: int, by: Issued) -> Loaded:
+    """The obligation a command acts on, the event its key names and its actor's row."""
+    row = conn.execute(
+        _COMMAND_QUERY, {"obligation_id": obligation_id, "key": by.key, "actor": by.actor}
     ).first()
     if row is None:
         raise NotFound(
             f"no obligation {obligation_id}", vi=f"Không có nghĩa vụ số {obligation_id}."
         )
-    return Target(
-        obligation_id=row.id,
-        unit_code=row.unit_code,
-        lead_unit_code=row.lead_unit_code,
-        requirement=RequirementSpec.model_validate_json(row.spec),
-        state=state_from_row(row),
-        submitted_by=row.submitted_by,
+    oid, unit_code, spec, lead, submitted_by = row[:_STATE_AT]
+    target = Target(
+        obligation_id=oid,
+        unit_code=unit_code,
+        lead_unit_code=lead,
+        requirement=requirement_spec(spec),
+        state=state_from(row[_STATE_AT:_KEYED_AT]),
+        submitted_by=submitted_by,
+    )
+    keyed = row[_KEYED_AT:_ACTOR_AT]
+    return Loaded(
+        target,
+        None if keyed[0] is None else Keyed._make(keyed),
+        None if row[_ACTOR_AT] is None else tuple(row[_ACTOR_AT:]),
     )
 
 
@@ -203,26 +272,18 @@ def _load_target(conn: Connection, obligation_id: int) -> Target:
 SYSTEM_KEYS = ("created:", "chase:", "closure:")
 
 
-def _replayed(
-    conn: Connection, by: Issued, target: Target, kind: str, asked: Asked
-) -> Outcome | None:
-    """The outcome of the command this one repeats, if its key was used: the same kind of
-    command on the same obligation by the same actor, asking the same (`asked`: the payload
-    fields the command's input sets). Anything else under a used key is a key conflict."""
-    row = conn.execute(
-        sa.select(
-            EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.version, EVENT.c.actor, EVENT.c.payload
-        ).where(EVENT.c.idempotency_key == by.key)
-    ).first()
-    if row is None:
-        return None
-    stored = load_payload(row.payload)
+def _replayed(by: Issued, target: Target, kind: str, asked: Asked, keyed: Keyed) -> Outcome:
+    """The outcome of the command this one repeats, whose key named the event `keyed`: the
+    same kind of command on the same obligation by the same actor, asking the same (`asked`:
+    the payload fields the command's input sets). Anything else under a used key is a key
+    conflict."""
+    stored = load_payload(keyed.payload)
     differs = [
         field
         for field, (was, now) in {
-            "obligation": (row.obligation_id, target.obligation_id),
-            "command": (row.kind, kind),
-            "actor": (row.actor, by.actor),
+            "obligation": (keyed.obligation_id, target.obligation_id),
+            "command": (keyed.kind, kind),
+            "actor": (keyed.actor, by.actor),
             **{name: (stored.get(name), value) for name, value in asked(target).items()},
         }.items()
         if was != now
@@ -232,14 +293,11 @@ def _replayed(
             kind,
             "idempotency key",
             by.key,
-            f"was used for a {row.kind} of obligation {row.obligation_id} by {row.actor}; "
+            f"was used for a {keyed.kind} of obligation {keyed.obligation_id} by {keyed.actor}; "
             f"this command differs in {', '.join(differs)}: give it a key of its own",
             vi="Mã lệnh (idempotency key) này đã được dùng cho một lệnh khác; hãy dùng mã mới.",
         )
-    status = conn.execute(
-        sa.select(OBLIGATION.c.status).where(OBLIGATION.c.id == target.obligation_id)
-    ).scalar_one()
-    return Outcome(target.obligation_id, kind, row.version, status, replayed=True)
+    return Outcome(target.obligation_id, kind, keyed.version, target.state.status, replayed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,16 +345,17 @@ class Planned(NamedTuple):
 
 
 class New(NamedTuple):
-    """An obligation to create, with its `created` decision and that event's key."""
+    """An obligation to create, with its `created` event's payload, key and payload as stored
+    (`payload_text` of it); its id is given apart."""
 
-    obligation_id: int
     requirement_id: int
     unit_code: str
     period_key: str
     period_start: date
     period_end: date | None
-    decision: Decision
+    payload: dict[str, Any]
     key: str
+    text: str
 
 
 FIGURE_COLUMNS = ("obligation_id", "key", "number", "text")
@@ -310,21 +369,16 @@ def _insert(mark: str, table: str, columns: tuple[str, ...]) -> str:
 Row = Callable[[tuple[Any, ...]], tuple[Any, ...]]
 
 
-class _Batch:
-    """The one way events reach the log: each event is numbered after the obligation's
-    version, chained to its last hash, hashed and folded into the new state here, and the
-    rows go to the driver's executemany in the stored form SQLAlchemy itself would send.
-    A batch is written in the caller's transaction by `append_many` or `create_many`."""
+class _Stored:
+    """How one dialect's driver stores an event's time and the projection's columns, in the
+    form SQLAlchemy itself would send: built once per dialect, as every batch and every
+    single command needs the same."""
 
-    def __init__(self, conn: Connection, *, actor: str, channel: str, now: datetime) -> None:
-        self.conn = conn
+    def __init__(self, conn: Connection) -> None:
         self.mark = driver_mark(conn)
-        self.actor, self.channel, self.now = actor, channel, now
-        self.at, self.at_text = binder(conn, EVENT.c.at)(now), utc_text(now)
-        self.events: list[tuple[Any, ...]] = []
-        self.texts: dict[str, str] = {}
-        # Dates repeat across a batch (a period's bounds, a due date): each is converted once.
-        self.date = cache(binder(conn, OBLIGATION.c.period_start))
+        self.at = binder(conn, EVENT.c.at)
+        # Dates repeat (a period's bounds, a due date): each is converted once.
+        self.date = lru_cache(maxsize=4096)(binder(conn, OBLIGATION.c.period_start))
         self.convert: list[Callable[[Any], Any] | None] = [
             self._converter(conn, OBLIGATION.c[name]) for name in STATE_COLUMNS
         ]
@@ -335,41 +389,6 @@ class _Batch:
             return _figures_text
         convert = converter(conn, column)
         return self.date if convert and isinstance(column.type, sa.Date) else convert
-
-    def text(self, payload: dict[str, Any]) -> str:
-        """`payload_text`, once per distinct payload of the batch (a chase repeats a few).
-        Equal reprs of JSON values are equal values (True and 1 differ there, as in JSON)."""
-        key = repr(payload)
-        text = self.texts.get(key)
-        if text is None:
-            text = self.texts[key] = payload_text(payload)
-        return text
-
-    def event(
-        self, obligation_id: int, old: State | None, decision: Decision, key: str, text: str
-    ) -> State:
-        """Chain one event (its payload stored as `text`) after `old` (None: the obligation's
-        first) and return the state it leads to."""
-        version, prev = (1, GENESIS) if old is None else (old.version + 1, old.last_hash)
-        kind = decision.kind
-        digest = event_digest(
-            prev, version, kind, key, self.actor, self.at_text, self.channel, text
-        )
-        self.events.append(
-            (
-                obligation_id,
-                version,
-                kind,
-                key,
-                self.actor,
-                self.at,
-                self.channel,
-                text,
-                prev,
-                digest,
-            )
-        )
-        return evolve(old, kind, decision.payload, self.now, digest)
 
     def row(self, fields: tuple[int, ...]) -> Row:
         """Picks the fields at these positions of a state, as the driver stores them."""
@@ -393,6 +412,71 @@ class _Batch:
 
         return stored
 
+
+_STORED: WeakKeyDictionary[Dialect, _Stored] = WeakKeyDictionary()
+
+
+def _stored(conn: Connection) -> _Stored:
+    stored = _STORED.get(conn.dialect)
+    if stored is None:
+        stored = _STORED[conn.dialect] = _Stored(conn)
+    return stored
+
+
+class _Batch:
+    """The one way events reach the log: each event is numbered after the obligation's
+    version, chained to its last hash, hashed and folded into the new state here, and the
+    rows go to the driver in the stored form SQLAlchemy itself would send. A batch is written
+    in the caller's transaction by `append_many` or `create_many`, a batch of one by
+    `append`."""
+
+    def __init__(self, conn: Connection, *, actor: str, channel: str, now: datetime) -> None:
+        self.conn = conn
+        self.stored = stored = _stored(conn)
+        self.mark, self.date, self.row = stored.mark, stored.date, stored.row
+        self.actor, self.channel, self.now = actor, channel, now
+        self.at, self.digest = stored.at(now), digester(actor, utc_text(now), channel)
+        self.events: list[tuple[Any, ...]] = []
+        self.texts: dict[str, str] = {}
+
+    def text(self, payload: dict[str, Any]) -> str:
+        """`payload_text`, once per distinct payload of the batch (a chase repeats a few).
+        Equal reprs of JSON values are equal values (True and 1 differ there, as in JSON)."""
+        key = repr(payload)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = payload_text(payload)
+        return text
+
+    def event(
+        self,
+        obligation_id: int,
+        old: State | None,
+        kind: str,
+        payload: dict[str, Any],
+        key: str,
+        text: str,
+    ) -> State:
+        """Chain one event (its payload stored as `text`) after `old` (None: the obligation's
+        first) and return the state it leads to."""
+        version, prev = (1, GENESIS) if old is None else (old.version + 1, old.last_hash)
+        digest = self.digest(prev, version, kind, key, text)
+        self.events.append(
+            (
+                obligation_id,
+                version,
+                kind,
+                key,
+                self.actor,
+                self.at,
+                self.channel,
+                text,
+                prev,
+                digest,
+            )
+        )
+        return evolve(old, kind, payload, self.now, digest)
+
     def write_events(self) -> None:
         self.conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
 
@@ -414,19 +498,16 @@ def append_many(
     outcomes: list[Outcome] = []
     accepted: list[tuple[Any, ...]] = []
     for oid, old, decision, key in planned:
-        new = batch.event(oid, old, decision, key, batch.text(decision.payload))
-        if new.status in ACCEPTED and old.status not in ACCEPTED:
-            accepted += [(oid, *row) for row in figure_rows(new)]
+        kind, payload = decision
+        new = batch.event(oid, old, kind, payload, key, batch.text(payload))
+        accepted += newly_accepted(oid, old, new)
         changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
         moves.setdefault(changed, []).append((*batch.row(changed)(new), oid, old.version))
-        outcomes.append(Outcome(oid, decision.kind, new.version, new.status, replayed=False))
+        outcomes.append(Outcome(oid, kind, new.version, new.status, replayed=False))
     moved = 0
     mark = batch.mark
     for changed, rows in moves.items():
-        assignments = ", ".join(f"{STATE_COLUMNS[f]} = {mark}" for f in changed)
-        moved += conn.exec_driver_sql(
-            f"UPDATE obligation SET {assignments} WHERE id = {mark} AND version = {mark}", rows
-        ).rowcount
+        moved += conn.exec_driver_sql(_move(mark, changed), rows).rowcount
     if moved != len(planned):
         raise ConcurrencyConflict(
             f"{len(planned) - moved} of {len(planned)} obligations changed meanwhile"
@@ -442,19 +523,34 @@ def append_many(
 
 @paused_gc()
 def create_many(
-    conn: Connection, new: list[New], *, actor: str, channel: str, now: datetime
+    conn: Connection,
+    ids: Sequence[int],
+    new: Sequence[New],
+    *,
+    actor: str,
+    channel: str,
+    now: datetime,
 ) -> None:
-    """Create many obligations, each with its `created` event, in two statements: the row
-    is the fold of that event, like every later state. A key or an obligation that exists
-    already raises IntegrityError, and the caller's transaction writes nothing."""
+    """Create many obligations under these ids, each with its `created` event, in two
+    statements: the row is the fold of that event, like every later state. A key or an
+    obligation that exists already raises IntegrityError, and the caller's transaction
+    writes nothing."""
     if not new:
         return
     batch = _Batch(conn, actor=actor, channel=channel, now=now)
-    bind_date, stored = batch.date, batch.row(EVERY_FIELD)
+    bind_date, head = batch.date, batch.row(EVERY_FIELD[:-1])
+    # The new states of a period differ in their last hash alone: the rest of each distinct
+    # state is converted once (the hash is stored as it is).
+    heads: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     rows = []
-    for oid, requirement_id, unit, period_key, start, end, decision, key in new:
-        # every created payload differs (it names the obligation): no point remembering it
-        state = batch.event(oid, None, decision, key, payload_text(decision.payload))
+    for oid, (requirement_id, unit, period_key, start, end, payload, key, text) in zip(
+        ids, new, strict=True
+    ):
+        state = batch.event(oid, None, "created", payload, key, text)
+        shared = state[:-1]
+        stored = heads.get(shared)
+        if stored is None:
+            stored = heads[shared] = head(state)
         rows.append(
             (
                 oid,
@@ -463,23 +559,60 @@ def create_many(
                 period_key,
                 bind_date(start),
                 bind_date(end),
-                *stored(state),
+                *stored,
+                state.last_hash,
             )
         )
     conn.exec_driver_sql(_insert(batch.mark, "obligation", OBLIGATION_COLUMNS), rows)
     batch.write_events()
 
 
-def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
-    """Append one command's event and move the projection, as a batch of one."""
-    (outcome,) = append_many(
-        conn,
-        [Planned(target.obligation_id, target.state, decision, by.key)],
-        actor=by.actor,
-        channel=by.channel,
-        now=by.now,
+@lru_cache(maxsize=64)
+def _move(mark: str, changed: tuple[int, ...]) -> str:
+    """The compare-and-set of an obligation's projection: the changed columns, where the
+    version is still the one read."""
+    assignments = ", ".join(f"{STATE_COLUMNS[f]} = {mark}" for f in changed)
+    return f"UPDATE obligation SET {assignments} WHERE id = {mark} AND version = {mark}"
+
+
+@lru_cache(maxsize=64)
+def _move_and_log(changed: tuple[int, ...]) -> str:
+    """PostgreSQL: `_move` and the event's insert as one statement. The event is written only
+    if the projection moved, numbered by the row it moved."""
+    rest = EVENT_COLUMNS[2:]
+    return (
+        f"WITH moved AS ({_move('%s', changed)} RETURNING id, version) "
+        f"INSERT INTO event ({', '.join(EVENT_COLUMNS)}) "
+        f"SELECT id, version, {', '.join(['%s'] * len(rest))} FROM moved"
     )
-    return outcome
+
+
+def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
+    """Append one command's event and move the projection, as a batch of one: on PostgreSQL
+    in one statement, on SQLite in two. A projection that moved since `target` was read, or
+    a key or version taken meanwhile, is a ConcurrencyConflict, and nothing is written."""
+    batch = _Batch(conn, actor=by.actor, channel=by.channel, now=by.now)
+    oid, old = target.obligation_id, target.state
+    kind, payload = decision
+    new = batch.event(oid, old, kind, payload, by.key, payload_text(payload))
+    changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
+    move = (*batch.row(changed)(new), oid, old.version)
+    (event,) = batch.events
+    try:
+        if conn.dialect.name == "postgresql":
+            moved = conn.exec_driver_sql(_move_and_log(changed), (*move, *event[2:])).rowcount
+        else:
+            moved = conn.exec_driver_sql(_move(batch.mark, changed), move).rowcount
+            if moved:
+                batch.write_events()
+    except IntegrityError:
+        raise ConcurrencyConflict(f"obligation {oid}: its event was appended meanwhile") from None
+    if not moved:
+        raise ConcurrencyConflict(f"obligation {oid} changed meanwhile")
+    figures = newly_accepted(oid, old, new)
+    if figures:
+        conn.exec_driver_sql(_insert(batch.mark, "figure_value", FIGURE_COLUMNS), figures)
+    return Outcome(oid, kind, new.version, new.status, replayed=False)
 
 
 Decider = Callable[[Target], Decision]
@@ -508,11 +641,11 @@ def run_command(
     for _ in range(ATTEMPTS):
         try:
             with transaction(engine) as conn:
-                target = _load_target(conn, obligation_id)
-                replay = _replayed(conn, by, target, kind, asked)
-                if replay is not None:
-                    return replay
-                authorize(conn, load_actor(conn, by.actor, command), target, local_date(by.now))
+                target, keyed, actor = load(conn, obligation_id, by)
+                if keyed is not None:
+                    return _replayed(by, target, kind, asked, keyed)
+                who = _actor(actor, by.actor, command)
+                authorize(conn, who, target, local_date(by.now))
                 return append(conn, target, decide(target), by)
         except Unauthorized as denied:
             record_denial(

@@ -6,11 +6,13 @@ decides; `log rebuild` replays the same `evolve` over the log.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from hashlib import sha256
+from json.encoder import encode_basestring  # canonical_json's encoding of a string
 from typing import Any, NamedTuple
 
 from models.directive import Deliverable, canonical_json, nfc
@@ -59,27 +61,25 @@ def event_hash(
     payload: str,
 ) -> str:
     """SHA-256 over the previous hash and every stored field of the event."""
-    return event_digest(
-        prev_hash, version, kind, idempotency_key, actor, utc_text(at), channel, payload
+    return digester(actor, utc_text(at), channel)(
+        prev_hash, version, kind, idempotency_key, payload
     )
 
 
-def event_digest(
-    prev_hash: str,
-    version: int,
-    kind: str,
-    idempotency_key: str,
-    actor: str,
-    at_text: str,
-    channel: str,
-    payload: str,
-) -> str:
-    """`event_hash` with the time already in its hashed form (`utc_text`), for bulk writers
-    that stamp many events with one time."""
-    material = "\x1f".join(
-        (prev_hash, str(version), kind, idempotency_key, actor, at_text, channel, payload)
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
+Digest = Callable[[str, int, str, str, str], str]
+
+
+def digester(actor: str, at_text: str, channel: str) -> Digest:
+    """`event_hash` for events stamped with one actor, time (in its hashed form, `utc_text`)
+    and channel, as bulk writers stamp theirs: (prev_hash, version, kind, idempotency_key,
+    payload) -> hash. The hashed material is every field joined by U+001F, in that order."""
+    stamp = f"\x1f{actor}\x1f{at_text}\x1f{channel}\x1f"
+
+    def digest(prev_hash: str, version: int, kind: str, idempotency_key: str, payload: str) -> str:
+        material = f"{prev_hash}\x1f{version}\x1f{kind}\x1f{idempotency_key}{stamp}{payload}"
+        return sha256(material.encode()).hexdigest()
+
+    return digest
 
 
 def utc_text(at: datetime) -> str:
@@ -113,6 +113,27 @@ def created_payload(
     if taken_over is not None:
         payload["from"] = taken_over
     return payload
+
+
+def created_payloads(
+    directive: str,
+    requirement: str,
+    period: str,
+    start: date,
+    end: date | None,
+    due: date | None,
+) -> Callable[[str], tuple[dict[str, Any], str]]:
+    """For the obligations of one period: each unit's `created_payload` and its
+    `payload_text`, the part they share encoded once (the unit is the last of the sorted keys,
+    so its text ends the payload's)."""
+    shared = created_payload(directive, requirement, "", period, start, end, due)
+    del shared["unit"]
+    head = payload_text(shared)[:-1] + ',"unit":'
+
+    def created(unit: str) -> tuple[dict[str, Any], str]:
+        return {**shared, "unit": unit}, f"{head}{encode_basestring(unit)}}}"
+
+    return created
 
 
 def evolve(

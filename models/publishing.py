@@ -37,10 +37,11 @@ from models.ledger import (
 )
 from models.obligation import (
     OPEN_STATES,
-    Decision,
     created_payload,
+    created_payloads,
     decide_cancel,
     decide_transfer,
+    payload_text,
 )
 from models.periods import Period, due_date, periods_for
 from models.reference import load_units
@@ -90,8 +91,12 @@ class Obliged:
     def __init__(self, selector: Selector, units: Sequence[UnitRow]) -> None:
         self.by_code = {u.code: u for u in units}
         self.picked = [u for u in units if _selects(selector, u)]
+        # picked units that never open nor close owe every day
+        self.always = not any(u.valid_from or u.valid_until for u in self.picked)
 
     def on(self, day: date) -> list[str]:
+        if self.always:
+            return [unit.code for unit in self.picked]
         owing = (heir_on(self.by_code, unit, day) for unit in self.picked)
         return list(dict.fromkeys(unit.code for unit in owing if unit is not None))
 
@@ -182,34 +187,31 @@ def _open_requirement(
     obliged = Obliged(req.who, run.units)
     window = (directive.effective_from, directive.effective_until)
 
-    def owed() -> Iterator[tuple[Period, str, Decision]]:
-        """Each missing obligation: its period, its unit and its `created` decision."""
+    def owed() -> Iterator[New]:
+        """Each missing obligation."""
         for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
+            key, start, end = period.key, period.start, period.end
+            created = created_payloads(directive.code, req.code, key, start, end, due)
             for unit in owing:
-                if (unit, period.key) not in existing:
-                    payload = created_payload(
-                        directive.code, req.code, unit, period.key, period.start, period.end, due
+                if (unit, key) not in existing:
+                    payload, text = created(unit)
+                    yield New(
+                        requirement_id,
+                        unit,
+                        key,
+                        start,
+                        end,
+                        payload,
+                        created_key(directive.code, req.code, unit, key),
+                        text,
                     )
-                    yield period, unit, Decision("created", payload)
 
     created = 0
     for chunk in _chunks(owed()):
-        ids = _fresh_ids(conn, len(chunk))
         create_many(
             conn,
-            [
-                New(
-                    oid,
-                    requirement_id,
-                    unit,
-                    period.key,
-                    period.start,
-                    period.end,
-                    decision,
-                    created_key(directive.code, req.code, unit, period.key),
-                )
-                for oid, (period, unit, decision) in zip(ids, chunk, strict=True)
-            ],
+            _fresh_ids(conn, len(chunk)),
+            chunk,
             actor=run.actor,
             channel=run.channel,
             now=run.now,
@@ -509,33 +511,35 @@ def _hand_over(
             if owed not in owned:
                 new.setdefault(owed, (row, heir))
     ids = _fresh_ids(conn, len(new))
-    created = [
-        New(
-            oid,
-            row.requirement_id,
+    created = []
+    for row, heir in new.values():
+        payload = created_payload(
+            row.directive_code,
+            row.requirement_code,
             heir.code,
             row.period_key,
             row.period_start,
             row.period_end,
-            Decision(
-                "created",
-                created_payload(
-                    row.directive_code,
-                    row.requirement_code,
-                    heir.code,
-                    row.period_key,
-                    row.period_start,
-                    row.period_end,
-                    row.due_date,  # as the directive set it, with no extension
-                    taken_over=row.id,
-                ),
-            ),
-            created_key(row.directive_code, row.requirement_code, heir.code, row.period_key),
+            row.due_date,  # as the directive set it, with no extension
+            taken_over=row.id,
         )
-        for oid, (row, heir) in zip(ids, new.values(), strict=True)
-    ]
-    create_many(conn, created, actor=actor, channel=channel, now=now)
-    owned |= {(n.requirement_id, n.unit_code, n.period_key): n.obligation_id for n in created}
+        created.append(
+            New(
+                row.requirement_id,
+                heir.code,
+                row.period_key,
+                row.period_start,
+                row.period_end,
+                payload,
+                created_key(row.directive_code, row.requirement_code, heir.code, row.period_key),
+                payload_text(payload),
+            )
+        )
+    create_many(conn, ids, created, actor=actor, channel=channel, now=now)
+    owned |= {
+        (n.requirement_id, n.unit_code, n.period_key): oid
+        for oid, n in zip(ids, created, strict=True)
+    }
     moves: list[Planned] = []
     for row, heir in zip(stranded, heirs, strict=True):
         state = state_from(row[-len(STATE_SELECT) :])

@@ -76,6 +76,8 @@ def heir_on(by_code: dict[str, UnitRow], unit: UnitRow, day: date) -> UnitRow | 
     """Who holds a unit's work and role on `day`: the unit while it exists, then its successor
     (and theirs, as they close); None before it opens, or once it has closed with no
     successor."""
+    if unit.valid_on(day):
+        return unit
     current: UnitRow | None = unit
     seen: set[str] = set()
     while current is not None and not current.valid_on(day) and current.code not in seen:

@@ -23,6 +23,8 @@ from models.errors import InputError, OutsideCalendar
 from models.textfiles import read_yaml
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
+# Loaded once: pendulum reads the zone file again for each `in_timezone(name)`.
+_ZONE = pendulum.timezone(TIMEZONE)
 
 RollDirection = Literal["following", "preceding", "none"]
 
@@ -35,7 +37,7 @@ def local_date(instant: datetime) -> date:
     """The calendar date of an aware instant in Asia/Ho_Chi_Minh; naive datetimes are refused."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"naive datetime {instant.isoformat()} has no timezone")
-    local = pendulum.instance(instant).in_timezone(TIMEZONE)
+    local = instant.astimezone(_ZONE)
     return date(local.year, local.month, local.day)
 
 

@@ -377,7 +377,7 @@ def test_a_lead_office_closed_with_no_successor_leaves_the_decisions_to_admins(
 
 def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> None:
     with transaction(seeded, writes=False) as conn:
-        target = ledger._load_target(conn, q1)
+        target = ledger.load(conn, q1, ledger.Issued("dondoc", "read", "test", LATER)).target
     with transaction(seeded) as conn:
         ledger.append(
             conn,
@@ -395,9 +395,24 @@ def test_the_same_version_appended_twice_is_refused(seeded: Engine, q1: int) -> 
     assert [e.version for e in events(seeded, q1)] == [1, 2]
 
 
+def test_an_event_whose_key_is_taken_moves_nothing(seeded: Engine, q1: int) -> None:
+    by = ledger.Issued("dondoc", "taken", "test", LATER)
+    with transaction(seeded) as conn:
+        ledger.append(conn, ledger.load(conn, q1, by).target, Decision("reminded", {}), by)
+    with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
+        target = ledger.load(conn, q1, by).target
+        ledger.append(conn, target, Decision("submitted", {"figures": FIGURES}), by)
+    with transaction(seeded, writes=False) as conn:
+        projected = conn.execute(
+            sa.select(OBLIGATION.c.version, OBLIGATION.c.status).where(OBLIGATION.c.id == q1)
+        ).one()
+    assert tuple(projected) == (2, "open")
+    assert [e.kind for e in events(seeded, q1)] == ["created", "reminded"]
+
+
 def test_a_batch_with_one_bad_event_writes_nothing(seeded: Engine, q1: int) -> None:
     with transaction(seeded, writes=False) as conn:
-        target = ledger._load_target(conn, q1)
+        target = ledger.load(conn, q1, ledger.Issued("dondoc", "read", "test", LATER)).target
     with pytest.raises(ConcurrencyConflict), transaction(seeded) as conn:
         ledger.append(
             conn,
