@@ -14,7 +14,7 @@ from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import dated_run_name, day_of, issued
 from models import services
-from models.consolidation import CELL_CODES, CELL_WORDS
+from models.consolidation import CELL_CODES, CELL_WORDS, Rate
 from models.settings import load_settings
 from models.status import STATUSES
 from models.vietnamese import day_text, percent_text, period_words, sorted_vi
@@ -26,6 +26,10 @@ UNIT = "đơn vị"
 UNIT_CHARS = 40
 # Abbreviations every office reads (the register itself has "Văn phòng HĐND và UBND").
 ABBREVIATIONS = {"Ủy ban nhân dân": "UBND", "Hội đồng nhân dân": "HĐND"}
+RATES_LEGEND = (
+    "% nộp: số đã nộp trên số phải nộp; % đúng hạn: số nộp đúng hạn trên số phải nộp "
+    "(đơn vị được miễn không tính vào số phải nộp)."
+)
 
 
 @task
@@ -93,24 +97,28 @@ def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
     return compliance_tables(services.compliance(load_settings(), day=as_of))
 
 
-@task
-def rate_rows(directive: str, as_of: date) -> list[dict[str, object]]:
-    """The directive's reporting rates per requirement and period, as a table's rows."""
-    found, _ = services.rates(load_settings(), directive=directive, day=as_of)
+def rates_table(found: Iterable[Rate]) -> list[dict[str, object]]:
+    """Reporting rates per requirement and period, as a table narrow enough for Prefect's
+    column: the rates headed "% nộp" and "% đúng hạn" (RATES_LEGEND explains them)."""
     return [
         {
             "yêu cầu": r.requirement,
             "kỳ": period_words(r.period),
             "phải nộp": r.expected,
             "đã nộp": r.reported,
-            "đúng hạn": r.on_time,
-            "tỷ lệ nộp": percent_text(r.reporting_rate),
-            "tỷ lệ đúng hạn": percent_text(r.on_time_rate),
-            "được miễn": r.waived,
+            "% nộp": percent_text(r.reporting_rate),
+            "% đúng hạn": percent_text(r.on_time_rate),
             "quá hạn": r.overdue,
         }
         for r in found
     ]
+
+
+@task
+def rate_rows(directive: str, as_of: date) -> list[dict[str, object]]:
+    """The directive's reporting rates per requirement and period, as a table's rows."""
+    found, _ = services.rates(load_settings(), directive=directive, day=as_of)
+    return rates_table(found)
 
 
 @flow(name="trang-thai-hang-ngay", log_prints=True, flow_run_name=dated_run_name)
@@ -128,7 +136,7 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
         create_table_artifact(
             key=f"ty-le-{directive}".lower()[:100],
             table=rate_rows(directive, day),
-            description=f"{directive}: tỷ lệ báo cáo ngày {day_text(day)}",
+            description=f"{directive}: tỷ lệ báo cáo ngày {day_text(day)}. {RATES_LEGEND}",
         )
         totals[directive] = {
             status: sum(int(str(r.get(CELL_CODES[status], 0))) for r in rows)

@@ -1,13 +1,22 @@
 """The daily compliance table (units × statuses) fits Prefect's UI on a 1400 px screen: its
-status columns are headed by codes its description explains, and a unit's name is shortened."""
+status columns are headed by codes its description explains, and a unit's name is shortened;
+so does the table of reporting rates."""
 
 from __future__ import annotations
 
 import csv
 import re
 
-from flows.daily import UNIT, UNIT_CHARS, compliance_tables, legend, unit_label
-from models.consolidation import CELL_CODES, CELL_WORDS
+from flows.daily import (
+    RATES_LEGEND,
+    UNIT,
+    UNIT_CHARS,
+    compliance_tables,
+    legend,
+    rates_table,
+    unit_label,
+)
+from models.consolidation import CELL_CODES, CELL_WORDS, Rate
 from models.status import STATUSES
 from tests.conftest import UNITS
 from tests.widths import columns
@@ -80,3 +89,17 @@ def test_only_the_statuses_that_occur_are_columns_and_the_legend_names_them() ->
     assert legend(rows) == (
         f"CH {CELL_WORDS['open']} · QH {CELL_WORDS['overdue']} · TH {CELL_WORDS['accepted_late']}"
     )
+
+
+def test_the_rates_table_fits_prefects_column_at_national_scale() -> None:
+    # the widest values: the longest period in words, national counts, 100 % and a long code
+    worst = [
+        Rate("1c-tong-hop", period, "", 190_969, 190_969, 190_969, 0, 190_969)
+        for period in ("2024-H2", "2024-Q3", "2024-09")
+    ]
+    rows = rates_table(worst)
+    assert rows[0]["kỳ"] == "6 tháng cuối năm 2024" and rows[0]["% nộp"] == "100,0%"
+    assert width_px(rows) <= COLUMN_PX
+    # the bound can be missed: the waived count as a column of its own does not fit
+    assert width_px([{**row, "được miễn": 190_969} for row in rows]) > COLUMN_PX
+    assert "% đúng hạn" in RATES_LEGEND
