@@ -78,7 +78,7 @@ class Obligation(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("requirement_id", "unit_code", "period_key"),
         sa.Index("ix_obligation_unit_status", "unit_code", "status"),
-        sa.Index("ix_obligation_requirement_status", "requirement_id", "status"),
+        sa.Index("ix_obligation_status_requirement", "status", "requirement_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,7 +89,7 @@ class Obligation(SQLModel, table=True):
     period_end: date | None = None
     due_date: date | None = None  # as the directive set it; None for standing duties
     # projection of the event log
-    status: str = Field(default="open", max_length=16, index=True)
+    status: str = Field(default="open", max_length=16)
     version: int = 0
     effective_due: date | None = None
     figures: str | None = Field(default=None, sa_type=sa.Text)  # JSON object
