@@ -8,6 +8,7 @@ send `obligation` and `decision` at once instead: the same checks apply."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from prefect import flow
@@ -214,8 +215,10 @@ def review_obligation(
         key="quyet-dinh",
         description="Quyết định xét duyệt",
         markdown=(
-            f"# Quyết định: {word}\n\n{case_markdown(case)}\n\nNgười quyết định: `{actor}` · "
-            f"trạng thái mới: **{STATUS_WORDS[outcome.status]}** (phiên bản {outcome.version})"
+            f"# Quyết định: {word}\n\n{case_markdown(replace(case, status=outcome.status))}"
+            f"\n\nNgười quyết định: `{actor}` · trạng thái trước: "
+            f"{STATUS_WORDS[case.status]} · trạng thái mới: **{STATUS_WORDS[outcome.status]}** "
+            f"(phiên bản {outcome.version})"
             + (f"\n\nLý do: {reason}" if reason else "")
             + (f"\n\nHạn mới: {day_text(due)}" if due else "")
         ),
