@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -242,15 +243,54 @@ _KEYED_AT = _STATE_AT + len(STATE_SELECT)
 _ACTOR_AT = _KEYED_AT + len(_KEYED_COLUMNS)
 
 
+class _DriverLoad:
+    """`_COMMAND_QUERY` compiled once for one dialect, to run on the driver's cursor of the
+    connection SQLAlchemy holds: a command binds three values and reads one row, and
+    SQLAlchemy's execution machinery around that cost more than the driver's own execute. The
+    row comes out as SQLAlchemy gives it, each column through its type's result processor (on
+    SQLite, dates and times are stored as text); the values bound, an id and two strings, need
+    no processor on either driver."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        compiled = _COMMAND_QUERY.compile(dialect=dialect)
+        self.sql = compiled.string
+        # The query's own constants (the kind and limit of `_SUBMITTED_BY`), with its three
+        # parameters unset, and their order where the driver takes them by position.
+        self.fixed = compiled.params
+        self.order = compiled.positiontup
+        processors = (
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in _COMMAND_QUERY.selected_columns
+        )
+        self.processors = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def params(self, obligation_id: int, by: Issued) -> Any:
+        values = {**self.fixed, "obligation_id": obligation_id, "key": by.key, "actor": by.actor}
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+    def result(self, row: Sequence[Any]) -> list[Any]:
+        values = list(row)
+        for i, process in self.processors:
+            values[i] = process(values[i])
+        return values
+
+
+_DRIVER_LOADS: WeakKeyDictionary[Dialect, _DriverLoad] = WeakKeyDictionary()
+
+
 def load(conn: Connection, obligation_id: int, by: Issued) -> Loaded:
     """The obligation a command acts on, the event its key names and its actor's row."""
-    row = conn.execute(
-        _COMMAND_QUERY, {"obligation_id": obligation_id, "key": by.key, "actor": by.actor}
-    ).first()
-    if row is None:
+    query = _DRIVER_LOADS.get(conn.dialect)
+    if query is None:
+        query = _DRIVER_LOADS[conn.dialect] = _DriverLoad(conn.dialect)
+    with closing(conn.connection.cursor()) as cursor:
+        cursor.execute(query.sql, query.params(obligation_id, by))
+        found = cursor.fetchone()
+    if found is None:
         raise NotFound(
             f"no obligation {obligation_id}", vi=f"Không có nghĩa vụ số {obligation_id}."
         )
+    row = query.result(found)
     oid, unit_code, spec, lead, submitted_by = row[:_STATE_AT]
     target = Target(
         obligation_id=oid,
@@ -361,6 +401,7 @@ class New(NamedTuple):
 FIGURE_COLUMNS = ("obligation_id", "key", "number", "text")
 
 
+@lru_cache(maxsize=16)
 def _insert(mark: str, table: str, columns: tuple[str, ...]) -> str:
     marks = ", ".join([mark] * len(columns))
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
@@ -427,8 +468,8 @@ class _Batch:
     """The one way events reach the log: each event is numbered after the obligation's
     version, chained to its last hash, hashed and folded into the new state here, and the
     rows go to the driver in the stored form SQLAlchemy itself would send. A batch is written
-    in the caller's transaction by `append_many` or `create_many`, a batch of one by
-    `append`."""
+    in the caller's transaction by `append_many` or `create_many` (`write_events`), a batch of
+    one by `append`."""
 
     def __init__(self, conn: Connection, *, actor: str, channel: str, now: datetime) -> None:
         self.conn = conn
@@ -590,7 +631,11 @@ def _move_and_log(changed: tuple[int, ...]) -> str:
 def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
     """Append one command's event and move the projection, as a batch of one: on PostgreSQL
     in one statement, on SQLite in two. A projection that moved since `target` was read, or
-    a key or version taken meanwhile, is a ConcurrencyConflict, and nothing is written."""
+    a key or version taken meanwhile, is a ConcurrencyConflict, and nothing is written.
+
+    The statements go to the driver's cursor of the connection SQLAlchemy holds, in its
+    transaction: their rows are already in the driver's form, and SQLAlchemy's execution
+    machinery around them cost more than the driver's execute."""
     batch = _Batch(conn, actor=by.actor, channel=by.channel, now=by.now)
     oid, old = target.obligation_id, target.state
     kind, payload = decision
@@ -598,20 +643,25 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
     changed = tuple(compress(EVERY_FIELD, map(ne, old, new)))
     move = (*batch.row(changed)(new), oid, old.version)
     (event,) = batch.events
-    try:
-        if conn.dialect.name == "postgresql":
-            moved = conn.exec_driver_sql(_move_and_log(changed), (*move, *event[2:])).rowcount
-        else:
-            moved = conn.exec_driver_sql(_move(batch.mark, changed), move).rowcount
-            if moved:
-                batch.write_events()
-    except IntegrityError:
-        raise ConcurrencyConflict(f"obligation {oid}: its event was appended meanwhile") from None
-    if not moved:
-        raise ConcurrencyConflict(f"obligation {oid} changed meanwhile")
     figures = newly_accepted(oid, old, new)
-    if figures:
-        conn.exec_driver_sql(_insert(batch.mark, "figure_value", FIGURE_COLUMNS), figures)
+    with closing(conn.connection.cursor()) as cursor:
+        try:
+            if conn.dialect.name == "postgresql":
+                cursor.execute(_move_and_log(changed), (*move, *event[2:]))
+                moved = cursor.rowcount
+            else:
+                cursor.execute(_move(batch.mark, changed), move)
+                moved = cursor.rowcount
+                if moved:
+                    cursor.execute(_insert(batch.mark, "event", EVENT_COLUMNS), event)
+        except conn.dialect.loaded_dbapi.IntegrityError:
+            raise ConcurrencyConflict(
+                f"obligation {oid}: its event was appended meanwhile"
+            ) from None
+        if not moved:
+            raise ConcurrencyConflict(f"obligation {oid} changed meanwhile")
+        if figures:
+            cursor.executemany(_insert(batch.mark, "figure_value", FIGURE_COLUMNS), figures)
     return Outcome(oid, kind, new.version, new.status, replayed=False)
 
 
