@@ -44,7 +44,7 @@ from models.obligation import (
     payload_text,
 )
 from models.periods import Period, due_date, periods_for
-from models.reference import load_units
+from models.reference import load_units, published_codes
 from models.registry import UnitRow, heir_on
 from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 from models.workdays import WorkCalendar
@@ -409,15 +409,7 @@ def open_periods(
             now,
             progress,
         )
-        codes = (
-            conn.execute(
-                sa.select(DIRECTIVE.c.code)
-                .where(DIRECTIVE.c.status == "published")
-                .order_by(DIRECTIVE.c.code)
-            )
-            .scalars()
-            .all()
-        )
+        codes = published_codes(conn)
         for code in codes:
             report.merge(_open_directive(conn, run, _directive_row(conn, code)))
     return report

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import transaction
 from models.registry import ActorRow, UnitRow, heir_on
-from models.tables import ACTOR, UNIT
+from models.tables import ACTOR, DIRECTIVE, UNIT
 
 
 def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:
@@ -28,6 +28,17 @@ def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str,
 
 def unit_codes(conn: Connection) -> set[str]:
     return set(conn.execute(sa.select(UNIT.c.code)).scalars())
+
+
+def published_codes(conn: Connection) -> list[str]:
+    """The codes of the published directives, in order."""
+    return list(
+        conn.execute(
+            sa.select(DIRECTIVE.c.code)
+            .where(DIRECTIVE.c.status == "published")
+            .order_by(DIRECTIVE.c.code)
+        ).scalars()
+    )
 
 
 def _unit(r: sa.Row[Any]) -> UnitRow:

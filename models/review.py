@@ -22,9 +22,10 @@ from models.desk import returned_reasons
 from models.errors import InputError
 from models.obligation import OPEN_STATES
 from models.queries import status_as_of
+from models.reference import published_codes
 from models.reporting import Scope, joined, period_order
 from models.status import Day
-from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
+from models.tables import EVENT, OBLIGATION, REQUIREMENT, UNIT
 from models.vietnamese import sort_key
 from models.workdays import local_date
 
@@ -119,15 +120,7 @@ def choices(engine: Engine, directive: str) -> Choices:
 def all_choices(engine: Engine) -> dict[str, Choices]:
     """`choices` of every published directive, by its code."""
     with transaction(engine, writes=False) as conn:
-        codes = (
-            conn.execute(
-                sa.select(DIRECTIVE.c.code)
-                .where(DIRECTIVE.c.status == "published")
-                .order_by(DIRECTIVE.c.code)
-            )
-            .scalars()
-            .all()
-        )
+        codes = published_codes(conn)
     return {code: choices(engine, code) for code in codes}
 
 
