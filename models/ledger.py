@@ -33,6 +33,7 @@ from models.obligation import (
     GENESIS,
     Decision,
     State,
+    created_state,
     decide_accept,
     decide_extend,
     decide_return,
@@ -385,15 +386,16 @@ class Planned(NamedTuple):
 
 
 class New(NamedTuple):
-    """An obligation to create, with its `created` event's payload, key and payload as stored
-    (`payload_text` of it); its id is given apart."""
+    """An obligation to create, with its `created` event's key and payload as stored
+    (`payload_text` of its `created_payload`), and the due date that payload records (all
+    the event's fold needs); its id is given apart."""
 
     requirement_id: int
     unit_code: str
     period_key: str
     period_start: date
     period_end: date | None
-    payload: dict[str, Any]
+    due: date | None
     key: str
     text: str
 
@@ -501,6 +503,15 @@ class _Batch:
         """Chain one event (its payload stored as `text`) after `old` (None: the obligation's
         first) and return the state it leads to."""
         version, prev = (1, GENESIS) if old is None else (old.version + 1, old.last_hash)
+        digest = self.chain(obligation_id, version, prev, kind, key, text)
+        return evolve(old, kind, payload, self.now, digest)
+
+    def chain(
+        self, obligation_id: int, version: int, prev: str, kind: str, key: str, text: str
+    ) -> str:
+        """Hash the event numbered `version` after the hash `prev`, add its row to the batch
+        and return its hash, leaving the fold to the caller: `event` folds each one, and a
+        bulk creation folds its `created` events once per due date (`created_state`)."""
         digest = self.digest(prev, version, kind, key, text)
         self.events.append(
             (
@@ -516,7 +527,7 @@ class _Batch:
                 digest,
             )
         )
-        return evolve(old, kind, payload, self.now, digest)
+        return digest
 
     def write_events(self) -> None:
         self.conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
@@ -580,18 +591,17 @@ def create_many(
         return
     batch = _Batch(conn, actor=actor, channel=channel, now=now)
     bind_date, head = batch.date, batch.row(EVERY_FIELD[:-1])
-    # The new states of a period differ in their last hash alone: the rest of each distinct
-    # state is converted once (the hash is stored as it is).
-    heads: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    # The new states of one due date differ in their last hash alone: the rest is folded and
+    # converted once per due date (the hash is stored as it is).
+    heads: dict[date | None, tuple[Any, ...]] = {}
     rows = []
-    for oid, (requirement_id, unit, period_key, start, end, payload, key, text) in zip(
+    for oid, (requirement_id, unit, period_key, start, end, due, key, text) in zip(
         ids, new, strict=True
     ):
-        state = batch.event(oid, None, "created", payload, key, text)
-        shared = state[:-1]
-        stored = heads.get(shared)
+        digest = batch.chain(oid, 1, GENESIS, "created", key, text)
+        stored = heads.get(due)
         if stored is None:
-            stored = heads[shared] = head(state)
+            stored = heads[due] = head(created_state(due, digest))
         rows.append(
             (
                 oid,
@@ -601,7 +611,7 @@ def create_many(
                 bind_date(start),
                 bind_date(end),
                 *stored,
-                state.last_hash,
+                digest,
             )
         )
     conn.exec_driver_sql(_insert(batch.mark, "obligation", OBLIGATION_COLUMNS), rows)

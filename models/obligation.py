@@ -115,25 +115,32 @@ def created_payload(
     return payload
 
 
-def created_payloads(
+def created_texts(
     directive: str,
     requirement: str,
     period: str,
     start: date,
     end: date | None,
     due: date | None,
-) -> Callable[[str], tuple[dict[str, Any], str]]:
-    """For the obligations of one period: each unit's `created_payload` and its
-    `payload_text`, the part they share encoded once (the unit is the last of the sorted keys,
-    so its text ends the payload's)."""
+) -> Callable[[str], str]:
+    """For the obligations of one period: each unit's `created_payload` as `payload_text`,
+    the part they share encoded once (the unit is the last of the sorted keys, so its text
+    ends the payload's). Only the text: a bulk run stores and hashes it, and the state it
+    folds to needs the due date alone (`created_state`)."""
     shared = created_payload(directive, requirement, "", period, start, end, due)
     del shared["unit"]
     head = payload_text(shared)[:-1] + ',"unit":'
 
-    def created(unit: str) -> tuple[dict[str, Any], str]:
-        return {**shared, "unit": unit}, f"{head}{encode_basestring(unit)}}}"
+    def created(unit: str) -> str:
+        return f"{head}{encode_basestring(unit)}}}"
 
     return created
+
+
+def created_state(due: date | None, digest: str) -> State:
+    """The state a `created` event leads to: it depends on the payload's due date alone, so a
+    bulk run folds it once per due date."""
+    return State("open", 1, due, due, None, None, None, None, None, digest)
 
 
 def evolve(
@@ -142,7 +149,7 @@ def evolve(
     """The state after one more event."""
     if kind == "created":
         due = date.fromisoformat(payload["due"]) if payload["due"] else None
-        return State("open", 1, due, due, None, None, None, None, None, digest)
+        return created_state(due, digest)
     if state is None:
         raise ValueError(f"a {kind} event cannot start an obligation's log")
     # built directly rather than with _replace(): this line runs for every event folded

@@ -38,7 +38,7 @@ from models.ledger import (
 from models.obligation import (
     OPEN_STATES,
     created_payload,
-    created_payloads,
+    created_texts,
     decide_cancel,
     decide_transfer,
     payload_text,
@@ -189,21 +189,21 @@ def _open_requirement(
 
     def owed() -> Iterator[New]:
         """Each missing obligation."""
+        code = directive.code
         for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
             key, start, end = period.key, period.start, period.end
-            created = created_payloads(directive.code, req.code, key, start, end, due)
+            text = created_texts(code, req.code, key, start, end, due)
             for unit in owing:
                 if (unit, key) not in existing:
-                    payload, text = created(unit)
                     yield New(
                         requirement_id,
                         unit,
                         key,
                         start,
                         end,
-                        payload,
-                        created_key(directive.code, req.code, unit, key),
-                        text,
+                        due,
+                        created_key(code, req.code, unit, key),
+                        text(unit),
                     )
 
     created = 0
@@ -522,7 +522,7 @@ def _hand_over(
                 row.period_key,
                 row.period_start,
                 row.period_end,
-                payload,
+                row.due_date,
                 created_key(row.directive_code, row.requirement_code, heir.code, row.period_key),
                 payload_text(payload),
             )

@@ -1,14 +1,22 @@
-"""Publishing encodes what a period's `created` payloads share once: each must still be the
-very payload and stored text of `created_payload`, whatever the unit's code holds."""
+"""Publishing encodes what a period's `created` payloads share once: each text must still be
+the very stored text of `created_payload`, whatever the unit's code holds. And it folds the
+`created` events of one due date once: that state must be `evolve`'s of the payload."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.obligation import created_payload, created_payloads, payload_text
+from models.obligation import (
+    GENESIS,
+    created_payload,
+    created_state,
+    created_texts,
+    evolve,
+    payload_text,
+)
 
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 
@@ -20,7 +28,7 @@ DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
     end=st.none() | DAYS,
     due=st.none() | DAYS,
 )
-def test_a_periods_payloads_are_created_payloads_and_their_text(
+def test_a_periods_texts_are_those_of_created_payloads(
     unit: str,
     names: tuple[str, str, str],
     start: date,
@@ -28,7 +36,13 @@ def test_a_periods_payloads_are_created_payloads_and_their_text(
     due: date | None,
 ) -> None:
     directive, requirement, period = names
-    payload, text = created_payloads(directive, requirement, period, start, end, due)(unit)
+    text = created_texts(directive, requirement, period, start, end, due)(unit)
     expected = created_payload(directive, requirement, unit, period, start, end, due)
-    assert payload == expected
     assert text == payload_text(expected)
+
+
+@given(due=st.none() | DAYS)
+def test_a_created_state_is_the_fold_of_its_created_event(due: date | None) -> None:
+    payload = created_payload("d", "r", "u", "p", date(2024, 1, 1), None, due)
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    assert created_state(due, GENESIS) == evolve(None, "created", payload, at, GENESIS)
