@@ -17,9 +17,11 @@ import json
 import os
 import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page, sync_playwright
 
@@ -82,6 +84,16 @@ def start(page: Page) -> str:
     return str(created.value.json()["id"])
 
 
+def form_saved(run_id: str, state: dict[str, Any]) -> bool:
+    """Whether a paused run's form is there yet: Prefect saves it after the run is paused."""
+    key = state["state_details"]["run_input_keyset"]["schema"]
+    try:
+        api(f"flow_runs/{run_id}/input/{key}")
+    except urllib.error.HTTPError:
+        return False
+    return True
+
+
 def resume_dialog(
     page: Page, actor: str, form: str = FORM, unit: str | None = None, first: str = "Kỳ báo cáo"
 ) -> tuple[str, Locator]:
@@ -93,7 +105,8 @@ def resume_dialog(
         page.get_by_role("textbox").nth(2).fill(unit)
     run_id = start(page)
     for _ in range(120):
-        if api(f"flow_runs/{run_id}")["state"]["type"] == "PAUSED":  # type: ignore[index]
+        state = api(f"flow_runs/{run_id}")["state"]  # type: ignore[index]
+        if state["type"] == "PAUSED" and form_saved(run_id, state):
             break
         time.sleep(1)
     page.goto(f"{UI}/v2/runs/flow-run/{run_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,10 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.exceptions import PrefectHTTPStatusError
+from prefect.input.run_input import keyset_from_paused_state
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
@@ -26,6 +30,29 @@ from models.settings import Settings
 from tests.conftest import ROOT, load_registers, publish_seed
 
 POOL = "dondoc"
+
+
+def paused_form(run_id: Any, within: float = 120) -> tuple[dict[str, Any], str]:
+    """The schema and description of the form a paused run waits on, once it is there.
+
+    Prefect's `suspend_flow_run` proposes the Suspended state first and saves the form after
+    it, so on a busy machine a run is seen paused before its form can be read or resumed
+    (the server then answers 404, or rejects a resume: "Run input schema not found")."""
+    deadline = time.monotonic() + within
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(UUID(str(run_id)))
+            assert run.state is not None and run.state.is_paused(), run.state
+            keys = keyset_from_paused_state(run.state)
+            try:
+                schema = client.read_flow_run_input(run.id, keys["schema"])
+                description = client.read_flow_run_input(run.id, keys["description"])
+            except PrefectHTTPStatusError as missing:
+                if missing.response.status_code != 404 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+                continue
+            return json.loads(schema), json.loads(description)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from models import ledger
 from models.queries import list_obligations
 from models.status import Day
 from tests.conftest import obligation_id
-from tests.flows.conftest import PrefectStack
+from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -121,6 +121,7 @@ def _resume_dialog(page: Any, base: str, run_id: str, first_field: str = "Kỳ b
     """The paused run's "Resume" dialog: the form built for the clerk's unit (or the
     officer's list), once it shows its first field."""
     _until(run_id, lambda state: state.is_paused())
+    paused_form(run_id)
     page.goto(f"{base}/v2/runs/flow-run/{run_id}")
     page.get_by_role("button", name="Open menu").click()
     page.get_by_role("menuitem", name="Resume").click()

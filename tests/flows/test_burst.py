@@ -22,7 +22,7 @@ from flows.forms import period_choice
 from models import ledger, services
 from models.db import transaction
 from models.settings import Settings
-from tests.flows.conftest import PrefectStack
+from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
@@ -116,9 +116,11 @@ def _resume(stack: PrefectStack, run_ids: list[str], batch: list[sa.Row]) -> Non
 
 
 def _paused(stack: PrefectStack, run_ids: list[str]) -> None:
-    """Wait until every run waits on its unit's form."""
+    """Wait until every run waits on its unit's form, and the form is there."""
     states = _wait(stack, run_ids, {"PAUSED", *FINAL}, within=900)
     assert set(states.values()) == {"PAUSED"}, states
+    for run_id in run_ids:
+        paused_form(run_id)
 
 
 def _wait(stack: PrefectStack, run_ids: list[str], done: set[str], within: float) -> dict[str, str]:

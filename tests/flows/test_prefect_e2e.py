@@ -19,14 +19,13 @@ from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
-from prefect.input.run_input import keyset_from_paused_state
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from models import ledger, services
 from models.db import transaction
 from models.settings import Settings
 from tests.conftest import NOW, obligation_id
-from tests.flows.conftest import PrefectStack
+from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow
 REPORT = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
@@ -63,12 +62,7 @@ def _until(run: FlowRun, done: Callable[[State], bool]) -> FlowRun:
 
 def _unit_form(run: FlowRun) -> tuple[dict[str, Any], str]:
     """The schema and description of the form the paused run waits on."""
-    assert run.state is not None
-    keys = keyset_from_paused_state(run.state)
-    with get_client(sync_client=True) as client:
-        schema = client.read_flow_run_input(run.id, keys["schema"])
-        description = client.read_flow_run_input(run.id, keys["description"])
-    return json.loads(schema), json.loads(description)
+    return paused_form(run.id)
 
 
 def _resume(run: FlowRun, answer: dict[str, Any]) -> FlowRun:
