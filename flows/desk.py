@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows.forms import DESK_DEPLOYMENT, SEPARATOR, SUBMIT_FLOW
+from flows.forms import DESK_DEPLOYMENT, SEPARATOR, SUBMIT_FLOW, submission_name
 from flows.runtime import day_of, for_clerks, issued, rename_run
 from models import services
 from models.settings import load_settings
@@ -32,7 +32,7 @@ def next_step(item: services.Owed) -> str:
     """What the unit does about an obligation, and with which form."""
     if item.status == "submitted":
         return "Chờ cơ quan chủ trì xét duyệt."
-    form = f"`{SUBMIT_FLOW}/{item.requirement}{SEPARATOR}{item.directive}`"
+    form = f"`{SUBMIT_FLOW}/{submission_name(item.directive, item.requirement)}`"
     if item.reason is not None:
         return f"Trả lại để bổ sung: «{_cell(item.reason)}». Sửa rồi nộp lại qua biểu mẫu {form}."
     return f"Nộp qua biểu mẫu {form}."

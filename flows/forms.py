@@ -458,11 +458,16 @@ class FormSync:
     deleted: list[str]
 
 
+def submission_name(directive: str, requirement: str) -> str:
+    """The name of a requirement's submission deployment: `1c · cam-xuyen-cchc-2024`."""
+    return f"{requirement}{SEPARATOR}{directive}"
+
+
 def submission_form(work: OpenWork) -> Form:
     """The submission deployment of one requirement with something still to hand in."""
     return Form(
         flow=SUBMIT_FLOW,
-        name=f"{work.requirement}{SEPARATOR}{work.directive}",
+        name=submission_name(work.directive, work.requirement),
         description=(
             f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
             "Bước 1: ghi tên đăng nhập của mình rồi bấm Submit. Bước 2: trên trang lần chạy "
@@ -583,7 +588,7 @@ async def _sync_requirement(
     something to hand in and its form differs, deleted if it has nothing left. The review
     form does not depend on one obligation, so nothing else is read."""
     work = services.open_work(settings, directive=directive, requirement=requirement)
-    name = f"{SUBMIT_FLOW}/{requirement}{SEPARATOR}{directive}"
+    name = f"{SUBMIT_FLOW}/{submission_name(directive, requirement)}"
     try:
         current = await client.read_deployment_by_name(name)
     except ObjectNotFound:

@@ -30,7 +30,7 @@ from flows.submission import FORM_HOURS
 from models import services
 from models.errors import InputError
 from models.services import REVIEW_STATUSES, Case, Cases
-from models.settings import load_settings
+from models.settings import Settings, load_settings
 from models.status import STATUS_WORDS
 from models.vietnamese import day_text, period_words
 
@@ -113,6 +113,7 @@ def _narrowed(
 
 
 def ask_the_officer(
+    settings: Settings,
     directive: str,
     requirement: str | None,
     period: str | None,
@@ -135,7 +136,7 @@ def ask_the_officer(
     period = None if period is None else code_of(period)
     unit = unit.strip() or None if unit else None
     cases = services.review_cases(
-        load_settings(),
+        settings,
         directive=directive,
         day=day_of(None),
         requirement=requirement,
@@ -174,9 +175,10 @@ def review_obligation(
     new_due: date | None = None,
 ) -> int | None:
     """Xét duyệt: the lead office's decision on one obligation of the directive."""
+    settings = load_settings()
     typed_due: date | str | None = new_due
     if obligation is None or decision is None:
-        asked = ask_the_officer(directive, requirement, period, unit, status)
+        asked = ask_the_officer(settings, directive, requirement, period, unit, status)
         if asked is None:
             return None
         obligation, decision, reason, typed_due = asked
@@ -191,7 +193,6 @@ def review_obligation(
             "is not an obligation id",
             vi=f"«{obligation}» không phải mã nghĩa vụ.",
         ) from None
-    settings = load_settings()
     case = services.review_case(settings, directive=directive, obligation=oid, day=day_of(None))
     word = next(label for label, c in DECISIONS.items() if c == command)
     rename_run(

@@ -23,6 +23,7 @@ from models.queries import status_as_of
 from models.reference import holder_on
 from models.status import Day
 from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
+from models.workdays import local_date
 
 # The order a unit's list takes: what is late or about to be first, what waits on others last.
 URGENCY = (
@@ -61,23 +62,6 @@ class Owed:
     reason: str | None  # why it was returned, while it stays returned
 
 
-def actor_unit(engine: Engine, username: str, *, command: str, now: datetime) -> UnitRef:
-    """The unit `username` acts for; an actor the register does not know is refused (and the
-    denial recorded, as for any command)."""
-    try:
-        with transaction(engine, writes=False) as conn:
-            actor = load_actor(conn, username, command)
-            name = conn.execute(
-                sa.select(UNIT.c.name).where(UNIT.c.code == actor.unit_code)
-            ).scalar_one()
-    except Unauthorized as denied:
-        record_denial(
-            engine, actor=username, command=command, target="(desk)", reason=str(denied), now=now
-        )
-        raise
-    return UnitRef(actor.unit_code, name)
-
-
 def _oversees(conn: sa.Connection, actor: ActorInfo, unit: str, day: date) -> bool:
     """Whether the actor's unit leads (or holds the role of the lead office of) a published
     directive that obliges `unit`."""
@@ -96,15 +80,23 @@ def _oversees(conn: sa.Connection, actor: ActorInfo, unit: str, day: date) -> bo
     return any(holder_on(conn, lead, day) == actor.unit_code for lead in list(leads))
 
 
-def desk_unit(
-    engine: Engine, username: str, unit: str | None, *, day: date, now: datetime
+def actor_unit(
+    engine: Engine,
+    username: str,
+    *,
+    command: str,
+    now: datetime,
+    unit: str | None = None,
+    day: date | None = None,
 ) -> UnitRef:
-    """The unit whose list `username` asks for: their own, or (`unit`) one a directive their
-    unit leads obliges, or any for an admin. An unknown unit is refused naming it; another
-    unit's list asked for without that right is refused, and the denial recorded."""
+    """The unit `username` acts for; or (`unit`) another one whose work they ask for, which
+    a directive their unit leads on `day` (that of `now` unless given) obliges, or any for
+    an admin. An actor the
+    register does not know, or another unit asked for without that right, is refused and
+    the denial recorded (as for any command); an unknown unit is refused naming it."""
     try:
         with transaction(engine, writes=False) as conn:
-            actor = load_actor(conn, username, "list")
+            actor = load_actor(conn, username, command)
             code = unit or actor.unit_code
             name = conn.execute(sa.select(UNIT.c.name).where(UNIT.c.code == code)).scalar()
             if name is None:
@@ -114,7 +106,7 @@ def desk_unit(
             if not (
                 code == actor.unit_code
                 or actor.role == "admin"
-                or _oversees(conn, actor, code, day)
+                or _oversees(conn, actor, code, day or local_date(now))
             ):
                 raise Unauthorized(
                     f"{username} of unit {actor.unit_code} may list only their own unit's "
@@ -124,7 +116,7 @@ def desk_unit(
                 )
     except Unauthorized as denied:
         record_denial(
-            engine, actor=username, command="list", target="(desk)", reason=str(denied), now=now
+            engine, actor=username, command=command, target="(desk)", reason=str(denied), now=now
         )
         raise
     return UnitRef(code, name)

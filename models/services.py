@@ -672,7 +672,7 @@ def desk_unit(
 ) -> UnitRef:
     """The unit whose list the actor asks for: their own, or another one their unit's
     directives oblige (any for an admin); refused otherwise, and the denial recorded."""
-    return desk.desk_unit(settings.engine(), actor, unit, day=day, now=now)
+    return desk.actor_unit(settings.engine(), actor, command="list", now=now, unit=unit, day=day)
 
 
 def unit_desk(settings: Settings, *, unit: str, day: date) -> list[Owed]:
