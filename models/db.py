@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, Engine, create_engine, event
+from sqlalchemy import Column, Connection, Dialect, Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from models.errors import DatabaseNotReady
 
@@ -53,10 +55,18 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        writes = conn.get_execution_options().get("dondoc_writes", True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        _begin_sqlite(
+            conn.connection, writes=conn.get_execution_options().get("dondoc_writes", True)
+        )
 
     return engine
+
+
+def _begin_sqlite(connection: PoolProxiedConnection, *, writes: bool) -> None:
+    """Start an SQLite transaction on the driver's connection: one that writes takes the write
+    lock at once."""
+    with closing(connection.cursor()) as cursor:
+        cursor.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 @contextmanager
@@ -69,6 +79,82 @@ def transaction(engine: Engine, *, writes: bool = True) -> Iterator[Connection]:
         conn.execution_options(dondoc_writes=writes)
         with conn.begin():
             yield conn
+
+
+class Driver(NamedTuple):
+    """A driver connection checked out of an engine's pool, and the engine's dialect."""
+
+    dialect: Dialect
+    connection: PoolProxiedConnection
+
+
+@contextmanager
+def driver_transaction(engine: Engine) -> Iterator[Driver]:
+    """A writing transaction on a driver connection from the engine's pool, committed when the
+    block ends and rolled back if it raises; it begins as `transaction` does (psycopg begins
+    by itself). For the ledger's commands, whose few statements go straight to the driver:
+    SQLAlchemy's Connection and Transaction around them cost more than the statements."""
+    connection = engine.raw_connection()
+    try:
+        if engine.dialect.name == "sqlite":
+            _begin_sqlite(connection, writes=True)
+        try:
+            yield Driver(engine.dialect, connection)
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+    finally:
+        connection.close()
+
+
+class _Compiled:
+    """A query compiled for one dialect: its SQL, how its values are bound, how its row
+    comes out."""
+
+    def __init__(self, query: Select[Any], dialect: Dialect) -> None:
+        compiled = query.compile(dialect=dialect)
+        self.sql = compiled.string
+        # The query's own constants, with its parameters unset, and their order where the
+        # driver takes them by position.
+        self.fixed = compiled.params
+        self.order = compiled.positiontup
+        processors = (
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in query.selected_columns
+        )
+        self.processors = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        bound = {**self.fixed, **values}
+        return bound if self.order is None else tuple(bound[name] for name in self.order)
+
+    def result(self, row: Sequence[Any]) -> list[Any]:
+        values = list(row)
+        for i, process in self.processors:
+            values[i] = process(values[i])
+        return values
+
+
+class DriverQuery:
+    """A query built with SQLAlchemy, compiled once per dialect, that runs on a `Driver`'s
+    cursor: its row comes out as SQLAlchemy gives it, each column through its type's result
+    processor (on SQLite, dates and times are stored as text). The values bound must need no
+    processor on either driver (ids, text)."""
+
+    def __init__(self, query: Select[Any]) -> None:
+        self.query = query
+        self.compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
+
+    def first(self, driver: Driver, **values: Any) -> list[Any] | None:
+        """The first row the query reads with these values, or None."""
+        compiled = self.compiled.get(driver.dialect)
+        if compiled is None:
+            compiled = self.compiled[driver.dialect] = _Compiled(self.query, driver.dialect)
+        with closing(driver.connection.cursor()) as cursor:
+            cursor.execute(compiled.sql, compiled.params(values))
+            row = cursor.fetchone()
+        return None if row is None else compiled.result(row)
 
 
 @contextmanager
@@ -85,23 +171,22 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def driver_mark(conn: Connection) -> str:
+def driver_mark(dialect: Dialect) -> str:
     """The driver's parameter marker, for statements sent straight to its executemany."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
+def converter(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any] | None:
     """How a value becomes what the driver stores for `column` (a date or time becomes what
     SQLAlchemy itself would send), or None where the driver takes the value as it is; for
     rows handed to the driver's executemany. It is not called with None."""
-    dialect = conn.dialect
     convert: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(dialect)
     return convert
 
 
-def binder(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+def binder(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any]:
     """`converter` for any value, None included."""
-    convert = converter(conn, column)
+    convert = converter(dialect, column)
     return (lambda v: None if v is None else convert(v)) if convert else (lambda v: v)
 
 

@@ -20,7 +20,16 @@ from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 
 from models.authz import ActorInfo, check_review, check_submit
-from models.db import binder, converter, driver_mark, paused_gc, transaction
+from models.db import (
+    Driver,
+    DriverQuery,
+    binder,
+    converter,
+    driver_mark,
+    driver_transaction,
+    paused_gc,
+    transaction,
+)
 from models.directive import RequirementSpec
 from models.errors import (
     ConcurrencyConflict,
@@ -49,7 +58,7 @@ from models.obligation import (
     utc_text,
     validate_submission,
 )
-from models.reference import holder_on
+from models.reference import UNIT_COLUMNS, holder_in, unit_or_none
 from models.tables import (
     ACTOR,
     DENIAL,
@@ -242,56 +251,16 @@ _COMMAND_QUERY = (
 _STATE_AT = len(_HEAD)
 _KEYED_AT = _STATE_AT + len(STATE_SELECT)
 _ACTOR_AT = _KEYED_AT + len(_KEYED_COLUMNS)
+_COMMAND = DriverQuery(_COMMAND_QUERY)
 
 
-class _DriverLoad:
-    """`_COMMAND_QUERY` compiled once for one dialect, to run on the driver's cursor of the
-    connection SQLAlchemy holds: a command binds three values and reads one row, and
-    SQLAlchemy's execution machinery around that cost more than the driver's own execute. The
-    row comes out as SQLAlchemy gives it, each column through its type's result processor (on
-    SQLite, dates and times are stored as text); the values bound, an id and two strings, need
-    no processor on either driver."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        compiled = _COMMAND_QUERY.compile(dialect=dialect)
-        self.sql = compiled.string
-        # The query's own constants (the kind and limit of `_SUBMITTED_BY`), with its three
-        # parameters unset, and their order where the driver takes them by position.
-        self.fixed = compiled.params
-        self.order = compiled.positiontup
-        processors = (
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in _COMMAND_QUERY.selected_columns
-        )
-        self.processors = [(i, p) for i, p in enumerate(processors) if p is not None]
-
-    def params(self, obligation_id: int, by: Issued) -> Any:
-        values = {**self.fixed, "obligation_id": obligation_id, "key": by.key, "actor": by.actor}
-        return values if self.order is None else tuple(values[name] for name in self.order)
-
-    def result(self, row: Sequence[Any]) -> list[Any]:
-        values = list(row)
-        for i, process in self.processors:
-            values[i] = process(values[i])
-        return values
-
-
-_DRIVER_LOADS: WeakKeyDictionary[Dialect, _DriverLoad] = WeakKeyDictionary()
-
-
-def load(conn: Connection, obligation_id: int, by: Issued) -> Loaded:
+def load(driver: Driver, obligation_id: int, by: Issued) -> Loaded:
     """The obligation a command acts on, the event its key names and its actor's row."""
-    query = _DRIVER_LOADS.get(conn.dialect)
-    if query is None:
-        query = _DRIVER_LOADS[conn.dialect] = _DriverLoad(conn.dialect)
-    with closing(conn.connection.cursor()) as cursor:
-        cursor.execute(query.sql, query.params(obligation_id, by))
-        found = cursor.fetchone()
-    if found is None:
+    row = _COMMAND.first(driver, obligation_id=obligation_id, key=by.key, actor=by.actor)
+    if row is None:
         raise NotFound(
             f"no obligation {obligation_id}", vi=f"Không có nghĩa vụ số {obligation_id}."
         )
-    row = query.result(found)
     oid, unit_code, spec, lead, submitted_by = row[:_STATE_AT]
     target = Target(
         obligation_id=oid,
@@ -307,6 +276,14 @@ def load(conn: Connection, obligation_id: int, by: Issued) -> Loaded:
         None if keyed[0] is None else Keyed._make(keyed),
         None if row[_ACTOR_AT] is None else tuple(row[_ACTOR_AT:]),
     )
+
+
+_UNIT = DriverQuery(sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code")))
+
+
+def holder(driver: Driver, office: str, day: date) -> str | None:
+    """`reference.holder_on`, read in a command's transaction."""
+    return holder_in(lambda code: unit_or_none(_UNIT.first(driver, code=code)), office, day)
 
 
 # The idempotency keys of the events dondoc writes itself; no command may use them.
@@ -417,20 +394,20 @@ class _Stored:
     form SQLAlchemy itself would send: built once per dialect, as every batch and every
     single command needs the same."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.mark = driver_mark(conn)
-        self.at = binder(conn, EVENT.c.at)
+    def __init__(self, dialect: Dialect) -> None:
+        self.mark = driver_mark(dialect)
+        self.at = binder(dialect, EVENT.c.at)
         # Dates repeat (a period's bounds, a due date): each is converted once.
-        self.date = lru_cache(maxsize=4096)(binder(conn, OBLIGATION.c.period_start))
+        self.date = lru_cache(maxsize=4096)(binder(dialect, OBLIGATION.c.period_start))
         self.convert: list[Callable[[Any], Any] | None] = [
-            self._converter(conn, OBLIGATION.c[name]) for name in STATE_COLUMNS
+            self._converter(dialect, OBLIGATION.c[name]) for name in STATE_COLUMNS
         ]
         self.rows: dict[tuple[int, ...], Row] = {}
 
-    def _converter(self, conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    def _converter(self, dialect: Dialect, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
         if column.name == "figures":
             return _figures_text
-        convert = converter(conn, column)
+        convert = converter(dialect, column)
         return self.date if convert and isinstance(column.type, sa.Date) else convert
 
     def row(self, fields: tuple[int, ...]) -> Row:
@@ -459,10 +436,10 @@ class _Stored:
 _STORED: WeakKeyDictionary[Dialect, _Stored] = WeakKeyDictionary()
 
 
-def _stored(conn: Connection) -> _Stored:
-    stored = _STORED.get(conn.dialect)
+def _stored(dialect: Dialect) -> _Stored:
+    stored = _STORED.get(dialect)
     if stored is None:
-        stored = _STORED[conn.dialect] = _Stored(conn)
+        stored = _STORED[dialect] = _Stored(dialect)
     return stored
 
 
@@ -473,9 +450,8 @@ class _Batch:
     in the caller's transaction by `append_many` or `create_many` (`write_events`), a batch of
     one by `append`."""
 
-    def __init__(self, conn: Connection, *, actor: str, channel: str, now: datetime) -> None:
-        self.conn = conn
-        self.stored = stored = _stored(conn)
+    def __init__(self, dialect: Dialect, *, actor: str, channel: str, now: datetime) -> None:
+        stored = _stored(dialect)
         self.mark, self.date, self.row = stored.mark, stored.date, stored.row
         self.actor, self.channel, self.now = actor, channel, now
         self.at, self.digest = stored.at(now), digester(actor, utc_text(now), channel)
@@ -529,8 +505,8 @@ class _Batch:
         )
         return digest
 
-    def write_events(self) -> None:
-        self.conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
+    def write_events(self, conn: Connection) -> None:
+        conn.exec_driver_sql(_insert(self.mark, "event", EVENT_COLUMNS), self.events)
 
 
 @paused_gc()
@@ -545,7 +521,7 @@ def append_many(
     ConcurrencyConflict tells the caller to read again and retry."""
     if not planned:
         return []
-    batch = _Batch(conn, actor=actor, channel=channel, now=now)
+    batch = _Batch(conn.dialect, actor=actor, channel=channel, now=now)
     moves: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
     outcomes: list[Outcome] = []
     accepted: list[tuple[Any, ...]] = []
@@ -565,7 +541,7 @@ def append_many(
             f"{len(planned) - moved} of {len(planned)} obligations changed meanwhile"
         )
     try:
-        batch.write_events()
+        batch.write_events(conn)
     except IntegrityError:
         raise ConcurrencyConflict("an event of the batch was appended meanwhile") from None
     if accepted:
@@ -589,7 +565,7 @@ def create_many(
     writes nothing."""
     if not new:
         return
-    batch = _Batch(conn, actor=actor, channel=channel, now=now)
+    batch = _Batch(conn.dialect, actor=actor, channel=channel, now=now)
     bind_date, head = batch.date, batch.row(EVERY_FIELD[:-1])
     # The new states of one due date differ in their last hash alone: the rest is folded and
     # converted once per due date (the hash is stored as it is).
@@ -615,7 +591,7 @@ def create_many(
             )
         )
     conn.exec_driver_sql(_insert(batch.mark, "obligation", OBLIGATION_COLUMNS), rows)
-    batch.write_events()
+    batch.write_events(conn)
 
 
 @lru_cache(maxsize=64)
@@ -638,15 +614,14 @@ def _move_and_log(changed: tuple[int, ...]) -> str:
     )
 
 
-def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> Outcome:
+def append(driver: Driver, target: Target, decision: Decision, by: Issued) -> Outcome:
     """Append one command's event and move the projection, as a batch of one: on PostgreSQL
-    in one statement, on SQLite in two. A projection that moved since `target` was read, or
-    a key or version taken meanwhile, is a ConcurrencyConflict, and nothing is written.
-
-    The statements go to the driver's cursor of the connection SQLAlchemy holds, in its
-    transaction: their rows are already in the driver's form, and SQLAlchemy's execution
-    machinery around them cost more than the driver's execute."""
-    batch = _Batch(conn, actor=by.actor, channel=by.channel, now=by.now)
+    in one statement, on SQLite in two, on the driver's cursor in the command's transaction
+    (the rows are already in the driver's form). A projection that moved since `target` was
+    read, or a key or version taken meanwhile, is a ConcurrencyConflict, and nothing is
+    written."""
+    dialect = driver.dialect
+    batch = _Batch(dialect, actor=by.actor, channel=by.channel, now=by.now)
     oid, old = target.obligation_id, target.state
     kind, payload = decision
     new = batch.event(oid, old, kind, payload, by.key, payload_text(payload))
@@ -654,9 +629,9 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
     move = (*batch.row(changed)(new), oid, old.version)
     (event,) = batch.events
     figures = newly_accepted(oid, old, new)
-    with closing(conn.connection.cursor()) as cursor:
+    with closing(driver.connection.cursor()) as cursor:
         try:
-            if conn.dialect.name == "postgresql":
+            if dialect.name == "postgresql":
                 cursor.execute(_move_and_log(changed), (*move, *event[2:]))
                 moved = cursor.rowcount
             else:
@@ -664,7 +639,7 @@ def append(conn: Connection, target: Target, decision: Decision, by: Issued) -> 
                 moved = cursor.rowcount
                 if moved:
                     cursor.execute(_insert(batch.mark, "event", EVENT_COLUMNS), event)
-        except conn.dialect.loaded_dbapi.IntegrityError:
+        except dialect.loaded_dbapi.IntegrityError:
             raise ConcurrencyConflict(
                 f"obligation {oid}: its event was appended meanwhile"
             ) from None
@@ -686,7 +661,7 @@ def run_command(
     *,
     command: str,
     kind: str,
-    authorize: Callable[[Connection, ActorInfo, Target, date], None],
+    authorize: Callable[[Driver, ActorInfo, Target, date], None],
     asked: Asked,
     decide: Decider,
 ) -> Outcome:
@@ -700,13 +675,13 @@ def run_command(
         raise InputError(command, "idempotency key", by.key, "is kept for dondoc's own events")
     for _ in range(ATTEMPTS):
         try:
-            with transaction(engine) as conn:
-                target, keyed, actor = load(conn, obligation_id, by)
+            with driver_transaction(engine) as driver:
+                target, keyed, actor = load(driver, obligation_id, by)
                 if keyed is not None:
                     return _replayed(by, target, kind, asked, keyed)
                 who = _actor(actor, by.actor, command)
-                authorize(conn, who, target, local_date(by.now))
-                return append(conn, target, decide(target), by)
+                authorize(driver, who, target, local_date(by.now))
+                return append(driver, target, decide(target), by)
         except Unauthorized as denied:
             record_denial(
                 engine,
@@ -722,7 +697,7 @@ def run_command(
     raise ConcurrencyConflict(f"obligation {obligation_id}: too many concurrent writers")
 
 
-def _as_unit(conn: Connection, who: ActorInfo, target: Target, today: date) -> None:
+def _as_unit(driver: Driver, who: ActorInfo, target: Target, today: date) -> None:
     check_submit(who, target.unit_code)
 
 
@@ -739,14 +714,14 @@ def _review(
     obligations, their recipient or an administrator); nobody decides on their own
     submission."""
 
-    def as_reviewer(conn: Connection, who: ActorInfo, target: Target, today: date) -> None:
+    def as_reviewer(driver: Driver, who: ActorInfo, target: Target, today: date) -> None:
         check_review(
             who,
             command,
             unit=target.unit_code,
             lead=target.lead_unit_code,
             recipient=target.requirement.to,
-            holder_of=lambda office: holder_on(conn, office, today),
+            holder_of=lambda office: holder(driver, office, today),
             submitted_by=target.submitted_by if kind in ("accepted", "returned") else None,
             today=today,
         )
@@ -1063,7 +1038,7 @@ def rebuild(engine: Engine) -> tuple[int, int]:
             )
             rows = [(oid, *row) for oid, own in refigured.items() for row in own]
             if rows:
-                mark = driver_mark(conn)
+                mark = driver_mark(conn.dialect)
                 conn.exec_driver_sql(_insert(mark, "figure_value", FIGURE_COLUMNS), rows)
     return replayed, len(set(refigured) | {f["obligation_id"] for f in fixes})
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -41,36 +42,45 @@ def published_codes(conn: Connection) -> list[str]:
     )
 
 
-def _unit(r: sa.Row[Any]) -> UnitRow:
-    return UnitRow(
-        r.code,
-        r.name,
-        r.kind,
-        r.parent_code,
-        tuple(json.loads(r.tags)),
-        r.email,
-        r.valid_from,
-        r.valid_until,
-        r.successor_code,
-    )
+# The unit register's columns in UnitRow's order (see `unit_row`).
+UNIT_COLUMNS = tuple(UNIT.c[field.name] for field in fields(UnitRow))
+
+
+def unit_row(values: Sequence[Any]) -> UnitRow:
+    """A unit from the values of UNIT_COLUMNS (its tags are stored as JSON)."""
+    code, name, kind, parent, tags, *rest = values
+    return UnitRow(code, name, kind, parent, tuple(json.loads(tags)), *rest)
 
 
 def load_units(conn: Connection) -> list[UnitRow]:
     """The whole unit register, for selecting who owes what."""
-    return [_unit(r) for r in conn.execute(sa.select(UNIT).order_by(UNIT.c.code))]
+    return [unit_row(r) for r in conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code))]
 
 
 def holder_on(conn: Connection, code: str, day: date) -> str | None:
     """The unit that holds `code`'s role on `day` (see `heir_on`), reading only its line of
     successors."""
+    query = sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code"))
+    return holder_in(
+        lambda step: unit_or_none(conn.execute(query, {"code": step}).first()), code, day
+    )
+
+
+def unit_or_none(values: Sequence[Any] | None) -> UnitRow | None:
+    """`unit_row`, or None for no row."""
+    return None if values is None else unit_row(values)
+
+
+def holder_in(unit: Callable[[str], UnitRow | None], code: str, day: date) -> str | None:
+    """`holder_on` with the register read by `unit` (a unit by its code, None if absent)."""
     chain: dict[str, UnitRow] = {}
     step: str | None = code
     while step is not None and step not in chain:
-        row = conn.execute(sa.select(UNIT).where(UNIT.c.code == step)).first()
+        row = unit(step)
         if row is None:
             break
-        chain[step] = _unit(row)
-        step = chain[step].successor_code
+        chain[step] = row
+        step = row.successor_code
     heir = heir_on(chain, chain[code], day) if code in chain else None
     return heir.code if heir is not None else None
 
