@@ -77,7 +77,7 @@ class Obligation(SQLModel, table=True):
 
     __table_args__ = (
         sa.UniqueConstraint("requirement_id", "unit_code", "period_key"),
-        sa.Index("ix_obligation_unit_status", "unit_code", "status"),
+        sa.Index("ix_obligation_unit", "unit_code"),
         sa.Index("ix_obligation_status_requirement", "status", "requirement_id"),
     )
 
