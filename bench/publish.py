@@ -100,7 +100,9 @@ DATABASES = {
     "plain": "dondoc_bench_plain",
     "peer": "dondoc_bench_peer",
 }
-SUBMIT_ROUNDS = 4
+# Submissions and the peer's commands alternate in this many short turns: a stall of the
+# machine (a slow sync, a neighbour's burst) falls on both alike rather than on one long turn.
+SUBMIT_ROUNDS = 30
 MEASURE_UNITS = {
     "obligations": "rows",
     "submits": "commands",
