@@ -91,9 +91,9 @@ def actor_unit(
 ) -> UnitRef:
     """The unit `username` acts for; or (`unit`) another one whose work they ask for, which
     a directive their unit leads on `day` (that of `now` unless given) obliges, or any for
-    an admin. An actor the
-    register does not know, or another unit asked for without that right, is refused and
-    the denial recorded (as for any command); an unknown unit is refused naming it."""
+    an admin. An actor the register does not know, or another unit asked for without that
+    right, is refused and the denial recorded (as for any command); an unknown unit is
+    refused naming it."""
     try:
         with transaction(engine, writes=False) as conn:
             actor = load_actor(conn, username, command)

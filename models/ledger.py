@@ -58,7 +58,7 @@ from models.obligation import (
     utc_text,
     validate_submission,
 )
-from models.reference import UNIT_COLUMNS, holder_in, unit_or_none
+from models.reference import UNIT_BY_CODE, holder_in, unit_or_none
 from models.tables import (
     ACTOR,
     DENIAL,
@@ -278,7 +278,7 @@ def load(driver: Driver, obligation_id: int, by: Issued) -> Loaded:
     )
 
 
-_UNIT = DriverQuery(sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code")))
+_UNIT = DriverQuery(UNIT_BY_CODE)
 
 
 def holder(driver: Driver, office: str, day: date) -> str | None:

@@ -52,6 +52,10 @@ def unit_row(values: Sequence[Any]) -> UnitRow:
     return UnitRow(code, name, kind, parent, tuple(json.loads(tags)), *rest)
 
 
+# One unit by its code (`code`), as `unit_row` reads it.
+UNIT_BY_CODE = sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code"))
+
+
 def load_units(conn: Connection) -> list[UnitRow]:
     """The whole unit register, for selecting who owes what."""
     return [unit_row(r) for r in conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code))]
@@ -60,9 +64,8 @@ def load_units(conn: Connection) -> list[UnitRow]:
 def holder_on(conn: Connection, code: str, day: date) -> str | None:
     """The unit that holds `code`'s role on `day` (see `heir_on`), reading only its line of
     successors."""
-    query = sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code"))
     return holder_in(
-        lambda step: unit_or_none(conn.execute(query, {"code": step}).first()), code, day
+        lambda step: unit_or_none(conn.execute(UNIT_BY_CODE, {"code": step}).first()), code, day
     )
 
 
