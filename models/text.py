@@ -9,7 +9,13 @@ import unicodedata
 # Spaces (a no-break space too) and the zero-width characters a copy from a web page or a
 # word processor brings along: a name of only these is no name.
 _EDGES = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Bidirectional embeddings, overrides and isolates reorder what a reader sees (a name can be
+# shown as another one); Vietnamese text has no use for them.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+# A name, an address, a code or a figure's text is one line: a line break in it ends a mail
+# header early, splits a CSV row or a table cell.
+_LINE_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
 
 
 def trim(text: str) -> str:
@@ -17,14 +23,21 @@ def trim(text: str) -> str:
     return _EDGES.sub("", unicodedata.normalize("NFC", text))
 
 
-def control_character(text: str) -> str | None:
-    """The first control character (other than tab and line breaks) or lone surrogate in
-    `text`: PostgreSQL refuses NUL, JSON cannot encode a lone surrogate, and neither belongs in
-    a document."""
-    found = _CONTROL.search(text)
+def control_character(text: str, *, one_line: bool = False) -> str | None:
+    """The first control character (other than tab and line breaks, unless `one_line`),
+    bidirectional control or lone surrogate in `text`: PostgreSQL refuses NUL, JSON cannot
+    encode a lone surrogate, a workbook cell refuses most controls, and none belongs in a
+    document."""
+    found = (_LINE_CONTROL if one_line else _CONTROL).search(text)
     return found.group() if found else None
 
 
 def character_problem(char: str) -> str:
     """How an error names a character `control_character` found."""
+    if char in "\t\n\r\u2028\u2029":
+        return f"holds a line break or tab (U+{ord(char):04X}) where one line is expected"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return f"holds the bidirectional control U+{ord(char):04X}"
+    if "\ud800" <= char <= "\udfff":
+        return f"holds the lone surrogate U+{ord(char):04X}"
     return f"holds the control character U+{ord(char):04X}"
