@@ -176,7 +176,8 @@ def _now() -> Any:
 
 def _issued(actor: str, key: str | None) -> services.Issued:
     """A command from the command line, now; without --key each call is a new command."""
-    return services.Issued(actor, key or f"cli:{uuid.uuid4()}", "cli", _now())
+    typed = None if key is None else services.typed_key(key, "--key")
+    return services.Issued(actor, typed or f"cli:{uuid.uuid4()}", "cli", _now())
 
 
 def _print_json(value: Any) -> None:

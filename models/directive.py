@@ -51,8 +51,9 @@ Text = Annotated[str, TRIMMED]
 Required = Annotated[str, Field(min_length=1), TRIMMED]
 Label = Annotated[str, Field(min_length=1, max_length=200), TRIMMED]  # shown in forms
 UnitCode = Annotated[str, Field(pattern=CODE, max_length=length(UNIT.c.code))]
-# A bound or target: a number, not NaN or infinity (which would drop the bound).
-Bound = Annotated[float | None, Field(allow_inf_nan=False)]
+# A bound or target: a number, not NaN or infinity (which would drop the bound), nor a boolean
+# or a quoted number (`min: true` is no bound anyone meant).
+Bound = Annotated[float | None, Field(allow_inf_nan=False, strict=True)]
 
 
 class Strict(BaseModel):

@@ -68,7 +68,9 @@ from models.tables import (
     OBLIGATION,
     REQUIREMENT,
     UNIT,
+    length,
 )
+from models.text import character_problem, control_character
 from models.workdays import local_date
 
 ATTEMPTS = 5
@@ -116,6 +118,14 @@ def _actor(row: Sequence[Any] | None, username: str, source: str) -> ActorInfo:
     return ActorInfo(*row)
 
 
+def _check_actor_name(username: str, command: str) -> None:
+    """Refuse a name no database can look up or record (a NUL, a lone surrogate) or no
+    register holds (a line break, a control character) as bad input."""
+    char = control_character(username, one_line=True)
+    if char is not None:
+        raise InputError(command, "actor", username, character_problem(char))
+
+
 def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
     return _actor(conn.execute(_ACTOR_QUERY, {"username": username}).first(), username, source)
 
@@ -123,11 +133,17 @@ def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
 def record_denial(
     engine: Engine, *, actor: str, command: str, target: str, reason: str, now: datetime
 ) -> None:
-    """Keep a refused attempt on record, in a transaction of its own."""
+    """Keep a refused attempt on record, in a transaction of its own. A name longer than the
+    register holds names no actor, and is kept as far as its column goes (the reason quotes
+    it whole), so that PostgreSQL records it as SQLite does."""
     with transaction(engine) as conn:
         conn.execute(
             DENIAL.insert().values(
-                at=now, actor=actor, command=command, target=target, reason=reason
+                at=now,
+                actor=actor[: length(DENIAL.c.actor)],
+                command=command,
+                target=target[: length(DENIAL.c.target)],
+                reason=reason,
             )
         )
 
@@ -288,6 +304,43 @@ def holder(driver: Driver, office: str, day: date) -> str | None:
 
 # The idempotency keys of the events dondoc writes itself; no command may use them.
 SYSTEM_KEYS = ("created:", "chase:", "closure:")
+# The keys of the commands a form's flow run gives (the run's id): no key typed by a person.
+FLOW_KEYS = ("prefect:",)
+
+
+def check_key(key: str, command: str) -> str:
+    """`key`, if a command may use it: one line, within the event column's length, and not
+    one of dondoc's own; an InputError otherwise, before anything is read or written."""
+    char = control_character(key, one_line=True)
+    limit = length(EVENT.c.idempotency_key)
+    problem = (
+        character_problem(char)
+        if char is not None
+        else f"is {len(key):,} characters long; at most {limit} are kept"
+        if len(key) > limit
+        else "is kept for dondoc's own events"
+        if key.startswith(SYSTEM_KEYS)
+        else None
+    )
+    if problem is not None:
+        raise InputError(
+            command,
+            "idempotency key",
+            key,
+            problem,
+            vi="Mã lệnh (idempotency key) không hợp lệ; hãy dùng mã khác.",
+        )
+    return key
+
+
+def typed_key(key: str, command: str) -> str:
+    """A key a person typed (`--key`): as `check_key`, and not one of the keys the forms'
+    flow runs give their commands."""
+    if key.startswith(FLOW_KEYS):
+        raise InputError(
+            command, "idempotency key", key, "is kept for the commands of the forms' flow runs"
+        )
+    return check_key(key, command)
 
 
 def _replayed(by: Issued, target: Target, kind: str, asked: Asked, keyed: Keyed) -> Outcome:
@@ -670,17 +723,18 @@ def run_command(
     A command repeated under its key appends nothing and answers as the first did; a
     refusal (bad input, wrong state, no right, a key used for another command) writes no
     event; a denial of rights, an unknown actor's included, is recorded in the denial
-    register."""
-    if by.key.startswith(SYSTEM_KEYS):
-        raise InputError(command, "idempotency key", by.key, "is kept for dondoc's own events")
+    register. The actor's rights are checked before their key is: a key replayed by
+    someone without the right learns nothing of the command that used it."""
+    check_key(by.key, command)
+    _check_actor_name(by.actor, command)
     for _ in range(ATTEMPTS):
         try:
             with driver_transaction(engine) as driver:
                 target, keyed, actor = load(driver, obligation_id, by)
-                if keyed is not None:
-                    return _replayed(by, target, kind, asked, keyed)
                 who = _actor(actor, by.actor, command)
                 authorize(driver, who, target, local_date(by.now))
+                if keyed is not None:
+                    return _replayed(by, target, kind, asked, keyed)
                 return append(driver, target, decide(target), by)
         except Unauthorized as denied:
             record_denial(

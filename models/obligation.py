@@ -18,6 +18,9 @@ from typing import Any, NamedTuple
 from models.directive import Deliverable, canonical_json, nfc
 from models.errors import InputError, Refused
 from models.status import STATUS_WORDS
+from models.tables import OBLIGATION, length
+from models.text import character_problem, control_character
+from models.vietnamese import number_text
 from models.workdays import local_date
 
 GENESIS = "0" * 64
@@ -25,6 +28,15 @@ OPEN_STATES = ("open", "returned")
 URL = re.compile(r"^https?://\S+$")
 TRUE_WORDS = ("true", "yes", "1", "có", "co", "x")
 FALSE_WORDS = ("false", "no", "0", "không", "khong", "")
+# A figure's number as typed: ASCII digits only (int() and float() would also read Arabic-Indic
+# or fullwidth digits, which no clerk means as a figure), optionally signed, with a decimal
+# point and an exponent for `number` figures.
+WHOLE = re.compile(r"[+-]?[0-9]+")
+DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# The largest magnitude a number figure takes: whole numbers up to it are exact in
+# figure_value's double (below 2**53), and a total over any number of units stays finite.
+FIGURE_BOUND = 10**15
+OUT_OF_BOUNDS = f"must be between -{FIGURE_BOUND:,} and {FIGURE_BOUND:,}"
 
 
 class Decision(NamedTuple):
@@ -211,6 +223,8 @@ FIGURE_PROBLEMS = {
     "must be a whole number": "phải là số nguyên",
     "must be a number": "phải là số",
     "must be a finite number": "phải là một số cụ thể",
+    "must be written with the digits 0-9": "phải viết bằng các chữ số 0-9",
+    OUT_OF_BOUNDS: f"phải nằm trong khoảng ±{number_text(FIGURE_BOUND)}",
 }
 
 
@@ -322,6 +336,8 @@ def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:
 
 def _figure_value(kind: str, value: Any) -> Any:
     """The value as its type, accepting the text a command line or form sends."""
+    if isinstance(value, str) and (char := control_character(value, one_line=True)):
+        raise ValueError(character_problem(char))
     if kind == "text":
         if not isinstance(value, str):
             raise ValueError("must be text")
@@ -334,27 +350,87 @@ def _figure_value(kind: str, value: Any) -> Any:
         raise ValueError("must be true or false")
     if isinstance(value, bool):
         raise ValueError(f"must be {'a whole number' if kind == 'integer' else 'a number'}")
+    if isinstance(value, str):
+        value = _typed_number(kind, value.strip())
     if kind == "integer":
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            return int(value)
-        raise ValueError("must be a whole number")
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        return _bounded(value)
+    if isinstance(value, int):
+        return float(_bounded(value))
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError("must be a number") from None
     if not math.isfinite(number):
         raise ValueError("must be a finite number")
+    return _bounded(number)
+
+
+def _typed_number(kind: str, text: str) -> int | float:
+    """A number typed as text, in ASCII digits; one too long to be a figure is out of bounds
+    (and never handed to int(), which refuses more than 4,300 digits)."""
+    if WHOLE.fullmatch(text):
+        if len(text.lstrip("+-0")) > len(str(FIGURE_BOUND)):
+            raise ValueError(OUT_OF_BOUNDS)
+        return int(text)
+    if kind == "number" and DECIMAL.fullmatch(text):
+        return _bounded(float(text))  # "1e400" reads as infinity
+    if any(char.isdigit() and not char.isascii() for char in text):
+        raise ValueError("must be written with the digits 0-9")
+    raise ValueError("must be a whole number" if kind == "integer" else "must be a number")
+
+
+def _bounded(number: float) -> Any:
+    """`number`, if within ±FIGURE_BOUND."""
+    if not -FIGURE_BOUND <= number <= FIGURE_BOUND:
+        raise ValueError(OUT_OF_BOUNDS)
     return number
+
+
+def _free_text(field: str, label: str, value: object, *, limit: int | None = None) -> str | None:
+    """A narrative or an evidence link as handed in: text or nothing, without the control
+    characters no document or database holds, and within what its column holds (`limit`);
+    trimmed, and None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError("submit", field, value, "must be text", vi=f"«{label}» phải là chữ.")
+    char = control_character(value)
+    if char is not None:
+        raise InputError(
+            "submit",
+            field,
+            value,
+            character_problem(char),
+            vi=f"«{label}» chứa ký tự không được phép (U+{ord(char):04X}).",
+        )
+    text = nfc(value.strip()) or None
+    if limit is not None and text is not None and len(text) > limit:
+        raise InputError(
+            "submit",
+            field,
+            f"{text[:40]}…",
+            f"is {len(text):,} characters long; at most {limit:,} are kept",
+            vi=f"«{label}» dài quá {number_text(limit)} ký tự.",
+        )
+    return text
 
 
 def validate_submission(
     what: Deliverable, figures: dict[str, Any], narrative: str | None, evidence: str | None
 ) -> dict[str, Any]:
     """The submission's payload, or InputError naming the first bad field and its value."""
+    if not isinstance(figures, dict):
+        raise InputError(
+            "submit",
+            "figures",
+            figures,
+            "must map figure keys to values",
+            vi="Số liệu không hợp lệ.",
+        )
     known = {f.key: f for f in what.figures}
     for key in figures:
         if key not in known:
@@ -381,13 +457,16 @@ def validate_submission(
         try:
             value = _figure_value(spec.type, raw)
         except ValueError as exc:
-            problem = FIGURE_PROBLEMS.get(str(exc), str(exc))
+            problem = FIGURE_PROBLEMS.get(str(exc))
             raise InputError(
                 "submit",
                 f"figures.{key}",
                 raw,
                 f"{spec.label} {exc}",
-                vi=f"Chỉ tiêu «{spec.label}» {problem} (đã nhập «{raw}»).",
+                # the other reasons are characters the clerk's message must not repeat
+                vi=f"Chỉ tiêu «{spec.label}» {problem} (đã nhập «{raw}»)."
+                if problem
+                else f"Chỉ tiêu «{spec.label}» chứa ký tự không được phép.",
             ) from None
         if spec.min is not None and value < spec.min:
             raise InputError(
@@ -406,7 +485,9 @@ def validate_submission(
                 vi=f"Chỉ tiêu «{spec.label}» không được lớn hơn {spec.max:g} (đã nhập «{raw}»).",
             )
         clean[key] = value
-    text = nfc((narrative or "").strip()) or None
+    text = _free_text(
+        "narrative", what.narrative.label if what.narrative else "Nội dung", narrative
+    )
     if what.narrative is None and text:
         raise InputError("submit", "narrative", narrative, "this requirement takes no narrative")
     if what.narrative is not None and what.narrative.required and not text:
@@ -417,7 +498,12 @@ def validate_submission(
             f"{what.narrative.label} is required",
             vi=f"Chưa nhập «{what.narrative.label}».",
         )
-    link = (evidence or "").strip() or None
+    link = _free_text(
+        "evidence",
+        what.evidence.label if what.evidence else "Minh chứng",
+        evidence,
+        limit=length(OBLIGATION.c.evidence),
+    )
     if what.evidence is None and link:
         raise InputError("submit", "evidence", evidence, "this requirement takes no evidence link")
     if what.evidence is not None and what.evidence.required and not link:

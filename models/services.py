@@ -36,6 +36,7 @@ from models.errors import ConcurrencyConflict, InputError, NotFound
 from models.ledger import ATTEMPTS
 from models.ledger import Issued as Issued
 from models.ledger import Outcome as Outcome
+from models.ledger import typed_key as typed_key
 from models.publishing import Handover as Handover
 from models.publishing import OpenReport as OpenReport
 from models.publishing import PublishReport as PublishReport

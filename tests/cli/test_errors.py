@@ -213,3 +213,24 @@ def test_a_usage_error_is_one_plain_line(published: Any) -> None:
     errors = [line for line in refused.stderr.splitlines() if "bogus" in line]
     assert errors == ["Error: No such option: --bogus"], refused.stderr
     assert "╭" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("prefect:6f1c2d3e", "is kept for the commands of the forms' flow runs"),
+        ("created:x", "is kept for dondoc's own events"),
+        ("k\x01", "holds the control character U+0001"),
+        ("k" * 201, "at most 200 are kept"),
+    ],
+)
+def test_a_typed_key_the_forms_or_dondoc_keep_or_no_log_holds_is_refused(
+    published: Any, key: str, problem: str
+) -> None:
+    oid = _id(published)
+    before = _written(published)
+    refused = published(
+        "submit", oid, "--actor", "cb.18712", "-f", "leaflets=1", "--key", key, ok=False
+    )
+    _refused(refused, 2, "--key: idempotency key", problem)
+    assert _written(published) == before

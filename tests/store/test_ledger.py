@@ -173,20 +173,10 @@ def test_repeating_a_command_with_its_key_appends_nothing(seeded: Engine, q1: in
         ledger.accept(seeded, q1, ledger.Issued("vhtt.lan", "k1", "test", LATER))
 
 
-@pytest.mark.parametrize(
-    ("actor", "figures", "differs"),
-    [
-        ("cb.18712", {**FIGURES, "leaflets": 301}, "differs in figures"),
-        ("cb.18673", FIGURES, "differs in actor"),
-        ("nobody", FIGURES, "differs in actor"),
-    ],
-)
-def test_a_used_key_with_another_command_is_refused_not_replayed(
-    seeded: Engine, q1: int, actor: str, figures: dict[str, Any], differs: str
-) -> None:
+def test_a_used_key_with_another_command_is_refused_not_replayed(seeded: Engine, q1: int) -> None:
     submit(seeded, q1, key="k1")
-    with pytest.raises(InputError, match=differs):
-        submit(seeded, q1, actor=actor, key="k1", figures=figures)
+    with pytest.raises(InputError, match="differs in figures"):
+        submit(seeded, q1, key="k1", figures={**FIGURES, "leaflets": 301})
     assert '"leaflets":300' in events(seeded, q1)[-1].payload and len(events(seeded, q1)) == 2
 
 

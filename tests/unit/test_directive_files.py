@@ -293,6 +293,27 @@ BAD_FILES = [
         "Input should be a finite number",
     ),
     case(
+        "figure-min-boolean",
+        put(f"{R1C}.what.figures[0].min", True),
+        f"{R1C}.what.figures[0].min",
+        True,
+        "Input should be a valid number",
+    ),
+    case(
+        "target-at-least-boolean",
+        put(f"{R4A}.what.figures[0].target.at_least", False),
+        f"{R4A}.what.figures[0].target.at_least",
+        False,
+        "Input should be a valid number",
+    ),
+    case(
+        "figure-max-quoted",
+        put(f"{R1C}.what.figures[0].max", "10"),
+        f"{R1C}.what.figures[0].max",
+        "10",
+        "Input should be a valid number",
+    ),
+    case(
         "target-at-least-minus-infinite",
         put(f"{R4A}.what.figures[0].target.at_least", float("-inf")),
         f"{R4A}.what.figures[0].target.at_least",
