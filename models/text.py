@@ -41,3 +41,10 @@ def character_problem(char: str) -> str:
     if "\ud800" <= char <= "\udfff":
         return f"holds the lone surrogate U+{ord(char):04X}"
     return f"holds the control character U+{ord(char):04X}"
+
+
+def printable(text: str) -> str:
+    """`text` with each character `control_character` finds (line breaks and tabs kept)
+    replaced by U+FFFD: what a document shows of a text stored before such characters were
+    refused, since a workbook cell and Word's XML refuse them."""
+    return _CONTROL.sub("\ufffd", text)

@@ -24,6 +24,7 @@ from openpyxl.styles import Font
 from models.chase import DirectiveInfo, Group, Item
 from models.vietnamese import day_text, number_text, period_words, sort_key
 from models.workdays import WorkCalendar
+from notifications.cells import printable_values, streamed
 from notifications.dispatch_template import TEMPLATE
 
 # The late units get this many working days from the dispatch's date.
@@ -213,7 +214,7 @@ def context(
 def render_docx(values: dict[str, Any]) -> bytes:
     """The dispatch as a Word document."""
     document = DocxTemplate(str(TEMPLATE))
-    document.render(values, autoescape=True)
+    document.render(printable_values(values), autoescape=True)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -250,21 +251,20 @@ def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:
     bold = Font(name="Times New Roman", bold=True)
 
     def strong(value: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value)
+        cell = streamed(sheet, value)
         cell.font = bold
         return cell
 
     sheet.append([strong("Phụ lục")])
     sheet.append([strong(title)])
-    sheet.append([caption])
+    sheet.append([streamed(sheet, caption)])
     sheet.append([])
     sheet.append([strong(name) for name, _ in APPENDIX_COLUMNS])
     for n, item in enumerate(ordered, start=1):
         due = WriteOnlyCell(sheet, datetime.combine(item.effective_due, datetime.min.time()))
         due.number_format = "DD/MM/YYYY"
-        sheet.append(
-            [n, item.group.name, item.unit_name, item.title, period_words(item.period), due]
-        )
+        texts = (item.group.name, item.unit_name, item.title, period_words(item.period))
+        sheet.append([n, *(streamed(sheet, text) for text in texts), due])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models.consolidation import Consolidation, FigureTotal, Office, UnitReport
 from models.status import STATUS_WORDS
 from models.vietnamese import day_text, decimal_text, number_text, percent_text, sort_key
+from notifications.cells import printable_values, put
 from notifications.dispatch import MAX_LISTED_UNITS, PLACE, place_and_date, subject_phrase
 from notifications.layout import TEXT_CM, set_widths
 from notifications.report_template import TEMPLATE
@@ -284,7 +285,7 @@ def write_consolidation_docx(c: Consolidation, path: Path) -> Path:
     (`path` with `.xlsx`)."""
     values = report_context(c, path.with_suffix(".xlsx").name)
     document = DocxTemplate(str(TEMPLATE))
-    document.render(values, autoescape=True)
+    document.render(printable_values(values), autoescape=True)
     if not values["grouped"]:
         _fit_units_table(document, len(values["figures"]))
     buffer = io.BytesIO()
@@ -310,14 +311,14 @@ def _print_setup(sheet: Worksheet, widths: list[float], header_row: int | None) 
 
 
 def _number(sheet: Worksheet, row: int, column: int, value: float | None, fmt: str) -> None:
-    cell = sheet.cell(row, column, value)
+    cell = put(sheet, row, column, value)
     cell.number_format = fmt
 
 
 def _figure_cell(sheet: Worksheet, row: int, column: int, value: float | str | None) -> None:
     """A figure: numbers stay numbers (whole ones without decimals), yes/no and text as words."""
     if value is None or isinstance(value, bool | str):
-        sheet.cell(row, column, figure_text(value))
+        put(sheet, row, column, figure_text(value))
     else:
         whole = float(value).is_integer()
         _number(sheet, row, column, int(value) if whole else value, INTEGER if whole else DECIMAL)
@@ -325,7 +326,7 @@ def _figure_cell(sheet: Worksheet, row: int, column: int, value: float | str | N
 
 def _bold_row(sheet: Worksheet, row: int, values: list[str]) -> None:
     for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row, column, value)
+        cell = put(sheet, row, column, value)
         cell.font = Font(name=FONT, bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
@@ -340,10 +341,10 @@ def _summary_sheet(sheet: Worksheet, c: Consolidation) -> None:
         f"Số liệu đến ngày {day_text(c.as_of)}",
     ]
     for row, text in enumerate(lines, start=1):
-        sheet.cell(row, 1, text).font = Font(name=FONT, bold=row <= 3)
+        put(sheet, row, 1, text).font = Font(name=FONT, bold=row <= 3)
     rate = c.rate
     row = len(lines) + 2
-    sheet.cell(row, 1, "TÌNH HÌNH GỬI BÁO CÁO").font = Font(name=FONT, bold=True)
+    put(sheet, row, 1, "TÌNH HÌNH GỬI BÁO CÁO").font = Font(name=FONT, bold=True)
     figures: list[tuple[str, float | None, str]] = [
         ("Số đơn vị phải báo cáo", rate.expected, INTEGER),
         ("Số đơn vị đã báo cáo", rate.reported, INTEGER),
@@ -355,10 +356,10 @@ def _summary_sheet(sheet: Worksheet, c: Consolidation) -> None:
     ]
     for label, value, fmt in figures:
         row += 1
-        sheet.cell(row, 2, label)
+        put(sheet, row, 2, label)
         _number(sheet, row, 4, value, fmt)
     row += 2
-    sheet.cell(row, 1, "TỔNG HỢP SỐ LIỆU").font = Font(name=FONT, bold=True)
+    put(sheet, row, 1, "TỔNG HỢP SỐ LIỆU").font = Font(name=FONT, bold=True)
     row += 1
     met = {t.figure: t for t in c.targets if t.group == rate.group}
     _bold_row(
@@ -368,12 +369,12 @@ def _summary_sheet(sheet: Worksheet, c: Consolidation) -> None:
     )
     for n, total in enumerate(c.totals, start=1):
         row += 1
-        sheet.cell(row, 1, n)
-        sheet.cell(row, 2, total.label)
-        sheet.cell(row, 3, total.unit or "")
+        put(sheet, row, 1, n)
+        put(sheet, row, 2, total.label)
+        put(sheet, row, 3, total.unit or "")
         _figure_cell(sheet, row, 4, total.total)
         _number(sheet, row, 5, total.count, INTEGER)
-        sheet.cell(row, 6, total.target or "")
+        put(sheet, row, 6, total.target or "")
         if total.key in met:
             _number(sheet, row, 7, met[total.key].met, INTEGER)
     _print_setup(sheet, [6, 40, 14, 14, 12, 16, 10], None)
@@ -388,8 +389,9 @@ def _units_sheet(sheet: Worksheet, c: Consolidation) -> None:
     columns += [(t.label, 11) for t in c.totals]
     columns += [("Chưa đạt mức yêu cầu", 20), ("Nội dung báo cáo", NARRATIVE_WIDTH)]
     columns += [("Đường dẫn", 24)]
-    sheet.cell(1, 1, f"DANH SÁCH ĐƠN VỊ: {heading(c).upper()}").font = Font(name=FONT, bold=True)
-    sheet.cell(
+    put(sheet, 1, 1, f"DANH SÁCH ĐƠN VỊ: {heading(c).upper()}").font = Font(name=FONT, bold=True)
+    put(
+        sheet,
         2,
         1,
         f"(Kèm theo Báo cáo số      /BC-{_short(c.lead)} ngày {day_text(c.as_of)} "
@@ -405,7 +407,7 @@ def _units_sheet(sheet: Worksheet, c: Consolidation) -> None:
             cells.append(unit.parent or "")
         cells += [STATUS_WORDS[unit.status], None, _on_time_words(unit)]
         for column, value in enumerate(cells, start=1):
-            sheet.cell(row, column, value)
+            put(sheet, row, column, value)
         handed = sheet.cell(row, len(cells) - 1)
         if unit.handed_in:
             handed.value = datetime.combine(unit.handed_in, datetime.min.time())
@@ -416,7 +418,7 @@ def _units_sheet(sheet: Worksheet, c: Consolidation) -> None:
         for column, value in enumerate(
             (_missed_text(c, unit), unit.narrative or "", unit.evidence or ""), start=last + 1
         ):
-            sheet.cell(row, column, value)
+            put(sheet, row, column, value)
         for cell in sheet[row]:
             cell.alignment = top
         # Row heights are not fitted on opening: room for the wrapped assessment.

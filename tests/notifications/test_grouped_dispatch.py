@@ -150,3 +150,18 @@ def test_up_to_the_threshold_every_unit_is_named() -> None:
     assert len(values["rows"]) == len(named)
     one_more = [i for i in items if i.unit in listed or i.unit == items[-1].unit]
     assert context(INFO, one_more, day=MONDAY, calendar=CALENDAR)["grouped"]
+
+
+def test_the_appendix_writes_unit_names_and_titles_as_text_never_a_formula() -> None:
+    """A register name or a requirement title starting with =, +, - or @ (OWASP's CSV
+    injection prefixes) is shown as written, not run when the appendix is opened."""
+    typed = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,2)", "-2+3", "@SUM(1)"]
+    items = [
+        item._replace(unit_name=typed[n % 4], title=typed[(n + 1) % 4])
+        for n, item in enumerate(_items("42"))
+    ]
+    rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
+    sheet = openpyxl.load_workbook(io.BytesIO(rendered.attachments[1].content))["Phụ lục"]
+    cells = [cell for row in sheet.iter_rows(min_row=6) for cell in row[2:4]]
+    assert {cell.value for cell in cells} == set(typed)
+    assert {cell.data_type for cell in cells} == {"s"}

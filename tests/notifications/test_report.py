@@ -6,6 +6,7 @@ assessments); and a nation-sized one, counted per body above the units."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -230,3 +231,49 @@ def test_a_nation_sized_report_counts_per_body_and_refers_to_the_workbook(
     book = openpyxl.load_workbook(write_consolidation_xlsx(big, tmp_path / "bao-cao.xlsx"))
     listed = _sheet_rows(book["Đơn vị"])[4:]
     assert len(listed) == 63 and {row[3] for row in listed} == set(DISTRICTS)
+
+
+# What people typed that a spreadsheet would run as a formula (OWASP's CSV injection prefixes).
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,2)", "-2+3", "@SUM(1)", "\t=1+1"]
+
+
+def _typed(seed: Consolidation, names: list[str], narratives: list[str]) -> Consolidation:
+    """The seed report with the first units' names and narratives as given."""
+    units = [
+        u._replace(name=names[n], narrative=narratives[n]) if n < len(names) else u
+        for n, u in enumerate(seed.units)
+    ]
+    return replace(seed, units=units)
+
+
+def _cells(path: Path) -> dict[object, str]:
+    """Every text cell of the workbook: value → data type."""
+    book = openpyxl.load_workbook(path)
+    return {c.value: c.data_type for s in book for row in s.iter_rows() for c in row if c.value}
+
+
+def test_every_typed_text_is_written_to_the_workbook_as_text_never_a_formula(
+    seed: Consolidation, tmp_path: Path
+) -> None:
+    typed = _typed(seed, FORMULAS, [f"{text} đánh giá" for text in reversed(FORMULAS)])
+    cells = _cells(write_consolidation_xlsx(typed, tmp_path / "bao-cao.xlsx"))
+    for text in [*FORMULAS, *(f"{text} đánh giá" for text in FORMULAS)]:
+        assert cells[text] == "s", text
+
+
+def test_characters_a_document_cannot_hold_from_older_events_are_shown_replaced(
+    seed: Consolidation, tmp_path: Path
+) -> None:
+    """Submissions refuse them now; an event stored before still reaches the documents."""
+    typed = _typed(
+        seed,
+        ["Xã Cẩm\x00 Bình", "Xã Cẩm Duệ\u202e"],
+        ["Quý I\x01 tập huấn\x0b 2 lớp", "Quý I \ud800 xong"],
+    )
+    cells = _cells(write_consolidation_xlsx(typed, tmp_path / "bao-cao.xlsx"))
+    assert {"Xã Cẩm\ufffd Bình", "Quý I\ufffd tập huấn\ufffd 2 lớp", "Quý I \ufffd xong"} <= set(
+        cells
+    )
+    document = docx.Document(str(write_consolidation_docx(typed, tmp_path / "bao-cao.docx")))
+    text = "\n".join(_paragraphs(document))
+    assert "Quý I\ufffd tập huấn\ufffd 2 lớp" in text and "\x01" not in text

@@ -1,0 +1,46 @@
+"""What people typed, as dondoc's documents hold it: a workbook cell is text and never a
+formula (a unit name or narrative starting with `=`, `+`, `-` or `@` is shown as typed, not
+run), and a workbook cell or a Word document shows the characters it cannot hold, which
+older events may carry, as U+FFFD rather than refusing to be written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
+
+from models.text import printable
+
+
+def put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """`sheet.cell(row, column, value)`, a text as text."""
+    cell: Cell = sheet.cell(row, column, printable(value) if isinstance(value, str) else value)
+    return _as_text(cell, value)
+
+
+def streamed(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """A cell of a write-only sheet's row: a text as text, anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    return _as_text(WriteOnlyCell(sheet, printable(value)), value)
+
+
+def _as_text(cell: Cell, value: Any) -> Cell:
+    # openpyxl takes a text starting with "=" for a formula; Excel and LibreOffice would run it
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def printable_values(value: Any) -> Any:
+    """A Word template's context with every text `printable` (docxtpl's XML refuses the
+    rest), through its dicts, lists and tuples."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: printable_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_values(item) for item in value]
+    return value
