@@ -14,6 +14,7 @@ from flows.runtime import day_of, for_clerks, issued, rename_run
 from models import services
 from models.settings import load_settings
 from models.status import STATUS_WORDS
+from models.text import markdown_text
 from models.vietnamese import day_text, period_words
 
 DESK_FLOW = DESK_DEPLOYMENT.split("/")[0]
@@ -23,18 +24,14 @@ LISTED = (*TO_DO, "submitted")
 STANDING = "standing"
 
 
-def _cell(text: str) -> str:
-    """Text that stays inside one cell of a markdown table."""
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def next_step(item: services.Owed) -> str:
     """What the unit does about an obligation, and with which form."""
     if item.status == "submitted":
         return "Chờ cơ quan chủ trì xét duyệt."
     form = f"`{SUBMIT_FLOW}/{submission_name(item.directive, item.requirement)}`"
     if item.reason is not None:
-        return f"Trả lại để bổ sung: «{_cell(item.reason)}». Sửa rồi nộp lại qua biểu mẫu {form}."
+        reason = markdown_text(item.reason)
+        return f"Trả lại để bổ sung: «{reason}». Sửa rồi nộp lại qua biểu mẫu {form}."
     return f"Nộp qua biểu mẫu {form}."
 
 
@@ -45,7 +42,7 @@ def desk_markdown(unit: services.UnitRef, day: date, items: list[services.Owed])
     dated = [item for item in items if item.period != STANDING]
     counts = Counter(item.status for item in dated)
     lines = [
-        f"# Việc của đơn vị {unit.code} {unit.name}",
+        f"# Việc của đơn vị {unit.code} {markdown_text(unit.name)}",
         "",
         f"Tình hình ngày {day_text(day)}: "
         + ", ".join(f"{STATUS_WORDS[s]} **{counts[s]}**" for s in LISTED)
@@ -59,7 +56,7 @@ def desk_markdown(unit: services.UnitRef, day: date, items: list[services.Owed])
             "|---|---|---|---|---|",
             *(
                 f"| **{STATUS_WORDS[i.status]}** | {day_text(i.due) if i.due else '—'} | "
-                f"{_cell(i.title)} ({i.requirement} · {i.directive}) | "
+                f"{markdown_text(i.title)} ({i.requirement} · {i.directive}) | "
                 f"{period_words(i.period)} | {next_step(i)} |"
                 for i in listed
             ),
@@ -68,7 +65,7 @@ def desk_markdown(unit: services.UnitRef, day: date, items: list[services.Owed])
         lines.append("Không còn việc nào phải nộp hay chờ xét.")
     if duties:
         lines += ["", "Nhiệm vụ thường xuyên (không có hạn nộp):", ""]
-        lines += [f"- {i.title} ({i.requirement} · {i.directive})" for i in duties]
+        lines += [f"- {markdown_text(i.title)} ({i.requirement} · {i.directive})" for i in duties]
     done = [s for s in STATUS_WORDS if s not in LISTED and counts[s]]
     if done:
         lines += ["", "Đã xong: " + ", ".join(f"{STATUS_WORDS[s]} {counts[s]}" for s in done) + "."]

@@ -32,6 +32,7 @@ from models.errors import InputError
 from models.services import REVIEW_STATUSES, Case, Cases
 from models.settings import Settings, load_settings
 from models.status import STATUS_WORDS
+from models.text import markdown_text
 from models.vietnamese import day_text, period_words
 
 STATUS_OF_WORDS = {STATUS_WORDS[s]: s for s in REVIEW_STATUSES}
@@ -70,21 +71,26 @@ def _handed_in(case: Case) -> str:
 
 
 def case_markdown(case: Case) -> str:
-    """One obligation with what its unit handed in, as the officer reads it before deciding."""
+    """One obligation with what its unit handed in, as the officer reads it before deciding
+    (what people typed shown literally: it cannot pass for a case, a link or a table)."""
     lines = [
-        f"### {case_choice(case)}",
+        f"### {markdown_text(case_choice(case))}",
         "",
-        f"{case.title} · {_handed_in(case)}",
+        f"{markdown_text(case.title)} · {_handed_in(case)}",
     ]
     if case.reason:
-        lines += ["", f"Lần trước trả lại vì: «{case.reason}»"]
+        lines += ["", f"Lần trước trả lại vì: «{markdown_text(case.reason)}»"]
     if case.figures:
         lines += ["", "| chỉ tiêu | giá trị | đơn vị tính |", "|---|---|---|"]
-        lines += [f"| {f.label} | {f.value} | {f.unit or ''} |" for f in case.figures]
+        lines += [
+            f"| {markdown_text(f.label)} | {markdown_text(str(f.value))} | "
+            f"{markdown_text(f.unit or '')} |"
+            for f in case.figures
+        ]
     if case.narrative:
-        lines += ["", f"Nội dung: {case.narrative}"]
+        lines += ["", f"Nội dung: {markdown_text(case.narrative)}"]
     if case.evidence:
-        lines += ["", f"Minh chứng: {case.evidence}"]
+        lines += ["", f"Minh chứng: {markdown_text(case.evidence)}"]
     return "\n".join(lines)
 
 
@@ -106,7 +112,7 @@ def _narrowed(
     parts = [
         f"nhiệm vụ {requirement}" if requirement else "mọi nhiệm vụ",
         period_words(period) if period else "mọi kỳ",
-        f"đơn vị {unit}" if unit else "mọi đơn vị",
+        f"đơn vị {markdown_text(unit)}" if unit else "mọi đơn vị",
         STATUS_WORDS[status] if status else "mọi tình trạng cần xử lý",
     ]
     return ", ".join(parts)
@@ -220,7 +226,7 @@ def review_obligation(
             f"\n\nNgười quyết định: `{actor}` · trạng thái trước: "
             f"{STATUS_WORDS[case.status]} · trạng thái mới: **{STATUS_WORDS[outcome.status]}** "
             f"(phiên bản {outcome.version})"
-            + (f"\n\nLý do: {reason}" if reason else "")
+            + (f"\n\nLý do: {markdown_text(reason)}" if reason else "")
             + (f"\n\nHạn mới: {day_text(due)}" if due else "")
         ),
     )

@@ -18,6 +18,7 @@ from prefect.states import Failed, State
 
 from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
 from models.services import Issued, known_day
+from models.text import markdown_text
 from models.vietnamese import day_text
 from models.workdays import TIMEZONE
 
@@ -121,9 +122,9 @@ def for_clerks(func: Callable[P, R]) -> Callable[P, R | State[Any]]:
                 key="tu-choi",
                 description="Yêu cầu không được thực hiện",
                 markdown=(
-                    f"# Yêu cầu không được thực hiện\n\n**{line}**\n\n"
+                    f"# Yêu cầu không được thực hiện\n\n**{markdown_text(line)}**\n\n"
                     f"Việc cần làm: {_next_step(refused)}\n\n"
-                    f"Chi tiết kỹ thuật (cho quản trị viên): `{refused}`\n"
+                    f"Chi tiết kỹ thuật (cho quản trị viên): {markdown_text(str(refused))}\n"
                 ),
             )
             _refused_lines.add(line)

@@ -18,9 +18,11 @@ from prefect.runtime import flow_run
 from flows.forms import SEPARATOR, SUBMIT_FLOW, Prefill, code_of, refresh_forms, unit_form
 from flows.runtime import day_of, for_clerks, issued, rename_run, run_id
 from models import services
+from models.directive import RequirementSpec
 from models.errors import InputError, Refused
 from models.settings import load_settings
 from models.status import STATUS_WORDS
+from models.text import markdown_text
 from models.vietnamese import period_words
 
 # How long a clerk's second step stays open (a suspended run holds no process meanwhile).
@@ -116,6 +118,33 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
     return f"{unit.code}{SEPARATOR}{unit.name}", period, answer
 
 
+def receipt_markdown(
+    spec: RequirementSpec,
+    *,
+    directive: str,
+    unit: str,
+    period: str,
+    actor: str,
+    outcome: services.Outcome,
+    figures: dict[str, Any],
+    narrative: str | None,
+) -> str:
+    """The receipt of a submission, with what the unit typed shown literally."""
+    rows = "\n".join(
+        f"| {markdown_text(f.label)} | {markdown_text(str(figures.get(f.key, '—')))} | "
+        f"{markdown_text(f.unit or '')} |"
+        for f in spec.what.figures
+    )
+    return (
+        f"# Biên nhận\n\n**{markdown_text(spec.title)}** ({directive} · {spec.code}), kỳ "
+        f"**{period_words(period)}** ({period}), đơn vị **{markdown_text(unit)}**\n\n"
+        f"Người nộp: `{actor}` · nghĩa vụ #{outcome.obligation_id} · phiên bản "
+        f"{outcome.version} · **{STATUS_WORDS[outcome.status]}** · lần chạy `{run_id()}`\n\n"
+        f"| chỉ tiêu | giá trị | đơn vị tính |\n|---|---|---|\n{rows}\n"
+        + (f"\n{markdown_text(narrative)}\n" if narrative else "")
+    )
+
+
 @flow(name=SUBMIT_FLOW, log_prints=True, flow_run_name=submission_run_name)
 @for_clerks
 def submit_obligation(
@@ -140,20 +169,18 @@ def submit_obligation(
         directive, requirement, actor, code_of(unit), period, figures or {}, narrative, evidence
     )
     spec = services.requirement_spec(load_settings(), directive=directive, requirement=requirement)
-    rows = "\n".join(
-        f"| {f.label} | {(figures or {}).get(f.key, '—')} | {f.unit or ''} |"
-        for f in spec.what.figures
-    )
     create_markdown_artifact(
         key="bien-nhan",
         description="Biên nhận nộp báo cáo",
-        markdown=(
-            f"# Biên nhận\n\n**{spec.title}** ({directive} · {requirement}), kỳ "
-            f"**{period_words(period)}** ({period}), đơn vị **{unit}**\n\nNgười nộp: `{actor}` · "
-            f"nghĩa vụ #{outcome.obligation_id} · phiên bản {outcome.version} · "
-            f"**{STATUS_WORDS[outcome.status]}** · lần chạy `{run_id()}`\n\n"
-            f"| chỉ tiêu | giá trị | đơn vị tính |\n|---|---|---|\n{rows}\n"
-            + (f"\n{narrative}\n" if narrative else "")
+        markdown=receipt_markdown(
+            spec,
+            directive=directive,
+            unit=unit,
+            period=period,
+            actor=actor,
+            outcome=outcome,
+            figures=figures or {},
+            narrative=narrative,
         ),
     )
     refresh_forms(directive, requirement)

@@ -48,3 +48,20 @@ def printable(text: str) -> str:
     replaced by U+FFFD: what a document shows of a text stored before such characters were
     refused, since a workbook cell and Word's XML refuse them."""
     return _CONTROL.sub("\ufffd", text)
+
+
+# What markdown reads as structure anywhere in a line: escapes, code, emphasis, links and
+# images, tables, strikethrough, headings and entities (CommonMark lets a backslash escape each).
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~#&])")
+# What starts a list or a setext heading's rule, or an ordered list, at the start of a line.
+_MARK = re.compile(r"^[-+=]")
+_ORDERED = re.compile(r"^(\d+)([.)])")
+
+
+def markdown_text(text: str) -> str:
+    """`text` as an artifact's markdown shows it literally, on one line (a table cell or a
+    paragraph): it cannot open a heading, a list, a link, an image or raw HTML, nor break
+    out of a table."""
+    line = _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+    line = line.replace("<", "&lt;").replace(">", "&gt;")
+    return _ORDERED.sub(r"\1\\\2", _MARK.sub(r"\\\g<0>", line))

@@ -1,0 +1,84 @@
+"""What people typed, in the artifacts clerks read in the Prefect UI (the review desk's case
+file, the decision record, the receipt, the unit's list, a refusal): shown literally, never
+as a second case, a link, an image, raw HTML or a broken table."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from flows.desk import desk_markdown
+from flows.review import case_markdown, cases_markdown
+from flows.submission import receipt_markdown
+from models.desk import Owed, UnitRef
+from models.directive import load_directive
+from models.ledger import Outcome
+from models.review import Case, Cases, Shown
+from models.text import markdown_text
+from tests.conftest import SEED
+
+HOSTILE = "x\n## Hồ sơ 2\n[bấm](http://evil) <img src=x> | a |"
+SPEC = next(r for r in load_directive(SEED).requirements if r.code == "1c")
+
+
+def forged(markdown: str) -> list[str]:
+    """What in `markdown` would render as structure the typed text brought in."""
+    return [
+        *re.findall(r"^#+ Hồ sơ 2", markdown, flags=re.M),
+        *re.findall(r"(?<!\\)\[bấm(?<!\\)\]", markdown),
+        *re.findall(r"<img", markdown),
+        *re.findall(r"(?<!\\)\| a (?<!\\)\|", markdown),
+    ]
+
+
+def test_the_helper_escapes_structure_and_keeps_the_words() -> None:
+    assert markdown_text(HOSTILE) == (
+        r"x \#\# Hồ sơ 2 \[bấm\](http://evil) &lt;img src=x&gt; \| a \|"
+    )
+    assert markdown_text("- 1 lớp") == r"\- 1 lớp" and markdown_text("2. Quý I") == r"2\. Quý I"
+    assert markdown_text("Xã Cẩm Bình (18712), 3 lớp.") == "Xã Cẩm Bình (18712), 3 lớp."
+
+
+def _case() -> Case:
+    return Case(
+        41,
+        "18712",
+        "Xã <b>Nam</b> Phúc Thăng",
+        "1c",
+        SPEC.title,
+        "2024-Q1",
+        date(2024, 3, 15),
+        "submitted",
+        [Shown("Số lớp tập huấn", "3 | 4", "lớp"), Shown("Ghi chú", HOSTILE, None)],
+        HOSTILE,
+        "https://cx.example/a) [x](http://evil",
+        datetime(2024, 3, 12, 2, 0, tzinfo=UTC),
+        "cb.18712",
+        HOSTILE,
+    )
+
+
+def test_the_review_desks_case_file_shows_a_narrative_as_typed() -> None:
+    listing = cases_markdown(Cases(1, [_case()]), "đơn vị [x](http://evil)")
+    assert forged(listing) == [] and "<b>" not in listing
+    assert listing.count("\n### ") == 1
+    table = [line for line in listing.splitlines() if line.startswith("| ")]
+    assert all(re.sub(r"\\\|", "", line).count("|") == 4 for line in table)
+    assert forged(case_markdown(_case())) == []
+
+
+def test_the_receipt_and_the_units_list_show_what_was_typed_as_typed() -> None:
+    receipt = receipt_markdown(
+        SPEC,
+        directive="cam-xuyen-cchc-2024",
+        unit="18712 · Xã Nam Phúc Thăng",
+        period="2024-Q1",
+        actor="cb.18712",
+        outcome=Outcome(41, "submitted", 2, "submitted", replayed=False),
+        figures={"leaflets": "=1+1 | x", "seminars": 1},
+        narrative=HOSTILE,
+    )
+    assert forged(receipt) == [] and r"=1+1 \| x" in receipt
+    owed = Owed(41, "d", "1c", HOSTILE, "2024-Q1", date(2024, 3, 15), "returned", HOSTILE)
+    listed = desk_markdown(UnitRef("18712", "Xã [x](http://evil)"), date(2024, 3, 1), [owed])
+    assert forged(listed) == [] and "[x]" not in listed
