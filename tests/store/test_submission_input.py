@@ -6,16 +6,22 @@ is written, the same on SQLite and PostgreSQL. On every backend."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import docx
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger
-from models.db import transaction
+from models import ledger, reporting
+from models.db import driver_transaction, transaction
 from models.errors import InputError, Unauthorized
+from models.obligation import Decision
+from models.status import Day
+from notifications.report import write_consolidation_docx, write_consolidation_xlsx
 from tests.conftest import count, obligation_id
 
 AT = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)
@@ -175,3 +181,29 @@ def test_an_unknown_actor_replaying_a_key_learns_nothing_of_its_owner(seeded: En
         hand_in(seeded, actor="cb.18673", key="bc-quy-1")
     assert f"cb.{TOWN}" not in str(error.value)
     assert count(seeded, "denial") == 2
+
+
+def test_the_reports_are_written_whatever_an_older_submission_holds(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """A submission recorded before these characters were refused (appended here as the
+    ledger did then, past the check) still gives a workbook and a Word report."""
+    oid = obligation_id(seeded, "1c", TOWN, "2024-Q1")
+    by = ledger.Issued(f"cb.{TOWN}", "before-the-check", "test", AT)
+    payload = {"figures": FIGURES, "narrative": "Quý I\x01 tập huấn\x0b 2 lớp", "evidence": None}
+    with driver_transaction(seeded) as driver:
+        target = ledger.load(driver, oid, by).target
+        ledger.append(driver, target, Decision("submitted", payload), by)
+    ledger.accept(seeded, oid, ledger.Issued("vhtt.lan", "a", "test", AT))
+    found = reporting.consolidation(
+        seeded,
+        directive="cam-xuyen-cchc-2024",
+        requirement="1c",
+        period="2024-Q1",
+        on=Day(date(2024, 3, 20), date(2024, 3, 25)),
+    )
+    book = openpyxl.load_workbook(write_consolidation_xlsx(found, tmp_path / "r.xlsx"))
+    shown = {c.value for row in book["Đơn vị"].iter_rows() for c in row}
+    assert "Quý I\ufffd tập huấn\ufffd 2 lớp" in shown
+    document = docx.Document(str(write_consolidation_docx(found, tmp_path / "r.docx")))
+    assert any("Quý I\ufffd tập huấn" in p.text for p in document.paragraphs)
