@@ -23,6 +23,7 @@ from models.queries import status_as_of
 from models.reference import holder_on
 from models.status import Day
 from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
+from models.text import control_character
 from models.workdays import local_date
 
 # The order a unit's list takes: what is late or about to be first, what waits on others last.
@@ -98,6 +99,10 @@ def actor_unit(
         with transaction(engine, writes=False) as conn:
             actor = load_actor(conn, username, command)
             code = unit or actor.unit_code
+            if control_character(code, one_line=True):
+                raise InputError(
+                    "form", "unit", code, "names no unit", vi="Mã đơn vị không hợp lệ."
+                )
             name = conn.execute(sa.select(UNIT.c.name).where(UNIT.c.code == code)).scalar()
             if name is None:
                 raise InputError(

@@ -127,6 +127,7 @@ def _check_actor_name(username: str, command: str) -> None:
 
 
 def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
+    _check_actor_name(username, source)
     return _actor(conn.execute(_ACTOR_QUERY, {"username": username}).first(), username, source)
 
 

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger, reporting
+from models import desk, ledger, reporting
 from models.db import driver_transaction, transaction
 from models.errors import InputError, Unauthorized
 from models.obligation import Decision
@@ -207,3 +207,18 @@ def test_the_reports_are_written_whatever_an_older_submission_holds(
     assert "Quý I\ufffd tập huấn\ufffd 2 lớp" in shown
     document = docx.Document(str(write_consolidation_docx(found, tmp_path / "r.docx")))
     assert any("Quý I\ufffd tập huấn" in p.text for p in document.paragraphs)
+
+
+def test_the_units_list_refuses_a_name_no_database_holds_and_records_an_overlong_one(
+    seeded: Engine,
+) -> None:
+    with pytest.raises(Unauthorized, match="names no actor in the register"):
+        desk.actor_unit(seeded, "x" * 100, command="list", now=AT)
+    with transaction(seeded, writes=False) as conn:
+        assert conn.execute(sa.text("SELECT actor FROM denial")).scalar_one() == "x" * 64
+    with pytest.raises(InputError, match=re.escape("U+0000")) as error:
+        desk.actor_unit(seeded, "cb.18712\x00", command="list", now=AT)
+    assert error.value.field == "actor"
+    with pytest.raises(InputError, match="names no unit") as error:
+        desk.actor_unit(seeded, "cb.18712", command="list", now=AT, unit="18712\x00")
+    assert error.value.field == "unit" and count(seeded, "denial") == 1
