@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.consolidation import CELL_CODES, CELL_WORDS, Matrix, MatrixRow
+from models.text import markdown_text
 from models.vietnamese import day_text, number_text, period_short, sort_key
 from notifications.render import environment
 from notifications.report import REPORTED, UNKNOWN_PARENT
@@ -128,7 +129,7 @@ def matrix_markdown(m: Matrix) -> str:
         header = ["Đơn vị cấp trên", "Số ĐV", *heads]
         body = [
             [
-                name.replace("Ủy ban nhân dân ", "UBND ", 1),
+                markdown_text(name.replace("Ủy ban nhân dân ", "UBND ", 1)),
                 number_text(len(rows)),
                 *map(_count, tallies(rows, len(m.periods))),
             ]
@@ -139,11 +140,14 @@ def matrix_markdown(m: Matrix) -> str:
         legend = " · ".join(f"{MARKS[s]} {word}" for s, word in CELL_WORDS.items())
         explain = f"Ký hiệu: {legend} · {NOT_OWED} không phải thực hiện. Dòng Cộng: {count}."
         header = ["Đơn vị", *heads]
-        body = [[row.name, *(MARKS[c] if c else NOT_OWED for c in row.cells)] for row in m.rows]
+        body = [
+            [markdown_text(row.name), *(MARKS[c] if c else NOT_OWED for c in row.cells)]
+            for row in m.rows
+        ]
         total = ["**Cộng**"]
     body.append([*total, *map(_count, tallies(m.rows, len(m.periods)))])
     lines = [
-        f"### {m.requirement} · {m.title}",
+        f"### {m.requirement} · {markdown_text(m.title)}",
         "",
         f"Chỉ thị `{m.directive}`, tình hình ngày {day_text(m.as_of)}: "
         f"{number_text(len(m.rows))} đơn vị.",

@@ -173,3 +173,20 @@ def test_at_national_scale_the_markdown_has_one_row_per_body() -> None:
     assert rows[2][:4] == ["UBND huyện số 02", "21", "18/20 🔴2", "18/21 🔴2"]
     assert rows[-1][:3] == ["Cộng", "504", "414/460 🔴46"]
     assert width_px(rows, wrapping=True) <= COLUMN_PX
+
+
+def test_a_typed_name_stays_in_its_cell_as_typed() -> None:
+    m = seed_matrix()
+    hostile = "Xã [Cẩm](http://evil) | <b>Bình</b>\n## Hồ sơ"
+    rows = [
+        MatrixRow(r.code, hostile if n == 0 else r.name, r.parent, r.cells)
+        for n, r in enumerate(m.rows)
+    ]
+    markdown = matrix_markdown(
+        Matrix(m.directive, m.requirement, m.title, m.as_of, m.periods, rows)
+    )
+    table_rows = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert len(table_rows) == len(rows) + 3
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == len(m.periods) + 2 for line in table_rows)
+    assert "<b>" not in markdown and "](http" not in markdown.replace("\\](http", "")
+    assert not re.search(r"^#+ Hồ sơ", markdown, flags=re.M)
