@@ -159,6 +159,13 @@ def test_a_key_with_a_control_character_is_refused(seeded: Engine, key: str) -> 
     refused(seeded, "idempotency key", re.escape("U+"), key=key)
 
 
+@pytest.mark.parametrize("actor", [f"cb.{TOWN}\x00", f"cb.{TOWN}\n", "\ud800"])
+def test_an_actor_name_no_database_can_look_up_is_refused_as_bad_input(
+    seeded: Engine, actor: str
+) -> None:
+    refused(seeded, "actor", re.escape("U+"), actor=actor)
+
+
 def test_an_unknown_actor_too_long_for_the_register_is_refused_and_recorded(
     seeded: Engine,
 ) -> None:
