@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
-from models.ladder import Ladder, Step
+from models.ladder import Ladder, Step, template_references
 from models.periods import Cadence, Convention, DueRule, ExplicitDate, months_in
 from models.tables import DIRECTIVE, REQUIREMENT, UNIT, length
 from models.text import character_problem, control_character, trim
@@ -258,6 +258,14 @@ class DirectiveSpec(Strict):
             refs += [(f"requirements[{i}].who.units[{j}]", u) for j, u in enumerate(req.who.units)]
             if req.to:
                 refs.append((f"requirements[{i}].to", req.to))
+        return refs
+
+    def template_references(self) -> list[tuple[str, str]]:
+        """Every (field path, template name) its escalation ladders name, to check against the
+        message templates that exist."""
+        refs = template_references(self.escalation or [], "escalation")
+        for i, req in enumerate(self.requirements):
+            refs += template_references(req.escalation or [], f"requirements[{i}].escalation")
         return refs
 
     def canonical_json(self) -> str:
