@@ -909,12 +909,20 @@ def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
         yield oid, [(r.key, r.number, r.text) for r in group]
 
 
-Walked = tuple[Any, State | None, list[Problem], list[FigureRow]]
+class Walked(NamedTuple):
+    """One obligation's row, the state its events fold to (None if they do not), the problems
+    found on the way, its stored figure rows and the hashes of its events."""
+
+    obligation: Any
+    state: State | None
+    problems: list[Problem]
+    figures: list[FigureRow]
+    chain: set[str]
 
 
 def _walk(conn: Connection) -> Iterator[Walked]:
-    """Each obligation with the state its events fold to, the problems found on the way, and
-    its stored figure rows."""
+    """Each obligation with the state its events fold to, the problems found on the way, its
+    stored figure rows and the hashes of its events."""
     events = _events(conn)
     pending = next(events, None)
     figures = _stored_figures(conn)
@@ -937,7 +945,8 @@ def _walk(conn: Connection) -> Iterator[Walked]:
         while pending is not None and pending.obligation_id == obligation.id:
             own.append(pending)
             pending = next(events, None)
-        yield obligation, _replay(obligation, own, problems), problems, stored
+        state = _replay(obligation, own, problems)
+        yield Walked(obligation, state, problems, stored, {event.hash for event in own})
 
 
 def _figures_drift(obligation: Any, state: State, stored: list[FigureRow]) -> list[Problem]:
@@ -954,7 +963,17 @@ def _figures_drift(obligation: Any, state: State, stored: list[FigureRow]) -> li
     ]
 
 
-def _drift(obligation: Any, state: State) -> list[Problem]:
+def _cut(obligation: Any, state: State, chain: set[str]) -> bool:
+    """Whether the projection row has folded events its log no longer holds: it is ahead of
+    the log's last version, or the hash of the last event it folded is no event's of its
+    chain (the tail deleted and the version set back). A row that has folded nothing yet
+    holds the hash before the first event."""
+    return obligation.version > state.version or (
+        obligation.last_hash not in (state.last_hash, GENESIS) and obligation.last_hash not in chain
+    )
+
+
+def _drift(obligation: Any, state: State, chain: set[str]) -> list[Problem]:
     """Where an obligation's projection row disagrees with the state its events fold to:
     every column of the state, named with both values."""
     if obligation.version > state.version:
@@ -967,12 +986,19 @@ def _drift(obligation: Any, state: State) -> list[Problem]:
                 f"version {state.version}: events were deleted at the end",
             )
         ]
+    cut = _cut(obligation, state, chain)
     return [
         Problem(
             obligation.id,
             None,
             None,
-            f"column {name} is {getattr(obligation, name)!r} but the log says {value!r}",
+            f"column {name} is {getattr(obligation, name)!r} but the log says {value!r}"
+            + (
+                ", and no event of its chain has that hash: events were deleted at the end "
+                "(or the column edited)"
+                if cut and name == "last_hash"
+                else ""
+            ),
         )
         for name, value in projection_values(state).items()
         if getattr(obligation, name) != value
@@ -985,11 +1011,11 @@ def verify(engine: Engine) -> tuple[int, list[Problem]]:
     problems: list[Problem] = []
     checked = 0
     with transaction(engine, writes=False) as conn:
-        for obligation, state, found, stored in _walk(conn):
+        for obligation, state, found, stored, chain in _walk(conn):
             problems += found
             if state is not None:
                 checked += state.version
-                problems += _drift(obligation, state)
+                problems += _drift(obligation, state, chain)
                 if obligation.version <= state.version:  # else events were deleted: said
                     problems += _figures_drift(obligation, state, stored)
     return checked, problems
@@ -999,24 +1025,26 @@ def rebuild(engine: Engine) -> tuple[int, int]:
     """Recompute every projection row and accepted figure row from the log: (obligations
     replayed, obligations corrected).
 
-    Refuses, and changes nothing, if a chain does not verify or a projection row is ahead of
-    its log (events deleted at the end: rebuilding would erase the evidence)."""
+    Refuses, and changes nothing, if a chain does not verify or a projection row has folded
+    events its log no longer holds: it is ahead of its log, or the hash of the last event it
+    folded is in no event of its chain (events deleted at the end, and maybe the version set
+    back: rebuilding would erase the evidence)."""
     fixes: list[dict[str, Any]] = []
     refigured: dict[int, list[FigureRow]] = {}
     ahead: list[int] = []
     replayed = 0
     with transaction(engine) as conn:
-        for obligation, state, problems, stored in _walk(conn):
+        for obligation, state, problems, stored, chain in _walk(conn):
             if problems or state is None:
                 raise LogCorrupt(
                     "the log does not verify, so the projection is not rebuilt: "
                     + "; ".join(str(p) for p in problems)
                 )
             replayed += 1
-            if obligation.version > state.version:
+            if _cut(obligation, state, chain):
                 ahead.append(obligation.id)
                 continue
-            if _drift(obligation, state):
+            if _drift(obligation, state, chain):
                 fixes.append({"obligation_id": obligation.id, **projection_values(state)})
             if _figures_drift(obligation, state, stored):
                 refigured[obligation.id] = figure_rows(state)
@@ -1024,8 +1052,8 @@ def rebuild(engine: Engine) -> tuple[int, int]:
             shown = ", ".join(str(oid) for oid in ahead[:20])
             more = f" and {len(ahead) - 20} more" if len(ahead) > 20 else ""
             raise LogCorrupt(
-                f"the projection is ahead of the log for obligation(s) {shown}{more}: events "
-                "were deleted at the end, so the projection is not rebuilt"
+                f"the projection is ahead of the log for obligation(s) {shown}{more}: it holds "
+                "events the log does not (deleted at the end), so the projection is not rebuilt"
             )
         if fixes:
             conn.execute(

@@ -21,7 +21,9 @@ NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
 
 
 def _rehash(conn: sa.Connection, oid: int) -> None:
-    """Recompute one obligation's chain after its events were edited, as a forger would."""
+    """Recompute one obligation's chain after its events were edited, and point its
+    projection at the new head (`rebuild` refuses one naming a hash its chain lacks), as a
+    forger would."""
     rows = conn.execute(
         sa.text(
             "SELECT id, version, kind, idempotency_key, actor, at, channel, payload FROM event "
@@ -47,6 +49,9 @@ def _rehash(conn: sa.Connection, oid: int) -> None:
             {"p": prev, "h": digest, "i": row.id},
         )
         prev = digest
+    conn.execute(
+        sa.text("UPDATE obligation SET last_hash = :h WHERE id = :o"), {"h": prev, "o": oid}
+    )
 
 
 @pytest.fixture

@@ -657,6 +657,29 @@ def test_rebuild_refuses_a_projection_ahead_of_its_log(seeded: Engine, history: 
     assert status(seeded, history) == "accepted"  # the evidence of the deletion stays
 
 
+def test_rebuild_refuses_a_deleted_tail_whose_version_was_set_back(
+    seeded: Engine, history: int
+) -> None:
+    """The intruder deletes the last event and sets the projection's version back: the hash
+    of the event the projection folded last is still there, and in no event of its chain."""
+    with transaction(seeded) as conn:
+        _drop_append_only_guard(conn)
+        conn.execute(
+            sa.text("DELETE FROM event WHERE obligation_id = :o AND version = 5"), {"o": history}
+        )
+        conn.execute(sa.text("UPDATE obligation SET version = 4 WHERE id = :o"), {"o": history})
+    _, problems = ledger.verify(seeded)
+    assert history in {p.obligation_id for p in problems}
+    assert any(
+        "column last_hash is" in str(p) and "no event of its chain has that hash" in str(p)
+        for p in problems
+    )
+    with pytest.raises(LogCorrupt, match=f"ahead of the log for obligation\\(s\\) {history}:"):
+        ledger.rebuild(seeded)
+    assert status(seeded, history) == "accepted"  # the evidence of the deletion stays
+    assert ledger.verify(seeded)[1] == problems
+
+
 def test_rebuild_refuses_a_log_that_does_not_verify(seeded: Engine, history: int) -> None:
     with transaction(seeded) as conn:
         _drop_append_only_guard(conn)
