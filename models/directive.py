@@ -268,6 +268,37 @@ class DirectiveSpec(Strict):
             refs += template_references(req.escalation or [], f"requirements[{i}].escalation")
         return refs
 
+    def stored_columns(self) -> dict[str, Any]:
+        """The `directive` row publishing stores for it, every column the content decides:
+        `log verify` recomputes them from the stored content."""
+        doc = self.document
+        return {
+            "code": self.code,
+            "issuer_code": doc.issuer,
+            "number": doc.number,
+            "symbol": doc.symbol,
+            "document_date": doc.date,
+            "subject": doc.subject,
+            "lead_unit_code": self.lead,
+            "effective_from": self.effective.start,
+            "effective_until": self.effective.until,
+            "status": "published",
+            "source_sha256": self.sha256(),
+            "content": self.canonical_json(),
+        }
+
+    def requirement_columns(self) -> list[dict[str, Any]]:
+        """The `requirement` rows publishing stores for it, by requirement."""
+        return [
+            {
+                "code": r.code,
+                "title": r.title,
+                "recipient_code": r.to,
+                "spec": r.model_dump_json(by_alias=True),
+            }
+            for r in self.requirements
+        ]
+
     def canonical_json(self) -> str:
         """The validated content, stable across formatting changes of the file."""
         return canonical_json(self.model_dump(mode="json", by_alias=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from models.db import (
     paused_gc,
     transaction,
 )
-from models.directive import RequirementSpec
+from models.directive import DirectiveSpec, RequirementSpec
 from models.errors import (
     ConcurrencyConflict,
     InputError,
@@ -816,14 +817,18 @@ def waive(engine: Engine, obligation_id: int, by: Issued, *, reason: str | None)
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One place where the log and its chain or projection disagree."""
+    """One place where the log and its chain or projection disagree, or a directive's rows
+    and its stored content (then `directive` names it, and there is no obligation)."""
 
-    obligation_id: int
+    obligation_id: int | None
     version: int | None
     event_id: int | None
     problem: str
+    directive: str | None = None
 
     def __str__(self) -> str:
+        if self.obligation_id is None:
+            return f"directive {self.directive}: {self.problem}"
         where = f"obligation {self.obligation_id}"
         if self.version is not None:
             where += f", version {self.version}"
@@ -894,11 +899,112 @@ def _replay(obligation: Any, events: list[Any], problems: list[Problem]) -> Stat
         ):
             problems.append(Problem(*at, "the created event names another obligation"))
             return None
+        if ev.kind == "created":
+            problems += [
+                Problem(
+                    obligation.id,
+                    None,
+                    None,
+                    f"column {column} is {stored!r} but its created event says {said!r}",
+                )
+                for column, stored, said in (
+                    ("period_start", obligation.period_start.isoformat(), payload.get("start")),
+                    ("period_end", _iso(obligation.period_end), payload.get("end")),
+                )
+                if stored != said
+            ]
         state = evolve(state, ev.kind, payload, ev.at, digest)
         prev = digest
     if state is None:
         problems.append(Problem(obligation.id, None, None, "has no events"))
     return state
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _difference(stored: Any, said: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first place where two JSON values differ: (path, stored value, value said)."""
+    if isinstance(stored, dict) and isinstance(said, dict):
+        for key in sorted(stored.keys() | said.keys()):
+            found = _difference(stored.get(key), said.get(key), f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(stored, list) and isinstance(said, list) and len(stored) == len(said):
+        for i, (one, other) in enumerate(zip(stored, said, strict=True)):
+            found = _difference(one, other, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    return None if stored == said else (path or "(all)", stored, said)
+
+
+def _column_drift(name: str, stored: Any, said: Any) -> str:
+    """How a stored column differs from what the directive's content says, located inside a
+    JSON column (a requirement's spec)."""
+    if name == "spec" and isinstance(stored, str):
+        try:
+            found = _difference(json.loads(stored), json.loads(said))
+        except ValueError:
+            return "column spec is not JSON"
+        if found is None:
+            return "column spec is not the text its content gives"
+        at, was, is_ = found
+        return f"column spec, at {at}, is {was!r} but its content says {is_!r}"
+    return f"column {name} is {stored!r} but its content says {said!r}"
+
+
+def _directive_problems(conn: Connection) -> list[Problem]:
+    """Where a directive's row or its requirements' rows differ from the content it was
+    published with: the content must match its hash, and every column publishing derives
+    from it must be what the content says."""
+    problems: list[Problem] = []
+    requirements: dict[int, dict[str, Any]] = defaultdict(dict)
+    for row in conn.execute(sa.select(REQUIREMENT).order_by(REQUIREMENT.c.id)):
+        requirements[row.directive_id][row.code] = row
+    for row in conn.execute(sa.select(DIRECTIVE).order_by(DIRECTIVE.c.id)):
+
+        def problem(text: str, code: str = row.code) -> None:
+            problems.append(Problem(None, None, None, text, directive=code))
+
+        stored = requirements.pop(row.id, {})
+        if hashlib.sha256(row.content.encode()).hexdigest() != row.source_sha256:
+            problem("its content does not match its hash (edited)")
+            continue
+        try:
+            spec = DirectiveSpec.model_validate_json(row.content)
+        except ValueError as exc:
+            problem(f"its content is no valid directive: {exc}")
+            continue
+        for name, said in spec.stored_columns().items():
+            if getattr(row, name) != said:
+                problem(_column_drift(name, getattr(row, name), said))
+        for said_row in spec.requirement_columns():
+            code = said_row["code"]
+            found = stored.pop(code, None)
+            if found is None:
+                problem(f"requirement {code} of its content has no row")
+                continue
+            for name, said in said_row.items():
+                if getattr(found, name) != said:
+                    drift = _column_drift(name, getattr(found, name), said)
+                    problem(f"requirement {code}: {drift}")
+        for code in stored:
+            problem(f"requirement {code} has a row but is not in its content")
+    for directive_id, stored in requirements.items():
+        for code in stored:
+            problems.append(
+                Problem(
+                    None,
+                    None,
+                    None,
+                    f"requirement {code} has a row but the directive does not exist",
+                    directive=f"#{directive_id}",
+                )
+            )
+    return problems
 
 
 def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
@@ -1006,11 +1112,12 @@ def _drift(obligation: Any, state: State, chain: set[str]) -> list[Problem]:
 
 
 def verify(engine: Engine) -> tuple[int, list[Problem]]:
-    """Check every chain, and every projection column against the state its obligation's
-    events fold to: (events checked, problems)."""
-    problems: list[Problem] = []
+    """Check every directive's rows against its stored, hashed content, every chain, and
+    every projection column against the state its obligation's events fold to: (events
+    checked, problems)."""
     checked = 0
     with transaction(engine, writes=False) as conn:
+        problems = _directive_problems(conn)
         for obligation, state, found, stored, chain in _walk(conn):
             problems += found
             if state is not None:
