@@ -13,6 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from itertools import compress, groupby
 from operator import attrgetter, itemgetter, ne
+from pathlib import Path
 from typing import Any, NamedTuple, cast
 from weakref import WeakKeyDictionary
 
@@ -70,6 +71,7 @@ from models.tables import (
     REQUIREMENT,
     UNIT,
 )
+from models.textfiles import read_text
 from models.workdays import local_date
 
 ATTEMPTS = 5
@@ -1178,6 +1180,9 @@ def rebuild(engine: Engine) -> tuple[int, int]:
     return replayed, len(set(refigured) | {f["obligation_id"] for f in fixes})
 
 
+MAX_ANCHOR_BYTES = 4_096
+
+
 @dataclass(frozen=True, slots=True)
 class Anchor:
     """A commitment to the whole log as it stood, kept outside the database: how many events
@@ -1200,6 +1205,12 @@ class Anchor:
             },
             indent=2,
         )
+
+    @classmethod
+    def read(cls, path: Path) -> Anchor:
+        """The anchor kept in a file, read at most MAX_ANCHOR_BYTES of it (an anchor is a few
+        hundred bytes): a bigger file, or a device that never ends, is refused."""
+        return cls.from_json(read_text(path, MAX_ANCHOR_BYTES), str(path))
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Anchor:

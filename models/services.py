@@ -410,13 +410,7 @@ def anchor_log(settings: Settings, *, now: datetime) -> tuple[ledger.Anchor, Pat
 
 def check_anchor(settings: Settings, file: Path) -> tuple[ledger.Anchor, list[str]]:
     """The anchor kept in `file`, and how the log differs from it now (empty: it holds)."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            str(file), "(file)", str(file), f"cannot be read: {exc.strerror}"
-        ) from None
-    kept = ledger.Anchor.from_json(text, str(file))
+    kept = ledger.Anchor.read(file)
     return kept, ledger.check_anchor(settings.engine(), kept)
 
 

@@ -133,10 +133,16 @@ def too_many(items: Iterable[Item]) -> bool:
 
 
 def context(
-    info: DirectiveInfo, items: list[Item], *, day: date, calendar: WorkCalendar
+    info: DirectiveInfo,
+    items: list[Item],
+    *,
+    day: date,
+    calendar: WorkCalendar,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """What the Word and HTML templates fill in: the late units and their items, or, beyond
-    `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name."""
+    `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name
+    (`kind`: the run's, in the files' names; None for the chase)."""
     deadline = calendar.add_working_days(day, NEW_DEADLINE_WORKING_DAYS)
     number = f"số {info.number}/{info.symbol}" if info.number else f"/{info.symbol}"
     short = subject_phrase(info.subject)
@@ -151,7 +157,7 @@ def context(
         "symbol": info.symbol,
         "subject": f"V/v đôn đốc thực hiện {short}",
         "place_and_date": place_and_date(info.issuer_name, day),
-        "filename": filename(info, day),
+        "filename": filename(info, day, kind),
         "closing": (f"Giao {info.lead_name} theo dõi, đôn đốc và báo cáo kết quả thực hiện./."),
         "copies": ["- Như trên;", f"- {info.lead_name};", f"- Lưu: VT, {lead_office}."],
         "signer": signer_of(info.signed_by, info.issuer_kind),
@@ -162,7 +168,7 @@ def context(
         late = len({item.unit for item in items})
         return values | {
             "grouped": True,
-            "appendix": appendix_filename(info, day),
+            "appendix": appendix_filename(info, day, kind),
             "recipients": [group.name for group in groups],
             "opening": (
                 f"{reference}{number_text(late)} đơn vị thuộc các đơn vị sau chưa hoàn thành "
@@ -219,12 +225,19 @@ def render_docx(values: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def filename(info: DirectiveInfo, day: date) -> str:
-    return f"cong-van-don-doc-{info.code}-{day.isoformat()}.docx"
+def _stem(info: DirectiveInfo, day: date, kind: str | None) -> str:
+    """The dispatch's file name without its extension: one per directive, day and kind of run
+    (None: the chase; the monthly summary's is `tong-hop-thang`), so that two runs of a day
+    never write the same file."""
+    return f"cong-van-don-doc-{info.code}-{day.isoformat()}" + (f"-{kind}" if kind else "")
 
 
-def appendix_filename(info: DirectiveInfo, day: date) -> str:
-    return f"cong-van-don-doc-{info.code}-{day.isoformat()}-phu-luc.xlsx"
+def filename(info: DirectiveInfo, day: date, kind: str | None) -> str:
+    return f"{_stem(info, day, kind)}.docx"
+
+
+def appendix_filename(info: DirectiveInfo, day: date, kind: str | None) -> str:
+    return f"{_stem(info, day, kind)}-phu-luc.xlsx"
 
 
 def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:

@@ -5,6 +5,7 @@ projection rebuilt, so that `log verify` alone passes) or cut short. On every ba
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -115,3 +116,17 @@ def test_a_log_cut_short_is_found_by_its_anchor(seeded: Engine, q1: int) -> None
 def test_a_file_that_is_no_anchor_is_refused_naming_it() -> None:
     with pytest.raises(InputError, match=r"notes\.txt: \(file\): is not a dondoc log anchor"):
         ledger.Anchor.from_json('{"events": 3}', "notes.txt")
+
+
+def test_an_anchor_file_is_read_no_further_than_an_anchor_can_be(tmp_path: Path) -> None:
+    """`log verify --anchor /dev/zero` read without end: a file or device holding more than an
+    anchor can is refused, naming it."""
+    with pytest.raises(InputError) as endless:
+        ledger.Anchor.read(Path("/dev/zero"))
+    assert str(endless.value) == (
+        "/dev/zero: (file): may have at most 4,096 bytes (got 'more than 4,096 bytes')"
+    )
+    big = tmp_path / "anchor.json"
+    big.write_text(" " * 5_000)
+    with pytest.raises(InputError, match=r"anchor\.json: \(file\): may have at most 4,096 bytes"):
+        ledger.Anchor.read(big)

@@ -660,7 +660,7 @@ def test_verify_compares_every_projection_column_with_the_log(
             "says datetime.date(2024, 12, 31)",
         ),
         (
-            "UPDATE directive SET content = replace(content, '\"lead\":\"446-VHTT\"', "
+            'UPDATE directive SET content = replace(content, \'"lead":"446-VHTT"\', '
             "'\"lead\":\"18712\"'), lead_unit_code = '18712'",
             "directive cam-xuyen-cchc-2024: its content does not match its hash (edited)",
         ),
@@ -670,8 +670,8 @@ def test_verify_compares_every_projection_column_with_the_log(
             "but its content says '446-VHTT'",
         ),
         (
-            "UPDATE requirement SET spec = replace(spec, '\"unit\":\"tờ\",\"min\":0.0', "
-            "'\"unit\":\"tờ\",\"min\":5.0') WHERE code = '1c'",
+            'UPDATE requirement SET spec = replace(spec, \'"unit":"tờ","min":0.0\', '
+            '\'"unit":"tờ","min":5.0\') WHERE code = \'1c\'',
             "directive cam-xuyen-cchc-2024: requirement 1c: column spec, at "
             "what.figures[3].min, is 5.0 but its content says 0.0",
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -328,3 +329,21 @@ def test_a_dry_run_counts_the_messages_the_real_run_writes(seeded: Engine) -> No
     assert count(seeded, "message") == 0
     real = services.chase(settings, day=monday, now=LATER)
     assert dry.messages_written == real.messages_written == len(real.plan.letters) > 0
+
+
+def test_the_chase_and_the_monthly_summary_of_one_day_keep_their_dispatches_apart(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """Monday 01/04/2024 is the month's first working day and the day the seed's Q1 reports
+    reach the issuer's step: both runs attach an urging dispatch, and neither overwrites the
+    other's in the outbox folder."""
+    settings = settings_for(seeded).model_copy(update={"outbox_dir": tmp_path})
+    day, now = date(2024, 4, 1), datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
+    chased = services.chase(settings, day=day, now=now)
+    assert any(item.step.dispatch for item in chased.plan.items)
+    summed = services.monthly_summary(settings, day=day, now=now)
+    assert summed.messages_written > 0
+    assert sorted(path.name for path in tmp_path.glob("*.docx")) == [
+        "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx",
+        "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01.docx",
+    ]
