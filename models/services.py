@@ -313,6 +313,7 @@ def chase(
                     default_ladder=settings.escalation,
                     only=only,
                 )
+                _check_step_templates(found)
                 if dry_run:
                     would = rendered(conn, found, render=renderer(calendar))
                     return ChaseRun(found, len(would), None)
@@ -323,6 +324,17 @@ def chase(
     else:
         raise ConcurrencyConflict("chase: too many concurrent writers")
     return ChaseRun(found, written, deliver_outbox(settings, now=now))
+
+
+def _check_step_templates(found: ChasePlan) -> None:
+    """Refuse, before anything is rendered or written, a run with a step whose message
+    template no longer exists (a directive published before templates were checked, or a
+    template removed since), naming the directive and the step."""
+    references = {
+        (f"{item.directive}: step {item.step.key}.template", item.step.template)
+        for item in found.items
+    }
+    check_templates(sorted(references), step_templates(), "chase")
 
 
 def deliver_outbox(settings: Settings, *, now: datetime, everything: bool = False) -> Delivery:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from jinja2 import TemplateNotFound
 from sqlalchemy import Engine
 
 from models import ledger, publishing, services
@@ -303,7 +302,8 @@ def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
     registered: Engine,
 ) -> None:
     """A directive stored before its templates were checked (or whose template was removed
-    since): the dry run fails as the real run does, instead of promising letters."""
+    since): the dry run fails as the real run does, instead of promising letters, with one
+    line naming the directive and the step, and nothing is written."""
     spec = _seed_with(BAD_LADDER, at="directive")
     publishing.publish(
         registered,
@@ -316,10 +316,14 @@ def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
     )
     settings = settings_for(registered)
     monday = date(2024, 3, 18)
+    created = count(registered, "event")
     for dry_run in (True, False):
-        with pytest.raises(TemplateNotFound, match="nhac-nho"):
+        with pytest.raises(InputError) as refused:
             services.chase(settings, day=monday, now=LATER, dry_run=dry_run)
-    assert count(registered, "message") == 0
+        assert str(refused.value).startswith(
+            "chase: cam-xuyen-cchc-2024: step nhac-nho.template: names no message template"
+        )
+    assert (count(registered, "message"), count(registered, "event")) == (0, created)
 
 
 def test_a_dry_run_counts_the_messages_the_real_run_writes(seeded: Engine) -> None:
