@@ -962,51 +962,42 @@ def _directive_problems(conn: Connection) -> list[Problem]:
     """Where a directive's row or its requirements' rows differ from the content it was
     published with: the content must match its hash, and every column publishing derives
     from it must be what the content says."""
-    problems: list[Problem] = []
     requirements: dict[int, dict[str, Any]] = defaultdict(dict)
     for row in conn.execute(sa.select(REQUIREMENT).order_by(REQUIREMENT.c.id)):
         requirements[row.directive_id][row.code] = row
-    for row in conn.execute(sa.select(DIRECTIVE).order_by(DIRECTIVE.c.id)):
+    return [
+        Problem(None, None, None, text, directive=row.code)
+        for row in conn.execute(sa.select(DIRECTIVE).order_by(DIRECTIVE.c.id))
+        for text in _directive_drift(row, requirements[row.id])
+    ]
 
-        def problem(text: str, code: str = row.code) -> None:
-            problems.append(Problem(None, None, None, text, directive=code))
 
-        stored = requirements.pop(row.id, {})
-        if hashlib.sha256(row.content.encode()).hexdigest() != row.source_sha256:
-            problem("its content does not match its hash (edited)")
+def _directive_drift(row: Any, stored: dict[str, Any]) -> list[str]:
+    """How one directive's row and its requirements' rows (by code) differ from its content."""
+    if hashlib.sha256(row.content.encode()).hexdigest() != row.source_sha256:
+        return ["its content does not match its hash (edited)"]
+    try:
+        spec = DirectiveSpec.model_validate_json(row.content)
+    except ValueError as exc:
+        return [f"its content is no valid directive: {exc}"]
+    found = [
+        _column_drift(name, getattr(row, name), said)
+        for name, said in spec.stored_columns().items()
+        if getattr(row, name) != said
+    ]
+    rest = dict(stored)
+    for said_row in spec.requirement_columns():
+        code = said_row["code"]
+        requirement = rest.pop(code, None)
+        if requirement is None:
+            found.append(f"requirement {code} of its content has no row")
             continue
-        try:
-            spec = DirectiveSpec.model_validate_json(row.content)
-        except ValueError as exc:
-            problem(f"its content is no valid directive: {exc}")
-            continue
-        for name, said in spec.stored_columns().items():
-            if getattr(row, name) != said:
-                problem(_column_drift(name, getattr(row, name), said))
-        for said_row in spec.requirement_columns():
-            code = said_row["code"]
-            found = stored.pop(code, None)
-            if found is None:
-                problem(f"requirement {code} of its content has no row")
-                continue
-            for name, said in said_row.items():
-                if getattr(found, name) != said:
-                    drift = _column_drift(name, getattr(found, name), said)
-                    problem(f"requirement {code}: {drift}")
-        for code in stored:
-            problem(f"requirement {code} has a row but is not in its content")
-    for directive_id, stored in requirements.items():
-        for code in stored:
-            problems.append(
-                Problem(
-                    None,
-                    None,
-                    None,
-                    f"requirement {code} has a row but the directive does not exist",
-                    directive=f"#{directive_id}",
-                )
-            )
-    return problems
+        found += [
+            f"requirement {code}: {_column_drift(name, getattr(requirement, name), said)}"
+            for name, said in said_row.items()
+            if getattr(requirement, name) != said
+        ]
+    return found + [f"requirement {code} has a row but is not in its content" for code in rest]
 
 
 def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
