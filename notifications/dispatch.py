@@ -37,7 +37,7 @@ MAX_LISTED_UNITS = 50
 MAX_LISTED_ITEMS = 200
 # It names at most this many bodies above them (units directly under the issuer are their own
 # body): the others are counted together in one last row, and listed in the appendix.
-MAX_LISTED_GROUPS = 50
+MAX_LISTED_GROUPS = 100  # the 63 provinces under a national issuer are all named
 # Titles a signer may hold, longest first, to split "Phó Chủ tịch Phạm Hoàng Anh".
 TITLES = (
     "Phó Chánh Văn phòng",
