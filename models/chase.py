@@ -507,18 +507,21 @@ def write(
     returns the number of messages written (a letter already in the outbox is not written
     again)."""
     append_events(conn, chase, now=now)
+    return store_messages(conn, chase.run, rendered(conn, chase, render=render), now)
+
+
+def rendered(
+    conn: Connection, chase: ChasePlan, *, render: Callable[[Letter, date], Rendered]
+) -> list[tuple[str, Recipient, Rendered]]:
+    """The letters the outbox does not hold yet, rendered (key, recipient, content): what
+    `write` stores, and what a dry run renders so that it fails where the real run would."""
     keys = [letter.key(chase.run) for letter in chase.letters]
     new = _not_stored(conn, keys)
-    return store_messages(
-        conn,
-        chase.run,
-        [
-            (key, letter.recipient, render(letter, chase.day))
-            for key, letter in zip(keys, chase.letters, strict=True)
-            if key in new
-        ],
-        now,
-    )
+    return [
+        (key, letter.recipient, render(letter, chase.day))
+        for key, letter in zip(keys, chase.letters, strict=True)
+        if key in new
+    ]
 
 
 def _not_stored(conn: Connection, keys: list[str]) -> set[str]:

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
-from models.ladder import Ladder, Step
+from models.ladder import Ladder, Step, template_references
 from models.periods import Cadence, Convention, DueRule, ExplicitDate, months_in
 from models.tables import DIRECTIVE, REQUIREMENT, UNIT, length
 from models.text import character_problem, control_character, trim
@@ -260,6 +260,45 @@ class DirectiveSpec(Strict):
             if req.to:
                 refs.append((f"requirements[{i}].to", req.to))
         return refs
+
+    def template_references(self) -> list[tuple[str, str]]:
+        """Every (field path, template name) its escalation ladders name, to check against the
+        message templates that exist."""
+        refs = template_references(self.escalation or [], "escalation")
+        for i, req in enumerate(self.requirements):
+            refs += template_references(req.escalation or [], f"requirements[{i}].escalation")
+        return refs
+
+    def stored_columns(self) -> dict[str, Any]:
+        """The `directive` row publishing stores for it, every column the content decides:
+        `log verify` recomputes them from the stored content."""
+        doc = self.document
+        return {
+            "code": self.code,
+            "issuer_code": doc.issuer,
+            "number": doc.number,
+            "symbol": doc.symbol,
+            "document_date": doc.date,
+            "subject": doc.subject,
+            "lead_unit_code": self.lead,
+            "effective_from": self.effective.start,
+            "effective_until": self.effective.until,
+            "status": "published",
+            "source_sha256": self.sha256(),
+            "content": self.canonical_json(),
+        }
+
+    def requirement_columns(self) -> list[dict[str, Any]]:
+        """The `requirement` rows publishing stores for it, by requirement."""
+        return [
+            {
+                "code": r.code,
+                "title": r.title,
+                "recipient_code": r.to,
+                "spec": r.model_dump_json(by_alias=True),
+            }
+            for r in self.requirements
+        ]
 
     def canonical_json(self) -> str:
         """The validated content, stable across formatting changes of the file."""

@@ -16,11 +16,13 @@ Pure: no database, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from models.errors import InputError
 from models.workdays import WorkCalendar
 
 Recipient = Literal["unit", "lead", "issuer"]
@@ -68,6 +70,26 @@ DEFAULT_LADDER: list[Step] = [
         dispatch=True,
     ),
 ]
+
+
+def template_references(ladder: list[Step], path: str) -> list[tuple[str, str]]:
+    """Every (field path, template name) of a ladder found at `path` (`escalation`)."""
+    return [(f"{path}[{i}].template", step.template) for i, step in enumerate(ladder)]
+
+
+def check_templates(
+    references: Iterable[tuple[str, str]], known: Collection[str], source: str
+) -> None:
+    """Refuse a step naming a template that does not exist (`known`: the names of those that
+    do, which the letters' renderer knows): every chase run would fail rendering it."""
+    for where, name in references:
+        if name not in known:
+            raise InputError(
+                source,
+                where,
+                name,
+                f"names no message template; the templates are: {', '.join(sorted(known))}",
+            )
 
 
 class Cycle(NamedTuple):

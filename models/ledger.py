@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from itertools import compress, groupby
 from operator import attrgetter, itemgetter, ne
+from pathlib import Path
 from typing import Any, NamedTuple, cast
 from weakref import WeakKeyDictionary
 
@@ -30,7 +32,7 @@ from models.db import (
     paused_gc,
     transaction,
 )
-from models.directive import RequirementSpec
+from models.directive import DirectiveSpec, RequirementSpec
 from models.errors import (
     ConcurrencyConflict,
     InputError,
@@ -71,6 +73,7 @@ from models.tables import (
     length,
 )
 from models.text import character_problem, control_character
+from models.textfiles import read_text
 from models.workdays import local_date
 
 ATTEMPTS = 5
@@ -871,14 +874,18 @@ def waive(engine: Engine, obligation_id: int, by: Issued, *, reason: str | None)
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One place where the log and its chain or projection disagree."""
+    """One place where the log and its chain or projection disagree, or a directive's rows
+    and its stored content (then `directive` names it, and there is no obligation)."""
 
-    obligation_id: int
+    obligation_id: int | None
     version: int | None
     event_id: int | None
     problem: str
+    directive: str | None = None
 
     def __str__(self) -> str:
+        if self.obligation_id is None:
+            return f"directive {self.directive}: {self.problem}"
         where = f"obligation {self.obligation_id}"
         if self.version is not None:
             where += f", version {self.version}"
@@ -949,11 +956,103 @@ def _replay(obligation: Any, events: list[Any], problems: list[Problem]) -> Stat
         ):
             problems.append(Problem(*at, "the created event names another obligation"))
             return None
+        if ev.kind == "created":
+            problems += [
+                Problem(
+                    obligation.id,
+                    None,
+                    None,
+                    f"column {column} is {stored!r} but its created event says {said!r}",
+                )
+                for column, stored, said in (
+                    ("period_start", obligation.period_start.isoformat(), payload.get("start")),
+                    ("period_end", _iso(obligation.period_end), payload.get("end")),
+                )
+                if stored != said
+            ]
         state = evolve(state, ev.kind, payload, ev.at, digest)
         prev = digest
     if state is None:
         problems.append(Problem(obligation.id, None, None, "has no events"))
     return state
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _difference(stored: Any, said: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first place where two JSON values differ: (path, stored value, value said)."""
+    if isinstance(stored, dict) and isinstance(said, dict):
+        for key in sorted(stored.keys() | said.keys()):
+            found = _difference(stored.get(key), said.get(key), f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(stored, list) and isinstance(said, list) and len(stored) == len(said):
+        for i, (one, other) in enumerate(zip(stored, said, strict=True)):
+            found = _difference(one, other, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    return None if stored == said else (path or "(all)", stored, said)
+
+
+def _column_drift(name: str, stored: Any, said: Any) -> str:
+    """How a stored column differs from what the directive's content says, located inside a
+    JSON column (a requirement's spec)."""
+    if name == "spec" and isinstance(stored, str):
+        try:
+            found = _difference(json.loads(stored), json.loads(said))
+        except ValueError:
+            return "column spec is not JSON"
+        if found is None:
+            return "column spec is not the text its content gives"
+        at, was, is_ = found
+        return f"column spec, at {at}, is {was!r} but its content says {is_!r}"
+    return f"column {name} is {stored!r} but its content says {said!r}"
+
+
+def _directive_problems(conn: Connection) -> list[Problem]:
+    """Where a directive's row or its requirements' rows differ from the content it was
+    published with: the content must match its hash, and every column publishing derives
+    from it must be what the content says."""
+    requirements: dict[int, dict[str, Any]] = defaultdict(dict)
+    for row in conn.execute(sa.select(REQUIREMENT).order_by(REQUIREMENT.c.id)):
+        requirements[row.directive_id][row.code] = row
+    return [
+        Problem(None, None, None, text, directive=row.code)
+        for row in conn.execute(sa.select(DIRECTIVE).order_by(DIRECTIVE.c.id))
+        for text in _directive_drift(row, requirements[row.id])
+    ]
+
+
+def _directive_drift(row: Any, stored: dict[str, Any]) -> list[str]:
+    """How one directive's row and its requirements' rows (by code) differ from its content."""
+    if hashlib.sha256(row.content.encode()).hexdigest() != row.source_sha256:
+        return ["its content does not match its hash (edited)"]
+    try:
+        spec = DirectiveSpec.model_validate_json(row.content)
+    except ValueError as exc:
+        return [f"its content is no valid directive: {exc}"]
+    found = [
+        _column_drift(name, getattr(row, name), said)
+        for name, said in spec.stored_columns().items()
+        if getattr(row, name) != said
+    ]
+    rest = dict(stored)
+    for said_row in spec.requirement_columns():
+        code = said_row["code"]
+        requirement = rest.pop(code, None)
+        if requirement is None:
+            found.append(f"requirement {code} of its content has no row")
+            continue
+        found += [
+            f"requirement {code}: {_column_drift(name, getattr(requirement, name), said)}"
+            for name, said in said_row.items()
+            if getattr(requirement, name) != said
+        ]
+    return found + [f"requirement {code} has a row but is not in its content" for code in rest]
 
 
 def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
@@ -964,12 +1063,20 @@ def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
         yield oid, [(r.key, r.number, r.text) for r in group]
 
 
-Walked = tuple[Any, State | None, list[Problem], list[FigureRow]]
+class Walked(NamedTuple):
+    """One obligation's row, the state its events fold to (None if they do not), the problems
+    found on the way, its stored figure rows and the hashes of its events."""
+
+    obligation: Any
+    state: State | None
+    problems: list[Problem]
+    figures: list[FigureRow]
+    chain: set[str]
 
 
 def _walk(conn: Connection) -> Iterator[Walked]:
-    """Each obligation with the state its events fold to, the problems found on the way, and
-    its stored figure rows."""
+    """Each obligation with the state its events fold to, the problems found on the way, its
+    stored figure rows and the hashes of its events."""
     events = _events(conn)
     pending = next(events, None)
     figures = _stored_figures(conn)
@@ -992,7 +1099,8 @@ def _walk(conn: Connection) -> Iterator[Walked]:
         while pending is not None and pending.obligation_id == obligation.id:
             own.append(pending)
             pending = next(events, None)
-        yield obligation, _replay(obligation, own, problems), problems, stored
+        state = _replay(obligation, own, problems)
+        yield Walked(obligation, state, problems, stored, {event.hash for event in own})
 
 
 def _figures_drift(obligation: Any, state: State, stored: list[FigureRow]) -> list[Problem]:
@@ -1009,7 +1117,17 @@ def _figures_drift(obligation: Any, state: State, stored: list[FigureRow]) -> li
     ]
 
 
-def _drift(obligation: Any, state: State) -> list[Problem]:
+def _cut(obligation: Any, state: State, chain: set[str]) -> bool:
+    """Whether the projection row has folded events its log no longer holds: it is ahead of
+    the log's last version, or the hash of the last event it folded is no event's of its
+    chain (the tail deleted and the version set back). A row that has folded nothing yet
+    holds the hash before the first event."""
+    return obligation.version > state.version or (
+        obligation.last_hash not in (state.last_hash, GENESIS) and obligation.last_hash not in chain
+    )
+
+
+def _drift(obligation: Any, state: State, chain: set[str]) -> list[Problem]:
     """Where an obligation's projection row disagrees with the state its events fold to:
     every column of the state, named with both values."""
     if obligation.version > state.version:
@@ -1022,12 +1140,19 @@ def _drift(obligation: Any, state: State) -> list[Problem]:
                 f"version {state.version}: events were deleted at the end",
             )
         ]
+    cut = _cut(obligation, state, chain)
     return [
         Problem(
             obligation.id,
             None,
             None,
-            f"column {name} is {getattr(obligation, name)!r} but the log says {value!r}",
+            f"column {name} is {getattr(obligation, name)!r} but the log says {value!r}"
+            + (
+                ", and no event of its chain has that hash: events were deleted at the end "
+                "(or the column edited)"
+                if cut and name == "last_hash"
+                else ""
+            ),
         )
         for name, value in projection_values(state).items()
         if getattr(obligation, name) != value
@@ -1035,16 +1160,17 @@ def _drift(obligation: Any, state: State) -> list[Problem]:
 
 
 def verify(engine: Engine) -> tuple[int, list[Problem]]:
-    """Check every chain, and every projection column against the state its obligation's
-    events fold to: (events checked, problems)."""
-    problems: list[Problem] = []
+    """Check every directive's rows against its stored, hashed content, every chain, and
+    every projection column against the state its obligation's events fold to: (events
+    checked, problems)."""
     checked = 0
     with transaction(engine, writes=False) as conn:
-        for obligation, state, found, stored in _walk(conn):
+        problems = _directive_problems(conn)
+        for obligation, state, found, stored, chain in _walk(conn):
             problems += found
             if state is not None:
                 checked += state.version
-                problems += _drift(obligation, state)
+                problems += _drift(obligation, state, chain)
                 if obligation.version <= state.version:  # else events were deleted: said
                     problems += _figures_drift(obligation, state, stored)
     return checked, problems
@@ -1054,24 +1180,26 @@ def rebuild(engine: Engine) -> tuple[int, int]:
     """Recompute every projection row and accepted figure row from the log: (obligations
     replayed, obligations corrected).
 
-    Refuses, and changes nothing, if a chain does not verify or a projection row is ahead of
-    its log (events deleted at the end: rebuilding would erase the evidence)."""
+    Refuses, and changes nothing, if a chain does not verify or a projection row has folded
+    events its log no longer holds: it is ahead of its log, or the hash of the last event it
+    folded is in no event of its chain (events deleted at the end, and maybe the version set
+    back: rebuilding would erase the evidence)."""
     fixes: list[dict[str, Any]] = []
     refigured: dict[int, list[FigureRow]] = {}
     ahead: list[int] = []
     replayed = 0
     with transaction(engine) as conn:
-        for obligation, state, problems, stored in _walk(conn):
+        for obligation, state, problems, stored, chain in _walk(conn):
             if problems or state is None:
                 raise LogCorrupt(
                     "the log does not verify, so the projection is not rebuilt: "
                     + "; ".join(str(p) for p in problems)
                 )
             replayed += 1
-            if obligation.version > state.version:
+            if _cut(obligation, state, chain):
                 ahead.append(obligation.id)
                 continue
-            if _drift(obligation, state):
+            if _drift(obligation, state, chain):
                 fixes.append({"obligation_id": obligation.id, **projection_values(state)})
             if _figures_drift(obligation, state, stored):
                 refigured[obligation.id] = figure_rows(state)
@@ -1079,8 +1207,8 @@ def rebuild(engine: Engine) -> tuple[int, int]:
             shown = ", ".join(str(oid) for oid in ahead[:20])
             more = f" and {len(ahead) - 20} more" if len(ahead) > 20 else ""
             raise LogCorrupt(
-                f"the projection is ahead of the log for obligation(s) {shown}{more}: events "
-                "were deleted at the end, so the projection is not rebuilt"
+                f"the projection is ahead of the log for obligation(s) {shown}{more}: it holds "
+                "events the log does not (deleted at the end), so the projection is not rebuilt"
             )
         if fixes:
             conn.execute(
@@ -1096,6 +1224,9 @@ def rebuild(engine: Engine) -> tuple[int, int]:
                 mark = driver_mark(conn.dialect)
                 conn.exec_driver_sql(_insert(mark, "figure_value", FIGURE_COLUMNS), rows)
     return replayed, len(set(refigured) | {f["obligation_id"] for f in fixes})
+
+
+MAX_ANCHOR_BYTES = 4_096
 
 
 @dataclass(frozen=True, slots=True)
@@ -1120,6 +1251,12 @@ class Anchor:
             },
             indent=2,
         )
+
+    @classmethod
+    def read(cls, path: Path) -> Anchor:
+        """The anchor kept in a file, read at most MAX_ANCHOR_BYTES of it (an anchor is a few
+        hundred bytes): a bigger file, or a device that never ends, is refused."""
+        return cls.from_json(read_text(path, MAX_ANCHOR_BYTES), str(path))
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Anchor:

@@ -257,39 +257,14 @@ def _check_references(spec: DirectiveSpec, source: str, units: Sequence[UnitRow]
 
 
 def _store_directive(conn: Connection, spec: DirectiveSpec, *, actor: str, now: datetime) -> Any:
-    doc = spec.document
     directive_id = conn.execute(
         DIRECTIVE.insert()
         .returning(DIRECTIVE.c.id)
-        .values(
-            code=spec.code,
-            issuer_code=doc.issuer,
-            number=doc.number,
-            symbol=doc.symbol,
-            document_date=doc.date,
-            subject=doc.subject,
-            lead_unit_code=spec.lead,
-            effective_from=spec.effective.start,
-            effective_until=spec.effective.until,
-            status="published",
-            source_sha256=spec.sha256(),
-            content=spec.canonical_json(),
-            published_at=now,
-            published_by=actor,
-        )
+        .values(**spec.stored_columns(), published_at=now, published_by=actor)
     ).scalar_one()
     conn.execute(
         REQUIREMENT.insert(),
-        [
-            {
-                "directive_id": directive_id,
-                "code": r.code,
-                "title": r.title,
-                "recipient_code": r.to,
-                "spec": r.model_dump_json(by_alias=True),
-            }
-            for r in spec.requirements
-        ],
+        [{"directive_id": directive_id, **row} for row in spec.requirement_columns()],
     )
     return directive_id
 

@@ -22,6 +22,7 @@ from models.chase import (
     Summary,
     first_working_day,
     plan,
+    rendered,
     summaries,
     write,
     write_summaries,
@@ -33,6 +34,7 @@ from models.desk import UnitRef as UnitRef
 from models.directive import DirectiveSpec, RequirementSpec
 from models.directive import load_directive as load_directive
 from models.errors import ConcurrencyConflict, InputError, NotFound
+from models.ladder import check_templates, template_references
 from models.ledger import ATTEMPTS
 from models.ledger import Issued as Issued
 from models.ledger import Outcome as Outcome
@@ -53,16 +55,32 @@ from models.review import Case as Case
 from models.review import Cases as Cases
 from models.review import Choices as Choices
 from models.settings import Settings
-from models.settings import load_settings as load_settings
+from models.settings import load_settings as load_environment
 from models.vietnamese import period_words
 from models.workdays import calendar_years
 from models.workdays import local_date as local_date
 from notifications.delivery import Delivery as Delivery
 from notifications.delivery import Smtp, deliver
+from notifications.steps import step_templates
 
 # Obligation ids are the `obligation` table's Integer key: int4 on PostgreSQL. SQLite would
 # hold larger ones, but the two backends must answer the same ids the same way.
 MAX_ID = 2**31 - 1
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, with the templates of the default escalation
+    ladder (DONDOC_ESCALATION) checked against the message templates that exist; an
+    InputError naming the variable otherwise."""
+    settings = load_environment()
+    check_default_ladder(settings)
+    return settings
+
+
+def check_default_ladder(settings: Settings) -> None:
+    """Refuse a default ladder step naming a message template that does not exist."""
+    references = template_references(settings.escalation, "DONDOC_ESCALATION")
+    check_templates(references, step_templates(), "environment")
 
 
 def known_day(day: date, source: str, field: str) -> date:
@@ -153,7 +171,9 @@ def publish(
     channel: str = "cli",
 ) -> PublishReport:
     """Store a validated directive (once) and open its periods that have started by `as_of`
-    (plus the configured horizon)."""
+    (plus the configured horizon). A ladder step naming a message template that does not
+    exist is refused, and nothing is written."""
+    check_templates(spec.template_references(), step_templates(), source)
     return publishing.publish(
         settings.engine(),
         spec,
@@ -249,7 +269,7 @@ class ChaseRun:
     """What a chase run found, wrote and delivered."""
 
     plan: ChasePlan
-    messages_written: int
+    messages_written: int  # for a dry run: the messages it rendered and would write
     delivery: Delivery | None  # None for a dry run
 
 
@@ -277,9 +297,11 @@ def chase(
 ) -> ChaseRun:
     """Chase what is due on `day` (`only`: for these obligations): the events and the
     messages in one transaction (retried whole if a concurrent command got there first), then
-    deliver the outbox. A dry run writes and sends nothing."""
+    deliver the outbox. A dry run renders every message the real run would write, so it
+    fails where the real run would, and writes and sends nothing."""
     from notifications.render import renderer
 
+    check_default_ladder(settings)
     engine = settings.engine()
     calendar = settings.calendar()
     for _ in range(ATTEMPTS):
@@ -292,8 +314,10 @@ def chase(
                     default_ladder=settings.escalation,
                     only=only,
                 )
+                _check_step_templates(found)
                 if dry_run:
-                    return ChaseRun(found, 0, None)
+                    would = rendered(conn, found, render=renderer(calendar))
+                    return ChaseRun(found, len(would), None)
                 written = write(conn, found, render=renderer(calendar), now=now)
             break
         except ConcurrencyConflict:
@@ -301,6 +325,17 @@ def chase(
     else:
         raise ConcurrencyConflict("chase: too many concurrent writers")
     return ChaseRun(found, written, deliver_outbox(settings, now=now))
+
+
+def _check_step_templates(found: ChasePlan) -> None:
+    """Refuse, before anything is rendered or written, a run with a step whose message
+    template no longer exists (a directive published before templates were checked, or a
+    template removed since), naming the directive and the step."""
+    references = {
+        (f"{item.directive}: step {item.step.key}.template", item.step.template)
+        for item in found.items
+    }
+    check_templates(sorted(references), step_templates(), "chase")
 
 
 def deliver_outbox(settings: Settings, *, now: datetime, everything: bool = False) -> Delivery:
@@ -388,13 +423,7 @@ def anchor_log(settings: Settings, *, now: datetime) -> tuple[ledger.Anchor, Pat
 
 def check_anchor(settings: Settings, file: Path) -> tuple[ledger.Anchor, list[str]]:
     """The anchor kept in `file`, and how the log differs from it now (empty: it holds)."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            str(file), "(file)", str(file), f"cannot be read: {exc.strerror}"
-        ) from None
-    kept = ledger.Anchor.from_json(text, str(file))
+    kept = ledger.Anchor.read(file)
     return kept, ledger.check_anchor(settings.engine(), kept)
 
 

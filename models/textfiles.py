@@ -4,11 +4,13 @@ form), bounded so that a small text cannot make a large structure.
 YAML lets a node be named (`&report`) and repeated (`*report`); a few lines of repetitions of
 repetitions ("billion laughs") stand for billions of nodes once expanded, as normalising and
 validating the text does. Files of the project may repeat a block this way, within a bound on
-the nodes built through aliases; pasted text may not use aliases at all, and its size is capped.
+the nodes built through aliases; pasted text may not use aliases at all. Files and pasted text
+alike are capped in size, and a file bigger than its cap is refused before it is read whole.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import yaml
 from models.errors import InputError
 
 MAX_PASTED_BYTES = 200_000  # a directive file is a few kB; its longest text a few paragraphs
+MAX_FILE_BYTES = MAX_PASTED_BYTES  # a directive or calendar file, as pasted text
 MAX_DEPTH = 32  # levels of nesting, aliases expanded (a directive file nests about 10)
 MAX_ALIAS_NODES = 10_000  # nodes a file may build through aliases (the seed builds 60)
 
@@ -111,18 +114,34 @@ def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
 
 
-def read_yaml(path: Path) -> Any:
-    """The file's content; a missing, non-UTF-8 or malformed file is an InputError."""
+def read_text(path: Path, limit: int) -> str:
+    """A UTF-8 file of at most `limit` bytes, refused before it is read whole when bigger (by
+    its size, or, for a device or a pipe, by reading one byte past the limit); a missing,
+    unreadable, bigger or non-UTF-8 file is an InputError naming it."""
     source = str(path)
+    too_big = f"may have at most {limit:,} bytes"
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > limit:
+                raise InputError(source, "(file)", f"{size:,} bytes", too_big)
+            data = file.read(limit + 1)
     except FileNotFoundError:
         raise InputError(source, "(file)", source, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(source, "(file)", exc.object[:20], "is not UTF-8 text") from None
     except OSError as exc:
         raise InputError(source, "(file)", source, f"cannot be read: {exc.strerror}") from None
-    return parse_yaml(text, source)
+    if len(data) > limit:
+        raise InputError(source, "(file)", f"more than {limit:,} bytes", too_big)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(source, "(file)", exc.object[:20], "is not UTF-8 text") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """The file's content, at most MAX_FILE_BYTES; a missing, bigger, non-UTF-8 or malformed
+    file is an InputError."""
+    return parse_yaml(read_text(path, MAX_FILE_BYTES), str(path))
 
 
 def parse_pasted_yaml(text: str, source: str) -> Any:

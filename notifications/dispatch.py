@@ -3,15 +3,17 @@ late units and their overdue items with a new deadline. Rendered as a Word docum
 `templates/cong-van-don-doc.docx` (docxtpl) and as HTML for the e-mail and the artifact; the
 number is left blank for the clerk.
 
-A dispatch to more than `MAX_LISTED_UNITS` late units cannot name them all: it is addressed to
-the bodies above them (their ancestors just under the issuer) with counts per body, and every
-late unit and item goes into its appendix (Phụ lục), an .xlsx sent beside the .docx."""
+A dispatch to more than `MAX_LISTED_UNITS` late units (or `MAX_LISTED_ITEMS` items) cannot
+name them all: it is addressed to the bodies above them (their ancestors just under the issuer)
+with counts per body, at most `MAX_LISTED_GROUPS` of them and one row counting the others, and
+every late unit and item goes into its appendix (Phụ lục), an .xlsx sent beside the .docx. So
+what a dispatch or a letter lists is bounded whatever the register's shape."""
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,9 +31,14 @@ from notifications.dispatch_template import TEMPLATE
 
 # The late units get this many working days from the dispatch's date.
 NEW_DEADLINE_WORKING_DAYS = 5
-# A dispatch (and a letter's section) names at most this many late units one by one; beyond,
-# it names the bodies above them with counts, and the units and items go to the appendix.
+# A dispatch (and a letter's section) names at most this many late units, and this many
+# items, one by one; beyond, it names the bodies above them with counts, and the units and
+# items go to the appendix.
 MAX_LISTED_UNITS = 50
+MAX_LISTED_ITEMS = 200
+# It names at most this many bodies above them (units directly under the issuer are their own
+# body): the others are counted together in one last row, and listed in the appendix.
+MAX_LISTED_GROUPS = 100  # the 63 provinces under a national issuer are all named
 # Titles a signer may hold, longest first, to split "Phó Chủ tịch Phạm Hoàng Anh".
 TITLES = (
     "Phó Chánh Văn phòng",
@@ -114,7 +121,7 @@ class GroupRow:
 
 def grouped(items: Iterable[Item]) -> list[GroupRow]:
     """The items' groups in Vietnamese order, with their late units, items and oldest due
-    date."""
+    date: the first MAX_LISTED_GROUPS, and one more row counting the others together."""
     units: dict[Group, set[str]] = {}
     counts: dict[Group, int] = {}
     oldest: dict[Group, date] = {}
@@ -122,22 +129,40 @@ def grouped(items: Iterable[Item]) -> list[GroupRow]:
         units.setdefault(item.group, set()).add(item.unit)
         counts[item.group] = counts.get(item.group, 0) + 1
         oldest[item.group] = min(oldest.get(item.group, item.effective_due), item.effective_due)
-    return [
+    rows = [
         GroupRow(group.name, len(units[group]), counts[group], oldest[group])
         for group in sorted(units, key=lambda g: sort_key(g.name))
     ]
+    if len(rows) <= MAX_LISTED_GROUPS:
+        return rows
+    shown, others = rows[:MAX_LISTED_GROUPS], rows[MAX_LISTED_GROUPS:]
+    return [
+        *shown,
+        GroupRow(
+            f"{number_text(len(others))} đơn vị khác, có tên tại Phụ lục",
+            sum(row.units for row in others),
+            sum(row.overdue for row in others),
+            min(row.oldest_due for row in others),
+        ),
+    ]
 
 
-def too_many(items: Iterable[Item]) -> bool:
-    """Whether the items' late units are too many to name one by one."""
-    return len({item.unit for item in items}) > MAX_LISTED_UNITS
+def too_many(items: Collection[Item]) -> bool:
+    """Whether the items, or their late units, are too many to name one by one."""
+    return len(items) > MAX_LISTED_ITEMS or len({item.unit for item in items}) > MAX_LISTED_UNITS
 
 
 def context(
-    info: DirectiveInfo, items: list[Item], *, day: date, calendar: WorkCalendar
+    info: DirectiveInfo,
+    items: list[Item],
+    *,
+    day: date,
+    calendar: WorkCalendar,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """What the Word and HTML templates fill in: the late units and their items, or, beyond
-    `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name."""
+    `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name
+    (`kind`: the run's, in the files' names; None for the chase)."""
     deadline = calendar.add_working_days(day, NEW_DEADLINE_WORKING_DAYS)
     number = f"số {info.number}/{info.symbol}" if info.number else f"/{info.symbol}"
     short = subject_phrase(info.subject)
@@ -152,7 +177,7 @@ def context(
         "symbol": info.symbol,
         "subject": f"V/v đôn đốc thực hiện {short}",
         "place_and_date": place_and_date(info.issuer_name, day),
-        "filename": filename(info, day),
+        "filename": filename(info, day, kind),
         "closing": (f"Giao {info.lead_name} theo dõi, đôn đốc và báo cáo kết quả thực hiện./."),
         "copies": ["- Như trên;", f"- {info.lead_name};", f"- Lưu: VT, {lead_office}."],
         "signer": signer_of(info.signed_by, info.issuer_kind),
@@ -163,7 +188,7 @@ def context(
         late = len({item.unit for item in items})
         return values | {
             "grouped": True,
-            "appendix": appendix_filename(info, day),
+            "appendix": appendix_filename(info, day, kind),
             "recipients": [group.name for group in groups],
             "opening": (
                 f"{reference}{number_text(late)} đơn vị thuộc các đơn vị sau chưa hoàn thành "
@@ -220,12 +245,19 @@ def render_docx(values: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def filename(info: DirectiveInfo, day: date) -> str:
-    return f"cong-van-don-doc-{info.code}-{day.isoformat()}.docx"
+def _stem(info: DirectiveInfo, day: date, kind: str | None) -> str:
+    """The dispatch's file name without its extension: one per directive, day and kind of run
+    (None: the chase; the monthly summary's is `tong-hop-thang`), so that two runs of a day
+    never write the same file."""
+    return f"cong-van-don-doc-{info.code}-{day.isoformat()}" + (f"-{kind}" if kind else "")
 
 
-def appendix_filename(info: DirectiveInfo, day: date) -> str:
-    return f"cong-van-don-doc-{info.code}-{day.isoformat()}-phu-luc.xlsx"
+def filename(info: DirectiveInfo, day: date, kind: str | None) -> str:
+    return f"{_stem(info, day, kind)}.docx"
+
+
+def appendix_filename(info: DirectiveInfo, day: date, kind: str | None) -> str:
+    return f"{_stem(info, day, kind)}-phu-luc.xlsx"
 
 
 def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:

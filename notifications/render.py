@@ -13,7 +13,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.chase import RETURN_NOTICE, Attachment, Item, Letter, Recipient, Rendered, Summary
+from models.chase import (
+    RETURN_NOTICE,
+    SUMMARY_STEP,
+    Attachment,
+    Item,
+    Letter,
+    Recipient,
+    Rendered,
+    Summary,
+)
 from models.vietnamese import day_text, number_text, period_words, sort_key
 from models.workdays import WorkCalendar
 from notifications import dispatch
@@ -76,7 +85,7 @@ def _section(template: str, items: list[Item], day: date) -> Section:
         return Section(template, ordered, [], [])
     directives = _by_directive(items)
     if items[0].step.dispatch and all(dispatch.too_many(d) for d in directives.values()):
-        appendices = [dispatch.appendix_filename(d[0].info, day) for d in directives.values()]
+        appendices = [dispatch.appendix_filename(d[0].info, day, None) for d in directives.values()]
     else:
         appendices = [section_appendix(template, day)]
     return Section(template, items, dispatch.grouped(items), appendices)
@@ -98,15 +107,15 @@ def sections(letter: Letter, day: date) -> list[Section]:
 
 
 def _drafts(
-    items: list[Item], day: date, calendar: WorkCalendar
+    items: list[Item], day: date, calendar: WorkCalendar, kind: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Attachment]]:
     """One urging dispatch per directive of the items: its values, its Word document, and
-    its appendix when it is grouped."""
+    its appendix when it is grouped (`kind`: the run's, in the files' names)."""
     drafts: list[dict[str, Any]] = []
     attachments: list[Attachment] = []
     for group in _by_directive(items).values():
         info = group[0].info
-        values = dispatch.context(info, group, day=day, calendar=calendar)
+        values = dispatch.context(info, group, day=day, calendar=calendar, kind=kind)
         drafts.append(values)
         attachments.append(
             Attachment(values["filename"], dispatch.DOCX, dispatch.render_docx(values))
@@ -160,7 +169,7 @@ def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, da
 
     def render(summary: Summary, to: Recipient, day: date) -> Rendered:
         env = environment()
-        drafts, attachments = _drafts(summary.items, day, calendar)
+        drafts, attachments = _drafts(summary.items, day, calendar, SUMMARY_STEP.key)
         (draft,) = drafts
         context = {
             "recipient": to,

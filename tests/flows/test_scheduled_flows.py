@@ -177,7 +177,7 @@ def test_the_monthly_summary_goes_out_on_the_first_working_day_only(
     assert "| 1 | " in table
     # one draft per directive with late units: the seed, and the one a test above published
     drafts = {p.name for p in (prefect_stack.var / "outbox").glob("cong-van-don-doc-*.docx")}
-    assert "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01.docx" in drafts
+    assert "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx" in drafts
     second = run_deployment(name, timeout=180, parameters={"as_of": "2024-04-02"})
     assert "Không phải ngày làm việc đầu tiên" in str(
         prefect_stack.artifacts(second.id)["tong-hop-thang-2024-04-02"].data  # type: ignore[union-attr]

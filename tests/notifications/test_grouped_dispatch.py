@@ -11,14 +11,16 @@ from types import SimpleNamespace
 
 import docx
 import openpyxl
+import pytest
 
-from models.chase import DirectiveInfo, Item, Letter, Recipient, grouper
+from models.chase import DirectiveInfo, Item, Letter, Recipient, Summary, grouper
 from models.ladder import DEFAULT_LADDER
 from models.obligation import State
 from models.vietnamese import sort_key
 from models.workdays import WorkCalendar
+from notifications import dispatch
 from notifications.dispatch import DOCX, MAX_LISTED_UNITS, XLSX, context
-from notifications.render import renderer
+from notifications.render import renderer, summary_renderer
 
 CALENDAR = WorkCalendar()
 MONDAY = date(2024, 3, 18)
@@ -165,3 +167,84 @@ def test_the_appendix_writes_unit_names_and_titles_as_text_never_a_formula() -> 
     cells = [cell for row in sheet.iter_rows(min_row=6) for cell in row[2:4]]
     assert {cell.value for cell in cells} == set(typed)
     assert {cell.data_type for cell in cells} == {"s"}
+
+
+def _flat(units: int, per_unit: int = 1) -> list[Item]:
+    """`units` communes right under the province (each its own body above late units, as a
+    national register's 100,021 communes under one issuer were), `per_unit` overdue monthly
+    reports each."""
+    register = {"42": SimpleNamespace(name="Ủy ban nhân dân tỉnh Hà Tĩnh", parent_code=None)}
+    for n in range(units):
+        register[f"C{n}"] = SimpleNamespace(name=f"Xã Số {n:05d}", parent_code="42")
+    group = grouper(register)
+    state = State("open", 1, None, None, None, None, None, None, None, "0" * 64)
+    months = [f"{2016 + m // 12}-{m % 12 + 1:02d}" for m in range(per_unit)]
+    return [
+        Item(
+            obligation_id=n * per_unit + m,
+            directive=INFO.code,
+            subject=INFO.subject,
+            requirement="thang",
+            title="Báo cáo tháng",
+            unit=f"C{n}",
+            unit_name=register[f"C{n}"].name,
+            period=period,
+            effective_due=date(2024, 2, 7),
+            step=URGE,
+            reason=None,
+            state=state,
+            info=INFO,
+            group=group(f"C{n}", "42"),
+        )
+        for n in range(units)
+        for m, period in enumerate(months)
+    ]
+
+
+def test_a_letter_and_its_dispatch_list_no_more_bodies_than_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """3,000 communes right under the issuer are 3,000 bodies: the dispatch, the letter and the
+    monthly summary name the first 20 (the cap, set small here) and count the 2,980 others in
+    one row, and the appendix lists every one."""
+    monkeypatch.setattr(dispatch, "MAX_LISTED_GROUPS", 20)
+    items = _flat(3_000)
+    rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
+    word, appendix = rendered.attachments
+    others = "2.980 đơn vị khác, có tên tại Phụ lục"
+
+    document = docx.Document(io.BytesIO(word.content))
+    text = [p.text for p in document.paragraphs if p.text.strip()]
+    addressed = text[1 : text.index(next(t for t in text if t.startswith("Thực hiện")))]
+    assert len(addressed) == 21 and addressed[-1] == f"- {others}."
+    _, rows, _ = document.tables
+    listed = [[c.text for c in r.cells] for r in rows.rows]
+    assert len(listed) == 1 + 21
+    assert listed[-1] == ["21", others, "2.980", "2.980", "07/02/2024"]
+
+    sheet = openpyxl.load_workbook(io.BytesIO(appendix.content))["Phụ lục"]
+    assert len(list(sheet.iter_rows(values_only=True))) == 5 + 3_000
+
+    # the letter's section; in HTML also the dispatch shown, addressed and tabled
+    assert (rendered.text.count("Xã Số "), rendered.html.count("Xã Số ")) == (20, 3 * 20)
+    assert others in rendered.text and others in rendered.html
+    assert len(rendered.html) < 40_000
+
+    summary = Summary(INFO, [], items, [])
+    monthly = summary_renderer(CALENDAR)(summary, Recipient("ubnd@hatinh.example", "UBND"), MONDAY)
+    assert monthly.text.count("Xã Số ") == 20 and others in monthly.text
+
+
+def test_a_few_units_with_many_items_are_counted_not_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three units with 40 overdue reports each: more items than the cap (set to 100 here), so
+    the letter and its dispatch count them per body and the appendix lists them."""
+    monkeypatch.setattr(dispatch, "MAX_LISTED_ITEMS", 100)
+    items = _flat(3, per_unit=40)
+    values = context(INFO, items, day=MONDAY, calendar=CALENDAR)
+    assert values["grouped"] and values["rows"] == [] and len(values["groups"]) == 3
+    rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
+    assert [a.content_type for a in rendered.attachments] == [DOCX, XLSX]
+    assert "Tháng" not in rendered.text
+    assert context(INFO, items[:100], day=MONDAY, calendar=CALENDAR)["rows"]

@@ -5,6 +5,7 @@ projection rebuilt, so that `log verify` alone passes) or cut short. On every ba
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,9 @@ NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
 
 
 def _rehash(conn: sa.Connection, oid: int) -> None:
-    """Recompute one obligation's chain after its events were edited, as a forger would."""
+    """Recompute one obligation's chain after its events were edited, and point its
+    projection at the new head (`rebuild` refuses one naming a hash its chain lacks), as a
+    forger would."""
     rows = conn.execute(
         sa.text(
             "SELECT id, version, kind, idempotency_key, actor, at, channel, payload FROM event "
@@ -47,6 +50,9 @@ def _rehash(conn: sa.Connection, oid: int) -> None:
             {"p": prev, "h": digest, "i": row.id},
         )
         prev = digest
+    conn.execute(
+        sa.text("UPDATE obligation SET last_hash = :h WHERE id = :o"), {"h": prev, "o": oid}
+    )
 
 
 @pytest.fixture
@@ -110,3 +116,17 @@ def test_a_log_cut_short_is_found_by_its_anchor(seeded: Engine, q1: int) -> None
 def test_a_file_that_is_no_anchor_is_refused_naming_it() -> None:
     with pytest.raises(InputError, match=r"notes\.txt: \(file\): is not a dondoc log anchor"):
         ledger.Anchor.from_json('{"events": 3}', "notes.txt")
+
+
+def test_an_anchor_file_is_read_no_further_than_an_anchor_can_be(tmp_path: Path) -> None:
+    """`log verify --anchor /dev/zero` read without end: a file or device holding more than an
+    anchor can is refused, naming it."""
+    with pytest.raises(InputError) as endless:
+        ledger.Anchor.read(Path("/dev/zero"))
+    assert str(endless.value) == (
+        "/dev/zero: (file): may have at most 4,096 bytes (got 'more than 4,096 bytes')"
+    )
+    big = tmp_path / "anchor.json"
+    big.write_text(" " * 5_000)
+    with pytest.raises(InputError, match=r"anchor\.json: \(file\): may have at most 4,096 bytes"):
+        ledger.Anchor.read(big)

@@ -208,7 +208,7 @@ def test_the_monthly_summary_lists_the_late_units_worst_first(seeded: Engine) ->
         assert write_summaries(conn, [found], day=day, render=render, now=at(day)) == 2
         assert write_summaries(conn, [found], day=day, render=render, now=at(day)) == 0
     message = render(found, found.recipients[0], day)
-    assert message.attachments[0].filename.endswith("2024-04-01.docx")
+    assert message.attachments[0].filename.endswith("2024-04-01-tong-hop-thang.docx")
     assert found.late[0].unit_name in message.text and "Tổng hợp tháng" in message.subject
 
 

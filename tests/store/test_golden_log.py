@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from models import ledger
 from models.db import transaction
+from models.obligation import GENESIS
 from models.tables import EVENT, OBLIGATION, REQUIREMENT
 from tests.conftest import obligation_id, publish_seed
 
@@ -171,7 +172,7 @@ def test_golden_logs_verify_and_rebuild_to_their_recorded_projection(
                     **{k: _typed(OBLIGATION.c[k], v) for k, v in log["identity"].items()},
                     status="open",
                     version=0,
-                    last_hash="",
+                    last_hash=GENESIS,  # folded nothing yet
                 )
             ).scalar_one()
             log["id"] = oid

@@ -636,6 +636,72 @@ def test_verify_compares_every_projection_column_with_the_log(
     assert f"column {column} is " in str(problems[0]) and "but the log says" in str(problems[0])
 
 
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (
+            "UPDATE directive SET lead_unit_code = '18712'",
+            "directive cam-xuyen-cchc-2024: column lead_unit_code is '18712' but its content "
+            "says '446-VHTT'",
+        ),
+        (
+            "UPDATE directive SET effective_until = NULL",
+            "directive cam-xuyen-cchc-2024: column effective_until is None but its content "
+            "says datetime.date(2024, 12, 31)",
+        ),
+        (
+            'UPDATE directive SET content = replace(content, \'"lead":"446-VHTT"\', '
+            "'\"lead\":\"18712\"'), lead_unit_code = '18712'",
+            "directive cam-xuyen-cchc-2024: its content does not match its hash (edited)",
+        ),
+        (
+            "UPDATE requirement SET recipient_code = '18712' WHERE code = '1c'",
+            "directive cam-xuyen-cchc-2024: requirement 1c: column recipient_code is '18712' "
+            "but its content says '446-VHTT'",
+        ),
+        (
+            'UPDATE requirement SET spec = replace(spec, \'"unit":"tờ","min":0.0\', '
+            '\'"unit":"tờ","min":5.0\') WHERE code = \'1c\'',
+            "directive cam-xuyen-cchc-2024: requirement 1c: column spec, at "
+            "what.figures[3].min, is 5.0 but its content says 0.0",
+        ),
+        (
+            "INSERT INTO requirement (directive_id, code, title, spec) "
+            "SELECT directive_id, '9', title, spec FROM requirement WHERE code = '1c'",
+            "directive cam-xuyen-cchc-2024: requirement 9 has a row but is not in its content",
+        ),
+    ],
+)
+def test_verify_checks_every_directive_row_against_its_stored_content(
+    seeded: Engine, tamper: str, expected: str
+) -> None:
+    """A directive's lead office changed by raw SQL lets another unit's staff decide: verify
+    recomputes every row publishing derives from the directive's hashed content."""
+    with transaction(seeded) as conn:
+        conn.exec_driver_sql(tamper)
+    _, problems = ledger.verify(seeded)
+    assert [str(p) for p in problems] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [("period_start", date(2024, 1, 1), "2023-12-15"), ("period_end", None, "2024-03-14")],
+)
+def test_verify_checks_an_obligations_period_bounds_against_its_created_event(
+    seeded: Engine, q1: int, column: str, value: date | None, said: str
+) -> None:
+    edit = sa.text(f"UPDATE obligation SET {column} = :value WHERE id = :o").bindparams(
+        sa.bindparam("value", type_=OBLIGATION.c[column].type)
+    )
+    with transaction(seeded) as conn:
+        conn.execute(edit, {"value": value, "o": q1})
+    _, problems = ledger.verify(seeded)
+    shown = value.isoformat() if value else None
+    assert [str(p) for p in problems] == [
+        f"obligation {q1}: column {column} is {shown!r} but its created event says {said!r}"
+    ]
+
+
 def test_rebuild_refuses_a_projection_ahead_of_its_log(seeded: Engine, history: int) -> None:
     with transaction(seeded) as conn:
         _drop_append_only_guard(conn)
@@ -645,6 +711,29 @@ def test_rebuild_refuses_a_projection_ahead_of_its_log(seeded: Engine, history: 
     with pytest.raises(LogCorrupt, match=f"ahead of the log for obligation\\(s\\) {history}:"):
         ledger.rebuild(seeded)
     assert status(seeded, history) == "accepted"  # the evidence of the deletion stays
+
+
+def test_rebuild_refuses_a_deleted_tail_whose_version_was_set_back(
+    seeded: Engine, history: int
+) -> None:
+    """The intruder deletes the last event and sets the projection's version back: the hash
+    of the event the projection folded last is still there, and in no event of its chain."""
+    with transaction(seeded) as conn:
+        _drop_append_only_guard(conn)
+        conn.execute(
+            sa.text("DELETE FROM event WHERE obligation_id = :o AND version = 5"), {"o": history}
+        )
+        conn.execute(sa.text("UPDATE obligation SET version = 4 WHERE id = :o"), {"o": history})
+    _, problems = ledger.verify(seeded)
+    assert history in {p.obligation_id for p in problems}
+    assert any(
+        "column last_hash is" in str(p) and "no event of its chain has that hash" in str(p)
+        for p in problems
+    )
+    with pytest.raises(LogCorrupt, match=f"ahead of the log for obligation\\(s\\) {history}:"):
+        ledger.rebuild(seeded)
+    assert status(seeded, history) == "accepted"  # the evidence of the deletion stays
+    assert ledger.verify(seeded)[1] == problems
 
 
 def test_rebuild_refuses_a_log_that_does_not_verify(seeded: Engine, history: int) -> None:

@@ -3,17 +3,22 @@ flows ask of them beyond the ledger's own commands."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger, services
+from models import ledger, publishing, services
 from models.db import transaction
+from models.directive import DirectiveSpec, parse_directive
 from models.errors import InputError, Unauthorized
 from models.settings import Settings
-from tests.conftest import count, obligation_id
+from models.textfiles import read_yaml
+from models.workdays import WorkCalendar
+from tests.conftest import SEED, count, obligation_id
 from tests.store.test_ledger import FIGURES, NARRATIVE
 
 LATER = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)
@@ -235,3 +240,114 @@ def test_another_units_list_is_refused_and_the_denial_recorded(seeded: Engine) -
     with transaction(seeded, writes=False) as conn:
         denied = conn.execute(sa.text("SELECT actor FROM denial WHERE command = 'list'")).all()
     assert sorted(d.actor for d in denied) == ["cb.18712", "vhtt.lan"]
+
+
+def _seed_with(ladder: list[dict[str, object]], *, at: str) -> DirectiveSpec:
+    """The seed directive with an escalation ladder on the directive (`at` "directive") or on
+    its third, 1c (`at` "requirement")."""
+    data = read_yaml(SEED)
+    if at == "directive":
+        data["escalation"] = ladder
+    else:
+        data["requirements"][2]["escalation"] = ladder
+    return parse_directive(data, "thieu-mau.yaml")
+
+
+BAD_LADDER = [
+    {"key": "truoc-han", "working_days": -3, "to": "unit", "template": "nhac-truoc-han"},
+    {"key": "nhac-nho", "working_days": 1, "to": "unit", "template": "nhac-nho"},
+]
+
+
+@pytest.mark.parametrize(
+    ("at", "field"),
+    [
+        ("directive", "escalation[1].template"),
+        ("requirement", "requirements[2].escalation[1].template"),
+    ],
+)
+def test_a_ladder_step_naming_no_template_is_refused_at_publish_and_nothing_written(
+    registered: Engine, at: str, field: str
+) -> None:
+    spec = _seed_with(BAD_LADDER, at=at)
+    with pytest.raises(InputError) as refused:
+        services.publish(
+            settings_for(registered),
+            spec,
+            source="thieu-mau.yaml",
+            actor="admin.cx",
+            as_of=date(2024, 3, 1),
+            now=LATER,
+        )
+    assert str(refused.value).startswith(
+        f"thieu-mau.yaml: {field}: names no message template; the templates are: "
+        "bao-co-quan-chu-tri, de-nghi-don-doc, nhac-truoc-han, qua-han, tra-lai"
+    )
+    assert str(refused.value).endswith("(got 'nhac-nho')")
+    assert (count(registered, "directive"), count(registered, "event")) == (0, 0)
+
+
+def test_a_default_ladder_naming_no_template_is_refused_when_the_settings_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DONDOC_ESCALATION", json.dumps(BAD_LADDER))
+    with pytest.raises(InputError) as refused:
+        services.load_settings()
+    assert str(refused.value).startswith(
+        "environment: DONDOC_ESCALATION[1].template: names no message template"
+    )
+
+
+def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
+    registered: Engine,
+) -> None:
+    """A directive stored before its templates were checked (or whose template was removed
+    since): the dry run fails as the real run does, instead of promising letters, with one
+    line naming the directive and the step, and nothing is written."""
+    spec = _seed_with(BAD_LADDER, at="directive")
+    publishing.publish(
+        registered,
+        spec,
+        source="thieu-mau.yaml",
+        actor="admin.cx",
+        as_of=date(2024, 3, 1),
+        now=LATER,
+        calendar=WorkCalendar(),
+    )
+    settings = settings_for(registered)
+    monday = date(2024, 3, 18)
+    created = count(registered, "event")
+    for dry_run in (True, False):
+        with pytest.raises(InputError) as refused:
+            services.chase(settings, day=monday, now=LATER, dry_run=dry_run)
+        assert str(refused.value).startswith(
+            "chase: cam-xuyen-cchc-2024: step nhac-nho.template: names no message template"
+        )
+    assert (count(registered, "message"), count(registered, "event")) == (0, created)
+
+
+def test_a_dry_run_counts_the_messages_the_real_run_writes(seeded: Engine) -> None:
+    settings = settings_for(seeded)
+    monday = date(2024, 3, 18)
+    dry = services.chase(settings, day=monday, now=LATER, dry_run=True)
+    assert count(seeded, "message") == 0
+    real = services.chase(settings, day=monday, now=LATER)
+    assert dry.messages_written == real.messages_written == len(real.plan.letters) > 0
+
+
+def test_the_chase_and_the_monthly_summary_of_one_day_keep_their_dispatches_apart(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """Monday 01/04/2024 is the month's first working day and the day the seed's Q1 reports
+    reach the issuer's step: both runs attach an urging dispatch, and neither overwrites the
+    other's in the outbox folder."""
+    settings = settings_for(seeded).model_copy(update={"outbox_dir": tmp_path})
+    day, now = date(2024, 4, 1), datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
+    chased = services.chase(settings, day=day, now=now)
+    assert any(item.step.dispatch for item in chased.plan.items)
+    summed = services.monthly_summary(settings, day=day, now=now)
+    assert summed.messages_written > 0
+    assert sorted(path.name for path in tmp_path.glob("*.docx")) == [
+        "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx",
+        "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01.docx",
+    ]

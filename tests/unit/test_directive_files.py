@@ -579,6 +579,40 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     assert err.problem == "is not UTF-8 text"
 
 
+def test_a_file_bigger_than_pasted_text_may_be_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """The cap of pasted text holds for files: a 52.8 MB file (sparse: nothing to read) is
+    refused by its size, naming it, with no more than a few kB allocated on the way."""
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as file:
+        file.truncate(52_800_000)
+    tracemalloc.start()
+    try:
+        err = refusal(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(err) == (
+        f"{path}: (file): may have at most {MAX_PASTED_BYTES:,} bytes (got '52,800,000 bytes')"
+    )
+    assert peak < 100_000
+
+
+def test_a_device_that_never_ends_is_read_no_further_than_the_cap() -> None:
+    err = refusal(Path("/dev/zero"))
+    assert str(err) == (
+        "/dev/zero: (file): may have at most 200,000 bytes (got 'more than 200,000 bytes')"
+    )
+
+
+def test_a_file_at_the_cap_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "padded.yaml"
+    path.write_text(SEED_TEXT + "#" * (MAX_PASTED_BYTES - len(SEED_TEXT.encode())))
+    assert path.stat().st_size == MAX_PASTED_BYTES
+    assert load_directive(path).code == "cam-xuyen-cchc-2024"
+
+
 # --- the seed -----------------------------------------------------------------------------
 
 
