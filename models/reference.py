@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import transaction
+from models.errors import Refused
 from models.registry import ActorRow, UnitRow, heir_on
 from models.tables import ACTOR, DIRECTIVE, UNIT
 
@@ -114,3 +115,21 @@ def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> int:
     with transaction(engine) as conn:
         upsert(conn, ACTOR, "username", [a.as_record() for a in actors])
     return len(actors)
+
+
+def add_actor(engine: Engine, actor: ActorRow, *, move: bool) -> str | None:
+    """Create or update one actor; the unit they acted for until now if this moves them to
+    another one, which only `move` allows (a typo in a username must not quietly take
+    someone else's place)."""
+    with transaction(engine) as conn:
+        was = conn.execute(
+            sa.select(ACTOR.c.unit_code).where(ACTOR.c.username == actor.username)
+        ).scalar()
+        moved = was if was is not None and was != actor.unit_code else None
+        if moved is not None and not move:
+            raise Refused(
+                f"actors add: {actor.username} already acts for unit {moved}; to move them to "
+                f"{actor.unit_code}, add --move"
+            )
+        upsert(conn, ACTOR, "username", [actor.as_record()])
+    return moved
