@@ -210,8 +210,10 @@ def units_import(file: Path) -> None:
 @friendly
 def actors_import(file: Path) -> None:
     """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
-    n = services.import_actors(services.load_settings(), file)
+    n, moved = services.import_actors(services.load_settings(), file)
     out.print(f"{n} actors imported from {file}")
+    for username, was, unit in moved:
+        out.print(f"moved: {username} from unit {was} to {unit}")
 
 
 @actors_app.command("add")

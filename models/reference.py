@@ -110,11 +110,21 @@ def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
     return len(units)
 
 
-def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> int:
-    """Upsert validated actors."""
+def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> list[tuple[str, str, str]]:
+    """Upsert validated actors; returns those it moved to another unit (username, the unit
+    they acted for, the new one), for the register's keeper to see."""
     with transaction(engine) as conn:
+        # the whole register (one short row a person), not an IN list a national file overflows
+        was = {
+            r.username: r.unit_code
+            for r in conn.execute(sa.select(ACTOR.c.username, ACTOR.c.unit_code))
+        }
         upsert(conn, ACTOR, "username", [a.as_record() for a in actors])
-    return len(actors)
+    return [
+        (a.username, was[a.username], a.unit_code)
+        for a in actors
+        if was.get(a.username, a.unit_code) != a.unit_code
+    ]
 
 
 def add_actor(engine: Engine, actor: ActorRow, *, move: bool) -> str | None:

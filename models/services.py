@@ -115,9 +115,11 @@ def import_units(settings: Settings, file: Path, *, now: datetime) -> tuple[int,
     return imported, handed
 
 
-def import_actors(settings: Settings, file: Path) -> int:
-    """Validate an actor register file against the unit register, then upsert it."""
-    return reference.import_actors(settings.engine(), read_actors(file, _unit_codes(settings)))
+def import_actors(settings: Settings, file: Path) -> tuple[int, list[tuple[str, str, str]]]:
+    """Validate an actor register file against the unit register, then upsert it; returns
+    how many actors it holds and those it moved to another unit (username, from, to)."""
+    actors = read_actors(file, _unit_codes(settings))
+    return len(actors), reference.import_actors(settings.engine(), actors)
 
 
 def add_actor(

@@ -237,6 +237,19 @@ def test_adding_an_existing_username_never_moves_the_actor_silently(published: A
     assert "moved" not in again.stdout
 
 
+def test_an_actor_register_says_whom_it_moves(published: Any, tmp_path: Path) -> None:
+    moved = tmp_path / "actors.csv"
+    lines = ACTORS.read_text(encoding="utf-8").splitlines()
+    lines = [
+        line.replace(",18739,staff,", ",18742,staff,") if line.startswith("cb.18739,") else line
+        for line in lines
+    ]
+    moved.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    imported = published("actors", "import", str(moved))
+    assert "moved: cb.18739 from unit 18739 to 18742" in imported.stdout
+    assert "moved" not in published("actors", "import", str(moved)).stdout
+
+
 def test_an_operator_drops_or_retries_one_message(
     published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
