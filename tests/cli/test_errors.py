@@ -286,3 +286,4 @@ def test_an_operator_drops_or_retries_one_message(
     assert statuses == {first["key"]: "dropped"} | {m["key"]: "sent" for m in [second, *rest]}
     dropped = json.loads(published("outbox", "list", "--status", "dropped", "--json").stdout)
     assert [m["key"] for m in dropped] == [first["key"]]
+    assert dropped[0]["channel"].startswith("dropped by admin.cx at ")
