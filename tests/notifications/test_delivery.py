@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from models import reference, services
 from models.chase import Recipient, Rendered, store_messages
 from models.db import transaction
-from models.errors import Unauthorized
+from models.errors import Refused, Unauthorized
 from models.settings import Settings
 from notifications import delivery
 
@@ -313,58 +313,79 @@ def _units_with_mail(engine: Engine, n: int) -> list[tuple[str, str, str]]:
         ]
 
 
-def test_one_unbuildable_message_stops_nothing_and_can_be_fixed_or_dropped(
+BROKEN_NAME = "Xã Cẩm Mỹ\r\nBcc: spy@evil.example"
+
+
+def _plant(engine: Engine, key: str) -> None:
+    """What an older database may hold and the register now refuses: a name that would end
+    a header early, in a message already in the outbox."""
+    with transaction(engine) as conn:
+        conn.execute(
+            sa.text("UPDATE message SET recipient_name = :name WHERE key = :key"),
+            {"name": BROKEN_NAME, "key": key},
+        )
+
+
+def test_one_unbuildable_message_stops_nothing_and_can_be_fixed(
     registered: Engine, smtp: Server
 ) -> None:
     units = _units_with_mail(registered, 20)
     assert len(units) == 20
     keys = outbox(registered, *((email, name) for _, email, name in units))
-    bad, doomed = keys[4], keys[9]
-    # an older database may hold what the register now refuses: a name that ends a header
-    with transaction(registered) as conn:
+    bad = keys[4]
+    _plant(registered, bad)
+    with transaction(registered) as conn:  # and the register it came from
         conn.execute(
             sa.text("UPDATE unit SET name = :name WHERE code = :code"),
-            {"name": "Xã Cẩm Mỹ\r\nBcc: spy@evil.example", "code": units[4][0]},
-        )
-        conn.execute(
-            sa.text("UPDATE message SET recipient_name = :name WHERE key IN (:a, :b)"),
-            {"name": "Xã Cẩm Mỹ\r\nBcc: spy@evil.example", "a": bad, "b": doomed},
+            {"name": BROKEN_NAME, "code": units[4][0]},
         )
     settings = settings_for(registered, smtp)
     run = services.deliver_outbox(settings, now=NOW)
-    assert len(run.sent) == 18 and len(smtp.inbox.received) == 18
-    assert [key for key, _ in run.failed] == [bad, doomed]
-    assert "CR or LF" in run.failed[0][1]
-    assert statuses(registered) == {"sent": 18, "failed": 2}
+    assert len(run.sent) == 19 and len(smtp.inbox.received) == 19
+    assert [key for key, _ in run.failed] == [bad] and "CR or LF" in run.failed[0][1]
+    assert statuses(registered) == {"sent": 19, "failed": 1}
     assert "spy@evil.example" not in smtp.inbox.rcpt
-    # `outbox retry` goes on past them, and sends nothing twice
+    # `outbox retry` goes on past it, and sends nothing twice
     again = services.deliver_outbox(settings, now=NOW, everything=True)
-    assert again.sent == [] and [key for key, _ in again.failed] == [bad, doomed]
+    assert again.sent == [] and [key for key, _ in again.failed] == [bad]
+    assert len(smtp.inbox.received) == 19
     # the register is corrected: a retry of that message carries the corrected name
     with transaction(registered, writes=False) as conn:
         (row,) = [u for u in reference.load_units(conn) if u.code == units[4][0]]
     reference.import_units(registered, [replace(row, name=units[4][2])])
     fixed = services.retry_messages(settings, [bad], now=NOW)
-    assert fixed.sent == [bad] and len(smtp.inbox.received) == 19
-    (to,) = smtp.inbox.received[-1][1]["To"].addresses
-    assert (to.addr_spec, to.display_name) == (units[4][1], units[4][2])
-    # the other is dropped by an admin (staff may not): kept for the record, never sent
-    with pytest.raises(Unauthorized):
-        services.drop_message(settings, doomed, actor="vhtt.lan", now=NOW)
-    services.drop_message(settings, doomed, actor="admin.cx", now=NOW)
-    services.deliver_outbox(settings, now=NOW + timedelta(days=1), everything=True)
-    assert statuses(registered) == {"sent": 19, "dropped": 1}
+    assert fixed.sent == [bad] and len(smtp.inbox.received) == 20
+    ((rcpts, mail),) = smtp.inbox.received[-1:]
+    (to,) = mail["To"].addresses
+    assert (rcpts, to.addr_spec, to.display_name) == ([units[4][1]], units[4][1], units[4][2])
+    assert statuses(registered) == {"sent": 20}
+
+
+def test_an_admin_drops_a_message_for_good(registered: Engine, smtp: Server) -> None:
+    units = _units_with_mail(registered, 2)
+    keys = outbox(registered, *((email, name) for _, email, name in units))
+    _plant(registered, keys[0])
+    settings = settings_for(registered, smtp)
+    assert [key for key, _ in services.deliver_outbox(settings, now=NOW).failed] == keys[:1]
+    with pytest.raises(Unauthorized):  # staff may not; the refusal is recorded
+        services.drop_message(settings, keys[0], actor="vhtt.lan", now=NOW)
+    services.drop_message(settings, keys[0], actor="admin.cx", now=NOW)
+    with pytest.raises(Refused):
+        services.retry_messages(settings, keys[:1], now=NOW)
+    later = services.deliver_outbox(settings, now=NOW + timedelta(days=1), everything=True)
+    assert (later.sent, later.failed, later.waiting) == ([], [], 0)
+    assert statuses(registered) == {"sent": 1, "dropped": 1}
+    assert smtp.inbox.rcpt == [units[1][1]]
     with transaction(registered, writes=False) as conn:
         channel = conn.execute(
-            sa.text("SELECT channel FROM message WHERE key = :k"), {"k": doomed}
+            sa.text("SELECT channel FROM message WHERE key = :k"), {"k": keys[0]}
         ).scalar_one()
         denials = conn.execute(
             sa.text("SELECT actor, command FROM denial WHERE target = :t"),
-            {"t": f"message {doomed}"},
+            {"t": f"message {keys[0]}"},
         ).all()
     assert channel.startswith("dropped by admin.cx at ")
     assert [tuple(d) for d in denials] == [("vhtt.lan", "drop")]
-    assert len(smtp.inbox.received) == 19
 
 
 class SlowInbox(Inbox):
