@@ -211,8 +211,10 @@ def units_import(file: Path) -> None:
 @friendly
 def actors_import(file: Path) -> None:
     """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
-    n = services.import_actors(services.load_settings(), file)
+    n, moved = services.import_actors(services.load_settings(), file)
     out.print(f"{n} actors imported from {file}")
+    for username, was, unit in moved:
+        out.print(f"moved: {username} from unit {was} to {unit}")
 
 
 @actors_app.command("add")
@@ -223,17 +225,23 @@ def actors_add(
     unit: Annotated[str, typer.Option("--unit", help="Code of the unit they act for.")],
     role: Annotated[str, typer.Option("--role", help="staff or admin.")] = "staff",
     email: Annotated[str | None, typer.Option("--email")] = None,
+    move: Annotated[
+        bool, typer.Option("--move", help="Allow moving an existing actor to another unit.")
+    ] = False,
 ) -> None:
     """Create (or update) one actor."""
-    actor = services.add_actor(
+    actor, moved = services.add_actor(
         services.load_settings(),
         username=username,
         full_name=full_name,
         unit=unit,
         role=role,
         email=email,
+        move=move,
     )
     out.print(f"actor {actor.username} ({actor.role}, unit {actor.unit_code}) saved")
+    if moved is not None:
+        out.print(f"moved from unit {moved} to {actor.unit_code}")
 
 
 @directive_app.command("publish")
@@ -619,7 +627,9 @@ def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
         else {
             "sent": len(run.delivery.sent),
             "failed": [{"message": k, "error": e} for k, e in run.delivery.failed],
+            "rejected": [{"message": k, "error": e} for k, e in run.delivery.rejected],
             "waiting": run.delivery.waiting,
+            "left_for_next_run": run.delivery.deferred,
         },
     }
 
@@ -642,11 +652,29 @@ def _told(run: services.ChaseRun) -> None:
 
 
 def _delivery_failed(delivery: services.Delivery | None) -> None:
-    if delivery is not None and delivery.failed:
-        raise DeliveryFailed(
+    """Say what a run left for later; fail (exit 7) if a message failed or was refused."""
+    if delivery is None:
+        return
+    if delivery.stopped is not None:
+        err.print(
+            Text.assemble(
+                ("delivery stopped", "yellow"),
+                f": {delivery.stopped}; {delivery.deferred} message(s) left for the next run",
+            )
+        )
+    problems = []
+    if delivery.failed:
+        problems.append(
             f"{len(delivery.failed)} message(s) not delivered, kept in the outbox for a later "
             f"run: {delivery.failed[0][1]}"
         )
+    if delivery.rejected:
+        problems.append(
+            f"{len(delivery.rejected)} message(s) refused by the mail server for good, not "
+            f"retried (dondoc outbox list --status rejected): {delivery.rejected[0][1]}"
+        )
+    if problems:
+        raise DeliveryFailed("; ".join(problems))
 
 
 @app.command()
@@ -679,7 +707,7 @@ def chase(
     if run.delivery is not None:
         out.print(
             f"delivered {len(run.delivery.sent)}, failed {len(run.delivery.failed)}, "
-            f"waiting {run.delivery.waiting}"
+            f"rejected {len(run.delivery.rejected)}, waiting {run.delivery.waiting}"
         )
     _delivery_failed(run.delivery)
 
@@ -687,7 +715,9 @@ def chase(
 @outbox_app.command("list")
 @friendly
 def outbox_list(
-    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending, sending, sent, failed, rejected or dropped")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The messages in the outbox, newest first."""
@@ -703,11 +733,36 @@ def outbox_list(
 
 @outbox_app.command("retry")
 @friendly
-def outbox_retry() -> None:
-    """Deliver every message not yet sent, now, without waiting for its backoff."""
-    delivery = services.deliver_outbox(services.load_settings(), now=_now(), everything=True)
-    out.print(f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}")
+def outbox_retry(
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Only these messages, rejected ones too, under the names the registers now "
+            "give their addresses.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Deliver every message not yet sent (or just KEYS), now, without waiting for its
+    backoff."""
+    settings = services.load_settings()
+    if keys:
+        delivery = services.retry_messages(settings, keys, now=_now())
+    else:
+        delivery = services.deliver_outbox(settings, now=_now(), everything=True)
+    out.print(
+        f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}, "
+        f"rejected {len(delivery.rejected)}"
+    )
     _delivery_failed(delivery)
+
+
+@outbox_app.command("drop")
+@friendly
+def outbox_drop(key: str, actor: ActorOpt) -> None:
+    """Never deliver a message (an admin's decision); it stays in the outbox for the record."""
+    services.drop_message(services.load_settings(), key, actor=actor, now=_now())
+    out.print(f"message {key} dropped")
 
 
 @app.command()

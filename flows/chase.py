@@ -23,6 +23,34 @@ def chase_day(day: date) -> services.ChaseRun:
     return services.chase(load_settings(), day=day, now=pendulum.now("UTC"))
 
 
+def delivery_lines(delivery: services.Delivery) -> list[str]:
+    """What did not go, in Vietnamese, as markdown list items."""
+    red = '- <span style="color:#c00">**{}** thư {}: {}</span>'
+    lines = [red.format("Gửi không được", key, error) for key, error in delivery.failed]
+    lines += [
+        red.format("Máy chủ thư từ chối hẳn (không gửi lại)", key, error)
+        for key, error in delivery.rejected
+    ]
+    if delivery.stopped is not None:
+        lines.append(
+            f"- Dừng gửi giữa chừng (máy chủ thư không trả lời kịp hoặc hết thời gian gửi): "
+            f"{delivery.deferred} thư chờ lần chạy sau"
+        )
+    return lines
+
+
+def undelivered(delivery: services.Delivery | None) -> None:
+    """Fail the run if a message failed or was refused for good."""
+    if delivery is None:
+        return
+    if delivery.failed:
+        raise DeliveryFailed(
+            f"{len(delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại"
+        )
+    if delivery.rejected:
+        raise DeliveryFailed(f"{len(delivery.rejected)} thư bị máy chủ thư từ chối hẳn")
+
+
 def report(run: services.ChaseRun) -> str:
     """What the run did, in Vietnamese, as markdown."""
     found = run.plan
@@ -35,8 +63,7 @@ def report(run: services.ChaseRun) -> str:
     ]
     if run.delivery is not None:
         lines.append(f"- Đã chuyển: {len(run.delivery.sent)}; chờ gửi lại: {run.delivery.waiting}")
-        for key, error in run.delivery.failed:
-            lines.append(f'- <span style="color:#c00">**Gửi không được** thư {key}: {error}</span>')
+        lines += delivery_lines(run.delivery)
     for unit, name, role in found.unreachable:
         lines.append(
             f'- <span style="color:#c00">**Không có địa chỉ** để báo {name} ({unit}, {role})</span>'
@@ -62,10 +89,7 @@ def daily_chase(as_of: date | None = None) -> int:
         description=f"Đôn đốc ngày {day_text(day)}",
     )
     print(f"{day}: {len(run.plan.items)} chased, {len(run.plan.letters)} letters")
-    if run.delivery is not None and run.delivery.failed:
-        raise DeliveryFailed(
-            f"{len(run.delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại"
-        )
+    undelivered(run.delivery)
     return len(run.plan.items)
 
 
@@ -94,8 +118,7 @@ def summary_report(run: services.SummaryRun) -> str:
         lines.append("")
     if run.delivery is not None:
         lines.append(f"Thư mới: {run.messages_written}; đã chuyển: {len(run.delivery.sent)}")
-        for key, error in run.delivery.failed:
-            lines.append(f'- <span style="color:#c00">**Gửi không được** thư {key}: {error}</span>')
+        lines += delivery_lines(run.delivery)
     return "\n".join(lines)
 
 
@@ -110,8 +133,5 @@ def monthly_summary(as_of: date | None = None) -> int:
         markdown=summary_report(run),
         description=f"Tổng hợp tháng {day:%m/%Y}",
     )
-    if run.delivery is not None and run.delivery.failed:
-        raise DeliveryFailed(
-            f"{len(run.delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại"
-        )
+    undelivered(run.delivery)
     return sum(len(s.late) for s in run.summaries)

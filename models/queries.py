@@ -316,7 +316,7 @@ def compliance(engine: Engine, *, on: Day) -> list[tuple[str, str, str, str, int
 
 
 def list_messages(engine: Engine, *, status: str | None = None) -> list[dict[str, Any]]:
-    """The messages in the outbox, newest first (`status`: only pending, sent or failed)."""
+    """The messages in the outbox, newest first (`status`: only those in this status)."""
     query = sa.select(
         MESSAGE.c.key,
         MESSAGE.c.run,
@@ -327,6 +327,7 @@ def list_messages(engine: Engine, *, status: str | None = None) -> list[dict[str
         MESSAGE.c.next_attempt_at,
         MESSAGE.c.sent_at,
         MESSAGE.c.last_error,
+        MESSAGE.c.channel,  # where it went, or who dropped it
     ).order_by(MESSAGE.c.id.desc())
     if status is not None:
         query = query.where(MESSAGE.c.status == status)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import transaction
+from models.errors import Refused
 from models.registry import ActorRow, UnitRow, heir_on
 from models.tables import ACTOR, DIRECTIVE, UNIT
 
@@ -109,8 +110,36 @@ def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
     return len(units)
 
 
-def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> int:
-    """Upsert validated actors."""
+def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> list[tuple[str, str, str]]:
+    """Upsert validated actors; returns those it moved to another unit (username, the unit
+    they acted for, the new one), for the register's keeper to see."""
     with transaction(engine) as conn:
+        # the whole register (one short row a person), not an IN list a national file overflows
+        was = {
+            r.username: r.unit_code
+            for r in conn.execute(sa.select(ACTOR.c.username, ACTOR.c.unit_code))
+        }
         upsert(conn, ACTOR, "username", [a.as_record() for a in actors])
-    return len(actors)
+    return [
+        (a.username, was[a.username], a.unit_code)
+        for a in actors
+        if was.get(a.username, a.unit_code) != a.unit_code
+    ]
+
+
+def add_actor(engine: Engine, actor: ActorRow, *, move: bool) -> str | None:
+    """Create or update one actor; the unit they acted for until now if this moves them to
+    another one, which only `move` allows (a typo in a username must not quietly take
+    someone else's place)."""
+    with transaction(engine) as conn:
+        was = conn.execute(
+            sa.select(ACTOR.c.unit_code).where(ACTOR.c.username == actor.username)
+        ).scalar()
+        moved = was if was is not None and was != actor.unit_code else None
+        if moved is not None and not move:
+            raise Refused(
+                f"actors add: {actor.username} already acts for unit {moved}; to move them to "
+                f"{actor.unit_code}, add --move"
+            )
+        upsert(conn, ACTOR, "username", [actor.as_record()])
+    return moved

@@ -9,6 +9,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from email.errors import MessageError
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,36 @@ CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An address's local part as a plain dot-atom (no quoted string, no comment), and its
+# domain's labels (letters, digits, inner hyphens: an international domain in its xn-- form).
+DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# Line breaks inside a quoted CSV cell: the row they are in starts that many lines earlier.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def email_problem(value: str) -> str | None:
+    """Why `value` is not an address dondoc can send to, or None. It must be ASCII (dondoc
+    does not rely on SMTPUTF8), one plain address that the standard library reads back as
+    itself (nothing around it, no display name, no comment), with a dotted domain of
+    hostname labels."""
+    if not value.isascii():
+        return "is not an ASCII e-mail address (write an international domain in its xn-- form)"
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError, MessageError):  # what the address parser raises
+        return "is not an e-mail address"
+    labels = address.domain.split(".")
+    if (
+        parseaddr(value) != ("", value)
+        or address.addr_spec != value
+        or not DOT_ATOM.match(address.username)
+        or len(labels) < 2
+        or not all(DOMAIN_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        return "is not an e-mail address"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +163,11 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str,
                     raise InputError(
                         str(path), f"{at}, {column}", None, "is missing: the row is too short"
                     )
-                char = control_character(cell)
+                char = control_character(cell, one_line=True)
                 if char is not None:
-                    raise InputError(str(path), f"{at}, {column}", cell, character_problem(char))
+                    breaks = sum(len(LINE_BREAK.findall(c)) for c in row.values() if c)
+                    where = f"line {reader.line_num - breaks}, {column}"
+                    raise InputError(str(path), where, cell, character_problem(char))
             yield reader.line_num, {k: trim(v) for k, v in row.items()}
     except csv.Error as exc:
         raise InputError(str(path), f"line {reader.line_num}", str(exc), "is not CSV") from None
@@ -247,14 +281,9 @@ def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
         for tag in tags:
             _check(bool(TAG.match(tag)), path, f"{at}, tags", tag, "is not a tag (a-z, 0-9, -)")
         email = row["email"] or None
-        _check(
-            email is None or bool(EMAIL.match(email)),
-            path,
-            f"{at}, email",
-            row["email"],
-            "is not an e-mail address",
-        )
         _fits(path, f"{at}, email", row["email"], UNIT.c.email)
+        problem = email_problem(email) if email is not None else None
+        _check(problem is None, path, f"{at}, email", row["email"], problem or "")
         valid_from = _date(path, f"{at}, valid_from", row["valid_from"])
         valid_until = _date(path, f"{at}, valid_until", row["valid_until"])
         _check(
@@ -359,7 +388,18 @@ def validate_actor(
     email: str | None,
     known_units: set[str],
 ) -> ActorRow:
-    """One actor, from a file row or a command; `at` prefixes the field names in errors."""
+    """One actor, from a file row or a command; `at` prefixes the field names in errors.
+    Every text is one line: a line break in a name would end a mail header early."""
+    for field, value in (
+        ("username", username),
+        ("full_name", full_name),
+        ("unit", unit),
+        ("role", role),
+        ("email", email or ""),
+    ):
+        char = control_character(value, one_line=True)
+        if char is not None:
+            raise InputError(source, f"{at}{field}", value, character_problem(char))
     username, full_name = trim(username), trim(full_name)
     if not USERNAME.match(username):
         raise InputError(source, f"{at}username", username, "use a-z, 0-9, '.', '_' or '-'")
@@ -367,9 +407,6 @@ def validate_actor(
         raise InputError(source, f"{at}username", username, "is reserved for dondoc's own runs")
     if not full_name:
         raise InputError(source, f"{at}full_name", full_name, "is required")
-    char = control_character(full_name)
-    if char is not None:
-        raise InputError(source, f"{at}full_name", full_name, character_problem(char))
     for field, value, column in (
         ("username", username, ACTOR.c.username),
         ("full_name", full_name, ACTOR.c.full_name),
@@ -382,6 +419,7 @@ def validate_actor(
         raise InputError(source, f"{at}unit", unit, "names no unit in the register")
     if role not in ROLES:
         raise InputError(source, f"{at}role", role, f"must be one of {', '.join(ROLES)}")
-    if email is not None and not EMAIL.match(email):
-        raise InputError(source, f"{at}email", email, "is not an e-mail address")
+    problem = email_problem(email) if email is not None else None
+    if problem is not None:
+        raise InputError(source, f"{at}email", email, problem)
     return ActorRow(username, full_name, unit, role, email)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Generator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from models.desk import Owed as Owed
 from models.desk import UnitRef as UnitRef
 from models.directive import DirectiveSpec, RequirementSpec
 from models.directive import load_directive as load_directive
-from models.errors import ConcurrencyConflict, InputError, NotFound
+from models.errors import ConcurrencyConflict, InputError, NotFound, Unauthorized
 from models.ladder import check_templates, template_references
 from models.ledger import ATTEMPTS
 from models.ledger import Issued as Issued
@@ -56,11 +56,12 @@ from models.review import Cases as Cases
 from models.review import Choices as Choices
 from models.settings import Settings
 from models.settings import load_settings as load_environment
+from models.tables import MESSAGE_STATUSES as MESSAGE_STATUSES
 from models.vietnamese import period_words
 from models.workdays import calendar_years
 from models.workdays import local_date as local_date
 from notifications.delivery import Delivery as Delivery
-from notifications.delivery import Smtp, deliver
+from notifications.delivery import Smtp, deliver, drop, readdress
 from notifications.steps import step_templates
 
 # Obligation ids are the `obligation` table's Integer key: int4 on PostgreSQL. SQLite would
@@ -133,9 +134,11 @@ def import_units(settings: Settings, file: Path, *, now: datetime) -> tuple[int,
     return imported, handed
 
 
-def import_actors(settings: Settings, file: Path) -> int:
-    """Validate an actor register file against the unit register, then upsert it."""
-    return reference.import_actors(settings.engine(), read_actors(file, _unit_codes(settings)))
+def import_actors(settings: Settings, file: Path) -> tuple[int, list[tuple[str, str, str]]]:
+    """Validate an actor register file against the unit register, then upsert it; returns
+    how many actors it holds and those it moved to another unit (username, from, to)."""
+    actors = read_actors(file, _unit_codes(settings))
+    return len(actors), reference.import_actors(settings.engine(), actors)
 
 
 def add_actor(
@@ -146,12 +149,14 @@ def add_actor(
     unit: str,
     role: str,
     email: str | None,
-) -> ActorRow:
-    """Create (or update) one actor, validated as a line of the actor register would be."""
+    move: bool = False,
+) -> tuple[ActorRow, str | None]:
+    """Create (or update) one actor, validated as a line of the actor register would be (its
+    username trimmed, as the file's cells are); moving an existing actor to another unit
+    takes `move`. Returns the actor and the unit they were moved from, if they were."""
     known = _unit_codes(settings)
     actor = validate_actor("actors add", "", username, full_name, unit, role, email, known)
-    reference.import_actors(settings.engine(), [actor])
-    return actor
+    return actor, reference.add_actor(settings.engine(), actor, move=move)
 
 
 def check_can_publish(settings: Settings, actor: str, *, source: str, now: datetime) -> None:
@@ -284,6 +289,7 @@ def smtp(settings: Settings) -> Smtp | None:
         user=settings.smtp_user,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         sender=settings.mail_from,
+        timeout=settings.smtp_timeout,
     )
 
 
@@ -338,14 +344,23 @@ def _check_step_templates(found: ChasePlan) -> None:
     check_templates(sorted(references), step_templates(), "chase")
 
 
-def deliver_outbox(settings: Settings, *, now: datetime, everything: bool = False) -> Delivery:
-    """Deliver the messages that are due (`everything`: retry the waiting ones now)."""
+def deliver_outbox(
+    settings: Settings,
+    *,
+    now: datetime,
+    everything: bool = False,
+    only: Collection[str] | None = None,
+) -> Delivery:
+    """Deliver the messages that are due (`everything`: retry the waiting ones now; `only`:
+    just the messages of these keys)."""
     return deliver(
         settings.engine(),
         now=now,
         smtp=smtp(settings),
         folder=settings.outbox_dir,
         everything=everything,
+        only=only,
+        budget=timedelta(seconds=settings.delivery_budget),
     )
 
 
@@ -714,8 +729,41 @@ def unit_desk(settings: Settings, *, unit: str, day: date) -> list[Owed]:
 
 
 def list_messages(settings: Settings, *, status: str | None = None) -> list[dict[str, Any]]:
-    """The messages in the outbox, newest first (`status`: only pending, sent or failed)."""
+    """The messages in the outbox, newest first (`status`: only those in this status)."""
+    if status is not None and status not in MESSAGE_STATUSES:
+        raise InputError(
+            "outbox list", "--status", status, f"must be one of {', '.join(MESSAGE_STATUSES)}"
+        )
     return queries.list_messages(settings.engine(), status=status)
+
+
+def drop_message(settings: Settings, key: str, *, actor: str, now: datetime) -> None:
+    """An administrator takes a message out of delivery for good (kept for the record, with
+    who and when); a refusal is recorded."""
+    engine = settings.engine()
+    try:
+        with transaction(engine, writes=False) as conn:
+            who = ledger.load_actor(conn, actor, "outbox drop")
+        if who.role != "admin":
+            raise Unauthorized(f"outbox drop: {actor} is {who.role}; only an admin may drop mail")
+    except Unauthorized as denied:
+        ledger.record_denial(
+            engine,
+            actor=actor,
+            command="drop",
+            target=f"message {key}",
+            reason=str(denied),
+            now=now,
+        )
+        raise
+    drop(engine, key, actor=actor, now=now)
+
+
+def retry_messages(settings: Settings, keys: Collection[str], *, now: datetime) -> Delivery:
+    """Deliver these messages now, whatever their backoff or rejection, under the names the
+    registers now give their addresses (after a register is corrected)."""
+    readdress(settings.engine(), keys, now=now)
+    return deliver_outbox(settings, now=now, everything=True, only=keys)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from email.errors import MessageError
+from email.headerregistry import Address
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -40,10 +42,22 @@ class Settings(BaseSettings):
         description="The escalation ladder of directives that set none (JSON list of steps).",
     )
     smtp_host: str | None = Field(
-        default=None, description="SMTP server for e-mail; unset: no e-mail is sent."
+        default=None, description="SMTP server for e-mail; unset or empty: no e-mail is sent."
     )
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS.")
+    smtp_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description="Seconds an SMTP connection waits for the server at any step; the first "
+        "timeout ends the run's delivery.",
+    )
+    delivery_budget: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds one run may spend delivering; what is left waits for the next run.",
+    )
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = Field(default="dondoc@localhost", description="The From of every message.")
@@ -66,6 +80,24 @@ class Settings(BaseSettings):
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."
     )
+
+    @field_validator("smtp_host", "smtp_user", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `DONDOC_SMTP_HOST=` in an env file means "no SMTP", not a server named "".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        # one plain ASCII address, read back as itself (dondoc@localhost too: no dot needed)
+        try:
+            plain = value.isascii() and Address(addr_spec=value).addr_spec == value
+        except (ValueError, IndexError, MessageError):  # what the address parser raises
+            plain = False
+        if not plain:
+            raise ValueError("is not one plain e-mail address")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 ROLES = ("staff", "admin")
+# An outbox message is pending until a run claims it (sending, until its lease lapses), then
+# sent, failed (retried later), rejected (refused for good by the server) or dropped by an
+# operator.
+MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "rejected", "dropped")
 
 
 class Unit(SQLModel, table=True):
@@ -156,7 +160,7 @@ class Message(SQLModel, table=True):
     subject: str = Field(sa_type=sa.Text)
     text: str = Field(sa_type=sa.Text)
     html: str = Field(sa_type=sa.Text)
-    status: str = Field(default="pending", max_length=16, index=True)  # pending, sent, failed
+    status: str = Field(default="pending", max_length=16, index=True)  # MESSAGE_STATUSES
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str | None = Field(default=None, sa_type=sa.Text)

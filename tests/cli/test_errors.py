@@ -234,3 +234,77 @@ def test_a_typed_key_the_forms_or_dondoc_keep_or_no_log_holds_is_refused(
     )
     _refused(refused, 2, "--key: idempotency key", problem)
     assert _written(published) == before
+
+
+def test_an_unknown_outbox_status_is_refused(published: Any) -> None:
+    refused = published("outbox", "list", "--status", "bogus", ok=False)
+    _refused(
+        refused,
+        2,
+        "outbox list: --status: must be one of pending, sending, sent, failed, rejected, dropped",
+        "(got 'bogus')",
+    )
+
+
+def test_adding_an_existing_username_never_moves_the_actor_silently(published: Any) -> None:
+    """The username is trimmed as the register file's cells are, so ' cb.18739' is cb.18739."""
+    args = ("actors", "add", " cb.18739", "--name", "Lê Văn Mới", "--unit", "18742")
+    refused = published(*args, ok=False)
+    _refused(refused, 3, "cb.18739 already acts for unit 18739", "--move")
+    moved = published(*args, "--move")
+    assert "moved from unit 18739 to 18742" in moved.stdout
+    # the same unit is an update, and says nothing of a move
+    again = published("actors", "add", "cb.18739", "--name", "Lê Văn Mới", "--unit", "18742")
+    assert "moved" not in again.stdout
+
+
+def test_an_actor_register_says_whom_it_moves(published: Any, tmp_path: Path) -> None:
+    moved = tmp_path / "actors.csv"
+    lines = ACTORS.read_text(encoding="utf-8").splitlines()
+    lines = [
+        line.replace(",18739,staff,", ",18742,staff,") if line.startswith("cb.18739,") else line
+        for line in lines
+    ]
+    moved.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    imported = published("actors", "import", str(moved))
+    assert "moved: cb.18739 from unit 18739 to 18742" in imported.stdout
+    assert "moved" not in published("actors", "import", str(moved)).stdout
+
+
+def test_an_operator_drops_or_retries_one_message(
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DONDOC_SMTP_PORT", "9")  # nothing listens on the discard port
+    assert published("chase", "--as-of", "2024-03-18", ok=False).exit_code == 7
+    first, second, *rest = json.loads(published("outbox", "list", "--json").stdout)
+    anonymous = published("outbox", "drop", first["key"], ok=False)
+    assert anonymous.exit_code == 2 and "Missing option '--actor'" in anonymous.stderr
+    _refused(
+        published("outbox", "drop", first["key"], "--actor", "cb.18739", ok=False),
+        4,
+        "only an admin may drop",
+    )
+    published("outbox", "drop", first["key"], "--actor", "admin.cx")
+    _refused(
+        published("outbox", "drop", first["key"], "--actor", "admin.cx", ok=False),
+        3,
+        f"message {first['key']} is dropped already",
+    )
+    _refused(
+        published("outbox", "drop", "nope", "--actor", "admin.cx", ok=False),
+        2,
+        "the outbox holds no message 'nope'",
+    )
+    monkeypatch.delenv("DONDOC_SMTP_HOST")
+    monkeypatch.setenv("DONDOC_OUTBOX_DIR", str(tmp_path / "outbox"))
+    assert "delivered 1," in published("outbox", "retry", second["key"]).stdout
+    assert [p.name for p in (tmp_path / "outbox").glob("*.eml")] == [f"{second['key']}.eml"]
+    published("outbox", "retry")
+    statuses = {
+        m["key"]: m["status"] for m in json.loads(published("outbox", "list", "--json").stdout)
+    }
+    assert statuses == {first["key"]: "dropped"} | {m["key"]: "sent" for m in [second, *rest]}
+    dropped = json.loads(published("outbox", "list", "--status", "dropped", "--json").stdout)
+    assert [m["key"] for m in dropped] == [first["key"]]
+    assert dropped[0]["channel"].startswith("dropped by admin.cx at ")

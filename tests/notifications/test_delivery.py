@@ -4,9 +4,12 @@ run stopped before its commit or between sending and marking loses nothing on th
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,8 +21,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
-from models import services
+from models import reference, services
+from models.chase import Recipient, Rendered, store_messages
 from models.db import transaction
+from models.errors import Refused, Unauthorized
 from models.settings import Settings
 from notifications import delivery
 
@@ -28,10 +33,25 @@ NOW = datetime(2024, 3, 18, 1, 0, tzinfo=UTC)
 
 
 class Inbox:
-    """An SMTP handler that keeps every message it accepts."""
+    """An SMTP handler that keeps every message it accepts, and every recipient it is given
+    (RCPT), answering 550 to those whose mailbox is in `unknown` and 452 to those in `full`."""
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.rcpt: list[str] = []
+        self.unknown: set[str] = set()
+        self.full: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.rcpt.append(address)
+        if address in self.unknown:
+            return "550 5.1.1 No such user"
+        if address in self.full:
+            return "452 4.2.2 Mailbox full"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=policy.default)
@@ -72,15 +92,20 @@ def smtp() -> Iterator[Server]:
     server.stop()
 
 
-def settings_for(engine: Engine, server: Server, outbox: Path | None = None) -> Settings:
-    return Settings(
-        database_url=engine.url.render_as_string(hide_password=False),
-        smtp_host="127.0.0.1",
-        smtp_port=server.port,
-        smtp_starttls=False,
-        mail_from="dondoc@camxuyen.example",
-        outbox_dir=outbox,
-    )
+def settings_for(
+    engine: Engine, server: Server | None, outbox: Path | None = None, **more: Any
+) -> Settings:
+    """Settings that deliver to `server` (nowhere when None: messages wait), and `more`."""
+    values: dict[str, Any] = {
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "smtp_host": "127.0.0.1" if server is not None else None,
+        "smtp_starttls": False,
+        "mail_from": "dondoc@camxuyen.example",
+        "outbox_dir": outbox,
+    }
+    if server is not None:
+        values["smtp_port"] = server.port
+    return Settings(**(values | more))
 
 
 def statuses(engine: Engine) -> Counter[str]:
@@ -173,9 +198,9 @@ def test_a_run_stopped_after_the_commit_or_mid_sending_sends_the_rest_once(
     real = delivery._send
     sent = 0
 
-    def stop_after_second_send(mail: EmailMessage, config: delivery.Smtp) -> None:
+    def stop_after_second_send(mail: EmailMessage, config: delivery.Smtp, to: str) -> None:
         nonlocal sent
-        real(mail, config)
+        real(mail, config, to)
         sent += 1
         if sent == 2:
             raise KeyboardInterrupt  # sent, but stopped before it is marked sent
@@ -184,11 +209,14 @@ def test_a_run_stopped_after_the_commit_or_mid_sending_sends_the_rest_once(
     with pytest.raises(KeyboardInterrupt):
         services.chase(settings, day=MONDAY, now=NOW)
     letters = statuses(seeded)
-    assert letters["sent"] == 1 and len(smtp.inbox.received) == 2
+    assert letters["sent"] == 1 and letters["sending"] == 1 and len(smtp.inbox.received) == 2
     monkeypatch.setattr(delivery, "_send", real)
     rerun = services.chase(settings, day=MONDAY, now=NOW + timedelta(minutes=1))
     assert rerun.messages_written == 0  # the events and letters were committed before
     total = sum(letters.values())
+    # the stopped run's claim holds off other runs for its lease, then lapses
+    assert statuses(seeded) == {"sent": total - 1, "sending": 1}
+    services.deliver_outbox(settings, now=NOW + delivery.CLAIM_LEASE + timedelta(minutes=1))
     assert statuses(seeded) == {"sent": total}
     ids = smtp.inbox.ids()
     # every letter arrived; only the one sent but not marked came twice, with one Message-ID
@@ -213,3 +241,282 @@ def test_a_run_stopped_between_its_commit_and_sending_sends_everything_on_the_re
     assert rerun.messages_written == 0 and rerun.plan.items == []
     assert len(smtp.inbox.received) == pending["pending"]
     assert set(smtp.inbox.ids().values()) == {1}
+
+
+# --- trust: what a register name, a bad row, a second run or a stalling server can do -------
+
+
+def outbox(engine: Engine, *recipients: tuple[str, str]) -> list[str]:
+    """One message in the outbox to each (address, name), due now; their keys, in order."""
+    keys = [f"thu-{n:02d}" for n in range(len(recipients))]
+    with transaction(engine) as conn:
+        store_messages(
+            conn,
+            "test",
+            [
+                (key, Recipient(email, name), Rendered("[dondoc] Thư", "Nội dung", "<p>Nội</p>"))
+                for key, (email, name) in zip(keys, recipients, strict=True)
+            ],
+            NOW,
+        )
+    return keys
+
+
+HOSTILE_NAMES = [
+    "Thị trấn Cẩm Xuyên, attacker@evil.example,",
+    "Thị trấn ‹Thiên Cầm>",
+    "@Thị trấn Cẩm Xuyên",
+    "Xã Cẩm Bình; Xã Cẩm Vịnh <b@evil.example>",
+    "Xã Cẩm Lạc [cũ] (c@evil.example)",
+    'Xã "Cẩm Minh" \\',
+]
+
+
+def test_a_name_is_never_read_as_an_address(engine: Engine, smtp: Server) -> None:
+    recipients = [(f"ubnd.{n}@camxuyen.example", name) for n, name in enumerate(HOSTILE_NAMES)]
+    outbox(engine, *recipients)
+    run = services.deliver_outbox(settings_for(engine, smtp), now=NOW)
+    assert run.failed == [] and len(run.sent) == len(recipients)
+    # each letter went to its stored address alone, and its name arrived whole
+    assert sorted(smtp.inbox.rcpt) == sorted(email for email, _ in recipients)
+    arrived = {}
+    for rcpts, mail in smtp.inbox.received:
+        (to,) = mail["To"].addresses
+        assert rcpts == [to.addr_spec]
+        arrived[to.addr_spec] = to.display_name
+    assert arrived == dict(recipients)
+
+
+def test_the_shipped_long_name_arrives_whole(registered: Engine, smtp: Server) -> None:
+    with transaction(registered, writes=False) as conn:
+        name, email = conn.execute(
+            sa.text("SELECT name, email FROM unit WHERE code = '42-SVHTTDL'")
+        ).one()
+    assert name == "Sở Văn hóa, Thể thao và Du lịch tỉnh Hà Tĩnh"
+    outbox(registered, (email, name))
+    services.deliver_outbox(settings_for(registered, smtp), now=NOW)
+    assert smtp.inbox.rcpt == [email]
+    ((rcpts, mail),) = smtp.inbox.received
+    (to,) = mail["To"].addresses
+    assert (rcpts, to.addr_spec, to.display_name) == ([email], email, name)
+    assert mail["From"].addresses[0].addr_spec == "dondoc@camxuyen.example"
+
+
+def _units_with_mail(engine: Engine, n: int) -> list[tuple[str, str, str]]:
+    """(code, address, name) of the first `n` units with an address."""
+    with transaction(engine, writes=False) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("SELECT code, email, name FROM unit WHERE email IS NOT NULL ORDER BY code")
+            ).all()[:n]
+        ]
+
+
+BROKEN_NAME = "Xã Cẩm Mỹ\r\nBcc: spy@evil.example"
+
+
+def _plant(engine: Engine, key: str) -> None:
+    """What an older database may hold and the register now refuses: a name that would end
+    a header early, in a message already in the outbox."""
+    with transaction(engine) as conn:
+        conn.execute(
+            sa.text("UPDATE message SET recipient_name = :name WHERE key = :key"),
+            {"name": BROKEN_NAME, "key": key},
+        )
+
+
+def test_one_unbuildable_message_stops_nothing_and_can_be_fixed(
+    registered: Engine, smtp: Server
+) -> None:
+    units = _units_with_mail(registered, 20)
+    assert len(units) == 20
+    keys = outbox(registered, *((email, name) for _, email, name in units))
+    bad = keys[4]
+    _plant(registered, bad)
+    with transaction(registered) as conn:  # and the register it came from
+        conn.execute(
+            sa.text("UPDATE unit SET name = :name WHERE code = :code"),
+            {"name": BROKEN_NAME, "code": units[4][0]},
+        )
+    settings = settings_for(registered, smtp)
+    run = services.deliver_outbox(settings, now=NOW)
+    assert len(run.sent) == 19 and len(smtp.inbox.received) == 19
+    assert [key for key, _ in run.failed] == [bad] and "CR or LF" in run.failed[0][1]
+    assert statuses(registered) == {"sent": 19, "failed": 1}
+    assert "spy@evil.example" not in smtp.inbox.rcpt
+    # `outbox retry` goes on past it, and sends nothing twice
+    again = services.deliver_outbox(settings, now=NOW, everything=True)
+    assert again.sent == [] and [key for key, _ in again.failed] == [bad]
+    assert len(smtp.inbox.received) == 19
+    # the register is corrected: a retry of that message carries the corrected name
+    with transaction(registered, writes=False) as conn:
+        (row,) = [u for u in reference.load_units(conn) if u.code == units[4][0]]
+    reference.import_units(registered, [replace(row, name=units[4][2])])
+    fixed = services.retry_messages(settings, [bad], now=NOW)
+    assert fixed.sent == [bad] and len(smtp.inbox.received) == 20
+    ((rcpts, mail),) = smtp.inbox.received[-1:]
+    (to,) = mail["To"].addresses
+    assert (rcpts, to.addr_spec, to.display_name) == ([units[4][1]], units[4][1], units[4][2])
+    assert statuses(registered) == {"sent": 20}
+
+
+def test_an_admin_drops_a_message_for_good(registered: Engine, smtp: Server) -> None:
+    units = _units_with_mail(registered, 2)
+    keys = outbox(registered, *((email, name) for _, email, name in units))
+    _plant(registered, keys[0])
+    settings = settings_for(registered, smtp)
+    assert [key for key, _ in services.deliver_outbox(settings, now=NOW).failed] == keys[:1]
+    with pytest.raises(Unauthorized):  # staff may not; the refusal is recorded
+        services.drop_message(settings, keys[0], actor="vhtt.lan", now=NOW)
+    services.drop_message(settings, keys[0], actor="admin.cx", now=NOW)
+    with pytest.raises(Refused):
+        services.retry_messages(settings, keys[:1], now=NOW)
+    later = services.deliver_outbox(settings, now=NOW + timedelta(days=1), everything=True)
+    assert (later.sent, later.failed, later.waiting) == ([], [], 0)
+    assert statuses(registered) == {"sent": 1, "dropped": 1}
+    assert smtp.inbox.rcpt == [units[1][1]]
+    with transaction(registered, writes=False) as conn:
+        channel = conn.execute(
+            sa.text("SELECT channel FROM message WHERE key = :k"), {"k": keys[0]}
+        ).scalar_one()
+        denials = conn.execute(
+            sa.text("SELECT actor, command FROM denial WHERE target = :t"),
+            {"t": f"message {keys[0]}"},
+        ).all()
+    assert channel.startswith("dropped by admin.cx at ")
+    assert [tuple(d) for d in denials] == [("vhtt.lan", "drop")]
+
+
+class SlowInbox(Inbox):
+    """An inbox that takes a moment over each message, as a real server does."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_two_deliveries_at_once_send_each_message_once(seeded: Engine, smtp: Server) -> None:
+    smtp.stop()
+    smtp.inbox = SlowInbox()
+    smtp.start()
+    written = services.chase(settings_for(seeded, None), day=MONDAY, now=NOW).messages_written
+    assert written > 10 and statuses(seeded) == {"pending": written}
+    settings = settings_for(seeded, smtp)
+    start = threading.Barrier(2)
+    runs: list[delivery.Delivery] = []
+
+    def deliver() -> None:
+        start.wait()
+        runs.append(services.deliver_outbox(settings, now=NOW))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(runs) == 2
+    assert not set(runs[0].sent) & set(runs[1].sent)
+    assert sum(len(run.sent) for run in runs) == written
+    ids = smtp.inbox.ids()
+    assert len(ids) == written and set(ids.values()) == {1}
+    assert statuses(seeded) == {"sent": written}
+
+
+class Staller:
+    """A server that accepts connections and never says a word."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.listener.settimeout(0.05)
+        self.port = int(self.listener.getsockname()[1])
+        self.held: list[socket.socket] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.held.append(self.listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    def connections(self) -> int:
+        """Every connection made so far, those still waiting to be accepted too."""
+        self._stop()
+        self.listener.setblocking(False)
+        while True:
+            try:
+                self.held.append(self.listener.accept()[0])
+            except BlockingIOError:
+                return len(self.held)
+
+    def _stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def close(self) -> None:
+        self._stop()
+        for sock in [*self.held, self.listener]:
+            sock.close()
+
+
+def test_a_stalling_server_stops_the_run_at_its_first_timeout(engine: Engine) -> None:
+    keys = outbox(engine, *((f"ubnd.{n}@camxuyen.example", f"Xã số {n}") for n in range(3)))
+    staller = Staller()
+    try:
+        settings = settings_for(
+            engine, None, smtp_host="127.0.0.1", smtp_port=staller.port, smtp_timeout=0.2
+        )
+        run = services.deliver_outbox(settings, now=NOW)
+        assert staller.connections() == 1  # nothing was tried after the first timeout
+    finally:
+        staller.close()
+    assert [key for key, _ in run.failed] == keys[:1] and "timed out" in run.failed[0][1]
+    assert run.sent == [] and run.deferred == 2 and run.stopped is not None
+    # the two never tried wait for the next run as they were, with no backoff
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(sa.text("SELECT key, status, attempts FROM message ORDER BY key")).all()
+    assert [tuple(r) for r in rows] == [
+        (keys[0], "failed", 1),
+        (keys[1], "pending", 0),
+        (keys[2], "pending", 0),
+    ]
+
+
+def test_a_permanent_refusal_is_not_retried_and_a_temporary_one_is(
+    engine: Engine, smtp: Server
+) -> None:
+    keys = outbox(
+        engine,
+        ("ubnd.1@camxuyen.example", "Xã Một"),
+        ("khong-co@camxuyen.example", "Xã Hai"),
+        ("day-hop-thu@camxuyen.example", "Xã Ba"),
+    )
+    smtp.inbox.unknown = {"khong-co@camxuyen.example"}
+    smtp.inbox.full = {"day-hop-thu@camxuyen.example"}
+    settings = settings_for(engine, smtp)
+    run = services.deliver_outbox(settings, now=NOW)
+    assert run.sent == [keys[0]]
+    assert [key for key, _ in run.rejected] == [keys[1]] and "550" in run.rejected[0][1]
+    assert [key for key, _ in run.failed] == [keys[2]] and "452" in run.failed[0][1]
+    assert statuses(engine) == {"sent": 1, "rejected": 1, "failed": 1}
+    later = services.deliver_outbox(settings, now=NOW + timedelta(hours=7), everything=True)
+    assert later.rejected == [] and [key for key, _ in later.failed] == [keys[2]]
+    assert Counter(smtp.inbox.rcpt) == {
+        "ubnd.1@camxuyen.example": 1,
+        "khong-co@camxuyen.example": 1,  # reported once, never tried again
+        "day-hop-thu@camxuyen.example": 2,
+    }
+
+
+def test_an_empty_smtp_host_means_no_smtp(engine: Engine) -> None:
+    outbox(engine, ("ubnd.1@camxuyen.example", "Xã Một"))
+    settings = settings_for(engine, None, smtp_host="")
+    assert settings.smtp_host is None and services.smtp(settings) is None
+    run = services.deliver_outbox(settings, now=NOW)
+    assert (run.sent, run.failed, run.waiting) == ([], [], 1)
+    assert statuses(engine) == {"pending": 1}

@@ -16,6 +16,7 @@ from models.registry import (
     UNIT_COLUMNS,
     ActorRow,
     UnitRow,
+    email_problem,
     read_actors,
     read_units,
     validate_actor,
@@ -253,6 +254,62 @@ BAD_UNIT_ROWS = [
         "Xã\x00Hà",
         "holds the control character U+0000",
         id="nul-in-name",
+    ),
+    pytest.param(
+        unit(name='"Xã Nam\r\nPhúc Thăng"'),
+        "line 3, name",
+        "Xã Nam\nPhúc Thăng",  # the file is read with universal newlines
+        "holds a line break or tab (U+000A) where one line is expected",
+        id="line-break-in-name",
+    ),
+    pytest.param(
+        unit(name="Xã\tNam Phúc Thăng"),
+        "line 3, name",
+        "Xã\tNam Phúc Thăng",
+        "holds a line break or tab (U+0009) where one line is expected",
+        id="tab-in-name",
+    ),
+    pytest.param(
+        unit(name="Xã \u202eNam Phúc Thăng"),
+        "line 3, name",
+        "Xã \u202eNam Phúc Thăng",
+        "holds the bidirectional control U+202E",
+        id="bidi-override-in-name",
+    ),
+    pytest.param(
+        unit(email='"ubnd.18712@camxuyen.example\n"'),
+        "line 3, email",
+        "ubnd.18712@camxuyen.example\n",
+        "holds a line break or tab (U+000A) where one line is expected",
+        id="line-break-after-email",
+    ),
+    pytest.param(
+        unit(email="nguyễn@ví-dụ.vn"),
+        "line 3, email",
+        "nguyễn@ví-dụ.vn",
+        "is not an ASCII e-mail address (write an international domain in its xn-- form)",
+        id="non-ascii-email",
+    ),
+    pytest.param(
+        unit(email="u@p.example>"),
+        "line 3, email",
+        "u@p.example>",
+        "is not an e-mail address",
+        id="email-with-a-stray-bracket",
+    ),
+    pytest.param(
+        unit(email="Xã <u@p.example>"),
+        "line 3, email",
+        "Xã <u@p.example>",
+        "is not an ASCII e-mail address (write an international domain in its xn-- form)",
+        id="email-with-a-name",
+    ),
+    pytest.param(
+        unit(email='"u@p.example; a@evil.example"'),
+        "line 3, email",
+        "u@p.example; a@evil.example",
+        "is not an e-mail address",
+        id="two-emails",
     ),
     pytest.param(
         unit("1" * 33),
@@ -569,6 +626,34 @@ BAD_ACTOR_ROWS = [
         id="full-name-longer-than-its-column",
     ),
     pytest.param(
+        'vhtt.lan,"Nguyễn Thị\nLan",446-VHTT,staff,',
+        "line 2, full_name",
+        "Nguyễn Thị\nLan",
+        "holds a line break or tab (U+000A) where one line is expected",
+        id="line-break-in-full-name",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN}\u202e,446-VHTT,staff,",
+        "line 2, full_name",
+        f"{LAN}\u202e",
+        "holds the bidirectional control U+202E",
+        id="bidi-override-in-full-name",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTT,staff,nguyễn@ví-dụ.vn",
+        "line 2, email",
+        "nguyễn@ví-dụ.vn",
+        "is not an ASCII e-mail address (write an international domain in its xn-- form)",
+        id="non-ascii-email",
+    ),
+    pytest.param(
+        f"vhtt.lan,{LAN},446-VHTT,staff,u@p.example>",
+        "line 2, email",
+        "u@p.example>",
+        "is not an e-mail address",
+        id="email-with-a-stray-bracket",
+    ),
+    pytest.param(
         f"vhtt.lan,{LAN},446-VHTT",
         "line 2, role",
         None,
@@ -635,3 +720,56 @@ def test_actor_from_a_command() -> None:
             "dondoc actor add", "", "vhtt.lan", LAN, "446-VHTT", "boss", None, {"446-VHTT"}
         )
     assert str(caught.value) == "dondoc actor add: role: must be one of staff, admin (got 'boss')"
+
+
+@pytest.mark.parametrize(
+    ("field", "args"),
+    [
+        ("username", ("vhtt.lan\n", LAN, "446-VHTT", "staff", None)),
+        ("full_name", ("vhtt.lan", f"{LAN}\r\nBcc: a@evil.example", "446-VHTT", "staff", None)),
+        ("full_name", ("vhtt.lan", f"{LAN}\r", "446-VHTT", "staff", None)),
+        ("unit", ("vhtt.lan", LAN, "446-VHTT\n", "staff", None)),
+        ("email", ("vhtt.lan", LAN, "446-VHTT", "staff", "lan@camxuyen.example\r\n")),
+    ],
+)
+def test_a_command_refuses_line_breaks_in_every_text(field: str, args: tuple[str, ...]) -> None:
+    """Even at a text's edge, where trimming would have hidden it."""
+    with pytest.raises(InputError) as caught:
+        validate_actor("actors add", "", *args, {"446-VHTT"})  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert "line break" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "lan.vhtt@camxuyen.example",
+        "ubnd.18712@camxuyen.example",
+        "van-thu+cchc@xn--v-d-yla8a.vn",
+        "a_b@sub.ha-tinh.gov.vn",
+    ],
+)
+def test_plain_addresses_are_read(address: str) -> None:
+    assert email_problem(address) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "@camxuyen.example",
+        "lan@",
+        "lan@camxuyen",
+        "lan@-camxuyen.example",
+        "lan@camxuyen.example.",
+        "lan@[127.0.0.1]",
+        "lan@1.2.3.4",
+        '"lan vhtt"@camxuyen.example',
+        "lan(cmt)@camxuyen.example",
+        "<lan@camxuyen.example>",
+        "lan@camxuyen.example, a@evil.example",
+        "lan..vhtt@camxuyen.example",
+    ],
+)
+def test_other_addresses_are_refused(address: str) -> None:
+    assert email_problem(address) is not None
