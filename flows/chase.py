@@ -14,6 +14,7 @@ from flows.runtime import dated_run_name, day_of
 from models import services
 from models.errors import DeliveryFailed
 from models.settings import load_settings
+from models.text import markdown_text as md
 from models.vietnamese import day_text, period_words
 
 
@@ -24,11 +25,12 @@ def chase_day(day: date) -> services.ChaseRun:
 
 
 def delivery_lines(delivery: services.Delivery) -> list[str]:
-    """What did not go, in Vietnamese, as markdown list items."""
+    """What did not go, in Vietnamese, as markdown list items (an error quotes the register's
+    names and the server's words: shown literally)."""
     red = '- <span style="color:#c00">**{}** thư {}: {}</span>'
-    lines = [red.format("Gửi không được", key, error) for key, error in delivery.failed]
+    lines = [red.format("Gửi không được", md(key), md(error)) for key, error in delivery.failed]
     lines += [
-        red.format("Máy chủ thư từ chối hẳn (không gửi lại)", key, error)
+        red.format("Máy chủ thư từ chối hẳn (không gửi lại)", md(key), md(error))
         for key, error in delivery.rejected
     ]
     if delivery.stopped is not None:
@@ -52,7 +54,8 @@ def undelivered(delivery: services.Delivery | None) -> None:
 
 
 def report(run: services.ChaseRun) -> str:
-    """What the run did, in Vietnamese, as markdown."""
+    """What the run did, in Vietnamese, as markdown; names from the registers and directives
+    are shown literally."""
     found = run.plan
     lines = [f"# Đôn đốc ngày {day_text(found.day)}", ""]
     if not found.working_day:
@@ -66,15 +69,18 @@ def report(run: services.ChaseRun) -> str:
         lines += delivery_lines(run.delivery)
     for unit, name, role in found.unreachable:
         lines.append(
-            f'- <span style="color:#c00">**Không có địa chỉ** để báo {name} ({unit}, {role})</span>'
+            f'- <span style="color:#c00">**Không có địa chỉ** để báo {md(name)} ({md(unit)}, '
+            f"{role})</span>"
         )
     if found.letters:
         lines += ["", "| Người nhận | Địa chỉ | Việc |", "|---|---|---|"]
         for letter in found.letters:
             items = "; ".join(
-                f"{i.unit_name}: {i.requirement} {period_words(i.period)}" for i in letter.items
+                f"{md(i.unit_name)}: {md(i.requirement)} {period_words(i.period)}"
+                for i in letter.items
             )
-            lines.append(f"| {letter.recipient.name} | {letter.recipient.email} | {items} |")
+            to = letter.recipient
+            lines.append(f"| {md(to.name)} | {md(to.email)} | {items} |")
     return "\n".join(lines)
 
 
@@ -95,7 +101,7 @@ def daily_chase(as_of: date | None = None) -> int:
 
 def summary_report(run: services.SummaryRun) -> str:
     """The monthly summary, in Vietnamese, as markdown: per directive, the late units worst
-    first."""
+    first; names from the registers and directives are shown literally."""
     lines = [f"# Tổng hợp tháng {run.day:%m/%Y} (ngày {day_text(run.day)})", ""]
     if not run.first_working_day:
         return "\n".join([*lines, "Không phải ngày làm việc đầu tiên của tháng: không gửi."])
@@ -103,16 +109,16 @@ def summary_report(run: services.SummaryRun) -> str:
         lines.append("Không có nhiệm vụ quá hạn.")
     for summary in run.summaries:
         lines += [
-            f"## {summary.info.code}: {len(summary.late)} đơn vị, {len(summary.items)} nhiệm vụ "
-            "quá hạn",
+            f"## {md(summary.info.code)}: {len(summary.late)} đơn vị, "
+            f"{len(summary.items)} nhiệm vụ quá hạn",
             "",
-            f"Gửi: {', '.join(to.email for to in summary.recipients) or 'không có địa chỉ'}",
+            f"Gửi: {', '.join(md(to.email) for to in summary.recipients) or 'không có địa chỉ'}",
             "",
             "| TT | Đơn vị | Quá hạn | Hạn sớm nhất |",
             "|---|---|---|---|",
         ]
         lines += [
-            f"| {n} | {late.unit_name} | **{late.overdue}** | {day_text(late.oldest_due)} |"
+            f"| {n} | {md(late.unit_name)} | **{late.overdue}** | {day_text(late.oldest_due)} |"
             for n, late in enumerate(summary.late, start=1)
         ]
         lines.append("")

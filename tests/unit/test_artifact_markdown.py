@@ -7,14 +7,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from flows.chase import report, summary_report
 from flows.desk import desk_markdown
 from flows.review import case_markdown, cases_markdown
 from flows.submission import receipt_markdown
+from models.chase import ChasePlan, DirectiveInfo, Late, Letter, Recipient, Summary
 from models.desk import Owed, UnitRef
 from models.directive import load_directive
 from models.ledger import Outcome
 from models.review import Case, Cases, Shown
+from models.services import ChaseRun, SummaryRun
 from models.text import markdown_text
+from notifications.delivery import Delivery
 from tests.conftest import SEED
 
 HOSTILE = "x\n## Hồ sơ 2\n[bấm](http://evil) <img src=x> | a |"
@@ -82,3 +86,21 @@ def test_the_receipt_and_the_units_list_show_what_was_typed_as_typed() -> None:
     owed = Owed(41, "d", "1c", HOSTILE, "2024-Q1", date(2024, 3, 15), "returned", HOSTILE)
     listed = desk_markdown(UnitRef("18712", "Xã [x](http://evil)"), date(2024, 3, 1), [owed])
     assert forged(listed) == [] and "[x]" not in listed
+
+
+def test_the_chase_and_summary_records_show_register_names_and_errors_literally() -> None:
+    """A unit's name, an address and the mail server's error (which quotes them) come from
+    registers and servers, not from dondoc: the chase's and the monthly summary's records show
+    them as written."""
+    day = date(2024, 3, 18)
+    recipient = Recipient("ubnd@camxuyen.example", HOSTILE)
+    delivery = Delivery(failed=[("k1", f"SMTPRecipientsRefused: {HOSTILE}")])
+    plan = ChasePlan(day, True, letters=[Letter(recipient, [])], unreachable=[("1", HOSTILE, "")])
+    chased = report(ChaseRun(plan, 1, delivery))
+    info = DirectiveInfo(HOSTILE, None, "UBND", "2024-02", "", None, "", "", "", "")
+    late = Late("18712", HOSTILE, 3, date(2024, 1, 15))
+    summed = summary_report(
+        SummaryRun(day, True, [Summary(info, [late], [], [recipient])], 1, delivery)
+    )
+    for markdown in (chased, summed):
+        assert forged(markdown) == [] and "Hồ sơ 2" in markdown
