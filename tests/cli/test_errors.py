@@ -4,6 +4,7 @@ the option or field and the value, a distinct exit code, no traceback, nothing w
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from contextlib import closing
@@ -213,3 +214,70 @@ def test_a_usage_error_is_one_plain_line(published: Any) -> None:
     errors = [line for line in refused.stderr.splitlines() if "bogus" in line]
     assert errors == ["Error: No such option: --bogus"], refused.stderr
     assert "╭" not in refused.stderr
+
+
+# What Python makes of bytes that are not UTF-8 in an argument or the environment (a file
+# name or a user name in another encoding): lone surrogates, which no database, file or
+# terminal takes.
+NOT_UTF8 = os.fsdecode(b"cb.\xff18712")
+MATRIX = (
+    "report",
+    "matrix",
+    "--directive",
+    "cam-xuyen-cchc-2024",
+    "--requirement",
+    "1c",
+    "--as-of",
+    "2024-12-31",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("submit", "1", "--actor", NOT_UTF8, "-f", "leaflets=1"), "--actor"),
+        (("submit", "1", "--actor", "cb.18712", "-f", f"leaflets={NOT_UTF8}"), "--figure"),
+        (("accept", "1", "--actor", "vhtt.lan", "--key", NOT_UTF8), "--key"),
+        (("obligations", "--unit", NOT_UTF8), "--unit"),
+        (("report", "rates", "--directive", NOT_UTF8), "--directive"),
+        (("actors", "add", NOT_UTF8, "--name", "Lan", "--unit", "18712"), "username"),
+        ((*MATRIX, "--out", f"/proc/{NOT_UTF8}.html"), "--out"),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_named(
+    published: Any, args: tuple[str, ...], named: str
+) -> None:
+    before = _written(published)
+    refused = published(*args, ok=False)
+    _refused(refused, 2, f"error: command line: {named}: is not UTF-8 text", "cb.\\xff18712")
+    assert _written(published) == before
+
+
+def test_a_file_name_that_is_not_utf8_is_named(published: Any, tmp_path: Path) -> None:
+    file = tmp_path / os.fsdecode(b"ch\xe1\xbb\x89-th\xe9.yaml")  # latin-1 in a UTF-8 name
+    file.write_bytes(SEED.read_bytes())
+    before = _written(published)
+    # an unknown actor's denial is recorded naming the file: what used to fail
+    refused = published("directive", "publish", str(file), "--actor", "nobody", ok=False)
+    _refused(refused, 2, "error: command line: file: is not UTF-8 text", "th\\xe9.yaml")
+    assert _written(published) == before
+
+
+def test_an_actor_from_the_environment_that_is_not_utf8_is_named(
+    published: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _written(published)
+    monkeypatch.setenv("DONDOC_ACTOR", NOT_UTF8)
+    refused = published("accept", "1", ok=False)
+    _refused(refused, 2, "error: environment: DONDOC_ACTOR: is not UTF-8 text", "cb.\\xff18712")
+    monkeypatch.delenv("DONDOC_ACTOR")
+    assert _written(published) == before
+
+
+def test_a_database_url_that_is_not_utf8_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / NOT_UTF8}.db")
+    refused = runner.invoke(app, ["db", "upgrade"])
+    _refused(refused, 2, "error: environment: DONDOC_DATABASE_URL: ", "is not UTF-8 text")
+    assert list(tmp_path.iterdir()) == []
