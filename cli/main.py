@@ -329,10 +329,12 @@ TABLE_ROWS = 1_000
 TABLE_MAX_ROWS = 10_000
 # Rows encoded into JSON at a time: json.dumps of a list is faster than of each row alone.
 JSON_CHUNK = 1_000
+# LIMIT and OFFSET are 64-bit integers on SQLite and PostgreSQL alike.
+MOST_ROWS = 2**63 - 1
 
 
 def _number(value: str | None, option: str, *, least: int) -> int | None:
-    """A whole number of at least `least` an option gives (None if it gives none)."""
+    """A whole number from `least` to MOST_ROWS an option gives (None if it gives none)."""
     if value is None:
         return None
     try:
@@ -341,6 +343,8 @@ def _number(value: str | None, option: str, *, least: int) -> int | None:
         raise InputError("command line", option, value, "is not a whole number") from None
     if number < least:
         raise InputError("command line", option, value, f"must be at least {least}")
+    if number > MOST_ROWS:
+        raise InputError("command line", option, value, f"must be at most {MOST_ROWS}")
     return number
 
 
