@@ -15,8 +15,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Dialect, Engine, Select, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from models.errors import DatabaseNotReady
@@ -32,14 +32,29 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _shown(url: str | URL) -> str:
+    """A database URL as errors show it, without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     """An engine with dondoc's guarantees: on SQLite, WAL, synchronous FULL, foreign keys,
-    a busy timeout and `BEGIN IMMEDIATE` for transactions that write."""
+    a busy timeout and `BEGIN IMMEDIATE` for transactions that write. An SQLite file that
+    is a folder, or whose folder cannot be created, is DatabaseNotReady."""
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     file = _sqlite_file(url)
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        if file.is_dir():
+            raise DatabaseNotReady(
+                f"the database at {_shown(url)} is a folder, not a database file"
+            )
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseNotReady(
+                f"cannot create the database at {_shown(url)}: {exc.strerror}"
+            ) from None
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
@@ -203,23 +218,29 @@ def _revisions() -> tuple[str | None, frozenset[str]]:
     return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())
 
 
+def _current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None if it has none); DatabaseNotReady if it cannot
+    be reached or is not a database (a text file as the SQLite file), with nothing written."""
+    try:
+        with transaction(engine, writes=False) as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except DatabaseError as exc:
+        engine.dispose()
+        reason = " ".join(str(exc.orig).split())
+        raise DatabaseNotReady(f"cannot connect to {_shown(engine.url)}: {reason}") from None
+
+
 def ready_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     """An engine on a database that `upgrade` brought to the newest migration; otherwise
     DatabaseNotReady, before anything is written (an SQLite file that does not exist is not
     created)."""
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = _shown(url)
     not_set_up = f"the database at {shown} is not set up: run `dondoc db upgrade`"
     file = _sqlite_file(url)
     if file is not None and not file.exists():
         raise DatabaseNotReady(not_set_up)
     engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
-    try:
-        with transaction(engine, writes=False) as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as exc:
-        engine.dispose()
-        reason = " ".join(str(exc.orig).split())
-        raise DatabaseNotReady(f"cannot connect to {shown}: {reason}") from None
+    current = _current_revision(engine)
     head, known = _revisions()
     if current == head:
         return engine
@@ -238,7 +259,9 @@ def ready_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+    """Bring the schema to the newest migration; DatabaseNotReady, before any migration
+    runs, if the database cannot be reached or is not a database."""
+    _current_revision(engine)
     config = _migrations()
     with engine.connect() as conn:
         conn.execution_options(dondoc_writes=True)

@@ -178,6 +178,42 @@ def test_a_postgresql_database_never_set_up_is_named(
         admin.dispose()
 
 
+@pytest.mark.parametrize("args", [("obligations",), ("db", "upgrade")])
+def test_a_text_file_as_the_database_is_named_and_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100, encoding="utf-8")
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{notes}")
+    refused = runner.invoke(app, list(args))
+    _refused(refused, 8, f"sqlite:///{notes}", "file is not a database")
+    assert notes.read_text(encoding="utf-8") == "not a database\n" * 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("args", [("obligations",), ("db", "upgrade")])
+def test_a_folder_as_the_database_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "dondoc.db"
+    folder.mkdir()
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{folder}")
+    refused = runner.invoke(app, list(args))
+    _refused(refused, 8, f"the database at sqlite:///{folder} is a folder, not a database file")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_database_under_a_file_cannot_be_created_and_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("kept", encoding="utf-8")
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{notes / 'dondoc.db'}")
+    refused = runner.invoke(app, ["db", "upgrade"])
+    _refused(refused, 8, f"cannot create the database at sqlite:///{notes / 'dondoc.db'}")
+    assert notes.read_text(encoding="utf-8") == "kept"
+
+
 def _id(run: Any, unit: str = "18712", period: str = "2024-Q1") -> str:
     rows = json.loads(run("obligations", "--json", "--unit", unit, "--period", period).stdout)
     return str(next(r["id"] for r in rows if r["requirement"] == "1c"))
