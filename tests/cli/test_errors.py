@@ -3,6 +3,7 @@ the option or field and the value, a distinct exit code, no traceback, nothing w
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import Result
 
+import notifications.report
 from cli.main import app
 from tests.cli.conftest import runner
 from tests.conftest import ACTORS, SEED, UNITS
@@ -256,6 +258,18 @@ def test_a_usage_error_is_one_plain_line(published: Any) -> None:
 # name or a user name in another encoding): lone surrogates, which no database, file or
 # terminal takes.
 NOT_UTF8 = os.fsdecode(b"cb.\xff18712")
+CONSOLIDATE = (
+    "report",
+    "consolidate",
+    "--directive",
+    "cam-xuyen-cchc-2024",
+    "--requirement",
+    "1c",
+    "--period",
+    "2024-Q1",
+    "--as-of",
+    "2024-12-31",
+)
 MATRIX = (
     "report",
     "matrix",
@@ -317,3 +331,70 @@ def test_a_database_url_that_is_not_utf8_is_named(
     refused = runner.invoke(app, ["db", "upgrade"])
     _refused(refused, 2, "error: environment: DONDOC_DATABASE_URL: ", "is not UTF-8 text")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_out_naming_a_file_where_a_folder_goes_is_named(published: Any, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("kept", encoding="utf-8")
+    refused = published(*CONSOLIDATE, "--out", str(notes), ok=False)
+    _refused(refused, 2, f"error: {notes}: (folder): is a file, not a folder")
+    refused = published(*CONSOLIDATE, "--out", str(notes / "reports"), ok=False)
+    _refused(refused, 2, f"error: {notes / 'reports'}: (folder): cannot be created: ")
+    refused = published(*MATRIX, "--out", str(notes / "matrix.html"), ok=False)
+    _refused(refused, 2, f"error: {notes}: (folder): is a file, not a folder")
+    assert notes.read_text(encoding="utf-8") == "kept"
+
+
+def test_out_naming_a_folder_where_a_file_goes_is_named(published: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "matrix.html"
+    folder.mkdir()
+    refused = published(*MATRIX, "--out", str(folder), ok=False)
+    _refused(refused, 2, f"error: {folder}: (file): is a folder, not a file")
+    assert list(folder.iterdir()) == []
+
+
+def test_out_on_a_device_is_refused(published: Any) -> None:
+    refused = published(*MATRIX, "--out", "/dev/full", ok=False)
+    _refused(refused, 2, "error: /dev/full: (file): is not a regular file")
+
+
+def test_out_where_nothing_can_be_created_is_named(published: Any) -> None:
+    # no one, root included, creates a folder in /proc
+    refused = published(*MATRIX, "--out", "/proc/dondoc/matrix.html", ok=False)
+    _refused(refused, 2, "error: /proc/dondoc: (folder): cannot be created: ")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_a_report_is_written_whole_or_not_at_all(published: Any, tmp_path: Path) -> None:
+    published(*CONSOLIDATE, "--out", str(tmp_path / "first"))
+    (workbook,) = (tmp_path / "first").glob("*.xlsx")
+    (draft,) = (tmp_path / "first").glob("*.docx")
+    # where the Word draft goes, a folder: the workbook must not be written without it
+    folder = tmp_path / "second"
+    (folder / draft.name).mkdir(parents=True)
+    refused = published(*CONSOLIDATE, "--out", str(folder), ok=False)
+    _refused(refused, 2, f"error: {folder / draft.name}: (file): is a folder, not a file")
+    assert [p.name for p in folder.iterdir()] == [draft.name]
+    assert workbook.name not in os.listdir(folder)
+
+
+def test_a_report_failing_half_way_leaves_the_last_one_as_it_was(
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "reports"
+    published(*CONSOLIDATE, "--out", str(folder))
+    before = _files(folder)
+
+    def disk_full(_found: Any, path: Path) -> Path:
+        path.write_bytes(b"PK\x03\x04")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(notifications.report, "write_consolidation_docx", disk_full)
+    refused = published(*CONSOLIDATE, "--out", str(folder), ok=False)
+    (draft,) = (name for name in before if name.endswith(".docx"))
+    _refused(refused, 2, f"error: {folder / draft}: (file): cannot be written: No space left")
+    assert _files(folder) == before
+    assert sorted(os.listdir(folder)) == sorted(before)
