@@ -1,12 +1,15 @@
 """What starting the command line loads: `dondoc --help` and a mistyped option wait for no
 database, no document library and no validation models, a command that writes no document
 loads none of the document libraries, and a command refused on a database set up loads
-neither the migrations nor Prefect. Each check runs in a fresh interpreter."""
+neither the migrations nor Prefect. A flow's module, which a Prefect worker imports to start
+each run, loads neither the migrations nor the documents. Each check runs in a fresh
+interpreter."""
 
 from __future__ import annotations
 
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +76,12 @@ def test_a_refused_command_loads_no_migrations_no_documents_and_no_prefect(
     assert "sqlalchemy" in loaded  # it did open the database
     # the database's migration is read with SQLAlchemy; Alembic is for migrating
     assert loaded.isdisjoint(("alembic", *DOCUMENTS)), loaded & {"alembic", *DOCUMENTS}
+
+
+def test_a_flow_run_starts_without_the_migrations_and_the_documents() -> None:
+    flows = [m.name for m in pkgutil.iter_modules([str(ROOT / "flows")])]
+    assert "consolidate" in flows  # the one that writes documents, once it has drafted
+    loaded = _loaded("\n".join(f"import flows.{name}" for name in flows))
+    assert "prefect" in loaded
+    unneeded = {"alembic", *DOCUMENTS} - {"prefect"}
+    assert loaded.isdisjoint(unneeded), loaded & unneeded
