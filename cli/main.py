@@ -27,6 +27,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+# Typer vendors click (since 0.26) and hands a command its context only through a parameter
+# declared for it: the check of every command's arguments in `friendly` reads it here.
+from typer._click.core import Context, ParameterSource
+from typer._click.globals import get_current_context
+
 from models.errors import (
     ConcurrencyConflict,
     DatabaseNotReady,
@@ -137,12 +142,33 @@ DryRunOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _check_utf8(context: Context) -> None:
+    """Refuse an argument or option that is not UTF-8 text: Python keeps the bytes of a file
+    name or a user name in another encoding as lone surrogates, which no database, document
+    or terminal takes. The error names the option (or the variable it came from) and shows
+    the bytes."""
+    for param in context.command.params:
+        given = context.params.get(param.name or "")
+        for value in given if isinstance(given, list | tuple) else [given]:
+            if not isinstance(value, str | Path):
+                continue
+            try:
+                str(value).encode("utf-8")
+            except UnicodeEncodeError:
+                # an option by its name (an argument's is its own), or the variable it came from
+                source, field = "command line", param.opts[0]
+                if context.get_parameter_source(param.name or "") is ParameterSource.ENVIRONMENT:
+                    source, field = "environment", str(param.envvar)
+                raise InputError(source, field, os.fsencode(value), "is not UTF-8 text") from None
+
+
 def friendly(func: F) -> F:
     """Turn dondoc's own errors into one line on stderr and a distinct exit code."""
 
     @wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
+            _check_utf8(get_current_context())
             return func(*args, **kwargs)
         except DondocError as exc:
             err.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
@@ -312,10 +338,12 @@ TABLE_ROWS = 1_000
 TABLE_MAX_ROWS = 10_000
 # Rows encoded into JSON at a time: json.dumps of a list is faster than of each row alone.
 JSON_CHUNK = 1_000
+# LIMIT and OFFSET are 64-bit integers on SQLite and PostgreSQL alike.
+MOST_ROWS = 2**63 - 1
 
 
 def _number(value: str | None, option: str, *, least: int) -> int | None:
-    """A whole number of at least `least` an option gives (None if it gives none)."""
+    """A whole number from `least` to MOST_ROWS an option gives (None if it gives none)."""
     if value is None:
         return None
     try:
@@ -324,6 +352,8 @@ def _number(value: str | None, option: str, *, least: int) -> int | None:
         raise InputError("command line", option, value, "is not a whole number") from None
     if number < least:
         raise InputError("command line", option, value, f"must be at least {least}")
+    if number > MOST_ROWS:
+        raise InputError("command line", option, value, f"must be at most {MOST_ROWS}")
     return number
 
 

@@ -17,7 +17,6 @@ from flows.runtime import day_of
 from models import services
 from models.settings import load_settings
 from models.vietnamese import day_text, percent_text, period_words
-from notifications.matrix import matrix_markdown
 
 
 def _link(settings_url: str | None, path: str) -> str:
@@ -57,6 +56,10 @@ def report(run: services.ConsolidationRun, outputs_url: str | None) -> str:
             "và nộp; đơn vị nhận báo cáo xét duyệt.",
             "",
         ]
+    # the matrices' module loads the documents' libraries, which a run that drafted nothing
+    # has no use for
+    from notifications.matrix import matrix_markdown
+
     for grid in run.matrices:
         lines += [matrix_markdown(grid), ""]
     return "\n".join(lines)

@@ -7,21 +7,38 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from weakref import WeakKeyDictionary
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, Dialect, Engine, Select, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import (
+    Column,
+    Connection,
+    Dialect,
+    Engine,
+    Select,
+    column,
+    create_engine,
+    event,
+    inspect,
+    select,
+    table,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from models.errors import DatabaseNotReady
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The newest migration, which every command but `dondoc db upgrade` needs the database at: a
+# migration added sets it (tests/store/test_schema.py checks it is Alembic's head). Alembic
+# itself, a tenth of a second to import, is loaded only to migrate or to explain a mismatch.
+HEAD = "0006"
+# Alembic's record of the migration a database is at.
+_VERSION = table("alembic_version", column("version_num"))
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -32,14 +49,29 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _shown(url: str | URL) -> str:
+    """A database URL as errors show it, without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     """An engine with dondoc's guarantees: on SQLite, WAL, synchronous FULL, foreign keys,
-    a busy timeout and `BEGIN IMMEDIATE` for transactions that write."""
+    a busy timeout and `BEGIN IMMEDIATE` for transactions that write. An SQLite file that
+    is a folder, or whose folder cannot be created, is DatabaseNotReady."""
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     file = _sqlite_file(url)
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        if file.is_dir():
+            raise DatabaseNotReady(
+                f"the database at {_shown(url)} is a folder, not a database file"
+            )
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseNotReady(
+                f"cannot create the database at {_shown(url)}: {exc.strerror}"
+            ) from None
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
@@ -191,41 +223,54 @@ def binder(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any]:
 
 
 def _migrations() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 @cache
-def _revisions() -> tuple[str | None, frozenset[str]]:
-    """The newest migration, and every migration this code knows."""
+def revisions() -> tuple[str | None, frozenset[str]]:
+    """The newest migration, and every migration this code knows, as Alembic reads them."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_migrations())
     return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())
+
+
+def _current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None if it has none); DatabaseNotReady if it cannot
+    be reached or is not a database (a text file as the SQLite file), with nothing written."""
+    try:
+        with transaction(engine, writes=False) as conn:
+            if not inspect(conn).has_table(_VERSION.name):
+                return None
+            current: str | None = conn.execute(select(_VERSION.c.version_num)).scalar()
+            return current
+    except DatabaseError as exc:
+        engine.dispose()
+        reason = " ".join(str(exc.orig).split())
+        raise DatabaseNotReady(f"cannot connect to {_shown(engine.url)}: {reason}") from None
 
 
 def ready_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     """An engine on a database that `upgrade` brought to the newest migration; otherwise
     DatabaseNotReady, before anything is written (an SQLite file that does not exist is not
     created)."""
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = _shown(url)
     not_set_up = f"the database at {shown} is not set up: run `dondoc db upgrade`"
     file = _sqlite_file(url)
     if file is not None and not file.exists():
         raise DatabaseNotReady(not_set_up)
     engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
-    try:
-        with transaction(engine, writes=False) as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as exc:
-        engine.dispose()
-        reason = " ".join(str(exc.orig).split())
-        raise DatabaseNotReady(f"cannot connect to {shown}: {reason}") from None
-    head, known = _revisions()
-    if current == head:
+    current = _current_revision(engine)
+    if current == HEAD:
         return engine
     engine.dispose()
     if current is None:
         raise DatabaseNotReady(not_set_up)
+    head, known = revisions()
     if current in known:
         raise DatabaseNotReady(
             f"the database at {shown} is at schema revision {current}, this dondoc needs "
@@ -238,7 +283,11 @@ def ready_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+    """Bring the schema to the newest migration; DatabaseNotReady, before any migration
+    runs, if the database cannot be reached or is not a database."""
+    from alembic import command
+
+    _current_revision(engine)
     config = _migrations()
     with engine.connect() as conn:
         conn.execution_options(dondoc_writes=True)

@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import date
+from importlib import import_module
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import transaction
 from models.errors import Refused
@@ -22,7 +22,9 @@ def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str,
     """Insert rows, or update the ones whose key exists, in one executemany statement."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # the insert of the connection's own dialect (sqlite or postgresql, loaded with its engine,
+    # both with on_conflict_do_update): a command on SQLite need not import PostgreSQL's
+    dialect = import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
     stmt = dialect.insert(table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
     conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates), list(rows))

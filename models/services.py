@@ -10,7 +10,10 @@ command (0.14 s of CPU), and most commands write none."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Generator
+import os
+import uuid
+from collections.abc import Collection, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -507,22 +510,62 @@ def consolidation(
     )
 
 
+def _folder(folder: Path) -> None:
+    """`folder`, created if need be; an InputError naming it if it is a file or cannot be."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(str(folder), "(folder)", str(folder), "is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            str(folder), "(folder)", str(folder), f"cannot be created: {exc.strerror or exc}"
+        ) from None
+
+
+@contextmanager
+def _written_whole(*files: Path) -> Iterator[list[Path]]:
+    """Files beside `files` for the block to write, moved onto `files` once every one is
+    written: a failure leaves each file as it was, none half-written, and no file beside
+    it. A file that is a folder or a device, or a folder that cannot be created or written
+    to, is an InputError naming it."""
+    for file in files:
+        _folder(file.parent)
+        if file.exists() and not file.is_file():
+            problem = "is a folder, not a file" if file.is_dir() else "is not a regular file"
+            raise InputError(str(file), "(file)", str(file), problem)
+    parts = [file.with_name(f".{file.name}.{uuid.uuid4().hex}.part") for file in files]
+    try:
+        yield parts
+        for part, file in zip(parts, files, strict=True):
+            os.replace(part, file)
+    except OSError as exc:
+        # the file the failure concerns: the one whose part was written or moved
+        named = {str(part): file for part, file in zip(parts, files, strict=True)}
+        failed = named.get(str(exc.filename), files[0])
+        raise InputError(
+            str(failed), "(file)", str(failed), f"cannot be written: {exc.strerror or exc}"
+        ) from None
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
 def _report_files(found: Consolidation, out: Path) -> list[Path]:
     """A consolidated report written into `out` as a workbook (.xlsx) and a Word draft
-    (.docx)."""
+    (.docx), both or neither."""
     from notifications import report
 
-    out.mkdir(parents=True, exist_ok=True)
     stem = report.filename(found)
-    return [
-        report.write_consolidation_xlsx(found, out / f"{stem}.xlsx"),
-        report.write_consolidation_docx(found, out / f"{stem}.docx"),
-    ]
+    files = [out / f"{stem}.xlsx", out / f"{stem}.docx"]
+    with _written_whole(*files) as (workbook, draft):
+        report.write_consolidation_xlsx(found, workbook)
+        report.write_consolidation_docx(found, draft)
+    return files
 
 
 def _matrix_file(html: str, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    with _written_whole(out) as (page,):
+        page.write_text(html, encoding="utf-8")
     return out
 
 

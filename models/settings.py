@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, url: str) -> str:
+        try:
+            url.encode("utf-8")  # bytes in another encoding come from the environment as surrogates
+        except UnicodeEncodeError:
+            raise ValueError("DONDOC_DATABASE_URL is not UTF-8 text") from None
         if not url.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
             raise ValueError("DONDOC_DATABASE_URL must be sqlite:///FILE or postgresql+psycopg://…")
         if url.startswith("postgresql://"):

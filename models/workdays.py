@@ -14,13 +14,15 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import holidays
 import pendulum
 
 from models.errors import InputError, OutsideCalendar
 from models.textfiles import read_yaml
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 # Loaded once: pendulum reads the zone file again for each `in_timezone(name)`.
@@ -41,10 +43,18 @@ def local_date(instant: datetime) -> date:
     return date(local.year, local.month, local.day)
 
 
+def _vietnam(**options: Any) -> HolidayBase:
+    """The `holidays` package's calendar of Vietnam. The package is imported on first use: a
+    command refused before it reckons a day need not wait for it."""
+    import holidays
+
+    return holidays.country_holidays("VN", **options)
+
+
 @cache
 def calendar_years() -> tuple[int, int]:
     """The first and the last year whose working days are known (the `holidays` package's)."""
-    calendar = holidays.country_holidays("VN")
+    calendar = _vietnam()
     return calendar.start_year, calendar.end_year
 
 
@@ -58,7 +68,7 @@ def _package_days_off(year: int) -> frozenset[date]:
         )
     # A fresh object per year: nothing shared is mutated, so concurrent callers are safe.
     # The neighbouring years are populated too, in case one of them places a day in this year.
-    calendar = holidays.country_holidays("VN", years=(year - 1, year, year + 1), expand=False)
+    calendar = _vietnam(years=(year - 1, year, year + 1), expand=False)
     first = date(year, 1, 1)
     days = (date(year + 1, 1, 1) - first).days
     return frozenset(

@@ -3,7 +3,9 @@ the option or field and the value, a distinct exit code, no traceback, nothing w
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 import uuid
 from contextlib import closing
@@ -14,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import Result
 
+import notifications.report
 from cli.main import app
 from tests.cli.conftest import runner
 from tests.conftest import ACTORS, SEED, UNITS
@@ -177,6 +180,42 @@ def test_a_postgresql_database_never_set_up_is_named(
         admin.dispose()
 
 
+@pytest.mark.parametrize("args", [("obligations",), ("db", "upgrade")])
+def test_a_text_file_as_the_database_is_named_and_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100, encoding="utf-8")
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{notes}")
+    refused = runner.invoke(app, list(args))
+    _refused(refused, 8, f"sqlite:///{notes}", "file is not a database")
+    assert notes.read_text(encoding="utf-8") == "not a database\n" * 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("args", [("obligations",), ("db", "upgrade")])
+def test_a_folder_as_the_database_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "dondoc.db"
+    folder.mkdir()
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{folder}")
+    refused = runner.invoke(app, list(args))
+    _refused(refused, 8, f"the database at sqlite:///{folder} is a folder, not a database file")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_database_under_a_file_cannot_be_created_and_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("kept", encoding="utf-8")
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{notes / 'dondoc.db'}")
+    refused = runner.invoke(app, ["db", "upgrade"])
+    _refused(refused, 8, f"cannot create the database at sqlite:///{notes / 'dondoc.db'}")
+    assert notes.read_text(encoding="utf-8") == "kept"
+
+
 def _id(run: Any, unit: str = "18712", period: str = "2024-Q1") -> str:
     rows = json.loads(run("obligations", "--json", "--unit", unit, "--period", period).stdout)
     return str(next(r["id"] for r in rows if r["requirement"] == "1c"))
@@ -308,3 +347,149 @@ def test_an_operator_drops_or_retries_one_message(
     dropped = json.loads(published("outbox", "list", "--status", "dropped", "--json").stdout)
     assert [m["key"] for m in dropped] == [first["key"]]
     assert dropped[0]["channel"].startswith("dropped by admin.cx at ")
+
+
+# What Python makes of bytes that are not UTF-8 in an argument or the environment (a file
+# name or a user name in another encoding): lone surrogates, which no database, file or
+# terminal takes.
+NOT_UTF8 = os.fsdecode(b"cb.\xff18712")
+CONSOLIDATE = (
+    "report",
+    "consolidate",
+    "--directive",
+    "cam-xuyen-cchc-2024",
+    "--requirement",
+    "1c",
+    "--period",
+    "2024-Q1",
+    "--as-of",
+    "2024-12-31",
+)
+MATRIX = (
+    "report",
+    "matrix",
+    "--directive",
+    "cam-xuyen-cchc-2024",
+    "--requirement",
+    "1c",
+    "--as-of",
+    "2024-12-31",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("submit", "1", "--actor", NOT_UTF8, "-f", "leaflets=1"), "--actor"),
+        (("submit", "1", "--actor", "cb.18712", "-f", f"leaflets={NOT_UTF8}"), "--figure"),
+        (("accept", "1", "--actor", "vhtt.lan", "--key", NOT_UTF8), "--key"),
+        (("obligations", "--unit", NOT_UTF8), "--unit"),
+        (("report", "rates", "--directive", NOT_UTF8), "--directive"),
+        (("actors", "add", NOT_UTF8, "--name", "Lan", "--unit", "18712"), "username"),
+        ((*MATRIX, "--out", f"/proc/{NOT_UTF8}.html"), "--out"),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_named(
+    published: Any, args: tuple[str, ...], named: str
+) -> None:
+    before = _written(published)
+    refused = published(*args, ok=False)
+    _refused(refused, 2, f"error: command line: {named}: is not UTF-8 text", "cb.\\xff18712")
+    assert _written(published) == before
+
+
+def test_a_file_name_that_is_not_utf8_is_named(published: Any, tmp_path: Path) -> None:
+    file = tmp_path / os.fsdecode(b"ch\xe1\xbb\x89-th\xe9.yaml")  # latin-1 in a UTF-8 name
+    file.write_bytes(SEED.read_bytes())
+    before = _written(published)
+    # an unknown actor's denial is recorded naming the file: what used to fail
+    refused = published("directive", "publish", str(file), "--actor", "nobody", ok=False)
+    _refused(refused, 2, "error: command line: file: is not UTF-8 text", "th\\xe9.yaml")
+    assert _written(published) == before
+
+
+def test_an_actor_from_the_environment_that_is_not_utf8_is_named(
+    published: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _written(published)
+    monkeypatch.setenv("DONDOC_ACTOR", NOT_UTF8)
+    refused = published("accept", "1", ok=False)
+    _refused(refused, 2, "error: environment: DONDOC_ACTOR: is not UTF-8 text", "cb.\\xff18712")
+    monkeypatch.delenv("DONDOC_ACTOR")
+    assert _written(published) == before
+
+
+def test_a_database_url_that_is_not_utf8_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / NOT_UTF8}.db")
+    refused = runner.invoke(app, ["db", "upgrade"])
+    _refused(refused, 2, "error: environment: DONDOC_DATABASE_URL: ", "is not UTF-8 text")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_naming_a_file_where_a_folder_goes_is_named(published: Any, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("kept", encoding="utf-8")
+    refused = published(*CONSOLIDATE, "--out", str(notes), ok=False)
+    _refused(refused, 2, f"error: {notes}: (folder): is a file, not a folder")
+    refused = published(*CONSOLIDATE, "--out", str(notes / "reports"), ok=False)
+    _refused(refused, 2, f"error: {notes / 'reports'}: (folder): cannot be created: ")
+    refused = published(*MATRIX, "--out", str(notes / "matrix.html"), ok=False)
+    _refused(refused, 2, f"error: {notes}: (folder): is a file, not a folder")
+    assert notes.read_text(encoding="utf-8") == "kept"
+
+
+def test_out_naming_a_folder_where_a_file_goes_is_named(published: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "matrix.html"
+    folder.mkdir()
+    refused = published(*MATRIX, "--out", str(folder), ok=False)
+    _refused(refused, 2, f"error: {folder}: (file): is a folder, not a file")
+    assert list(folder.iterdir()) == []
+
+
+def test_out_on_a_device_is_refused(published: Any) -> None:
+    refused = published(*MATRIX, "--out", "/dev/full", ok=False)
+    _refused(refused, 2, "error: /dev/full: (file): is not a regular file")
+
+
+def test_out_where_nothing_can_be_created_is_named(published: Any) -> None:
+    # no one, root included, creates a folder in /proc
+    refused = published(*MATRIX, "--out", "/proc/dondoc/matrix.html", ok=False)
+    _refused(refused, 2, "error: /proc/dondoc: (folder): cannot be created: ")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_a_report_is_written_whole_or_not_at_all(published: Any, tmp_path: Path) -> None:
+    published(*CONSOLIDATE, "--out", str(tmp_path / "first"))
+    (workbook,) = (tmp_path / "first").glob("*.xlsx")
+    (draft,) = (tmp_path / "first").glob("*.docx")
+    # where the Word draft goes, a folder: the workbook must not be written without it
+    folder = tmp_path / "second"
+    (folder / draft.name).mkdir(parents=True)
+    refused = published(*CONSOLIDATE, "--out", str(folder), ok=False)
+    _refused(refused, 2, f"error: {folder / draft.name}: (file): is a folder, not a file")
+    assert [p.name for p in folder.iterdir()] == [draft.name]
+    assert workbook.name not in os.listdir(folder)
+
+
+def test_a_report_failing_half_way_leaves_the_last_one_as_it_was(
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "reports"
+    published(*CONSOLIDATE, "--out", str(folder))
+    before = _files(folder)
+
+    def disk_full(_found: Any, path: Path) -> Path:
+        path.write_bytes(b"PK\x03\x04")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(notifications.report, "write_consolidation_docx", disk_full)
+    refused = published(*CONSOLIDATE, "--out", str(folder), ok=False)
+    (draft,) = (name for name in before if name.endswith(".docx"))
+    _refused(refused, 2, f"error: {folder / draft}: (file): cannot be written: No space left")
+    assert _files(folder) == before
+    assert sorted(os.listdir(folder)) == sorted(before)

@@ -147,6 +147,18 @@ def test_an_explicit_limit_pages_the_table(listing: Run) -> None:
         (("--offset", "-1"), "--offset: must be at least 0 (got '-1')"),
         (("--json", "--offset", "x"), "--offset: is not a whole number (got 'x')"),
         (
+            ("--offset", "99999999999999999999"),
+            "--offset: must be at most 9223372036854775807 (got '99999999999999999999')",
+        ),
+        (
+            ("--json", "--offset", "9223372036854775808"),
+            "--offset: must be at most 9223372036854775807 (got '9223372036854775808')",
+        ),
+        (
+            ("--json", "--limit", "9223372036854775808"),
+            "--limit: must be at most 9223372036854775807 (got '9223372036854775808')",
+        ),
+        (
             ("--limit", "10001"),
             "--limit: the table shows at most 10,000 rows: page with --offset, or use --json "
             "(got '10001')",
@@ -163,6 +175,15 @@ def test_a_bad_paging_option_is_named_and_nothing_is_printed(
     lines = refused.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: command line: "), refused.stderr
     assert named in lines[0]
+
+
+def test_the_largest_paging_options_either_database_takes_page(listing: Run) -> None:
+    most = str(2**63 - 1)
+    assert json.loads(listing("--json", "--limit", most).stdout) == _golden()
+    assert listing("--json", "--offset", most).stdout == "[]\n"
+    assert listing("--offset", most).stderr.splitlines() == [
+        f"--offset {most} is past the last of the 291 obligations that match"
+    ]
 
 
 def test_json_has_no_table_cap(listing: Run) -> None:

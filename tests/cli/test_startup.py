@@ -1,13 +1,21 @@
 """What starting the command line loads: `dondoc --help` and a mistyped option wait for no
-database, no document library and no validation models, and a command that writes no document
-loads none of the document libraries. Each check runs in a fresh interpreter."""
+database, no document library and no validation models, a command that writes no document
+loads none of the document libraries, and a command refused on a database set up loads
+neither the migrations, the holidays nor Prefect. A flow's module, which a Prefect worker
+imports to start each run, loads neither the migrations nor the documents. Each check runs in
+a fresh interpreter."""
 
 from __future__ import annotations
 
 import json
+import os
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
+from cli.main import app
+from tests.cli.conftest import runner
 from tests.conftest import ROOT
 
 # The storage, validation, calendar and collation libraries the commands run on: what
@@ -17,11 +25,13 @@ STORAGE = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "pydantic_settings",
 DOCUMENTS = ("docx", "docxtpl", "openpyxl", "jinja2", "prefect")
 
 
-def _loaded(code: str) -> set[str]:
-    """The top-level packages loaded once `code` has run in a fresh interpreter."""
+def _loaded(code: str, **env: str) -> set[str]:
+    """The top-level packages loaded once `code` has run in a fresh interpreter, with `env`
+    added to its environment."""
     done = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport json, sys; print(json.dumps(sorted(sys.modules)))"],
         cwd=ROOT,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -48,3 +58,32 @@ def test_the_use_cases_load_the_documents_only_to_write_one() -> None:
     loaded = _loaded("from models import services\nservices.Issued")
     assert loaded.isdisjoint(DOCUMENTS), loaded & set(DOCUMENTS)
     assert "sqlalchemy" in loaded  # the storage itself, which every use case needs
+
+
+def test_a_refused_command_loads_no_migrations_no_calendar_no_documents_and_no_prefect(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert runner.invoke(app, ["db", "upgrade"], env={"DONDOC_DATABASE_URL": url}).exit_code == 0
+    loaded = _loaded(
+        "from cli.main import app\n"
+        "try:\n"
+        "    app(['submit', '1', '--actor', 'nobody', '-f', 'leaflets=1'])\n"
+        "except SystemExit as refused:\n"
+        "    assert refused.code == 2, refused.code",
+        DONDOC_DATABASE_URL=url,
+    )
+    assert "sqlalchemy" in loaded  # it did open the database
+    # the database's migration is read with SQLAlchemy, Alembic is for migrating; and the
+    # holidays are loaded by the first command that reckons a working day
+    unneeded = {"alembic", "holidays", *DOCUMENTS}
+    assert loaded.isdisjoint(unneeded), loaded & unneeded
+
+
+def test_a_flow_run_starts_without_the_migrations_and_the_documents() -> None:
+    flows = [m.name for m in pkgutil.iter_modules([str(ROOT / "flows")])]
+    assert "consolidate" in flows  # the one that writes documents, once it has drafted
+    loaded = _loaded("\n".join(f"import flows.{name}" for name in flows))
+    assert "prefect" in loaded
+    unneeded = {"alembic", *DOCUMENTS} - {"prefect"}
+    assert loaded.isdisjoint(unneeded), loaded & unneeded

@@ -8,9 +8,15 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (declares the tables on SQLModel's metadata)
+from models.db import HEAD, revisions
 
 
 def test_the_migrated_schema_is_the_declared_one(engine: Engine) -> None:
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert differences == []
+
+
+def test_every_command_expects_the_newest_migration() -> None:
+    head, _ = revisions()
+    assert head == HEAD, f"a migration was added: set models.db.HEAD to {head!r}"
