@@ -2,7 +2,8 @@
 unit. The listing reads requirement after requirement in code order and each one's obligations
 along this index, so its first page of 1,000 reads 1,000 rows where it sorted every one that
 matched (190,969 at national scale). Its columns never change after publishing, so commands
-never write to it.
+never write to it; publishing the national directive took about a tenth longer on SQLite for
+it (2.9 s to 3.2 s) and 2-4% on PostgreSQL.
 
 Revision ID: 0007
 Revises: 0006
