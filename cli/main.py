@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -331,9 +332,10 @@ def open_(as_of: AsOfOpt = None) -> None:
     _print_opened(report)
 
 
-# The table form shows a page of the listing: rich lays out every cell before it prints, about
-# 7 kB and 0.7 ms a row, so the national listing (190,969 rows) took over two minutes and 1.3 GB.
-# --json streams every row in flat memory.
+# The table form shows a page of the listing, read whole to align its columns; --json streams
+# every row in flat memory. The page is plain aligned columns: rich's table lays out every
+# cell, about 0.35 ms a row, which made a page of 1,000 take a third of a second and the whole
+# national listing (190,969 rows) over two minutes and 1.3 GB.
 TABLE_ROWS = 1_000
 TABLE_MAX_ROWS = 10_000
 # Rows encoded into JSON at a time: json.dumps of a list is faster than of each row alone.
@@ -427,33 +429,40 @@ def obligations(
         services.stream_obligations(settings, day=day, where=where, limit=page, offset=skip)
     ) as found:
         shown = list(found)
-    table = Table(
-        "id",
-        "directive",
-        "requirement",
-        "unit",
-        "period",
-        "due",
-        "status",
-        "version",
-        title=f"obligations as of {day.isoformat()}",
+    out.print(f"obligations as of {day.isoformat()}")
+    _print_columns(
+        ("id", "directive", "requirement", "unit", "period", "due", "status", "version"),
+        [
+            (
+                str(r.id),
+                r.directive,
+                r.requirement,
+                r.unit,
+                r.period,
+                r.due.isoformat() if r.due else "—",
+                r.status,
+                str(r.version),
+            )
+            for r in shown
+        ],
     )
-    for r in shown:
-        table.add_row(
-            str(r.id),
-            r.directive,
-            r.requirement,
-            r.unit,
-            r.period,
-            r.due.isoformat() if r.due else "—",
-            r.status,
-            str(r.version),
-        )
-    out.print(table)
     if len(shown) == page or skip:
         matched = services.count_obligations(settings, day=day, where=where)
         if len(shown) < matched:
             _more_matched(len(shown), matched, skip, page)
+
+
+def _print_columns(heads: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A header and the rows in columns, each as wide as its widest cell (in terminal cells),
+    two spaces apart: printed as one text, neither wrapped nor highlighted."""
+    widths = [max(cell_len(cell) for cell in column) for column in zip(heads, *rows, strict=True)]
+    lines = (
+        "  ".join(
+            cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in (heads, *rows)
+    )
+    out.print("\n".join(lines), soft_wrap=True, highlight=False)
 
 
 def _more_matched(shown: int, matched: int, skip: int, page: int) -> None:

@@ -83,6 +83,10 @@ class Obligation(SQLModel, table=True):
         sa.UniqueConstraint("requirement_id", "unit_code", "period_key"),
         sa.Index("ix_obligation_unit", "unit_code"),
         sa.Index("ix_obligation_status_requirement", "status", "requirement_id"),
+        # a requirement's obligations in the listing's order, so a page reads only its rows
+        sa.Index(
+            "ix_obligation_listing", "requirement_id", "period_end", "period_key", "unit_code"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

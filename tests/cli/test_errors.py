@@ -142,7 +142,7 @@ def test_an_empty_database_file_is_not_set_up_behind_the_users_back(
 @pytest.mark.parametrize(
     ("revision", "named"),
     [
-        ("0001", "is at schema revision 0001, this dondoc needs 0006: run `dondoc db upgrade`"),
+        ("0001", "is at schema revision 0001, this dondoc needs 0007: run `dondoc db upgrade`"),
         ("0099", "is at schema revision 0099, which this dondoc does not know"),
     ],
 )

@@ -49,10 +49,15 @@ def _golden() -> list[dict[str, Any]]:
     return rows
 
 
+HEADS = ["id", "directive", "requirement", "unit", "period", "due", "status", "version"]
+
+
 def _table_ids(result: Result) -> list[int]:
     """The ids in the first column of the table a command printed, top to bottom."""
-    cells = [line.split("│")[1].strip() for line in result.stdout.splitlines() if "│" in line]
-    return [int(cell) for cell in cells if cell.isdigit()]
+    title, heads, *rows = result.stdout.splitlines()
+    assert title == f"obligations as of {AS_OF}"
+    assert heads.split() == HEADS
+    return [int(row.split()[0]) for row in rows]
 
 
 @pytest.mark.parametrize(("fetch", "chunk"), [(2_000, 1_000), (5, 7), (3, 97), (1, 1), (50, 291)])
@@ -101,6 +106,26 @@ def test_the_table_under_its_page_shows_every_row_and_says_nothing_more(listing:
     shown = listing()
     assert _table_ids(shown) == [r["id"] for r in _golden()]
     assert shown.stderr == ""
+
+
+def test_the_tables_columns_line_up_under_their_headings(listing: Run) -> None:
+    _, heads, *rows = listing().stdout.splitlines()
+    starts = [heads.index(head) for head in HEADS]
+    golden = _golden()
+    assert len(rows) == len(golden)
+    ends = [*starts[1:], None]
+    for row, r in zip(rows, golden, strict=True):
+        cells = [row[start:end].strip() for start, end in zip(starts, ends, strict=True)]
+        assert cells == [
+            str(r["id"]),
+            r["directive"],
+            r["requirement"],
+            r["unit"],
+            r["period"],
+            r["due"] or "—",
+            r["status"],
+            str(r["version"]),
+        ]
 
 
 def test_above_its_page_the_table_shows_the_page_and_says_how_many_matched(
