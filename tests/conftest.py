@@ -4,8 +4,9 @@ PostgreSQL, and the seed district loaded into it."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -41,29 +42,78 @@ def postgres_url() -> str:
     return url
 
 
+# What a test's database holds when it starts, by the fixture the test asks for: `engine`
+# (migrated), `registered` (and the seed district's registers) or `seeded` (and the seed
+# directive published). Each is built once per session, the way those fixtures say, and every
+# test gets its own copy of it.
+STAGES = ("engine", "registered", "seeded")
+
+
+def _build(engine: Engine, stage: str) -> None:
+    upgrade(engine)
+    if stage in ("registered", "seeded"):
+        load_registers(engine)
+    if stage == "seeded":
+        publish_seed(engine)
+
+
+def _stage(request: pytest.FixtureRequest) -> str:
+    """The furthest stage the test's fixtures ask for."""
+    return max((s for s in STAGES if s in request.fixturenames), key=STAGES.index)
+
+
 @pytest.fixture(scope="session")
-def postgres_template(postgres_url: str) -> Iterator[str]:
-    """A migrated database that each test's database is copied from."""
-    name = f"dondoc_template_{uuid.uuid4().hex[:8]}"
+def postgres_templates(postgres_url: str) -> Iterator[Callable[[str], str]]:
+    """The template database of each stage, built when a test first needs it; each test's
+    database is copied from one."""
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    built: dict[str, str] = {}
+
+    def template(stage: str) -> str:
+        if stage not in built:
+            name = f"dondoc_template_{stage}_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+            built[stage] = name
+            engine = make_engine(_with_database(postgres_url, name))
+            _build(engine, stage)
+            engine.dispose()
+        return built[stage]
+
+    yield template
     with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    template = make_engine(_with_database(postgres_url, name))
-    upgrade(template)
-    template.dispose()
-    yield name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        for name in built.values():
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The SQLite file of each stage, built when a test first needs it; each test's database
+    is a copy of one."""
+    built: dict[str, Path] = {}
+
+    def template(stage: str) -> Path:
+        if stage not in built:
+            path = tmp_path_factory.mktemp("template") / f"{stage}.db"
+            engine = make_engine(f"sqlite:///{path}")
+            _build(engine, stage)
+            engine.dispose()
+            # the last connection's close checkpointed the log into the file: copy it alone
+            assert not path.with_name(f"{path.name}-wal").exists(), path
+            built[stage] = path
+        return built[stage]
+
+    return template
 
 
 def _with_database(url: str, name: str) -> str:
     return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def _postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+def _postgres_engine(request: pytest.FixtureRequest, stage: str) -> Iterator[Engine]:
     url = request.getfixturevalue("postgres_url")
-    template = request.getfixturevalue("postgres_template")
+    template = request.getfixturevalue("postgres_templates")(stage)
     name = f"dondoc_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -78,12 +128,15 @@ def _postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty, migrated dondoc database."""
+    """An empty, migrated dondoc database (holding more if the test asks for `registered`
+    or `seeded`)."""
+    stage = _stage(request)
     if request.param == "postgresql":
-        yield from _postgres_engine(request)
+        yield from _postgres_engine(request, stage)
         return
-    engine = make_engine(f"sqlite:///{tmp_path / 'dondoc.db'}")
-    upgrade(engine)
+    path = tmp_path / "dondoc.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_templates")(stage), path)
+    engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
 
@@ -110,15 +163,15 @@ def publish_seed(engine: Engine, as_of: date = date(2024, 12, 31)) -> publishing
 
 @pytest.fixture
 def registered(engine: Engine) -> Engine:
-    """A database holding the seed district's units and actors."""
-    load_registers(engine)
+    """A database holding the seed district's units and actors (loaded as `load_registers`
+    loads them, once per session, and copied)."""
     return engine
 
 
 @pytest.fixture
 def seeded(registered: Engine) -> Engine:
-    """The seed directive published for the whole of 2024."""
-    publish_seed(registered)
+    """The seed directive published for the whole of 2024 (as `publish_seed` publishes it,
+    once per session, and copied)."""
     return registered
 
 

@@ -16,10 +16,14 @@ from typing import Any, cast
 from uuid import UUID
 
 import pytest
+from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import FlowRun
+from prefect.events.worker import EventsWorker
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
@@ -63,6 +67,22 @@ class PrefectStack:
     engine: Engine
     database_url: str
     var: Path
+    # what the worker's flow runs read from their environment
+    flow_env: dict[str, str]
+
+    def run_here(
+        self, flow: Flow[..., Any], monkeypatch: pytest.MonkeyPatch, **parameters: Any
+    ) -> FlowRun:
+        """A run of `flow` in this process, as the worker would run its deployment: the same
+        parameters (checked and converted as the flow's signature says), the same server,
+        database, folders and settings; the run as the server holds it once it has ended.
+        For a flow's own logic; what only the worker shows (the deployment's entrypoint, a
+        paused run resumed from the UI, runs queued together) stays with the deployments."""
+        for name, value in self.flow_env.items():
+            monkeypatch.setenv(name, value)
+        state = flow(**parameters, return_state=True)
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(state.state_details.flow_run_id)
 
     def artifacts(self, run_id: Any) -> dict[str, Any]:
         """The artifacts a flow run left, by key."""
@@ -105,6 +125,17 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
     database_url = f"sqlite:///{var / 'dondoc.db'}"
     # Prefect's PostgreSQL keeps its data where the postgres user can reach it.
     pg_dir = Path(tempfile.gettempdir()) / f"dondoc-prefect-pg-{pg_port}"
+    # what scripts/serve would default to, spelled out so that runs in this process read the
+    # same as the worker's
+    flow_env = {
+        "DONDOC_DATABASE_URL": database_url,
+        "DONDOC_PROJECT_DIR": str(ROOT),
+        "DONDOC_WORK_POOL": POOL,
+        "DONDOC_OUTBOX_DIR": str(var / "outbox"),
+        "DONDOC_ANCHOR_DIR": str(var / "anchors"),
+        "DONDOC_OUTPUTS_DIR": str(var / "outputs"),
+        "DONDOC_OUTPUTS_URL": f"http://127.0.0.1:{outputs_port}/",
+    }
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
         "DONDOC_VAR_DIR": str(var),
@@ -112,9 +143,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         "DONDOC_PREFECT_PG_PORT": str(pg_port),
         "DONDOC_OUTPUTS_PORT": str(outputs_port),
         "DONDOC_PREFECT_PG_DIR": str(pg_dir),
-        "DONDOC_DATABASE_URL": database_url,
-        "DONDOC_PROJECT_DIR": str(ROOT),
-        "DONDOC_WORK_POOL": POOL,
+        **flow_env,
     }
     log = var / "serve.log"
     serve = subprocess.Popen(
@@ -139,7 +168,11 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         load_registers(engine)
         publish_seed(engine)
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield PrefectStack(api_url, engine, database_url, var)
+            yield PrefectStack(api_url, engine, database_url, var, flow_env)
+            # the logs and events of the runs in this process reach the server before it
+            # stops (or the process retries them for a minute at exit)
+            APILogWorker.drain_all(timeout=60)
+            EventsWorker.drain_all(timeout=60)
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

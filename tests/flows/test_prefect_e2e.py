@@ -1,7 +1,9 @@
 """End to end through a real Prefect server: the forms are deployments generated from dondoc's
 database. A clerk's run (what the UI's "Custom run" sends) waits on the form of their unit and
 what they send on resuming it (the UI's "Resume") reaches the same domain command and event log
-as the CLI; a script's run with every parameter does too."""
+as the CLI; a script's run with every parameter does too. What only the UI's path shows (a
+run named by its form, paused, resumed) goes through the worker; a run that needs no answer
+runs its flow in this process (`PrefectStack.run_here`) against the same server and database."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
@@ -21,6 +22,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from flows.consolidate import consolidate_reports
+from flows.desk import unit_work
+from flows.review import review_obligation
+from flows.submission import submit_obligation
 from models import ledger, services
 from models.db import transaction
 from models.settings import Settings
@@ -240,30 +245,23 @@ def test_a_negative_figure_is_refused_by_the_units_form_naming_the_field(
     assert _events(prefect_stack, oid) == before
 
 
-def test_a_scripts_run_refuses_a_negative_figure_when_the_form_check_is_off(
-    prefect_stack: PrefectStack, forms: list[str]
+def test_a_scripts_run_refuses_a_negative_figure_without_the_forms_check(
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = "nop-bao-cao/4c · cam-xuyen-cchc-2024"
-
-    async def switch_off() -> None:
-        async with get_client() as client:
-            deployment = await client.read_deployment_by_name(name)
-            await client.update_deployment(
-                deployment.id, DeploymentUpdate(enforce_parameter_schema=False)
-            )
-
-    run_coro_as_sync(switch_off())
+    """The flow itself, called with every parameter as a script's run with the server's
+    check of the form switched off would be."""
     oid = obligation_id(prefect_stack.engine, "4c", "446-TTVHTT", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
-    run = _run(
-        name,
-        {
-            "actor": "ttvhtt.minh",
-            "unit": "446-TTVHTT · Trung tâm",
-            "period": "2024-Q1",
-            "figures": {**FIGURES, "seminars": -3},
-            "narrative": "Quý I",
-        },
+    run = prefect_stack.run_here(
+        submit_obligation,
+        monkeypatch,
+        directive="cam-xuyen-cchc-2024",
+        requirement="4c",
+        actor="ttvhtt.minh",
+        unit="446-TTVHTT · Trung tâm",
+        period="2024-Q1",
+        figures={**FIGURES, "seminars": -3},
+        narrative="Quý I",
     )
     assert run.state is not None and run.state.type == StateType.FAILED
     assert "không được nhỏ hơn 0 (đã nhập «-3»)" in (run.state.message or "")
@@ -271,7 +269,7 @@ def test_a_scripts_run_refuses_a_negative_figure_when_the_form_check_is_off(
 
 
 def test_a_unit_lists_its_own_work_most_urgent_first(
-    prefect_stack: PrefectStack, forms: list[str]
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18673", "2024-Q1")
     clerk = ledger.Issued("cb.18673", "desk-submit", "test", NOW)
@@ -285,19 +283,18 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     assert _schema("viec-cua-don-vi/viec-cua-don-vi")["properties"]["actor"]["title"] == (
         "Người xem (tên đăng nhập dondoc)"
     )
-    run = _run("viec-cua-don-vi/viec-cua-don-vi", {"actor": "cb.18673", "as_of": "2024-06-12"})
+    run = prefect_stack.run_here(unit_work, monkeypatch, actor="cb.18673", as_of="2024-06-12")
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert run.name == "viec-cua-don-vi · 18673 Thị trấn Cẩm Xuyên · 12/06/2024"
     # the lead office (its successor today) reads the same list; another commune may not
-    lead = _run(
-        "viec-cua-don-vi/viec-cua-don-vi",
-        {"actor": "svhttdl.an", "as_of": "2024-06-12", "unit": "18673"},
+    lead = prefect_stack.run_here(
+        unit_work, monkeypatch, actor="svhttdl.an", as_of="2024-06-12", unit="18673"
     )
     assert lead.state is not None and lead.state.type == StateType.COMPLETED, lead.state
     assert prefect_stack.artifacts(lead.id)["viec-can-lam"].data == (
         prefect_stack.artifacts(run.id)["viec-can-lam"].data
     )
-    other = _run("viec-cua-don-vi/viec-cua-don-vi", {"actor": "cb.18712", "unit": "18673"})
+    other = prefect_stack.run_here(unit_work, monkeypatch, actor="cb.18712", unit="18673")
     assert other.state is not None and other.state.type == StateType.FAILED, other.state
     rows = [
         line
@@ -323,18 +320,21 @@ def _deployment(name: str) -> Any:
     return run_coro_as_sync(read())
 
 
-def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms: list[str]) -> None:
+def test_the_forms_follow_what_is_still_open(
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     reporter = "nop-bao-cao/4b · cam-xuyen-cchc-2024"
     centre = "446-TTVHTT · Trung tâm Văn hóa - Truyền thông huyện Cẩm Xuyên"
     assert reporter in forms and _deployment(reporter) is not None
-    run = _run(
-        reporter,
-        {
-            "actor": "ttvhtt.minh",
-            "unit": centre,
-            "period": "once",
-            "figures": {"reporter": "Lê Thị Hoà"},
-        },
+    run = prefect_stack.run_here(
+        submit_obligation,
+        monkeypatch,
+        directive="cam-xuyen-cchc-2024",
+        requirement="4b",
+        actor="ttvhtt.minh",
+        unit=centre,
+        period="once",
+        figures={"reporter": "Lê Thị Hoà"},
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     # the run's own refresh looked at 4b only, and its form is gone
@@ -342,21 +342,21 @@ def test_the_forms_follow_what_is_still_open(prefect_stack: PrefectStack, forms:
     assert reporter not in prefect_stack.sync().names
     # returned, the report is owed again: the decision's refresh brings the form back
     oid = obligation_id(prefect_stack.engine, "4b", "446-TTVHTT", "once")
-    returned = _run(
-        "xet-duyet/cam-xuyen-cchc-2024",
-        {
-            "actor": "svhttdl.an",
-            "obligation": str(oid),
-            "decision": "Trả lại để bổ sung",
-            "reason": "Thiếu số điện thoại",
-        },
+    returned = prefect_stack.run_here(
+        review_obligation,
+        monkeypatch,
+        directive="cam-xuyen-cchc-2024",
+        actor="svhttdl.an",
+        obligation=str(oid),
+        decision="Trả lại để bổ sung",
+        reason="Thiếu số điện thoại",
     )
     assert returned.state is not None and returned.state.type == StateType.COMPLETED
     assert _deployment(reporter) is not None
 
 
 def test_the_lead_office_reviews_with_the_figures_before_deciding(
-    prefect_stack: PrefectStack, forms: list[str]
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18682", "2024-Q2")
     ledger.submit(
@@ -368,9 +368,13 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
         evidence="http://127.0.0.1/bao-cao-quy-2.pdf",
     )
     # the district lead office closed on 01/07/2025: its officer's decision is refused
-    closed = _run(
-        "xet-duyet/cam-xuyen-cchc-2024",
-        {"actor": "vhtt.lan", "obligation": str(oid), "decision": "Chấp nhận"},
+    closed = prefect_stack.run_here(
+        review_obligation,
+        monkeypatch,
+        directive="cam-xuyen-cchc-2024",
+        actor="vhtt.lan",
+        obligation=str(oid),
+        decision="Chấp nhận",
     )
     assert closed.state is not None and closed.state.type == StateType.FAILED, closed.state
     assert closed.state.message == (
@@ -409,21 +413,20 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
 
 
 def test_a_review_with_nothing_matching_says_so_and_waits_for_nothing(
-    prefect_stack: PrefectStack, forms: list[str]
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = _run(
-        "xet-duyet/cam-xuyen-cchc-2024",
-        {
-            "actor": "svhttdl.an",
-            "unit": "18673",
-            "period": "once · Một lần",
-            "status": "Đã nộp, chờ xét",
-        },
+    def review(**parameters: str) -> FlowRun:
+        return prefect_stack.run_here(
+            review_obligation, monkeypatch, directive="cam-xuyen-cchc-2024", **parameters
+        )
+
+    run = review(
+        actor="svhttdl.an", unit="18673", period="once · Một lần", status="Đã nộp, chờ xét"
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     listed = prefect_stack.artifacts(run.id)["ho-so-xet-duyet"].data
     assert "**0 nghĩa vụ** khớp bộ lọc" in listed
-    unknown = _run("xet-duyet/cam-xuyen-cchc-2024", {"actor": "svhttdl.an", "unit": "99999"})
+    unknown = review(actor="svhttdl.an", unit="99999")
     assert unknown.state is not None and unknown.state.type == StateType.FAILED
     assert unknown.state.message.startswith("Không có đơn vị mã 99999")
 
@@ -449,12 +452,10 @@ def test_a_refresh_writes_only_the_forms_that_changed(
 
 
 def test_the_lead_office_hands_in_the_consolidation_runs_draft(
-    prefect_stack: PrefectStack, forms: list[str]
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    drafted = run_deployment(
-        "tong-hop-bao-cao/tong-hop-bao-cao", timeout=180, parameters={"as_of": "2024-03-20"}
-    )
-    assert drafted.state is not None and drafted.state.type == StateType.COMPLETED  # type: ignore[union-attr]
+    drafted = prefect_stack.run_here(consolidate_reports, monkeypatch, as_of="2024-03-20")
+    assert drafted.state is not None and drafted.state.type == StateType.COMPLETED
     own = obligation_id(prefect_stack.engine, "5", "446-VHTT", "2024-Q1")
     draft = services.drafts(
         Settings(database_url=prefect_stack.engine.url.render_as_string(hide_password=False)), [own]

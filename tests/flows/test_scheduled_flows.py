@@ -1,22 +1,33 @@
-"""The deployments of prefect.yaml: publishing from a form, the daily runs, their artifacts."""
+"""The deployments of prefect.yaml: publishing from a form, the daily runs, their artifacts.
+
+One run goes through the worker as a scheduled run would; the others run their flow in this
+process against the same server and database (`PrefectStack.run_here`), and every deployment
+is checked to run the flow those tests call."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from flows.chase import daily_chase, monthly_summary
+from flows.consolidate import consolidate_reports
+from flows.daily import daily_status
+from flows.desk import unit_work
+from flows.publish import publish_directive
 from models import ledger
 from models.queries import list_directives
 from models.vietnamese import sorted_vi
-from tests.conftest import count
+from tests.conftest import ROOT, count
 from tests.flows.conftest import PrefectStack
 
 pytestmark = pytest.mark.slow
@@ -37,51 +48,74 @@ requirements:
 """
 
 
-def test_an_administrator_publishes_a_pasted_directive(prefect_stack: PrefectStack) -> None:
-    run = run_deployment(
-        "cong-bo-chi-thi/cong-bo-chi-thi",
-        timeout=180,
-        parameters={"actor": "admin.cx", "directive_yaml": PASTED, "as_of": "2024-03-31"},
+def test_the_deployments_run_the_flows_these_tests_call(prefect_stack: PrefectStack) -> None:
+    async def entrypoint(name: str) -> str:
+        async with get_client() as client:
+            return str((await client.read_deployment_by_name(f"{name}/{name}")).entrypoint)
+
+    called = (
+        publish_directive,
+        unit_work,
+        daily_status,
+        daily_chase,
+        monthly_summary,
+        consolidate_reports,
     )
-    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
+    for flow in called:
+        # the function itself, not the wrapper `for_clerks` puts round a form's flow
+        fn = inspect.unwrap(flow.fn)
+        source = Path(inspect.getfile(fn)).relative_to(ROOT).as_posix()
+        assert run_coro_as_sync(entrypoint(flow.name)) == f"{source}:{fn.__name__}"
+
+
+def test_an_administrator_publishes_a_pasted_directive(
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = prefect_stack.run_here(
+        publish_directive,
+        monkeypatch,
+        actor="admin.cx",
+        directive_yaml=PASTED,
+        as_of="2024-03-31",
+    )
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
-    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"  # type: ignore[union-attr]
-    tables = [prefect_stack.artifacts(run.id)["nghia-vu-moi"]]  # type: ignore[union-attr]
+    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"
+    tables = [prefect_stack.artifacts(run.id)["nghia-vu-moi"]]
     assert tables and "tin-bai" in str(tables[0].data) and "6" in str(tables[0].data)
     assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync().names
 
 
 def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
-    prefect_stack: PrefectStack,
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = len(list_directives(prefect_stack.engine))
     bad = PASTED.replace("vhtt-thang-2024", "vhtt-sai").replace("days: 2", "days: -2")
-    run = run_deployment(
-        "cong-bo-chi-thi/cong-bo-chi-thi",
-        timeout=180,
-        parameters={"actor": "admin.cx", "directive_yaml": bad},
+    run = prefect_stack.run_here(
+        publish_directive, monkeypatch, actor="admin.cx", directive_yaml=bad
     )
-    assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
-    assert "requirements[0].schedule[0].due.days" in (run.state.message or "")  # type: ignore[union-attr]
+    assert run.state is not None and run.state.type == StateType.FAILED
+    assert "requirements[0].schedule[0].due.days" in (run.state.message or "")
     assert len(list_directives(prefect_stack.engine)) == before
 
 
-def test_staff_are_refused_before_their_pasted_text_is_read(prefect_stack: PrefectStack) -> None:
+def test_staff_are_refused_before_their_pasted_text_is_read(
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The actor is checked first: a staff member's paste (here not even YAML) fails the run
     as a recorded denial, not as a parse error."""
     denials = count(prefect_stack.engine, "denial")
-    run = run_deployment(
-        "cong-bo-chi-thi/cong-bo-chi-thi",
-        timeout=180,
-        parameters={"actor": "vhtt.lan", "directive_yaml": "code: [unclosed"},
+    run = prefect_stack.run_here(
+        publish_directive, monkeypatch, actor="vhtt.lan", directive_yaml="code: [unclosed"
     )
-    assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
-    message = run.state.message  # type: ignore[union-attr]
+    assert run.state is not None and run.state.type == StateType.FAILED
+    message = run.state.message
     assert message == "Chỉ quản trị viên được công bố chỉ thị; vhtt.lan là cán bộ."
     assert count(prefect_stack.engine, "denial") == denials + 1
 
 
 def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectStack) -> None:
+    """Through the worker, as the morning's scheduled run."""
     run = run_deployment(
         "trang-thai-hang-ngay/trang-thai-hang-ngay", timeout=180, parameters={"as_of": "2024-03-20"}
     )
@@ -121,13 +155,11 @@ def test_the_daily_status_run_leaves_a_compliance_table(prefect_stack: PrefectSt
 
 
 def test_a_day_outside_the_calendars_years_fails_the_run_naming_it(
-    prefect_stack: PrefectStack,
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = run_deployment(
-        "don-doc-hang-ngay/don-doc-hang-ngay", timeout=180, parameters={"as_of": "2101-01-10"}
-    )
-    assert run.state is not None and run.state.type == StateType.FAILED  # type: ignore[union-attr]
-    message = run.state.message or ""  # type: ignore[union-attr]
+    run = prefect_stack.run_here(daily_chase, monkeypatch, as_of="2101-01-10")
+    assert run.state is not None and run.state.type == StateType.FAILED
+    message = run.state.message or ""
     assert "form: as_of: is outside the years whose working days are known" in message
 
 
@@ -146,50 +178,53 @@ def test_the_publishing_form_offers_the_projects_directive_files(
     assert form["directive_file"]["title"] == "Tệp chỉ thị"
 
 
-def test_the_daily_chase_sends_once_and_rests_on_a_day_off(prefect_stack: PrefectStack) -> None:
-    name = "don-doc-hang-ngay/don-doc-hang-ngay"
-    first = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-18"})
-    assert first.state is not None and first.state.type == StateType.COMPLETED, first.state  # type: ignore[union-attr]
-    sent = prefect_stack.artifacts(first.id)["don-doc-2024-03-18"].data  # type: ignore[union-attr]
+def test_the_daily_chase_sends_once_and_rests_on_a_day_off(
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(as_of: str) -> FlowRun:
+        return prefect_stack.run_here(daily_chase, monkeypatch, as_of=as_of)
+
+    first = run("2024-03-18")
+    assert first.state is not None and first.state.type == StateType.COMPLETED, first.state
+    sent = prefect_stack.artifacts(first.id)["don-doc-2024-03-18"].data
     # the lead office is reminded of its own consolidation (requirement 5, due 19/03), which no
     # other test touches; the communes' letters depend on what the tests before submitted
     assert "# Đôn đốc ngày 18/03/2024" in sent and "| vhtt@camxuyen.example |" in sent
     letters = list((prefect_stack.var / "outbox").glob("*.eml"))
     assert letters
-    again = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-18"})
-    assert again.state is not None and again.state.type == StateType.COMPLETED  # type: ignore[union-attr]
+    again = run("2024-03-18")
+    assert again.state is not None and again.state.type == StateType.COMPLETED
     assert "Nghĩa vụ được nhắc hoặc đôn đốc: **0**" in str(
-        prefect_stack.artifacts(again.id)["don-doc-2024-03-18"].data  # type: ignore[union-attr]
+        prefect_stack.artifacts(again.id)["don-doc-2024-03-18"].data
     )
     assert len(list((prefect_stack.var / "outbox").glob("*.eml"))) == len(letters)
-    sunday = run_deployment(name, timeout=180, parameters={"as_of": "2024-03-24"})
-    assert "Ngày nghỉ" in str(prefect_stack.artifacts(sunday.id)["don-doc-2024-03-24"].data)  # type: ignore[union-attr]
+    sunday = run("2024-03-24")
+    assert "Ngày nghỉ" in str(prefect_stack.artifacts(sunday.id)["don-doc-2024-03-24"].data)
 
 
 def test_the_monthly_summary_goes_out_on_the_first_working_day_only(
-    prefect_stack: PrefectStack,
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = "tong-hop-thang/tong-hop-thang"
-    first = run_deployment(name, timeout=180, parameters={"as_of": "2024-04-01"})
-    assert first.state is not None and first.state.type == StateType.COMPLETED, first.state  # type: ignore[union-attr]
-    table = str(prefect_stack.artifacts(first.id)["tong-hop-thang-2024-04-01"].data)  # type: ignore[union-attr]
+    first = prefect_stack.run_here(monthly_summary, monkeypatch, as_of="2024-04-01")
+    assert first.state is not None and first.state.type == StateType.COMPLETED, first.state
+    table = str(prefect_stack.artifacts(first.id)["tong-hop-thang-2024-04-01"].data)
     assert "## cam-xuyen-cchc-2024:" in table and "ubnd@camxuyen.example" in table
     assert "| 1 | " in table
     # one draft per directive with late units: the seed, and the one a test above published
     drafts = {p.name for p in (prefect_stack.var / "outbox").glob("cong-van-don-doc-*.docx")}
     assert "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx" in drafts
-    second = run_deployment(name, timeout=180, parameters={"as_of": "2024-04-02"})
+    second = prefect_stack.run_here(monthly_summary, monkeypatch, as_of="2024-04-02")
     assert "Không phải ngày làm việc đầu tiên" in str(
-        prefect_stack.artifacts(second.id)["tong-hop-thang-2024-04-02"].data  # type: ignore[union-attr]
+        prefect_stack.artifacts(second.id)["tong-hop-thang-2024-04-02"].data
     )
 
 
-def test_the_consolidation_run_drafts_the_lead_offices_report(prefect_stack: PrefectStack) -> None:
-    run = run_deployment(
-        "tong-hop-bao-cao/tong-hop-bao-cao", timeout=180, parameters={"as_of": "2024-06-20"}
-    )
-    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state  # type: ignore[union-attr]
-    shown = prefect_stack.artifacts(run.id)["tong-hop-bao-cao-2024-06-20"].data  # type: ignore[union-attr]
+def test_the_consolidation_run_drafts_the_lead_offices_report(
+    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = prefect_stack.run_here(consolidate_reports, monkeypatch, as_of="2024-06-20")
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
+    shown = prefect_stack.artifacts(run.id)["tong-hop-bao-cao-2024-06-20"].data
     assert "## cam-xuyen-cchc-2024 · yêu cầu 5 · Quý II/2024" in shown
     assert "### Dự thảo báo cáo tổng hợp" in shown and "> Tổng hợp Quý II/2024" in shown
     folder = prefect_stack.var / "outputs" / "cam-xuyen-cchc-2024" / "2024-Q2"
