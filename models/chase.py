@@ -281,8 +281,13 @@ def _read(conn: Connection, query: sa.Select[Any]) -> Iterator[Owed]:
 
 
 def _history(conn: Connection, limit: date, only: Collection[int] | None) -> dict[int, list[Any]]:
-    """The returns and chases of every candidate, oldest first."""
-    candidate = sa.select(OBLIGATION.c.id).where(*_owed(limit, only)).scalar_subquery()
+    """The returns and chases of every candidate, oldest first. Only a candidate some event
+    moved past its `created` one (its version 1) can have any."""
+    candidate = (
+        sa.select(OBLIGATION.c.id)
+        .where(*_owed(limit, only), OBLIGATION.c.version > 1)
+        .scalar_subquery()
+    )
     query = (
         sa.select(EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.at, EVENT.c.payload)
         .where(
@@ -395,10 +400,13 @@ def plan(
     reader = _Reader(conn)
     ladders = reader.documents.ladders(default_ladder)
     limit = reach(ladders, day, calendar)
-    history = _history(conn, limit, only)
+    rows = list(_read(conn, reader.owed(sa.and_(*_owed(limit, only)))))
+    # no history to read when every candidate is at its `created` event (a first run); an
+    # event appended between the two reads fails the append's compare-and-set, as ever
+    history = _history(conn, limit, only) if any(r.state.version > 1 for r in rows) else {}
     # the step due, per requirement, status and cycle: many obligations share all three
     steps: dict[tuple[int, str, Cycle], Step | None] = {}
-    for row in _read(conn, reader.owed(sa.and_(*_owed(limit, only)))):
+    for row in rows:
         status = row.state.status
         cycle, reason, told = _cycle(row.effective_due, history.get(row.id, []))
         if status == "returned" and not told:
