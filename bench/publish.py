@@ -33,7 +33,8 @@ obligations) and prints, per backend:
   processes (`--workers 0` skips those).
 
 Every figure also goes to `--json PATH` as a list of {"backend", "measurement", "value",
-"unit"} objects. It takes about 7 minutes on a 2-core machine.
+"unit"} objects. It takes about 7 minutes on a 2-core machine; `--sections chase` measures
+the publish and the chase alone (about a minute).
 
 Usage (PostgreSQL is skipped without a URL; on it, the databases dondoc_bench_publish,
 dondoc_bench_plain and dondoc_bench_peer are created and dropped again)::
@@ -52,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -962,6 +963,9 @@ def measure_submits(
     return results
 
 
+SECTIONS = ("chase", "listing", "submits")
+
+
 def bench_backend(
     backend: str,
     urls: dict[str, str],
@@ -969,8 +973,10 @@ def bench_backend(
     submits: int,
     workers: int,
     workdir: Path,
+    sections: Collection[str] = SECTIONS,
 ) -> dict[str, float]:
-    """Every measurement on one backend, printed as it goes; the figures by name."""
+    """The measurements of `sections` on one backend, after the publish they all read,
+    printed as they go; the figures by name."""
     people = actors(units)
     start = time.perf_counter()
     engines = {role: prepare(urls[role], units, people) for role in ("publish", "plain")}
@@ -981,12 +987,14 @@ def bench_backend(
     for engine in engines.values():
         engine.dispose()
     try:
-        return (
-            measure_publish(backend, urls, engines)
-            | measure_chase(backend, urls, engines)
-            | measure_listing(backend, urls, workdir)
-            | measure_submits(backend, urls, engines["publish"], submits, workers)
-        )
+        figures = measure_publish(backend, urls, engines)
+        if "chase" in sections:
+            figures |= measure_chase(backend, urls, engines)
+        if "listing" in sections:
+            figures |= measure_listing(backend, urls, workdir)
+        if "submits" in sections:
+            figures |= measure_submits(backend, urls, engines["publish"], submits, workers)
+        return figures
     finally:
         for engine in engines.values():
             engine.dispose()
@@ -1028,6 +1036,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=4,
         help="worker processes for the parallel submissions; 0 skips them",
     )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated: what to measure after the publish (default: all of "
+        f"{', '.join(SECTIONS)})",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--workdir", type=Path, help="where the SQLite files go (default: temp)")
     args = parser.parse_args(argv)
@@ -1035,6 +1049,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    if set(sections) - set(SECTIONS):
+        parser.error(f"unknown section(s): {', '.join(sorted(set(sections) - set(SECTIONS)))}")
     if "postgresql" in backends and not args.postgres_url:
         print(
             "postgresql: skipped (give --postgres-url or set DONDOC_BENCH_POSTGRES_URL)",
@@ -1055,7 +1072,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend in backends:
             print(f"{backend}:")
             with databases(backend, workdir, args.postgres_url) as urls:
-                results = bench_backend(backend, urls, units, args.submits, args.workers, workdir)
+                results = bench_backend(
+                    backend, urls, units, args.submits, args.workers, workdir, sections
+                )
             figures += [
                 {"backend": backend, "measurement": name, "value": value, "unit": _unit_of(name)}
                 for name, value in results.items()
