@@ -2,9 +2,10 @@
 for, group what each recipient must hear into one letter, and write the events and the
 outbox rows in one transaction.
 
-Reads are set-based (one query for the candidates, one for their chase history, one for the
-registers); events go through `ledger.append_many`, the same deciders, fold and hash chain as
-single commands. Rendering is passed in, so this module stays free of templates.
+Reads are set-based (one query for the candidates, one for the chase history of those that
+can have one, one for the registers); events go through `ledger.append_many`, the same
+deciders, fold and hash chain as single commands. Rendering is passed in, so this module stays
+free of templates.
 """
 
 from __future__ import annotations
