@@ -274,11 +274,27 @@ class _Reader:
                 found.name,
                 self.group(found.code, issuer),
             )
-        return _new(Item, (
-            row.id, code, subject, requirement, title, unit[0], unit[1],
-            self.periods.setdefault(row.period_key, row.period_key), row.effective_due, step,
-            reason, row.state, info, unit[2],
-        ))  # fmt: skip
+        unit_code, unit_name, group = unit
+        period = self.periods.setdefault(row.period_key, row.period_key)
+        return _new(
+            Item,
+            (
+                row.id,
+                code,
+                subject,
+                requirement,
+                title,
+                unit_code,
+                unit_name,
+                period,
+                row.effective_due,
+                step,
+                reason,
+                row.state,
+                info,
+                group,
+            ),
+        )
 
 
 class Owed(NamedTuple):
