@@ -209,6 +209,10 @@ def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> 
     return calendar.add_working_days(day, max(ahead, 0))
 
 
+# What the items of one requirement share (see `_Reader.requirement`).
+_Shared = tuple[str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group]]]
+
+
 class _Reader:
     """Turns obligation rows into items with what a run reads once: the published documents
     and the registers. What an item repeats of its requirement, and of its unit under the
@@ -221,10 +225,9 @@ class _Reader:
         self.group = grouper(self.units)
         self.infos: dict[str, DirectiveInfo] = {}
         self.periods: dict[str, str] = {}
-        # directive code, subject, requirement code, title, info, issuer
-        self.requirements: dict[int, tuple[str, str, str, str, DirectiveInfo, str]] = {}
-        # unit code, unit name, group
-        self.unit_parts: dict[tuple[str, str], tuple[str, str, Group]] = {}
+        self.requirements: dict[int, _Shared] = {}
+        # per issuer, per unit: the unit's code, name and group under that issuer
+        self.unit_parts: dict[str, dict[str, tuple[str, str, Group]]] = {}
 
     def owed(self, only: sa.ColumnElement[bool]) -> sa.Select[Any]:
         """The obligations of the published directives that `only` selects, in id order, as
@@ -247,33 +250,29 @@ class _Reader:
             info = self.infos[code] = _info(self.documents.directives[code], self.units)
         return info
 
-    def requirement(self, requirement_id: int) -> tuple[str, str, str, str, DirectiveInfo, str]:
+    def requirement(self, requirement_id: int) -> _Shared:
         """What the items of a requirement share: its directive's code and subject, its code
-        and title, the directive's info and issuer."""
-        known = self.requirements.get(requirement_id)
-        if known is None:
-            code, requirement = self.documents.requirements[requirement_id]
-            document = self.documents.directives[code].document
-            known = self.requirements[requirement_id] = (
-                code,
-                document.subject,
-                requirement.code,
-                requirement.title,
-                self.info(code),
-                document.issuer,
-            )
-        return known
+        and title, the directive's info and issuer, and the parts of units under that issuer."""
+        code, requirement = self.documents.requirements[requirement_id]
+        document = self.documents.directives[code].document
+        shared = self.requirements[requirement_id] = (
+            code,
+            document.subject,
+            requirement.code,
+            requirement.title,
+            self.info(code),
+            document.issuer,
+            self.unit_parts.setdefault(document.issuer, {}),
+        )
+        return shared
 
     def item(self, row: Owed, step: Step, reason: str | None) -> Item:
-        code, subject, requirement, title, info, issuer = self.requirement(row.requirement_id)
-        unit = self.unit_parts.get((row.unit_code, issuer))
+        shared = self.requirements.get(row.requirement_id) or self.requirement(row.requirement_id)
+        code, subject, requirement, title, info, issuer, parts = shared
+        unit = parts.get(row.unit_code)
         if unit is None:
             found = self.units[row.unit_code]
-            unit = self.unit_parts[(row.unit_code, issuer)] = (
-                found.code,
-                found.name,
-                self.group(found.code, issuer),
-            )
+            unit = parts[row.unit_code] = (found.code, found.name, self.group(found.code, issuer))
         unit_code, unit_name, group = unit
         period = self.periods.setdefault(row.period_key, row.period_key)
         return _new(
@@ -311,7 +310,9 @@ class Owed(NamedTuple):
 def _read(conn: Connection, query: sa.Select[Any]) -> Iterator[Owed]:
     """The rows of a query of obligations that all have a due date."""
     for row in conn.execute(query.execution_options(yield_per=5000)):
-        state = state_from(row[4:])
+        state = _new(State, row[4:])
+        if state.figures is not None:  # JSON text, which `state_from` decodes
+            state = state_from(row[4:])
         if state.effective_due is None:
             raise ValueError(f"obligation {row[0]} has no due date to chase")
         yield _new(Owed, (row[0], row[1], row[2], row[3], state.effective_due, state))
@@ -358,7 +359,7 @@ def _cycle(effective_due: date, history: Sequence[Any]) -> tuple[Cycle, str | No
             told = True
         elif payload.get("due") == effective_due.isoformat():
             last_sent = payload.get("step")
-    return Cycle(effective_due, returned_on, last_sent), reason, told
+    return _new(Cycle, (effective_due, returned_on, last_sent)), reason, told
 
 
 def _units(conn: Connection) -> dict[str, Any]:
