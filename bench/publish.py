@@ -13,10 +13,10 @@ obligations) and prints, per backend:
 - the chase run as of 15/04/2024 (about a fifth of the obligations overdue), in a spawned
   process: its time and peak RSS (target: under 300 MB), events appended and messages
   written; the time of its planning read against one hand-written SQL query that selects the
-  same candidate rows, in the same run, each the fastest of three (target: at most 3×); and
-  its set-based append
-  (`chase.append_events`, through `ledger.append_many`) against a plain DB-API executemany of
-  the same event rows and projection updates into a copy of the database (target: at most 2×);
+  same candidate rows, read in turns in the same process, each the fastest of five (target:
+  at most 3×); and its set-based append (`chase.append_events`, through `ledger.append_many`)
+  against a plain DB-API executemany of the same event rows and projection updates into a
+  copy of the database (target: at most 2×);
 - the listing at national scale, as of 15/04/2024: `dondoc obligations --json` (every row)
   and the table form (its first page, target: under 0.5 s, and the page at --offset 100,000),
   each run as a command in a process of its own, with its time and peak RSS (target: under
@@ -33,7 +33,8 @@ obligations) and prints, per backend:
   processes (`--workers 0` skips those).
 
 Every figure also goes to `--json PATH` as a list of {"backend", "measurement", "value",
-"unit"} objects. It takes about 7 minutes on a 2-core machine.
+"unit"} objects. It takes about 7 minutes on a 2-core machine; `--sections chase` measures
+the publish and the chase alone (about a minute).
 
 Usage (PostgreSQL is skipped without a URL; on it, the databases dondoc_bench_publish,
 dondoc_bench_plain and dondoc_bench_peer are created and dropped again)::
@@ -52,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -108,9 +109,10 @@ DATABASES = {
 # Submissions and the peer's commands alternate in this many short turns: a stall of the
 # machine (a slow sync, a neighbour's burst) falls on both alike rather than on one long turn.
 SUBMIT_ROUNDS = 30
-# The chase's plan and the query it is held against are each read this many times, the
-# fastest counting: one reading of either spread twofold from run to run.
-PLAN_RUNS = 3
+# The chase's plan and the query it is held against are each read this many times, in turns
+# in one process, the fastest counting: one reading of either spread twofold from run to run,
+# and a neighbour's burst on one side alone swung the ratio.
+PLAN_RUNS = 5
 MEASURE_UNITS = {
     "obligations": "rows",
     "submits": "commands",
@@ -470,6 +472,8 @@ class ChaseRun:
 
     seconds: float
     plan_seconds: float
+    hand_seconds: float
+    hand_rows: int
     append_seconds: float
     events: int
     messages: int
@@ -477,15 +481,16 @@ class ChaseRun:
 
 
 def timed_chase(url: str) -> ChaseRun:
-    """The chase's plan on its own, read PLAN_RUNS times (the fastest counting, as for the
-    query it is held against); then plan, append and write the messages of the chase on
-    CHASE_DAY, as services.chase does (one transaction), timing its parts and reading the
-    process's RSS high-water mark."""
+    """The chase's plan on its own and the hand-written query it is held against, read in
+    turns PLAN_RUNS times (the fastest of each counting); then plan, append and write the
+    messages of the chase on CHASE_DAY, as services.chase does (one transaction), timing its
+    parts and reading the process's RSS high-water mark."""
     engine = make_engine(url)
     calendar = loaded_calendar()
     render = renderer(calendar)
-    plans = []
+    plans, hands = [], []
     for _ in range(PLAN_RUNS):
+        hands.append(hand_query(engine))
         began = time.perf_counter()
         with transaction(engine, writes=False) as conn:
             chase.plan(conn, day=CHASE_DAY, calendar=calendar, default_ladder=DEFAULT_LADDER)
@@ -510,6 +515,7 @@ def timed_chase(url: str) -> ChaseRun:
     return ChaseRun(
         seconds,
         min(plans),
+        *min(hands),
         appended - planned,
         events,
         len(found.letters),
@@ -521,7 +527,7 @@ def hand_query(engine: sa.Engine) -> tuple[float, int]:
     """One hand-written SQL query selecting the rows the chase's plan reads: every obligation
     still owed whose due date is within the ladder's reach (`chase.reach`), or returned, of a
     published directive (the plan reads the directives and the registers once, apart).
-    Seconds (the fastest of PLAN_RUNS) and rows."""
+    Seconds and rows, of one reading."""
     sql = (
         "SELECT o.* FROM obligation o JOIN requirement r ON r.id = o.requirement_id "
         "JOIN directive d ON d.id = r.directive_id "
@@ -530,13 +536,10 @@ def hand_query(engine: sa.Engine) -> tuple[float, int]:
         "AND (o.effective_due <= :limit OR o.status = 'returned') ORDER BY o.id"
     )
     limit = chase.reach({0: DEFAULT_LADDER}, CHASE_DAY, WorkCalendar())
-    times = []
-    for _ in range(PLAN_RUNS):
-        start = time.perf_counter()
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text(sql), {"limit": limit}).all()
-        times.append(time.perf_counter() - start)
-    return min(times), len(rows)
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), {"limit": limit}).all()
+    return time.perf_counter() - start, len(rows)
 
 
 def plain_chase_append(source: sa.Engine, target: sa.Engine) -> float:
@@ -583,10 +586,10 @@ def measure_chase(
         "obligation",
         f"WHERE status = 'open' AND effective_due < '{CHASE_DAY.isoformat()}'",
     )
-    hand_seconds, hand_rows = hand_query(engines["publish"])
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         run = pool.submit(timed_chase, urls["publish"]).result()
     plain = plain_chase_append(engines["publish"], engines["plain"])
+    hand_seconds, hand_rows = run.hand_seconds, run.hand_rows
     plan_ratio = run.plan_seconds / hand_seconds
     append_ratio = run.append_seconds / plain
     print(
@@ -962,6 +965,9 @@ def measure_submits(
     return results
 
 
+SECTIONS = ("chase", "listing", "submits")
+
+
 def bench_backend(
     backend: str,
     urls: dict[str, str],
@@ -969,8 +975,10 @@ def bench_backend(
     submits: int,
     workers: int,
     workdir: Path,
+    sections: Collection[str] = SECTIONS,
 ) -> dict[str, float]:
-    """Every measurement on one backend, printed as it goes; the figures by name."""
+    """The measurements of `sections` on one backend, after the publish they all read,
+    printed as they go; the figures by name."""
     people = actors(units)
     start = time.perf_counter()
     engines = {role: prepare(urls[role], units, people) for role in ("publish", "plain")}
@@ -981,12 +989,14 @@ def bench_backend(
     for engine in engines.values():
         engine.dispose()
     try:
-        return (
-            measure_publish(backend, urls, engines)
-            | measure_chase(backend, urls, engines)
-            | measure_listing(backend, urls, workdir)
-            | measure_submits(backend, urls, engines["publish"], submits, workers)
-        )
+        figures = measure_publish(backend, urls, engines)
+        if "chase" in sections:
+            figures |= measure_chase(backend, urls, engines)
+        if "listing" in sections:
+            figures |= measure_listing(backend, urls, workdir)
+        if "submits" in sections:
+            figures |= measure_submits(backend, urls, engines["publish"], submits, workers)
+        return figures
     finally:
         for engine in engines.values():
             engine.dispose()
@@ -1028,6 +1038,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=4,
         help="worker processes for the parallel submissions; 0 skips them",
     )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated: what to measure after the publish (default: all of "
+        f"{', '.join(SECTIONS)})",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--workdir", type=Path, help="where the SQLite files go (default: temp)")
     args = parser.parse_args(argv)
@@ -1035,6 +1051,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    if set(sections) - set(SECTIONS):
+        parser.error(f"unknown section(s): {', '.join(sorted(set(sections) - set(SECTIONS)))}")
     if "postgresql" in backends and not args.postgres_url:
         print(
             "postgresql: skipped (give --postgres-url or set DONDOC_BENCH_POSTGRES_URL)",
@@ -1055,7 +1074,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend in backends:
             print(f"{backend}:")
             with databases(backend, workdir, args.postgres_url) as urls:
-                results = bench_backend(backend, urls, units, args.submits, args.workers, workdir)
+                results = bench_backend(
+                    backend, urls, units, args.submits, args.workers, workdir, sections
+                )
             figures += [
                 {"backend": backend, "measurement": name, "value": value, "unit": _unit_of(name)}
                 for name, value in results.items()

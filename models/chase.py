@@ -2,9 +2,10 @@
 for, group what each recipient must hear into one letter, and write the events and the
 outbox rows in one transaction.
 
-Reads are set-based (one query for the candidates, one for their chase history, one for the
-registers); events go through `ledger.append_many`, the same deciders, fold and hash chain as
-single commands. Rendering is passed in, so this module stays free of templates.
+Reads are set-based (one query for the candidates, one for the chase history of those that
+can have one, one for the registers); events go through `ledger.append_many`, the same
+deciders, fold and hash chain as single commands. Rendering is passed in, so this module stays
+free of templates.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -48,6 +49,9 @@ SUMMARY_STEP = Step(
     key="tong-hop-thang", working_days=0, to="issuer", template="tong-hop-thang", dispatch=True
 )
 BATCH = 2000
+# Builds a named tuple from a tuple of its fields, as its `_make` does without checking their
+# number: a third of the time of calling the class, for the tens of thousands a run builds.
+_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,10 +209,15 @@ def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> 
     return calendar.add_working_days(day, max(ahead, 0))
 
 
+# What the items of one requirement share (see `_Reader.requirement`).
+_Shared = tuple[str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group]]]
+
+
 class _Reader:
     """Turns obligation rows into items with what a run reads once: the published documents
-    and the registers. Texts the items repeat (titles, names, period keys) are one shared
-    copy each: a national run holds tens of thousands of items."""
+    and the registers. What an item repeats of its requirement, and of its unit under the
+    directive's issuer, is one shared tuple each, found once: a national run builds tens of
+    thousands of items from a few requirements and ten thousand units."""
 
     def __init__(self, conn: Connection) -> None:
         self.documents = _documents(conn)
@@ -216,6 +225,9 @@ class _Reader:
         self.group = grouper(self.units)
         self.infos: dict[str, DirectiveInfo] = {}
         self.periods: dict[str, str] = {}
+        self.requirements: dict[int, _Shared] = {}
+        # per issuer, per unit: the unit's code, name and group under that issuer
+        self.unit_parts: dict[str, dict[str, tuple[str, str, Group]]] = {}
 
     def owed(self, only: sa.ColumnElement[bool]) -> sa.Select[Any]:
         """The obligations of the published directives that `only` selects, in id order, as
@@ -238,25 +250,49 @@ class _Reader:
             info = self.infos[code] = _info(self.documents.directives[code], self.units)
         return info
 
+    def requirement(self, requirement_id: int) -> _Shared:
+        """What the items of a requirement share: its directive's code and subject, its code
+        and title, the directive's info and issuer, and the parts of units under that issuer."""
+        code, requirement = self.documents.requirements[requirement_id]
+        document = self.documents.directives[code].document
+        shared = self.requirements[requirement_id] = (
+            code,
+            document.subject,
+            requirement.code,
+            requirement.title,
+            self.info(code),
+            document.issuer,
+            self.unit_parts.setdefault(document.issuer, {}),
+        )
+        return shared
+
     def item(self, row: Owed, step: Step, reason: str | None) -> Item:
-        code, requirement = self.documents.requirements[row.requirement_id]
-        spec = self.documents.directives[code]
-        unit = self.units[row.unit_code]
-        return Item(
-            obligation_id=row.id,
-            directive=code,
-            subject=spec.document.subject,
-            requirement=requirement.code,
-            title=requirement.title,
-            unit=unit.code,
-            unit_name=unit.name,
-            period=self.periods.setdefault(row.period_key, row.period_key),
-            effective_due=row.effective_due,
-            step=step,
-            reason=reason,
-            state=row.state,
-            info=self.info(code),
-            group=self.group(unit.code, spec.document.issuer),
+        shared = self.requirements.get(row.requirement_id) or self.requirement(row.requirement_id)
+        code, subject, requirement, title, info, issuer, parts = shared
+        unit = parts.get(row.unit_code)
+        if unit is None:
+            found = self.units[row.unit_code]
+            unit = parts[row.unit_code] = (found.code, found.name, self.group(found.code, issuer))
+        unit_code, unit_name, group = unit
+        period = self.periods.setdefault(row.period_key, row.period_key)
+        return _new(
+            Item,
+            (
+                row.id,
+                code,
+                subject,
+                requirement,
+                title,
+                unit_code,
+                unit_name,
+                period,
+                row.effective_due,
+                step,
+                reason,
+                row.state,
+                info,
+                group,
+            ),
         )
 
 
@@ -274,15 +310,22 @@ class Owed(NamedTuple):
 def _read(conn: Connection, query: sa.Select[Any]) -> Iterator[Owed]:
     """The rows of a query of obligations that all have a due date."""
     for row in conn.execute(query.execution_options(yield_per=5000)):
-        state = state_from(row[4:])
+        state = _new(State, row[4:])
+        if state.figures is not None:  # JSON text, which `state_from` decodes
+            state = state_from(row[4:])
         if state.effective_due is None:
             raise ValueError(f"obligation {row[0]} has no due date to chase")
-        yield Owed(row[0], row[1], row[2], row[3], state.effective_due, state)
+        yield _new(Owed, (row[0], row[1], row[2], row[3], state.effective_due, state))
 
 
 def _history(conn: Connection, limit: date, only: Collection[int] | None) -> dict[int, list[Any]]:
-    """The returns and chases of every candidate, oldest first."""
-    candidate = sa.select(OBLIGATION.c.id).where(*_owed(limit, only)).scalar_subquery()
+    """The returns and chases of every candidate, oldest first. Only a candidate some event
+    moved past its `created` one (its version 1) can have any."""
+    candidate = (
+        sa.select(OBLIGATION.c.id)
+        .where(*_owed(limit, only), OBLIGATION.c.version > 1)
+        .scalar_subquery()
+    )
     query = (
         sa.select(EVENT.c.obligation_id, EVENT.c.kind, EVENT.c.at, EVENT.c.payload)
         .where(
@@ -297,7 +340,7 @@ def _history(conn: Connection, limit: date, only: Collection[int] | None) -> dic
     return found
 
 
-def _cycle(effective_due: date, history: list[Any]) -> tuple[Cycle, str | None, bool]:
+def _cycle(effective_due: date, history: Sequence[Any]) -> tuple[Cycle, str | None, bool]:
     """The chase cycle, the latest return's reason, and whether that return was told."""
     returned_on: date | None = None
     reason: str | None = None
@@ -316,7 +359,7 @@ def _cycle(effective_due: date, history: list[Any]) -> tuple[Cycle, str | None, 
             told = True
         elif payload.get("due") == effective_due.isoformat():
             last_sent = payload.get("step")
-    return Cycle(effective_due, returned_on, last_sent), reason, told
+    return _new(Cycle, (effective_due, returned_on, last_sent)), reason, told
 
 
 def _units(conn: Connection) -> dict[str, Any]:
@@ -395,12 +438,16 @@ def plan(
     reader = _Reader(conn)
     ladders = reader.documents.ladders(default_ladder)
     limit = reach(ladders, day, calendar)
-    history = _history(conn, limit, only)
+    rows = list(_read(conn, reader.owed(sa.and_(*_owed(limit, only)))))
+    # no history to read when every candidate is at its `created` event (a first run); an
+    # event appended between the two reads fails the append's compare-and-set, as ever
+    history = _history(conn, limit, only) if any(r.state.version > 1 for r in rows) else {}
     # the step due, per requirement, status and cycle: many obligations share all three
     steps: dict[tuple[int, str, Cycle], Step | None] = {}
-    for row in _read(conn, reader.owed(sa.and_(*_owed(limit, only)))):
+    item, items = reader.item, result.items
+    for row in rows:
         status = row.state.status
-        cycle, reason, told = _cycle(row.effective_due, history.get(row.id, []))
+        cycle, reason, told = _cycle(row.effective_due, history.get(row.id, ()))
         if status == "returned" and not told:
             step: Step | None = RETURN_NOTICE
         else:
@@ -410,7 +457,7 @@ def plan(
             step = steps[asked]
         if step is None:
             continue
-        result.items.append(reader.item(row, step, reason if step is RETURN_NOTICE else None))
+        items.append(item(row, step, reason if step is RETURN_NOTICE else None))
     owners = {
         code: (spec.lead, spec.document.issuer)
         for code, spec in reader.documents.directives.items()
@@ -456,17 +503,27 @@ def _address(
     names: dict[str, str] = {}
     reachable: list[Item] = []
     missing: set[tuple[str, str, str]] = set()
+    # the letters each target's items go into, found at its first item
+    into: dict[str, list[list[Item]]] = {}
     for item in result.items:
-        lead, issuer = owners[item.directive]
-        target = {"unit": item.unit, "lead": lead, "issuer": issuer}[item.step.to]
-        to = addresses(target)
-        if not to:
-            missing.add((target, units[target].name, item.step.to))
+        to_whom = item.step.to
+        if to_whom == "unit":
+            target = item.unit
+        else:
+            lead, issuer = owners[item.directive]
+            target = lead if to_whom == "lead" else issuer
+        found = into.get(target)
+        if found is None:
+            to = addresses(target)
+            for recipient in to:
+                names.setdefault(recipient.email, recipient.name)
+            found = into[target] = [letters[recipient.email] for recipient in to]
+        if not found:
+            missing.add((target, units[target].name, to_whom))
             continue
         reachable.append(item)
-        for recipient in to:
-            names.setdefault(recipient.email, recipient.name)
-            letters[recipient.email].append(item)
+        for letter in found:
+            letter.append(item)
     result.items = reachable
     result.unreachable = sorted(missing, key=lambda m: sort_key(m[1]))
     result.letters = [

@@ -19,6 +19,7 @@ from models.directive import load_directive
 from models.errors import ConcurrencyConflict
 from models.ladder import DEFAULT_LADDER
 from models.status import Day
+from models.tables import OBLIGATION
 from models.workdays import WorkCalendar
 from notifications.render import renderer, summary_renderer
 from tests.conftest import MINISTRY, NOW, count, obligation_id
@@ -153,6 +154,18 @@ def test_a_return_months_before_the_due_date_is_told_at_once(seeded: Engine) -> 
     notice = next(i for i in found.items if i.obligation_id == oid)
     assert (notice.step.key, notice.reason, notice.period) == ("tra-lai", "Sai kỳ", "2024-Q4")
     assert oid not in {i.obligation_id for i in planned(seeded, date(2024, 3, 22)).items}
+
+
+def test_an_item_holds_the_state_the_ledger_reads(seeded: Engine) -> None:
+    """A returned report keeps its figures: the plan's item holds them decoded, as the ledger
+    reads the projection's row, not as the stored JSON text (its next event folds on it)."""
+    oid = submit(seeded, "18712")
+    ledger.return_(seeded, oid, by("vhtt.lan", "r", date(2024, 3, 20)), reason="Thiếu số liệu")
+    notice = next(i for i in planned(seeded, date(2024, 3, 21)).items if i.obligation_id == oid)
+    with seeded.connect() as conn:
+        row = conn.execute(sa.select(OBLIGATION).where(OBLIGATION.c.id == oid)).one()
+    assert notice.state == ledger.state_from_row(row)
+    assert notice.state.figures == FIGURES
 
 
 def test_a_concurrent_command_makes_the_whole_batch_write_nothing(seeded: Engine) -> None:
