@@ -8,7 +8,6 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,14 +17,6 @@ from models.errors import InputError
 from models.registry import ACTOR_COLUMNS, UNIT_COLUMNS, read_actors, read_units
 from models.textfiles import MAX_ALIAS_NODES, parse_pasted_yaml, parse_yaml
 from tests.unit.test_directive_files import SEED_TEXT, alias_bomb, seed_data
-
-# Hypothesis warns when the global `random` state changes while a strategy draws. These
-# strategies only draw; in the whole suite the change comes from Prefect's client threads,
-# left running by the flow tests, which take their retry jitter from `random` meanwhile.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Do not use the `random` module inside strategies"
-    ":hypothesis.errors.HypothesisDeprecationWarning"
-)
 
 FUZZ = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
