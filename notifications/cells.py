@@ -5,6 +5,7 @@ older events may carry, as U+FFFD rather than refusing to be written."""
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from openpyxl.cell import Cell, WriteOnlyCell
@@ -36,11 +37,18 @@ def _as_text(cell: Cell, value: Any) -> Cell:
 
 def printable_values(value: Any) -> Any:
     """A Word template's context with every text `printable` (docxtpl's XML refuses the
-    rest), through its dicts, lists and tuples."""
+    rest), through its dicts, lists, tuples and dataclasses, each kept of its own kind (a
+    template reads a dataclass's or a named tuple's fields by name)."""
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, dict):
         return {key: printable_values(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return [printable_values(item) for item in value]
+    if isinstance(value, tuple):
+        items = [printable_values(item) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: printable_values(getattr(value, f.name)) for f in fields(value)}
+        return replace(value, **changes)
     return value

@@ -3,9 +3,13 @@ code, a figure) and a multi-line text (a narrative) refuse, and how a refusal na
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
 from models.text import character_problem, control_character
+from notifications.cells import printable_values
+from notifications.dispatch import Signer
 
 
 @pytest.mark.parametrize("text", ["Xã Nam Phúc Thăng", "a\tb", "dòng một\r\ndòng hai", "α‎β"])
@@ -47,3 +51,20 @@ def test_every_text_refuses_controls_bidi_overrides_and_lone_surrogates(
     for one_line in (False, True):
         assert control_character(f"Xã Yên{char}Hòa", one_line=one_line) == char
     assert character_problem(char).endswith(problem)
+
+
+def test_a_documents_context_is_made_printable_through_every_container_it_holds() -> None:
+    """Word's XML refuses control characters: a template's context is cleaned through its
+    dicts, lists, tuples and dataclasses, each kept of its own kind, since the template reads
+    a dataclass's or a named tuple's fields by name."""
+    class Row(NamedTuple):
+        name: str
+        count: int
+
+    signer = Signer("TM. ỦY BAN NHÂN DÂN", "", "PHÓ CHỦ TỊCH", "Phạm\x01 Hoàng Anh")
+    cleaned = printable_values(
+        {"signer": signer, "rows": [Row("Xã\x0b Yên Hòa", 3)], "pair": ("a\x00", 1)}
+    )
+    assert cleaned["signer"] == Signer("TM. ỦY BAN NHÂN DÂN", "", "PHÓ CHỦ TỊCH", "Phạm� Hoàng Anh")
+    assert cleaned["rows"] == [Row("Xã� Yên Hòa", 3)] and cleaned["rows"][0].name == "Xã� Yên Hòa"
+    assert cleaned["pair"] == ("a�", 1)
