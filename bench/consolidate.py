@@ -48,9 +48,7 @@ from publish import (
     prepare,
 )
 
-from models import ledger, publishing, reporting
-from models.db import make_engine, transaction
-from models.obligation import (
+from models.rules.obligation import (
     Decision,
     State,
     decide_accept,
@@ -58,9 +56,11 @@ from models.obligation import (
     decide_submit,
     decide_waive,
 )
-from models.status import Day
-from models.tables import OBLIGATION, REQUIREMENT
-from models.workdays import WorkCalendar
+from models.rules.status import Day
+from models.rules.workdays import WorkCalendar
+from models.storage import ledger, publishing, reporting
+from models.storage.db import make_engine, transaction
+from models.storage.tables import OBLIGATION, REQUIREMENT
 
 TARGET_RATIO = 3.0
 DAY = date(2024, 4, 20)  # both periods' units are past their deadline

@@ -55,12 +55,12 @@ from publish import (
 )
 
 from flows.forms import FormSync, sync_forms
-from models import ledger, publishing, review
-from models.db import make_engine
-from models.settings import Settings
-from models.status import Day
-from models.tables import OBLIGATION, REQUIREMENT, UNIT
-from models.workdays import WorkCalendar
+from models.rules.status import Day
+from models.rules.workdays import WorkCalendar
+from models.storage import ledger, publishing, review
+from models.storage.db import make_engine
+from models.storage.tables import OBLIGATION, REQUIREMENT, UNIT
+from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL = "bench-forms"

@@ -71,14 +71,14 @@ from sqlalchemy.engine import make_url
 from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 from vietnam_provinces.base import VietNamDivisionType
 
-from models import chase, ledger, publishing, reference
-from models.db import make_engine, paused_gc, transaction, upgrade
-from models.directive import DirectiveSpec, parse_directive
-from models.ladder import DEFAULT_LADDER
-from models.registry import ActorRow, UnitRow
-from models.status import Day
-from models.tables import OBLIGATION
-from models.workdays import WorkCalendar, calendar_years
+from models.files.directive import DirectiveSpec, parse_directive
+from models.files.registry import ActorRow, UnitRow
+from models.rules.ladder import DEFAULT_LADDER
+from models.rules.status import Day
+from models.rules.workdays import WorkCalendar, calendar_years
+from models.storage import chase, ledger, publishing, reference
+from models.storage.db import make_engine, paused_gc, transaction, upgrade
+from models.storage.tables import OBLIGATION
 from notifications.render import renderer
 
 EXPECTED_OBLIGATIONS = 190_969
@@ -685,7 +685,7 @@ def run_command(
 
 
 # The listing `dondoc obligations` prints, written by hand: status as of the day as
-# `models.status.RULES` states it, in the listing's order.
+# `models.rules.status.RULES` states it, in the listing's order.
 HAND_LISTING = (
     "SELECT o.id, d.code AS directive, r.code AS requirement, o.unit_code AS unit, "
     "o.period_key AS period, o.effective_due AS due, "
@@ -757,7 +757,7 @@ def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[s
         raise SystemExit(f"{backend}: dondoc obligations --json differs from the hand listing")
     table, deep = (table_page(url, day, skip, rows, workdir) for skip in (0, TABLE_DEEP))
     # the page's own work: the same command with the service layer imported before the timing
-    own = table_page(url, day, 0, rows, workdir, imported=["models.services"])
+    own = table_page(url, day, 0, rows, workdir, imported=["services"])
     ratio = as_json.seconds / (fetch + write)
 
     def ran(run: CommandRun) -> str:

@@ -45,12 +45,12 @@ from models.errors import (
     Refused,
     Unauthorized,
 )
-from models.status import STATUSES
+from models.rules.status import STATUSES
 
 
 def _lazy(name: str) -> ModuleType:
-    """The module `name`, run when one of its names is first used (importlib's recipe, the
-    module also set on its package): the storage, the documents and the templates behind the
+    """The module `name`, run when one of its names is first used (importlib's recipe, a
+    submodule also set on its package): the storage, the documents and the templates behind the
     commands take a second to import, which `dondoc --help` and a mistyped option need not
     wait for."""
     if name in sys.modules:  # imported already, by a flow or a test: one module, not two
@@ -61,15 +61,16 @@ def _lazy(name: str) -> ModuleType:
     module = module_from_spec(spec)
     sys.modules[name] = module
     package, _, child = name.rpartition(".")
-    setattr(sys.modules[package], child, module)
+    if package:
+        setattr(sys.modules[package], child, module)
     spec.loader.exec_module(module)
     return module
 
 
 if TYPE_CHECKING:
-    from models import services
+    import services
 else:
-    services = _lazy("models.services")
+    services = _lazy("services")
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",

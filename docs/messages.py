@@ -19,11 +19,11 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.chase import plan, summaries  # noqa: E402
-from models.db import make_engine, transaction, upgrade  # noqa: E402
-from models.ladder import DEFAULT_LADDER  # noqa: E402
-from models.status import Day  # noqa: E402
-from models.workdays import WorkCalendar  # noqa: E402
+from models.rules.ladder import DEFAULT_LADDER  # noqa: E402
+from models.rules.status import Day  # noqa: E402
+from models.rules.workdays import WorkCalendar  # noqa: E402
+from models.storage.chase import plan, summaries  # noqa: E402
+from models.storage.db import make_engine, transaction, upgrade  # noqa: E402
 from notifications import dispatch  # noqa: E402
 from notifications.render import dispatch_html, renderer, summary_renderer  # noqa: E402
 from tests.conftest import load_registers, publish_seed  # noqa: E402

@@ -10,12 +10,12 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
+import services
 from flows.runtime import dated_run_name, day_of
-from models import services
 from models.errors import DeliveryFailed
-from models.settings import load_settings
-from models.text import markdown_text as md
-from models.vietnamese import day_text, period_words
+from models.rules.text import markdown_text as md
+from models.rules.vietnamese import day_text, period_words
+from services.settings import load_settings
 
 
 @task

@@ -13,10 +13,10 @@ import pendulum
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+import services
 from flows.runtime import day_of
-from models import services
-from models.settings import load_settings
-from models.vietnamese import day_text, percent_text, period_words
+from models.rules.vietnamese import day_text, percent_text, period_words
+from services.settings import load_settings
 
 
 def _link(settings_url: str | None, path: str) -> str:

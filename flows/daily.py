@@ -10,14 +10,14 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+import services
 from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import dated_run_name, day_of, issued
-from models import services
-from models.consolidation import CELL_CODES, CELL_WORDS, Rate
-from models.settings import load_settings
-from models.status import STATUSES
-from models.vietnamese import day_text, percent_text, period_words, sorted_vi
+from models.rules.consolidation import CELL_CODES, CELL_WORDS, Rate
+from models.rules.status import STATUSES
+from models.rules.vietnamese import day_text, percent_text, period_words, sorted_vi
+from services.settings import load_settings
 
 # Prefect's UI shows a table artifact in a column about 690 px wide at a 1400 px window, and
 # does not wrap its cells: the compliance table heads its status columns with the matrix's codes

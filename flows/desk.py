@@ -9,13 +9,13 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+import services
 from flows.forms import DESK_DEPLOYMENT, SEPARATOR, SUBMIT_FLOW, submission_name
 from flows.runtime import day_of, for_clerks, issued, rename_run
-from models import services
-from models.settings import load_settings
-from models.status import STATUS_WORDS
-from models.text import markdown_text
-from models.vietnamese import day_text, period_words
+from models.rules.status import STATUS_WORDS
+from models.rules.text import markdown_text
+from models.rules.vietnamese import day_text, period_words
+from services.settings import load_settings
 
 DESK_FLOW = DESK_DEPLOYMENT.split("/")[0]
 # What the unit still has to hand in, and what waits on the lead office.

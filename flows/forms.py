@@ -35,12 +35,12 @@ from pydantic import Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from models import services
-from models.directive import Figure, RequirementSpec
-from models.services import REVIEW_STATUSES, Case, Cases, Choices, OpenWork, Owed, UnitRef
-from models.settings import Settings, load_settings
-from models.status import STATUS_WORDS
-from models.vietnamese import day_text, period_words
+import services
+from models.files.directive import Figure, RequirementSpec
+from models.rules.status import STATUS_WORDS
+from models.rules.vietnamese import day_text, period_words
+from services import REVIEW_STATUSES, Case, Cases, Choices, OpenWork, Owed, UnitRef
+from services.settings import Settings, load_settings
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
 DESK_DEPLOYMENT = "viec-cua-don-vi/viec-cua-don-vi"

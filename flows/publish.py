@@ -8,14 +8,14 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
+import services
 from flows.forms import refresh_forms
 from flows.runtime import day_of, for_clerks, issued
-from models import services
-from models.directive import DirectiveSpec, load_directive, parse_directive
 from models.errors import InputError
-from models.settings import load_settings
-from models.textfiles import parse_pasted_yaml
-from models.vietnamese import day_text
+from models.files.directive import DirectiveSpec, load_directive, parse_directive
+from models.files.textfiles import parse_pasted_yaml
+from models.rules.vietnamese import day_text
+from services.settings import load_settings
 
 
 def check_actor(actor: str) -> None:

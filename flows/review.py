@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
+import services
 from flows.forms import (
     DECISIONS,
     REVIEW_FLOW,
@@ -27,13 +28,12 @@ from flows.forms import (
 )
 from flows.runtime import day_of, for_clerks, issued, rename_run
 from flows.submission import FORM_HOURS
-from models import services
 from models.errors import InputError
-from models.services import REVIEW_STATUSES, Case, Cases
-from models.settings import Settings, load_settings
-from models.status import STATUS_WORDS
-from models.text import markdown_text
-from models.vietnamese import day_text, period_words
+from models.rules.status import STATUS_WORDS
+from models.rules.text import markdown_text
+from models.rules.vietnamese import day_text, period_words
+from services import REVIEW_STATUSES, Case, Cases
+from services.settings import Settings, load_settings
 
 STATUS_OF_WORDS = {STATUS_WORDS[s]: s for s in REVIEW_STATUSES}
 

@@ -17,10 +17,10 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
-from models.services import Issued, known_day
-from models.text import markdown_text
-from models.vietnamese import day_text
-from models.workdays import TIMEZONE
+from models.rules.text import markdown_text
+from models.rules.vietnamese import day_text
+from models.rules.workdays import TIMEZONE
+from services import Issued, known_day
 
 P = ParamSpec("P")
 R = TypeVar("R")

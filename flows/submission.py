@@ -15,15 +15,15 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
+import services
 from flows.forms import SEPARATOR, SUBMIT_FLOW, Prefill, code_of, refresh_forms, unit_form
 from flows.runtime import day_of, for_clerks, issued, rename_run, run_id
-from models import services
-from models.directive import RequirementSpec
 from models.errors import InputError, Refused
-from models.settings import load_settings
-from models.status import STATUS_WORDS
-from models.text import markdown_text
-from models.vietnamese import period_words
+from models.files.directive import RequirementSpec
+from models.rules.status import STATUS_WORDS
+from models.rules.text import markdown_text
+from models.rules.vietnamese import period_words
+from services.settings import load_settings
 
 # How long a clerk's second step stays open (a suspended run holds no process meanwhile).
 FORM_HOURS = 24

@@ -12,7 +12,7 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models.text import printable
+from models.rules.text import printable
 
 
 def put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:

@@ -34,10 +34,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from models.db import transaction
 from models.errors import NotFound, Refused
-from models.registry import email_problem
-from models.tables import ACTOR, ATTACHMENT, MESSAGE, UNIT
+from models.files.registry import email_problem
+from models.storage.db import transaction
+from models.storage.tables import ACTOR, ATTACHMENT, MESSAGE, UNIT
 
 # Python's header folding drops the space between two encoded words ("nhiệm vụ" arrives as
 # "nhiệmvụ"); headers are written unfolded instead, within RFC 5322's 998-character lines.

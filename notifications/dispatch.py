@@ -23,9 +23,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from models.chase import DirectiveInfo, Group, Item
-from models.vietnamese import day_text, number_text, period_words, sort_key
-from models.workdays import WorkCalendar
+from models.rules.vietnamese import day_text, number_text, period_words, sort_key
+from models.rules.workdays import WorkCalendar
+from models.storage.chase import DirectiveInfo, Group, Item
 from notifications.cells import printable_values, streamed
 from notifications.dispatch_template import TEMPLATE
 

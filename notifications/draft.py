@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from models.consolidation import Consolidation, UnitReport
-from models.vietnamese import number_text, percent_text
+from models.rules.consolidation import Consolidation, UnitReport
+from models.rules.vietnamese import number_text, percent_text
 from notifications.render import environment
 from notifications.report import figure_text
 

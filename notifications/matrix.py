@@ -19,9 +19,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models.consolidation import CELL_CODES, CELL_WORDS, Matrix, MatrixRow
-from models.text import markdown_text
-from models.vietnamese import day_text, number_text, period_short, sort_key
+from models.rules.consolidation import CELL_CODES, CELL_WORDS, Matrix, MatrixRow
+from models.rules.text import markdown_text
+from models.rules.vietnamese import day_text, number_text, period_short, sort_key
 from notifications.render import environment
 from notifications.report import REPORTED, UNKNOWN_PARENT
 

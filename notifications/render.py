@@ -13,7 +13,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.chase import (
+from models.rules.vietnamese import day_text, number_text, period_words, sort_key
+from models.rules.workdays import WorkCalendar
+from models.storage.chase import (
     RETURN_NOTICE,
     SUMMARY_STEP,
     Attachment,
@@ -23,8 +25,6 @@ from models.chase import (
     Rendered,
     Summary,
 )
-from models.vietnamese import day_text, number_text, period_words, sort_key
-from models.workdays import WorkCalendar
 from notifications import dispatch
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -1,6 +1,7 @@
 """The consolidated report (báo cáo tổng hợp) of one requirement and period, as the lead office
 signs it: a Word document rendered from `templates/bao-cao-tong-hop.docx` (docxtpl) and a
-workbook with the figures behind it (openpyxl), both from a `models.consolidation.Consolidation`.
+workbook with the figures behind it (openpyxl), both from a
+`models.rules.consolidation.Consolidation`.
 
 The Word document lists each unit with its status and main figures, the late and missing ones,
 the targets missed and the units' own assessments; for more than `dispatch.MAX_LISTED_UNITS`
@@ -23,9 +24,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models.consolidation import Consolidation, FigureTotal, Office, UnitReport
-from models.status import STATUS_WORDS
-from models.vietnamese import day_text, decimal_text, number_text, percent_text, sort_key
+from models.rules.consolidation import Consolidation, FigureTotal, Office, UnitReport
+from models.rules.status import STATUS_WORDS
+from models.rules.vietnamese import day_text, decimal_text, number_text, percent_text, sort_key
 from notifications.cells import printable_values, put
 from notifications.dispatch import MAX_LISTED_UNITS, PLACE, place_and_date, subject_phrase
 from notifications.layout import TEXT_CM, set_widths
@@ -46,7 +47,7 @@ HEADS = (
     ("Ban", "TRƯỞNG BAN"),
 )
 UNKNOWN_PARENT = "(không rõ đơn vị cấp trên)"
-# Handed in and not sent back, as models.consolidation defines "reported".
+# Handed in and not sent back, as models.rules.consolidation defines "reported".
 REPORTED = ("submitted", "accepted", "accepted_late")
 ACCEPTED = ("accepted", "accepted_late")
 # Vietnamese number formats: Excel shows the separators of the reader's system (a comma for

@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import publishing, reference
-from models.db import make_engine, transaction, upgrade
-from models.directive import load_directive
-from models.registry import read_actors, read_units
-from models.workdays import WorkCalendar
+from models.files.directive import load_directive
+from models.files.registry import read_actors, read_units
+from models.rules.workdays import WorkCalendar
+from models.storage import publishing, reference
+from models.storage.db import make_engine, transaction, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "directives" / "units" / "cam-xuyen-2024.csv"

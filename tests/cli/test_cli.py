@@ -12,8 +12,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from models import services
-from models.settings import load_settings
+import services
+from services.settings import load_settings
 from tests.conftest import ACTORS, SEED, UNITS
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from typer.testing import Result
 
 import cli.main
-import models.queries
+import models.storage.queries
 from cli.main import app
 from tests.cli.conftest import runner
 
@@ -66,7 +66,7 @@ def test_the_streamed_json_is_what_the_whole_listing_printed(
 ) -> None:
     # fetched and written in pieces of every size, down to a row at a time and one piece
     # ending exactly at the last row (97 × 3 = 291), the bytes do not change
-    monkeypatch.setattr(models.queries, "FETCH_ROWS", fetch)
+    monkeypatch.setattr(models.storage.queries, "FETCH_ROWS", fetch)
     monkeypatch.setattr(cli.main, "JSON_CHUNK", chunk)
     assert listing("--json").stdout == GOLDEN.read_text(encoding="utf-8")
 

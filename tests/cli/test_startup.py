@@ -55,7 +55,7 @@ def test_the_help_loads_no_storage() -> None:
 
 
 def test_the_use_cases_load_the_documents_only_to_write_one() -> None:
-    loaded = _loaded("from models import services\nservices.Issued")
+    loaded = _loaded("import services\nservices.Issued")
     assert loaded.isdisjoint(DOCUMENTS), loaded & set(DOCUMENTS)
     assert "sqlalchemy" in loaded  # the storage itself, which every use case needs
 

@@ -29,8 +29,8 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
 
 from flows.forms import FormSync, sync_forms
-from models.db import make_engine, upgrade
-from models.settings import Settings
+from models.storage.db import make_engine, upgrade
+from services.settings import Settings
 from tests.conftest import ROOT, load_registers, publish_seed
 
 POOL = "dondoc"

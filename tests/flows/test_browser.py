@@ -21,9 +21,9 @@ from playwright.sync_api import expect
 from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from models import ledger
-from models.queries import list_obligations
-from models.status import Day
+from models.rules.status import Day
+from models.storage import ledger
+from models.storage.queries import list_obligations
 from tests.conftest import obligation_id
 from tests.flows.conftest import PrefectStack, paused_form
 

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+import services
 from flows.forms import period_choice
-from models import ledger, services
-from models.db import transaction
-from models.settings import Settings
+from models.storage import ledger
+from models.storage.db import transaction
+from services.settings import Settings
 from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow

@@ -22,13 +22,14 @@ from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+import services
 from flows.consolidate import consolidate_reports
 from flows.desk import unit_work
 from flows.review import review_obligation
 from flows.submission import submit_obligation
-from models import ledger, services
-from models.db import transaction
-from models.settings import Settings
+from models.storage import ledger
+from models.storage.db import transaction
+from services.settings import Settings
 from tests.conftest import NOW, obligation_id
 from tests.flows.conftest import PrefectStack, paused_form
 

@@ -24,9 +24,9 @@ from flows.consolidate import consolidate_reports
 from flows.daily import daily_status
 from flows.desk import unit_work
 from flows.publish import publish_directive
-from models import ledger
-from models.queries import list_directives
-from models.vietnamese import sorted_vi
+from models.rules.vietnamese import sorted_vi
+from models.storage import ledger
+from models.storage.queries import list_directives
 from tests.conftest import ROOT, count
 from tests.flows.conftest import PrefectStack
 

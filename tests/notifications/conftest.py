@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from models.consolidation import (
+from models.rules.consolidation import (
     Consolidation,
     FigureTotal,
     Matrix,
@@ -20,7 +20,7 @@ from models.consolidation import (
     TargetCount,
     UnitReport,
 )
-from models.vietnamese import sorted_vi
+from models.rules.vietnamese import sorted_vi
 from tests.conftest import ROOT
 
 DISTRICT = "Ủy ban nhân dân huyện Cẩm Xuyên"

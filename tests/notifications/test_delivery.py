@@ -21,12 +21,13 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
-from models import reference, services
-from models.chase import Recipient, Rendered, store_messages
-from models.db import transaction
+import services
 from models.errors import Refused, Unauthorized
-from models.settings import Settings
+from models.storage import reference
+from models.storage.chase import Recipient, Rendered, store_messages
+from models.storage.db import transaction
 from notifications import delivery
+from services.settings import Settings
 
 MONDAY = date(2024, 3, 18)
 NOW = datetime(2024, 3, 18, 1, 0, tzinfo=UTC)

@@ -10,11 +10,11 @@ from datetime import date
 import docx
 from sqlalchemy import Engine
 
-from models.chase import plan
-from models.db import transaction
-from models.ladder import DEFAULT_LADDER
-from models.vietnamese import sort_key
-from models.workdays import WorkCalendar
+from models.rules.ladder import DEFAULT_LADDER
+from models.rules.vietnamese import sort_key
+from models.rules.workdays import WorkCalendar
+from models.storage.chase import plan
+from models.storage.db import transaction
 from notifications.dispatch import DOCX, place_and_date, signer_of
 from notifications.render import renderer
 

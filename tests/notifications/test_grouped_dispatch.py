@@ -13,11 +13,11 @@ import docx
 import openpyxl
 import pytest
 
-from models.chase import DirectiveInfo, Item, Letter, Recipient, Summary, grouper
-from models.ladder import DEFAULT_LADDER
-from models.obligation import State
-from models.vietnamese import sort_key
-from models.workdays import WorkCalendar
+from models.rules.ladder import DEFAULT_LADDER
+from models.rules.obligation import State
+from models.rules.vietnamese import sort_key
+from models.rules.workdays import WorkCalendar
+from models.storage.chase import DirectiveInfo, Item, Letter, Recipient, Summary, grouper
 from notifications import dispatch
 from notifications.dispatch import DOCX, MAX_LISTED_UNITS, XLSX, context
 from notifications.render import renderer, summary_renderer

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from models.consolidation import CELL_WORDS, Matrix, MatrixRow
-from models.vietnamese import period_short, sort_key
+from models.rules.consolidation import CELL_WORDS, Matrix, MatrixRow
+from models.rules.vietnamese import period_short, sort_key
 from notifications.matrix import MARKS, MAX_MATRIX_ROWS, NOT_OWED, matrix_html, matrix_markdown
 from tests.notifications.conftest import national_matrix, seed_matrix
 from tests.widths import columns

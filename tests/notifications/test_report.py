@@ -14,9 +14,9 @@ import docx
 import openpyxl
 import pytest
 
-from models.consolidation import Consolidation
-from models.status import STATUS_WORDS
-from models.vietnamese import sort_key
+from models.rules.consolidation import Consolidation
+from models.rules.status import STATUS_WORDS
+from models.rules.vietnamese import sort_key
 from notifications.report import (
     PERCENT,
     filename,

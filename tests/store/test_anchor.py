@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger
-from models.db import transaction
 from models.errors import InputError
-from models.obligation import GENESIS, event_hash
+from models.rules.obligation import GENESIS, event_hash
+from models.storage import ledger
+from models.storage.db import transaction
 from tests.conftest import obligation_id
 from tests.store.test_ledger import _drop_append_only_guard, submit
 

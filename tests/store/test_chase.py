@@ -12,15 +12,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from models import ledger, publishing
-from models.chase import ChasePlan, first_working_day, plan, summaries, write, write_summaries
-from models.db import transaction
-from models.directive import load_directive
 from models.errors import ConcurrencyConflict
-from models.ladder import DEFAULT_LADDER
-from models.status import Day
-from models.tables import OBLIGATION
-from models.workdays import WorkCalendar
+from models.files.directive import load_directive
+from models.rules.ladder import DEFAULT_LADDER
+from models.rules.status import Day
+from models.rules.workdays import WorkCalendar
+from models.storage import ledger, publishing
+from models.storage.chase import (
+    ChasePlan,
+    first_working_day,
+    plan,
+    summaries,
+    write,
+    write_summaries,
+)
+from models.storage.db import transaction
+from models.storage.tables import OBLIGATION
 from notifications.render import renderer, summary_renderer
 from tests.conftest import MINISTRY, NOW, count, obligation_id
 

@@ -11,8 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from models import ledger
-from models.db import MIGRATIONS, transaction, upgrade
+from models.storage import ledger
+from models.storage.db import MIGRATIONS, transaction, upgrade
 from tests.conftest import obligation_id
 
 AT = datetime(2024, 3, 12, 2, 0, tzinfo=UTC)

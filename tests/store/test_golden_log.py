@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger
-from models.db import transaction
-from models.obligation import GENESIS
-from models.tables import EVENT, OBLIGATION, REQUIREMENT
+from models.rules.obligation import GENESIS
+from models.storage import ledger
+from models.storage.db import transaction
+from models.storage.tables import EVENT, OBLIGATION, REQUIREMENT
 from tests.conftest import obligation_id, publish_seed
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "seed-log.json"

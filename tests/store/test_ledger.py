@@ -12,15 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from models import ledger, publishing, reference
-from models.db import transaction
 from models.errors import ConcurrencyConflict, InputError, LogCorrupt, Refused, Unauthorized
-from models.obligation import Decision
-from models.queries import list_obligations
-from models.registry import ActorRow
-from models.status import Day
-from models.tables import OBLIGATION
-from models.workdays import WorkCalendar
+from models.files.registry import ActorRow
+from models.rules.obligation import Decision
+from models.rules.status import Day
+from models.rules.workdays import WorkCalendar
+from models.storage import ledger, publishing, reference
+from models.storage.db import transaction
+from models.storage.queries import list_obligations
+from models.storage.tables import OBLIGATION
 from tests.conftest import count, obligation_id, publish_seed
 
 LATER = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger, publishing, reference
-from models.db import transaction
-from models.registry import UnitRow
-from models.workdays import WorkCalendar
+from models.files.registry import UnitRow
+from models.rules.workdays import WorkCalendar
+from models.storage import ledger, publishing, reference
+from models.storage.db import transaction
 
 NOW = datetime(2024, 7, 15, 2, 0, tzinfo=UTC)
 CLOSES = date(2024, 7, 1)

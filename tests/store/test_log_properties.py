@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from models import ledger
-from models.db import transaction
 from models.errors import InputError, Refused, Unauthorized
-from models.tables import OBLIGATION
+from models.storage import ledger
+from models.storage.db import transaction
+from models.storage.tables import OBLIGATION
 from tests.conftest import obligation_id
 
 COMMUNES = ("18673", "18676", "18679", "18682", "18712")

@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import publishing, reference
-from models.db import transaction
-from models.directive import load_directive
 from models.errors import Refused
-from models.queries import list_obligations
-from models.registry import UnitRow
-from models.status import Day
-from models.tables import OBLIGATION, REQUIREMENT
+from models.files.directive import load_directive
+from models.files.registry import UnitRow
+from models.rules.status import Day
+from models.storage import publishing, reference
+from models.storage.db import transaction
+from models.storage.queries import list_obligations
+from models.storage.tables import OBLIGATION, REQUIREMENT
 from tests.conftest import CALENDAR, MINISTRY, NOW, SEED, count, publish_seed
 
 COMMUNES = 21

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from models import ledger, reporting, services
-from models.consolidation import Rate, TargetCount
+import services
 from models.errors import InputError
-from models.settings import Settings
-from models.status import Day
+from models.rules.consolidation import Rate, TargetCount
+from models.rules.status import Day
+from models.storage import ledger, reporting
+from services.settings import Settings
 from tests.conftest import obligation_id
 from tests.store.test_lifecycle import close_nam_phuc_thang
 

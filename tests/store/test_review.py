@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from models import review
 from models.errors import InputError
-from models.vietnamese import sort_key
+from models.rules.vietnamese import sort_key
+from models.storage import review
 from tests.conftest import obligation_id
 from tests.store.test_reporting import ON, history
 

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (declares the tables on SQLModel's metadata)
-from models.db import HEAD, revisions
+import models.storage.tables  # noqa: F401  (declares the tables on SQLModel's metadata)
+from models.storage.db import HEAD, revisions
 
 
 def test_the_migrated_schema_is_the_declared_one(engine: Engine) -> None:
@@ -19,4 +19,4 @@ def test_the_migrated_schema_is_the_declared_one(engine: Engine) -> None:
 
 def test_every_command_expects_the_newest_migration() -> None:
     head, _ = revisions()
-    assert head == HEAD, f"a migration was added: set models.db.HEAD to {head!r}"
+    assert head == HEAD, f"a migration was added: set models.storage.db.HEAD to {head!r}"

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import ledger, publishing, services
-from models.db import transaction
-from models.directive import DirectiveSpec, parse_directive
+import services
 from models.errors import InputError, Unauthorized
-from models.settings import Settings
-from models.textfiles import read_yaml
-from models.workdays import WorkCalendar
+from models.files.directive import DirectiveSpec, parse_directive
+from models.files.textfiles import read_yaml
+from models.rules.workdays import WorkCalendar
+from models.storage import ledger, publishing
+from models.storage.db import transaction
+from services.settings import Settings
 from tests.conftest import SEED, count, obligation_id
 from tests.store.test_ledger import FIGURES, NARRATIVE
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from models import ledger
-from models.db import make_engine, transaction, upgrade
 from models.errors import Refused
+from models.storage import ledger
+from models.storage.db import make_engine, transaction, upgrade
 from tests.conftest import load_registers, publish_seed
 
 WRITERS = 8

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from models.db import transaction
-from models.queries import status_expression
-from models.status import STATUSES, Day, status_on
+from models.rules.status import STATUSES, Day, status_on
+from models.storage.db import transaction
+from models.storage.queries import status_expression
 
 STORED = [s for s in STATUSES if s not in ("due_soon", "overdue")]
 DAYS = st.dates(min_value=date(2023, 12, 1), max_value=date(2025, 2, 1))

@@ -11,9 +11,14 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, event
 
-from models import queries
-from models.queries import ObligationFilter, count_obligations, list_obligations, stream_obligations
-from models.status import Day
+from models.rules.status import Day
+from models.storage import queries
+from models.storage.queries import (
+    ObligationFilter,
+    count_obligations,
+    list_obligations,
+    stream_obligations,
+)
 
 ON = Day(date(2024, 3, 12), date(2024, 3, 15))
 EVERY = ObligationFilter()

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import desk, ledger, reporting
-from models.db import driver_transaction, transaction
 from models.errors import InputError, Unauthorized
-from models.obligation import Decision
-from models.status import Day
+from models.rules.obligation import Decision
+from models.rules.status import Day
+from models.storage import desk, ledger, reporting
+from models.storage.db import driver_transaction, transaction
 from notifications.report import write_consolidation_docx, write_consolidation_xlsx
 from tests.conftest import count, obligation_id
 

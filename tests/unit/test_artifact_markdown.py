@@ -11,14 +11,14 @@ from flows.chase import report, summary_report
 from flows.desk import desk_markdown
 from flows.review import case_markdown, cases_markdown
 from flows.submission import receipt_markdown
-from models.chase import ChasePlan, DirectiveInfo, Late, Letter, Recipient, Summary
-from models.desk import Owed, UnitRef
-from models.directive import load_directive
-from models.ledger import Outcome
-from models.review import Case, Cases, Shown
-from models.services import ChaseRun, SummaryRun
-from models.text import markdown_text
+from models.files.directive import load_directive
+from models.rules.text import markdown_text
+from models.storage.chase import ChasePlan, DirectiveInfo, Late, Letter, Recipient, Summary
+from models.storage.desk import Owed, UnitRef
+from models.storage.ledger import Outcome
+from models.storage.review import Case, Cases, Shown
 from notifications.delivery import Delivery
+from services import ChaseRun, SummaryRun
 from tests.conftest import SEED
 
 HOSTILE = "x\n## Hồ sơ 2\n[bấm](http://evil) <img src=x> | a |"

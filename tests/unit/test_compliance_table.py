@@ -16,8 +16,8 @@ from flows.daily import (
     rates_table,
     unit_label,
 )
-from models.consolidation import CELL_CODES, CELL_WORDS, Rate
-from models.status import STATUSES
+from models.rules.consolidation import CELL_CODES, CELL_WORDS, Rate
+from models.rules.status import STATUSES
 from tests.conftest import UNITS
 from tests.widths import columns
 

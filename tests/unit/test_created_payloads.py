@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.obligation import (
+from models.rules.obligation import (
     GENESIS,
     created_payload,
     created_state,

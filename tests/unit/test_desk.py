@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows.desk import desk_markdown
-from models.desk import Owed, UnitRef, by_urgency
+from models.storage.desk import Owed, UnitRef, by_urgency
 
 UNIT = UnitRef("18679", "Xã Yên Hòa")
 D = "cam-xuyen-cchc-2024"

@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 import yaml
 
-from models.directive import DirectiveSpec, load_directive
 from models.errors import InputError
-from models.periods import Cadence, due_date, period_for_key
-from models.textfiles import (
+from models.files.directive import DirectiveSpec, load_directive
+from models.files.textfiles import (
     MAX_ALIAS_NODES,
     MAX_DEPTH,
     MAX_PASTED_BYTES,
     parse_pasted_yaml,
     parse_yaml,
 )
-from models.workdays import WorkCalendar
+from models.rules.periods import Cadence, due_date, period_for_key
+from models.rules.workdays import WorkCalendar
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
 SEED_TEXT = SEED.read_text(encoding="utf-8")

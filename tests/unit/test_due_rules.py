@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from models.directive import Schedule, parse_directive
 from models.errors import InputError
-from models.periods import (
+from models.files.directive import Schedule, parse_directive
+from models.rules.periods import (
     Cadence,
     Convention,
     DateInPeriod,
@@ -28,7 +28,7 @@ from models.periods import (
     period_for_key,
     periods_for,
 )
-from models.workdays import RollDirection, WorkCalendar
+from models.rules.workdays import RollDirection, WorkCalendar
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
 CALENDAR = WorkCalendar()

@@ -19,9 +19,9 @@ from flows.forms import (
     unit_form,
     unit_form_schema,
 )
-from models.desk import Owed, UnitRef
-from models.directive import RequirementSpec, load_directive
-from models.review import Case, Cases, Choices, Shown
+from models.files.directive import RequirementSpec, load_directive
+from models.storage.desk import Owed, UnitRef
+from models.storage.review import Case, Cases, Choices, Shown
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
 UNIT = UnitRef("18679", "Xã Yên Hòa")

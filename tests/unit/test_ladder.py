@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.chase import reach
-from models.directive import parse_directive
 from models.errors import InputError
-from models.ladder import DEFAULT_LADDER, Cycle, Step, due_step, step_day
-from models.settings import Settings
-from models.workdays import WorkCalendar
+from models.files.directive import parse_directive
+from models.rules.ladder import DEFAULT_LADDER, Cycle, Step, due_step, step_day
+from models.rules.workdays import WorkCalendar
+from models.storage.chase import reach
+from services.settings import Settings
 from tests.unit.test_directive_files import put, seed_data
 
 CALENDAR = WorkCalendar()

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.directive import parse_directive
 from models.errors import InputError
-from models.registry import ACTOR_COLUMNS, UNIT_COLUMNS, read_actors, read_units
-from models.textfiles import MAX_ALIAS_NODES, parse_pasted_yaml, parse_yaml
+from models.files.directive import parse_directive
+from models.files.registry import ACTOR_COLUMNS, UNIT_COLUMNS, read_actors, read_units
+from models.files.textfiles import MAX_ALIAS_NODES, parse_pasted_yaml, parse_yaml
 from tests.unit.test_directive_files import SEED_TEXT, alias_bomb, seed_data
 
 FUZZ = settings(

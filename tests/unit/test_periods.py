@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.periods import (
+from models.rules.periods import (
     Cadence,
     Convention,
     Period,

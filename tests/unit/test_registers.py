@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import InputError
-from models.registry import (
+from models.files.registry import (
     ACTOR_COLUMNS,
     UNIT_COLUMNS,
     ActorRow,

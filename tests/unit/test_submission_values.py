@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from models.directive import Deliverable, Figure
 from models.errors import InputError
-from models.obligation import FIGURE_BOUND, validate_submission
+from models.files.directive import Deliverable, Figure
+from models.rules.obligation import FIGURE_BOUND, validate_submission
 
 WHAT = Deliverable(
     figures=[

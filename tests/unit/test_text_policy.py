@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import pytest
 
-from models.text import character_problem, control_character
+from models.rules.text import character_problem, control_character
 from notifications.cells import printable_values
 from notifications.dispatch import Signer
 

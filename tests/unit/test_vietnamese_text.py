@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.vietnamese import decimal_text, percent_text, period_short
+from models.rules.vietnamese import decimal_text, percent_text, period_short
 
 
 def test_numbers_take_a_decimal_comma_and_thousands_dots() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.errors import InputError
-from models.workdays import RollDirection, WorkCalendar, local_date
+from models.rules.workdays import RollDirection, WorkCalendar, local_date
 
 CALENDAR = WorkCalendar()
 # Far enough from 2100 (the package's last year) that adding 60 working days stays inside.

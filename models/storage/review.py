@@ -17,17 +17,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models.db import transaction
-from models.desk import returned_reasons
 from models.errors import InputError
-from models.obligation import OPEN_STATES
-from models.queries import status_as_of
-from models.reference import published_codes
-from models.reporting import Scope, joined, period_order
-from models.status import Day
-from models.tables import EVENT, OBLIGATION, REQUIREMENT, UNIT
-from models.vietnamese import sort_key
-from models.workdays import local_date
+from models.rules.obligation import OPEN_STATES
+from models.rules.status import Day
+from models.rules.vietnamese import sort_key
+from models.rules.workdays import local_date
+from models.storage.db import transaction
+from models.storage.desk import returned_reasons
+from models.storage.queries import status_as_of
+from models.storage.reference import published_codes
+from models.storage.reporting import Scope, joined, period_order
+from models.storage.tables import EVENT, OBLIGATION, REQUIREMENT, UNIT
 
 # What the lead office can act on: submitted reports (accept, return), and what is still owed
 # (extend, waive), by the status shown on the day.

@@ -29,11 +29,11 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
-from models.ladder import Ladder, Step, template_references
-from models.periods import Cadence, Convention, DueRule, ExplicitDate, months_in
-from models.tables import DIRECTIVE, REQUIREMENT, UNIT, length
-from models.text import character_problem, control_character, trim
-from models.textfiles import read_yaml
+from models.files.textfiles import read_yaml
+from models.rules.ladder import Ladder, Step, template_references
+from models.rules.periods import Cadence, Convention, DueRule, ExplicitDate, months_in
+from models.rules.text import character_problem, control_character, trim
+from models.storage.tables import DIRECTIVE, REQUIREMENT, UNIT, length
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 KEY = re.compile(r"[A-Za-z0-9_-]+")

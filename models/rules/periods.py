@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 import pendulum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.workdays import RollDirection, WorkCalendar
+from models.rules.workdays import RollDirection, WorkCalendar
 
 
 class Cadence(StrEnum):

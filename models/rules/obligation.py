@@ -15,13 +15,13 @@ from hashlib import sha256
 from json.encoder import encode_basestring  # canonical_json's encoding of a string
 from typing import Any, NamedTuple
 
-from models.directive import Deliverable, canonical_json, nfc
 from models.errors import InputError, Refused
-from models.status import STATUS_WORDS
-from models.tables import OBLIGATION, length
-from models.text import character_problem, control_character
-from models.vietnamese import number_text
-from models.workdays import local_date
+from models.files.directive import Deliverable, canonical_json, nfc
+from models.rules.status import STATUS_WORDS
+from models.rules.text import character_problem, control_character
+from models.rules.vietnamese import number_text
+from models.rules.workdays import local_date
+from models.storage.tables import OBLIGATION, length
 
 GENESIS = "0" * 64
 OPEN_STATES = ("open", "returned")

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from models.db import transaction
-from models.directive import RequirementSpec
 from models.errors import NotFound
-from models.status import RULES, Day
-from models.tables import DIRECTIVE, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
+from models.files.directive import RequirementSpec
+from models.rules.status import RULES, Day
+from models.storage.db import transaction
+from models.storage.tables import DIRECTIVE, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
 
 # Rows a streamed listing fetches from the database at a time: a server-side cursor's batch
 # on PostgreSQL, a `fetchmany` on SQLite. Memory holds about this many rows, however many match.
@@ -74,7 +74,7 @@ class DirectivePublic(SQLModel):
 def status_expression(
     stored: sa.ColumnElement[str], effective_due: sa.ColumnElement[date], on: Day
 ) -> sa.ColumnElement[str]:
-    """`models.status.status_on` as SQL: the same RULES, in the same order."""
+    """`models.rules.status.status_on` as SQL: the same RULES, in the same order."""
     whens = [
         (
             sa.and_(

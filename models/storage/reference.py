@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from models.db import transaction
 from models.errors import Refused
-from models.registry import ActorRow, UnitRow, heir_on
-from models.tables import ACTOR, DIRECTIVE, UNIT
+from models.files.registry import ActorRow, UnitRow, heir_on
+from models.storage.db import transaction
+from models.storage.tables import ACTOR, DIRECTIVE, UNIT
 
 
 def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:

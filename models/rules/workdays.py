@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pendulum
 
 from models.errors import InputError, OutsideCalendar
-from models.textfiles import read_yaml
+from models.files.textfiles import read_yaml
 
 if TYPE_CHECKING:
     from holidays import HolidayBase

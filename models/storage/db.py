@@ -32,7 +32,7 @@ from models.errors import DatabaseNotReady
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # The newest migration, which every command but `dondoc db upgrade` needs the database at: a
 # migration added sets it (tests/store/test_schema.py checks it is Alembic's head). Alembic
 # itself, a tenth of a second to import, is loaded only to migrate or to explain a mismatch.

@@ -3,7 +3,7 @@
 The submission form offers a unit only the periods it still owes (open or returned), in
 order of their due dates; the unit's list ("việc của đơn vị") shows all its obligations, the
 most urgent first, with the reason of the latest return. Statuses are judged as of a day by
-the one definition in `models.status` (its SQL twin, `status_as_of`).
+the one definition in `models.rules.status` (its SQL twin, `status_as_of`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models.authz import ActorInfo
-from models.db import transaction
 from models.errors import InputError, Unauthorized
-from models.ledger import load_actor, record_denial
-from models.obligation import OPEN_STATES, load_payload
-from models.queries import status_as_of
-from models.reference import holder_on
-from models.status import Day
-from models.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
-from models.text import control_character
-from models.workdays import local_date
+from models.rules.authz import ActorInfo
+from models.rules.obligation import OPEN_STATES, load_payload
+from models.rules.status import Day
+from models.rules.text import control_character
+from models.rules.workdays import local_date
+from models.storage.db import transaction
+from models.storage.ledger import load_actor, record_denial
+from models.storage.queries import status_as_of
+from models.storage.reference import holder_on
+from models.storage.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
 
 # The order a unit's list takes: what is late or about to be first, what waits on others last.
 URGENCY = (

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import InputError
-from models.tables import ACTOR, ROLES, UNIT, length
-from models.text import character_problem, control_character, trim
+from models.rules.text import character_problem, control_character, trim
+from models.storage.tables import ACTOR, ROLES, UNIT, length
 
 UNIT_COLUMNS = (
     "code",

@@ -23,7 +23,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.errors import InputError
-from models.workdays import WorkCalendar
+from models.rules.workdays import WorkCalendar
 
 Recipient = Literal["unit", "lead", "issuer"]
 CHASEABLE = ("open", "returned")

@@ -20,11 +20,22 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from models.authz import check_publish
-from models.db import paused_gc, transaction
-from models.directive import DirectiveSpec, RequirementSpec, Selector
 from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
-from models.ledger import (
+from models.files.directive import DirectiveSpec, RequirementSpec, Selector
+from models.files.registry import UnitRow, heir_on
+from models.rules.authz import check_publish
+from models.rules.obligation import (
+    OPEN_STATES,
+    created_payload,
+    created_texts,
+    decide_cancel,
+    decide_transfer,
+    payload_text,
+)
+from models.rules.periods import Period, due_date, periods_for
+from models.rules.workdays import WorkCalendar
+from models.storage.db import paused_gc, transaction
+from models.storage.ledger import (
     ATTEMPTS,
     STATE_SELECT,
     New,
@@ -35,19 +46,8 @@ from models.ledger import (
     record_denial,
     state_from,
 )
-from models.obligation import (
-    OPEN_STATES,
-    created_payload,
-    created_texts,
-    decide_cancel,
-    decide_transfer,
-    payload_text,
-)
-from models.periods import Period, due_date, periods_for
-from models.reference import load_units, published_codes
-from models.registry import UnitRow, heir_on
-from models.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
-from models.workdays import WorkCalendar
+from models.storage.reference import load_units, published_codes
+from models.storage.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 
 CHUNK = 5_000
 

@@ -1,6 +1,6 @@
 """The consolidation queries: rates, target counts, the compliance matrix and the consolidated
 report, each a few grouped SQL queries that read the same on SQLite and PostgreSQL. The
-definitions are in `models.consolidation`."""
+definitions are in `models.rules.consolidation`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from models.consolidation import (
+from models.errors import InputError
+from models.files.directive import DirectiveSpec, Figure, RequirementSpec
+from models.rules.consolidation import (
     Consolidation,
     FigureTotal,
     Matrix,
@@ -30,15 +32,13 @@ from models.consolidation import (
     TargetCount,
     UnitReport,
 )
-from models.db import transaction
-from models.directive import DirectiveSpec, Figure, RequirementSpec
-from models.errors import InputError
-from models.queries import status_as_of
-from models.reference import upsert
-from models.status import Day
-from models.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
-from models.vietnamese import day_text, period_words, sort_key, sorted_vi
-from models.workdays import TIMEZONE
+from models.rules.status import Day
+from models.rules.vietnamese import day_text, period_words, sort_key, sorted_vi
+from models.rules.workdays import TIMEZONE
+from models.storage.db import transaction
+from models.storage.queries import status_as_of
+from models.storage.reference import upsert
+from models.storage.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
 
 Grouping = Literal["kind", "tag", "parent"]
 GROUPINGS: tuple[Grouping, ...] = ("kind", "tag", "parent")

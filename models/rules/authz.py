@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.errors import Unauthorized
-from models.obligation import VERBS
-from models.vietnamese import day_text
+from models.rules.obligation import VERBS
+from models.rules.vietnamese import day_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,15 +21,17 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models.db import paused_gc
-from models.directive import DirectiveSpec, RequirementSpec
-from models.ladder import CHASEABLE, Cycle, Step, due_step
-from models.ledger import STATE_SELECT, Planned, append_many, state_from
-from models.obligation import State, decide_chase
-from models.queries import status_as_of
-from models.registry import SYSTEM_ACTOR
-from models.status import Day
-from models.tables import (
+from models.files.directive import DirectiveSpec, RequirementSpec
+from models.files.registry import SYSTEM_ACTOR
+from models.rules.ladder import CHASEABLE, Cycle, Step, due_step
+from models.rules.obligation import State, decide_chase
+from models.rules.status import Day
+from models.rules.vietnamese import sort_key
+from models.rules.workdays import WorkCalendar, local_date
+from models.storage.db import paused_gc
+from models.storage.ledger import STATE_SELECT, Planned, append_many, state_from
+from models.storage.queries import status_as_of
+from models.storage.tables import (
     ACTOR,
     ATTACHMENT,
     DIRECTIVE,
@@ -39,8 +41,6 @@ from models.tables import (
     REQUIREMENT,
     UNIT,
 )
-from models.vietnamese import sort_key
-from models.workdays import WorkCalendar, local_date
 
 # Told to the unit at the next run after a return, with the reason; not a rung of a ladder.
 RETURN_NOTICE = Step(key="tra-lai", working_days=0, to="unit", template="tra-lai")

@@ -19,8 +19,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from models import desk, ledger, publishing, queries, reference, reporting, review
-from models.chase import (
+from models.errors import ConcurrencyConflict, InputError, NotFound, Unauthorized
+from models.files.directive import DirectiveSpec, RequirementSpec
+from models.files.directive import load_directive as load_directive
+from models.files.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
+from models.rules.consolidation import Consolidation, Matrix, Rate, TargetCount
+from models.rules.ladder import check_templates, template_references
+from models.rules.vietnamese import period_words
+from models.rules.workdays import calendar_years
+from models.rules.workdays import local_date as local_date
+from models.storage import desk, ledger, publishing, queries, reference, reporting, review
+from models.storage.chase import (
     ChasePlan,
     Summary,
     first_working_day,
@@ -30,42 +39,33 @@ from models.chase import (
     write,
     write_summaries,
 )
-from models.consolidation import Consolidation, Matrix, Rate, TargetCount
-from models.db import transaction, upgrade
-from models.desk import Owed as Owed
-from models.desk import UnitRef as UnitRef
-from models.directive import DirectiveSpec, RequirementSpec
-from models.directive import load_directive as load_directive
-from models.errors import ConcurrencyConflict, InputError, NotFound, Unauthorized
-from models.ladder import check_templates, template_references
-from models.ledger import ATTEMPTS
-from models.ledger import Issued as Issued
-from models.ledger import Outcome as Outcome
-from models.ledger import typed_key as typed_key
-from models.publishing import Handover as Handover
-from models.publishing import OpenReport as OpenReport
-from models.publishing import PublishReport as PublishReport
-from models.queries import DirectivePublic
-from models.queries import ObligationFilter as ObligationFilter
-from models.queries import ObligationPublic as ObligationPublic
-from models.queries import OpenWork as OpenWork
-from models.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
-from models.reporting import GROUPINGS as GROUPINGS
-from models.reporting import Grouping as Grouping
-from models.review import LISTED as LISTED
-from models.review import REVIEW_STATUSES as REVIEW_STATUSES
-from models.review import Case as Case
-from models.review import Cases as Cases
-from models.review import Choices as Choices
-from models.settings import Settings
-from models.settings import load_settings as load_environment
-from models.tables import MESSAGE_STATUSES as MESSAGE_STATUSES
-from models.vietnamese import period_words
-from models.workdays import calendar_years
-from models.workdays import local_date as local_date
+from models.storage.db import transaction, upgrade
+from models.storage.desk import Owed as Owed
+from models.storage.desk import UnitRef as UnitRef
+from models.storage.ledger import ATTEMPTS
+from models.storage.ledger import Issued as Issued
+from models.storage.ledger import Outcome as Outcome
+from models.storage.ledger import typed_key as typed_key
+from models.storage.publishing import Handover as Handover
+from models.storage.publishing import OpenReport as OpenReport
+from models.storage.publishing import PublishReport as PublishReport
+from models.storage.queries import DirectivePublic
+from models.storage.queries import ObligationFilter as ObligationFilter
+from models.storage.queries import ObligationPublic as ObligationPublic
+from models.storage.queries import OpenWork as OpenWork
+from models.storage.reporting import GROUPINGS as GROUPINGS
+from models.storage.reporting import Grouping as Grouping
+from models.storage.review import LISTED as LISTED
+from models.storage.review import REVIEW_STATUSES as REVIEW_STATUSES
+from models.storage.review import Case as Case
+from models.storage.review import Cases as Cases
+from models.storage.review import Choices as Choices
+from models.storage.tables import MESSAGE_STATUSES as MESSAGE_STATUSES
 from notifications.delivery import Delivery as Delivery
 from notifications.delivery import Smtp, deliver, drop, readdress
 from notifications.steps import step_templates
+from services.settings import Settings
+from services.settings import load_settings as load_environment
 
 # Obligation ids are the `obligation` table's Integer key: int4 on PostgreSQL. SQLite would
 # hold larger ones, but the two backends must answer the same ids the same way.

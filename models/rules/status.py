@@ -5,7 +5,8 @@ The log stores what happened (open, submitted, returned, accepted, accepted late
 closed); what people see on a given day also depends on the due date: an open or returned
 obligation past its effective due date is overdue, and an open one due within the next few
 working days is due soon. `RULES` states that once; `status_on` applies it in Python and
-`models.queries.status_expression` builds the same rules into SQL. Pure: no database, no clock.
+`models.storage.queries.status_expression` builds the same rules into SQL. Pure: no database,
+no clock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from models.workdays import WorkCalendar
+    from models.rules.workdays import WorkCalendar
 
 # Every status a person can see, in the order tables show them.
 STATUSES = (

@@ -112,7 +112,7 @@ class UnitReport(NamedTuple):
 
     code: str
     name: str
-    status: str  # status on the day (models.status.STATUSES)
+    status: str  # status on the day (models.rules.status.STATUSES)
     handed_in: date | None  # local day of the latest submission
     on_time: bool | None  # None when not reported
     figures: dict[str, float | str | None]  # accepted figures only

@@ -11,11 +11,11 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
-from models.db import make_engine, ready_engine
 from models.errors import InputError
-from models.ladder import DEFAULT_LADDER, Ladder
-from models.status import Day
-from models.workdays import WorkCalendar
+from models.rules.ladder import DEFAULT_LADDER, Ladder
+from models.rules.status import Day
+from models.rules.workdays import WorkCalendar
+from models.storage.db import make_engine, ready_engine
 
 
 class Settings(BaseSettings):

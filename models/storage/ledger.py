@@ -21,18 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 
-from models.authz import ActorInfo, check_review, check_submit
-from models.db import (
-    Driver,
-    DriverQuery,
-    binder,
-    converter,
-    driver_mark,
-    driver_transaction,
-    paused_gc,
-    transaction,
-)
-from models.directive import DirectiveSpec, RequirementSpec
 from models.errors import (
     ConcurrencyConflict,
     InputError,
@@ -40,7 +28,10 @@ from models.errors import (
     NotFound,
     Unauthorized,
 )
-from models.obligation import (
+from models.files.directive import DirectiveSpec, RequirementSpec
+from models.files.textfiles import read_text
+from models.rules.authz import ActorInfo, check_review, check_submit
+from models.rules.obligation import (
     GENESIS,
     Decision,
     State,
@@ -60,8 +51,20 @@ from models.obligation import (
     utc_text,
     validate_submission,
 )
-from models.reference import UNIT_BY_CODE, holder_in, unit_or_none
-from models.tables import (
+from models.rules.text import character_problem, control_character
+from models.rules.workdays import local_date
+from models.storage.db import (
+    Driver,
+    DriverQuery,
+    binder,
+    converter,
+    driver_mark,
+    driver_transaction,
+    paused_gc,
+    transaction,
+)
+from models.storage.reference import UNIT_BY_CODE, holder_in, unit_or_none
+from models.storage.tables import (
     ACTOR,
     DENIAL,
     DIRECTIVE,
@@ -72,9 +75,6 @@ from models.tables import (
     UNIT,
     length,
 )
-from models.text import character_problem, control_character
-from models.textfiles import read_text
-from models.workdays import local_date
 
 ATTEMPTS = 5
 
