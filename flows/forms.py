@@ -36,7 +36,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 import services
-from models.files.directive import Figure, RequirementSpec
+from models.files.directive import RequirementSpec
+from models.rules.deliverable import Figure
 from models.rules.status import STATUS_WORDS
 from models.rules.vietnamese import day_text, period_words
 from services import REVIEW_STATUSES, Case, Cases, Choices, OpenWork, Owed, UnitRef

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from models.errors import InputError
+from models.files.calendar import read_calendar
 from models.rules.ladder import DEFAULT_LADDER, Ladder
 from models.rules.status import Day
 from models.rules.workdays import WorkCalendar
@@ -130,7 +131,7 @@ class Settings(BaseSettings):
         """Vietnam's working days, with the local override file if one is configured."""
         if self.calendar_overrides is None:
             return WorkCalendar()
-        return WorkCalendar.from_override_file(self.calendar_overrides)
+        return read_calendar(self.calendar_overrides)
 
 
 def load_settings() -> Settings:

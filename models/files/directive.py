@@ -9,16 +9,12 @@ convention and due rule) and to whom.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,86 +26,18 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
 from models.files.textfiles import read_yaml
+from models.rules import lengths
+from models.rules.deliverable import TRIMMED, Deliverable, Strict, canonical_json, nfc
 from models.rules.ladder import Ladder, Step, template_references
 from models.rules.periods import Cadence, Convention, DueRule, ExplicitDate, months_in
-from models.rules.text import character_problem, control_character, trim
-from models.storage.tables import DIRECTIVE, REQUIREMENT, UNIT, length
+from models.rules.text import character_problem, control_character
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 KEY = re.compile(r"[A-Za-z0-9_-]+")
 PARTIAL_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
-
-
-def _trimmed(value: Any) -> Any:
-    return trim(value) if isinstance(value, str) else value
-
-
-# Free text, trimmed of spaces and zero-width characters at its edges before it is checked
-# (the validator wraps the limits that come before it): a title of only "\u200b" is empty.
-TRIMMED = BeforeValidator(_trimmed)
 Text = Annotated[str, TRIMMED]
 Required = Annotated[str, Field(min_length=1), TRIMMED]
-Label = Annotated[str, Field(min_length=1, max_length=200), TRIMMED]  # shown in forms
-UnitCode = Annotated[str, Field(pattern=CODE, max_length=length(UNIT.c.code))]
-# A bound or target: a number, not NaN or infinity (which would drop the bound), nor a boolean
-# or a quoted number (`min: true` is no bound anyone meant).
-Bound = Annotated[float | None, Field(allow_inf_nan=False, strict=True)]
-
-
-class Strict(BaseModel):
-    """Refuse unknown keys: a typo in a directive file must not be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Target(Strict):
-    """A goal the figure should reach ("at least 1 programme a month"); not a validity bound."""
-
-    at_least: Bound = None
-    at_most: Bound = None
-
-    @model_validator(mode="after")
-    def _some_bound(self) -> Target:
-        if self.at_least is None and self.at_most is None:
-            raise ValueError("a target needs at_least or at_most")
-        return self
-
-
-class Figure(Strict):
-    """One number (or short answer) the obliged unit reports."""
-
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-    label: Label  # Vietnamese
-    type: Literal["integer", "number", "text", "boolean"]
-    unit: Annotated[str, Field(max_length=40), TRIMMED] | None = None  # đơn vị tính: "lớp"…
-    min: Bound = None
-    max: Bound = None
-    required: bool = True
-    target: Target | None = None
-
-    @model_validator(mode="after")
-    def _bounds_fit_type(self) -> Figure:
-        numeric = self.type in ("integer", "number")
-        if not numeric and (self.min is not None or self.max is not None or self.target):
-            raise ValueError(f"a {self.type} figure takes no min, max or target")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is above max {self.max}")
-        return self
-
-
-class TextPart(Strict):
-    """A narrative or an evidence link the unit adds to its submission."""
-
-    label: Label
-    required: bool = False
-
-
-class Deliverable(Strict):
-    """What a submission carries."""
-
-    figures: list[Figure] = Field(default_factory=list)
-    narrative: TextPart | None = None
-    evidence: TextPart | None = None
+UnitCode = Annotated[str, Field(pattern=CODE, max_length=lengths.CODE)]
 
 
 class Selector(Strict):
@@ -163,7 +91,7 @@ class Schedule(Strict):
 class RequirementSpec(Strict):
     """One thing the directive asks of a group of units."""
 
-    code: str = Field(pattern=CODE, max_length=length(REQUIREMENT.c.code))
+    code: str = Field(pattern=CODE, max_length=lengths.CODE)
     title: Required
     description: Text | None = None
     who: Selector
@@ -197,8 +125,8 @@ class Document(Strict):
     """The signed document: number and day may be blank while it is a draft."""
 
     issuer: UnitCode  # unit code of the issuing body
-    number: Annotated[str, Field(max_length=length(DIRECTIVE.c.number)), TRIMMED] | None = None
-    symbol: Annotated[str, Field(min_length=1, max_length=length(DIRECTIVE.c.symbol)), TRIMMED]
+    number: Annotated[str, Field(max_length=lengths.CODE), TRIMMED] | None = None
+    symbol: Annotated[str, Field(min_length=1, max_length=lengths.SYMBOL), TRIMMED]
     date: str
     subject: Required
     legal_basis: list[Text] = Field(default_factory=list)
@@ -240,7 +168,7 @@ class Window(Strict):
 class DirectiveSpec(Strict):
     """A whole directive file."""
 
-    code: str = Field(pattern=CODE, max_length=length(DIRECTIVE.c.code))
+    code: str = Field(pattern=CODE, max_length=lengths.DIRECTIVE_CODE)
     document: Document
     lead: UnitCode  # the office that urges, reviews and consolidates
     effective: Window
@@ -306,28 +234,6 @@ class DirectiveSpec(Strict):
 
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
-
-
-# One encoder for every call: json.dumps with options builds a new one each time, and bulk
-# writers encode a payload per event.
-CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces: the form dondoc stores and hashes."""
-    return CANONICAL.encode(value)
-
-
-def nfc(value: Any) -> Any:
-    """Normalise every string in a loaded structure to NFC, so composed and decomposed
-    Vietnamese text typed on different machines compares equal."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, list):
-        return [nfc(v) for v in value]
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    return value
 
 
 def field_path(loc: tuple[int | str, ...], data: Any) -> str:

@@ -13,11 +13,11 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
 
 from models.errors import InputError
+from models.rules import lengths
+from models.rules.authz import ROLES
 from models.rules.text import character_problem, control_character, trim
-from models.storage.tables import ACTOR, ROLES, UNIT, length
 
 UNIT_COLUMNS = (
     "code",
@@ -189,14 +189,13 @@ def _check(ok: bool, path: Path, where: str, value: str, problem: str) -> None:
         raise InputError(str(path), where, value, problem)
 
 
-def _too_long(value: str, column: Any) -> str | None:
-    """The problem with `value` if it is longer than its column holds."""
-    limit = length(column)
+def _too_long(value: str, limit: int) -> str | None:
+    """The problem with `value` if it is longer than the `limit` its column holds."""
     return f"is longer than the {limit} characters it may have" if len(value) > limit else None
 
 
-def _fits(path: Path, where: str, value: str, column: Any) -> None:
-    problem = _too_long(value, column)
+def _fits(path: Path, where: str, value: str, limit: int) -> None:
+    problem = _too_long(value, limit)
     if problem is not None:
         raise InputError(str(path), where, value, problem)
 
@@ -264,12 +263,12 @@ def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
         at = f"line {line}"
         code = row["code"]
         _check(bool(CODE.match(code)), path, f"{at}, code", code, "is not a unit code")
-        _fits(path, f"{at}, code", code, UNIT.c.code)
+        _fits(path, f"{at}, code", code, lengths.CODE)
         _check(code not in lines, path, f"{at}, code", code, f"repeats line {lines.get(code)}")
         _check(bool(row["name"]), path, f"{at}, name", row["name"], "is required")
-        _fits(path, f"{at}, name", row["name"], UNIT.c.name)
+        _fits(path, f"{at}, name", row["name"], lengths.NAME)
         _check(bool(CODE.match(row["kind"])), path, f"{at}, kind", row["kind"], "is not a kind")
-        _fits(path, f"{at}, kind", row["kind"], UNIT.c.kind)
+        _fits(path, f"{at}, kind", row["kind"], lengths.KIND)
         _check(
             row["parent"] != code,
             path,
@@ -281,7 +280,7 @@ def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
         for tag in tags:
             _check(bool(TAG.match(tag)), path, f"{at}, tags", tag, "is not a tag (a-z, 0-9, -)")
         email = row["email"] or None
-        _fits(path, f"{at}, email", row["email"], UNIT.c.email)
+        _fits(path, f"{at}, email", row["email"], lengths.EMAIL)
         problem = email_problem(email) if email is not None else None
         _check(problem is None, path, f"{at}, email", row["email"], problem or "")
         valid_from = _date(path, f"{at}, valid_from", row["valid_from"])
@@ -407,12 +406,12 @@ def validate_actor(
         raise InputError(source, f"{at}username", username, "is reserved for dondoc's own runs")
     if not full_name:
         raise InputError(source, f"{at}full_name", full_name, "is required")
-    for field, value, column in (
-        ("username", username, ACTOR.c.username),
-        ("full_name", full_name, ACTOR.c.full_name),
-        ("email", email or "", ACTOR.c.email),
+    for field, value, limit in (
+        ("username", username, lengths.USERNAME),
+        ("full_name", full_name, lengths.NAME),
+        ("email", email or "", lengths.EMAIL),
     ):
-        problem = _too_long(value, column)
+        problem = _too_long(value, limit)
         if problem is not None:
             raise InputError(source, f"{at}{field}", value, problem)
     if unit not in known_units:

@@ -10,6 +10,9 @@ from models.errors import Unauthorized
 from models.rules.obligation import VERBS
 from models.rules.vietnamese import day_text
 
+# What an actor is: a unit's staff, or an administrator of dondoc.
+ROLES = ("staff", "admin")
+
 
 @dataclass(frozen=True, slots=True)
 class ActorInfo:

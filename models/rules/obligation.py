@@ -16,12 +16,12 @@ from json.encoder import encode_basestring  # canonical_json's encoding of a str
 from typing import Any, NamedTuple
 
 from models.errors import InputError, Refused
-from models.files.directive import Deliverable, canonical_json, nfc
+from models.rules import lengths
+from models.rules.deliverable import Deliverable, canonical_json, nfc
 from models.rules.status import STATUS_WORDS
 from models.rules.text import character_problem, control_character
 from models.rules.vietnamese import number_text
 from models.rules.workdays import local_date
-from models.storage.tables import OBLIGATION, length
 
 GENESIS = "0" * 64
 OPEN_STATES = ("open", "returned")
@@ -502,7 +502,7 @@ def validate_submission(
         "evidence",
         what.evidence.label if what.evidence else "Minh chứng",
         evidence,
-        limit=length(OBLIGATION.c.evidence),
+        limit=lengths.EVIDENCE,
     )
     if what.evidence is None and link:
         raise InputError("submit", "evidence", evidence, "this requirement takes no evidence link")

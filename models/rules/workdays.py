@@ -2,24 +2,21 @@
 
 Working days are Monday to Friday minus Vietnam's public holidays, plus the make-up Saturdays
 the government orders; the `holidays` package knows both (including the lunar-calendar Tết and
-Hùng Kings' day). A local override file adds swaps announced after the package was released.
+Hùng Kings' day). Local extra holidays and working days add swaps announced after the package
+was released (`models.files.calendar` reads them from a file).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 
-from models.errors import InputError, OutsideCalendar
-from models.files.textfiles import read_yaml
+from models.errors import OutsideCalendar
 
 if TYPE_CHECKING:
     from holidays import HolidayBase
@@ -31,8 +28,6 @@ _ZONE = pendulum.timezone(TIMEZONE)
 RollDirection = Literal["following", "preceding", "none"]
 
 _ONE_DAY = timedelta(days=1)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_OVERRIDE_KEYS = ("holidays", "workdays")
 
 
 def local_date(instant: datetime) -> date:
@@ -76,40 +71,6 @@ def _package_days_off(year: int) -> frozenset[date]:
         for day in (first + timedelta(days=offset) for offset in range(days))
         if not calendar.is_working_day(day)
     )
-
-
-def _read_day_list(source: str, key: str, entries: object) -> list[tuple[str, date, str]]:
-    """Validate one list of the override file into (field path, date, name) triples."""
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        raise InputError(source, key, entries, "must be a list of {date, name} entries")
-    seen: dict[date, str] = {}
-    result: list[tuple[str, date, str]] = []
-    for index, entry in enumerate(entries):
-        field = f"{key}[{index}]"
-        if not isinstance(entry, dict):
-            raise InputError(source, field, entry, "must be a mapping with date and name")
-        for item_key in entry:
-            if item_key not in ("date", "name"):
-                raise InputError(
-                    source, f"{field}.{item_key}", item_key, "unknown key; expected date, name"
-                )
-        raw_date = entry.get("date")
-        if not isinstance(raw_date, str) or not _ISO_DATE.fullmatch(raw_date):
-            raise InputError(source, f"{field}.date", raw_date, "must be a date YYYY-MM-DD")
-        try:
-            day = date.fromisoformat(raw_date)
-        except ValueError:
-            raise InputError(source, f"{field}.date", raw_date, "is not a real date") from None
-        if day in seen:
-            raise InputError(source, f"{field}.date", raw_date, f"duplicates {seen[day]}")
-        raw_name = entry.get("name")
-        if not isinstance(raw_name, str) or not raw_name.strip():
-            raise InputError(source, f"{field}.name", raw_name, "must be a non-empty text")
-        seen[day] = f"{field}.date"
-        result.append((f"{field}.date", day, unicodedata.normalize("NFC", raw_name.strip())))
-    return result
 
 
 class WorkCalendar:
@@ -203,28 +164,4 @@ class WorkCalendar:
         return sum(
             self.is_working_day(start + timedelta(days=offset))
             for offset in range(1, (end - start).days + 1)
-        )
-
-    @classmethod
-    def from_override_file(cls, path: Path) -> WorkCalendar:
-        """A calendar with the extra holidays and working days listed in a YAML file."""
-        source = str(path)
-        data = read_yaml(path)
-        if data is None:
-            return cls()
-        if not isinstance(data, dict):
-            raise InputError(source, "(file)", data, "must be a mapping with holidays, workdays")
-        for key in data:
-            if key not in _OVERRIDE_KEYS:
-                raise InputError(source, str(key), key, "unknown key; expected holidays, workdays")
-        lists = {key: _read_day_list(source, key, data.get(key)) for key in _OVERRIDE_KEYS}
-        first_seen = {day: field for field, day, _ in lists["holidays"]}
-        for field, day, _ in lists["workdays"]:
-            if day in first_seen:
-                raise InputError(
-                    source, field, day.isoformat(), f"is also listed in {first_seen[day]}"
-                )
-        return cls(
-            extra_holidays={day: name for _, day, name in lists["holidays"]},
-            extra_workdays={day: name for _, day, name in lists["workdays"]},
         )

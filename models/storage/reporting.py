@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from models.errors import InputError
-from models.files.directive import DirectiveSpec, Figure, RequirementSpec
+from models.files.directive import DirectiveSpec, RequirementSpec
 from models.rules.consolidation import (
     Consolidation,
     FigureTotal,
@@ -32,6 +32,7 @@ from models.rules.consolidation import (
     TargetCount,
     UnitReport,
 )
+from models.rules.deliverable import Figure
 from models.rules.status import Day
 from models.rules.vietnamese import day_text, period_words, sort_key, sorted_vi
 from models.rules.workdays import TIMEZONE

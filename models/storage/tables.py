@@ -12,7 +12,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-ROLES = ("staff", "admin")
+from models.rules import lengths
+
 # An outbox message is pending until a run claims it (sending, until its lease lapses), then
 # sent, failed (retried later), rejected (refused for good by the server) or dropped by an
 # operator.
@@ -22,45 +23,47 @@ MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "rejected", "dropped
 class Unit(SQLModel, table=True):
     """An organisation that owes or receives things (commune, department, centre...)."""
 
-    code: str = Field(primary_key=True, max_length=32)
-    name: str = Field(max_length=200)
-    kind: str = Field(index=True, max_length=32)
-    parent_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    code: str = Field(primary_key=True, max_length=lengths.CODE)
+    name: str = Field(max_length=lengths.NAME)
+    kind: str = Field(index=True, max_length=lengths.KIND)
+    parent_code: str | None = Field(default=None, foreign_key="unit.code", max_length=lengths.CODE)
     tags: str = Field(default="[]", sa_type=sa.Text)  # JSON list of tag strings
-    email: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=lengths.EMAIL)
     valid_from: date | None = None
     valid_until: date | None = None  # closing date: the unit no longer exists on this day
-    successor_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    successor_code: str | None = Field(
+        default=None, foreign_key="unit.code", max_length=lengths.CODE
+    )
 
 
 class Actor(SQLModel, table=True):
     """A person who acts in dondoc, with the unit they act for and their role."""
 
-    username: str = Field(primary_key=True, max_length=64)
-    full_name: str = Field(max_length=200)
-    unit_code: str = Field(foreign_key="unit.code", max_length=32)
-    role: str = Field(max_length=16)  # one of ROLES
-    email: str | None = Field(default=None, max_length=200)
+    username: str = Field(primary_key=True, max_length=lengths.USERNAME)
+    full_name: str = Field(max_length=lengths.NAME)
+    unit_code: str = Field(foreign_key="unit.code", max_length=lengths.CODE)
+    role: str = Field(max_length=16)  # one of models.rules.authz.ROLES
+    email: str | None = Field(default=None, max_length=lengths.EMAIL)
 
 
 class Directive(SQLModel, table=True):
     """A published directive: the signed (or draft) document and its effective window."""
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(unique=True, max_length=100)
-    issuer_code: str = Field(foreign_key="unit.code", max_length=32)
-    number: str | None = Field(default=None, max_length=32)
-    symbol: str = Field(max_length=64)
+    code: str = Field(unique=True, max_length=lengths.DIRECTIVE_CODE)
+    issuer_code: str = Field(foreign_key="unit.code", max_length=lengths.CODE)
+    number: str | None = Field(default=None, max_length=lengths.CODE)
+    symbol: str = Field(max_length=lengths.SYMBOL)
     document_date: str = Field(max_length=10)  # ISO date, or YYYY-MM while the day is blank
     subject: str = Field(sa_type=sa.Text)
-    lead_unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    lead_unit_code: str = Field(foreign_key="unit.code", max_length=lengths.CODE)
     effective_from: date
     effective_until: date | None = None
     status: str = Field(default="published", max_length=16)
     source_sha256: str = Field(max_length=64)  # digest of the validated content
     content: str = Field(sa_type=sa.Text)  # the validated directive as canonical JSON
     published_at: datetime
-    published_by: str = Field(foreign_key="actor.username", max_length=64)
+    published_by: str = Field(foreign_key="actor.username", max_length=lengths.USERNAME)
 
 
 class Requirement(SQLModel, table=True):
@@ -70,9 +73,11 @@ class Requirement(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     directive_id: int = Field(foreign_key="directive.id", index=True)
-    code: str = Field(max_length=32)
+    code: str = Field(max_length=lengths.CODE)
     title: str = Field(sa_type=sa.Text)
-    recipient_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    recipient_code: str | None = Field(
+        default=None, foreign_key="unit.code", max_length=lengths.CODE
+    )
     spec: str = Field(sa_type=sa.Text)  # the requirement as canonical JSON
 
 
@@ -91,7 +96,7 @@ class Obligation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     requirement_id: int = Field(foreign_key="requirement.id")
-    unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    unit_code: str = Field(foreign_key="unit.code", max_length=lengths.CODE)
     period_key: str = Field(max_length=16)
     period_start: date
     period_end: date | None = None
@@ -102,7 +107,7 @@ class Obligation(SQLModel, table=True):
     effective_due: date | None = None
     figures: str | None = Field(default=None, sa_type=sa.Text)  # JSON object
     narrative: str | None = Field(default=None, sa_type=sa.Text)
-    evidence: str | None = Field(default=None, max_length=2000)
+    evidence: str | None = Field(default=None, max_length=lengths.EVIDENCE)
     submitted_at: datetime | None = None
     decided_at: datetime | None = None
     last_hash: str = Field(max_length=64)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from models.errors import InputError
-from models.files.directive import Deliverable, Figure
+from models.rules.deliverable import Deliverable, Figure
 from models.rules.obligation import FIGURE_BOUND, validate_submission
 
 WHAT = Deliverable(

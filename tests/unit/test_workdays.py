@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.errors import InputError
+from models.files.calendar import read_calendar
 from models.rules.workdays import RollDirection, WorkCalendar, local_date
 
 CALENDAR = WorkCalendar()
@@ -249,7 +250,7 @@ def test_override_file(tmp_path: Path) -> None:
         "    name: Làm bù\n",
         encoding="utf-8",
     )
-    local = WorkCalendar.from_override_file(path)
+    local = read_calendar(path)
     assert dict(local.extra_holidays) == {date(2026, 12, 31): "Nghỉ bù Tết Dương lịch"}
     assert dict(local.extra_workdays) == {date(2027, 1, 9): "Làm bù"}
     assert local.add_working_days(date(2026, 12, 30), 1) == date(2027, 1, 4)
@@ -260,14 +261,14 @@ def test_override_names_are_nfc(tmp_path: Path) -> None:
     path = tmp_path / "swaps.yaml"
     decomposed = "Nghi\u0309 bu\u0300"  # "Nghỉ bù" typed with combining marks
     path.write_text(f"holidays:\n  - date: 2026-12-31\n    name: {decomposed}\n", encoding="utf-8")
-    assert WorkCalendar.from_override_file(path).extra_holidays[date(2026, 12, 31)] == "Nghỉ bù"
+    assert read_calendar(path).extra_holidays[date(2026, 12, 31)] == "Nghỉ bù"
 
 
 @pytest.mark.parametrize("text", ["", "# nothing announced yet\n", "holidays:\nworkdays: []\n"])
 def test_empty_override_files(tmp_path: Path, text: str) -> None:
     path = tmp_path / "swaps.yaml"
     path.write_text(text, encoding="utf-8")
-    local = WorkCalendar.from_override_file(path)
+    local = read_calendar(path)
     assert not local.extra_holidays
     assert not local.extra_workdays
 
@@ -310,7 +311,7 @@ def test_bad_override_files(tmp_path: Path, text: str, field: str, value: object
     path = tmp_path / "swaps.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as caught:
-        WorkCalendar.from_override_file(path)
+        read_calendar(path)
     assert caught.value.source == str(path)
     assert caught.value.field == field
     assert caught.value.value == value
@@ -322,17 +323,17 @@ def test_duplicate_and_clash_errors_name_the_first_entry(tmp_path: Path) -> None
     path = tmp_path / "swaps.yaml"
     path.write_text("holidays:\n" + ENTRY + ENTRY, encoding="utf-8")
     with pytest.raises(InputError, match=r"holidays\[1\]\.date: duplicates holidays\[0\]\.date"):
-        WorkCalendar.from_override_file(path)
+        read_calendar(path)
     path.write_text("holidays:\n" + ENTRY + "workdays:\n" + ENTRY, encoding="utf-8")
     with pytest.raises(InputError, match=r"workdays\[0\]\.date: is also listed in holidays\[0\]"):
-        WorkCalendar.from_override_file(path)
+        read_calendar(path)
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     path = tmp_path / "swaps.yaml"
     path.write_text("holidays:\n  - date: [2026-12-31\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
-        WorkCalendar.from_override_file(path)
+        read_calendar(path)
     assert (caught.value.source, caught.value.field) == (str(path), "line 3, column 1")
     assert "not valid YAML" in caught.value.problem
 
@@ -340,5 +341,5 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 def test_missing_override_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
     with pytest.raises(InputError) as caught:
-        WorkCalendar.from_override_file(path)
+        read_calendar(path)
     assert (caught.value.source, caught.value.field) == (str(path), "(file)")
