@@ -483,7 +483,7 @@ class ChaseRun:
 def timed_chase(url: str) -> ChaseRun:
     """The chase's plan on its own and the hand-written query it is held against, read in
     turns PLAN_RUNS times (the fastest of each counting); then plan, append and write the
-    messages of the chase on CHASE_DAY, as services.chase does (one transaction), timing its
+    messages of the chase on CHASE_DAY, as services.mail.chase does (one transaction), timing its
     parts and reading the process's RSS high-water mark."""
     engine = make_engine(url)
     calendar = loaded_calendar()
@@ -757,7 +757,7 @@ def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[s
         raise SystemExit(f"{backend}: dondoc obligations --json differs from the hand listing")
     table, deep = (table_page(url, day, skip, rows, workdir) for skip in (0, TABLE_DEEP))
     # the page's own work: the same command with the service layer imported before the timing
-    own = table_page(url, day, 0, rows, workdir, imported=["services"])
+    own = table_page(url, day, 0, rows, workdir, imported=["services.checks", "services.listing"])
     ratio = as_json.seconds / (fetch + write)
 
     def ran(run: CommandRun) -> str:

@@ -33,6 +33,7 @@ from rich.text import Text
 from typer._click.core import Context, ParameterSource
 from typer._click.globals import get_current_context
 
+import services  # the package alone, a docstring: its modules are imported on first use
 from models.errors import (
     ConcurrencyConflict,
     DatabaseNotReady,
@@ -47,10 +48,14 @@ from models.errors import (
 )
 from models.rules.status import STATUSES
 
+# The service layer's modules the commands call, each imported on its first use: a listing
+# does not wait for the storage of publishing, the chase or the reports.
+TOPICS = ("checks", "database", "directives", "listing", "mail", "records", "registers", "reports")
+
 
 def _lazy(name: str) -> ModuleType:
-    """The module `name`, run when one of its names is first used (importlib's recipe, a
-    submodule also set on its package): the storage, the documents and the templates behind the
+    """The module `name`, run when one of its names is first used (importlib's recipe, the
+    module also set on its package): the storage, the documents and the templates behind the
     commands take a second to import, which `dondoc --help` and a mistyped option need not
     wait for."""
     if name in sys.modules:  # imported already, by a flow or a test: one module, not two
@@ -61,16 +66,23 @@ def _lazy(name: str) -> ModuleType:
     module = module_from_spec(spec)
     sys.modules[name] = module
     package, _, child = name.rpartition(".")
-    if package:
-        setattr(sys.modules[package], child, module)
+    setattr(sys.modules[package], child, module)
     spec.loader.exec_module(module)
     return module
 
 
 if TYPE_CHECKING:
-    import services
+    import services.checks
+    import services.database
+    import services.directives
+    import services.listing
+    import services.mail
+    import services.records
+    import services.registers
+    import services.reports
 else:
-    services = _lazy("services")
+    for topic in TOPICS:
+        _lazy(f"services.{topic}")
 
 app = typer.Typer(
     help="dondoc: directives become obligations, completions become events.",
@@ -183,17 +195,17 @@ def _day(value: str | None, option: str) -> date:
     """The day an option names (today if it names none), in a year whose working days are
     known: every command works out working days from it."""
     if value is None:
-        return services.local_date(_now())
+        return services.checks.local_date(_now())
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise InputError("command line", option, value, "is not a date YYYY-MM-DD") from None
-    return services.known_day(day, "command line", option)
+    return services.checks.known_day(day, "command line", option)
 
 
 def _obligation(value: int) -> int:
     """An obligation id from the command line, within the range either database holds."""
-    return services.obligation_number(value, "command line", "obligation")
+    return services.checks.obligation_number(value, "command line", "obligation")
 
 
 def _now() -> Any:
@@ -202,10 +214,10 @@ def _now() -> Any:
     return pendulum.now("UTC")
 
 
-def _issued(actor: str, key: str | None) -> services.Issued:
+def _issued(actor: str, key: str | None) -> services.records.Issued:
     """A command from the command line, now; without --key each call is a new command."""
-    typed = None if key is None else services.typed_key(key, "--key")
-    return services.Issued(actor, typed or f"cli:{uuid.uuid4()}", "cli", _now())
+    typed = None if key is None else services.records.typed_key(key, "--key")
+    return services.records.Issued(actor, typed or f"cli:{uuid.uuid4()}", "cli", _now())
 
 
 def _print_json(value: Any) -> None:
@@ -216,8 +228,8 @@ def _print_json(value: Any) -> None:
 @friendly
 def db_upgrade() -> None:
     """Create or migrate dondoc's database to the newest schema."""
-    settings = services.load_settings()
-    services.upgrade_database(settings)
+    settings = services.checks.load_settings()
+    services.database.upgrade_database(settings)
     out.print(f"database is up to date: {settings.database_url}")
 
 
@@ -226,7 +238,7 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
     valid_until,successor."""
-    n, handed = services.import_units(services.load_settings(), file, now=_now())
+    n, handed = services.registers.import_units(services.checks.load_settings(), file, now=_now())
     out.print(f"{n} units imported from {file}")
     if handed.transferred or handed.cancelled:
         out.print(
@@ -239,7 +251,7 @@ def units_import(file: Path) -> None:
 @friendly
 def actors_import(file: Path) -> None:
     """Import (or update) actors from a CSV file: username,full_name,unit,role,email."""
-    n, moved = services.import_actors(services.load_settings(), file)
+    n, moved = services.registers.import_actors(services.checks.load_settings(), file)
     out.print(f"{n} actors imported from {file}")
     for username, was, unit in moved:
         out.print(f"moved: {username} from unit {was} to {unit}")
@@ -258,8 +270,8 @@ def actors_add(
     ] = False,
 ) -> None:
     """Create (or update) one actor."""
-    actor, moved = services.add_actor(
-        services.load_settings(),
+    actor, moved = services.registers.add_actor(
+        services.checks.load_settings(),
         username=username,
         full_name=full_name,
         unit=unit,
@@ -276,11 +288,11 @@ def actors_add(
 @friendly
 def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> None:
     """Publish a directive file and open the periods that have started by --as-of."""
-    settings = services.load_settings()
-    spec = services.load_directive(file)
+    settings = services.checks.load_settings()
+    spec = services.directives.load_directive(file)
     day = _day(as_of, "--as-of")
     with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
-        report = services.publish(
+        report = services.directives.publish(
             settings, spec, source=str(file), actor=actor, as_of=day, now=_now()
         )
     state = "published" if report.new else "already published; opened what was missing"
@@ -288,7 +300,7 @@ def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> Non
     _print_opened(report.opened)
 
 
-def _print_opened(report: services.OpenReport) -> None:
+def _print_opened(report: services.directives.OpenReport) -> None:
     table = Table("directive", "requirement", "obligations created")
     for (directive, requirement), n in sorted(report.created.items()):
         table.add_row(directive, requirement, str(n))
@@ -300,7 +312,7 @@ def _print_opened(report: services.OpenReport) -> None:
 @friendly
 def directive_list(as_json: JsonOpt = False) -> None:
     """Published directives."""
-    rows = services.list_directives(services.load_settings())
+    rows = services.directives.list_directives(services.checks.load_settings())
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -327,8 +339,8 @@ def directive_list(as_json: JsonOpt = False) -> None:
 @friendly
 def open_(as_of: AsOfOpt = None) -> None:
     """Open every published directive's periods that have started by --as-of."""
-    report = services.open_periods(
-        services.load_settings(), as_of=_day(as_of, "--as-of"), now=_now()
+    report = services.directives.open_periods(
+        services.checks.load_settings(), as_of=_day(as_of, "--as-of"), now=_now()
     )
     _print_opened(report)
 
@@ -418,16 +430,18 @@ def obligations(
         )
     skip = _number(offset, "--offset", least=0) or 0
     day = _day(as_of, "--as-of")
-    settings = services.load_settings()
-    where = services.ObligationFilter(directive, requirement, unit, period, status)
+    settings = services.checks.load_settings()
+    where = services.listing.ObligationFilter(directive, requirement, unit, period, status)
     if as_json:
-        found = services.stream_obligations(settings, day=day, where=where, limit=rows, offset=skip)
+        found = services.listing.stream_obligations(
+            settings, day=day, where=where, limit=rows, offset=skip
+        )
         with closing(found):
             _write_json_array(r.to_json() for r in found)
         return
     page = rows or TABLE_ROWS
     with closing(
-        services.stream_obligations(settings, day=day, where=where, limit=page, offset=skip)
+        services.listing.stream_obligations(settings, day=day, where=where, limit=page, offset=skip)
     ) as found:
         shown = list(found)
     out.print(f"obligations as of {day.isoformat()}")
@@ -448,7 +462,7 @@ def obligations(
         ],
     )
     if len(shown) == page or skip:
-        matched = services.count_obligations(settings, day=day, where=where)
+        matched = services.listing.count_obligations(settings, day=day, where=where)
         if len(shown) < matched:
             _more_matched(len(shown), matched, skip, page)
 
@@ -478,7 +492,7 @@ def _more_matched(shown: int, matched: int, skip: int, page: int) -> None:
     )
 
 
-def _outcome(outcome: services.Outcome) -> None:
+def _outcome(outcome: services.records.Outcome) -> None:
     if outcome.replayed:
         out.print(
             f"obligation {outcome.obligation_id}: this {outcome.kind} was already recorded "
@@ -515,8 +529,8 @@ def submit(
 ) -> None:
     """Hand in an obligation's figures (staff of the obliged unit)."""
     _outcome(
-        services.submit(
-            services.load_settings(),
+        services.records.submit(
+            services.checks.load_settings(),
             _obligation(obligation),
             _issued(actor, key),
             figures=_figures(figure or []),
@@ -531,7 +545,9 @@ def submit(
 def accept(obligation: int, actor: ActorOpt, key: KeyOpt = None) -> None:
     """Accept a submission (the directive's lead office)."""
     _outcome(
-        services.accept(services.load_settings(), _obligation(obligation), _issued(actor, key))
+        services.records.accept(
+            services.checks.load_settings(), _obligation(obligation), _issued(actor, key)
+        )
     )
 
 
@@ -545,8 +561,8 @@ def return_(
 ) -> None:
     """Return a submission for correction (the directive's lead office); the unit is told at
     once, with the reason."""
-    outcome, told = services.return_(
-        services.load_settings(), _obligation(obligation), _issued(actor, key), reason=reason
+    outcome, told = services.records.return_(
+        services.checks.load_settings(), _obligation(obligation), _issued(actor, key), reason=reason
     )
     _outcome(outcome)
     _told(told)
@@ -563,8 +579,8 @@ def extend(
 ) -> None:
     """Move an obligation's due date later (the directive's lead office)."""
     _outcome(
-        services.extend(
-            services.load_settings(),
+        services.records.extend(
+            services.checks.load_settings(),
             _obligation(obligation),
             _issued(actor, key),
             due=_day(due, "--due"),
@@ -583,8 +599,8 @@ def waive(
 ) -> None:
     """Release a unit from an obligation (the directive's lead office)."""
     _outcome(
-        services.waive(
-            services.load_settings(),
+        services.records.waive(
+            services.checks.load_settings(),
             _obligation(obligation),
             _issued(actor, key),
             reason=reason,
@@ -606,11 +622,11 @@ def log_verify(
 ) -> None:
     """Check every hash chain, every column of the projection against the log, and (with
     --anchor) the log against an anchor kept outside the database."""
-    settings = services.load_settings()
-    checked, found = services.verify(settings)
+    settings = services.checks.load_settings()
+    checked, found = services.database.verify(settings)
     problems = [str(problem) for problem in found]
     if anchor is not None:
-        kept, differs = services.check_anchor(settings, anchor)
+        kept, differs = services.database.check_anchor(settings, anchor)
         problems += [f"{anchor}: {difference}" for difference in differs]
     for problem in problems:
         err.print(Text.assemble(("✗", "red"), " ", problem))
@@ -625,11 +641,11 @@ def log_verify(
 @friendly
 def log_rebuild() -> None:
     """Recompute the current state of every obligation from the event log."""
-    replayed, fixed = services.rebuild(services.load_settings())
+    replayed, fixed = services.database.rebuild(services.checks.load_settings())
     out.print(f"{replayed} obligations replayed; {fixed} projection rows corrected")
 
 
-def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
+def _chase_json(run: services.mail.ChaseRun, dry_run: bool) -> dict[str, Any]:
     found = run.plan
     return {
         "day": found.day.isoformat(),
@@ -674,7 +690,7 @@ def _chase_json(run: services.ChaseRun, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _told(run: services.ChaseRun) -> None:
+def _told(run: services.mail.ChaseRun) -> None:
     """Say who a notice went to, or why it did not go yet (the command itself stands)."""
     for unit, name, role in run.plan.unreachable:
         err.print(
@@ -691,7 +707,7 @@ def _told(run: services.ChaseRun) -> None:
         )
 
 
-def _delivery_failed(delivery: services.Delivery | None) -> None:
+def _delivery_failed(delivery: services.mail.Delivery | None) -> None:
     """Say what a run left for later; fail (exit 7) if a message failed or was refused."""
     if delivery is None:
         return
@@ -726,7 +742,7 @@ def chase(
 ) -> None:
     """Remind and escalate what the escalation ladders say is due on the day, then deliver."""
     day = _day(as_of, "--as-of")
-    run = services.chase(services.load_settings(), day=day, now=_now(), dry_run=dry_run)
+    run = services.mail.chase(services.checks.load_settings(), day=day, now=_now(), dry_run=dry_run)
     if as_json:
         _print_json(_chase_json(run, dry_run))
         _delivery_failed(run.delivery)
@@ -761,7 +777,7 @@ def outbox_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The messages in the outbox, newest first."""
-    rows = services.list_messages(services.load_settings(), status=status)
+    rows = services.mail.list_messages(services.checks.load_settings(), status=status)
     if as_json:
         _print_json(rows)
         return
@@ -785,11 +801,11 @@ def outbox_retry(
 ) -> None:
     """Deliver every message not yet sent (or just KEYS), now, without waiting for its
     backoff."""
-    settings = services.load_settings()
+    settings = services.checks.load_settings()
     if keys:
-        delivery = services.retry_messages(settings, keys, now=_now())
+        delivery = services.mail.retry_messages(settings, keys, now=_now())
     else:
-        delivery = services.deliver_outbox(settings, now=_now(), everything=True)
+        delivery = services.mail.deliver_outbox(settings, now=_now(), everything=True)
     out.print(
         f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}, "
         f"rejected {len(delivery.rejected)}"
@@ -801,7 +817,7 @@ def outbox_retry(
 @friendly
 def outbox_drop(key: str, actor: ActorOpt) -> None:
     """Never deliver a message (an admin's decision); it stays in the outbox for the record."""
-    services.drop_message(services.load_settings(), key, actor=actor, now=_now())
+    services.mail.drop_message(services.checks.load_settings(), key, actor=actor, now=_now())
     out.print(f"message {key} dropped")
 
 
@@ -815,7 +831,9 @@ def summary(
     """On the month's first working day, send each directive's leadership its late units, worst
     first, with the urging dispatch (any other day: nothing)."""
     day = _day(as_of, "--as-of")
-    run = services.monthly_summary(services.load_settings(), day=day, now=_now(), dry_run=dry_run)
+    run = services.mail.monthly_summary(
+        services.checks.load_settings(), day=day, now=_now(), dry_run=dry_run
+    )
     found = [
         {
             "directive": s.info.code,
@@ -874,18 +892,18 @@ def report_rates(
 ) -> None:
     """Reporting rates as DHIS2 defines them: expected units (waived ones apart), reported,
     on time, overdue; and how many accepted reports met each target."""
-    if by is not None and by not in services.GROUPINGS:
+    if by is not None and by not in services.reports.GROUPINGS:
         raise InputError(
-            "command line", "--by", by, f"must be one of {', '.join(services.GROUPINGS)}"
+            "command line", "--by", by, f"must be one of {', '.join(services.reports.GROUPINGS)}"
         )
     day = _day(as_of, "--as-of")
-    found, targets = services.rates(
-        services.load_settings(),
+    found, targets = services.reports.rates(
+        services.checks.load_settings(),
         directive=directive,
         day=day,
         requirement=requirement,
         period=period,
-        by=cast(services.Grouping | None, by),
+        by=cast(services.reports.Grouping | None, by),
     )
     if as_json:
         _print_json(
@@ -959,8 +977,8 @@ def report_consolidate(
     """The consolidated report of one requirement and period: totals over the accepted
     reports, every unit's line, who was late, who did not report, targets missed."""
     day = _day(as_of, "--as-of")
-    found, files = services.write_consolidation(
-        services.load_settings(),
+    found, files = services.reports.write_consolidation(
+        services.checks.load_settings(),
         directive=directive,
         requirement=requirement,
         period=period,
@@ -986,8 +1004,8 @@ def report_matrix(
 ) -> None:
     """The compliance matrix of one requirement: units × periods, each cell a status word and
     colour, as one self-contained HTML file."""
-    found, path = services.write_matrix(
-        services.load_settings(),
+    found, path = services.reports.write_matrix(
+        services.checks.load_settings(),
         directive=directive,
         requirement=requirement,
         day=_day(as_of, "--as-of"),

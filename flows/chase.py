@@ -10,7 +10,7 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-import services
+import services.mail
 from flows.runtime import dated_run_name, day_of
 from models.errors import DeliveryFailed
 from models.rules.text import markdown_text as md
@@ -19,12 +19,12 @@ from services.settings import load_settings
 
 
 @task
-def chase_day(day: date) -> services.ChaseRun:
+def chase_day(day: date) -> services.mail.ChaseRun:
     """Find, record and send what the ladders say is due on the day (set-based)."""
-    return services.chase(load_settings(), day=day, now=pendulum.now("UTC"))
+    return services.mail.chase(load_settings(), day=day, now=pendulum.now("UTC"))
 
 
-def delivery_lines(delivery: services.Delivery) -> list[str]:
+def delivery_lines(delivery: services.mail.Delivery) -> list[str]:
     """What did not go, in Vietnamese, as markdown list items (an error quotes the register's
     names and the server's words: shown literally)."""
     red = '- <span style="color:#c00">**{}** thư {}: {}</span>'
@@ -41,7 +41,7 @@ def delivery_lines(delivery: services.Delivery) -> list[str]:
     return lines
 
 
-def undelivered(delivery: services.Delivery | None) -> None:
+def undelivered(delivery: services.mail.Delivery | None) -> None:
     """Fail the run if a message failed or was refused for good."""
     if delivery is None:
         return
@@ -53,7 +53,7 @@ def undelivered(delivery: services.Delivery | None) -> None:
         raise DeliveryFailed(f"{len(delivery.rejected)} thư bị máy chủ thư từ chối hẳn")
 
 
-def report(run: services.ChaseRun) -> str:
+def report(run: services.mail.ChaseRun) -> str:
     """What the run did, in Vietnamese, as markdown; names from the registers and directives
     are shown literally."""
     found = run.plan
@@ -99,7 +99,7 @@ def daily_chase(as_of: date | None = None) -> int:
     return len(run.plan.items)
 
 
-def summary_report(run: services.SummaryRun) -> str:
+def summary_report(run: services.mail.SummaryRun) -> str:
     """The monthly summary, in Vietnamese, as markdown: per directive, the late units worst
     first; names from the registers and directives are shown literally."""
     lines = [f"# Tổng hợp tháng {run.day:%m/%Y} (ngày {day_text(run.day)})", ""]
@@ -133,7 +133,7 @@ def monthly_summary(as_of: date | None = None) -> int:
     """Tổng hợp tháng: on the month's first working day, tell each directive's leadership who
     is late, worst first, with the urging dispatch attached; returns the late units."""
     day = day_of(as_of)
-    run = services.monthly_summary(load_settings(), day=day, now=pendulum.now("UTC"))
+    run = services.mail.monthly_summary(load_settings(), day=day, now=pendulum.now("UTC"))
     create_markdown_artifact(
         key=f"tong-hop-thang-{day.isoformat()}",
         markdown=summary_report(run),

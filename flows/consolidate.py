@@ -13,7 +13,7 @@ import pendulum
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-import services
+import services.reports
 from flows.runtime import day_of
 from models.rules.vietnamese import day_text, percent_text, period_words
 from services.settings import load_settings
@@ -24,7 +24,7 @@ def _link(settings_url: str | None, path: str) -> str:
     return f"[{name}]({settings_url}{path})" if settings_url else f"`{path}`"
 
 
-def report(run: services.ConsolidationRun, outputs_url: str | None) -> str:
+def report(run: services.reports.ConsolidationRun, outputs_url: str | None) -> str:
     """What the run drafted, in Vietnamese, as markdown: per report, its rates, its files and
     the draft itself; then the matrix of each requirement summed up, once."""
     lines = [f"# Tổng hợp báo cáo ngày {day_text(run.day)}", ""]
@@ -71,7 +71,7 @@ def consolidate_reports(as_of: date | None = None) -> int:
     returns how many were drafted."""
     day = day_of(as_of)
     settings = load_settings()
-    run = services.consolidate(settings, day=day, now=pendulum.now("UTC"))
+    run = services.reports.consolidate(settings, day=day, now=pendulum.now("UTC"))
     create_markdown_artifact(
         key=f"tong-hop-bao-cao-{day.isoformat()}",
         markdown=report(run, settings.outputs_url),

@@ -10,7 +10,10 @@ import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-import services
+import services.database
+import services.directives
+import services.listing
+import services.reports
 from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import dated_run_name, day_of, issued
@@ -33,10 +36,10 @@ RATES_LEGEND = (
 
 
 @task
-def open_due_periods(as_of: date) -> services.OpenReport:
+def open_due_periods(as_of: date) -> services.directives.OpenReport:
     """Create the obligations of every period that has started (set-based, idempotent)."""
     by = issued("dondoc")
-    return services.open_periods(
+    return services.directives.open_periods(
         load_settings(), as_of=as_of, now=by.now, actor=by.actor, channel=by.channel
     )
 
@@ -94,7 +97,7 @@ def legend(rows: list[dict[str, object]]) -> str:
 @task
 def compliance_rows(as_of: date) -> dict[str, list[dict[str, object]]]:
     """The compliance table of every directive as of the day."""
-    return compliance_tables(services.compliance(load_settings(), day=as_of))
+    return compliance_tables(services.listing.compliance(load_settings(), day=as_of))
 
 
 def rates_table(found: Iterable[Rate]) -> list[dict[str, object]]:
@@ -117,7 +120,7 @@ def rates_table(found: Iterable[Rate]) -> list[dict[str, object]]:
 @task
 def rate_rows(directive: str, as_of: date) -> list[dict[str, object]]:
     """The directive's reporting rates per requirement and period, as a table's rows."""
-    found, _ = services.rates(load_settings(), directive=directive, day=as_of)
+    found, _ = services.reports.rates(load_settings(), directive=directive, day=as_of)
     return rates_table(found)
 
 
@@ -151,7 +154,7 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
 def keep_anchor() -> None:
     """Anchor the log outside the database: a file under the anchor folder and an artifact
     on this run, for `dondoc log verify --anchor FILE` to check the log against later."""
-    taken, path = services.anchor_log(load_settings(), now=pendulum.now("UTC"))
+    taken, path = services.database.anchor_log(load_settings(), now=pendulum.now("UTC"))
     create_markdown_artifact(
         key="neo-nhat-ky",
         description="Neo nhật ký sự kiện (log anchor)",

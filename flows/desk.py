@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-import services
+import services.desks
 from flows.forms import DESK_DEPLOYMENT, SEPARATOR, SUBMIT_FLOW, submission_name
 from flows.runtime import day_of, for_clerks, issued, rename_run
 from models.rules.status import STATUS_WORDS
@@ -24,7 +24,7 @@ LISTED = (*TO_DO, "submitted")
 STANDING = "standing"
 
 
-def next_step(item: services.Owed) -> str:
+def next_step(item: services.desks.Owed) -> str:
     """What the unit does about an obligation, and with which form."""
     if item.status == "submitted":
         return "Chờ cơ quan chủ trì xét duyệt."
@@ -35,7 +35,7 @@ def next_step(item: services.Owed) -> str:
     return f"Nộp qua biểu mẫu {form}."
 
 
-def desk_markdown(unit: services.UnitRef, day: date, items: list[services.Owed]) -> str:
+def desk_markdown(unit: services.desks.UnitRef, day: date, items: list[services.desks.Owed]) -> str:
     """The unit's list as the artifact shows it: what to do, the most urgent first, then
     what waits on review; its standing duties; the count of what is done."""
     duties = [item for item in items if item.period == STANDING]
@@ -85,11 +85,11 @@ def unit_work(actor: str, as_of: date | None = None, unit: str | None = None) ->
     and the form to use; the number still to hand in."""
     settings = load_settings()
     day = day_of(as_of)
-    unit_ref = services.desk_unit(
+    unit_ref = services.desks.desk_unit(
         settings, actor, (unit or "").strip() or None, day=day_of(None), now=issued(actor).now
     )
     rename_run(SEPARATOR.join([DESK_FLOW, f"{unit_ref.code} {unit_ref.name}", day_text(day)]))
-    items = services.unit_desk(settings, unit=unit_ref.code, day=day)
+    items = services.desks.unit_desk(settings, unit=unit_ref.code, day=day)
     create_markdown_artifact(
         key="viec-can-lam",
         description=f"Việc của đơn vị {unit_ref.code} {unit_ref.name} ngày {day_text(day)}",

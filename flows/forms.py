@@ -35,12 +35,14 @@ from pydantic import Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-import services
+import services.desks
+import services.directives
 from models.files.directive import RequirementSpec
 from models.rules.deliverable import Figure
 from models.rules.status import STATUS_WORDS
 from models.rules.vietnamese import day_text, period_words
-from services import REVIEW_STATUSES, Case, Cases, Choices, OpenWork, Owed, UnitRef
+from services.desks import REVIEW_STATUSES, Case, Cases, Choices, Owed, UnitRef
+from services.directives import OpenWork
 from services.settings import Settings, load_settings
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
@@ -485,7 +487,7 @@ def submission_form(work: OpenWork) -> Form:
 def desired_forms(settings: Settings) -> list[Form]:
     """The forms dondoc's database calls for now: a submission form per requirement with
     something still to hand in, a review form per published directive."""
-    forms = [submission_form(work) for work in services.open_work(settings)]
+    forms = [submission_form(work) for work in services.directives.open_work(settings)]
     forms += [
         Form(
             flow=REVIEW_FLOW,
@@ -502,7 +504,7 @@ def desired_forms(settings: Settings) -> list[Form]:
             schema=review_schema(choices),
             tags=[directive, "xét duyệt"],
         )
-        for directive, choices in services.review_choices(settings).items()
+        for directive, choices in services.desks.review_choices(settings).items()
     ]
     return forms
 
@@ -588,7 +590,7 @@ async def _sync_requirement(
     """One requirement's submission form made to match the database: written if it has
     something to hand in and its form differs, deleted if it has nothing left. The review
     form does not depend on one obligation, so nothing else is read."""
-    work = services.open_work(settings, directive=directive, requirement=requirement)
+    work = services.directives.open_work(settings, directive=directive, requirement=requirement)
     name = f"{SUBMIT_FLOW}/{submission_name(directive, requirement)}"
     try:
         current = await client.read_deployment_by_name(name)

@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
-import services
+import services.directives
 from flows.forms import refresh_forms
 from flows.runtime import day_of, for_clerks, issued
 from models.errors import InputError
@@ -22,7 +22,7 @@ def check_actor(actor: str) -> None:
     """Only an administrator gets further: nothing they sent is read before (denials are
     recorded)."""
     by = issued(actor)
-    services.check_can_publish(load_settings(), by.actor, source="form", now=by.now)
+    services.directives.check_can_publish(load_settings(), by.actor, source="form", now=by.now)
 
 
 def read_directive(
@@ -48,10 +48,12 @@ def read_directive(
     return parse_directive(parse_pasted_yaml(directive_yaml or "", source), source), source
 
 
-def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> services.PublishReport:
+def publish(
+    spec: DirectiveSpec, source: str, actor: str, as_of: date
+) -> services.directives.PublishReport:
     """Store the directive and open the periods that have started (set-based)."""
     by = issued(actor)
-    return services.publish(
+    return services.directives.publish(
         load_settings(),
         spec,
         source=source,
@@ -62,7 +64,7 @@ def publish(spec: DirectiveSpec, source: str, actor: str, as_of: date) -> servic
     )
 
 
-def opened_table(report: services.OpenReport, key: str, description: str) -> None:
+def opened_table(report: services.directives.OpenReport, key: str, description: str) -> None:
     """Obligations created per requirement, as a table on the run page."""
     create_table_artifact(
         key=key,

@@ -16,7 +16,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
-import services
+import services.checks
+import services.desks
+import services.records
 from flows.forms import (
     DECISIONS,
     REVIEW_FLOW,
@@ -32,7 +34,7 @@ from models.errors import InputError
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
-from services import REVIEW_STATUSES, Case, Cases
+from services.desks import REVIEW_STATUSES, Case, Cases
 from services.settings import Settings, load_settings
 
 STATUS_OF_WORDS = {STATUS_WORDS[s]: s for s in REVIEW_STATUSES}
@@ -141,7 +143,7 @@ def ask_the_officer(
     requirement = None if requirement is None else code_of(requirement)
     period = None if period is None else code_of(period)
     unit = unit.strip() or None if unit else None
-    cases = services.review_cases(
+    cases = services.desks.review_cases(
         settings,
         directive=directive,
         day=day_of(None),
@@ -190,7 +192,7 @@ def review_obligation(
         obligation, decision, reason, typed_due = asked
     command = _command(decision)
     try:
-        oid = services.obligation_number(int(code_of(obligation)), "form", "obligation")
+        oid = services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
     except ValueError:
         raise InputError(
             "form",
@@ -199,7 +201,9 @@ def review_obligation(
             "is not an obligation id",
             vi=f"«{obligation}» không phải mã nghĩa vụ.",
         ) from None
-    case = services.review_case(settings, directive=directive, obligation=oid, day=day_of(None))
+    case = services.desks.review_case(
+        settings, directive=directive, obligation=oid, day=day_of(None)
+    )
     word = next(label for label, c in DECISIONS.items() if c == command)
     rename_run(
         SEPARATOR.join(
@@ -213,7 +217,7 @@ def review_obligation(
         )
     )
     due = day_of(_date(typed_due), "new_due") if typed_due else None
-    outcome, told = services.decide(
+    outcome, told = services.records.decide(
         settings, oid, issued(actor), command, reason=reason or None, new_due=due
     )
     if told is not None:

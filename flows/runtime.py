@@ -20,7 +20,8 @@ from models.errors import DondocError, InputError, NotFound, Refused, Unauthoriz
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text
 from models.rules.workdays import TIMEZONE
-from services import Issued, known_day
+from services.checks import known_day
+from services.records import Issued
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -15,7 +15,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
-import services
+import services.desks
+import services.directives
+import services.records
+import services.reports
 from flows.forms import SEPARATOR, SUBMIT_FLOW, Prefill, code_of, refresh_forms, unit_form
 from flows.runtime import day_of, for_clerks, issued, rename_run, run_id
 from models.errors import InputError, Refused
@@ -60,9 +63,9 @@ def record_submission(
     figures: dict[str, Any],
     narrative: str | None,
     evidence: str | None,
-) -> services.Outcome:
+) -> services.records.Outcome:
     """Validate the figures against the requirement and append the `submitted` event."""
-    return services.submit_for(
+    return services.records.submit_for(
         load_settings(),
         issued(actor),
         directive=directive,
@@ -79,18 +82,24 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
     """Step two: suspend the run on the form of the actor's unit and wait for the clerk's
     answer; the unit (`code · name`), the period key and the answer."""
     settings = load_settings()
-    unit = services.actor_unit(settings, actor, command="submit", now=issued(actor).now)
-    owed = services.still_owed(
+    unit = services.desks.actor_unit(settings, actor, command="submit", now=issued(actor).now)
+    owed = services.desks.still_owed(
         settings, unit=unit.code, directive=directive, requirement=requirement, day=day_of(None)
     )
-    spec = services.requirement_spec(settings, directive=directive, requirement=requirement)
+    spec = services.directives.requirement_spec(
+        settings, directive=directive, requirement=requirement
+    )
     if not owed:
         raise Refused(
             f"unit {unit.code} owes no period of {requirement} now",
             vi=f"Đơn vị {unit.code} {unit.name} không có kỳ nào còn phải nộp «{spec.title}».",
         )
     # only a consolidating requirement (the lead office's own report) has drafts
-    drafts = services.drafts(settings, [o.obligation_id for o in owed]) if spec.consolidates else {}
+    drafts = (
+        services.reports.drafts(settings, [o.obligation_id for o in owed])
+        if spec.consolidates
+        else {}
+    )
     prefill = next(
         (
             Prefill(o.period, d.narrative, d.evidence, d.as_of)
@@ -125,7 +134,7 @@ def receipt_markdown(
     unit: str,
     period: str,
     actor: str,
-    outcome: services.Outcome,
+    outcome: services.records.Outcome,
     figures: dict[str, Any],
     narrative: str | None,
 ) -> str:
@@ -168,7 +177,9 @@ def submit_obligation(
     outcome = record_submission(
         directive, requirement, actor, code_of(unit), period, figures or {}, narrative, evidence
     )
-    spec = services.requirement_spec(load_settings(), directive=directive, requirement=requirement)
+    spec = services.directives.requirement_spec(
+        load_settings(), directive=directive, requirement=requirement
+    )
     create_markdown_artifact(
         key="bien-nhan",
         description="Biên nhận nộp báo cáo",

@@ -12,7 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-import services
+import services.database
 from services.settings import load_settings
 from tests.conftest import ACTORS, SEED, UNITS
 
@@ -291,7 +291,7 @@ def test_verify_with_an_anchor_finds_a_log_cut_short_since(
     monkeypatch.setenv("DONDOC_ANCHOR_DIR", str(tmp_path / "anchors"))
     oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
     published("submit", oid, "--actor", "cb.18712", *_figure_args(), "--narrative", "Quý I")
-    _, anchor = services.anchor_log(load_settings(), now=datetime(2024, 3, 20, tzinfo=UTC))
+    _, anchor = services.database.anchor_log(load_settings(), now=datetime(2024, 3, 20, tzinfo=UTC))
     held = published("log", "verify", "--anchor", str(anchor))
     assert "and it holds the 292 events anchored at 2024-03-20" in held.stdout
     with sqlite3.connect(tmp_path / "cli.db") as db:  # what a writer of the database could do

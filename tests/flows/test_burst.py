@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-import services
+import services.desks
 from flows.forms import period_choice
 from models.storage import ledger
 from models.storage.db import transaction
@@ -62,7 +62,9 @@ def _open_obligations(stack: PrefectStack) -> list[sa.Row]:
 def _answer(row: sa.Row) -> dict[str, Any]:
     """What the clerk sends in their unit's form, the period as the form offers it."""
     due = date.fromisoformat(str(row.effective_due))
-    owed = services.Owed(row.id, "cam-xuyen-cchc-2024", "1c", "", row.period_key, due, "open", None)
+    owed = services.desks.Owed(
+        row.id, "cam-xuyen-cchc-2024", "1c", "", row.period_key, due, "open", None
+    )
     return {"period": period_choice(owed), "figures": FIGURES, "narrative": "Báo cáo gửi cùng lúc"}
 
 
@@ -187,7 +189,7 @@ def test_fifty_clerks_at_once_are_all_taken_and_recorded(
     # the review desk offers every one of the fifty for a decision
     settings = Settings(database_url=prefect_stack.database_url)
     waiting = {
-        row.id: services.review_case(
+        row.id: services.desks.review_case(
             settings, directive="cam-xuyen-cchc-2024", obligation=row.id, day=date.today()
         ).status
         for row in batch

@@ -22,7 +22,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-import services
+import services.records
+import services.reports
 from flows.consolidate import consolidate_reports
 from flows.desk import unit_work
 from flows.review import review_obligation
@@ -279,8 +280,8 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     settings = Settings(
         database_url=prefect_stack.database_url, outbox_dir=prefect_stack.var / "outbox"
     )
-    officer = services.Issued("vhtt.lan", "desk-return", "test", NOW)
-    services.return_(settings, oid, officer, reason="Thiếu số liệu tờ rơi")
+    officer = services.records.Issued("vhtt.lan", "desk-return", "test", NOW)
+    services.records.return_(settings, oid, officer, reason="Thiếu số liệu tờ rơi")
     assert _schema("viec-cua-don-vi/viec-cua-don-vi")["properties"]["actor"]["title"] == (
         "Người xem (tên đăng nhập dondoc)"
     )
@@ -458,7 +459,7 @@ def test_the_lead_office_hands_in_the_consolidation_runs_draft(
     drafted = prefect_stack.run_here(consolidate_reports, monkeypatch, as_of="2024-03-20")
     assert drafted.state is not None and drafted.state.type == StateType.COMPLETED
     own = obligation_id(prefect_stack.engine, "5", "446-VHTT", "2024-Q1")
-    draft = services.drafts(
+    draft = services.reports.drafts(
         Settings(database_url=prefect_stack.engine.url.render_as_string(hide_password=False)), [own]
     )[own]
     # the closed lead office's staff may still hand in its past work

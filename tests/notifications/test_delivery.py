@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
-import services
+import services.mail
 from models.errors import Refused, Unauthorized
 from models.storage import reference
 from models.storage.chase import Recipient, Rendered, store_messages
@@ -117,7 +117,7 @@ def statuses(engine: Engine) -> Counter[str]:
 def test_the_daily_run_sends_one_message_per_recipient(
     seeded: Engine, smtp: Server, tmp_path: Path
 ) -> None:
-    run = services.chase(settings_for(seeded, smtp, tmp_path / "outbox"), day=MONDAY, now=NOW)
+    run = services.mail.chase(settings_for(seeded, smtp, tmp_path / "outbox"), day=MONDAY, now=NOW)
     letters = run.plan.letters
     assert run.delivery is not None and run.delivery.failed == []
     assert len(smtp.inbox.received) == len(letters) == run.messages_written
@@ -139,25 +139,25 @@ def test_the_daily_run_sends_one_message_per_recipient(
 
 def test_a_rerun_the_same_day_sends_nothing(seeded: Engine, smtp: Server) -> None:
     settings = settings_for(seeded, smtp)
-    services.chase(settings, day=MONDAY, now=NOW)
+    services.mail.chase(settings, day=MONDAY, now=NOW)
     sent = len(smtp.inbox.received)
-    again = services.chase(settings, day=MONDAY, now=NOW + timedelta(hours=1))
+    again = services.mail.chase(settings, day=MONDAY, now=NOW + timedelta(hours=1))
     assert again.messages_written == 0 and len(smtp.inbox.received) == sent
 
 
 def test_smtp_down_loses_nothing_and_the_next_run_sends_it(seeded: Engine, smtp: Server) -> None:
     settings = settings_for(seeded, smtp)
     smtp.stop()
-    down = services.chase(settings, day=MONDAY, now=NOW)
+    down = services.mail.chase(settings, day=MONDAY, now=NOW)
     letters = len(down.plan.letters)
     assert down.delivery is not None and len(down.delivery.failed) == letters
     assert "ConnectionRefusedError" in down.delivery.failed[0][1]
     assert statuses(seeded) == {"failed": letters}
     smtp.start()
     # within the backoff nothing is tried; after it, everything goes, once
-    early = services.deliver_outbox(settings, now=NOW + timedelta(minutes=1))
+    early = services.mail.deliver_outbox(settings, now=NOW + timedelta(minutes=1))
     assert early.sent == [] and early.waiting == letters
-    later = services.deliver_outbox(settings, now=NOW + timedelta(minutes=6))
+    later = services.mail.deliver_outbox(settings, now=NOW + timedelta(minutes=6))
     assert len(later.sent) == letters == len(smtp.inbox.received)
     assert set(smtp.inbox.ids().values()) == {1}
 
@@ -177,17 +177,17 @@ def test_a_run_stopped_before_its_commit_writes_nothing_and_the_rerun_everything
 
     from notifications import render  # where the chase takes its renderer from, when it runs
 
-    real = render.renderer(services.Settings().calendar())
+    real = render.renderer(Settings().calendar())
     monkeypatch.setattr(render, "renderer", lambda calendar: crash_on_third)
     with pytest.raises(KeyboardInterrupt):
-        services.chase(settings, day=MONDAY, now=NOW)
+        services.mail.chase(settings, day=MONDAY, now=NOW)
     with transaction(seeded, writes=False) as conn:
         chased = conn.execute(
             sa.text("SELECT count(*) FROM event WHERE kind IN ('reminded', 'escalated')")
         ).scalar_one()
     assert chased == 0 and statuses(seeded) == {} and smtp.inbox.received == []
     monkeypatch.undo()
-    rerun = services.chase(settings, day=MONDAY, now=NOW)
+    rerun = services.mail.chase(settings, day=MONDAY, now=NOW)
     assert len(smtp.inbox.received) == len(rerun.plan.letters) > 0
     assert set(smtp.inbox.ids().values()) == {1}
 
@@ -208,16 +208,16 @@ def test_a_run_stopped_after_the_commit_or_mid_sending_sends_the_rest_once(
 
     monkeypatch.setattr(delivery, "_send", stop_after_second_send)
     with pytest.raises(KeyboardInterrupt):
-        services.chase(settings, day=MONDAY, now=NOW)
+        services.mail.chase(settings, day=MONDAY, now=NOW)
     letters = statuses(seeded)
     assert letters["sent"] == 1 and letters["sending"] == 1 and len(smtp.inbox.received) == 2
     monkeypatch.setattr(delivery, "_send", real)
-    rerun = services.chase(settings, day=MONDAY, now=NOW + timedelta(minutes=1))
+    rerun = services.mail.chase(settings, day=MONDAY, now=NOW + timedelta(minutes=1))
     assert rerun.messages_written == 0  # the events and letters were committed before
     total = sum(letters.values())
     # the stopped run's claim holds off other runs for its lease, then lapses
     assert statuses(seeded) == {"sent": total - 1, "sending": 1}
-    services.deliver_outbox(settings, now=NOW + delivery.CLAIM_LEASE + timedelta(minutes=1))
+    services.mail.deliver_outbox(settings, now=NOW + delivery.CLAIM_LEASE + timedelta(minutes=1))
     assert statuses(seeded) == {"sent": total}
     ids = smtp.inbox.ids()
     # every letter arrived; only the one sent but not marked came twice, with one Message-ID
@@ -232,13 +232,13 @@ def test_a_run_stopped_between_its_commit_and_sending_sends_everything_on_the_re
     def stopped(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt  # committed, then stopped before delivering anything
 
-    monkeypatch.setattr(services, "deliver_outbox", stopped)
+    monkeypatch.setattr(services.mail, "deliver_outbox", stopped)
     with pytest.raises(KeyboardInterrupt):
-        services.chase(settings, day=MONDAY, now=NOW)
+        services.mail.chase(settings, day=MONDAY, now=NOW)
     pending = statuses(seeded)
     assert set(pending) == {"pending"} and smtp.inbox.received == []
     monkeypatch.undo()
-    rerun = services.chase(settings, day=MONDAY, now=NOW + timedelta(minutes=1))
+    rerun = services.mail.chase(settings, day=MONDAY, now=NOW + timedelta(minutes=1))
     assert rerun.messages_written == 0 and rerun.plan.items == []
     assert len(smtp.inbox.received) == pending["pending"]
     assert set(smtp.inbox.ids().values()) == {1}
@@ -276,7 +276,7 @@ HOSTILE_NAMES = [
 def test_a_name_is_never_read_as_an_address(engine: Engine, smtp: Server) -> None:
     recipients = [(f"ubnd.{n}@camxuyen.example", name) for n, name in enumerate(HOSTILE_NAMES)]
     outbox(engine, *recipients)
-    run = services.deliver_outbox(settings_for(engine, smtp), now=NOW)
+    run = services.mail.deliver_outbox(settings_for(engine, smtp), now=NOW)
     assert run.failed == [] and len(run.sent) == len(recipients)
     # each letter went to its stored address alone, and its name arrived whole
     assert sorted(smtp.inbox.rcpt) == sorted(email for email, _ in recipients)
@@ -295,7 +295,7 @@ def test_the_shipped_long_name_arrives_whole(registered: Engine, smtp: Server) -
         ).one()
     assert name == "Sở Văn hóa, Thể thao và Du lịch tỉnh Hà Tĩnh"
     outbox(registered, (email, name))
-    services.deliver_outbox(settings_for(registered, smtp), now=NOW)
+    services.mail.deliver_outbox(settings_for(registered, smtp), now=NOW)
     assert smtp.inbox.rcpt == [email]
     ((rcpts, mail),) = smtp.inbox.received
     (to,) = mail["To"].addresses
@@ -341,20 +341,20 @@ def test_one_unbuildable_message_stops_nothing_and_can_be_fixed(
             {"name": BROKEN_NAME, "code": units[4][0]},
         )
     settings = settings_for(registered, smtp)
-    run = services.deliver_outbox(settings, now=NOW)
+    run = services.mail.deliver_outbox(settings, now=NOW)
     assert len(run.sent) == 19 and len(smtp.inbox.received) == 19
     assert [key for key, _ in run.failed] == [bad] and "CR or LF" in run.failed[0][1]
     assert statuses(registered) == {"sent": 19, "failed": 1}
     assert "spy@evil.example" not in smtp.inbox.rcpt
     # `outbox retry` goes on past it, and sends nothing twice
-    again = services.deliver_outbox(settings, now=NOW, everything=True)
+    again = services.mail.deliver_outbox(settings, now=NOW, everything=True)
     assert again.sent == [] and [key for key, _ in again.failed] == [bad]
     assert len(smtp.inbox.received) == 19
     # the register is corrected: a retry of that message carries the corrected name
     with transaction(registered, writes=False) as conn:
         (row,) = [u for u in reference.load_units(conn) if u.code == units[4][0]]
     reference.import_units(registered, [replace(row, name=units[4][2])])
-    fixed = services.retry_messages(settings, [bad], now=NOW)
+    fixed = services.mail.retry_messages(settings, [bad], now=NOW)
     assert fixed.sent == [bad] and len(smtp.inbox.received) == 20
     ((rcpts, mail),) = smtp.inbox.received[-1:]
     (to,) = mail["To"].addresses
@@ -367,13 +367,13 @@ def test_an_admin_drops_a_message_for_good(registered: Engine, smtp: Server) -> 
     keys = outbox(registered, *((email, name) for _, email, name in units))
     _plant(registered, keys[0])
     settings = settings_for(registered, smtp)
-    assert [key for key, _ in services.deliver_outbox(settings, now=NOW).failed] == keys[:1]
+    assert [key for key, _ in services.mail.deliver_outbox(settings, now=NOW).failed] == keys[:1]
     with pytest.raises(Unauthorized):  # staff may not; the refusal is recorded
-        services.drop_message(settings, keys[0], actor="vhtt.lan", now=NOW)
-    services.drop_message(settings, keys[0], actor="admin.cx", now=NOW)
+        services.mail.drop_message(settings, keys[0], actor="vhtt.lan", now=NOW)
+    services.mail.drop_message(settings, keys[0], actor="admin.cx", now=NOW)
     with pytest.raises(Refused):
-        services.retry_messages(settings, keys[:1], now=NOW)
-    later = services.deliver_outbox(settings, now=NOW + timedelta(days=1), everything=True)
+        services.mail.retry_messages(settings, keys[:1], now=NOW)
+    later = services.mail.deliver_outbox(settings, now=NOW + timedelta(days=1), everything=True)
     assert (later.sent, later.failed, later.waiting) == ([], [], 0)
     assert statuses(registered) == {"sent": 1, "dropped": 1}
     assert smtp.inbox.rcpt == [units[1][1]]
@@ -401,7 +401,7 @@ def test_two_deliveries_at_once_send_each_message_once(seeded: Engine, smtp: Ser
     smtp.stop()
     smtp.inbox = SlowInbox()
     smtp.start()
-    written = services.chase(settings_for(seeded, None), day=MONDAY, now=NOW).messages_written
+    written = services.mail.chase(settings_for(seeded, None), day=MONDAY, now=NOW).messages_written
     assert written > 10 and statuses(seeded) == {"pending": written}
     settings = settings_for(seeded, smtp)
     start = threading.Barrier(2)
@@ -409,7 +409,7 @@ def test_two_deliveries_at_once_send_each_message_once(seeded: Engine, smtp: Ser
 
     def deliver() -> None:
         start.wait()
-        runs.append(services.deliver_outbox(settings, now=NOW))
+        runs.append(services.mail.deliver_outbox(settings, now=NOW))
 
     threads = [threading.Thread(target=deliver) for _ in range(2)]
     for thread in threads:
@@ -472,7 +472,7 @@ def test_a_stalling_server_stops_the_run_at_its_first_timeout(engine: Engine) ->
         settings = settings_for(
             engine, None, smtp_host="127.0.0.1", smtp_port=staller.port, smtp_timeout=0.2
         )
-        run = services.deliver_outbox(settings, now=NOW)
+        run = services.mail.deliver_outbox(settings, now=NOW)
         assert staller.connections() == 1  # nothing was tried after the first timeout
     finally:
         staller.close()
@@ -500,12 +500,12 @@ def test_a_permanent_refusal_is_not_retried_and_a_temporary_one_is(
     smtp.inbox.unknown = {"khong-co@camxuyen.example"}
     smtp.inbox.full = {"day-hop-thu@camxuyen.example"}
     settings = settings_for(engine, smtp)
-    run = services.deliver_outbox(settings, now=NOW)
+    run = services.mail.deliver_outbox(settings, now=NOW)
     assert run.sent == [keys[0]]
     assert [key for key, _ in run.rejected] == [keys[1]] and "550" in run.rejected[0][1]
     assert [key for key, _ in run.failed] == [keys[2]] and "452" in run.failed[0][1]
     assert statuses(engine) == {"sent": 1, "rejected": 1, "failed": 1}
-    later = services.deliver_outbox(settings, now=NOW + timedelta(hours=7), everything=True)
+    later = services.mail.deliver_outbox(settings, now=NOW + timedelta(hours=7), everything=True)
     assert later.rejected == [] and [key for key, _ in later.failed] == [keys[2]]
     assert Counter(smtp.inbox.rcpt) == {
         "ubnd.1@camxuyen.example": 1,
@@ -517,7 +517,7 @@ def test_a_permanent_refusal_is_not_retried_and_a_temporary_one_is(
 def test_an_empty_smtp_host_means_no_smtp(engine: Engine) -> None:
     outbox(engine, ("ubnd.1@camxuyen.example", "Xã Một"))
     settings = settings_for(engine, None, smtp_host="")
-    assert settings.smtp_host is None and services.smtp(settings) is None
-    run = services.deliver_outbox(settings, now=NOW)
+    assert settings.smtp_host is None and services.mail.smtp(settings) is None
+    run = services.mail.deliver_outbox(settings, now=NOW)
     assert (run.sent, run.failed, run.waiting) == ([], [], 1)
     assert statuses(engine) == {"pending": 1}

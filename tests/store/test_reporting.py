@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-import services
+import services.reports
 from models.errors import InputError
 from models.rules.consolidation import Rate, TargetCount
 from models.rules.status import Day
@@ -279,8 +279,8 @@ def test_the_consolidation_run_writes_the_reports_and_drafts_the_lead_offices(
         outputs_url="http://127.0.0.1:4280/",
     )
     # Saturday 16/03/2024: no run on a day off
-    assert services.consolidate(settings, day=date(2024, 3, 16), now=at(16)).drafted == []
-    run = services.consolidate(settings, day=ON.day, now=at(20))
+    assert services.reports.consolidate(settings, day=date(2024, 3, 16), now=at(16)).drafted == []
+    run = services.reports.consolidate(settings, day=ON.day, now=at(20))
     own = obligation_id(history, "5", "446-VHTT", "2024-Q1")
     (drafted,) = run.drafted
     assert drafted.due.obligation_id == own
@@ -296,6 +296,6 @@ def test_the_consolidation_run_writes_the_reports_and_drafts_the_lead_offices(
     assert "Số lớp tập huấn 7 lớp" in text
     assert "Nộp trễ hạn (2): Thị trấn Cẩm Xuyên, Xã Cẩm Quang." in text
     assert "Chưa báo cáo (16):" in text
-    kept = services.drafts(settings, [own])[own]
+    kept = services.reports.drafts(settings, [own])[own]
     assert (kept.narrative, kept.as_of) == (text, ON.day)
     assert kept.evidence == "http://127.0.0.1:4280/cam-xuyen-cchc-2024/2024-Q1/"

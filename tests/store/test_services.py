@@ -11,7 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-import services
+import services.checks
+import services.desks
+import services.directives
+import services.mail
+import services.records
 from models.errors import InputError, Unauthorized
 from models.files.directive import DirectiveSpec, parse_directive
 from models.files.textfiles import read_yaml
@@ -29,12 +33,12 @@ def settings_for(engine: Engine) -> Settings:
     return Settings(database_url=engine.url.render_as_string(hide_password=False))
 
 
-def by(actor: str, key: str) -> services.Issued:
-    return services.Issued(actor, key, "test", LATER)
+def by(actor: str, key: str) -> services.records.Issued:
+    return services.records.Issued(actor, key, "test", LATER)
 
 
-def submit_for(settings: Settings, unit: str, key: str) -> services.Outcome:
-    return services.submit_for(
+def submit_for(settings: Settings, unit: str, key: str) -> services.records.Outcome:
+    return services.records.submit_for(
         settings,
         by(f"cb.{unit}", key),
         directive="cam-xuyen-cchc-2024",
@@ -81,7 +85,7 @@ def test_a_decision_is_the_lead_offices_command_of_that_name(
     settings = settings_for(seeded)
     submit_for(settings, "18712", "form-3")  # to accept; 18673's stays open to waive or extend
     oid = obligation_id(seeded, "1c", unit, "2024-Q1")
-    outcome, told = services.decide(
+    outcome, told = services.records.decide(
         settings,
         oid,
         by("vhtt.lan", f"review-{decision}"),
@@ -95,7 +99,7 @@ def test_a_decision_is_the_lead_offices_command_of_that_name(
 def test_a_returned_submission_tells_its_unit_at_once(seeded: Engine) -> None:
     settings = settings_for(seeded)
     oid = submit_for(settings, "18712", "form-4").obligation_id
-    outcome, told = services.decide(
+    outcome, told = services.records.decide(
         settings,
         oid,
         by("vhtt.lan", "review-return"),
@@ -113,7 +117,7 @@ def test_an_extension_without_a_new_due_date_is_refused_before_anything_is_writt
     oid = obligation_id(seeded, "1c", "18712", "2024-Q1")
     before = count(seeded, "event")
     with pytest.raises(InputError, match="an extension needs the new due date"):
-        services.decide(
+        services.records.decide(
             settings_for(seeded),
             oid,
             by("vhtt.lan", "review-x"),
@@ -129,11 +133,11 @@ def test_who_may_publish_is_checked_before_anything_is_read(registered: Engine) 
     pasted text is parsed; an administrator passes; an unknown name is refused and recorded
     too."""
     settings = settings_for(registered)
-    services.check_can_publish(settings, "admin.cx", source="form", now=LATER)
+    services.directives.check_can_publish(settings, "admin.cx", source="form", now=LATER)
     with pytest.raises(Unauthorized, match=r"vhtt\.lan is staff; only an admin may publish"):
-        services.check_can_publish(settings, "vhtt.lan", source="form", now=LATER)
+        services.directives.check_can_publish(settings, "vhtt.lan", source="form", now=LATER)
     with pytest.raises(Unauthorized) as unknown:
-        services.check_can_publish(settings, "ai.do", source="form", now=LATER)
+        services.directives.check_can_publish(settings, "ai.do", source="form", now=LATER)
     assert str(unknown.value) == "form: actor 'ai.do' names no actor in the register"
     with transaction(registered, writes=False) as conn:
         denials = conn.execute(sa.text("SELECT actor, command, target FROM denial")).all()
@@ -149,7 +153,7 @@ def test_a_unit_is_offered_only_the_periods_it_still_owes_by_due_date(seeded: En
     def owed() -> list[tuple[str, date | None, str | None]]:
         return [
             (o.period, o.due, o.reason)
-            for o in services.still_owed(
+            for o in services.desks.still_owed(
                 settings,
                 unit="18712",
                 directive="cam-xuyen-cchc-2024",
@@ -179,10 +183,10 @@ def test_a_units_list_puts_the_most_urgent_first(seeded: Engine) -> None:
     q1 = submit_for(settings, "18712", "desk-1").obligation_id
     ledger.return_(seeded, q1, by("vhtt.lan", "desk-2"), reason="Thiếu số liệu tờ rơi")
     q3 = obligation_id(seeded, "1c", "18712", "2024-Q3")
-    services.submit(
+    services.records.submit(
         settings, q3, by("cb.18712", "desk-3"), figures=FIGURES, narrative="Q3", evidence=None
     )
-    listed = services.unit_desk(settings, unit="18712", day=date(2024, 6, 12))
+    listed = services.desks.unit_desk(settings, unit="18712", day=date(2024, 6, 12))
     assert [(o.requirement, o.period, o.status, o.reason) for o in listed] == [
         ("1c", "2024-Q1", "overdue", "Thiếu số liệu tờ rơi"),
         ("1c", "2024-Q2", "due_soon", None),
@@ -199,10 +203,10 @@ def test_a_units_list_puts_the_most_urgent_first(seeded: Engine) -> None:
 
 def test_the_desk_knows_the_actors_unit_and_records_an_unknown_actor(seeded: Engine) -> None:
     settings = settings_for(seeded)
-    unit = services.actor_unit(settings, "cb.18712", command="list", now=LATER)
-    assert unit == services.UnitRef("18712", "Xã Nam Phúc Thăng")
+    unit = services.desks.actor_unit(settings, "cb.18712", command="list", now=LATER)
+    assert unit == services.desks.UnitRef("18712", "Xã Nam Phúc Thăng")
     with pytest.raises(Unauthorized) as refused:
-        services.actor_unit(settings, "nobody", command="list", now=LATER)
+        services.desks.actor_unit(settings, "nobody", command="list", now=LATER)
     assert refused.value.vi == "Không có tài khoản «nobody» trong danh sách cán bộ."
     with transaction(seeded, writes=False) as conn:
         denied = conn.execute(sa.text("SELECT command FROM denial WHERE actor = 'nobody'")).all()
@@ -221,22 +225,22 @@ def test_the_desk_knows_the_actors_unit_and_records_an_unknown_actor(seeded: Eng
 def test_a_units_list_is_its_own_staffs_its_lead_offices_and_the_admins(
     seeded: Engine, actor: str, unit: str | None, day: date, shown: str
 ) -> None:
-    found = services.desk_unit(settings_for(seeded), actor, unit, day=day, now=LATER)
+    found = services.desks.desk_unit(settings_for(seeded), actor, unit, day=day, now=LATER)
     assert found.code == shown
 
 
 def test_another_units_list_is_refused_and_the_denial_recorded(seeded: Engine) -> None:
     settings = settings_for(seeded)
     with pytest.raises(Unauthorized) as refused:
-        services.desk_unit(settings, "cb.18712", "18673", day=date(2024, 3, 10), now=LATER)
+        services.desks.desk_unit(settings, "cb.18712", "18673", day=date(2024, 3, 10), now=LATER)
     assert refused.value.vi is not None and refused.value.vi.startswith(
         "Tài khoản cb.18712 thuộc đơn vị 18712: chỉ xem được việc của đơn vị mình"
     )
     # the closed lead office no longer oversees the communes
     with pytest.raises(Unauthorized):
-        services.desk_unit(settings, "vhtt.lan", "18673", day=date(2026, 11, 27), now=LATER)
+        services.desks.desk_unit(settings, "vhtt.lan", "18673", day=date(2026, 11, 27), now=LATER)
     with pytest.raises(InputError) as unknown:
-        services.desk_unit(settings, "admin.cx", "99999", day=date(2026, 11, 27), now=LATER)
+        services.desks.desk_unit(settings, "admin.cx", "99999", day=date(2026, 11, 27), now=LATER)
     assert (unknown.value.field, unknown.value.value) == ("unit", "99999")
     with transaction(seeded, writes=False) as conn:
         denied = conn.execute(sa.text("SELECT actor FROM denial WHERE command = 'list'")).all()
@@ -272,7 +276,7 @@ def test_a_ladder_step_naming_no_template_is_refused_at_publish_and_nothing_writ
 ) -> None:
     spec = _seed_with(BAD_LADDER, at=at)
     with pytest.raises(InputError) as refused:
-        services.publish(
+        services.directives.publish(
             settings_for(registered),
             spec,
             source="thieu-mau.yaml",
@@ -293,7 +297,7 @@ def test_a_default_ladder_naming_no_template_is_refused_when_the_settings_load(
 ) -> None:
     monkeypatch.setenv("DONDOC_ESCALATION", json.dumps(BAD_LADDER))
     with pytest.raises(InputError) as refused:
-        services.load_settings()
+        services.checks.load_settings()
     assert str(refused.value).startswith(
         "environment: DONDOC_ESCALATION[1].template: names no message template"
     )
@@ -320,7 +324,7 @@ def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
     created = count(registered, "event")
     for dry_run in (True, False):
         with pytest.raises(InputError) as refused:
-            services.chase(settings, day=monday, now=LATER, dry_run=dry_run)
+            services.mail.chase(settings, day=monday, now=LATER, dry_run=dry_run)
         assert str(refused.value).startswith(
             "chase: cam-xuyen-cchc-2024: step nhac-nho.template: names no message template"
         )
@@ -330,9 +334,9 @@ def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
 def test_a_dry_run_counts_the_messages_the_real_run_writes(seeded: Engine) -> None:
     settings = settings_for(seeded)
     monday = date(2024, 3, 18)
-    dry = services.chase(settings, day=monday, now=LATER, dry_run=True)
+    dry = services.mail.chase(settings, day=monday, now=LATER, dry_run=True)
     assert count(seeded, "message") == 0
-    real = services.chase(settings, day=monday, now=LATER)
+    real = services.mail.chase(settings, day=monday, now=LATER)
     assert dry.messages_written == real.messages_written == len(real.plan.letters) > 0
 
 
@@ -344,9 +348,9 @@ def test_the_chase_and_the_monthly_summary_of_one_day_keep_their_dispatches_apar
     other's in the outbox folder."""
     settings = settings_for(seeded).model_copy(update={"outbox_dir": tmp_path})
     day, now = date(2024, 4, 1), datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
-    chased = services.chase(settings, day=day, now=now)
+    chased = services.mail.chase(settings, day=day, now=now)
     assert any(item.step.dispatch for item in chased.plan.items)
-    summed = services.monthly_summary(settings, day=day, now=now)
+    summed = services.mail.monthly_summary(settings, day=day, now=now)
     assert summed.messages_written > 0
     assert sorted(path.name for path in tmp_path.glob("*.docx")) == [
         "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx",

@@ -18,7 +18,7 @@ from models.storage.desk import Owed, UnitRef
 from models.storage.ledger import Outcome
 from models.storage.review import Case, Cases, Shown
 from notifications.delivery import Delivery
-from services import ChaseRun, SummaryRun
+from services.mail import ChaseRun, SummaryRun
 from tests.conftest import SEED
 
 HOSTILE = "x\n## Hồ sơ 2\n[bấm](http://evil) <img src=x> | a |"

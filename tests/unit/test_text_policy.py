@@ -57,6 +57,7 @@ def test_a_documents_context_is_made_printable_through_every_container_it_holds(
     """Word's XML refuses control characters: a template's context is cleaned through its
     dicts, lists, tuples and dataclasses, each kept of its own kind, since the template reads
     a dataclass's or a named tuple's fields by name."""
+
     class Row(NamedTuple):
         name: str
         count: int

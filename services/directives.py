@@ -1,0 +1,92 @@
+"""Directives: publishing one, opening their periods, and what is published."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from models.files.directive import DirectiveSpec, RequirementSpec
+from models.files.directive import load_directive as load_directive
+from models.files.registry import SYSTEM_ACTOR
+from models.rules.ladder import check_templates
+from models.storage import publishing, queries
+from models.storage.publishing import Handover as Handover
+from models.storage.publishing import OpenReport as OpenReport
+from models.storage.publishing import PublishReport as PublishReport
+from models.storage.queries import DirectivePublic
+from models.storage.queries import OpenWork as OpenWork
+from notifications.steps import step_templates
+from services.settings import Settings
+
+
+def check_can_publish(settings: Settings, actor: str, *, source: str, now: datetime) -> None:
+    """Refuse an actor who may not publish before anything they sent is read (the denial is
+    recorded); `publish` checks again in its own transaction."""
+    publishing.check_publisher(settings.engine(), actor, source=source, now=now)
+
+
+def publish(
+    settings: Settings,
+    spec: DirectiveSpec,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    channel: str = "cli",
+) -> PublishReport:
+    """Store a validated directive (once) and open its periods that have started by `as_of`
+    (plus the configured horizon). A ladder step naming a message template that does not
+    exist is refused, and nothing is written."""
+    check_templates(spec.template_references(), step_templates(), source)
+    return publishing.publish(
+        settings.engine(),
+        spec,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        horizon_days=settings.open_horizon_days,
+        channel=channel,
+    )
+
+
+def open_periods(
+    settings: Settings,
+    *,
+    as_of: date,
+    now: datetime,
+    actor: str = "dondoc",
+    channel: str = "scheduled",
+) -> OpenReport:
+    """Pass closed units' work on to their successors, then open every published directive's
+    periods that have started by `as_of` (plus the configured horizon)."""
+    engine = settings.engine()
+    publishing.hand_over(engine, today=as_of, now=now, actor=SYSTEM_ACTOR, channel=channel)
+    return publishing.open_periods(
+        engine,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        horizon_days=settings.open_horizon_days,
+        actor=actor,
+        channel=channel,
+    )
+
+
+def list_directives(settings: Settings) -> list[DirectivePublic]:
+    """Published directives with their requirement and obligation counts."""
+    return queries.list_directives(settings.engine())
+
+
+def requirement_spec(settings: Settings, *, directive: str, requirement: str) -> RequirementSpec:
+    """A published requirement as its directive file states it."""
+    return queries.requirement_spec(settings.engine(), directive=directive, requirement=requirement)
+
+
+def open_work(
+    settings: Settings, *, directive: str | None = None, requirement: str | None = None
+) -> list[OpenWork]:
+    """Every published requirement with something still to hand in (the submission forms),
+    or those of one directive or requirement."""
+    return queries.open_work(settings.engine(), directive=directive, requirement=requirement)
