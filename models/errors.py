@@ -45,6 +45,16 @@ class Unauthorized(DondocError):
     """The actor has no right to this command; the denial is recorded."""
 
 
+class SignInRefused(DondocError):
+    """A sign-in not let through: a wrong, used or lapsed code, a person who may not sign in,
+    or a try before the wait after repeated failures is over (`wait`, whole seconds). Said
+    the same whatever the reason, so that it tells no one which names exist."""
+
+    def __init__(self, message: str, *, vi: str, wait: int = 0) -> None:
+        super().__init__(message, vi=vi)
+        self.wait = wait
+
+
 class ConcurrencyConflict(DondocError):
     """Another writer appended to the same obligation first."""
 

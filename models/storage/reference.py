@@ -19,14 +19,16 @@ from models.storage.tables import ACTOR, DIRECTIVE, UNIT
 
 
 def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:
-    """Insert rows, or update the ones whose key exists, in one executemany statement."""
+    """Insert rows, or update the ones whose key exists, in one executemany statement. Only the
+    rows' own columns are updated: what the register does not hold (the moment an
+    administrator disabled a person) stays as it is."""
     if not rows:
         return
     # the insert of the connection's own dialect (sqlite or postgresql, loaded with its engine,
     # both with on_conflict_do_update): a command on SQLite need not import PostgreSQL's
     dialect = import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
     stmt = dialect.insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+    updates = {name: stmt.excluded[name] for name in rows[0] if name != key}
     conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates), list(rows))
 
 

@@ -18,6 +18,9 @@ from models.rules import lengths
 # sent, failed (retried later), rejected (refused for good by the server) or dropped by an
 # operator.
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "rejected", "dropped")
+# What the sign-in log records.
+ACCESS_KINDS = ("code-sent", "signed-in", "failed", "slowed", "signed-out", "disabled", "enabled")
+ADDRESS = 64  # an IPv6 address with its zone, or "cli:<os user>"
 
 
 class Unit(SQLModel, table=True):
@@ -44,6 +47,9 @@ class Actor(SQLModel, table=True):
     unit_code: str = Field(foreign_key="unit.code", max_length=lengths.CODE)
     role: str = Field(max_length=16)  # one of models.rules.authz.ROLES
     email: str | None = Field(default=None, max_length=lengths.EMAIL)
+    # from this moment they can no longer sign in, and their sessions end (an administrator's
+    # act, kept across register imports); None while they may
+    disabled_at: datetime | None = None
 
 
 class Directive(SQLModel, table=True):
@@ -201,6 +207,70 @@ class Draft(SQLModel, table=True):
     written_at: datetime
 
 
+class SignInCode(SQLModel, table=True):
+    """A one-time sign-in code sent to a person's registered address. Only its argon2 hash is
+    kept, with the moment it lapses and the moment it was used."""
+
+    __tablename__ = "sign_in_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(foreign_key="actor.username", index=True, max_length=lengths.USERNAME)
+    code_hash: str = Field(max_length=200)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class AccessSession(SQLModel, table=True):
+    """A signed-in person's session. The browser holds a random token; only its SHA-256 is
+    kept, so the table opens no session to whoever reads it."""
+
+    __tablename__ = "access_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(foreign_key="actor.username", index=True, max_length=lengths.USERNAME)
+    address: str = Field(max_length=ADDRESS)  # where the person signed in from
+    created_at: datetime
+    expires_at: datetime  # the latest moment it holds, however active
+    last_seen_at: datetime  # it lapses once idle for longer than the idle limit
+    ended_at: datetime | None = None  # signed out, or ended by an administrator
+
+
+class AccessEvent(SQLModel, table=True):
+    """The sign-in log: each code sent, sign-in, failure, slowed attempt and sign-out, and each
+    person disabled or enabled, with the moment and the address it came from. A name that is
+    no one's is recorded as typed (cut to the column)."""
+
+    __tablename__ = "access_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    username: str = Field(index=True, max_length=lengths.USERNAME)
+    kind: str = Field(max_length=16)  # one of ACCESS_KINDS
+    address: str = Field(max_length=ADDRESS)
+    detail: str = Field(default="", sa_type=sa.Text)
+
+
+class RunGrant(SQLModel, table=True):
+    """What the gate let a signed-in person do in Prefect, for the run to redeem once: start
+    a run of a deployment (the run carries the grant's key as its idempotency key, and only
+    the key's SHA-256 is kept), or resume a run with one answer (its SHA-256). A run whose
+    grant is missing, spent, lapsed or another's does nothing and records a denial."""
+
+    __tablename__ = "run_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # "start" or "resume"
+    key_hash: str | None = Field(default=None, unique=True, max_length=64)  # a start's key
+    username: str = Field(foreign_key="actor.username", max_length=lengths.USERNAME)
+    deployment_id: str | None = Field(default=None, max_length=36)  # a start's deployment
+    flow_run_id: str | None = Field(default=None, index=True, max_length=36)
+    input_sha256: str | None = Field(default=None, max_length=64)  # a resume's answer
+    created_at: datetime
+    expires_at: datetime
+    redeemed_at: datetime | None = None
+
+
 # Core table handles for set-based statements (SQLModel sets __table__ at class creation).
 UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
@@ -213,6 +283,10 @@ FIGURE_VALUE: sa.Table = FigureValue.__table__  # type: ignore[attr-defined]
 MESSAGE: sa.Table = Message.__table__  # type: ignore[attr-defined]
 ATTACHMENT: sa.Table = Attachment.__table__  # type: ignore[attr-defined]
 DRAFT: sa.Table = Draft.__table__  # type: ignore[attr-defined]
+SIGN_IN_CODE: sa.Table = SignInCode.__table__  # type: ignore[attr-defined]
+ACCESS_SESSION: sa.Table = AccessSession.__table__  # type: ignore[attr-defined]
+ACCESS_EVENT: sa.Table = AccessEvent.__table__  # type: ignore[attr-defined]
+RUN_GRANT: sa.Table = RunGrant.__table__  # type: ignore[attr-defined]
 
 
 def length(column: sa.Column[str]) -> int:
