@@ -6,6 +6,7 @@ naming the file or command, the field and the value, and exit non-zero with noth
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from functools import wraps
 from importlib.util import LazyLoader, find_spec, module_from_spec
 from itertools import islice
@@ -46,11 +47,22 @@ from models.errors import (
     Refused,
     Unauthorized,
 )
+from models.rules.access import CODE_LIFETIME
 from models.rules.status import STATUSES
 
 # The service layer's modules the commands call, each imported on its first use: a listing
 # does not wait for the storage of publishing, the chase or the reports.
-TOPICS = ("checks", "database", "directives", "listing", "mail", "records", "registers", "reports")
+TOPICS = (
+    "access",
+    "checks",
+    "database",
+    "directives",
+    "listing",
+    "mail",
+    "records",
+    "registers",
+    "reports",
+)
 
 
 def _lazy(name: str) -> ModuleType:
@@ -72,6 +84,7 @@ def _lazy(name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
+    import services.access
     import services.checks
     import services.database
     import services.directives
@@ -282,6 +295,61 @@ def actors_add(
     out.print(f"actor {actor.username} ({actor.role}, unit {actor.unit_code}) saved")
     if moved is not None:
         out.print(f"moved from unit {moved} to {actor.unit_code}")
+
+
+@actors_app.command("code")
+@friendly
+def actors_code(username: str) -> None:
+    """Print a one-time sign-in code for a person, to hand them yourself: the first
+    administrator's way in, or anyone's while mail is down. Logged as yours."""
+    settings = services.checks.load_settings()
+    now = _now()
+    code = services.access.operator_code(settings, username, now=now, os_user=getpass.getuser())
+    if code is None:
+        raise NotFound(
+            f"{username} cannot sign in: no such person in the actor register, or disabled "
+            "(see the sign-in log)"
+        )
+    out.print(f"one-time sign-in code for {username}: {code}")
+    minutes = CODE_LIFETIME // timedelta(minutes=1)
+    out.print(f"good once, for {minutes} minutes, at {settings.sign_in_url}")
+
+
+@actors_app.command("log")
+@friendly
+def actors_log(
+    username: Annotated[str | None, typer.Argument(help="One person's lines only.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="The last N lines.")] = 200,
+) -> None:
+    """The sign-in log: codes sent, sign-ins, failures, slowed tries, sign-outs, people
+    disabled and enabled, with the moment (UTC) and the address."""
+    for entry in services.access.sign_in_log(
+        services.checks.load_settings(), username, limit=limit
+    ):
+        detail = f"  {entry.detail}" if entry.detail else ""
+        out.print(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.username}  {entry.kind}  {entry.address}{detail}"
+        )
+
+
+@actors_app.command("disable")
+@friendly
+def actors_disable(username: str) -> None:
+    """Stop a person signing in, at once: their sessions end and no code works for them."""
+    services.access.set_disabled(
+        services.checks.load_settings(), username, True, by=getpass.getuser(), now=_now()
+    )
+    out.print(f"{username} disabled")
+
+
+@actors_app.command("enable")
+@friendly
+def actors_enable(username: str) -> None:
+    """Let a disabled person sign in again."""
+    services.access.set_disabled(
+        services.checks.load_settings(), username, False, by=getpass.getuser(), now=_now()
+    )
+    out.print(f"{username} may sign in again")
 
 
 @directive_app.command("publish")

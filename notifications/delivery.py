@@ -110,6 +110,23 @@ def _send(mail: EmailMessage, smtp: Smtp, to: str) -> None:
         client.send_message(mail, from_addr=smtp.sender, to_addrs=[to])
 
 
+def send_now(
+    mail: EmailMessage, key: str, to: str, *, smtp: Smtp | None, folder: Path | None
+) -> list[str]:
+    """Deliver `mail` to `to` through every channel configured: an .eml file `key` in the
+    outbox folder, then SMTP. The channels it went through; what fails raises (OSError,
+    smtplib.SMTPException)."""
+    channels = []
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{key}.eml").write_bytes(bytes(mail))
+        channels.append(f"file:{folder / (key + '.eml')}")
+    if smtp is not None:
+        _send(mail, smtp, to)
+        channels.append(f"smtp:{smtp.host}:{smtp.port}")
+    return channels
+
+
 def _rejected(exc: Exception) -> bool:
     """Whether the server refused the message for good (a 5xx reply to its recipient or its
     content); a refused sender or login is the configuration's fault, and is retried."""
@@ -214,18 +231,13 @@ def deliver(
             result.waiting += 1
             continue
         row, files = claimed
-        channels = []
         try:
             mail = email_of(row, sender, files)
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{row.key}.eml").write_bytes(bytes(mail))
                 for attachment in files:
                     (folder / attachment.filename).write_bytes(attachment.content)
-                channels.append(f"file:{folder / (row.key + '.eml')}")
-            if smtp is not None:
-                _send(mail, smtp, row.recipient)
-                channels.append(f"smtp:{smtp.host}:{smtp.port}")
+            channels = send_now(mail, row.key, row.recipient, smtp=smtp, folder=folder)
         # what building (a value no header holds) and sending (the network, the server) raise
         except (ValueError, MessageError, OSError, smtplib.SMTPException) as exc:
             error = _error(exc)

@@ -9,8 +9,8 @@ from datetime import date
 
 from models.rules.consolidation import Consolidation, UnitReport
 from models.rules.vietnamese import number_text, percent_text
-from notifications.render import environment
 from notifications.report import figure_text
+from notifications.templating import environment
 
 TEMPLATE = "du-thao-tong-hop.txt.j2"
 # names listed in a line before "và N đơn vị khác": the draft stays readable at national scale

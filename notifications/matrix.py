@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from models.rules.consolidation import CELL_CODES, CELL_WORDS, Matrix, MatrixRow
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, number_text, period_short, sort_key
-from notifications.render import environment
 from notifications.report import REPORTED, UNKNOWN_PARENT
+from notifications.templating import environment
 
 MAX_MATRIX_ROWS = 300
 # Not owed by the unit itself any more: waived, passed on, closed.

@@ -7,13 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from models.rules.vietnamese import day_text, number_text, period_words, sort_key
+from models.rules.vietnamese import day_text, sort_key
 from models.rules.workdays import WorkCalendar
 from models.storage.chase import (
     RETURN_NOTICE,
@@ -26,26 +22,10 @@ from models.storage.chase import (
     Summary,
 )
 from notifications import dispatch
+from notifications.templating import environment
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Sections of a letter, in the order a reader needs them.
 ORDER = {"unit": 0, "lead": 1, "issuer": 2}
-
-
-@cache
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["day"] = day_text
-    env.filters["period"] = period_words
-    env.filters["number"] = number_text
-    return env
 
 
 @dataclass(frozen=True, slots=True)

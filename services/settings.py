@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default=Path("var/outputs"),
         description="Folder where consolidation writes its reports, matrices and workbooks.",
     )
+    sign_in_url: str = Field(
+        default="http://127.0.0.1:4200/dang-nhap",
+        pattern=r"^https?://\S+$",
+        description="The gate's sign-in page, as people reach it: the code letters link to it.",
+    )
     outputs_url: str | None = Field(
         default=None,
         pattern=r"^https?://\S+/$",

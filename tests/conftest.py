@@ -19,6 +19,7 @@ from models.files.registry import read_actors, read_units
 from models.rules.workdays import WorkCalendar
 from models.storage import publishing, reference
 from models.storage.db import make_engine, transaction, upgrade
+from tests.smtp import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "directives" / "units" / "cam-xuyen-2024.csv"
@@ -190,3 +191,12 @@ def obligation_id(engine: Engine, requirement: str, unit: str, period: str) -> i
             ),
             {"r": requirement, "u": unit, "p": period},
         ).scalar_one()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Server]:
+    """A real SMTP server on 127.0.0.1 for the test, keeping what it accepts."""
+    server = Server()
+    server.start()
+    yield server
+    server.stop()

@@ -12,13 +12,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine
 
-from models.errors import SignInRefused, Unauthorized
+from models.errors import NotFound, SignInRefused, Unauthorized
 from models.rules import lengths
 from models.rules.access import (
     CODE_DIGITS,
@@ -297,7 +298,7 @@ def set_disabled(
             .values(disabled_at=now if disabled else None)
         ).rowcount
         if not changed:
-            raise Unauthorized(f"{username!r} names no one in the actor register")
+            raise NotFound(f"{username!r} names no one in the actor register")
         if disabled:
             conn.execute(
                 ACCESS_SESSION.update()
@@ -431,3 +432,24 @@ def redeem_resume(engine: Engine, flow_run_id: str, answer_sha256: str, *, now: 
         reason="was resumed without the gate",
         now=now,
     )
+
+
+class Entry(NamedTuple):
+    """One line of the sign-in log."""
+
+    at: datetime
+    username: str
+    kind: str
+    address: str
+    detail: str
+
+
+def sign_in_log(engine: Engine, username: str | None, *, limit: int) -> list[Entry]:
+    """The last `limit` lines of the sign-in log, oldest first: one person's, or everyone's."""
+    columns = [ACCESS_EVENT.c[name] for name in Entry._fields]
+    query = sa.select(*columns).order_by(ACCESS_EVENT.c.id.desc()).limit(limit)
+    if username is not None:
+        query = query.where(ACCESS_EVENT.c.username == username)
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(query).all()
+    return [Entry(*row) for row in reversed(rows)]

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models.errors import SignInRefused, Unauthorized
+from models.errors import NotFound, SignInRefused, Unauthorized
 from models.rules.access import (
     CODE_LIFETIME,
     FREE_FAILURES,
@@ -146,7 +146,7 @@ def test_sessions_lapse_when_idle_or_old_end_on_sign_out_and_with_a_disabled_per
     assert access.session_person(seeded, live, now=NOW + timedelta(minutes=1)) is None  # ended
     assert access.session_person(seeded, session(NOW), now=NOW) is not None
     assert access.session_person(seeded, "not-a-token", now=NOW) is None
-    with pytest.raises(Unauthorized):
+    with pytest.raises(NotFound):
         access.set_disabled(seeded, "nguoi.la", True, by="admin.cx", now=NOW, address="cli:root")
 
 
