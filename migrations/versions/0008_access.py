@@ -18,6 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # a nullable column SQLite adds in place: the batch mode would copy the table, which the
+    # tables that refer to it forbid
+    op.add_column(
+        "actor", sa.Column("disabled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+    )
     op.create_table(
         "access_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -88,16 +93,8 @@ def upgrade() -> None:
     with op.batch_alter_table("sign_in_code", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sign_in_code_username"), ["username"], unique=False)
 
-    with op.batch_alter_table("actor", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("disabled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
-        )
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("actor", schema=None) as batch_op:
-        batch_op.drop_column("disabled_at")
-
     with op.batch_alter_table("sign_in_code", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_code_username"))
 
@@ -114,3 +111,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_event_username"))
 
     op.drop_table("access_event")
+    op.drop_column("actor", "disabled_at")

@@ -18,6 +18,7 @@ from typer.testing import Result
 
 import notifications.report
 from cli.main import app
+from models.storage.db import HEAD
 from tests.cli.conftest import runner
 from tests.conftest import ACTORS, SEED, UNITS
 
@@ -142,7 +143,7 @@ def test_an_empty_database_file_is_not_set_up_behind_the_users_back(
 @pytest.mark.parametrize(
     ("revision", "named"),
     [
-        ("0001", "is at schema revision 0001, this dondoc needs 0007: run `dondoc db upgrade`"),
+        ("0001", f"is at schema revision 0001, this dondoc needs {HEAD}: run `dondoc db upgrade`"),
         ("0099", "is at schema revision 0099, which this dondoc does not know"),
     ],
 )
