@@ -7,7 +7,6 @@ from datetime import date
 
 from models.errors import InputError
 from models.rules.ladder import check_templates, template_references
-from models.rules.workdays import calendar_years
 from models.rules.workdays import local_date as local_date
 from notifications.steps import step_templates
 from services.settings import Settings
@@ -38,7 +37,7 @@ def known_day(day: date, source: str, field: str) -> date:
     from the day it is given, and due-soon windows, due dates and escalation steps reach into
     the next year, so the calendar's last year is not a day's own. An InputError naming the
     field otherwise."""
-    first_year, last_year = calendar_years()
+    first_year, last_year = load_environment().package_days().years()
     if not first_year <= day.year < last_year:
         raise InputError(
             source,

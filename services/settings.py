@@ -13,9 +13,10 @@ from sqlalchemy import Engine
 
 from models.errors import InputError
 from models.files.calendar import read_calendar
+from models.files.holiday_cache import default_directory, package_days
 from models.rules.ladder import DEFAULT_LADDER, Ladder
 from models.rules.status import Day
-from models.rules.workdays import WorkCalendar
+from models.rules.workdays import PackageDays, WorkCalendar
 from models.storage.db import make_engine, ready_engine
 
 
@@ -86,6 +87,11 @@ class Settings(BaseSettings):
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."
     )
+    cache_dir: Path = Field(
+        default_factory=default_directory,
+        description="Folder for what dondoc can work out again, the holidays package's answers "
+        "(default $XDG_CACHE_HOME/dondoc or ~/.cache/dondoc).",
+    )
 
     @field_validator("smtp_host", "smtp_user", mode="before")
     @classmethod
@@ -132,11 +138,15 @@ class Settings(BaseSettings):
         """The day statuses are judged on, with this installation's due-soon window."""
         return Day.of(day, self.calendar(), self.due_soon_working_days)
 
+    def package_days(self) -> PackageDays:
+        """What the holidays package says of Vietnam, from the cache folder when it knows."""
+        return package_days(self.cache_dir)
+
     def calendar(self) -> WorkCalendar:
         """Vietnam's working days, with the local override file if one is configured."""
         if self.calendar_overrides is None:
-            return WorkCalendar()
-        return read_calendar(self.calendar_overrides)
+            return WorkCalendar(package=self.package_days())
+        return read_calendar(self.calendar_overrides, package=self.package_days())
 
 
 def load_settings() -> Settings:

@@ -32,6 +32,16 @@ CALENDAR = WorkCalendar()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's cache folder (DONDOC_CACHE_DIR, which the commands and flows it starts
+    inherit): the tests leave the user's own cache alone."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DONDOC_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The PostgreSQL server `scripts/test` starts; required there, optional elsewhere."""

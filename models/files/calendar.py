@@ -11,7 +11,7 @@ from pathlib import Path
 
 from models.errors import InputError
 from models.files.textfiles import read_yaml
-from models.rules.workdays import WorkCalendar
+from models.rules.workdays import HOLIDAYS_PACKAGE, PackageDays, WorkCalendar
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OVERRIDE_KEYS = ("holidays", "workdays")
@@ -51,12 +51,13 @@ def _read_day_list(source: str, key: str, entries: object) -> list[tuple[str, da
     return result
 
 
-def read_calendar(path: Path) -> WorkCalendar:
-    """A calendar with the extra holidays and working days listed in a YAML file."""
+def read_calendar(path: Path, *, package: PackageDays = HOLIDAYS_PACKAGE) -> WorkCalendar:
+    """A calendar on what `package` says, with the extra holidays and working days listed in a
+    YAML file."""
     source = str(path)
     data = read_yaml(path)
     if data is None:
-        return WorkCalendar()
+        return WorkCalendar(package=package)
     if not isinstance(data, dict):
         raise InputError(source, "(file)", data, "must be a mapping with holidays, workdays")
     for key in data:
@@ -70,4 +71,5 @@ def read_calendar(path: Path) -> WorkCalendar:
     return WorkCalendar(
         extra_holidays={day: name for _, day, name in lists["holidays"]},
         extra_workdays={day: name for _, day, name in lists["workdays"]},
+        package=package,
     )

@@ -2,7 +2,9 @@
 
 Working days are Monday to Friday minus Vietnam's public holidays, plus the make-up Saturdays
 the government orders; the `holidays` package knows both (including the lunar-calendar Tết and
-Hùng Kings' day). Local extra holidays and working days add swaps announced after the package
+Hùng Kings' day). What the package says comes through a `PackageDays`: the package itself by
+default, or its answers kept in a file (`models.files.holiday_cache`), which spares a process the
+package's import. Local extra holidays and working days add swaps announced after the package
 was released (`models.files.calendar` reads them from a file).
 """
 
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pendulum
 
@@ -56,11 +58,6 @@ def calendar_years() -> tuple[int, int]:
 @cache
 def _package_days_off(year: int) -> frozenset[date]:
     """Every day of `year` the `holidays` package says is not a working day (weekends included)."""
-    first_year, last_year = calendar_years()
-    if not first_year <= year <= last_year:
-        raise OutsideCalendar(
-            f"the holidays package has no data for {year} (it covers {first_year}–{last_year})"
-        )
     # A fresh object per year: nothing shared is mutated, so concurrent callers are safe.
     # The neighbouring years are populated too, in case one of them places a day in this year.
     calendar = _vietnam(years=(year - 1, year, year + 1), expand=False)
@@ -73,16 +70,43 @@ def _package_days_off(year: int) -> frozenset[date]:
     )
 
 
+class PackageDays(Protocol):
+    """What the `holidays` package says of Vietnam's working days."""
+
+    def years(self) -> tuple[int, int]:
+        """The first and the last year the package knows."""
+        ...
+
+    def days_off(self, year: int) -> frozenset[date]:
+        """Every day of `year`, a year the package knows, that is not a working day (weekends
+        included)."""
+        ...
+
+
+class _HolidaysPackage:
+    """The answers worked out from the package itself, each once per process."""
+
+    def years(self) -> tuple[int, int]:
+        return calendar_years()
+
+    def days_off(self, year: int) -> frozenset[date]:
+        return _package_days_off(year)
+
+
+HOLIDAYS_PACKAGE: PackageDays = _HolidaysPackage()
+
+
 class WorkCalendar:
     """Vietnam's working days, with optional local extra holidays and extra working days."""
 
-    __slots__ = ("_extra_holidays", "_extra_workdays", "_shifted")
+    __slots__ = ("_days_off", "_extra_holidays", "_extra_workdays", "_package", "_shifted")
 
     def __init__(
         self,
         *,
         extra_holidays: Mapping[date, str] | None = None,
         extra_workdays: Mapping[date, str] | None = None,
+        package: PackageDays = HOLIDAYS_PACKAGE,
     ) -> None:
         off = dict(extra_holidays or {})
         on = dict(extra_workdays or {})
@@ -93,6 +117,9 @@ class WorkCalendar:
             )
         self._extra_holidays: Mapping[date, str] = MappingProxyType(off)
         self._extra_workdays: Mapping[date, str] = MappingProxyType(on)
+        self._package = package
+        # the package's days off of each year asked about
+        self._days_off: dict[int, frozenset[date]] = {}
         # shift_working_days' answers: a chase asks the same few due dates again and again
         self._shifted: dict[tuple[date, int], date] = {}
 
@@ -107,15 +134,26 @@ class WorkCalendar:
         return self._extra_workdays
 
     def is_working_day(self, day: date) -> bool:
-        """Whether people work on `day` (OutsideCalendar, a ValueError, outside
-        `calendar_years`)."""
+        """Whether people work on `day` (OutsideCalendar, a ValueError, outside the package's
+        years)."""
         if isinstance(day, datetime):  # a datetime never equals a date: it would miss every set
             raise TypeError(f"expected a date, got the datetime {day.isoformat()}; see local_date")
         if day in self._extra_workdays:
             return True
         if day in self._extra_holidays:
             return False
-        return day not in _package_days_off(day.year)
+        days_off = self._days_off.get(day.year)
+        if days_off is None:
+            days_off = self._days_off[day.year] = self._known_days_off(day.year)
+        return day not in days_off
+
+    def _known_days_off(self, year: int) -> frozenset[date]:
+        first_year, last_year = self._package.years()
+        if not first_year <= year <= last_year:
+            raise OutsideCalendar(
+                f"the holidays package has no data for {year} (it covers {first_year}–{last_year})"
+            )
+        return self._package.days_off(year)
 
     def add_working_days(self, day: date, n: int) -> date:
         """The n-th working day strictly after `day`; for n == 0, `day` rolled forward."""

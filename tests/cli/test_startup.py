@@ -2,8 +2,9 @@
 database, no document library and no validation models, a command that writes no document
 loads none of the document libraries, and a command refused on a database set up loads
 neither the migrations, the holidays nor Prefect. A flow's module, which a Prefect worker
-imports to start each run, loads neither the migrations nor the documents. Each check runs in
-a fresh interpreter."""
+imports to start each run, loads neither the migrations nor the documents. Once the holidays
+package's answers are in the cache, the calendar and the listing load no holidays package.
+Each check runs in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -89,3 +90,31 @@ def test_a_flow_run_starts_without_the_migrations_and_the_documents() -> None:
     assert "prefect" in loaded
     unneeded = {"alembic", *DOCUMENTS} - {"prefect"}
     assert loaded.isdisjoint(unneeded), loaded & unneeded
+
+
+def test_a_calendar_from_a_warm_cache_loads_no_holidays_package(tmp_path: Path) -> None:
+    build = (
+        "from datetime import date\n"
+        "from services.settings import load_settings\n"
+        "calendar = load_settings().calendar()\n"
+        "assert not calendar.is_working_day(date(2024, 2, 8))  # Tết\n"
+        "assert calendar.is_working_day(date(2024, 5, 4))  # a make-up Saturday"
+    )
+    cache = str(tmp_path / "cache")
+    assert "holidays" in _loaded(build, DONDOC_CACHE_DIR=cache)  # the first works it out
+    assert "holidays" not in _loaded(build, DONDOC_CACHE_DIR=cache)
+
+
+def test_the_listing_on_a_warm_cache_loads_no_holidays_package(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    env = {"DONDOC_DATABASE_URL": url, "DONDOC_CACHE_DIR": str(tmp_path / "cache")}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    listing = (
+        "from cli.main import app\n"
+        "try:\n"
+        "    app(['obligations', '--as-of', '2024-03-01'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code"
+    )
+    assert "holidays" in _loaded(listing, **env)
+    assert "holidays" not in _loaded(listing, **env)
