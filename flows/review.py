@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pendulum
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
@@ -184,6 +185,8 @@ def review_obligation(
 ) -> int | None:
     """Xét duyệt: the lead office's decision on one obligation of the directive."""
     settings = load_settings()
+    # nothing of the desk, not even what matches, before the person's right to it is checked
+    services.desks.check_reviewer(settings, actor, directive=directive, now=pendulum.now("UTC"))
     typed_due: date | str | None = new_due
     if obligation is None or decision is None:
         asked = ask_the_officer(settings, directive, requirement, period, unit, status)

@@ -16,6 +16,13 @@ from models.storage.review import Choices as Choices
 from services.settings import Settings
 
 
+def check_reviewer(settings: Settings, actor: str, *, directive: str, now: datetime) -> None:
+    """Refuse, before the review desk shows anything, a person who decides nothing in the
+    directive (recorded): its lead office, the recipients of its reports and administrators
+    pass."""
+    review.check_reviewer(settings.engine(), actor, directive=directive, now=now)
+
+
 def review_choices(settings: Settings) -> dict[str, Choices]:
     """Per published directive, what its review form offers to narrow by."""
     return review.all_choices(settings.engine())

@@ -34,6 +34,19 @@ def check_submit(actor: ActorInfo, unit_code: str) -> None:
         )
 
 
+def check_unit_open(actor: ActorInfo, command: str, today: date) -> None:
+    """Staff of a unit closed by `today` may still submit its past work, and nothing else."""
+    closed = actor.unit_closed_on
+    if actor.role != "admin" and closed is not None and closed <= today:
+        raise Unauthorized(
+            f"{actor.username} acts for unit {actor.unit_code}, closed on {closed:%d/%m/%Y}: "
+            f"its staff may still submit its past work but no longer {command}",
+            vi=f"Đơn vị {actor.unit_code} của tài khoản {actor.username} đã ngừng hoạt động "
+            f"từ {day_text(closed)}: chỉ còn nộp được báo cáo còn nợ, không "
+            f"{VERBS[command]} được.",
+        )
+
+
 def check_review(
     actor: ActorInfo,
     command: str,
@@ -51,15 +64,7 @@ def check_review(
     decides): the office itself, or its successor once it has closed; when it closed with no
     successor, an administrator decides. Staff of a closed unit decide nothing, and nobody
     decides on a submission they handed in themselves (`submitted_by`)."""
-    closed = actor.unit_closed_on
-    if actor.role != "admin" and closed is not None and closed <= today:
-        raise Unauthorized(
-            f"{actor.username} acts for unit {actor.unit_code}, closed on {closed:%d/%m/%Y}: "
-            f"its staff may still submit its past work but no longer {command}",
-            vi=f"Đơn vị {actor.unit_code} của tài khoản {actor.username} đã ngừng hoạt động "
-            f"từ {day_text(closed)}: chỉ còn nộp được báo cáo còn nợ, không "
-            f"{VERBS[command]} được.",
-        )
+    check_unit_open(actor, command, today)
     if unit == lead:
         _check_role(
             actor,

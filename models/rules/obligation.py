@@ -212,6 +212,7 @@ VERBS = {
     "return": "trả lại",
     "extend": "gia hạn",
     "waive": "miễn",
+    "review": "xét duyệt",
     "chase": "đôn đốc",
     "transfer": "chuyển cho đơn vị kế thừa",
     "close": "đóng",

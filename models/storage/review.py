@@ -17,17 +17,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models.errors import InputError
+from models.errors import InputError, Unauthorized
+from models.rules.authz import check_unit_open
 from models.rules.obligation import OPEN_STATES
 from models.rules.status import Day
 from models.rules.vietnamese import sort_key
 from models.rules.workdays import local_date
 from models.storage.db import transaction
 from models.storage.desk import returned_reasons
+from models.storage.ledger import load_actor, record_denial
 from models.storage.queries import status_as_of
-from models.storage.reference import published_codes
+from models.storage.reference import holder_on, published_codes
 from models.storage.reporting import Scope, joined, period_order
-from models.storage.tables import EVENT, OBLIGATION, REQUIREMENT, UNIT
+from models.storage.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT, UNIT
 
 # What the lead office can act on: submitted reports (accept, return), and what is still owed
 # (extend, waive), by the status shown on the day.
@@ -36,6 +38,53 @@ ACTIONABLE = ("submitted", *OPEN_STATES)
 REVIEW_STATUSES = ("submitted", "overdue", "due_soon", "returned", "open")
 # What a person can read through before deciding; past it, the officer narrows the filters.
 LISTED = 20
+
+
+def check_reviewer(engine: Engine, username: str, *, directive: str, now: datetime) -> None:
+    """Refuse, before the desk shows anything, a person who decides nothing in `directive`:
+    its review desk is for the unit holding its lead office's role, the units holding the
+    role of a recipient of the lead office's reports, and administrators. A refusal is
+    recorded; a directive that is not published is refused as the desk's filters are."""
+    try:
+        with transaction(engine, writes=False) as conn:
+            actor = load_actor(conn, username, "review")
+            lead = conn.execute(
+                sa.select(DIRECTIVE.c.lead_unit_code).where(
+                    DIRECTIVE.c.code == directive, DIRECTIVE.c.status == "published"
+                )
+            ).scalar()
+            if lead is None:
+                raise InputError("form", "directive", directive, "names no published directive")
+            if actor.role == "admin":
+                return
+            today = local_date(now)
+            check_unit_open(actor, "review", today)
+            recipients = conn.execute(
+                sa.select(REQUIREMENT.c.recipient_code)
+                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+                .where(DIRECTIVE.c.code == directive, REQUIREMENT.c.recipient_code.is_not(None))
+                .distinct()
+            ).scalars()
+            offices = {lead, *recipients}
+            if any(holder_on(conn, office, today) == actor.unit_code for office in offices):
+                return
+            raise Unauthorized(
+                f"{username} of unit {actor.unit_code} decides nothing in {directive}: its review "
+                "desk is for its lead office, the recipients of the lead office's reports and "
+                "administrators",
+                vi=f"Bàn xét duyệt của chỉ thị {directive} dành cho cơ quan chủ trì và đơn vị nhận "
+                f"báo cáo; tài khoản {username} thuộc đơn vị {actor.unit_code}.",
+            )
+    except Unauthorized as denied:
+        record_denial(
+            engine,
+            actor=username,
+            command="review",
+            target=f"directive {directive}",
+            reason=str(denied),
+            now=now,
+        )
+        raise
 
 
 @dataclass(frozen=True, slots=True)

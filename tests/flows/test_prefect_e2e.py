@@ -369,7 +369,7 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
         narrative="Quý II: tờ rơi phát tận hộ",
         evidence="http://127.0.0.1/bao-cao-quy-2.pdf",
     )
-    # the district lead office closed on 01/07/2025: its officer's decision is refused
+    # the district lead office closed on 01/07/2025: its officer is refused at the desk's door
     closed = prefect_stack.run_here(
         review_obligation,
         monkeypatch,
@@ -381,7 +381,7 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
     assert closed.state is not None and closed.state.type == StateType.FAILED, closed.state
     assert closed.state.message == (
         "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
-        "được báo cáo còn nợ, không chấp nhận được."
+        "được báo cáo còn nợ, không xét duyệt được."
     )
     # its successor in the register narrows to the commune's Q2 report, then decides
     review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]
@@ -432,6 +432,27 @@ def test_a_review_with_nothing_matching_says_so_and_waits_for_nothing(
     assert unknown.state is not None and unknown.state.type == StateType.FAILED
     assert unknown.state.message.startswith("Không có đơn vị mã 99999")
 
+
+
+def test_the_review_desk_shows_nothing_to_one_who_decides_nothing(
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a commune's clerk (the commune merged on 01/07/2025) and a name no one has
+    for person, line in (
+        ("cb.18673", "chỉ còn nộp được báo cáo còn nợ, không xét duyệt được."),
+        ("nguoi.la", "Không có tài khoản «nguoi.la» trong danh sách cán bộ."),
+    ):
+        run = prefect_stack.run_here(
+            review_obligation,
+            monkeypatch,
+            directive="cam-xuyen-cchc-2024",
+            actor=person,
+            status="Đã nộp, chờ xét",
+        )
+        assert run.state is not None and run.state.type == StateType.FAILED
+        assert run.state.message.endswith(line), run.state.message
+        # no list of what units handed in, no figures, before the rights check
+        assert set(prefect_stack.artifacts(run.id)) == {"tu-choi"}
 
 def test_a_refresh_writes_only_the_forms_that_changed(
     prefect_stack: PrefectStack, forms: list[str]

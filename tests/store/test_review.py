@@ -4,14 +4,20 @@ who, when and how late), and refusals naming the field. On every backend."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models.errors import InputError
+from models.errors import InputError, Unauthorized
 from models.rules.vietnamese import sort_key
 from models.storage import review
+from models.storage.db import transaction
 from tests.conftest import obligation_id
 from tests.store.test_reporting import ON, history
+
+DIRECTIVE = "cam-xuyen-cchc-2024"
 
 __all__ = ["history"]
 
@@ -104,3 +110,32 @@ def test_the_form_offers_the_requirements_with_periods_and_the_periods_in_order(
     assert periods.index("2024-Q1") < periods.index("2024-Q2") < periods.index("2024-H1")
     # the seed's quarters run from the 15th to the 14th: Quý I ends on 14/03
     assert periods.index("2024-02") < periods.index("2024-Q1") < periods.index("2024-03")
+
+
+def test_the_desk_opens_only_to_those_who_decide_in_the_directive(seeded: Engine) -> None:
+    now = datetime(2024, 4, 15, 2, 0, tzinfo=UTC)
+    # the lead office, the recipient of one of its reports, an administrator
+    for person in ("vhtt.lan", "ttvhtt.minh", "admin.cx"):
+        review.check_reviewer(seeded, person, directive=DIRECTIVE, now=now)
+    # once the lead office has closed, its successor holds the desk, and its staff do not
+    merged = datetime(2025, 7, 2, 2, 0, tzinfo=UTC)
+    review.check_reviewer(seeded, "svhttdl.an", directive=DIRECTIVE, now=merged)
+    for person, said, at in (
+        ("cb.18673", "tài khoản cb.18673 thuộc đơn vị 18673", now),
+        ("nguoi.la", "Không có tài khoản «nguoi.la»", now),
+        ("svhttdl.an", "tài khoản svhttdl.an thuộc đơn vị 42-SVHTTDL", now),
+        ("vhtt.lan", "đã ngừng hoạt động từ 01/07/2025", merged),
+    ):
+        with pytest.raises(Unauthorized) as refused:
+            review.check_reviewer(seeded, person, directive=DIRECTIVE, now=at)
+        assert said in (refused.value.vi or "")
+    with pytest.raises(InputError):
+        review.check_reviewer(seeded, "vhtt.lan", directive="khong-co", now=now)
+    with transaction(seeded, writes=False) as conn:
+        denied = conn.execute(
+            sa.text("SELECT actor, command, target FROM denial ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in denied] == [
+        (person, "review", f"directive {DIRECTIVE}")
+        for person in ("cb.18673", "nguoi.la", "svhttdl.an", "vhtt.lan")
+    ]
