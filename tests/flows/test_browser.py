@@ -211,21 +211,23 @@ def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit
 def test_a_refusal_reads_as_one_vietnamese_line_on_the_run(
     prefect_stack: PrefectStack, browser: object
 ) -> None:
-    """The district's lead office closed on 01/07/2025: its officer tries to accept a report
-    today, and the run's page says why not, in Vietnamese, where the clerk is looking."""
+    """The district's lead office closed on 01/07/2025: its officer opens the review desk
+    today, and the run's page says why not, in Vietnamese, where the clerk is looking, before
+    any report is shown."""
     _submit_q2(prefect_stack, "18721")
     page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
     page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     base = prefect_stack.api_url.removesuffix("/api")
-    dialog, refused = _review(page, base, "vhtt.lan", "18721")
-    _choose(page, "Chấp nhận")
-    dialog.get_by_role("button", name="Resume").click()
+    _open_form(page, base, REVIEW, "Người thực hiện (tên đăng nhập dondoc)")
+    page.get_by_role("textbox").nth(1).fill("vhtt.lan")
+    page.get_by_role("textbox").nth(2).fill("18721")
+    refused = _start(page)
     _until(refused, lambda state: state.is_final())
     assert _state(refused).is_failed()
     page.goto(f"{base}/v2/runs/flow-run/{refused}")
     line = (
         "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
-        "được báo cáo còn nợ, không chấp nhận được."
+        "được báo cáo còn nợ, không xét duyệt được."
     )
     expect(page.get_by_text(line).first).to_be_visible()
     page.close()
