@@ -30,6 +30,9 @@ FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 # Units the other flow tests act for, and expect to find as they left them.
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 RESERVED = ("18673", "18679", "18682", "18694", "18712")
+# Clerks at once: twenty times the two that Prefect on SQLite already lost one of. Each run is
+# two worker processes (its Submit and its Resume), the suite's largest cost on two cores.
+BURST = 40
 FIGURES = {
     "training_classes": 1,
     "seminars": 1,
@@ -160,7 +163,9 @@ def _submitted(stack: PrefectStack, run_ids: list[str]) -> dict[str, int]:
 def candidates(prefect_stack: PrefectStack) -> list[sa.Row]:
     prefect_stack.sync()
     rows = _open_obligations(prefect_stack)
-    assert len(rows) >= 60, "the seed should leave 60 open quarterly reports to submit"
+    assert len(rows) >= BURST + 10, (
+        f"the seed should leave {BURST + 10} open quarterly reports to submit"
+    )
     return rows
 
 
@@ -170,15 +175,15 @@ def _taken(answers: list[httpx.Response], status: int) -> None:
     assert not refused, f"{len(refused)} of {len(answers)} requests refused: {refused[:3]}"
 
 
-def test_fifty_clerks_at_once_are_all_taken_and_recorded(
+def test_forty_clerks_at_once_are_all_taken_and_recorded(
     prefect_stack: PrefectStack, candidates: list[sa.Row]
 ) -> None:
-    batch = candidates[:50]
+    batch = candidates[:BURST]
     run_ids = _submit(prefect_stack, _deployment_id(FORM), batch)
     _paused(prefect_stack, run_ids)
     _resume(prefect_stack, run_ids, batch)
     states = _wait(prefect_stack, run_ids, FINAL, within=900)
-    assert sorted(states.values()) == ["COMPLETED"] * 50, states
+    assert sorted(states.values()) == ["COMPLETED"] * BURST, states
     submitted = _submitted(prefect_stack, run_ids)
     assert sorted(submitted.values()) == sorted(row.id for row in batch)
     assert set(submitted) == set(run_ids)
@@ -186,7 +191,7 @@ def test_fifty_clerks_at_once_are_all_taken_and_recorded(
     assert problems == [] and checked > 0
     # the server logs every request it answered with an error: there was none
     assert "Encountered" not in (prefect_stack.var / "prefect-server.log").read_text()
-    # the review desk offers every one of the fifty for a decision
+    # the review desk offers every one of the forty for a decision
     settings = Settings(database_url=prefect_stack.database_url)
     waiting = {
         row.id: services.desks.review_case(
@@ -203,7 +208,7 @@ def test_two_clerks_at_once_five_times_are_never_refused(
     """On Prefect's own SQLite database two runs created at once lost one every time (DESIGN
     §2, measured facts): five pairs show that loss if it comes back."""
     deployment = _deployment_id(FORM)
-    pairs = candidates[50:60]
+    pairs = candidates[BURST : BURST + 10]
     run_ids: list[str] = []
     for start in range(0, 10, 2):
         run_ids += _submit(prefect_stack, deployment, pairs[start : start + 2])
