@@ -148,7 +148,9 @@ def new_code(
 def _failures(
     conn: Connection, username: str, address: str, now: datetime
 ) -> tuple[int, datetime | None]:
-    """How many failures from `address` count for `username` now, and the latest of them."""
+    """How many failures from `address` count for `username` now, and the latest of them (the
+    name and address as the log keeps them, cut to their columns)."""
+    username, address = username[: lengths.USERNAME], address[:ADDRESS]
     since = conn.execute(
         sa.select(sa.func.max(ACCESS_EVENT.c.at)).where(
             ACCESS_EVENT.c.username == username,
@@ -159,8 +161,8 @@ def _failures(
     start = now - FAILURE_WINDOW if since is None else max(since, now - FAILURE_WINDOW)
     count, latest = conn.execute(
         sa.select(sa.func.count(), sa.func.max(ACCESS_EVENT.c.at)).where(
-            ACCESS_EVENT.c.username == username[: lengths.USERNAME],
-            ACCESS_EVENT.c.address == address[:ADDRESS],
+            ACCESS_EVENT.c.username == username,
+            ACCESS_EVENT.c.address == address,
             ACCESS_EVENT.c.kind == "failed",
             ACCESS_EVENT.c.at > start,
         )
