@@ -3,8 +3,8 @@
 Starts a Prefect server that requires its auth string (SQLite, a temporary PREFECT_HOME, a
 free port on 127.0.0.1) with one deployment and `--runs-held` flow runs, and the gate in front
 of it in a process of its own (uvicorn, as it will be served). Then it sends the calls the UI
-makes on a clerk's pages (see /work/helpers/notes or gate.routes: the deployment, the lists of
-deployments and runs, a run), each `--rounds` times to the server directly (with the auth
+makes on a clerk's pages (gate.routes: the deployment, the lists of deployments and runs, a
+run), each `--rounds` times to the server directly (with the auth
 string) and through the gate (with a signed-in clerk's session), alternating, one keep-alive
 client each, and prints the median of each and what the gate adds (target: at most 10 ms at
 the median). Every figure also goes to `--json PATH`. Usage::

@@ -158,7 +158,11 @@ class Gate:
                 raise Refusal(403, "Không được đặt biến chạy (job variables) khi chạy biểu mẫu.")
             flow = await self._flow_of(path.split("/")[3])
             if flow not in STARTS.get(person.role, ()):
-                raise Refusal(403, _not_allowed(person, "POST", path))
+                raise Refusal(
+                    403,
+                    f"Tài khoản {person.username} ({ROLE_WORDS[person.role]}) không được chạy "
+                    f"biểu mẫu {flow}. Nếu cần quyền khác, liên hệ quản trị viên.",
+                )
         given = run.get("labels")
         labels = given if isinstance(given, dict) else {}
         run["labels"] = {k: v for k, v in labels.items() if not str(k).startswith("dondoc.")}

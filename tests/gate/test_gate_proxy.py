@@ -169,7 +169,10 @@ def test_a_clerk_starts_neither_the_publishing_form_nor_a_run_with_job_variables
             json={"parameters": {}, "job_variables": {"command": "sh -c 'env > /tmp/x'"}},
         )
     assert publish.status_code == 403
-    assert "cb.18712" in publish.json()["detail"]
+    assert publish.json()["detail"] == (
+        "Tài khoản cb.18712 (cán bộ đơn vị) không được chạy biểu mẫu cong-bo-chi-thi. "
+        "Nếu cần quyền khác, liên hệ quản trị viên."
+    )
     assert command.status_code == 403
     assert command.json()["detail"].startswith("Không được đặt biến chạy")
     assert _runs(stack) == runs
