@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 
 import pytest
 import websockets
+from itsdangerous import TimestampSigner
 
+from gate.app import MAX_BODY
 from gate.routes import STAFF, STARTS
 from gate.session import COOKIE, Person, session_cookie
 from tests.gate.conftest import (
@@ -25,6 +28,7 @@ from tests.gate.conftest import (
 )
 
 HTML = {"accept": "text/html"}
+JSON = {"content-type": "application/json"}
 SECRETS = (AUTH_STRING, base64.b64encode(AUTH_STRING.encode()).decode())
 
 
@@ -239,3 +243,31 @@ def test_the_flows_a_role_may_start_are_the_forms_flows() -> None:
 
     assert set(STARTS[STAFF]) == {SUBMIT_FLOW, DESK_FLOW}
     assert set(STARTS["reviewer"]) == {SUBMIT_FLOW, DESK_FLOW, REVIEW_FLOW}
+
+
+def test_an_expired_session_does_not_get_in(stack: Stack) -> None:
+    # a cookie the gate signed nine hours ago (sessions last eight)
+    with pytest.MonkeyPatch.context() as past:
+        past.setattr(TimestampSigner, "get_timestamp", lambda _: int(time.time()) - 9 * 3600)
+        expired = session_cookie(SECRET, CLERK)
+    with stack.browser(None) as browser:
+        browser.cookies.set(COOKIE, expired)
+        assert browser.get("/api/admin/version").status_code == 401
+        browser.cookies.set(COOKIE, session_cookie(SECRET, CLERK))
+        assert browser.get("/api/admin/version").status_code == 200
+
+
+def test_a_path_with_dot_segments_is_refused(stack: Stack) -> None:
+    with stack.browser(CLERK) as browser:
+        # decoded, `/api/work_pools/%2e%2e/...` would be a path the table never meant
+        response = browser.post("/api/work_pools/%2e%2e/queues/filter", json={})
+    assert response.status_code == 403
+
+
+def test_a_body_larger_than_the_gate_takes_is_refused(stack: Stack) -> None:
+    with stack.browser(CLERK) as browser:
+        response = browser.post(
+            "/api/deployments/filter", content=b" " * (MAX_BODY + 1), headers=JSON
+        )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Nội dung gửi lên quá lớn."}
