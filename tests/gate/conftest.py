@@ -34,7 +34,7 @@ OFFICER = Person("svhttdl.an", REVIEWER)
 ADMINISTRATOR = Person("admin.cx", ADMIN)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -65,7 +65,7 @@ def _create(client: httpx.Client, path: str, body: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("prefect-home")
-    port, gate_port = _free_port(), _free_port()
+    port, gate_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
         "PREFECT_HOME": str(home),

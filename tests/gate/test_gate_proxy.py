@@ -9,11 +9,12 @@ import asyncio
 import base64
 import time
 
+import httpx
 import pytest
 import websockets
 from itsdangerous import TimestampSigner
 
-from gate.app import MAX_BODY
+from gate.app import MAX_BODY, create_app
 from gate.routes import STAFF, STARTS
 from gate.session import COOKIE, Person, session_cookie
 from tests.gate.conftest import (
@@ -25,6 +26,7 @@ from tests.gate.conftest import (
     POOL,
     SECRET,
     Stack,
+    free_port,
 )
 
 HTML = {"accept": "text/html"}
@@ -271,3 +273,26 @@ def test_a_body_larger_than_the_gate_takes_is_refused(stack: Stack) -> None:
         )
     assert response.status_code == 413
     assert response.json() == {"detail": "Nội dung gửi lên quá lớn."}
+
+
+def test_a_prefect_server_that_does_not_answer_is_said_in_one_line() -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    app = create_app(upstream=nowhere, auth_string=AUTH_STRING, secret=SECRET)
+
+    async def ask() -> tuple[httpx.Response, httpx.Response]:
+        cookies = {COOKIE: session_cookie(SECRET, CLERK)}
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://gate", cookies=cookies
+            ) as browser,
+        ):
+            return (
+                await browser.post("/api/deployments/filter", json={}),
+                await browser.get("/v2/deployments", headers=HTML),
+            )
+
+    api, page = asyncio.run(ask())
+    assert api.status_code == page.status_code == 502
+    assert api.json() == {"detail": "Máy chủ Prefect không trả lời; thử lại sau ít phút."}
+    assert "Máy chủ Prefect không trả lời" in page.text
