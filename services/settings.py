@@ -7,7 +7,7 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     calendar_overrides: Path | None = Field(
         default=None, description="YAML file of newly announced holidays and working days."
     )
+    _engine: Engine | None = PrivateAttr(default=None)
 
     @field_validator("smtp_host", "smtp_user", mode="before")
     @classmethod
@@ -119,9 +120,14 @@ class Settings(BaseSettings):
         return url
 
     def engine(self) -> Engine:
-        """An engine on dondoc's database with these settings, which `dondoc db upgrade` must
-        have set up (DatabaseNotReady otherwise, with nothing created or written)."""
-        return ready_engine(self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms)
+        """The engine on dondoc's database with these settings, which `dondoc db upgrade` must
+        have set up (DatabaseNotReady otherwise, with nothing created or written). Made once
+        per settings object: a long-lived process (the gate) keeps one connection pool."""
+        if self._engine is None:
+            self._engine = ready_engine(
+                self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms
+            )
+        return self._engine
 
     def engine_to_upgrade(self) -> Engine:
         """An engine on dondoc's database as it is, for migrating it (an SQLite file that does
