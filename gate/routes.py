@@ -5,10 +5,10 @@ In a path, `{id}` is a UUID, `{name}` one path segment and `{rest}` the rest of 
 rows for people other than administrators are the calls the Prefect UI (v2) makes on the pages
 a clerk uses: the deployments, a deployment's Run → Custom run form, a flow run's page and its
 Resume form, the lists of runs. Their only writes are starting a run and resuming one, and
-`gate.app` checks those further: which deployments the role may start (`STARTS`), that a
-resumed run is the person's own, and that no job variables come with a start (with them, the
-worker would run any command a form sent). The UI opens no websocket; the gate refuses them
-all (workers and flows reach the Prefect server directly)."""
+`gate.app` checks those further: which deployments the role may start and which units it may
+name (`STARTS`), that a resumed run is the person's own, and that no job variables come with a
+start (with them, the worker would run any command a form sent). The UI opens no websocket;
+the gate refuses them all (workers and flows reach the Prefect server directly)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from functools import cache
 # reports (the lead office's staff, and the staff of the office its own report goes to);
 # administrators.
 STAFF, REVIEWER, ADMIN = "staff", "reviewer", "admin"
-ROLE_WORDS = {STAFF: "cán bộ đơn vị", REVIEWER: "cơ quan chủ trì", ADMIN: "quản trị viên"}
+ROLE_WORDS = {STAFF: "cán bộ đơn vị", REVIEWER: "cán bộ xét duyệt báo cáo", ADMIN: "quản trị viên"}
 
 # The UI itself: its page (an HTML navigation to any of its paths), its files, and its
 # settings (answered by the gate, see `gate.app`).
@@ -72,12 +72,39 @@ ROUTES: dict[str, tuple[tuple[str, str], ...]] = {
     ADMIN: (*UI, ("*", "/api/{rest}")),
 }
 
-# The flows (the part of a deployment's name before "/") whose runs each role may start;
-# administrators start any. The names are those of flows/forms.py and flows/desk.py.
-STARTS: dict[str, tuple[str, ...]] = {
-    STAFF: ("nop-bao-cao", "viec-cua-don-vi"),
-    REVIEWER: ("nop-bao-cao", "viec-cua-don-vi", "xet-duyet"),
+# What the `unit` parameter of a run a role starts may name: nothing or the person's own unit;
+# or any unit, the flow itself checking which ones the person's unit oversees (the lead office
+# looks at the units it urges).
+OWN_UNIT, UNITS_OVERSEEN = "own unit", "units overseen"
+
+# The flows (the part of a deployment's name before "/") whose runs each role may start, and
+# the units each may name; administrators start any. The names are those of flows/forms.py and
+# flows/desk.py: a requirement's submission form (one per requirement, for every unit: the run
+# asks for the form of the person's own unit), a unit's list, a directive's review desk.
+STARTS: dict[str, dict[str, str]] = {
+    STAFF: {"nop-bao-cao": OWN_UNIT, "viec-cua-don-vi": OWN_UNIT},
+    REVIEWER: {
+        "nop-bao-cao": OWN_UNIT,
+        "viec-cua-don-vi": UNITS_OVERSEEN,
+        "xet-duyet": UNITS_OVERSEEN,
+    },
 }
+
+
+def role_of(register_role: str, *, reviews: bool) -> str:
+    """The gate's role of a person the actor register knows: its administrators are
+    administrators; the staff of a unit that leads a directive or receives a lead office's
+    report review; everyone else is a unit's staff."""
+    if register_role == ADMIN:
+        return ADMIN
+    return REVIEWER if reviews else STAFF
+
+
+def unit_code(value: object) -> str:
+    """The unit code a form's `unit` value names: `18679` of `18679 · Xã Yên Hòa` (the forms'
+    dropdown values, flows.forms.choice) or of `18679`."""
+    return str(value).split(" · ", 1)[0].strip()
+
 
 _PARTS = {"{id}": "[0-9a-fA-F-]{36}", "{name}": "[^/]+", "{rest}": ".*"}
 

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         pattern=r"^https?://\S+$",
         description="The gate's sign-in page, as people reach it: the code letters link to it.",
     )
+    gate_prefect_url: str = Field(
+        default="http://127.0.0.1:4201",
+        pattern=r"^https?://\S+$",
+        description="The Prefect server the gate sends people's requests on to, where only the "
+        "gate and the workers reach it.",
+    )
     outputs_url: str | None = Field(
         default=None,
         pattern=r"^https?://\S+/$",

@@ -1,7 +1,9 @@
-"""A real Prefect server that requires its auth string, and the gate in front of it, served
-by uvicorn on free ports: what a browser and a worker would reach. The server holds one work
-pool and two deployments, a unit's submission form and the publishing form; no worker runs
-(a started run stays Scheduled)."""
+"""A real Prefect server that requires its auth string, served once per test module, and for
+each test the gate in front of it (uvicorn on a free port) over that test's dondoc database
+(the seed district, on SQLite and PostgreSQL) and a real SMTP server: what a browser and a
+worker would reach. The Prefect server holds one work pool and the deployments of dondoc's
+forms (a requirement's submission, a unit's list, a directive's review desk, publishing), with
+their `actor` parameter; no worker runs (a started run stays Scheduled)."""
 
 from __future__ import annotations
 
@@ -13,25 +15,31 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import Engine
 
+import services.access
 from gate.app import create_app
-from gate.routes import ADMIN, REVIEWER, STAFF
-from gate.session import COOKIE, Person, session_cookie
+from gate.session import COOKIE
+from services.settings import Settings
+from tests.smtp import Server, settings_for
 
 AUTH_STRING = "prefect:kh0ng-ai-biet"
-SECRET = "bi-mat-cua-cong-chi-dung-de-thu"
 POOL = "dondoc"
-CLERK = Person("cb.18712", STAFF)
-OTHER_CLERK = Person("cb.18673", STAFF)
-OFFICER = Person("svhttdl.an", REVIEWER)
-ADMINISTRATOR = Person("admin.cx", ADMIN)
+CLERK = "cb.18712"  # staff of commune 18712
+OTHER_CLERK = "cb.18673"
+OFFICER = "vhtt.lan"  # the lead office of the seed directive: the review desk
+ADMINISTRATOR = "admin.cx"
+# The gate's clients are test code on 127.0.0.1 (uvicorn's view of them)
+HERE = "127.0.0.1"
+ACTOR = {"type": "string", "title": "Người thực hiện (tên đăng nhập dondoc)"}
 
 
 def free_port() -> int:
@@ -41,19 +49,77 @@ def free_port() -> int:
 
 
 @dataclass(frozen=True)
+class Prefect:
+    """The Prefect server (`client`: with its auth string, as a worker has it), its home
+    (its database and log) and the ids of its deployments by flow."""
+
+    client: httpx.Client
+    home: Path
+    deployments: dict[str, str]
+
+    def runs(self) -> int:
+        return int(self.client.post("/api/flow_runs/count", json={}).json())
+
+
+@dataclass
+class Clock:
+    """The gate's clock: the real one, moved on by `ahead`."""
+
+    ahead: timedelta = field(default_factory=timedelta)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+@dataclass(frozen=True)
 class Stack:
-    """The Prefect server (`prefect`: a client with its auth string, as a worker has it), the
-    gate's address, and the ids of what the server holds."""
+    """The gate's address in front of the module's Prefect server, its settings (dondoc's
+    database, the SMTP server) and clock."""
 
-    prefect: httpx.Client
-    gate_url: str
-    submission: str  # the deployment of a unit's submission form
-    publish: str  # the deployment of the publishing form
+    prefect: Prefect
+    url: str
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    smtp: Server
+    sessions: dict[str, str] = field(default_factory=dict)
 
-    def browser(self, person: Person | None) -> httpx.Client:
-        """A client of the gate, signed in as `person` (or no one)."""
-        cookies = {COOKIE: session_cookie(SECRET, person)} if person else {}
-        return httpx.Client(base_url=self.gate_url, cookies=cookies, timeout=60)
+    @property
+    def submission(self) -> str:
+        return self.prefect.deployments["nop-bao-cao"]
+
+    @property
+    def publish(self) -> str:
+        return self.prefect.deployments["cong-bo-chi-thi"]
+
+    @property
+    def desk(self) -> str:
+        return self.prefect.deployments["viec-cua-don-vi"]
+
+    @property
+    def review(self) -> str:
+        return self.prefect.deployments["xet-duyet"]
+
+    def browser(self, username: str | None = None) -> httpx.Client:
+        """A client of the gate, signed in as `username` (with a code the operator printed,
+        as the first administrator gets in) or as no one."""
+        client = httpx.Client(base_url=self.url, timeout=60)
+        if username is not None:
+            client.cookies.set(COOKIE, self.session(username))
+        return client
+
+    def session(self, username: str) -> str:
+        """A live session of `username` (one per test and person: each costs two argon2
+        hashings)."""
+        if username not in self.sessions:
+            self.sessions[username] = self.new_session(username)
+        return self.sessions[username]
+
+    def new_session(self, username: str) -> str:
+        now = self.clock.now()
+        code = services.access.operator_code(self.settings, username, now=now, os_user="test")
+        assert code is not None, username
+        return services.access.sign_in(self.settings, username, code, now=now, address=HERE)
 
 
 def _create(client: httpx.Client, path: str, body: dict[str, Any]) -> str:
@@ -62,10 +128,23 @@ def _create(client: httpx.Client, path: str, body: dict[str, Any]) -> str:
     return str(response.json()["id"])
 
 
+def _schema(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": ["actor"]}
+
+
+# The forms' deployments as flows/forms.py names them, each with its parameters' schema.
+FORMS = {
+    "nop-bao-cao": ("1c · cam-xuyen-cchc-2024", _schema(actor=ACTOR)),
+    "viec-cua-don-vi": ("viec-cua-don-vi", _schema(actor=ACTOR, unit={"type": "string"})),
+    "xet-duyet": ("cam-xuyen-cchc-2024", _schema(actor=ACTOR, unit={"type": "string"})),
+    "cong-bo-chi-thi": ("cong-bo-chi-thi", _schema(actor=ACTOR)),
+}
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
     home = tmp_path_factory.mktemp("prefect-home")
-    port, gate_port = free_port(), free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
         "PREFECT_HOME": str(home),
@@ -73,25 +152,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     log = home / "server.log"
-    prefect = Path(sys.executable).parent / "prefect"
     server = subprocess.Popen(
-        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            *("server", "start", "--host", "127.0.0.1", "--port", str(port)),
+        ],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    upstream = f"http://127.0.0.1:{port}"
     credential = "Basic " + base64.b64encode(AUTH_STRING.encode()).decode()
-    client = httpx.Client(base_url=upstream, headers={"authorization": credential}, timeout=60)
-    gate = uvicorn.Server(
-        uvicorn.Config(
-            create_app(upstream=upstream, auth_string=AUTH_STRING, secret=SECRET),
-            host="127.0.0.1",
-            port=gate_port,
-            log_level="warning",
-        )
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"authorization": credential}, timeout=60
     )
-    serving = threading.Thread(target=gate.run, daemon=True)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -105,20 +178,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             time.sleep(0.5)
         _create(client, "/api/work_pools/", {"name": POOL, "type": "process"})
         ids = {}
-        for flow, name in (("nop-bao-cao", "1c · cam-xuyen-cchc-2024"), ("cong-bo-chi-thi",) * 2):
-            flow_id = _create(client, "/api/flows/", {"name": flow})
-            body = {"name": name, "flow_id": flow_id, "work_pool_name": POOL}
+        for flow, (name, schema) in FORMS.items():
+            body = {
+                "name": name,
+                "flow_id": _create(client, "/api/flows/", {"name": flow}),
+                "work_pool_name": POOL,
+                "parameter_openapi_schema": schema,
+            }
             ids[flow] = _create(client, "/api/deployments/", body)
-        serving.start()
-        while not gate.started:
-            assert serving.is_alive(), "the gate did not start"
-            time.sleep(0.05)
-        gate_url = f"http://127.0.0.1:{gate_port}"
-        yield Stack(client, gate_url, ids["nop-bao-cao"], ids["cong-bo-chi-thi"])
+        yield Prefect(client, home, ids)
     finally:
-        gate.should_exit = True
-        if serving.is_alive():
-            serving.join(timeout=30)
         client.close()
         server.terminate()
         try:
@@ -126,3 +195,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def stack(prefect: Prefect, seeded: Engine, smtp: Server) -> Iterator[Stack]:
+    clock = Clock()
+    settings = settings_for(seeded, smtp, sign_in_url="http://127.0.0.1/dang-nhap")
+    port = free_port()
+    gate = uvicorn.Server(
+        uvicorn.Config(
+            create_app(
+                settings=settings,
+                upstream=str(prefect.client.base_url).rstrip("/"),
+                auth_string=AUTH_STRING,
+                now=clock.now,
+            ),
+            host="127.0.0.1",
+            port=port,
+            log_level="info",
+        )
+    )
+    serving = threading.Thread(target=gate.run, daemon=True)
+    serving.start()
+    try:
+        while not gate.started:
+            assert serving.is_alive(), "the gate did not start"
+            time.sleep(0.02)
+        yield Stack(prefect, f"http://127.0.0.1:{port}", settings, seeded, clock, smtp)
+    finally:
+        gate.should_exit = True
+        serving.join(timeout=30)
+        settings.engine().dispose()
