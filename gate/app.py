@@ -387,6 +387,7 @@ def create_app(
         routes=[
             Route(PAGE, signin.name_page, methods=["GET"]),
             Route(PAGE, signin.ask, methods=["POST"]),
+            Route(CODE_PAGE, signin.code_page, methods=["GET"]),
             Route(CODE_PAGE, signin.enter, methods=["POST"]),
             Route(SIGN_OUT, signin.sign_out, methods=["GET"]),
             Route("/{path:path}", gate.http, methods=METHODS),

@@ -2,9 +2,10 @@
 
 `/dang-nhap` asks for a user name and has dondoc send that person a one-time code
 (`services.access.ask_code`); the page that follows says the same whether or not the name
-exists. `/dang-nhap/ma` takes the code (`services.access.sign_in`), sets the session cookie and
-opens the UI; a wrong code or one tried while slowed down is said in dondoc's words, with the
-wait as Retry-After. `/dang-xuat` ends the session. Each step is logged by dondoc with the
+exists. `/dang-nhap/ma` takes the code (`services.access.sign_in`; also one the operator printed
+on the server, typed there with the name: asking again would retire it), sets the session
+cookie and opens the UI; a wrong code or one tried while slowed down is said in dondoc's words,
+with the wait as Retry-After. `/dang-xuat` ends the session. Each step is logged by dondoc with the
 client's address; the gate logs neither the code nor the token."""
 
 from __future__ import annotations
@@ -111,6 +112,10 @@ class SignIn:
 
     async def name_page(self, request: Request) -> Response:
         return _name_page()
+
+    async def code_page(self, request: Request) -> Response:
+        """The code's page on its own, for a code the operator handed over."""
+        return _code_page("", "")
 
     async def ask(self, request: Request) -> Response:
         if cross_site(request, self.origin):

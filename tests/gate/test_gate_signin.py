@@ -22,7 +22,7 @@ from gate.session import COOKIE
 from gate.signin import SENT
 from models.rules.access import FREE_FAILURES, LONGEST_WAIT
 from models.storage.db import transaction
-from tests.gate.conftest import AUTH_STRING, CLERK, HERE, Stack
+from tests.gate.conftest import ADMINISTRATOR, AUTH_STRING, CLERK, HERE, Stack
 from tests.smtp import settings_for
 
 HTML = {"accept": "text/html"}
@@ -88,6 +88,24 @@ def test_a_person_signs_in_with_the_code_from_their_mailbox_and_the_ui_opens(
     assert page.status_code == 200 and "<!DOCTYPE html>" in page.text
     assert api.status_code == 200
     assert _log(stack) == [("code-sent", HERE), ("signed-in", HERE)]
+
+
+def test_the_first_administrator_gets_in_with_the_code_printed_on_the_server(
+    stack: Stack,
+) -> None:
+    code = services.access.operator_code(
+        stack.settings, ADMINISTRATOR, now=stack.clock.now(), os_user="root"
+    )
+    assert code is not None
+    with _browser(stack) as browser:
+        page = browser.get(SIGNED_IN)
+        opened = _enter(browser, ADMINISTRATOR, code)
+        variables = browser.post("/api/variables/filter", json={})
+    assert page.status_code == 200
+    assert 'name="ten"' in page.text and 'name="ma"' in page.text
+    assert opened.status_code == 303
+    assert variables.status_code == 200  # an administrator's door
+    assert _log(stack, ADMINISTRATOR) == [("code-sent", "cli:root"), ("signed-in", HERE)]
 
 
 def test_a_name_no_one_has_reads_the_same_page_and_gets_no_letter(stack: Stack) -> None:
