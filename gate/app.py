@@ -20,7 +20,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +29,6 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
-    HTMLResponse,
     JSONResponse,
     RedirectResponse,
     Response,
@@ -53,7 +51,7 @@ from gate.routes import (
     unit_code,
 )
 from gate.session import Visitor, cross_site, signed_in
-from gate.signin import CODE_PAGE, CROSS_SITE, PAGE, SIGN_OUT, SignIn
+from gate.signin import CODE_PAGE, CROSS_SITE, PAGE, SIGN_OUT, SignIn, page
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
 from services.settings import Settings, load_settings
@@ -96,21 +94,12 @@ class Refusal(Exception):
         self.line = line
 
 
-def _page(title: str, line: str) -> str:
-    return (
-        '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} · dondoc</title></head><body>"
-        f"<h1>{escape(title)}</h1><p>{escape(line)}</p></body></html>"
-    )
-
-
 def refused(request: Request, status: int, line: str) -> Response:
     """The refusal: `{"detail": line}` for the API (the UI shows a failed call's detail), a
     page in Vietnamese for the UI."""
     if _is_api(request):
         return JSONResponse({"detail": line}, status_code=status)
-    title = "Chưa đăng nhập" if status == 401 else "Không thực hiện được"
-    return HTMLResponse(_page(title, line), status_code=status)
+    return page("trang.html", status, title="Không thực hiện được", line=line, refused=True)
 
 
 class Gate:
