@@ -54,6 +54,7 @@ from gate.session import Visitor, cross_site, signed_in
 from gate.signin import CODE_PAGE, CROSS_SITE, PAGE, SIGN_OUT, SignIn, page
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
+from services.access import ACTOR_LABEL, GRANT_LABEL
 from services.settings import Settings, load_settings
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -75,10 +76,6 @@ NOT_UPSTREAM = HOP_BY_HOP | {"host", "cookie", "authorization", "content-length"
 # A request body larger than this is refused: the largest the UI sends is a pasted directive
 # (at most 200,000 bytes) in a run's parameters.
 MAX_BODY = 4 * 1024 * 1024
-# The labels that say who started a run and the key of the grant it redeems; only the gate
-# sets labels under `dondoc.`.
-ACTOR_LABEL = "dondoc.actor"
-GRANT_LABEL = "dondoc.grant"
 # A value Prefect's server replaces before storing it (a workspace variable, a template):
 # whoever sends one reads what it holds, and the answer stored is not the one sent.
 HYDRATED = "__prefect_kind"
