@@ -50,6 +50,7 @@ READS: tuple[tuple[str, str], ...] = (
     ("POST", "/api/task_runs/count"),
     ("POST", "/api/logs/filter"),
     ("POST", "/api/artifacts/filter"),
+    ("GET", "/api/artifacts/{id}"),  # an artifact opened from a run's Artifacts tab
     ("POST", "/api/events/filter"),
     ("POST", "/api/ui/flow_runs/history"),
     ("POST", "/api/ui/flow_runs/count-task-runs"),

@@ -18,7 +18,7 @@ import websockets
 
 import services.access
 from gate.app import MAX_BODY, create_app, from_environment
-from gate.routes import ADMIN, REVIEWER, STAFF, STARTS, role_of
+from gate.routes import ADMIN, REVIEWER, STAFF, STARTS, allowed, role_of
 from gate.session import COOKIE
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
@@ -371,6 +371,14 @@ def test_the_flows_a_role_may_start_are_the_forms_flows() -> None:
     assert set(STARTS[REVIEWER]) == {SUBMIT_FLOW, DESK_FLOW, REVIEW_FLOW}
     assert PUBLISH_DEPLOYMENT.split("/")[0] not in STARTS[REVIEWER]
     assert code_of("18679 · Xã Yên Hòa") == "18679"
+
+
+def test_a_clerk_opens_an_artifact_of_a_runs_page() -> None:
+    """The run page's Artifacts tab opens one artifact by its id (the unit's own list, in
+    Chromium): the same reading the tab's list already allows."""
+    for role in (STAFF, REVIEWER):
+        assert allowed(role, "GET", "/api/artifacts/694a6826-d415-42ba-a8a0-3ea224b1b0f9")
+        assert not allowed(role, "DELETE", "/api/artifacts/694a6826-d415-42ba-a8a0-3ea224b1b0f9")
 
 
 @SQLITE
