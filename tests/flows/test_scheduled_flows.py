@@ -31,6 +31,7 @@ from tests.conftest import ROOT, count
 from tests.flows.conftest import PrefectStack
 
 pytestmark = pytest.mark.slow
+PUBLISH = "cong-bo-chi-thi/cong-bo-chi-thi"
 PASTED = """
 code: vhtt-thang-2024
 document: {issuer: "446", number: "12", symbol: KH-VHTT, date: 2024-01-05,
@@ -71,13 +72,10 @@ def test_the_deployments_run_the_flows_these_tests_call(prefect_stack: PrefectSt
 def test_an_administrator_publishes_a_pasted_directive(
     prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = prefect_stack.run_here(
-        publish_directive,
-        monkeypatch,
-        actor="admin.cx",
-        directive_yaml=PASTED,
-        as_of="2024-03-31",
+    started = prefect_stack.start(
+        PUBLISH, "admin.cx", here=True, directive_yaml=PASTED, as_of="2024-03-31"
     )
+    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
     assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"
@@ -91,9 +89,8 @@ def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
 ) -> None:
     before = len(list_directives(prefect_stack.engine))
     bad = PASTED.replace("vhtt-thang-2024", "vhtt-sai").replace("days: 2", "days: -2")
-    run = prefect_stack.run_here(
-        publish_directive, monkeypatch, actor="admin.cx", directive_yaml=bad
-    )
+    started = prefect_stack.start(PUBLISH, "admin.cx", here=True, directive_yaml=bad)
+    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
     assert "requirements[0].schedule[0].due.days" in (run.state.message or "")
     assert len(list_directives(prefect_stack.engine)) == before
@@ -102,12 +99,14 @@ def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
 def test_staff_are_refused_before_their_pasted_text_is_read(
     prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The actor is checked first: a staff member's paste (here not even YAML) fails the run
-    as a recorded denial, not as a parse error."""
+    """The gate keeps the publishing form from staff; a run carrying a staff member's grant
+    anyway checks the person first: their paste (here not even YAML) fails the run as a
+    recorded denial, not as a parse error."""
+    paste = "code: [unclosed"
+    assert prefect_stack.ask(PUBLISH, "vhtt.lan", directive_yaml=paste).status_code == 403
     denials = count(prefect_stack.engine, "denial")
-    run = prefect_stack.run_here(
-        publish_directive, monkeypatch, actor="vhtt.lan", directive_yaml="code: [unclosed"
-    )
+    started = prefect_stack.granted(PUBLISH, "vhtt.lan", here=True, directive_yaml=paste)
+    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
     message = run.state.message
     assert message == "Chỉ quản trị viên được công bố chỉ thị; vhtt.lan là cán bộ."
