@@ -1,15 +1,15 @@
-"""One real Prefect stack for the whole test session: the one `scripts/run` starts, and the
-gate in front of it, through which people start and resume runs."""
+"""One real Prefect stack for the whole test session: the one `scripts/run` starts, the gate
+in front of it included, through which people start and resume runs."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +20,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -30,22 +29,19 @@ from prefect.exceptions import PrefectHTTPStatusError
 from prefect.flow_engine import run_flow_sync
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Pending
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import Engine
 
 import services.access
 from flows.forms import FormSync, sync_forms
-from gate.app import create_app
 from gate.session import COOKIE
 from models.storage.db import make_engine, upgrade
 from services.settings import Settings
 from tests.conftest import ROOT, load_registers, publish_seed
 
 POOL = "dondoc"
-# What the gate sends the Prefect server, which asks for no auth string in this stack yet.
-GATE_AUTH_STRING = "dondoc:test"
 
 
 def paused_form(run_id: Any, within: float = 120) -> tuple[dict[str, Any], str]:
@@ -73,10 +69,12 @@ def paused_form(run_id: Any, within: float = 120) -> tuple[dict[str, Any], str]:
 
 @dataclass(frozen=True)
 class PrefectStack:
-    """A running server and worker, the dondoc database the worker's flows write to, and the
-    gate in front of the server (`gate_url`), over that database."""
+    """A running server (`api_url`, which requires `auth_string`) and worker, the dondoc
+    database the worker's flows write to, and the gate in front of the server (`gate_url`),
+    over that database."""
 
     api_url: str
+    auth_string: str
     engine: Engine
     database_url: str
     var: Path
@@ -91,6 +89,14 @@ class PrefectStack:
         client = httpx.Client(base_url=self.gate_url, timeout=120)
         client.cookies.set(COOKIE, self.session(person))
         return client
+
+    def api(self) -> httpx.Client:
+        """A client of the Prefect server itself, with its auth string (as the gate and the
+        workers have it)."""
+        credential = base64.b64encode(self.auth_string.encode()).decode()
+        return httpx.Client(
+            base_url=self.api_url, headers={"authorization": f"Basic {credential}"}, timeout=60
+        )
 
     def session(self, person: str) -> str:
         """A live session of `person`, signed in with a code the operator printed (one per
@@ -224,10 +230,11 @@ def _tail(log: Path) -> str:
 
 @pytest.fixture(scope="session")
 def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
-    """`scripts/serve`, as `scripts/run` starts it (Prefect on its PostgreSQL, one process
-    worker with the same limit and settings), on free ports, with the seed published."""
+    """`scripts/serve`, as `scripts/run` starts it (Prefect on its PostgreSQL behind its auth
+    string, one process worker with the same limit and settings, the gate), on free ports,
+    with the seed published."""
     var = tmp_path_factory.mktemp("serve")
-    port, pg_port, outputs_port = _free_port(), _free_port(), _free_port()
+    port, gate_port, pg_port, outputs_port = (_free_port() for _ in range(4))
     api_url = f"http://127.0.0.1:{port}/api"
     database_url = f"sqlite:///{var / 'dondoc.db'}"
     # Prefect's PostgreSQL keeps its data where the postgres user can reach it.
@@ -247,6 +254,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
         "DONDOC_VAR_DIR": str(var),
         "DONDOC_PREFECT_PORT": str(port),
+        "DONDOC_GATE_PORT": str(gate_port),
         "DONDOC_PREFECT_PG_PORT": str(pg_port),
         "DONDOC_OUTPUTS_PORT": str(outputs_port),
         "DONDOC_PREFECT_PG_DIR": str(pg_dir),
@@ -274,39 +282,25 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         upgrade(engine)
         load_registers(engine)
         publish_seed(engine)
-        gate_port = _free_port()
         gate_url = f"http://127.0.0.1:{gate_port}"
+        # what the gate reads (as scripts/serve defaults it), for the operator's sign-in codes
         settings = Settings(
             database_url=database_url,
             outbox_dir=var / "outbox",
             project_dir=ROOT,
             sign_in_url=f"{gate_url}/dang-nhap",
         )
-        gate = uvicorn.Server(
-            uvicorn.Config(
-                create_app(
-                    settings=settings,
-                    upstream=api_url.removesuffix("/api"),
-                    auth_string=GATE_AUTH_STRING,
-                ),
-                host="127.0.0.1",
-                port=gate_port,
-                log_level="warning",
+        # this process reaches the Prefect server as the operator's commands do
+        auth_string = (var / "prefect-auth-string").read_text().strip()
+        updates = {PREFECT_API_URL: api_url, PREFECT_API_AUTH_STRING: auth_string}
+        with temporary_settings(updates=updates):  # type: ignore[arg-type]
+            yield PrefectStack(
+                api_url, auth_string, engine, database_url, var, flow_env, gate_url, settings
             )
-        )
-        serving = threading.Thread(target=gate.run, daemon=True)
-        serving.start()
-        while not gate.started:
-            assert serving.is_alive(), "the gate did not start"
-            time.sleep(0.05)
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield PrefectStack(api_url, engine, database_url, var, flow_env, gate_url, settings)
             # the logs and events of the runs in this process reach the server before it
             # stops (or the process retries them for a minute at exit)
             APILogWorker.drain_all(timeout=60)
             EventsWorker.drain_all(timeout=60)
-        gate.should_exit = True
-        serving.join(timeout=30)
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -123,11 +123,11 @@ def _wait(stack: PrefectStack, run_ids: list[str], done: set[str], within: float
     """The state type of each run, once every one is in `done` (or the time is up)."""
     deadline = time.monotonic() + within
     while True:
-        answer = httpx.post(
-            f"{stack.api_url}/flow_runs/filter",
-            json={"flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)},
-            timeout=30,
-        )
+        with stack.api() as api:
+            answer = api.post(
+                "/flow_runs/filter",
+                json={"flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)},
+            )
         answer.raise_for_status()
         states = {r["id"]: r["state"]["type"] for r in answer.json()}
         if len(states) == len(run_ids) and set(states.values()) <= done:

@@ -6,13 +6,16 @@ is checked to run the flow those tests call."""
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import re
+import stat
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
@@ -237,3 +240,25 @@ def test_the_consolidation_run_drafts_the_lead_offices_report(
     assert link is not None
     with urllib.request.urlopen(link[1], timeout=30) as served:
         assert served.read() == (folder / link[1].rsplit("/", 1)[1]).read_bytes()
+
+
+def test_the_prefect_server_answers_only_the_gate_and_the_workers(
+    prefect_stack: PrefectStack,
+) -> None:
+    """scripts/serve keeps one auth string per installation under var/, readable by its owner
+    alone and printed in none of its logs; without it the Prefect API gives nothing, and a
+    person reaches it only through the gate, signed in."""
+    kept = prefect_stack.var / "prefect-auth-string"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    secret = prefect_stack.auth_string
+    encoded = base64.b64encode(secret.encode()).decode()
+    for log in prefect_stack.var.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert secret not in text and encoded not in text, log.name
+    assert httpx.post(f"{prefect_stack.api_url}/flow_runs/filter", json={}).status_code == 401
+    with prefect_stack.api() as api:
+        assert api.post("/flow_runs/filter", json={"limit": 1}).status_code == 200
+    anonymous = httpx.post(f"{prefect_stack.gate_url}/api/flow_runs/filter", json={})
+    assert anonymous.status_code == 401
+    with prefect_stack.gate("cb.18712") as clerk:
+        assert clerk.post("/api/flow_runs/filter", json={"limit": 1}).status_code == 200
