@@ -7,11 +7,10 @@ from datetime import date
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
 
 import services.desks
 from flows.forms import DESK_DEPLOYMENT, SEPARATOR, SUBMIT_FLOW, submission_name
-from flows.runtime import day_of, for_clerks, issued, rename_run
+from flows.runtime import dated_run_name, day_of, for_clerks, issued, rename_run, started_by
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
@@ -72,18 +71,14 @@ def desk_markdown(unit: services.desks.UnitRef, day: date, items: list[services.
     return "\n".join(lines) + "\n"
 
 
-def desk_run_name() -> str:
-    """Who asked, as the run starts (the unit's name follows once it is known)."""
-    return f"{DESK_FLOW}{SEPARATOR}{flow_run.parameters.get('actor')}"
-
-
-@flow(name=DESK_FLOW, log_prints=True, flow_run_name=desk_run_name)
+@flow(name=DESK_FLOW, log_prints=True, flow_run_name=dated_run_name)
 @for_clerks
-def unit_work(actor: str, as_of: date | None = None, unit: str | None = None) -> int:
-    """Việc của đơn vị: the actor's unit's obligations (or, for the lead office or an admin,
-    another unit's), the most urgent first, with their due dates, statuses, return reasons
-    and the form to use; the number still to hand in."""
+def unit_work(as_of: date | None = None, unit: str | None = None) -> int:
+    """Việc của đơn vị: the obligations of the unit of whoever started the run (or, for the
+    lead office or an admin, another unit's), the most urgent first, with their due dates,
+    statuses, return reasons and the form to use; the number still to hand in."""
     settings = load_settings()
+    actor = started_by()
     day = day_of(as_of)
     unit_ref = services.desks.desk_unit(
         settings, actor, (unit or "").strip() or None, day=day_of(None), now=issued(actor).now

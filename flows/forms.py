@@ -96,32 +96,11 @@ def _figure_schema(figure: Figure) -> dict[str, Any]:
     return prop
 
 
-def _actor_field(position: int) -> dict[str, Any]:
-    return {
-        "title": "Người thực hiện (tên đăng nhập dondoc)",
-        "description": "dondoc kiểm tra người này có quyền thực hiện cho đơn vị đã chọn.",
-        "type": "string",
-        "minLength": 1,
-        "position": position,
-    }
-
-
 def submission_schema() -> dict[str, Any]:
-    """The parameter schema of a submission form: step one, the clerk names themselves. The
-    run then waits on step two, the form built for their unit (`unit_form`)."""
-    return {
-        "title": "Parameters",
-        "type": "object",
-        "properties": {
-            "actor": _actor_field(0)
-            | {
-                "description": "Bấm Submit, rồi trên trang lần chạy (⋮ → Resume) điền biểu mẫu "
-                "của đơn vị mình: chỉ có các kỳ đơn vị còn phải nộp, kèm hạn nộp."
-            }
-        },
-        "required": ["actor"],
-        "definitions": {},
-    }
+    """The parameter schema of a submission form: step one asks nothing (the gate says who
+    the clerk is). The run then waits on step two, the form built for their unit
+    (`unit_form`)."""
+    return {"title": "Parameters", "type": "object", "properties": {}, "definitions": {}}
 
 
 def period_choice(owed: Owed) -> str:
@@ -246,11 +225,6 @@ def review_schema(choices: Choices) -> dict[str, Any]:
         "title": "Parameters",
         "type": "object",
         "properties": {
-            "actor": _actor_field(0)
-            | {
-                "description": "Bấm Submit, rồi trên trang lần chạy (⋮ → Resume) xem số liệu "
-                "các đơn vị đã nộp và quyết định."
-            },
             "requirement": {
                 "title": "Nhiệm vụ",
                 "type": "string",
@@ -278,7 +252,6 @@ def review_schema(choices: Choices) -> dict[str, Any]:
                 "position": 4,
             },
         },
-        "required": ["actor"],
         "definitions": {},
     }
 
@@ -365,12 +338,6 @@ def publish_schema(directive_files: list[str]) -> dict[str, Any]:
         "title": "Parameters",
         "type": "object",
         "properties": {
-            "actor": {
-                "title": "Quản trị viên (tên đăng nhập dondoc)",
-                "type": "string",
-                "minLength": 1,
-                "position": 0,
-            },
             "directive_file": {
                 "title": "Tệp chỉ thị",
                 "type": "string",
@@ -389,25 +356,17 @@ def publish_schema(directive_files: list[str]) -> dict[str, Any]:
                 "position": 3,
             },
         },
-        "required": ["actor"],
         "definitions": {},
     }
 
 
 def desk_schema() -> dict[str, Any]:
-    """The form of a unit's list: who is asking (their unit's list is shown, or another
-    unit's the server lets them see)."""
+    """The form of a unit's list: the list of the unit of whoever the gate signed in, or
+    another unit's the server lets them see."""
     return {
         "title": "Parameters",
         "type": "object",
         "properties": {
-            "actor": {
-                "title": "Người xem (tên đăng nhập dondoc)",
-                "description": "Danh sách là việc của đơn vị người này.",
-                "type": "string",
-                "minLength": 1,
-                "position": 0,
-            },
             "as_of": {
                 "title": "Tình hình tính đến ngày (mặc định: hôm nay)",
                 "type": "string",
@@ -422,7 +381,6 @@ def desk_schema() -> dict[str, Any]:
                 "position": 2,
             },
         },
-        "required": ["actor"],
         "definitions": {},
     }
 
@@ -473,9 +431,10 @@ def submission_form(work: OpenWork) -> Form:
         name=submission_name(work.directive, work.requirement),
         description=(
             f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
-            "Bước 1: ghi tên đăng nhập của mình rồi bấm Submit. Bước 2: trên trang lần chạy "
-            "vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ có các "
-            "kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm Resume."
+            "Bước 1: bấm Submit (người nộp là tài khoản đã đăng nhập). Bước 2: trên trang "
+            "lần chạy vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ "
+            "có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm "
+            "Resume."
         ),
         entrypoint=SUBMIT_ENTRYPOINT,
         parameters={"directive": work.directive, "requirement": work.requirement},
@@ -494,7 +453,7 @@ def desired_forms(settings: Settings) -> list[Form]:
             name=directive,
             description=(
                 f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
-                "lại để bổ sung, gia hạn hoặc miễn. Bước 1: ghi tên đăng nhập, chọn nhiệm vụ, "
+                "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ, "
                 "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
                 "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
                 "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."

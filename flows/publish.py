@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 
 import services.directives
 from flows.forms import refresh_forms
-from flows.runtime import day_of, for_clerks, issued
+from flows.runtime import day_of, for_clerks, issued, rename_run, started_by
 from models.errors import InputError
 from models.files.directive import DirectiveSpec, load_directive, parse_directive
 from models.files.textfiles import parse_pasted_yaml
@@ -76,17 +76,19 @@ def opened_table(report: services.directives.OpenReport, key: str, description: 
     )
 
 
+def _what(directive_file: str | None) -> str:
+    return directive_file or "nội dung dán vào biểu mẫu"
+
+
 def publish_run_name() -> str:
-    """Who publishes what: `cong-bo-chi-thi · admin.cx · directives/cam-xuyen-cchc-2024.yaml`."""
-    given = flow_run.parameters
-    what = given.get("directive_file") or "nội dung dán vào biểu mẫu"
-    return f"cong-bo-chi-thi · {given.get('actor')} · {what}"
+    """What is published, as the run starts: `cong-bo-chi-thi ·
+    directives/cam-xuyen-cchc-2024.yaml` (who publishes comes once the run knows it)."""
+    return f"cong-bo-chi-thi · {_what(flow_run.parameters.get('directive_file'))}"
 
 
 @flow(name="cong-bo-chi-thi", log_prints=True, flow_run_name=publish_run_name)
 @for_clerks
 def publish_directive(
-    actor: str,
     directive_file: str | None = None,
     directive_yaml: str | None = None,
     as_of: date | None = None,
@@ -94,6 +96,8 @@ def publish_directive(
     """Công bố chỉ thị: publish a directive file (path under the project, e.g.
     directives/cam-xuyen-cchc-2024.yaml) or a pasted one (at most 200 kB, without YAML
     aliases), and refresh the forms."""
+    actor = started_by()
+    rename_run(f"cong-bo-chi-thi · {actor} · {_what(directive_file)}")
     check_actor(actor)
     spec, source = read_directive(directive_file, directive_yaml)
     day = day_of(as_of)

@@ -1,10 +1,11 @@
 """The lead office decides: accept, return with a reason, extend, or waive.
 
-From the form it takes two steps: the officer names themselves and narrows the directive's
-obligations (requirement, period, unit or the body above units, status); the run then waits,
-suspended, on a form listing the first matches with what each unit handed in (figures,
-narrative, evidence, when and how late) and records the decision taken there. A script may
-send `obligation` and `decision` at once instead: the same checks apply."""
+The officer is whoever the gate signed in and started the run (`started_by`). From the form
+it takes two steps: the officer narrows the directive's obligations (requirement, period,
+unit or the body above units, status); the run then waits, suspended, on a form listing the
+first matches with what each unit handed in (figures, narrative, evidence, when and how late)
+and records the decision taken there. A script, started through the gate with a person's
+session too, may send `obligation` and `decision` at once instead: the same checks apply."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from datetime import date
 import pendulum
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
 import services.checks
@@ -29,7 +29,7 @@ from flows.forms import (
     decision_form,
     refresh_forms,
 )
-from flows.runtime import day_of, for_clerks, issued, rename_run
+from flows.runtime import answer_of, day_of, for_clerks, issued, rename_run, started_by
 from flows.submission import FORM_HOURS
 from models.errors import InputError
 from models.rules.status import STATUS_WORDS
@@ -42,9 +42,10 @@ STATUS_OF_WORDS = {STATUS_WORDS[s]: s for s in REVIEW_STATUSES}
 
 
 def review_run_name() -> str:
-    """Who reviews, as the run starts (`xet-duyet · vhtt.lan`); once decided, which obligation
-    and what decision (`xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận`)."""
-    return SEPARATOR.join([REVIEW_FLOW, str(flow_run.parameters.get("actor"))])
+    """Which directive, as the run starts (`xet-duyet · cam-xuyen-cchc-2024`); then who
+    reviews (`xet-duyet · svhttdl.an`); once decided, which obligation and what decision
+    (`xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận`)."""
+    return SEPARATOR.join([REVIEW_FLOW, str(flow_run.parameters.get("directive"))])
 
 
 def _command(decision: str) -> str:
@@ -123,15 +124,16 @@ def _narrowed(
 
 def ask_the_officer(
     settings: Settings,
+    actor: str,
     directive: str,
     requirement: str | None,
     period: str | None,
     unit: str | None,
     status: str | None,
-) -> tuple[str, str, str | None, str | None] | None:
+) -> tuple[str, str, str | None, str | None, str] | None:
     """Step two: list the matches with their evidence, and wait, suspended, for the
-    officer's decision on one of them: (obligation, decision, reason, new due date), or
-    None when nothing matches."""
+    officer's decision on one of them: (obligation, decision, reason, new due date, who
+    decided: the officer, or an administrator), or None when nothing matches."""
     if status is not None and status not in STATUS_OF_WORDS:
         raise InputError(
             "form",
@@ -159,21 +161,19 @@ def ask_the_officer(
     )
     if not cases.listed:
         return None
-    answer = suspend_flow_run(
-        wait_for_input=decision_form(
-            cases, f"{listing}\n\nChọn một nghĩa vụ, quyết định rồi bấm Resume."
-        ),
-        timeout=FORM_HOURS * 3600,
+    answer, by = answer_of(
+        actor,
+        decision_form(cases, f"{listing}\n\nChọn một nghĩa vụ, quyết định rồi bấm Resume."),
         key="quyet-dinh",
+        hours=FORM_HOURS,
     )
-    return answer.obligation, answer.decision, answer.reason, answer.new_due
+    return answer.obligation, answer.decision, answer.reason, answer.new_due, by
 
 
 @flow(name=REVIEW_FLOW, log_prints=True, flow_run_name=review_run_name)
 @for_clerks
 def review_obligation(
     directive: str,
-    actor: str,
     requirement: str | None = None,
     period: str | None = None,
     unit: str | None = None,
@@ -185,14 +185,16 @@ def review_obligation(
 ) -> int | None:
     """Xét duyệt: the lead office's decision on one obligation of the directive."""
     settings = load_settings()
+    actor = started_by()
+    rename_run(SEPARATOR.join([REVIEW_FLOW, actor]))
     # nothing of the desk, not even what matches, before the person's right to it is checked
     services.desks.check_reviewer(settings, actor, directive=directive, now=pendulum.now("UTC"))
     typed_due: date | str | None = new_due
     if obligation is None or decision is None:
-        asked = ask_the_officer(settings, directive, requirement, period, unit, status)
+        asked = ask_the_officer(settings, actor, directive, requirement, period, unit, status)
         if asked is None:
             return None
-        obligation, decision, reason, typed_due = asked
+        obligation, decision, reason, typed_due, actor = asked
     command = _command(decision)
     try:
         oid = services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -13,15 +14,21 @@ import pendulum
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
 from prefect.exceptions import FailedRun
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput, read_flow_run_input
+from prefect.input.run_input import keyset_from_paused_state
 from prefect.runtime import flow_run
-from prefect.states import Failed, State
+from prefect.states import Failed, State, Suspended
 
+import services.access
 from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
+from models.rules.deliverable import canonical_json
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text
 from models.rules.workdays import TIMEZONE
 from services.checks import known_day
 from services.records import Issued
+from services.settings import load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,8 +37,8 @@ NEXT_STEPS: dict[type[DondocError], str] = {
     InputError: "Sửa thông tin đã nêu trong biểu mẫu rồi chạy lại.",
     Refused: "Xem tình trạng hiện tại của nghĩa vụ (bảng tình hình thực hiện, hoặc hỏi cơ quan "
     "chủ trì) trước khi làm lại.",
-    Unauthorized: "Kiểm tra tên tài khoản (actor) và đơn vị của mình; nếu cần quyền khác, liên "
-    "hệ quản trị viên.",
+    Unauthorized: "Đăng nhập dondoc bằng tài khoản của mình rồi chạy biểu mẫu từ đó; nếu cần "
+    "quyền khác, liên hệ quản trị viên.",
     NotFound: "Kiểm tra lại mã số đã chọn trong biểu mẫu.",
 }
 
@@ -58,6 +65,44 @@ def rename_run(name: str) -> None:
     if flow_run.id is not None:
         with get_client(sync_client=True) as client:
             client.set_flow_run_name(UUID(flow_run.id), name)
+
+
+def started_by() -> str:
+    """Who started this run: the person the gate signed in, by the grant it stamped on the run
+    (its `dondoc.grant` label), redeemed now (again, for this same run, once it is resumed).
+    Unauthorized, with the denial recorded, for a run created any other way: on the Prefect
+    API directly, with a copied, made-up or lapsed key or none, whatever its parameters and
+    other labels claim."""
+    rid = run_id()
+    labels: dict[str, Any] = {}
+    deployment = ""
+    if flow_run.id is not None:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(flow_run.id))
+        labels, deployment = dict(run.labels), str(run.deployment_id or "")
+    key = labels.get(services.access.GRANT_LABEL)
+    return services.access.redeem_start(
+        load_settings(),
+        key if isinstance(key, str) else None,
+        flow_run_id=rid,
+        deployment_id=deployment,
+        now=pendulum.now("UTC"),
+    )
+
+
+def answer_of(starter: str, form: type[RunInput], *, key: str, hours: int) -> tuple[Any, str]:
+    """Wait, suspended (holding no process), up to `hours` for the answer to `form`; once the
+    run is resumed, the answer and who gave it: the person the gate let resume it with this
+    very answer (the grant names the SHA-256 of the answer Prefect stored), who must be its
+    `starter` or an administrator. Unauthorized, with the denial recorded, otherwise."""
+    answer = suspend_flow_run(wait_for_input=form, timeout=hours * 3600, key=key)
+    # the answer as sent, under the key Prefect's suspend stored it at (nothing for `{}`)
+    stored = read_flow_run_input(keyset_from_paused_state(Suspended(pause_key=key))["response"])
+    sent = hashlib.sha256(canonical_json({} if stored is None else stored).encode()).hexdigest()
+    by = services.access.redeem_resume(
+        load_settings(), run_id(), sent, starter=starter, now=pendulum.now("UTC")
+    )
+    return answer, by
 
 
 def issued(actor: str) -> Issued:

@@ -1,10 +1,11 @@
 """Staff mark an obligation done: the submission form's flow.
 
-From the form it takes two steps: the clerk names themselves, then the run waits, suspended,
-on a form built for their unit (only what it still owes of this requirement, periods in
-words with their due dates) and records what they send when they resume it. A script may
-send everything at once instead (`unit` and `period` with the figures): the same checks
-apply."""
+The clerk is whoever the gate signed in and started the run (`started_by`). From the form it
+takes two steps: the clerk submits the form, then the run waits, suspended, on a form built
+for their unit (only what it still owes of this requirement, periods in words with their due
+dates) and records what they send when they resume it. A script, started through the gate
+with a person's session too, may send everything at once instead (`unit` and `period` with
+the figures): the same checks apply."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
 import services.desks
@@ -20,7 +20,7 @@ import services.directives
 import services.records
 import services.reports
 from flows.forms import SEPARATOR, SUBMIT_FLOW, Prefill, code_of, refresh_forms, unit_form
-from flows.runtime import day_of, for_clerks, issued, rename_run, run_id
+from flows.runtime import answer_of, day_of, for_clerks, issued, rename_run, run_id, started_by
 from models.errors import InputError, Refused
 from models.files.directive import RequirementSpec
 from models.rules.status import STATUS_WORDS
@@ -45,13 +45,14 @@ def _unit_words(unit: str) -> str:
 
 def submission_run_name() -> str:
     """Who and what, as the run starts: the unit and period when the parameters name them,
-    otherwise the clerk (their unit and period come with the second step)."""
+    otherwise the requirement (the clerk's name follows once the run knows who started it,
+    their unit and period with the second step)."""
     given = flow_run.parameters
     if given.get("unit") and given.get("period"):
         return run_name(
             SUBMIT_FLOW, _unit_words(given["unit"]), given["requirement"], given["period"]
         )
-    return run_name(SUBMIT_FLOW, str(given.get("actor")), given["requirement"])
+    return run_name(SUBMIT_FLOW, given["requirement"])
 
 
 def record_submission(
@@ -78,9 +79,10 @@ def record_submission(
     )
 
 
-def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str, Any]:
+def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str, Any, str]:
     """Step two: suspend the run on the form of the actor's unit and wait for the clerk's
-    answer; the unit (`code · name`), the period key and the answer."""
+    answer; the unit (`code · name`), the period key, the answer and who gave it (the clerk,
+    or an administrator)."""
     settings = load_settings()
     unit = services.desks.actor_unit(settings, actor, command="submit", now=issued(actor).now)
     owed = services.desks.still_owed(
@@ -108,10 +110,8 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
         ),
         None,
     )
-    answer = suspend_flow_run(
-        wait_for_input=unit_form(spec, unit, owed, prefill),
-        timeout=FORM_HOURS * 3600,
-        key="don-vi",
+    answer, by = answer_of(
+        actor, unit_form(spec, unit, owed, prefill), key="don-vi", hours=FORM_HOURS
     )
     period = code_of(answer.period)
     if prefill and period != prefill.period and answer.narrative == prefill.narrative:
@@ -124,7 +124,7 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
             f"đúng kỳ đó, hoặc viết nội dung của {period_words(period)}.",
         )
     rename_run(run_name(SUBMIT_FLOW, f"{unit.code} {unit.name}", requirement, period))
-    return f"{unit.code}{SEPARATOR}{unit.name}", period, answer
+    return f"{unit.code}{SEPARATOR}{unit.name}", period, answer, by
 
 
 def receipt_markdown(
@@ -159,7 +159,6 @@ def receipt_markdown(
 def submit_obligation(
     directive: str,
     requirement: str,
-    actor: str,
     unit: str | None = None,
     period: str | None = None,
     figures: dict[str, Any] | None = None,
@@ -167,8 +166,10 @@ def submit_obligation(
     evidence: str | None = None,
 ) -> int:
     """Nộp báo cáo: record a unit's submission with the figures the requirement asks for."""
+    actor = started_by()
     if period is None:
-        unit, period, answer = ask_the_unit(directive, requirement, actor)
+        rename_run(run_name(SUBMIT_FLOW, actor, requirement))
+        unit, period, answer, actor = ask_the_unit(directive, requirement, actor)
         figures, narrative, evidence = answer.figures, answer.narrative, answer.evidence
     elif unit is None:
         raise InputError("form", "unit", None, "a period needs its unit", vi="Thiếu đơn vị.")

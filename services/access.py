@@ -15,6 +15,11 @@ from notifications.delivery import send_now
 from services.mail import smtp
 from services.settings import Settings
 
+# The labels of a run started through the gate: who started it, and the key of the grant the
+# run redeems (only the gate sets labels under `dondoc.`; the flows trust the grant alone).
+ACTOR_LABEL = "dondoc.actor"
+GRANT_LABEL = "dondoc.grant"
+
 
 def ask_code(settings: Settings, username: str, *, now: datetime, address: str) -> None:
     """Send `username` a fresh one-time code at their registered address, at once, through
@@ -111,9 +116,11 @@ def redeem_start(
 
 
 def redeem_resume(
-    settings: Settings, flow_run_id: str, answer_sha256: str, *, now: datetime
+    settings: Settings, flow_run_id: str, answer_sha256: str, *, starter: str, now: datetime
 ) -> str:
-    return access.redeem_resume(settings.engine(), flow_run_id, answer_sha256, now=now)
+    return access.redeem_resume(
+        settings.engine(), flow_run_id, answer_sha256, starter=starter, now=now
+    )
 
 
 def sign_in_log(

@@ -7,7 +7,7 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         pattern=r"^https?://\S+$",
         description="The gate's sign-in page, as people reach it: the code letters link to it.",
     )
+    gate_prefect_url: str = Field(
+        default="http://127.0.0.1:4201",
+        pattern=r"^https?://\S+$",
+        description="The Prefect server the gate sends people's requests on to, where only the "
+        "gate and the workers reach it.",
+    )
     outputs_url: str | None = Field(
         default=None,
         pattern=r"^https?://\S+/$",
@@ -92,6 +98,7 @@ class Settings(BaseSettings):
         description="Folder for what dondoc can work out again, the holidays package's answers "
         "(default $XDG_CACHE_HOME/dondoc or ~/.cache/dondoc).",
     )
+    _engine: Engine | None = PrivateAttr(default=None)
 
     @field_validator("smtp_host", "smtp_user", mode="before")
     @classmethod
@@ -125,9 +132,14 @@ class Settings(BaseSettings):
         return url
 
     def engine(self) -> Engine:
-        """An engine on dondoc's database with these settings, which `dondoc db upgrade` must
-        have set up (DatabaseNotReady otherwise, with nothing created or written)."""
-        return ready_engine(self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms)
+        """The engine on dondoc's database with these settings, which `dondoc db upgrade` must
+        have set up (DatabaseNotReady otherwise, with nothing created or written). Made once
+        per settings object: a long-lived process (the gate) keeps one connection pool."""
+        if self._engine is None:
+            self._engine = ready_engine(
+                self.database_url, busy_timeout_ms=self.sqlite_busy_timeout_ms
+            )
+        return self._engine
 
     def engine_to_upgrade(self) -> Engine:
         """An engine on dondoc's database as it is, for migrating it (an SQLite file that does

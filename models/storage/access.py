@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -30,8 +30,10 @@ from models.rules.access import (
     SESSION_LIFETIME,
     wait_after,
 )
+from models.rules.workdays import local_date
 from models.storage.db import transaction
 from models.storage.ledger import record_denial
+from models.storage.reference import holder_on
 from models.storage.tables import (
     ACCESS_EVENT,
     ACCESS_SESSION,
@@ -41,6 +43,7 @@ from models.storage.tables import (
     REQUIREMENT,
     RUN_GRANT,
     SIGN_IN_CODE,
+    UNIT,
 )
 
 # argon2id with OWASP's recommended parameters (19 MiB, two passes, one lane): a code lives ten
@@ -84,18 +87,43 @@ def _log(
     )
 
 
-def _person(conn: Connection, username: str) -> tuple[Person, datetime | None] | None:
+def _person(
+    conn: Connection, username: str, now: datetime
+) -> tuple[Person, datetime | None] | None:
     """The person of `username` and the moment they were disabled, if the register has them."""
     row = conn.execute(sa.select(ACTOR).where(ACTOR.c.username == username)).first()
     if row is None:
         return None
-    units = sa.union(
-        sa.select(DIRECTIVE.c.lead_unit_code.label("code")),
+    person = Person(
+        row.username,
+        row.full_name,
+        row.unit_code,
+        row.role,
+        row.email,
+        _reviews(conn, row.unit_code, local_date(now)),
+    )
+    return person, row.disabled_at
+
+
+def _reviews(conn: Connection, unit_code: str, today: date) -> bool:
+    """Whether the staff of `unit_code` may open a review desk: the unit leads a published
+    directive or receives a lead office's report, or holds such an office's role `today` as
+    its successor (the flow's own check then says what the person may decide)."""
+    offices = sa.union(
+        sa.select(DIRECTIVE.c.lead_unit_code.label("code")).where(
+            DIRECTIVE.c.status == "published"
+        ),
         sa.select(REQUIREMENT.c.recipient_code.label("code")),
     ).subquery()
-    reviews = conn.execute(sa.select(sa.exists().where(units.c.code == row.unit_code))).scalar_one()
-    person = Person(row.username, row.full_name, row.unit_code, row.role, row.email, reviews)
-    return person, row.disabled_at
+    if conn.execute(sa.select(sa.exists().where(offices.c.code == unit_code))).scalar_one():
+        return True
+    # most units succeed no one: one query settles them
+    if not conn.execute(
+        sa.select(sa.exists().where(UNIT.c.successor_code == unit_code))
+    ).scalar_one():
+        return False
+    codes = conn.execute(sa.select(offices.c.code).where(offices.c.code.is_not(None)))
+    return any(holder_on(conn, code, today) == unit_code for code in codes.scalars())
 
 
 def new_code(
@@ -106,7 +134,7 @@ def new_code(
     name no one has, a person disabled or without an address: the page says the same in
     every case, so that it tells no one which names exist."""
     with transaction(engine) as conn:
-        found = _person(conn, username)
+        found = _person(conn, username, now)
         problem = (
             "no such person"
             if found is None
@@ -211,7 +239,7 @@ def sign_in(engine: Engine, username: str, code: str, *, now: datetime, address:
                 wait=left,
             )
         else:
-            found = _person(conn, username)
+            found = _person(conn, username, now)
             spent = (
                 None
                 if found is None or found[1] is not None
@@ -263,7 +291,7 @@ def session_person(engine: Engine, token: str, *, now: datetime) -> Person | Non
             or now >= row.last_seen_at + SESSION_IDLE
         ):
             return None
-        found = _person(conn, row.username)
+        found = _person(conn, row.username, now)
     if found is None or found[1] is not None:
         return None
     if now - row.last_seen_at >= _SEEN_EVERY:
@@ -361,10 +389,21 @@ def run_starter(engine: Engine, flow_run_id: str) -> str | None:
 
 
 def _refuse(
-    engine: Engine, *, command: str, flow_run_id: str, reason: str, now: datetime
+    engine: Engine,
+    *,
+    command: str,
+    flow_run_id: str,
+    reason: str,
+    now: datetime,
+    actor: str = "?",
 ) -> Unauthorized:
     record_denial(
-        engine, actor="?", command=command, target=f"flow run {flow_run_id}", reason=reason, now=now
+        engine,
+        actor=actor,
+        command=command,
+        target=f"flow run {flow_run_id}",
+        reason=reason,
+        now=now,
     )
     return Unauthorized(
         f"flow run {flow_run_id}: {reason}",
@@ -411,12 +450,16 @@ def redeem_start(
     raise _refuse(engine, command="start", flow_run_id=flow_run_id, reason=str(problem), now=now)
 
 
-def redeem_resume(engine: Engine, flow_run_id: str, answer_sha256: str, *, now: datetime) -> str:
+def redeem_resume(
+    engine: Engine, flow_run_id: str, answer_sha256: str, *, starter: str, now: datetime
+) -> str:
     """Who resumed this run with this answer, from the grant the gate wrote for it, spent
-    now. Unauthorized, with the denial recorded, if the gate wrote none for this answer."""
+    now. Unauthorized, with the denial recorded, if the gate wrote none for this answer, or
+    wrote it for someone who is neither the run's `starter` nor an administrator."""
     with transaction(engine) as conn:
         row = conn.execute(
-            sa.select(RUN_GRANT)
+            sa.select(RUN_GRANT, ACTOR.c.role)
+            .join(ACTOR, ACTOR.c.username == RUN_GRANT.c.username, isouter=True)
             .where(
                 RUN_GRANT.c.kind == "resume",
                 RUN_GRANT.c.flow_run_id == flow_run_id,
@@ -427,15 +470,21 @@ def redeem_resume(engine: Engine, flow_run_id: str, answer_sha256: str, *, now: 
             .order_by(RUN_GRANT.c.id.desc())
             .limit(1)
         ).first()
-        if row is not None:
+        if row is not None and (row.username == starter or row.role == "admin"):
             conn.execute(RUN_GRANT.update().where(RUN_GRANT.c.id == row.id).values(redeemed_at=now))
             return str(row.username)
+    reason = (
+        "was resumed without the gate"
+        if row is None
+        else f"was resumed by {row.username}, who neither started it nor administers"
+    )
     raise _refuse(
         engine,
         command="resume",
         flow_run_id=flow_run_id,
-        reason="was resumed without the gate",
+        reason=reason,
         now=now,
+        actor="?" if row is None else str(row.username),
     )
 
 

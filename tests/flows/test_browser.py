@@ -1,9 +1,11 @@
-"""A commune officer works through the Prefect UI in a real browser (Debian's Chromium driven
-by Playwright): names themselves in the submission form, fills the form of their unit on the
-paused run, and the obligation becomes `submitted`; their unit's next form no longer offers that
-period; their unit's own list shows it waiting on review. The lead office's officer narrows
-the review to one commune and sees the figures it handed in before accepting; an officer of a
-closed office is refused, and the run's page says so in one Vietnamese line."""
+"""A commune officer works through the gate and the Prefect UI in a real browser (Debian's
+Chromium driven by Playwright): signs in with the code the operator printed, submits the
+submission form (it asks no name), fills the form of their unit on the paused run, and the
+obligation becomes `submitted`; their unit's next form no longer offers that period; their
+unit's own list shows it waiting on review; the review desk and the administrator's pages are
+not theirs. The lead office's officer signs in, narrows the review to one commune and sees the
+figures it handed in before accepting; an officer of a closed office is refused, and the run's
+page says so in one Vietnamese line."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from playwright.sync_api import expect
 from prefect.client.orchestration import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+import services.access
 from models.rules.status import Day
 from models.storage import ledger
 from models.storage.queries import list_obligations
@@ -61,12 +64,22 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _deployment_id(name: str) -> str:
-    async def read() -> str:
-        async with get_client() as client:
-            return str((await client.read_deployment_by_name(name)).id)
-
-    return run_coro_as_sync(read()) or ""
+def _signed_in(stack: PrefectStack, browser: Any, person: str) -> Any:
+    """A page of a browser of its own, kept off the network, where `person` signed in at the
+    gate with a code the operator printed (as the first administrator, or anyone while mail
+    is down, does); on the UI's first page."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    code = services.access.operator_code(
+        stack.settings, person, now=datetime.now(UTC), os_user="test"
+    )
+    assert code is not None
+    page.goto(f"{stack.gate_url}/dang-nhap/ma")
+    page.locator("#ten").fill(person)
+    page.locator("#ma").fill(code)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(re.compile(r"/v2/"))
+    return page
 
 
 def _status(stack: PrefectStack, oid: int) -> str:
@@ -86,12 +99,12 @@ def _choose(page: Any, option: str) -> None:
     expect(page.get_by_text(option, exact=True)).to_be_visible()
 
 
-def _open_form(page: Any, base: str, deployment: str, actor_field: str) -> None:
-    """A deployment's "Run → Custom run" form, once it shows its first field."""
-    page.goto(f"{base}/v2/deployments/deployment/{_deployment_id(deployment)}")
+def _open_form(page: Any, stack: PrefectStack, deployment: str) -> None:
+    """A deployment's "Run → Custom run" form, once it shows its Submit button."""
+    page.goto(f"{stack.gate_url}/v2/deployments/deployment/{stack.deployment_id(deployment)}")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Custom run").click()
-    page.get_by_text(actor_field).wait_for()
+    page.get_by_role("button", name="Submit").wait_for()
 
 
 def _start(page: Any) -> str:
@@ -130,13 +143,12 @@ def _resume_dialog(page: Any, base: str, run_id: str, first_field: str = "Kỳ b
     return dialog
 
 
-def _review(page: Any, base: str, actor: str, unit: str) -> tuple[Any, str]:
+def _review(page: Any, stack: PrefectStack, unit: str) -> tuple[Any, str]:
     """Step one of a review, narrowed to one unit: the dialog of step two, and the run."""
-    _open_form(page, base, REVIEW, "Người thực hiện (tên đăng nhập dondoc)")
-    page.get_by_role("textbox").nth(1).fill(actor)
-    page.get_by_role("textbox").nth(2).fill(unit)
+    _open_form(page, stack, REVIEW)
+    page.get_by_role("textbox").nth(1).fill(unit)  # after the run's name
     run_id = _start(page)
-    return _resume_dialog(page, base, run_id, "Nghĩa vụ"), run_id
+    return _resume_dialog(page, stack.gate_url, run_id, "Nghĩa vụ"), run_id
 
 
 def _submit_q2(stack: PrefectStack, unit: str, **figures: int) -> int:
@@ -151,19 +163,18 @@ def _submit_q2(stack: PrefectStack, unit: str, **figures: int) -> int:
     return oid
 
 
-def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit_owes(
+def test_a_signed_in_commune_officer_is_offered_only_what_their_unit_owes(
     prefect_stack: PrefectStack, browser: object
 ) -> None:
     prefect_stack.sync()
     oid = obligation_id(prefect_stack.engine, "1c", "18694", "2024-Q1")
     assert _status(prefect_stack, oid) == "open"
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
-    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
-    base = prefect_stack.api_url.removesuffix("/api")
+    page = _signed_in(prefect_stack, browser, "cb.18694")
+    base = prefect_stack.gate_url
 
-    # step one: who the clerk is; step two: the form of their unit, on the paused run
-    _open_form(page, base, FORM, "Người thực hiện (tên đăng nhập dondoc)")
-    page.get_by_role("textbox").nth(1).fill("cb.18694")  # after the run's name
+    # step one asks nothing (the gate says who the clerk is); step two: the form of their
+    # unit, on the paused run
+    _open_form(page, prefect_stack, FORM)
     dialog = _resume_dialog(page, base, _start(page))
     expect(dialog.get_by_text("18694 Xã Cẩm Thành", exact=False)).to_be_visible()
     _choose(page, "2024-Q1 · Quý I/2024 — hạn 15/03/2024")
@@ -177,8 +188,7 @@ def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit
     assert _status(prefect_stack, oid) == "submitted"
 
     # the unit handed in Q1: its next form offers the other periods, in words with due dates
-    _open_form(page, base, FORM, "Người thực hiện (tên đăng nhập dondoc)")
-    page.get_by_role("textbox").nth(1).fill("cb.18694")
+    _open_form(page, prefect_stack, FORM)
     dialog = _resume_dialog(page, base, _start(page))
     dialog.get_by_text("Select", exact=True).first.click()
     page.get_by_role("option").first.wait_for()
@@ -193,8 +203,7 @@ def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit
     page.keyboard.press("Escape")
 
     # the unit's own list: what it handed in waits on review, the rest is still to do
-    _open_form(page, base, DESK, "Người xem (tên đăng nhập dondoc)")
-    page.get_by_role("textbox").nth(1).fill("cb.18694")
+    _open_form(page, prefect_stack, DESK)
     listed = _start(page)
     _until(listed, lambda state: state.is_final())
     page.goto(f"{base}/v2/runs/flow-run/{listed}")
@@ -205,6 +214,18 @@ def test_a_commune_officer_names_themselves_then_is_offered_only_what_their_unit
     expect(submitted).to_contain_text("Đã nộp, chờ xét")
     expect(submitted).to_contain_text("Chờ cơ quan chủ trì xét duyệt.")
     expect(page.get_by_role("row").filter(has_text="Quý II/2024")).to_contain_text("17/06/2024")
+
+    # the review desk's form is not theirs: the gate refuses it, and the UI says so
+    _open_form(page, prefect_stack, REVIEW)
+    with page.expect_response(lambda r: r.url.endswith("/create_flow_run")) as refused:
+        page.get_by_role("button", name="Submit").click()
+    assert refused.value.status == 403
+    expect(page.get_by_text("không được chạy biểu mẫu xet-duyet").first).to_be_visible()
+    # nor are the administrator's pages: what they ask the API for is refused
+    for pages in ("variables", "blocks", "automations", "concurrency-limits"):
+        with page.expect_response(lambda r: "/api/" in r.url and r.status == 403) as refused:
+            page.goto(f"{base}/v2/{pages}")
+        assert refused.value.request.method in ("GET", "POST"), pages
     page.close()
 
 
@@ -215,16 +236,13 @@ def test_a_refusal_reads_as_one_vietnamese_line_on_the_run(
     today, and the run's page says why not, in Vietnamese, where the clerk is looking, before
     any report is shown."""
     _submit_q2(prefect_stack, "18721")
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
-    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
-    base = prefect_stack.api_url.removesuffix("/api")
-    _open_form(page, base, REVIEW, "Người thực hiện (tên đăng nhập dondoc)")
-    page.get_by_role("textbox").nth(1).fill("vhtt.lan")
-    page.get_by_role("textbox").nth(2).fill("18721")
+    page = _signed_in(prefect_stack, browser, "vhtt.lan")
+    _open_form(page, prefect_stack, REVIEW)
+    page.get_by_role("textbox").nth(1).fill("18721")  # after the run's name
     refused = _start(page)
     _until(refused, lambda state: state.is_final())
     assert _state(refused).is_failed()
-    page.goto(f"{base}/v2/runs/flow-run/{refused}")
+    page.goto(f"{prefect_stack.gate_url}/v2/runs/flow-run/{refused}")
     line = (
         "Đơn vị 446-VHTT của tài khoản vhtt.lan đã ngừng hoạt động từ 01/07/2025: chỉ còn nộp "
         "được báo cáo còn nợ, không xét duyệt được."
@@ -239,10 +257,8 @@ def test_the_officer_sees_the_figures_before_accepting(
     """The lead office's successor narrows the review to one commune: the figures it handed
     in are on the form, under their labels, before the decision."""
     oid = _submit_q2(prefect_stack, "18727", leaflets=4321, seminars=7)
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
-    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
-    base = prefect_stack.api_url.removesuffix("/api")
-    dialog, decided = _review(page, base, "svhttdl.an", "18727")
+    page = _signed_in(prefect_stack, browser, "svhttdl.an")
+    dialog, decided = _review(page, prefect_stack, "18727")
     expect(dialog.get_by_role("row").filter(has_text="Số tờ rơi")).to_contain_text("4321")
     expect(dialog.get_by_role("row").filter(has_text="Số buổi tọa đàm")).to_contain_text("7")
     expect(dialog.get_by_text("bởi cb.18727", exact=False).first).to_be_visible()

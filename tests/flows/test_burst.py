@@ -1,9 +1,10 @@
 """Clerks submitting at the same moment (DESIGN §4, case 15): against the stack `scripts/run`
-starts, every submission sent the way the UI sends it, no retries: the form's Submit (one
-`POST /deployments/{id}/create_flow_run` naming the clerk), then, once the run waits on their
-unit's form, its Resume (one `POST /flow_runs/{id}/resume` with the answer), all at once each
-time. Every one is taken; the runs queue on the worker and complete, every event is in the
-log, and the lead office's review desk lists every one as waiting for its decision."""
+starts, every submission sent the way the UI sends it, through the gate, each clerk signed in,
+no retries: the form's Submit (one `POST /api/deployments/{id}/create_flow_run`), then, once
+the run waits on their unit's form, its Resume (one `POST /api/flow_runs/{id}/resume` with the
+answer), all at once each time. Every one is taken; the runs queue on the worker and complete,
+every event is in the log, and the lead office's review desk lists every one as waiting for its
+decision."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from prefect.client.orchestration import get_client
-from prefect.utilities.asyncutils import run_coro_as_sync
 
 import services.desks
 from flows.forms import period_choice
+from gate.session import COOKIE
 from models.storage import ledger
 from models.storage.db import transaction
 from services.settings import Settings
@@ -71,21 +71,20 @@ def _answer(row: sa.Row) -> dict[str, Any]:
     return {"period": period_choice(owed), "figures": FIGURES, "narrative": "Báo cáo gửi cùng lúc"}
 
 
-def _deployment_id(name: str) -> str:
-    async def read() -> str:
-        async with get_client() as client:
-            return str((await client.read_deployment_by_name(name)).id)
-
-    return run_coro_as_sync(read()) or ""
-
-
-def _send(stack: PrefectStack, requests: list[tuple[str, dict[str, Any]]]) -> list[httpx.Response]:
-    """POST every request at once, as separate clerks clicking would."""
+def _send(
+    stack: PrefectStack, requests: list[tuple[sa.Row, str, dict[str, Any]]]
+) -> list[httpx.Response]:
+    """POST every request through the gate at once, as the clerks of the rows (each signed
+    in) clicking would."""
+    cookies = [f"{COOKIE}={stack.session(f'cb.{row.unit_code}')}" for row, _, _ in requests]
 
     async def send() -> list[httpx.Response]:
-        async with httpx.AsyncClient(timeout=120) as client:
+        async with httpx.AsyncClient(base_url=stack.gate_url, timeout=120) as client:
             return await asyncio.gather(
-                *(client.post(f"{stack.api_url}/{path}", json=body) for path, body in requests)
+                *(
+                    client.post(f"/api/{path}", json=body, headers={"cookie": cookie})
+                    for (_, path, body), cookie in zip(requests, cookies, strict=True)
+                )
             )
 
     return asyncio.run(send())
@@ -95,13 +94,7 @@ def _submit(stack: PrefectStack, deployment: str, batch: list[sa.Row]) -> list[s
     """The clerks of the batch click the form's Submit at once; the runs' ids."""
     created = _send(
         stack,
-        [
-            (
-                f"deployments/{deployment}/create_flow_run",
-                {"parameters": {"actor": f"cb.{row.unit_code}"}},
-            )
-            for row in batch
-        ],
+        [(row, f"deployments/{deployment}/create_flow_run", {"parameters": {}}) for row in batch],
     )
     _taken(created, 201)
     return [answer.json()["id"] for answer in created]
@@ -112,7 +105,7 @@ def _resume(stack: PrefectStack, run_ids: list[str], batch: list[sa.Row]) -> Non
     resumed = _send(
         stack,
         [
-            (f"flow_runs/{run_id}/resume", {"run_input": _answer(row)})
+            (row, f"flow_runs/{run_id}/resume", {"run_input": _answer(row)})
             for run_id, row in zip(run_ids, batch, strict=True)
         ],
     )
@@ -133,11 +126,11 @@ def _wait(stack: PrefectStack, run_ids: list[str], done: set[str], within: float
     """The state type of each run, once every one is in `done` (or the time is up)."""
     deadline = time.monotonic() + within
     while True:
-        answer = httpx.post(
-            f"{stack.api_url}/flow_runs/filter",
-            json={"flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)},
-            timeout=30,
-        )
+        with stack.api() as api:
+            answer = api.post(
+                "/flow_runs/filter",
+                json={"flow_runs": {"id": {"any_": run_ids}}, "limit": len(run_ids)},
+            )
         answer.raise_for_status()
         states = {r["id"]: r["state"]["type"] for r in answer.json()}
         if len(states) == len(run_ids) and set(states.values()) <= done:
@@ -179,7 +172,7 @@ def test_forty_clerks_at_once_are_all_taken_and_recorded(
     prefect_stack: PrefectStack, candidates: list[sa.Row]
 ) -> None:
     batch = candidates[:BURST]
-    run_ids = _submit(prefect_stack, _deployment_id(FORM), batch)
+    run_ids = _submit(prefect_stack, prefect_stack.deployment_id(FORM), batch)
     _paused(prefect_stack, run_ids)
     _resume(prefect_stack, run_ids, batch)
     states = _wait(prefect_stack, run_ids, FINAL, within=900)
@@ -207,7 +200,7 @@ def test_two_clerks_at_once_five_times_are_never_refused(
 ) -> None:
     """On Prefect's own SQLite database two runs created at once lost one every time (DESIGN
     §2, measured facts): five pairs show that loss if it comes back."""
-    deployment = _deployment_id(FORM)
+    deployment = prefect_stack.deployment_id(FORM)
     pairs = candidates[BURST : BURST + 10]
     run_ids: list[str] = []
     for start in range(0, 10, 2):

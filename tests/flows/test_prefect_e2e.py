@@ -1,15 +1,20 @@
-"""End to end through a real Prefect server: the forms are deployments generated from dondoc's
-database. A clerk's run (what the UI's "Custom run" sends) waits on the form of their unit and
-what they send on resuming it (the UI's "Resume") reaches the same domain command and event log
-as the CLI; a script's run with every parameter does too. What only the UI's path shows (a
-run named by its form, paused, resumed) goes through the worker; a run that needs no answer
-runs its flow in this process (`PrefectStack.run_here`) against the same server and database."""
+"""End to end through a real Prefect server and the gate in front of it: the forms are
+deployments generated from dondoc's database. A signed-in clerk's run (what the UI's "Custom
+run" sends through the gate) waits on the form of their unit and what they send on resuming
+it (the UI's "Resume") reaches the same domain command and event log as the CLI; a script's
+run with every parameter does too. The person is the one the gate signed in: a run created on
+the Prefect API another way does nothing and records a denial. What only the UI's path shows
+(a run named by its form, paused, resumed) goes through the worker; a run that needs no answer
+runs its flow in this process (`PrefectStack.run_here`, the very run the gate created) against
+the same server and database."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,25 +22,28 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+import services.access
 import services.records
 import services.reports
 from flows.consolidate import consolidate_reports
 from flows.desk import unit_work
 from flows.review import review_obligation
 from flows.submission import submit_obligation
+from models.rules.deliverable import canonical_json
 from models.storage import ledger
 from models.storage.db import transaction
+from services.access import ACTOR_LABEL, GRANT_LABEL
 from services.settings import Settings
 from tests.conftest import NOW, obligation_id
 from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow
 REPORT = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
+REVIEW = "xet-duyet/cam-xuyen-cchc-2024"
 FIGURES = {
     "training_classes": 2,
     "seminars": 1,
@@ -46,15 +54,15 @@ FIGURES = {
 }
 
 
-def _run(name: str, parameters: dict[str, Any]) -> FlowRun:
-    return run_deployment(name, parameters=parameters, timeout=180)  # type: ignore[return-value]
-
-
-def _waiting(name: str, actor: str) -> FlowRun:
-    """Step one of the form: the clerk names themselves; the run once it waits on step two
-    (or has ended)."""
-    run: FlowRun = run_deployment(name, parameters={"actor": actor}, timeout=0)  # type: ignore[assignment]
+def _waiting(stack: PrefectStack, name: str, person: str, **parameters: Any) -> FlowRun:
+    """Step one of the form, sent through the gate signed in as `person`; the run once it
+    waits on step two (or has ended)."""
+    run = stack.start(name, person, **parameters)
     return _until(run, lambda state: state.is_paused() or state.is_final())
+
+
+def _ended(run: FlowRun) -> FlowRun:
+    return _until(run, lambda state: state.is_final())
 
 
 def _until(run: FlowRun, done: Callable[[State], bool]) -> FlowRun:
@@ -72,10 +80,26 @@ def _unit_form(run: FlowRun) -> tuple[dict[str, Any], str]:
     return paused_form(run.id)
 
 
-def _resume(run: FlowRun, answer: dict[str, Any]) -> FlowRun:
+def _send(stack: PrefectStack, run: FlowRun, person: str, answer: dict[str, Any]) -> Any:
+    """Step two, the form's Resume through the gate signed in as `person`: Prefect's verdict
+    on the answer."""
+    with stack.gate(person) as client:
+        sent = client.post(f"/api/flow_runs/{run.id}/resume", json={"run_input": answer})
+    # Prefect answers 201 to an answer it takes, 200 to one it rejects
+    assert sent.status_code in (200, 201), sent.text
+    return sent.json()
+
+
+def _resume(stack: PrefectStack, run: FlowRun, person: str, answer: dict[str, Any]) -> FlowRun:
     """Step two: the clerk sends the unit's form; the run once it has ended."""
-    resume_flow_run(run.id, run_input=answer)
-    return _until(run, lambda state: state.is_final())
+    verdict = _send(stack, run, person, answer)
+    assert verdict["status"] == "ACCEPT", verdict
+    return _ended(run)
+
+
+def _denials(stack: PrefectStack) -> list[sa.Row]:
+    with transaction(stack.engine, writes=False) as conn:
+        return list(conn.execute(sa.text("SELECT actor, target, reason FROM denial ORDER BY id")))
 
 
 def _events(stack: PrefectStack, oid: int) -> list[sa.Row]:
@@ -127,16 +151,16 @@ def forms(prefect_stack: PrefectStack) -> list[str]:
 def test_each_requirement_gets_its_own_form(forms: list[str]) -> None:
     assert REPORT in forms and "xet-duyet/cam-xuyen-cchc-2024" in forms
     assert not any(name.split("/")[1].startswith(("1a ", "1b ", "2a ", "3 ")) for name in forms)
-    # step one asks who the clerk is; their unit's form comes with the run
-    assert list(_schema(REPORT)["properties"]) == ["actor"]
+    # step one asks nothing, not even who the clerk is; their unit's form comes with the run
+    assert _schema(REPORT)["properties"] == {}
 
 
-def test_a_clerk_names_themselves_then_sends_the_form_built_for_their_unit(
+def test_a_signed_in_clerk_submits_then_sends_the_form_built_for_their_unit(
     prefect_stack: PrefectStack, forms: list[str]
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18712", "2024-Q1")
     before = _events(prefect_stack, oid)
-    run = _waiting(REPORT, "cb.18712")
+    run = _waiting(prefect_stack, REPORT, "cb.18712")
     assert run.state is not None and run.state.is_paused(), run.state
     assert run.name == "nop-bao-cao · cb.18712 · 1c"
     schema, description = _unit_form(run)
@@ -158,14 +182,16 @@ def test_a_clerk_names_themselves_then_sends_the_form_built_for_their_unit(
         "description": "Đơn vị tính: lớp",
     }
     assert figures["required"] == list(FIGURES)
-    done = _resume(
-        run,
-        {
-            "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
-            "figures": FIGURES,
-            "narrative": "Quý I",
-        },
-    )
+    answer = {
+        "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
+        "figures": FIGURES,
+        "narrative": "Quý I",
+    }
+    # another clerk may not resume it
+    with prefect_stack.gate("cb.18673") as other:
+        refused = other.post(f"/api/flow_runs/{run.id}/resume", json={"run_input": answer})
+    assert refused.status_code == 403, refused.text
+    done = _resume(prefect_stack, run, "cb.18712", answer)
     assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
     assert done.name == "nop-bao-cao · 18712 Xã Nam Phúc Thăng · 1c · 2024-Q1"
     last = _events(prefect_stack, oid)[-1]
@@ -176,19 +202,58 @@ def test_a_clerk_names_themselves_then_sends_the_form_built_for_their_unit(
     assert "kỳ **Quý I/2024** (2024-Q1), đơn vị **18712 · Xã Nam Phúc Thăng**" in receipt
     assert "| Số tờ rơi | 300 | tờ |" in receipt and "Đã nộp, chờ xét" in receipt
     # the period handed in is no longer offered to the unit
-    again, _ = _unit_form(_waiting(REPORT, "cb.18712"))
+    again, _ = _unit_form(_waiting(prefect_stack, REPORT, "cb.18712"))
     assert again["properties"]["period"]["enum"][0] == "2024-Q2 · Quý II/2024 — hạn 17/06/2024"
     assert not any(p.startswith("2024-Q1 ") for p in again["properties"]["period"]["enum"])
 
 
-def test_the_first_step_refuses_an_unknown_clerk_and_a_unit_that_owes_nothing(
-    prefect_stack: PrefectStack, forms: list[str]
+def test_a_run_created_on_the_prefect_api_without_the_gate_does_nothing(
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unknown = _waiting(REPORT, "khong.co")
-    assert unknown.state is not None and unknown.state.type == StateType.FAILED
-    assert unknown.state.message == "Không có tài khoản «khong.co» trong danh sách cán bộ."
-    assert "Traceback" not in _logs(unknown)
-    lead = _waiting(REPORT, "vhtt.lan")
+    """Whoever reaches the Prefect API another way (only the gate and the workers can) and
+    names a clerk, in the gate's own label, with no grant, a made-up one or one another run
+    spent: the run writes no event, fails with one Vietnamese line and no traceback, and the
+    denial is recorded."""
+    oid = obligation_id(prefect_stack.engine, "1c", "18712", "2024-Q4")
+    before, denied = _events(prefect_stack, oid), len(_denials(prefect_stack))
+    spent = prefect_stack.run_here(
+        unit_work,
+        monkeypatch,
+        prefect_stack.start("viec-cua-don-vi/viec-cua-don-vi", "cb.18712", here=True),
+    )
+    assert spent.state is not None and spent.state.type == StateType.COMPLETED, spent.state
+    claim = {ACTOR_LABEL: "cb.18712"}
+    script = {"unit": "18712", "period": "2024-Q4", "figures": FIGURES, "narrative": "Quý IV"}
+    runs = [
+        prefect_stack.forged(REPORT, claim | extra, **script)
+        for extra in ({}, {GRANT_LABEL: "bia-dat"}, {GRANT_LABEL: spent.labels[GRANT_LABEL]})
+    ]
+    for run in map(_ended, runs):
+        assert run.state is not None and run.state.type == StateType.FAILED, run.state
+        assert run.state.message == (
+            "Lượt chạy này không được tạo qua cổng đăng nhập của dondoc nên không được ghi nhận."
+        )
+        assert "Traceback" not in _logs(run)
+    assert _events(prefect_stack, oid) == before
+    # the worker runs them in any order
+    assert sorted((d.actor, d.target, d.reason) for d in _denials(prefect_stack)[denied:]) == (
+        sorted(
+            ("?", f"flow run {run.id}", reason)
+            for run, reason in zip(
+                runs,
+                [
+                    "carries no grant of the gate",
+                    "carries no grant of the gate",
+                    "carries a grant another run spent",
+                ],
+                strict=True,
+            )
+        )
+    )
+
+
+def test_a_unit_that_owes_nothing_is_told_so(prefect_stack: PrefectStack, forms: list[str]) -> None:
+    lead = _waiting(prefect_stack, REPORT, "vhtt.lan")
     assert lead.state is not None and lead.state.type == StateType.FAILED
     assert lead.state.message == (
         "Đơn vị 446-VHTT Phòng Văn hóa - Thông tin huyện Cẩm Xuyên không có kỳ nào còn phải nộp "
@@ -196,28 +261,28 @@ def test_the_first_step_refuses_an_unknown_clerk_and_a_unit_that_owes_nothing(
     )
 
 
-def test_a_script_sending_another_units_actor_is_refused_in_the_run(
-    prefect_stack: PrefectStack, forms: list[str]
+def test_a_clerk_cannot_submit_for_another_unit(
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The gate refuses a clerk's start naming another unit; a run carrying the clerk's own
+    grant that names it anyway is refused by the flow, in one line and without a traceback."""
     oid = obligation_id(prefect_stack.engine, "1c", "18673", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
-    run = _run(
-        REPORT,
-        {
-            "actor": "cb.18712",
-            "unit": "18673 · Thị trấn Cẩm Xuyên",
-            "period": "2024-Q1",
-            "figures": FIGURES,
-            "narrative": "Quý I",
-        },
-    )
+    script = {
+        "unit": "18673 · Thị trấn Cẩm Xuyên",
+        "period": "2024-Q1",
+        "figures": FIGURES,
+        "narrative": "Quý I",
+    }
+    assert prefect_stack.ask(REPORT, "cb.18712", **script).status_code == 403
+    run = _ended(prefect_stack.granted(REPORT, "cb.18712", **script))
     assert run.state is not None and run.state.type == StateType.FAILED
     # one Vietnamese line where the clerk is looking, what to do next, and no traceback
     assert run.state.message == (
         "Tài khoản cb.18712 thuộc đơn vị 18712, không nộp báo cáo thay đơn vị 18673 được."
     )
     advice = prefect_stack.artifacts(run.id)["tu-choi"].data
-    assert "Việc cần làm: Kiểm tra tên tài khoản" in advice and "cb.18712 acts for" in advice
+    assert "Việc cần làm: Đăng nhập dondoc" in advice and "cb.18712 acts for" in advice
     logs = _logs(run)
     assert "Traceback" not in logs and "Từ chối: Tài khoản cb.18712" in logs
     assert _events(prefect_stack, oid) == before
@@ -233,38 +298,55 @@ def test_a_negative_figure_is_refused_by_the_units_form_naming_the_field(
 ) -> None:
     oid = obligation_id(prefect_stack.engine, "1c", "18679", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
-    run = _waiting(REPORT, "cb.18679")
-    with pytest.raises(RuntimeError, match=r"figures\.leaflets") as refused:
-        resume_flow_run(
-            run.id,
-            run_input={
-                "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
-                "figures": {**FIGURES, "leaflets": -1},
-                "narrative": "Quý I",
-            },
-        )
-    assert "less than the minimum of 0" in str(refused.value)
+    run = _waiting(prefect_stack, REPORT, "cb.18679")
+    answer = {
+        "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
+        "figures": FIGURES,
+        "narrative": "Quý I",
+    }
+    verdict = _send(
+        prefect_stack, run, "cb.18679", answer | {"figures": {**FIGURES, "leaflets": -1}}
+    )
+    assert verdict["status"] == "REJECT", verdict
+    assert "figures.leaflets" in str(verdict) and "less than the minimum of 0" in str(verdict)
     assert _events(prefect_stack, oid) == before
+    # resumed on the Prefect API, with a grant for that very answer written for another
+    # clerk: the run takes it from no one but its starter, writes nothing, records the denial
+    denied = len(_denials(prefect_stack))
+    services.access.grant_resume(
+        prefect_stack.settings,
+        "cb.18673",
+        str(run.id),
+        hashlib.sha256(canonical_json(answer).encode()).hexdigest(),
+        now=datetime.now(UTC),
+    )
+    resume_flow_run(run.id, run_input=answer)
+    ended = _ended(run)
+    assert ended.state is not None and ended.state.type == StateType.FAILED, ended.state
+    assert "Traceback" not in _logs(ended)
+    assert _events(prefect_stack, oid) == before
+    assert [(d.actor, d.reason) for d in _denials(prefect_stack)[denied:]] == [
+        ("cb.18673", "was resumed by cb.18673, who neither started it nor administers")
+    ]
 
 
 def test_a_scripts_run_refuses_a_negative_figure_without_the_forms_check(
-    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
+    prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The flow itself, called with every parameter as a script's run with the server's
-    check of the form switched off would be."""
+    """The flow itself, started through the gate with every parameter, as a script's run
+    (a person with a session) with the server's check of the form switched off would be."""
     oid = obligation_id(prefect_stack.engine, "4c", "446-TTVHTT", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
-    run = prefect_stack.run_here(
-        submit_obligation,
-        monkeypatch,
-        directive="cam-xuyen-cchc-2024",
-        requirement="4c",
-        actor="ttvhtt.minh",
+    started = prefect_stack.start(
+        "nop-bao-cao/4c · cam-xuyen-cchc-2024",
+        "ttvhtt.minh",
+        here=True,
         unit="446-TTVHTT · Trung tâm",
         period="2024-Q1",
         figures={**FIGURES, "seminars": -3},
         narrative="Quý I",
     )
+    run = prefect_stack.run_here(submit_obligation, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
     assert "không được nhỏ hơn 0 (đã nhập «-3»)" in (run.state.message or "")
     assert _events(prefect_stack, oid) == before
@@ -282,21 +364,29 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
     )
     officer = services.records.Issued("vhtt.lan", "desk-return", "test", NOW)
     services.records.return_(settings, oid, officer, reason="Thiếu số liệu tờ rơi")
-    assert _schema("viec-cua-don-vi/viec-cua-don-vi")["properties"]["actor"]["title"] == (
-        "Người xem (tên đăng nhập dondoc)"
+    desk = "viec-cua-don-vi/viec-cua-don-vi"
+    assert "actor" not in _schema(desk)["properties"]  # the gate says who asks
+    run = prefect_stack.run_here(
+        unit_work, monkeypatch, prefect_stack.start(desk, "cb.18673", here=True, as_of="2024-06-12")
     )
-    run = prefect_stack.run_here(unit_work, monkeypatch, actor="cb.18673", as_of="2024-06-12")
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert run.name == "viec-cua-don-vi · 18673 Thị trấn Cẩm Xuyên · 12/06/2024"
     # the lead office (its successor today) reads the same list; another commune may not
     lead = prefect_stack.run_here(
-        unit_work, monkeypatch, actor="svhttdl.an", as_of="2024-06-12", unit="18673"
+        unit_work,
+        monkeypatch,
+        prefect_stack.start(desk, "svhttdl.an", here=True, as_of="2024-06-12", unit="18673"),
     )
     assert lead.state is not None and lead.state.type == StateType.COMPLETED, lead.state
     assert prefect_stack.artifacts(lead.id)["viec-can-lam"].data == (
         prefect_stack.artifacts(run.id)["viec-can-lam"].data
     )
-    other = prefect_stack.run_here(unit_work, monkeypatch, actor="cb.18712", unit="18673")
+    # the gate turns another commune away at its door; a run with its grant naming the unit
+    # anyway is refused by the flow
+    assert prefect_stack.ask(desk, "cb.18712", unit="18673").status_code == 403
+    other = prefect_stack.run_here(
+        unit_work, monkeypatch, prefect_stack.granted(desk, "cb.18712", here=True, unit="18673")
+    )
     assert other.state is not None and other.state.type == StateType.FAILED, other.state
     rows = [
         line
@@ -331,12 +421,14 @@ def test_the_forms_follow_what_is_still_open(
     run = prefect_stack.run_here(
         submit_obligation,
         monkeypatch,
-        directive="cam-xuyen-cchc-2024",
-        requirement="4b",
-        actor="ttvhtt.minh",
-        unit=centre,
-        period="once",
-        figures={"reporter": "Lê Thị Hoà"},
+        prefect_stack.start(
+            reporter,
+            "ttvhtt.minh",
+            here=True,
+            unit=centre,
+            period="once",
+            figures={"reporter": "Lê Thị Hoà"},
+        ),
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     # the run's own refresh looked at 4b only, and its form is gone
@@ -347,11 +439,14 @@ def test_the_forms_follow_what_is_still_open(
     returned = prefect_stack.run_here(
         review_obligation,
         monkeypatch,
-        directive="cam-xuyen-cchc-2024",
-        actor="svhttdl.an",
-        obligation=str(oid),
-        decision="Trả lại để bổ sung",
-        reason="Thiếu số điện thoại",
+        prefect_stack.start(
+            REVIEW,
+            "svhttdl.an",
+            here=True,
+            obligation=str(oid),
+            decision="Trả lại để bổ sung",
+            reason="Thiếu số điện thoại",
+        ),
     )
     assert returned.state is not None and returned.state.type == StateType.COMPLETED
     assert _deployment(reporter) is not None
@@ -373,10 +468,9 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
     closed = prefect_stack.run_here(
         review_obligation,
         monkeypatch,
-        directive="cam-xuyen-cchc-2024",
-        actor="vhtt.lan",
-        obligation=str(oid),
-        decision="Chấp nhận",
+        prefect_stack.start(
+            REVIEW, "vhtt.lan", here=True, obligation=str(oid), decision="Chấp nhận"
+        ),
     )
     assert closed.state is not None and closed.state.type == StateType.FAILED, closed.state
     assert closed.state.message == (
@@ -384,20 +478,17 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
         "được báo cáo còn nợ, không xét duyệt được."
     )
     # its successor in the register narrows to the commune's Q2 report, then decides
-    review = _schema("xet-duyet/cam-xuyen-cchc-2024")["properties"]
+    review = _schema(REVIEW)["properties"]
     requirement = next(v for v in review["requirement"]["enum"] if v.startswith("1c · "))
-    waiting: FlowRun = run_deployment(  # type: ignore[assignment]
-        "xet-duyet/cam-xuyen-cchc-2024",
-        parameters={
-            "actor": "svhttdl.an",
-            "requirement": requirement,
-            "period": "2024-Q2 · Quý II/2024",
-            "unit": "18682",
-            "status": "Đã nộp, chờ xét",
-        },
-        timeout=0,
+    waiting = _waiting(
+        prefect_stack,
+        REVIEW,
+        "svhttdl.an",
+        requirement=requirement,
+        period="2024-Q2 · Quý II/2024",
+        unit="18682",
+        status="Đã nộp, chờ xét",
     )
-    waiting = _until(waiting, lambda state: state.is_paused() or state.is_final())
     schema, description = _unit_form(waiting)
     (offered,) = schema["properties"]["obligation"]["enum"]
     assert offered == f"{oid} · 18682 Xã Cẩm Dương · 1c · Quý II/2024 · Đã nộp, chờ xét"
@@ -405,7 +496,9 @@ def test_the_lead_office_reviews_with_the_figures_before_deciding(
     assert "Quý II: tờ rơi phát tận hộ" in description
     assert "Minh chứng: http://127.0.0.1/bao-cao-quy-2.pdf" in description
     assert "bởi `cb.18682`" in description
-    done = _resume(waiting, {"obligation": offered, "decision": "Chấp nhận"})
+    done = _resume(
+        prefect_stack, waiting, "svhttdl.an", {"obligation": offered, "decision": "Chấp nhận"}
+    )
     assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
     assert [e.kind for e in _events(prefect_stack, oid)][-1] == "accepted"
     assert done.name == "xet-duyet · 18682 Xã Cẩm Dương · 1c · 2024-Q2 · chấp nhận"
@@ -418,41 +511,36 @@ def test_a_review_with_nothing_matching_says_so_and_waits_for_nothing(
     prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def review(**parameters: str) -> FlowRun:
-        return prefect_stack.run_here(
-            review_obligation, monkeypatch, directive="cam-xuyen-cchc-2024", **parameters
-        )
+        started = prefect_stack.start(REVIEW, "svhttdl.an", here=True, **parameters)
+        return prefect_stack.run_here(review_obligation, monkeypatch, started)
 
-    run = review(
-        actor="svhttdl.an", unit="18673", period="once · Một lần", status="Đã nộp, chờ xét"
-    )
+    run = review(unit="18673", period="once · Một lần", status="Đã nộp, chờ xét")
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     listed = prefect_stack.artifacts(run.id)["ho-so-xet-duyet"].data
     assert "**0 nghĩa vụ** khớp bộ lọc" in listed
-    unknown = review(actor="svhttdl.an", unit="99999")
+    unknown = review(unit="99999")
     assert unknown.state is not None and unknown.state.type == StateType.FAILED
     assert unknown.state.message.startswith("Không có đơn vị mã 99999")
-
 
 
 def test_the_review_desk_shows_nothing_to_one_who_decides_nothing(
     prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a commune's clerk (the commune merged on 01/07/2025) and a name no one has
-    for person, line in (
-        ("cb.18673", "chỉ còn nộp được báo cáo còn nợ, không xét duyệt được."),
-        ("nguoi.la", "Không có tài khoản «nguoi.la» trong danh sách cán bộ."),
-    ):
-        run = prefect_stack.run_here(
-            review_obligation,
-            monkeypatch,
-            directive="cam-xuyen-cchc-2024",
-            actor=person,
-            status="Đã nộp, chờ xét",
-        )
-        assert run.state is not None and run.state.type == StateType.FAILED
-        assert run.state.message.endswith(line), run.state.message
-        # no list of what units handed in, no figures, before the rights check
-        assert set(prefect_stack.artifacts(run.id)) == {"tu-choi"}
+    # a commune's clerk (the commune merged on 01/07/2025): the gate keeps the desk's form
+    # from them, and a run carrying their grant anyway shows nothing before the rights check
+    assert prefect_stack.ask(REVIEW, "cb.18673", status="Đã nộp, chờ xét").status_code == 403
+    run = prefect_stack.run_here(
+        review_obligation,
+        monkeypatch,
+        prefect_stack.granted(REVIEW, "cb.18673", here=True, status="Đã nộp, chờ xét"),
+    )
+    assert run.state is not None and run.state.type == StateType.FAILED
+    assert run.state.message.endswith("chỉ còn nộp được báo cáo còn nợ, không xét duyệt được."), (
+        run.state.message
+    )
+    # no list of what units handed in, no figures, before the rights check
+    assert set(prefect_stack.artifacts(run.id)) == {"tu-choi"}
+
 
 def test_a_refresh_writes_only_the_forms_that_changed(
     prefect_stack: PrefectStack, forms: list[str]
@@ -484,7 +572,7 @@ def test_the_lead_office_hands_in_the_consolidation_runs_draft(
         Settings(database_url=prefect_stack.engine.url.render_as_string(hide_password=False)), [own]
     )[own]
     # the closed lead office's staff may still hand in its past work
-    waiting = _waiting("nop-bao-cao/5 · cam-xuyen-cchc-2024", "vhtt.lan")
+    waiting = _waiting(prefect_stack, "nop-bao-cao/5 · cam-xuyen-cchc-2024", "vhtt.lan")
     schema, description = _unit_form(waiting)
     props = schema["properties"]
     assert props["period"]["default"].startswith("2024-Q1 · Quý I/2024")
@@ -492,7 +580,9 @@ def test_the_lead_office_hands_in_the_consolidation_runs_draft(
     assert draft.narrative.startswith("Tổng hợp Quý I/2024, số liệu đến ngày 20/03/2024.")
     assert "đã được điền sẵn" in description
     done = _resume(
+        prefect_stack,
         waiting,
+        "vhtt.lan",
         {"period": props["period"]["default"], "narrative": props["narrative"]["default"]},
     )
     assert done.state is not None and done.state.type == StateType.COMPLETED, done.state

@@ -6,13 +6,16 @@ is checked to run the flow those tests call."""
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import re
+import stat
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
@@ -31,6 +34,7 @@ from tests.conftest import ROOT, count
 from tests.flows.conftest import PrefectStack
 
 pytestmark = pytest.mark.slow
+PUBLISH = "cong-bo-chi-thi/cong-bo-chi-thi"
 PASTED = """
 code: vhtt-thang-2024
 document: {issuer: "446", number: "12", symbol: KH-VHTT, date: 2024-01-05,
@@ -71,13 +75,10 @@ def test_the_deployments_run_the_flows_these_tests_call(prefect_stack: PrefectSt
 def test_an_administrator_publishes_a_pasted_directive(
     prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = prefect_stack.run_here(
-        publish_directive,
-        monkeypatch,
-        actor="admin.cx",
-        directive_yaml=PASTED,
-        as_of="2024-03-31",
+    started = prefect_stack.start(
+        PUBLISH, "admin.cx", here=True, directive_yaml=PASTED, as_of="2024-03-31"
     )
+    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
     assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"
@@ -91,9 +92,8 @@ def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
 ) -> None:
     before = len(list_directives(prefect_stack.engine))
     bad = PASTED.replace("vhtt-thang-2024", "vhtt-sai").replace("days: 2", "days: -2")
-    run = prefect_stack.run_here(
-        publish_directive, monkeypatch, actor="admin.cx", directive_yaml=bad
-    )
+    started = prefect_stack.start(PUBLISH, "admin.cx", here=True, directive_yaml=bad)
+    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
     assert "requirements[0].schedule[0].due.days" in (run.state.message or "")
     assert len(list_directives(prefect_stack.engine)) == before
@@ -102,12 +102,14 @@ def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
 def test_staff_are_refused_before_their_pasted_text_is_read(
     prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The actor is checked first: a staff member's paste (here not even YAML) fails the run
-    as a recorded denial, not as a parse error."""
+    """The gate keeps the publishing form from staff; a run carrying a staff member's grant
+    anyway checks the person first: their paste (here not even YAML) fails the run as a
+    recorded denial, not as a parse error."""
+    paste = "code: [unclosed"
+    assert prefect_stack.ask(PUBLISH, "vhtt.lan", directive_yaml=paste).status_code == 403
     denials = count(prefect_stack.engine, "denial")
-    run = prefect_stack.run_here(
-        publish_directive, monkeypatch, actor="vhtt.lan", directive_yaml="code: [unclosed"
-    )
+    started = prefect_stack.granted(PUBLISH, "vhtt.lan", here=True, directive_yaml=paste)
+    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
     message = run.state.message
     assert message == "Chỉ quản trị viên được công bố chỉ thị; vhtt.lan là cán bộ."
@@ -238,3 +240,25 @@ def test_the_consolidation_run_drafts_the_lead_offices_report(
     assert link is not None
     with urllib.request.urlopen(link[1], timeout=30) as served:
         assert served.read() == (folder / link[1].rsplit("/", 1)[1]).read_bytes()
+
+
+def test_the_prefect_server_answers_only_the_gate_and_the_workers(
+    prefect_stack: PrefectStack,
+) -> None:
+    """scripts/serve keeps one auth string per installation under var/, readable by its owner
+    alone and printed in none of its logs; without it the Prefect API gives nothing, and a
+    person reaches it only through the gate, signed in."""
+    kept = prefect_stack.var / "prefect-auth-string"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    secret = prefect_stack.auth_string
+    encoded = base64.b64encode(secret.encode()).decode()
+    for log in prefect_stack.var.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert secret not in text and encoded not in text, log.name
+    assert httpx.post(f"{prefect_stack.api_url}/flow_runs/filter", json={}).status_code == 401
+    with prefect_stack.api() as api:
+        assert api.post("/flow_runs/filter", json={"limit": 1}).status_code == 200
+    anonymous = httpx.post(f"{prefect_stack.gate_url}/api/flow_runs/filter", json={})
+    assert anonymous.status_code == 401
+    with prefect_stack.gate("cb.18712") as clerk:
+        assert clerk.post("/api/flow_runs/filter", json={"limit": 1}).status_code == 200

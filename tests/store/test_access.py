@@ -163,6 +163,22 @@ def test_the_review_desk_belongs_to_the_lead_office(seeded: Engine) -> None:
     assert not access.session_person(seeded, clerk, now=NOW).reviews  # type: ignore[union-attr]
 
 
+def test_the_review_desk_belongs_to_the_lead_offices_successor_once_it_holds_the_role(
+    seeded: Engine,
+) -> None:
+    """Phòng VH-TT closed on 01/07/2025 and Sở VH-TT-DL holds its role since: the Sở's
+    officer reviews then, not before (the flow's own check says the same)."""
+    later = datetime(2025, 7, 2, 2, 0, tzinfo=UTC)
+    before = access.sign_in(
+        seeded, "svhttdl.an", _code(seeded, "svhttdl.an"), now=NOW, address=HOME
+    )
+    after = access.sign_in(
+        seeded, "svhttdl.an", _code(seeded, "svhttdl.an", later), now=later, address=HOME
+    )
+    assert not access.session_person(seeded, before, now=NOW).reviews  # type: ignore[union-attr]
+    assert access.session_person(seeded, after, now=later).reviews  # type: ignore[union-attr]
+
+
 def test_no_code_token_or_key_is_kept_in_clear(seeded: Engine) -> None:
     code = _code(seeded)
     token = access.sign_in(seeded, CLERK, code, now=NOW, address=HOME)
@@ -208,7 +224,22 @@ def test_a_run_redeems_the_grant_of_its_start_once(seeded: Engine) -> None:
 def test_a_run_resumes_only_with_the_answer_the_gate_let_through(seeded: Engine) -> None:
     access.grant_resume(seeded, CLERK, "r-1", "a" * 64, now=NOW)
     with pytest.raises(Unauthorized):
-        access.redeem_resume(seeded, "r-1", "b" * 64, now=NOW)  # another answer
-    assert access.redeem_resume(seeded, "r-1", "a" * 64, now=NOW) == CLERK
+        access.redeem_resume(seeded, "r-1", "b" * 64, starter=CLERK, now=NOW)  # another answer
+    assert access.redeem_resume(seeded, "r-1", "a" * 64, starter=CLERK, now=NOW) == CLERK
     with pytest.raises(Unauthorized):
-        access.redeem_resume(seeded, "r-1", "a" * 64, now=NOW)  # spent
+        access.redeem_resume(seeded, "r-1", "a" * 64, starter=CLERK, now=NOW)  # spent
+
+
+def test_a_run_resumes_only_by_its_starter_or_an_administrator(seeded: Engine) -> None:
+    """Whatever grant the gate wrote, the run takes an answer only from the person who
+    started it or an administrator: another clerk's is refused and recorded."""
+    access.grant_resume(seeded, "cb.18712", "r-1", "a" * 64, now=NOW)
+    with pytest.raises(Unauthorized):
+        access.redeem_resume(seeded, "r-1", "a" * 64, starter=CLERK, now=NOW)
+    access.grant_resume(seeded, "admin.cx", "r-2", "a" * 64, now=NOW)
+    assert access.redeem_resume(seeded, "r-2", "a" * 64, starter=CLERK, now=NOW) == "admin.cx"
+    with transaction(seeded, writes=False) as conn:
+        denied = conn.execute(sa.text("SELECT target, reason FROM denial")).all()
+    assert [tuple(row) for row in denied] == [
+        ("flow run r-1", "was resumed by cb.18712, who neither started it nor administers")
+    ]

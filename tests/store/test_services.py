@@ -356,3 +356,12 @@ def test_the_chase_and_the_monthly_summary_of_one_day_keep_their_dispatches_apar
         "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx",
         "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01.docx",
     ]
+
+
+def test_one_settings_object_keeps_one_engine(seeded: Engine) -> None:
+    # a long-lived process (the gate asks who holds a session on every request) keeps one
+    # connection pool, rather than a new engine, pool and schema check per call
+    settings = settings_for(seeded)
+    engine = settings.engine()
+    assert settings.engine() is engine
+    assert settings_for(seeded).engine() is not engine

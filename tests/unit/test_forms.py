@@ -38,9 +38,10 @@ def _owed(
     return Owed(1, DIRECTIVE, code, _spec(code).title, period, due, status, reason)
 
 
-def test_the_deployment_form_asks_only_who_the_clerk_is() -> None:
+def test_the_deployment_form_asks_nothing_not_even_who_the_clerk_is() -> None:
+    """The gate says who started the run; the unit's form comes with the run."""
     schema = submission_schema()
-    assert list(schema["properties"]) == ["actor"] and schema["required"] == ["actor"]
+    assert schema["properties"] == {} and "required" not in schema
 
 
 def test_periods_read_in_words_with_their_due_dates_and_keep_their_key() -> None:
@@ -158,7 +159,7 @@ def test_the_review_form_narrows_by_what_a_directive_has_not_by_its_obligations(
     """Its size depends on the directive's requirements and periods, not on its units."""
     schema = review_schema(Choices([("1c", _spec("1c").title)], ["2024-Q1", "2024-H1"]))
     props = schema["properties"]
-    assert schema["required"] == ["actor"]
+    assert "actor" not in props and "required" not in schema
     assert props["requirement"]["enum"] == [f"1c · {_spec('1c').title}"]
     assert props["period"]["enum"] == ["2024-Q1 · Quý I/2024", "2024-H1 · 6 tháng đầu năm 2024"]
     assert props["status"]["enum"] == [

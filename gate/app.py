@@ -1,0 +1,401 @@
+"""The gate's web service: the sign-in pages, and a reverse proxy to the Prefect server for
+signed-in people.
+
+Each request is read for its session (`gate.session`), checked against the person's role in
+`gate.routes.ROUTES`, and sent on to the Prefect server with the server's auth string; the
+answer streams back as it comes. A run a person starts carries a grant dondoc gave for it and
+their user name as its `actor`; a resume is the starter's (or an administrator's), and dondoc
+keeps a grant for the very answer sent, which the flow redeems. The browser's own cookies and
+Authorization header never go upstream, and the auth string never comes back: the UI's
+settings are answered here, saying the API needs no credential of its own (Prefect's would
+make the UI ask for the server's password and keep it in the browser)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import (
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route, WebSocketRoute
+from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.websockets import WebSocket
+
+import services.access
+from gate.routes import (
+    ADMIN,
+    OWN_UNIT,
+    RESUME,
+    ROLE_WORDS,
+    START,
+    STARTS,
+    allowed,
+    matches,
+    unit_code,
+)
+from gate.session import Visitor, cross_site, signed_in
+from gate.signin import CODE_PAGE, CROSS_SITE, PAGE, SIGN_OUT, SignIn, page
+from models.errors import InputError
+from models.rules.deliverable import canonical_json
+from services.access import ACTOR_LABEL, GRANT_LABEL
+from services.settings import Settings, load_settings
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Headers that concern one connection, not the request (RFC 9110 7.6.1).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# The browser's host, session and credentials stay at the gate; httpx sets the length.
+NOT_UPSTREAM = HOP_BY_HOP | {"host", "cookie", "authorization", "content-length"}
+# A request body larger than this is refused: the largest the UI sends is a pasted directive
+# (at most 200,000 bytes) in a run's parameters.
+MAX_BODY = 4 * 1024 * 1024
+# A value Prefect's server replaces before storing it (a workspace variable, a template):
+# whoever sends one reads what it holds, and the answer stored is not the one sent.
+HYDRATED = "__prefect_kind"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Refusal(Exception):
+    """A request the gate does not send on: the status and the Vietnamese line to show."""
+
+    def __init__(self, status: int, line: str) -> None:
+        super().__init__(line)
+        self.status = status
+        self.line = line
+
+
+def refused(request: Request, status: int, line: str) -> Response:
+    """The refusal: `{"detail": line}` for the API (the UI shows a failed call's detail), a
+    page in Vietnamese for the UI."""
+    if _is_api(request):
+        return JSONResponse({"detail": line}, status_code=status)
+    return page("trang.html", status, title="Không thực hiện được", line=line, refused=True)
+
+
+class Gate:
+    """The proxy's state: the Prefect server and its auth string, dondoc's settings, the
+    clock, and the origin people reach the gate at."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        upstream: str,
+        auth_string: str,
+        now: Callable[[], datetime],
+        origin: str,
+    ) -> None:
+        self.settings = settings
+        self.upstream = httpx.URL(upstream)
+        self.credential = "Basic " + base64.b64encode(auth_string.encode()).decode()
+        self.now = now
+        self.origin = origin
+        self.client: httpx.AsyncClient | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        timeout = httpx.Timeout(60.0, connect=5.0)
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            self.client = client
+            yield
+            self.client = None
+
+    def _client(self) -> httpx.AsyncClient:
+        assert self.client is not None, "the gate's lifespan has not started"
+        return self.client
+
+    async def _read_upstream(self, path: str) -> httpx.Response:
+        return await self._client().get(
+            self.upstream.copy_with(path=path), headers={"authorization": self.credential}
+        )
+
+    async def http(self, request: Request) -> Response:
+        visitor = await signed_in(request, self.settings, self.now)
+        if visitor is None:
+            if _is_api(request):
+                return refused(request, 401, "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước.")
+            return RedirectResponse(PAGE, status_code=303)
+        # the path as the Prefect server will see it, decoded, and as it was sent
+        path, method = request.scope["path"], request.method
+        segments = path.split("/")
+        if (
+            not allowed(visitor.role, "GET" if method == "HEAD" else method, path)
+            or "." in segments
+            or ".." in segments
+        ):
+            return refused(request, 403, _not_allowed(visitor, method, path))
+        # a page of another site must not act with the person's session
+        if method in UNSAFE and cross_site(request, self.origin):
+            return refused(request, 403, CROSS_SITE)
+        try:
+            if path == "/ui-settings":
+                return await self._ui_settings()
+            body = await _body(request)
+            if matches(START, method, path):
+                body = await self._start(visitor, path, body)
+            elif matches(RESUME, method, path):
+                await self._resume(visitor, path, body)
+            return await self._forward(request, body)
+        except Refusal as refusal:
+            return refused(request, refusal.status, refusal.line)
+        except httpx.TransportError:
+            return refused(request, 502, "Máy chủ Prefect không trả lời; thử lại sau ít phút.")
+
+    async def _ui_settings(self) -> Response:
+        """Prefect's UI settings, with the API at this gate's `/api` (a path: the UI reaches
+        it on whatever address the person opened) and no credential to ask for."""
+        upstream = await self._read_upstream("/ui-settings")
+        settings = upstream.json()
+        settings.update(api_url="/api", auth=None)
+        return JSONResponse(settings)
+
+    async def _start(self, visitor: Visitor, path: str, body: bytes) -> bytes:
+        """A run started through the gate: of a deployment the person's role may start, for
+        no unit but those it may name, without job variables (the worker would run what they
+        say); its `actor` is the person whatever the form said, and its labels say who started
+        it and the key of the grant dondoc gave for it, whatever labels the request brought."""
+        run = _json_object(body, "Yêu cầu tạo lượt chạy không đúng định dạng.")
+        parameters = run.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise Refusal(400, "Yêu cầu tạo lượt chạy không đúng định dạng.")
+        deployment_id = _id_in(path, "Không tìm thấy biểu mẫu này.")
+        deployment, flow = await self._deployment(deployment_id)
+        if visitor.role != ADMIN:
+            if run.get("job_variables"):
+                raise Refusal(403, "Không được đặt biến chạy (job variables) khi chạy biểu mẫu.")
+            _refuse_hydrated(parameters)
+            units = STARTS.get(visitor.role, {}).get(flow)
+            if units is None:
+                raise Refusal(
+                    403,
+                    f"Tài khoản {visitor.username} ({ROLE_WORDS[visitor.role]}) không được "
+                    f"chạy biểu mẫu {flow}. Nếu cần quyền khác, liên hệ quản trị viên.",
+                )
+            named = parameters.get("unit")
+            if units == OWN_UNIT and named and unit_code(named) != visitor.person.unit_code:
+                raise Refusal(
+                    403,
+                    f"Tài khoản {visitor.username} thuộc đơn vị {visitor.person.unit_code}, "
+                    f"không chạy biểu mẫu thay đơn vị {unit_code(named)} được.",
+                )
+        schema = deployment.get("parameter_openapi_schema") or {}
+        if "actor" in (schema.get("properties") or {}):
+            run["parameters"] = {**parameters, "actor": visitor.username}
+        key = await run_in_threadpool(
+            services.access.grant_start,
+            self.settings,
+            visitor.username,
+            deployment_id,
+            now=self.now(),
+        )
+        given = run.get("labels")
+        labels = given if isinstance(given, dict) else {}
+        run["labels"] = {k: v for k, v in labels.items() if not str(k).startswith("dondoc.")}
+        run["labels"] |= {ACTOR_LABEL: visitor.username, GRANT_LABEL: key}
+        return json.dumps(run).encode()
+
+    async def _deployment(self, deployment_id: str) -> tuple[dict[str, Any], str]:
+        """A deployment as the Prefect server holds it, and the name of its flow."""
+        deployment = await self._read_upstream(f"/api/deployments/{deployment_id}")
+        if deployment.status_code != 200:
+            raise Refusal(404, "Không tìm thấy biểu mẫu này.")
+        found: dict[str, Any] = deployment.json()
+        flow = await self._read_upstream(f"/api/flows/{found['flow_id']}")
+        return found, str(flow.json()["name"])
+
+    async def _resume(self, visitor: Visitor, path: str, body: bytes) -> None:
+        """A run resumed through the gate: by whoever started it (or an administrator), and
+        dondoc keeps a grant for this very answer (its SHA-256), which the run redeems."""
+        sent = _json_object(body, "Yêu cầu tiếp tục lượt chạy không đúng định dạng.")
+        answer = sent.get("run_input")
+        if answer is None:
+            answer = {}  # what the Prefect server takes a resume without an answer for
+        if not isinstance(answer, dict):
+            raise Refusal(400, "Yêu cầu tiếp tục lượt chạy không đúng định dạng.")
+        run_id = _id_in(path, "Không tìm thấy lượt chạy này.")
+        if visitor.role != ADMIN:
+            _refuse_hydrated(answer)
+            if await self._starter(run_id) != visitor.username:
+                raise Refusal(
+                    403,
+                    f"Lượt chạy này không do tài khoản {visitor.username} bắt đầu, không tiếp "
+                    "tục được.",
+                )
+        await run_in_threadpool(
+            services.access.grant_resume,
+            self.settings,
+            visitor.username,
+            run_id,
+            hashlib.sha256(canonical_json(answer).encode()).hexdigest(),
+            now=self.now(),
+        )
+
+    async def _starter(self, run_id: str) -> str | None:
+        """Who started the run: as dondoc knows it once the run redeemed its grant, until then
+        as the label the gate stamped on it."""
+        starter = await run_in_threadpool(services.access.run_starter, self.settings, run_id)
+        if starter is not None:
+            return starter
+        run = await self._read_upstream(f"/api/flow_runs/{run_id}")
+        if run.status_code != 200:
+            raise Refusal(404, "Không tìm thấy lượt chạy này.")
+        label = (run.json().get("labels") or {}).get(ACTOR_LABEL)
+        return label if isinstance(label, str) else None
+
+    async def _forward(self, request: Request, body: bytes) -> Response:
+        headers = [
+            (name, value) for name, value in request.headers.items() if name not in NOT_UPSTREAM
+        ]
+        headers.append(("authorization", self.credential))
+        # the bytes the browser sent, which the Prefect server decodes to `path` as uvicorn did
+        raw = request.scope.get("raw_path") or request.scope["path"].encode()
+        query = request.scope["query_string"]
+        url = self.upstream.copy_with(raw_path=raw + b"?" + query if query else raw)
+        client = self._client()
+        upstream = await client.send(
+            client.build_request(request.method, url, headers=headers, content=body),
+            stream=True,
+        )
+        response = StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=upstream.status_code,
+            background=BackgroundTask(upstream.aclose),
+        )
+        response.raw_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in upstream.headers.multi_items()
+            if name not in HOP_BY_HOP
+        ]
+        return response
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def _not_allowed(visitor: Visitor, method: str, path: str) -> str:
+    return (
+        f"Tài khoản {visitor.username} ({ROLE_WORDS[visitor.role]}) không được phép thực hiện "
+        f"việc này ({method} {path}). Nếu cần quyền khác, liên hệ quản trị viên."
+    )
+
+
+def _json_object(body: bytes, problem: str) -> dict[str, Any]:
+    try:
+        found: Any = json.loads(body or b"{}")
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise Refusal(400, problem)
+    return found
+
+
+def _id_in(path: str, missing: str) -> str:
+    """The id a path names (`/api/flow_runs/{id}/...`), as Prefect writes it."""
+    try:
+        return str(uuid.UUID(path.split("/")[3]))
+    except ValueError:
+        raise Refusal(404, missing) from None
+
+
+def _refuse_hydrated(value: object) -> None:
+    """Refuse a value the Prefect server would fill in from its variables or a template."""
+    if isinstance(value, dict):
+        if HYDRATED in value:
+            raise Refusal(403, "Giá trị gửi lên không được tham chiếu biến hay mẫu của Prefect.")
+        for item in value.values():
+            _refuse_hydrated(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_hydrated(item)
+
+
+async def _body(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise Refusal(413, "Nội dung gửi lên quá lớn.")
+    return bytes(body)
+
+
+async def refuse_websocket(websocket: WebSocket) -> None:
+    """The UI opens no websocket; the workers' reach the Prefect server directly."""
+    await websocket.close(WS_1008_POLICY_VIOLATION)
+
+
+def create_app(
+    *,
+    settings: Settings,
+    upstream: str,
+    auth_string: str,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Starlette:
+    """The gate in front of the Prefect server at `upstream` (`http://127.0.0.1:4201`), which
+    requires `auth_string`, signing people in with dondoc's database and mail as `settings`
+    say. People reach it at the origin of `settings.sign_in_url`; when that is https, the
+    session cookie goes over TLS only. `now` is the clock sessions and codes are judged by."""
+    public = urlsplit(settings.sign_in_url)
+    origin = f"{public.scheme}://{public.netloc}"
+    secure = public.scheme == "https"
+    gate = Gate(
+        settings=settings, upstream=upstream, auth_string=auth_string, now=now, origin=origin
+    )
+    signin = SignIn(settings, now, origin=origin, secure=secure)
+    return Starlette(
+        routes=[
+            Route(PAGE, signin.name_page, methods=["GET"]),
+            Route(PAGE, signin.ask, methods=["POST"]),
+            Route(CODE_PAGE, signin.code_page, methods=["GET"]),
+            Route(CODE_PAGE, signin.enter, methods=["POST"]),
+            Route(SIGN_OUT, signin.sign_out, methods=["GET"]),
+            Route("/{path:path}", gate.http, methods=METHODS),
+            WebSocketRoute("/{path:path}", refuse_websocket),
+        ],
+        lifespan=gate.lifespan,
+    )
+
+
+def from_environment() -> Starlette:
+    """The gate as the environment configures it, for `uvicorn --factory`: dondoc's settings
+    (DONDOC_*), the Prefect server at DONDOC_GATE_PREFECT_URL and its auth string in
+    PREFECT_API_AUTH_STRING (as every worker has it)."""
+    settings = load_settings()
+    auth_string = os.environ.get("PREFECT_API_AUTH_STRING", "")
+    if not auth_string:
+        raise InputError(
+            "environment",
+            "PREFECT_API_AUTH_STRING",
+            None,
+            "is not set: the gate sends the Prefect server's auth string with every request",
+        )
+    return create_app(
+        settings=settings, upstream=settings.gate_prefect_url, auth_string=auth_string
+    )

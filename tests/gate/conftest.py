@@ -1,0 +1,228 @@
+"""A real Prefect server that requires its auth string, served once per test module, and for
+each test the gate in front of it (uvicorn on a free port) over that test's dondoc database
+(the seed district, on SQLite and PostgreSQL) and a real SMTP server: what a browser and a
+worker would reach. The Prefect server holds one work pool and the deployments of dondoc's
+forms (a requirement's submission, a unit's list, a directive's review desk, publishing), with
+their `actor` parameter; no worker runs (a started run stays Scheduled)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+import services.access
+from gate.app import create_app
+from gate.session import COOKIE
+from services.settings import Settings
+from tests.smtp import Server, settings_for
+
+AUTH_STRING = "prefect:kh0ng-ai-biet"
+POOL = "dondoc"
+CLERK = "cb.18712"  # staff of commune 18712
+OTHER_CLERK = "cb.18673"
+OFFICER = "vhtt.lan"  # the lead office of the seed directive: the review desk
+ADMINISTRATOR = "admin.cx"
+# The gate's clients are test code on 127.0.0.1 (uvicorn's view of them)
+HERE = "127.0.0.1"
+ACTOR = {"type": "string", "title": "Người thực hiện (tên đăng nhập dondoc)"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Prefect:
+    """The Prefect server (`client`: with its auth string, as a worker has it), its home
+    (its database and log) and the ids of its deployments by flow."""
+
+    client: httpx.Client
+    home: Path
+    deployments: dict[str, str]
+
+    def runs(self) -> int:
+        return int(self.client.post("/api/flow_runs/count", json={}).json())
+
+
+@dataclass
+class Clock:
+    """The gate's clock: the real one, moved on by `ahead`."""
+
+    ahead: timedelta = field(default_factory=timedelta)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The gate's address in front of the module's Prefect server, its settings (dondoc's
+    database, the SMTP server) and clock."""
+
+    prefect: Prefect
+    url: str
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    smtp: Server
+    sessions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def submission(self) -> str:
+        return self.prefect.deployments["nop-bao-cao"]
+
+    @property
+    def publish(self) -> str:
+        return self.prefect.deployments["cong-bo-chi-thi"]
+
+    @property
+    def desk(self) -> str:
+        return self.prefect.deployments["viec-cua-don-vi"]
+
+    @property
+    def review(self) -> str:
+        return self.prefect.deployments["xet-duyet"]
+
+    def browser(self, username: str | None = None) -> httpx.Client:
+        """A client of the gate, signed in as `username` (with a code the operator printed,
+        as the first administrator gets in) or as no one."""
+        client = httpx.Client(base_url=self.url, timeout=60)
+        if username is not None:
+            client.cookies.set(COOKIE, self.session(username))
+        return client
+
+    def session(self, username: str) -> str:
+        """A live session of `username` (one per test and person: each costs two argon2
+        hashings)."""
+        if username not in self.sessions:
+            self.sessions[username] = self.new_session(username)
+        return self.sessions[username]
+
+    def new_session(self, username: str) -> str:
+        now = self.clock.now()
+        code = services.access.operator_code(self.settings, username, now=now, os_user="test")
+        assert code is not None, username
+        return services.access.sign_in(self.settings, username, code, now=now, address=HERE)
+
+
+def _create(client: httpx.Client, path: str, body: dict[str, Any]) -> str:
+    response = client.post(path, json=body)
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["id"])
+
+
+def _schema(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": ["actor"]}
+
+
+# The forms' deployments as flows/forms.py names them, each with its parameters' schema.
+FORMS = {
+    "nop-bao-cao": ("1c · cam-xuyen-cchc-2024", _schema(actor=ACTOR)),
+    "viec-cua-don-vi": ("viec-cua-don-vi", _schema(actor=ACTOR, unit={"type": "string"})),
+    "xet-duyet": ("cam-xuyen-cchc-2024", _schema(actor=ACTOR, unit={"type": "string"})),
+    "cong-bo-chi-thi": ("cong-bo-chi-thi", _schema(actor=ACTOR)),
+}
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    log = home / "server.log"
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            *("server", "start", "--host", "127.0.0.1", "--port", str(port)),
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    credential = "Basic " + base64.b64encode(AUTH_STRING.encode()).decode()
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"authorization": credential}, timeout=60
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if client.get("/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Prefect server did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        _create(client, "/api/work_pools/", {"name": POOL, "type": "process"})
+        ids = {}
+        for flow, (name, schema) in FORMS.items():
+            body = {
+                "name": name,
+                "flow_id": _create(client, "/api/flows/", {"name": flow}),
+                "work_pool_name": POOL,
+                "parameter_openapi_schema": schema,
+            }
+            ids[flow] = _create(client, "/api/deployments/", body)
+        yield Prefect(client, home, ids)
+    finally:
+        client.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def stack(prefect: Prefect, seeded: Engine, smtp: Server) -> Iterator[Stack]:
+    clock = Clock()
+    settings = settings_for(seeded, smtp, sign_in_url="http://127.0.0.1/dang-nhap")
+    port = free_port()
+    gate = uvicorn.Server(
+        uvicorn.Config(
+            create_app(
+                settings=settings,
+                upstream=str(prefect.client.base_url).rstrip("/"),
+                auth_string=AUTH_STRING,
+                now=clock.now,
+            ),
+            host="127.0.0.1",
+            port=port,
+            log_level="info",
+        )
+    )
+    serving = threading.Thread(target=gate.run, daemon=True)
+    serving.start()
+    try:
+        while not gate.started:
+            assert serving.is_alive(), "the gate did not start"
+            time.sleep(0.02)
+        yield Stack(prefect, f"http://127.0.0.1:{port}", settings, seeded, clock, smtp)
+    finally:
+        gate.should_exit = True
+        serving.join(timeout=30)
+        settings.engine().dispose()
