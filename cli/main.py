@@ -227,10 +227,16 @@ def _now() -> Any:
     return pendulum.now("UTC")
 
 
+def _channel() -> str:
+    """The channel of what the command line writes: the operators' tool on the server names
+    the operating-system user it ran as, beside the dondoc actor it was given."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _issued(actor: str, key: str | None) -> services.records.Issued:
     """A command from the command line, now; without --key each call is a new command."""
     typed = None if key is None else services.records.typed_key(key, "--key")
-    return services.records.Issued(actor, typed or f"cli:{uuid.uuid4()}", "cli", _now())
+    return services.records.Issued(actor, typed or f"cli:{uuid.uuid4()}", _channel(), _now())
 
 
 def _print_json(value: Any) -> None:
@@ -361,7 +367,13 @@ def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> Non
     day = _day(as_of, "--as-of")
     with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
         report = services.directives.publish(
-            settings, spec, source=str(file), actor=actor, as_of=day, now=_now()
+            settings,
+            spec,
+            source=str(file),
+            actor=actor,
+            as_of=day,
+            now=_now(),
+            channel=_channel(),
         )
     state = "published" if report.new else "already published; opened what was missing"
     out.print(f"{spec.code}: {state}")
@@ -408,7 +420,10 @@ def directive_list(as_json: JsonOpt = False) -> None:
 def open_(as_of: AsOfOpt = None) -> None:
     """Open every published directive's periods that have started by --as-of."""
     report = services.directives.open_periods(
-        services.checks.load_settings(), as_of=_day(as_of, "--as-of"), now=_now()
+        services.checks.load_settings(),
+        as_of=_day(as_of, "--as-of"),
+        now=_now(),
+        channel=_channel(),
     )
     _print_opened(report)
 

@@ -122,6 +122,27 @@ def test_a_closed_units_staff_submit_its_past_work_but_decide_nothing(published:
     assert (statuses[int(commune)], statuses[int(own)]) == ("accepted_late", "accepted_late")
 
 
+def test_the_command_line_records_the_operating_system_user_it_ran_as(
+    dondoc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line is the operators' tool on the server: every event it writes names,
+    beside the dondoc actor given, the operating-system user it ran as."""
+    monkeypatch.setenv("LOGNAME", "vanthu")
+    dondoc("units", "import", str(UNITS))
+    dondoc("actors", "import", str(ACTORS))
+    dondoc("directive", "publish", str(SEED), "--actor", "admin.cx", "--as-of", "2024-03-31")
+    dondoc("open", "--as-of", "2024-12-31")
+    commune = _id(dondoc, "18712")
+    dondoc("submit", commune, "--actor", "cb.18712", *_figure_args(), "--narrative", "Quý I")
+    dondoc("accept", commune, "--actor", "svhttdl.an")
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        channels = db.execute("SELECT kind, channel FROM event GROUP BY kind, channel").fetchall()
+        q4 = db.execute("SELECT count(*) FROM obligation WHERE period_key = '2024-Q4'").fetchone()
+    assert q4[0] > 0  # opened by `dondoc open`
+    assert {kind for kind, _ in channels} >= {"created", "submitted", "accepted"}
+    assert {channel for _, channel in channels} == {"cli:vanthu"}
+
+
 def test_a_bad_figure_names_the_field_and_value_and_writes_nothing(published: Any) -> None:
     oid = str(_obligations(published, "--unit", "18712", "--period", "2024-Q1")[0]["id"])
     figures = _figure_args(leaflets=-5)
