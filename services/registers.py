@@ -24,8 +24,8 @@ def import_units(settings: Settings, file: Path, *, now: datetime) -> tuple[int,
     the work the units it closes still owe for later periods on to their successors."""
     engine = settings.engine()
     with transaction(engine, writes=False) as conn:
-        register = reference.load_units(conn)
-    imported = reference.import_units(engine, read_units(file, register))
+        register, versions = reference.load_units(conn), reference.load_versions(conn)
+    imported = reference.import_units(engine, read_units(file, register, versions))
     handed = publishing.hand_over(
         engine, today=local_date(now), now=now, actor=SYSTEM_ACTOR, channel="register"
     )

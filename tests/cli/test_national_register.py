@@ -19,9 +19,7 @@ def _units(tmp_path: Path) -> list[tuple[Any, ...]]:
         return db.execute("SELECT * FROM unit ORDER BY code").fetchall()
 
 
-def test_the_national_register_imports_in_one_command_and_once(
-    dondoc: Any, tmp_path: Path
-) -> None:
+def test_the_national_register_imports_in_one_command_and_once(dondoc: Any, tmp_path: Path) -> None:
     assert "3355 units imported" in dondoc("units", "import", str(NATIONAL)).stdout
     first = _units(tmp_path)
     with sqlite3.connect(tmp_path / "cli.db") as db:
