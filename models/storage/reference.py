@@ -99,6 +99,23 @@ def unit_on(conn: Connection, code: str, day: date) -> UnitRow | None:
     return version_on(histories([row], load_versions(conn, code))[code], day)
 
 
+def column_on(
+    unit: sa.FromClause, column: str, day: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
+    """In a query, `unit`'s `column` (its name, kind or parent_code; `unit` is UNIT or an
+    alias of it) as `unit_on` reads it on `day` (a date of the query; NULL: as it is now):
+    the earlier version's in force then if it has one, else its row's."""
+    then = sa.and_(UNIT_VERSION.c.code == unit.c.code, UNIT_VERSION.c.valid_until > day)
+    earlier = (
+        sa.select(UNIT_VERSION.c[column])
+        .where(then)
+        .order_by(UNIT_VERSION.c.valid_until)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.case((sa.exists().where(then), earlier), else_=unit.c[column])
+
+
 def holder_on(conn: Connection, code: str, day: date) -> str | None:
     """The unit that holds `code`'s role on `day` (see `heir_on`), reading only its line of
     successors."""

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from models.errors import InputError
 from models.files.registry import read_units
-from models.storage import reference
+from models.rules.status import Day
+from models.storage import reference, reporting
 from models.storage.db import transaction
 from tests.conftest import ROOT
 
@@ -144,3 +145,20 @@ def test_a_row_that_fits_no_version_is_refused(registered: Engine, tmp_path: Pat
         read_units(bad, *stored)
     assert refused.value.field == "line 2, valid_from"
     assert "18673 has the versions its start–01/07/2025, 01/07/2025–today" in str(refused.value)
+
+
+def test_a_2024_report_names_the_communes_as_they_were_named_in_2024(seeded: Engine) -> None:
+    load(seeded, SUCCESSION)
+    report = reporting.consolidation(
+        seeded,
+        directive="cam-xuyen-cchc-2024",
+        requirement="1c",
+        period="2024-Q1",
+        on=Day(date(2026, 12, 7), date(2026, 12, 7)),
+    )
+    lines = {u.code: (u.name, u.parent) for u in report.units}
+    district = "Ủy ban nhân dân huyện Cẩm Xuyên"
+    assert lines["18673"] == ("Thị trấn Cẩm Xuyên", district)
+    assert lines["18682"] == ("Xã Cẩm Dương", district)
+    assert lines["18679"] == ("Xã Yên Hòa", district)
+    assert len(lines) == 21
