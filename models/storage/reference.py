@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import date
 from importlib import import_module
+from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,15 +144,18 @@ def holder_in(unit: Callable[[str], UnitRow | None], code: str, day: date) -> st
     return heir.code if heir is not None else None
 
 
-def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
+def import_units(engine: Engine, units: Sequence[UnitRow]) -> list[tuple[UnitRow, UnitRow]]:
     """Upsert validated units, each row read into the versions its code has (`add_version`):
     a unit's row holds its latest version over its whole life, `unit_version` the earlier
     ones. Parents and successors may come later in the same file, so rows go in first without
-    those links and the links are set in a second statement."""
+    those links and the links are set in a second statement. Returns the units this import
+    continues under their code (the version that ends, the one that follows it), for the
+    register's keeper to see."""
     with transaction(engine) as conn:
         # the whole register and its few versions, not an IN list a national file overflows
         earlier = load_versions(conn)
         stored = histories(load_units(conn), earlier)
+        were = {code: {v.valid_from for v in held[1:]} for code, held in stored.items()}
         for unit in units:
             try:
                 stored[unit.code] = add_version(stored.get(unit.code, []), unit)
@@ -181,7 +185,12 @@ def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
         ]
         if rows:
             conn.execute(UNIT_VERSION.insert(), rows)
-    return len(units)
+    return [
+        (before, after)
+        for code in sorted(continued)
+        for before, after in pairwise(stored[code])
+        if after.valid_from not in were.get(code, set())
+    ]
 
 
 def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> list[tuple[str, str, str]]:

@@ -7,9 +7,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, UNITS
 
 NATIONAL = ROOT / "directives" / "units" / "vietnam-2025.csv"
+SUCCESSION = ROOT / "directives" / "units" / "cam-xuyen-2025.csv"
 PROVINCES = ("tinh", "thanh_pho_trung_uong")
 COMMUNES = ("xa", "phuong", "dac_khu")
 
@@ -48,4 +49,28 @@ def test_the_national_register_imports_in_one_command_and_once(dondoc: Any, tmp_
     assert by_code["18673"][1:4] == ("Xã Cẩm Xuyên", "xa", "42")
     assert by_code["18682"][1:4] == ("Xã Yên Hòa", "xa", "42")
     assert "3355 units imported" in dondoc("units", "import", str(NATIONAL)).stdout
+    assert _units(tmp_path) == first
+
+
+def test_over_the_seed_registers_the_codes_they_share_continue_and_say_so(
+    dondoc: Any, tmp_path: Path
+) -> None:
+    dondoc("units", "import", str(UNITS))
+    moved = dondoc("units", "import", str(SUCCESSION)).stdout
+    assert "22 units imported" in moved
+    assert (
+        "18673 continues under its code from 01/07/2025: Thị trấn Cẩm Xuyên → Xã Cẩm Xuyên\n"
+        in (moved)
+    )
+    assert "18682 continues under its code from 01/07/2025: Xã Cẩm Dương → Xã Yên Hòa" in moved
+    assert moved.count("continues under its code") == 7
+    national = dondoc("units", "import", str(NATIONAL)).stdout
+    assert national.count("continues under its code") == 1
+    assert "42 continues under its code from 01/07/2025: Ủy ban nhân dân tỉnh Hà Tĩnh → Tỉnh" in (
+        national
+    )
+    first = _units(tmp_path)
+    assert len(first) == 38 + 1 + 3355 - 9  # Cẩm Bình, and the nine codes both hold
+    again = dondoc("units", "import", str(NATIONAL)).stdout
+    assert "continues" not in again
     assert _units(tmp_path) == first
