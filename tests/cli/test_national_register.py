@@ -56,21 +56,23 @@ def test_over_the_seed_registers_the_codes_they_share_continue_and_say_so(
     dondoc: Any, tmp_path: Path
 ) -> None:
     dondoc("units", "import", str(UNITS))
-    moved = dondoc("units", "import", str(SUCCESSION)).stdout
-    assert "22 units imported" in moved
+    national = dondoc("units", "import", str(NATIONAL)).stdout
+    assert "3355 units imported" in national
     assert (
         "18673 continues under its code from 01/07/2025: Thị trấn Cẩm Xuyên → Xã Cẩm Xuyên\n"
-        in (moved)
+        in (national)
     )
-    assert "18682 continues under its code from 01/07/2025: Xã Cẩm Dương → Xã Yên Hòa" in moved
-    assert moved.count("continues under its code") == 7
-    national = dondoc("units", "import", str(NATIONAL)).stdout
-    assert national.count("continues under its code") == 1
+    assert "18682 continues under its code from 01/07/2025: Xã Cẩm Dương → Xã Yên Hòa\n" in national
     assert "42 continues under its code from 01/07/2025: Ủy ban nhân dân tỉnh Hà Tĩnh → Tỉnh" in (
         national
     )
+    assert national.count("continues under its code") == 8
+    # the district's own register, after the national one, keeps its addresses
+    moved = dondoc("units", "import", str(SUCCESSION)).stdout
+    assert "22 units imported" in moved and "continues" not in moved
     first = _units(tmp_path)
-    assert len(first) == 38 + 1 + 3355 - 9  # Cẩm Bình, and the nine codes both hold
-    again = dondoc("units", "import", str(NATIONAL)).stdout
-    assert "continues" not in again
+    assert len(first) == 38 + 3355 - 8  # the eight codes both hold
+    assert {row[0]: row[5] for row in first}["18673"] == "ubnd.18673@camxuyen.example"
+    for again in (NATIONAL, SUCCESSION):
+        assert "continues" not in dondoc("units", "import", str(again)).stdout
     assert _units(tmp_path) == first

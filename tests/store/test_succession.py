@@ -108,7 +108,7 @@ def test_a_unit_continues_under_its_code_and_2024_keeps_its_2024_names(
 
 
 def test_the_national_register_continues_the_seed_and_imports_once(registered: Engine) -> None:
-    load(registered, SUCCESSION, NATIONAL)
+    load(registered, NATIONAL, SUCCESSION)
     assert holders(registered, REFORM) == HOLDERS
     assert named(registered, "42", date(2024, 3, 14))[:2] == (
         "Ủy ban nhân dân tỉnh Hà Tĩnh",
@@ -119,7 +119,7 @@ def test_the_national_register_continues_the_seed_and_imports_once(registered: E
     with transaction(registered, writes=False) as conn:
         assert reference.holder_on(conn, "446", REFORM) == "42"
     before = tables(registered)
-    load(registered, SUCCESSION, NATIONAL)
+    load(registered, NATIONAL, SUCCESSION)
     assert tables(registered) == before
     # the 2024 register imported again changes its 2024 versions and leaves the later ones
     load(registered, ROOT / "directives" / "units" / "cam-xuyen-2024.csv")
