@@ -5,7 +5,7 @@ backend."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from models.errors import InputError
+from models.files.directive import load_directive
 from models.files.registry import read_units
 from models.rules.status import Day
-from models.storage import reference, reporting
+from models.storage import ledger, publishing, reference, reporting
 from models.storage.db import transaction
-from tests.conftest import ROOT
+from tests.conftest import CALENDAR, ROOT, SEED
 
 SUCCESSION = ROOT / "directives" / "units" / "cam-xuyen-2025.csv"
 NATIONAL = ROOT / "directives" / "units" / "vietnam-2025.csv"
@@ -162,3 +163,72 @@ def test_a_2024_report_names_the_communes_as_they_were_named_in_2024(seeded: Eng
     assert lines["18682"] == ("Xã Cẩm Dương", district)
     assert lines["18679"] == ("Xã Yên Hòa", district)
     assert len(lines) == 21
+
+
+def directive_of_2025(tmp_path: Path) -> Path:
+    """The seed directive, run again for 2025 (the year the districts were abolished)."""
+    path = tmp_path / "cam-xuyen-cchc-2025.yaml"
+    text = (
+        SEED.read_text(encoding="utf-8")
+        .replace("code: cam-xuyen-cchc-2024", "code: cam-xuyen-cchc-2025")
+        .replace("from: 2024-01-01", "from: 2025-01-01")
+        .replace("until: 2024-12-31", "until: 2025-12-31")
+        .replace("date: 2024-03-15", "date: 2025-03-14")
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def owers(engine: Engine, requirement: str, period: str) -> dict[str, str]:
+    """unit -> stored status of one requirement's obligations for a period."""
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT o.unit_code, o.status FROM obligation o JOIN requirement r "
+                "ON r.id = o.requirement_id JOIN directive d ON d.id = r.directive_id "
+                "WHERE d.code = 'cam-xuyen-cchc-2025' AND r.code = :r AND o.period_key = :p"
+            ),
+            {"r": requirement, "p": period},
+        )
+        return dict(rows.all())
+
+
+def test_after_the_reorganisation_the_communes_of_2025_owe_what_is_left(
+    registered: Engine, tmp_path: Path
+) -> None:
+    """A directive of 2025 opened before the new communes were registered: a merged commune's
+    standing duty passes by events to the commune it became part of, a continuing one keeps
+    its own, and the third quarter is owed by the eight communes of 2025."""
+    spec = load_directive(directive_of_2025(tmp_path))
+    opened = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+    publishing.publish(
+        registered,
+        spec,
+        source="2025.yaml",
+        actor="admin.cx",
+        as_of=date(2025, 3, 31),
+        now=opened,
+        calendar=CALENDAR,
+    )
+    assert len(owers(registered, "1a", "standing")) == 21
+    load(registered, SUCCESSION)
+    later = datetime(2025, 7, 15, 2, 0, tzinfo=UTC)
+    handed = publishing.hand_over(
+        registered, today=later.date(), now=later, actor="dondoc", channel="register"
+    )
+    standing = owers(registered, "1a", "standing")
+    assert standing["18679"] == "transferred" and standing["18682"] == "open"
+    assert standing["18673"] == "open" and standing["18685"] == "open"
+    assert {u for u, s in standing.items() if s == "open"} == set(HOLDERS.values())
+    with transaction(registered, writes=False) as conn:
+        moved = conn.execute(
+            sa.text("SELECT DISTINCT o.unit_code FROM obligation o WHERE o.status = 'transferred'")
+        ).scalars()
+        # the merged communes' work, and the district office's, as before; none of a code
+        # that continues
+        assert set(moved) == {c for c, h in HOLDERS.items() if c != h} | {"446-VHTT"}
+    assert handed.transferred == 2 * 14 + 1  # each merged commune's two standing duties
+    publishing.open_periods(registered, as_of=date(2025, 12, 31), now=later, calendar=CALENDAR)
+    assert set(owers(registered, "1c", "2025-Q3")) == set(HOLDERS.values())
+    assert set(owers(registered, "1c", "2025-Q1")) == set(HOLDERS)
+    assert ledger.verify(registered)[1] == []
