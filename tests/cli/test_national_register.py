@@ -43,6 +43,7 @@ def test_the_national_register_imports_in_one_command_and_once(dondoc: Any, tmp_
     assert (kinds["xa"], kinds["phuong"], kinds["dac_khu"]) == (2621, 687, 13)
     assert parents == provinces and len(provinces) == 34
     assert starts == [("2025-07-01", None)]
+    assert [row[1] for row in first if "  " in row[1]] == []  # the package has ten such
     by_code = {row[0]: row for row in first}
     assert by_code["42"][1:3] == ("Tỉnh Hà Tĩnh", "tinh")
     assert by_code["01"][1:3] == ("Thành phố Hà Nội", "thanh_pho_trung_uong")
