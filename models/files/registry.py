@@ -163,27 +163,26 @@ def add_version(
     communes kept the code of one of the units merged into them, under a new name, kind and
     parent); or it is the version before the first, ending the day that one starts; or,
     for a unit of a single version, it replaces it (a correction, which `corrects` allows:
-    not a second row of one file). Raises ValueError naming what does not fit."""
+    not a second row of one file). What the row leaves empty it takes from the version it
+    changes or continues (see `_filled`). Raises ValueError naming what does not fit."""
     if not versions:
         return [row]
     first, last = versions[0], versions[-1]
     same = [i for i, v in enumerate(versions) if v.valid_from == row.valid_from]
     fits = _continues(last, row) or _precedes(row, first)
     if len(versions) == 1 and (same or (corrects and not fits)):
-        return [row]
+        return [_filled(row, first, changes=True)]
     if same:
         was = versions[same[0]]
-        if was is not last and row.valid_until is None:
-            # a register of that time imported again, which knows nothing of what came after
-            row = replace(row, valid_until=was.valid_until)
-        new = [*versions[: same[0]], row, *versions[same[0] + 1 :]]
+        new = [*versions[: same[0]], _filled(row, was, changes=True), *versions[same[0] + 1 :]]
     elif _continues(last, row):
         if last.successor_code is not None:
             raise ValueError(
                 f"{row.code} passes its work to {last.successor_code} on "
                 f"{last.valid_until:%d/%m/%Y}; it cannot also continue under its code"
             )
-        new = [*versions[:-1], replace(last, valid_until=row.valid_from), row]
+        continued = _filled(row, last, changes=False)
+        new = [*versions[:-1], replace(last, valid_until=row.valid_from), continued]
     elif _precedes(row, first):
         new = [row, *versions]
     else:
@@ -200,6 +199,27 @@ def add_version(
                 f"its next version starts ({_dates(after)})"
             )
     return new
+
+
+def _filled(row: UnitRow, was: UnitRow, *, changes: bool) -> UnitRow:
+    """`row` with its empty cells taken from `was`: an empty cell states nothing, so a
+    register that lacks a column (the national one has no addresses, the district's of 2024
+    names no successors) clears nothing another import gave, whatever their order. A row that
+    `changes` the version `was` keeps its parent, tags, e-mail, closing date and successor;
+    one that continues it, its parent, tags and e-mail."""
+    filled = replace(
+        row,
+        parent_code=row.parent_code or was.parent_code,
+        tags=row.tags or was.tags,
+        email=row.email or was.email,
+    )
+    if not changes:
+        return filled
+    return replace(
+        filled,
+        valid_until=row.valid_until or was.valid_until,
+        successor_code=row.successor_code or was.successor_code,
+    )
 
 
 def _continues(last: UnitRow, row: UnitRow) -> bool:
@@ -451,7 +471,7 @@ def read_units(
     _check_acyclic(path, latest, lines, "parent", {c: u.parent_code for c, u in lives.items()})
     successors = {c: u.successor_code for c, u in lives.items()}
     _check_acyclic(path, latest, lines, "successor", successors)
-    for unit in units:
+    for unit in latest:
         if unit.successor_code is not None and unit.valid_until is not None:
             heir = lives[unit.successor_code]
             _check_handover(path, f"line {lines[unit.code]}", unit, unit.valid_until, heir)

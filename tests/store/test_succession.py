@@ -5,6 +5,8 @@ backend."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,8 +19,8 @@ from models.files.directive import load_directive
 from models.files.registry import read_units
 from models.rules.status import Day
 from models.storage import ledger, publishing, reference, reporting
-from models.storage.db import transaction
-from tests.conftest import CALENDAR, ROOT, SEED
+from models.storage.db import make_engine, transaction
+from tests.conftest import CALENDAR, ROOT, SEED, _postgres_engine
 
 SUCCESSION = ROOT / "directives" / "units" / "cam-xuyen-2025.csv"
 NATIONAL = ROOT / "directives" / "units" / "vietnam-2025.csv"
@@ -56,6 +58,19 @@ def load(engine: Engine, *files: Path) -> None:
         with transaction(engine, writes=False) as conn:
             stored = reference.load_units(conn), reference.load_versions(conn)
         reference.import_units(engine, read_units(file, *stored))
+
+
+@pytest.fixture
+def twin(request: pytest.FixtureRequest, registered: Engine, tmp_path: Path) -> Iterator[Engine]:
+    """A second database beside `registered`, on its backend and holding what it holds."""
+    if request.node.callspec.params["engine"] == "postgresql":
+        yield from _postgres_engine(request, "registered")
+        return
+    path = tmp_path / "twin.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_templates")("registered"), path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
 
 
 def holders(engine: Engine, day: date) -> dict[str, str | None]:
@@ -122,14 +137,26 @@ def test_the_national_register_continues_the_seed_and_imports_once(registered: E
     before = tables(registered)
     load(registered, NATIONAL, SUCCESSION)
     assert tables(registered) == before
-    # the 2024 register imported again changes its 2024 versions and leaves the later ones
+    # the 2024 register imported again leaves what it states as it was, and the later
+    # versions and the successors it names none of
     load(registered, ROOT / "directives" / "units" / "cam-xuyen-2024.csv")
-    assert named(registered, "18673", REFORM)[0] == "Xã Cẩm Xuyên"
-    assert named(registered, "42", REFORM)[0] == "Tỉnh Hà Tĩnh"
-    assert holders(registered, REFORM) == {
-        **HOLDERS,
-        **{c: None for c, h in HOLDERS.items() if c != h},  # the 2024 file names no successors
-    }
+    assert tables(registered) == before
+
+
+def test_the_national_register_and_the_districts_own_give_one_register_in_either_order(
+    registered: Engine, twin: Engine
+) -> None:
+    """The national file has no addresses and knows nothing of the closures: imported after
+    the district's own 2025 file it clears nothing, and the two orders agree."""
+    load(registered, NATIONAL, SUCCESSION)
+    load(twin, SUCCESSION, NATIONAL)
+    assert tables(twin) == tables(registered)
+    with transaction(twin, writes=False) as conn:
+        now = {u.code: u for u in reference.load_units(conn)}
+    assert now["18673"].email == "ubnd.18673@camxuyen.example"
+    # 42 continues as Tỉnh Hà Tĩnh, the body at the same address
+    assert (now["42"].name, now["42"].email) == ("Tỉnh Hà Tĩnh", "ubnd@hatinh.example")
+    assert holders(twin, REFORM) == HOLDERS
 
 
 def test_a_row_that_fits_no_version_is_refused(registered: Engine, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -548,6 +549,24 @@ def test_a_code_on_two_rows_continues_under_a_new_name_kind_and_parent(tmp_path:
     assert version_on(versions["18673"], date(2025, 7, 1)) == commune
     assert life(versions["18673"]).valid_from is None
     assert life(versions["18673"]).valid_until is None
+
+
+def test_an_empty_cell_clears_nothing_a_version_has() -> None:
+    """A row that leaves a cell empty (the national register has no addresses, the register
+    of 2024 names no successors) keeps what the version it changes holds there; a version that
+    continues the code keeps the parent, tags and address of the one before, not its end."""
+    closing = date(2025, 7, 1)
+    town = UnitRow(
+        "18673", "Thị trấn", "thi_tran", "446", ("commune",), "a@cx.example", None, closing, "42"
+    )
+    again = UnitRow("18673", "Thị trấn Cẩm Xuyên", "thi_tran", None, (), None, None, None, None)
+    (changed,) = add_version([town], again)
+    assert changed == replace(town, name="Thị trấn Cẩm Xuyên")
+    open_town = replace(town, valid_until=None, successor_code=None)
+    commune = UnitRow("18673", "Xã Cẩm Xuyên", "xa", None, (), None, closing, None, None)
+    before, after = add_version([open_town], commune)
+    assert before == replace(open_town, valid_until=closing)
+    assert after == replace(commune, parent_code="446", tags=("commune",), email="a@cx.example")
 
 
 @pytest.mark.parametrize(
