@@ -9,7 +9,7 @@ stays flat however many units there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +33,7 @@ from models.rules.obligation import (
     payload_text,
 )
 from models.rules.periods import Period, due_date, periods_for
+from models.rules.vietnamese import day_text
 from models.rules.workdays import WorkCalendar
 from models.storage.db import paused_gc, transaction
 from models.storage.ledger import (
@@ -129,6 +130,85 @@ def _candidates(
         for period in periods:
             due = None if schedule.due is None else due_date(schedule.due, period, calendar)
             yield period, due, obliged.on(_reference_day(period, opened_by, window_end))
+
+
+def _unowed(
+    req: RequirementSpec,
+    obliged: Obliged,
+    window_start: date,
+    window_end: date | None,
+    opened_by: date,
+    changes: Collection[date],
+) -> str | None:
+    """Why no unit would ever owe `req` in the directive's window ("periods": its schedule
+    has no period there; "units": no unit it picks, nor their successors, exists on a day
+    its periods take their owers), or None when one would. Who owes changes only on the
+    register's `changes` days, so a year past the last of them shows every cadence of an
+    open-ended window."""
+    last = window_end or max([window_start, opened_by, *changes]) + timedelta(days=366)
+    periods = [
+        period
+        for schedule in req.schedule
+        for period in periods_for(
+            schedule.cadence,
+            schedule.convention,
+            window_start=window_start,
+            window_end=window_end,
+            opened_by=last,
+        )
+    ]
+    if not periods:
+        return "periods"
+    for period in periods:
+        first = _reference_day(period, opened_by, window_end)
+        # a standing duty is opened each day, for whoever owes it then
+        later = (d for d in changes if first < d <= last) if period.end is None else ()
+        if any(obliged.on(day) for day in (first, *later)):
+            return None
+    return "units"
+
+
+def _check_owed(
+    spec: DirectiveSpec, source: str, units: Sequence[UnitRow], opened_by: date
+) -> None:
+    """Refuse a directive with a requirement no unit would ever owe in its window (its units
+    all closed with no successor, or its schedule no period there), before it is stored: a
+    publish that creates nothing is never silent, and its code stays free."""
+    start, until = spec.effective.start, spec.effective.until
+    changes = {d for u in units for d in (u.valid_from, u.valid_until) if d is not None}
+    dates = f"{day_text(start)}–{day_text(until)}" if until else day_text(start)
+    window, window_vi = (dates, dates) if until else (f"from {dates}", f"từ {dates}")
+    for i, req in enumerate(spec.requirements):
+        why = _unowed(req, Obliged(req.who, units), start, until, opened_by, changes)
+        if why is None:
+            continue
+        value: object
+        if why == "periods":
+            field = f"requirements[{i}].schedule"
+            value = [schedule.model_dump(exclude_defaults=True) for schedule in req.schedule]
+            problem = f"has no period in the directive's effective window, {window}"
+            reason = f"lịch báo cáo không có kỳ nào trong thời gian hiệu lực ({window_vi})"
+        else:
+            field = f"requirements[{i}].who"
+            value = req.who.model_dump(exclude_defaults=True)
+            problem = (
+                f"selects no unit that exists in the directive's effective window, {window} "
+                "(they closed with no successor, or open after it)"
+            )
+            reason = (
+                "các đơn vị được chọn đều đã giải thể mà không có đơn vị kế thừa, hoặc chưa "
+                f"thành lập, trong thời gian hiệu lực ({window_vi})"
+            )
+        raise InputError(
+            source,
+            field,
+            value,
+            f"{problem}: nothing was published, and the code stays free",
+            vi=(
+                f"Chưa công bố chỉ thị {spec.code}: nhiệm vụ {req.code} — {reason}, nên không "
+                "đơn vị nào phải thực hiện. Sửa tệp rồi công bố lại; mã chỉ thị vẫn dùng được."
+            ),
+        )
 
 
 def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
@@ -334,7 +414,9 @@ def publish(
             _check_references(spec, source, units)
             row = _directive_row(conn, spec.code)
             new = row is None
+            opened_by = as_of + timedelta(days=horizon_days)
             if row is None:
+                _check_owed(spec, source, units, opened_by)
                 _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
             elif row.source_sha256 != spec.sha256():
@@ -342,15 +424,7 @@ def publish(
                     f"{source}: directive {spec.code} is already published with other "
                     "content; a revised directive needs a code of its own"
                 )
-            run = Opening(
-                units,
-                as_of + timedelta(days=horizon_days),
-                calendar,
-                actor,
-                channel,
-                now,
-                progress,
-            )
+            run = Opening(units, opened_by, calendar, actor, channel, now, progress)
             return PublishReport(spec.code, new, _open_directive(conn, run, row))
 
     try:
