@@ -9,7 +9,7 @@ stays flat however many units there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,6 +51,9 @@ from models.storage.reference import load_units, published_codes
 from models.storage.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 
 CHUNK = 5_000
+# The states of an obligation whose unit no longer holds its work: passed to a successor, or
+# closed for want of one.
+PASSED_ON = ("transferred", "closed")
 
 
 @dataclass
@@ -94,12 +97,24 @@ class Obliged:
         self.picked = [u for u in units if _selects(selector, u)]
         # picked units that never open nor close owe every day
         self.always = not any(u.valid_from or u.valid_until for u in self.picked)
+        self.closing = {u.code for u in units if u.valid_until is not None}
 
-    def on(self, day: date) -> list[str]:
+    def on(self, day: date, held: Collection[str] = ()) -> list[str]:
+        """The owers on `day` of a period the units `held` already hold. A successor does not
+        owe a period one of the units it took over from holds: their obligation passes to it
+        by events while still open (`hand_over`), and one they handed in before their
+        closure was registered is not owed twice."""
         if self.always:
             return [unit.code for unit in self.picked]
         owing = (heir_on(self.by_code, unit, day) for unit in self.picked)
-        return list(dict.fromkeys(unit.code for unit in owing if unit is not None))
+        taken = {
+            heir.code
+            for code in held
+            if code in self.closing
+            and (heir := heir_on(self.by_code, self.by_code[code], day)) is not None
+            and heir.code != code
+        }
+        return list(dict.fromkeys(u.code for u in owing if u is not None and u.code not in taken))
 
 
 def _reference_day(period: Period, opened_by: date, window_end: date | None) -> date:
@@ -118,7 +133,10 @@ def _candidates(
     window_end: date | None,
     opened_by: date,
     calendar: WorkCalendar,
+    held: Mapping[str, Collection[str]],
 ) -> Iterator[tuple[Period, date | None, list[str]]]:
+    """Each period of `req` started by `opened_by`, its due date and its owers, the units
+    `held` holds (by period key) apart from those they took over from."""
     for schedule in req.schedule:
         periods = periods_for(
             schedule.cadence,
@@ -129,7 +147,8 @@ def _candidates(
         )
         for period in periods:
             due = None if schedule.due is None else due_date(schedule.due, period, calendar)
-            yield period, due, obliged.on(_reference_day(period, opened_by, window_end))
+            day = _reference_day(period, opened_by, window_end)
+            yield period, due, obliged.on(day, held.get(period.key, ()))
 
 
 def _unowed(
@@ -257,20 +276,25 @@ def _fresh_ids(conn: Connection, n: int) -> list[int]:
 def _open_requirement(
     conn: Connection, run: Opening, *, directive: Any, requirement_id: int, req: RequirementSpec
 ) -> int:
-    existing = set(
-        conn.execute(
-            sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key).where(
-                OBLIGATION.c.requirement_id == requirement_id
-            )
-        ).all()
-    )
+    existing: set[tuple[str, str]] = set()
+    # who holds each period's work: not those whose obligation passed it on or closed
+    held: dict[str, set[str]] = {}
+    for unit, key, status in conn.execute(
+        sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key, OBLIGATION.c.status).where(
+            OBLIGATION.c.requirement_id == requirement_id
+        )
+    ):
+        existing.add((unit, key))
+        if status not in PASSED_ON:
+            held.setdefault(key, set()).add(unit)
     obliged = Obliged(req.who, run.units)
     window = (directive.effective_from, directive.effective_until)
 
     def owed() -> Iterator[New]:
         """Each missing obligation."""
         code = directive.code
-        for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
+        candidates = _candidates(req, obliged, *window, run.opened_by, run.calendar, held)
+        for period, due, owing in candidates:
             key, start, end = period.key, period.start, period.end
             text = created_texts(code, req.code, key, start, end, due)
             for unit in owing:

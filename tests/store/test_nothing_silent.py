@@ -1,17 +1,22 @@
 """Nothing silent on today's map: a directive that would never oblige anyone in its window is
-refused before anything is written, its code left free. On every backend."""
+refused before anything is written, its code left free; a report a commune handed in before
+its closure was registered is owed once, and counted once. On every backend."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from models.errors import InputError
 from models.files.directive import load_directive
-from models.storage import publishing
+from models.rules.status import Day
+from models.storage import ledger, publishing, reporting
+from models.storage.db import transaction
 from tests.conftest import CALENDAR, count
 from tests.store.test_succession import SUCCESSION, load
 
@@ -36,6 +41,7 @@ requirements:
 """
 CLOSED = '{units: ["18679", "18694", "18697"]}'
 TODAYS = '{units: ["18673", "18676", "18682"]}'
+COMMUNES = "{kinds: [xa, thi_tran]}"
 
 
 def directive(
@@ -104,3 +110,63 @@ def test_a_directive_with_no_period_in_its_window_is_refused(
     assert refused.value.vi is not None and "tin-bai" in refused.value.vi
     assert "không có kỳ nào" in refused.value.vi
     assert count(registered, "directive") == 0
+
+
+def owed(engine: Engine, period: str) -> dict[str, str]:
+    """unit -> status of the 2025 monthly report's obligations for a period."""
+    with transaction(engine, writes=False) as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT o.unit_code, o.status FROM obligation o JOIN requirement r "
+                "ON r.id = o.requirement_id JOIN directive d ON d.id = r.directive_id "
+                "WHERE d.code = 'ha-tinh-thang-2025' AND o.period_key = :p"
+            ),
+            {"p": period},
+        )
+        return dict(rows.all())
+
+
+def test_a_report_handed_in_before_the_closure_was_registered_is_owed_once(
+    registered: Engine, tmp_path: Path
+) -> None:
+    """An office whose register did not yet know the reform opens a 2025 monthly report for
+    all its communes. Cẩm Thành (18694) hands in July, then the district's 2025 register
+    closes it on 01/07/2025 into the new Cẩm Bình (18685): Cẩm Bình does not owe July again,
+    and July's rate counts the report once."""
+    with transaction(registered) as conn:
+        conn.execute(sa.text("UPDATE unit SET valid_until = NULL WHERE kind IN ('xa', 'thi_tran')"))
+    path = directive(
+        tmp_path, code="ha-tinh-thang-2025", who=COMMUNES, start="2025-01-01", until="2025-12-31"
+    )
+    publish(registered, path, as_of=date(2025, 8, 3))
+    assert len(owed(registered, "2025-07")) == 21
+    with transaction(registered, writes=False) as conn:
+        oid = conn.execute(
+            sa.text(
+                "SELECT id FROM obligation WHERE unit_code = '18694' AND period_key = '2025-07'"
+            )
+        ).scalar_one()
+    handed_in = datetime(2025, 8, 5, 2, 0, tzinfo=UTC)
+    by = ledger.Issued("cb.18694", "s-july", "test", handed_in)
+    ledger.submit(registered, oid, by, figures={"items": 4}, narrative=None, evidence=None)
+    load(registered, SUCCESSION)
+    later = datetime(2025, 8, 20, 2, 0, tzinfo=UTC)
+    publishing.hand_over(
+        registered, today=later.date(), now=later, actor="dondoc", channel="register"
+    )
+    publishing.open_periods(registered, as_of=later.date(), now=later, calendar=CALENDAR)
+    july = owed(registered, "2025-07")
+    assert july["18694"] == "submitted" and "18685" not in july
+    assert Counter(july.values()) == {"open": 7, "transferred": 13, "submitted": 1}
+    # August, which Cẩm Thành had not handed in, passed to Cẩm Bình
+    august = owed(registered, "2025-08")
+    assert (august["18694"], august["18685"]) == ("transferred", "open")
+    rates, _ = reporting.rates(
+        registered,
+        directive="ha-tinh-thang-2025",
+        requirement="tin-bai",
+        period="2025-07",
+        on=Day(later.date(), later.date()),
+    )
+    assert [(r.expected, r.reported) for r in rates] == [(8, 1)]
+    assert ledger.verify(registered)[1] == []
