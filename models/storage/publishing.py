@@ -426,7 +426,8 @@ def publish(
     """Store a validated directive (once) and open its periods up to `as_of` + horizon.
 
     Publishing the same content again only opens what is missing; different content under a
-    published code is refused."""
+    published code is refused, and so is a new directive no unit would ever owe (see
+    `_check_owed`)."""
 
     def attempt() -> PublishReport:
         with (
