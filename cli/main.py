@@ -257,8 +257,14 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """Import (or update) units from a CSV file: code,name,kind,parent,tags,email,valid_from,
     valid_until,successor."""
-    n, handed = services.registers.import_units(services.checks.load_settings(), file, now=_now())
+    settings = services.checks.load_settings()
+    n, continued, handed = services.registers.import_units(settings, file, now=_now())
     out.print(f"{n} units imported from {file}")
+    for before, after in continued:
+        out.print(
+            f"{after.code} continues under its code from {after.valid_from:%d/%m/%Y}: "
+            f"{before.name} → {after.name}"
+        )
     if handed.transferred or handed.cancelled:
         out.print(
             f"work of closed units: {handed.transferred} obligation(s) passed to successors "

@@ -36,7 +36,8 @@ def publish(
 ) -> PublishReport:
     """Store a validated directive (once) and open its periods that have started by `as_of`
     (plus the configured horizon). A ladder step naming a message template that does not
-    exist is refused, and nothing is written."""
+    exist is refused, and so is a new directive with a requirement no unit would ever owe in
+    its window; nothing is written, and the code stays free."""
     check_templates(spec.template_references(), step_templates(), source)
     return publishing.publish(
         settings.engine(),

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from models.files.registry import SYSTEM_ACTOR, ActorRow, read_actors, read_units, validate_actor
+from models.files.registry import (
+    SYSTEM_ACTOR,
+    ActorRow,
+    UnitRow,
+    read_actors,
+    read_units,
+    validate_actor,
+)
 from models.rules.workdays import local_date
 from models.storage import publishing, reference
 from models.storage.db import transaction
@@ -19,17 +26,22 @@ def _unit_codes(settings: Settings) -> set[str]:
         return reference.unit_codes(conn)
 
 
-def import_units(settings: Settings, file: Path, *, now: datetime) -> tuple[int, Handover]:
+def import_units(
+    settings: Settings, file: Path, *, now: datetime
+) -> tuple[int, list[tuple[UnitRow, UnitRow]], Handover]:
     """Validate a unit register file against the units already stored, upsert it, then pass
-    the work the units it closes still owe for later periods on to their successors."""
+    the work the units it closes still owe for later periods on to their successors. Returns
+    how many rows it held, the units it continued under their code (the version that ends,
+    the one that follows it) and what was handed on."""
     engine = settings.engine()
     with transaction(engine, writes=False) as conn:
-        register = reference.load_units(conn)
-    imported = reference.import_units(engine, read_units(file, register))
+        register, versions = reference.load_units(conn), reference.load_versions(conn)
+    rows = read_units(file, register, versions)
+    continued = reference.import_units(engine, rows)
     handed = publishing.hand_over(
         engine, today=local_date(now), now=now, actor=SYSTEM_ACTOR, channel="register"
     )
-    return imported, handed
+    return len(rows), continued, handed
 
 
 def import_actors(settings: Settings, file: Path) -> tuple[int, list[tuple[str, str, str]]]:

@@ -7,11 +7,12 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.utils import parseaddr
+from itertools import pairwise
 from pathlib import Path
 
 from models.errors import InputError
@@ -117,6 +118,123 @@ def heir_on(by_code: dict[str, UnitRow], unit: UnitRow, day: date) -> UnitRow | 
         closed = current.valid_until is not None and current.valid_until <= day
         current = by_code.get(current.successor_code or "") if closed else None
     return current if current is not None and current.valid_on(day) else None
+
+
+def histories(units: Iterable[UnitRow], earlier: Iterable[UnitRow]) -> dict[str, list[UnitRow]]:
+    """Each stored unit's versions, oldest first: its `earlier` ones (those it continued from
+    under its code), then the latest, its own row, which starts the day the one before ends."""
+    versions: dict[str, list[UnitRow]] = {}
+    for version in sorted(earlier, key=lambda v: (v.code, v.valid_until or date.max)):
+        versions.setdefault(version.code, []).append(version)
+    for unit in units:
+        before = versions.get(unit.code, [])
+        start = before[-1].valid_until if before else unit.valid_from
+        versions[unit.code] = [*before, replace(unit, valid_from=start)]
+    return versions
+
+
+def life(versions: Sequence[UnitRow]) -> UnitRow:
+    """A unit as its row holds it: its latest version, over its whole life (from its first
+    version's start), which is what owing, successions and rights go by."""
+    return replace(versions[-1], valid_from=versions[0].valid_from)
+
+
+def version_on(versions: Sequence[UnitRow], day: date) -> UnitRow:
+    """The version of a unit that is in force on `day`: its first before it opened, its last
+    once it has closed."""
+    for version in versions:
+        if version.valid_until is None or day < version.valid_until:
+            return version
+    return versions[-1]
+
+
+def _dates(version: UnitRow) -> str:
+    start = f"{version.valid_from:%d/%m/%Y}" if version.valid_from else "its start"
+    end = f"{version.valid_until:%d/%m/%Y}" if version.valid_until else "today"
+    return f"{start}–{end}"
+
+
+def add_version(
+    versions: Sequence[UnitRow], row: UnitRow, *, corrects: bool = True
+) -> list[UnitRow]:
+    """A unit's versions once a register `row` for its code is read into them. The row
+    changes the version that starts when it does; or it continues the code from its
+    valid_from, a day the latest version exists or closes, which then ends that day (the 2025
+    communes kept the code of one of the units merged into them, under a new name, kind and
+    parent); or it is the version before the first, ending the day that one starts; or,
+    for a unit of a single version, it replaces it (a correction, which `corrects` allows:
+    not a second row of one file). What the row leaves empty it takes from the version it
+    changes or continues (see `_filled`). Raises ValueError naming what does not fit."""
+    if not versions:
+        return [row]
+    first, last = versions[0], versions[-1]
+    same = [i for i, v in enumerate(versions) if v.valid_from == row.valid_from]
+    fits = _continues(last, row) or _precedes(row, first)
+    if len(versions) == 1 and (same or (corrects and not fits)):
+        return [_filled(row, first, changes=True)]
+    if same:
+        was = versions[same[0]]
+        new = [*versions[: same[0]], _filled(row, was, changes=True), *versions[same[0] + 1 :]]
+    elif _continues(last, row):
+        if last.successor_code is not None:
+            raise ValueError(
+                f"{row.code} passes its work to {last.successor_code} on "
+                f"{last.valid_until:%d/%m/%Y}; it cannot also continue under its code"
+            )
+        continued = _filled(row, last, changes=False)
+        new = [*versions[:-1], replace(last, valid_until=row.valid_from), continued]
+    elif _precedes(row, first):
+        new = [row, *versions]
+    else:
+        held = ", ".join(_dates(v) for v in versions)
+        raise ValueError(
+            f"{row.code} has the versions {held}: a row changes the one that starts when it "
+            "does, continues the latest from a day it exists, or ends the day the first starts"
+        )
+    for before, after in pairwise(new):
+        ends = before.valid_until
+        if ends is None or ends != after.valid_from or before.successor_code is not None:
+            raise ValueError(
+                f"{row.code}'s version {_dates(before)} must end, with no successor, the day "
+                f"its next version starts ({_dates(after)})"
+            )
+    return new
+
+
+def _filled(row: UnitRow, was: UnitRow, *, changes: bool) -> UnitRow:
+    """`row` with its empty cells taken from `was`: an empty cell states nothing, so a
+    register that lacks a column (the national one has no addresses, the district's of 2024
+    names no successors) clears nothing another import gave, whatever their order. A row that
+    `changes` the version `was` keeps its parent, tags, e-mail, closing date and successor;
+    one that continues it, its parent, tags and e-mail."""
+    filled = replace(
+        row,
+        parent_code=row.parent_code or was.parent_code,
+        tags=row.tags or was.tags,
+        email=row.email or was.email,
+    )
+    if not changes:
+        return filled
+    return replace(
+        filled,
+        valid_until=row.valid_until or was.valid_until,
+        successor_code=row.successor_code or was.successor_code,
+    )
+
+
+def _continues(last: UnitRow, row: UnitRow) -> bool:
+    """Whether `row` starts on a day after `last` started, while it exists or as it closes."""
+    start = row.valid_from
+    return (
+        start is not None
+        and (last.valid_from is None or last.valid_from < start)
+        and (last.valid_until is None or start <= last.valid_until)
+    )
+
+
+def _precedes(row: UnitRow, first: UnitRow) -> bool:
+    """Whether `row` ends the day `first` starts."""
+    return row.valid_until is not None and row.valid_until == first.valid_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,17 +372,22 @@ def _check_handover(path: Path, at: str, unit: UnitRow, closes: date, successor:
     )
 
 
-def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
+def read_units(
+    path: Path, register: Sequence[UnitRow] = (), versions: Sequence[UnitRow] = ()
+) -> list[UnitRow]:
     """Validate a unit register file; parents and successors must be in the file or in the
-    `register` already stored, and neither parents nor successors may run in a cycle."""
+    `register` already stored (with the earlier `versions` of its units), and neither parents
+    nor successors may run in a cycle. A code on several rows is one unit's versions, each
+    read into the ones before as `add_version` says."""
     units: list[UnitRow] = []
     lines: dict[str, int] = {}
+    starts: dict[tuple[str, date | None], int] = {}
+    stored = histories(register, versions)
     for line, row in _rows(path, UNIT_COLUMNS):
         at = f"line {line}"
         code = row["code"]
         _check(bool(CODE.match(code)), path, f"{at}, code", code, "is not a unit code")
         _fits(path, f"{at}, code", code, lengths.CODE)
-        _check(code not in lines, path, f"{at}, code", code, f"repeats line {lines.get(code)}")
         _check(bool(row["name"]), path, f"{at}, name", row["name"], "is required")
         _fits(path, f"{at}, name", row["name"], lengths.NAME)
         _check(bool(CODE.match(row["kind"])), path, f"{at}, kind", row["kind"], "is not a kind")
@@ -307,20 +430,25 @@ def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
             row["successor"],
             "a unit cannot succeed itself",
         )
-        lines[code] = line
-        units.append(
-            UnitRow(
-                code,
-                row["name"],
-                row["kind"],
-                row["parent"] or None,
-                tags,
-                email,
-                valid_from,
-                valid_until,
-                successor,
-            )
+        again = starts.get((code, valid_from))
+        _check(again is None, path, f"{at}, code", code, f"repeats line {again}")
+        unit = UnitRow(
+            code,
+            row["name"],
+            row["kind"],
+            row["parent"] or None,
+            tags,
+            email,
+            valid_from,
+            valid_until,
+            successor,
         )
+        try:
+            stored[code] = add_version(stored.get(code, []), unit, corrects=code not in lines)
+        except ValueError as exc:
+            raise InputError(str(path), f"{at}, valid_from", row["valid_from"], str(exc)) from None
+        lines[code] = starts[code, valid_from] = line
+        units.append(unit)
     known = {u.code for u in register} | set(lines)
     for unit in units:
         at = f"line {lines[unit.code]}"
@@ -338,13 +466,14 @@ def read_units(path: Path, register: Sequence[UnitRow] = ()) -> list[UnitRow]:
             unit.successor_code or "",
             "names no unit in this file or the register",
         )
-    stored = {u.code: u for u in register} | {u.code: u for u in units}
-    _check_acyclic(path, units, lines, "parent", {c: u.parent_code for c, u in stored.items()})
-    successors = {c: u.successor_code for c, u in stored.items()}
-    _check_acyclic(path, units, lines, "successor", successors)
-    for unit in units:
+    lives = {code: life(held) for code, held in stored.items()}
+    latest = [lives[code] for code in lines]
+    _check_acyclic(path, latest, lines, "parent", {c: u.parent_code for c, u in lives.items()})
+    successors = {c: u.successor_code for c, u in lives.items()}
+    _check_acyclic(path, latest, lines, "successor", successors)
+    for unit in latest:
         if unit.successor_code is not None and unit.valid_until is not None:
-            heir = stored[unit.successor_code]
+            heir = lives[unit.successor_code]
             _check_handover(path, f"line {lines[unit.code]}", unit, unit.valid_until, heir)
     return units
 

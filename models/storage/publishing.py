@@ -9,7 +9,7 @@ stays flat however many units there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +33,7 @@ from models.rules.obligation import (
     payload_text,
 )
 from models.rules.periods import Period, due_date, periods_for
+from models.rules.vietnamese import day_text
 from models.rules.workdays import WorkCalendar
 from models.storage.db import paused_gc, transaction
 from models.storage.ledger import (
@@ -50,6 +51,9 @@ from models.storage.reference import load_units, published_codes
 from models.storage.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
 
 CHUNK = 5_000
+# The states of an obligation whose unit no longer holds its work: passed to a successor, or
+# closed for want of one.
+PASSED_ON = ("transferred", "closed")
 
 
 @dataclass
@@ -93,12 +97,24 @@ class Obliged:
         self.picked = [u for u in units if _selects(selector, u)]
         # picked units that never open nor close owe every day
         self.always = not any(u.valid_from or u.valid_until for u in self.picked)
+        self.closing = {u.code for u in units if u.valid_until is not None}
 
-    def on(self, day: date) -> list[str]:
+    def on(self, day: date, held: Collection[str] = ()) -> list[str]:
+        """The owers on `day` of a period the units `held` already hold. A successor does not
+        owe a period one of the units it took over from holds: their obligation passes to it
+        by events while still open (`hand_over`), and one they handed in before their
+        closure was registered is not owed twice."""
         if self.always:
             return [unit.code for unit in self.picked]
         owing = (heir_on(self.by_code, unit, day) for unit in self.picked)
-        return list(dict.fromkeys(unit.code for unit in owing if unit is not None))
+        taken = {
+            heir.code
+            for code in held
+            if code in self.closing
+            and (heir := heir_on(self.by_code, self.by_code[code], day)) is not None
+            and heir.code != code
+        }
+        return list(dict.fromkeys(u.code for u in owing if u is not None and u.code not in taken))
 
 
 def _reference_day(period: Period, opened_by: date, window_end: date | None) -> date:
@@ -117,7 +133,10 @@ def _candidates(
     window_end: date | None,
     opened_by: date,
     calendar: WorkCalendar,
+    held: Mapping[str, Collection[str]],
 ) -> Iterator[tuple[Period, date | None, list[str]]]:
+    """Each period of `req` started by `opened_by`, its due date and its owers, the units
+    `held` holds (by period key) apart from those they took over from."""
     for schedule in req.schedule:
         periods = periods_for(
             schedule.cadence,
@@ -128,7 +147,87 @@ def _candidates(
         )
         for period in periods:
             due = None if schedule.due is None else due_date(schedule.due, period, calendar)
-            yield period, due, obliged.on(_reference_day(period, opened_by, window_end))
+            day = _reference_day(period, opened_by, window_end)
+            yield period, due, obliged.on(day, held.get(period.key, ()))
+
+
+def _unowed(
+    req: RequirementSpec,
+    obliged: Obliged,
+    window_start: date,
+    window_end: date | None,
+    opened_by: date,
+    changes: Collection[date],
+) -> str | None:
+    """Why no unit would ever owe `req` in the directive's window ("periods": its schedule
+    has no period there; "units": no unit it picks, nor their successors, exists on a day
+    its periods take their owers), or None when one would. Who owes changes only on the
+    register's `changes` days, so a year past the last of them shows every cadence of an
+    open-ended window."""
+    last = window_end or max([window_start, opened_by, *changes]) + timedelta(days=366)
+    periods = [
+        period
+        for schedule in req.schedule
+        for period in periods_for(
+            schedule.cadence,
+            schedule.convention,
+            window_start=window_start,
+            window_end=window_end,
+            opened_by=last,
+        )
+    ]
+    if not periods:
+        return "periods"
+    for period in periods:
+        first = _reference_day(period, opened_by, window_end)
+        # a standing duty is opened each day, for whoever owes it then
+        later = (d for d in changes if first < d <= last) if period.end is None else ()
+        if any(obliged.on(day) for day in (first, *later)):
+            return None
+    return "units"
+
+
+def _check_owed(
+    spec: DirectiveSpec, source: str, units: Sequence[UnitRow], opened_by: date
+) -> None:
+    """Refuse a directive with a requirement no unit would ever owe in its window (its units
+    all closed with no successor, or its schedule no period there), before it is stored: a
+    publish that creates nothing is never silent, and its code stays free."""
+    start, until = spec.effective.start, spec.effective.until
+    changes = {d for u in units for d in (u.valid_from, u.valid_until) if d is not None}
+    dates = f"{day_text(start)}–{day_text(until)}" if until else day_text(start)
+    window, window_vi = (dates, dates) if until else (f"from {dates}", f"từ {dates}")
+    for i, req in enumerate(spec.requirements):
+        why = _unowed(req, Obliged(req.who, units), start, until, opened_by, changes)
+        if why is None:
+            continue
+        value: object
+        if why == "periods":
+            field = f"requirements[{i}].schedule"
+            value = [schedule.model_dump(exclude_defaults=True) for schedule in req.schedule]
+            problem = f"has no period in the directive's effective window, {window}"
+            reason = f"lịch báo cáo không có kỳ nào trong thời gian hiệu lực ({window_vi})"
+        else:
+            field = f"requirements[{i}].who"
+            value = req.who.model_dump(exclude_defaults=True)
+            problem = (
+                f"selects no unit that exists in the directive's effective window, {window} "
+                "(they closed with no successor, or open after it)"
+            )
+            reason = (
+                "các đơn vị được chọn đều đã giải thể mà không có đơn vị kế thừa, hoặc chưa "
+                f"thành lập, trong thời gian hiệu lực ({window_vi})"
+            )
+        raise InputError(
+            source,
+            field,
+            value,
+            f"{problem}: nothing was published, and the code stays free",
+            vi=(
+                f"Chưa công bố chỉ thị {spec.code}: nhiệm vụ {req.code} — {reason}, nên không "
+                "đơn vị nào phải thực hiện. Sửa tệp rồi công bố lại; mã chỉ thị vẫn dùng được."
+            ),
+        )
 
 
 def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:
@@ -177,20 +276,25 @@ def _fresh_ids(conn: Connection, n: int) -> list[int]:
 def _open_requirement(
     conn: Connection, run: Opening, *, directive: Any, requirement_id: int, req: RequirementSpec
 ) -> int:
-    existing = set(
-        conn.execute(
-            sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key).where(
-                OBLIGATION.c.requirement_id == requirement_id
-            )
-        ).all()
-    )
+    existing: set[tuple[str, str]] = set()
+    # who holds each period's work: not those whose obligation passed it on or closed
+    held: dict[str, set[str]] = {}
+    for unit, key, status in conn.execute(
+        sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key, OBLIGATION.c.status).where(
+            OBLIGATION.c.requirement_id == requirement_id
+        )
+    ):
+        existing.add((unit, key))
+        if status not in PASSED_ON:
+            held.setdefault(key, set()).add(unit)
     obliged = Obliged(req.who, run.units)
     window = (directive.effective_from, directive.effective_until)
 
     def owed() -> Iterator[New]:
         """Each missing obligation."""
         code = directive.code
-        for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar):
+        candidates = _candidates(req, obliged, *window, run.opened_by, run.calendar, held)
+        for period, due, owing in candidates:
             key, start, end = period.key, period.start, period.end
             text = created_texts(code, req.code, key, start, end, due)
             for unit in owing:
@@ -322,7 +426,8 @@ def publish(
     """Store a validated directive (once) and open its periods up to `as_of` + horizon.
 
     Publishing the same content again only opens what is missing; different content under a
-    published code is refused."""
+    published code is refused, and so is a new directive no unit would ever owe (see
+    `_check_owed`)."""
 
     def attempt() -> PublishReport:
         with (
@@ -334,7 +439,9 @@ def publish(
             _check_references(spec, source, units)
             row = _directive_row(conn, spec.code)
             new = row is None
+            opened_by = as_of + timedelta(days=horizon_days)
             if row is None:
+                _check_owed(spec, source, units, opened_by)
                 _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
             elif row.source_sha256 != spec.sha256():
@@ -342,15 +449,7 @@ def publish(
                     f"{source}: directive {spec.code} is already published with other "
                     "content; a revised directive needs a code of its own"
                 )
-            run = Opening(
-                units,
-                as_of + timedelta(days=horizon_days),
-                calendar,
-                actor,
-                channel,
-                now,
-                progress,
-            )
+            run = Opening(units, opened_by, calendar, actor, channel, now, progress)
             return PublishReport(spec.code, new, _open_directive(conn, run, row))
 
     try:

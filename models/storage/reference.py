@@ -7,15 +7,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import date
 from importlib import import_module
+from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from models.errors import Refused
-from models.files.registry import ActorRow, UnitRow, heir_on
+from models.errors import InputError, Refused
+from models.files.registry import (
+    ActorRow,
+    UnitRow,
+    add_version,
+    heir_on,
+    histories,
+    life,
+    version_on,
+)
 from models.storage.db import transaction
-from models.storage.tables import ACTOR, DIRECTIVE, UNIT
+from models.storage.tables import ACTOR, DIRECTIVE, UNIT, UNIT_VERSION
 
 
 def upsert(conn: Connection, table: sa.Table, key: str, rows: Sequence[dict[str, object]]) -> None:
@@ -66,6 +75,48 @@ def load_units(conn: Connection) -> list[UnitRow]:
     return [unit_row(r) for r in conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code))]
 
 
+# The earlier versions of units that continue under their code, in UnitRow's order (no
+# successor: a version that ends passes nothing on, its unit goes on).
+VERSION_COLUMNS = tuple(
+    UNIT_VERSION.c[f.name] if f.name in UNIT_VERSION.c else sa.null() for f in fields(UnitRow)
+)
+
+
+def load_versions(conn: Connection, code: str | None = None) -> list[UnitRow]:
+    """The earlier versions of unit `code` (of every unit without it), as `unit_row` reads
+    them: a few rows a unit that continued under its code, none for the others."""
+    query = sa.select(*VERSION_COLUMNS)
+    if code is not None:
+        query = query.where(UNIT_VERSION.c.code == code)
+    return [unit_row(r) for r in conn.execute(query)]
+
+
+def unit_on(conn: Connection, code: str, day: date) -> UnitRow | None:
+    """The version of unit `code` in force on `day` (see `version_on`): a document about 2024
+    names a commune as it was named then, whatever it is called now."""
+    row = unit_or_none(conn.execute(UNIT_BY_CODE, {"code": code}).first())
+    if row is None:
+        return None
+    return version_on(histories([row], load_versions(conn, code))[code], day)
+
+
+def column_on(
+    unit: sa.FromClause, column: str, day: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
+    """In a query, `unit`'s `column` (its name, kind or parent_code; `unit` is UNIT or an
+    alias of it) as `unit_on` reads it on `day` (a date of the query; NULL: as it is now):
+    the earlier version's in force then if it has one, else its row's."""
+    then = sa.and_(UNIT_VERSION.c.code == unit.c.code, UNIT_VERSION.c.valid_until > day)
+    earlier = (
+        sa.select(UNIT_VERSION.c[column])
+        .where(then)
+        .order_by(UNIT_VERSION.c.valid_until)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.case((sa.exists().where(then), earlier), else_=unit.c[column])
+
+
 def holder_on(conn: Connection, code: str, day: date) -> str | None:
     """The unit that holds `code`'s role on `day` (see `heir_on`), reading only its line of
     successors."""
@@ -93,17 +144,31 @@ def holder_in(unit: Callable[[str], UnitRow | None], code: str, day: date) -> st
     return heir.code if heir is not None else None
 
 
-def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
-    """Upsert validated units. Parents and successors may come later in the same file, so rows
-    go in first without those links and the links are set in a second statement."""
+def import_units(engine: Engine, units: Sequence[UnitRow]) -> list[tuple[UnitRow, UnitRow]]:
+    """Upsert validated units, each row read into the versions its code has (`add_version`):
+    a unit's row holds its latest version over its whole life, `unit_version` the earlier
+    ones. Parents and successors may come later in the same file, so rows go in first without
+    those links and the links are set in a second statement. Returns the units this import
+    continues under their code (the version that ends, the one that follows it), for the
+    register's keeper to see."""
     with transaction(engine) as conn:
+        # the whole register and its few versions, not an IN list a national file overflows
+        earlier = load_versions(conn)
+        stored = histories(load_units(conn), earlier)
+        were = {code: {v.valid_from for v in held[1:]} for code, held in stored.items()}
+        for unit in units:
+            try:
+                stored[unit.code] = add_version(stored.get(unit.code, []), unit)
+            except ValueError as exc:
+                raise InputError("units", unit.code, unit.valid_from, str(exc)) from None
+        lives = [life(stored[code]) for code in dict.fromkeys(u.code for u in units)]
         upsert(
             conn,
             UNIT,
             "code",
-            [{**u.as_record(), "parent_code": None, "successor_code": None} for u in units],
+            [{**u.as_record(), "parent_code": None, "successor_code": None} for u in lives],
         )
-        links = [{"c": u.code, "p": u.parent_code, "s": u.successor_code} for u in units]
+        links = [{"c": u.code, "p": u.parent_code, "s": u.successor_code} for u in lives]
         if links:
             conn.execute(
                 UNIT.update()
@@ -111,7 +176,21 @@ def import_units(engine: Engine, units: Sequence[UnitRow]) -> int:
                 .values(parent_code=sa.bindparam("p"), successor_code=sa.bindparam("s")),
                 links,
             )
-    return len(units)
+        continued = {v.code for v in earlier} | {c for c, held in stored.items() if held[1:]}
+        conn.execute(UNIT_VERSION.delete().where(UNIT_VERSION.c.code.in_(sorted(continued))))
+        rows = [
+            {k: v for k, v in version.as_record().items() if k != "successor_code"}
+            for code in sorted(continued)
+            for version in stored[code][:-1]
+        ]
+        if rows:
+            conn.execute(UNIT_VERSION.insert(), rows)
+    return [
+        (before, after)
+        for code in sorted(continued)
+        for before, after in pairwise(stored[code])
+        if after.valid_from not in were.get(code, set())
+    ]
 
 
 def import_actors(engine: Engine, actors: Sequence[ActorRow]) -> list[tuple[str, str, str]]:

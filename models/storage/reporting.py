@@ -38,7 +38,7 @@ from models.rules.vietnamese import day_text, period_words, sort_key, sorted_vi
 from models.rules.workdays import TIMEZONE
 from models.storage.db import transaction
 from models.storage.queries import status_as_of
-from models.storage.reference import upsert
+from models.storage.reference import column_on, upsert
 from models.storage.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
 
 Grouping = Literal["kind", "tag", "parent"]
@@ -172,15 +172,21 @@ class Scope:
 PARENT = UNIT.alias("parent")
 
 
-def joined(query: sa.Select[Any], *, units: bool = True, parent: bool = False) -> sa.Select[Any]:
+def joined(
+    query: sa.Select[Any], *, units: bool = True, parent: bool = False, dated: bool = False
+) -> sa.Select[Any]:
     """`query` over obligations with their requirement and directive (which the scope's
-    filters name), and their unit (and its parent) only where they are read."""
+    filters name), and their unit (and its parent) only where they are read; `dated`: the
+    parent the unit had at the period's end (see `reference.column_on`)."""
     query = query.join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id).join(
         DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id
     )
     if units or parent:
         query = query.join(UNIT, UNIT.c.code == OBLIGATION.c.unit_code)
-    return query.outerjoin(PARENT, PARENT.c.code == UNIT.c.parent_code) if parent else query
+    if not parent:
+        return query
+    above = column_on(UNIT, "parent_code", OBLIGATION.c.period_end) if dated else UNIT.c.parent_code
+    return query.outerjoin(PARENT, PARENT.c.code == above)
 
 
 def _rates(conn: Connection, scope: Scope, on: Day, by: Grouping | None) -> list[Rate]:
@@ -382,7 +388,8 @@ def consolidation(
                 sa.select(
                     OBLIGATION.c.id,
                     OBLIGATION.c.unit_code,
-                    UNIT.c.name,
+                    # a report about a period names units as they were named then
+                    column_on(UNIT, "name", OBLIGATION.c.period_end),
                     OBLIGATION.c.status,
                     shown,
                     local_day(OBLIGATION.c.submitted_at),
@@ -390,9 +397,10 @@ def consolidation(
                     OBLIGATION.c.figures,
                     OBLIGATION.c.narrative,
                     OBLIGATION.c.evidence,
-                    PARENT.c.name,
+                    column_on(PARENT, "name", OBLIGATION.c.period_end),
                 ),
                 parent=True,
+                dated=True,
             ).where(*scope.filters, OBLIGATION.c.status.not_in(GONE))
         ).all()
         totals = _totals(conn, scope, spec_figures)

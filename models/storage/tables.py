@@ -39,6 +39,24 @@ class Unit(SQLModel, table=True):
     )
 
 
+class UnitVersion(SQLModel, table=True):
+    """An earlier version of a unit that continues under its code with another name, kind or
+    parent (Vietnam's 2025 communes kept the code of one of the units merged into them): what
+    it was until `valid_until`, the day its next version starts. The unit's own row holds its
+    latest version and its whole life (`unit.valid_from` is its first version's)."""
+
+    __tablename__ = "unit_version"
+
+    code: str = Field(primary_key=True, foreign_key="unit.code", max_length=lengths.CODE)
+    valid_until: date = Field(primary_key=True)
+    valid_from: date | None = None
+    name: str = Field(max_length=lengths.NAME)
+    kind: str = Field(max_length=lengths.KIND)
+    parent_code: str | None = Field(default=None, foreign_key="unit.code", max_length=lengths.CODE)
+    tags: str = Field(default="[]", sa_type=sa.Text)  # JSON list of tag strings
+    email: str | None = Field(default=None, max_length=lengths.EMAIL)
+
+
 class Actor(SQLModel, table=True):
     """A person who acts in dondoc, with the unit they act for and their role."""
 
@@ -273,6 +291,7 @@ class RunGrant(SQLModel, table=True):
 
 # Core table handles for set-based statements (SQLModel sets __table__ at class creation).
 UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
+UNIT_VERSION: sa.Table = UnitVersion.__table__  # type: ignore[attr-defined]
 ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
 DIRECTIVE: sa.Table = Directive.__table__  # type: ignore[attr-defined]
 REQUIREMENT: sa.Table = Requirement.__table__  # type: ignore[attr-defined]

@@ -247,6 +247,26 @@ def test_text_from_a_directive_file_is_printed_literally(dondoc: Any, tmp_path: 
     assert subject in dondoc("directive", "list").stdout
 
 
+def test_a_directive_nobody_would_owe_is_refused_and_its_code_left_free(
+    published: Any, tmp_path: Path
+) -> None:
+    """The seed run again for 2026: its communes all closed on 01/07/2025."""
+    again = tmp_path / "cam-xuyen-cchc-2026.yaml"
+    text = SEED.read_text(encoding="utf-8")
+    for old, new in (
+        ("2024-01-01", "2026-01-01"),
+        ("2024-12-31", "2026-12-31"),
+        ("2024-03-15", "2026-03-16"),  # the reporter named once, within the window
+    ):
+        text = text.replace(old, new)
+    again.write_text(text.replace("cam-xuyen-cchc-2024", "cam-xuyen-cchc-2026"), encoding="utf-8")
+    before = _written(published)
+    args = ("directive", "publish", str(again), "--actor", "admin.cx", "--as-of", "2026-12-07")
+    refused = published(*args, ok=False)
+    _refused(refused, 2, "requirements[0].who", "01/01/2026–31/12/2026", "the code stays free")
+    assert _written(published) == before
+
+
 def test_a_usage_error_is_one_plain_line(published: Any) -> None:
     refused = published("obligations", "--bogus", ok=False)
     assert refused.exit_code == 2

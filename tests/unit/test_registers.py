@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -16,10 +17,14 @@ from models.files.registry import (
     UNIT_COLUMNS,
     ActorRow,
     UnitRow,
+    add_version,
     email_problem,
+    histories,
+    life,
     read_actors,
     read_units,
     validate_actor,
+    version_on,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -518,6 +523,75 @@ def test_a_handover_on_the_closing_day_or_into_a_unit_that_goes_on_is_read(
         unit("18679", name="Xã Yên Hòa"),
     )
     assert [u.successor_code for u in read_units(path)] == [None, "18751", None, "18679", None]
+
+
+def test_a_code_on_two_rows_continues_under_a_new_name_kind_and_parent(tmp_path: Path) -> None:
+    """18673, Thị trấn Cẩm Xuyên, is Xã Cẩm Xuyên from 01/07/2025, under the province."""
+    path = write(
+        tmp_path,
+        UNIT_HEADER,
+        DISTRICT,
+        unit("42", name="Ủy ban nhân dân tỉnh Hà Tĩnh", kind="ubnd_tinh", parent=""),
+        unit("18673", name="Thị trấn Cẩm Xuyên", kind="thi_tran", valid_until="2025-07-01"),
+        unit("18673", name="Xã Cẩm Xuyên", parent="42", valid_from="2025-07-01"),
+    )
+    rows = read_units(path)
+    versions = histories([], [])
+    for row in rows:
+        versions[row.code] = add_version(versions.get(row.code, []), row)
+    town, commune = versions["18673"]
+    assert (town.name, town.parent_code, town.valid_until) == (
+        "Thị trấn Cẩm Xuyên",
+        "446",
+        date(2025, 7, 1),
+    )
+    assert version_on(versions["18673"], date(2025, 6, 30)) == town
+    assert version_on(versions["18673"], date(2025, 7, 1)) == commune
+    assert life(versions["18673"]).valid_from is None
+    assert life(versions["18673"]).valid_until is None
+
+
+def test_an_empty_cell_clears_nothing_a_version_has() -> None:
+    """A row that leaves a cell empty (the national register has no addresses, the register
+    of 2024 names no successors) keeps what the version it changes holds there; a version that
+    continues the code keeps the parent, tags and address of the one before, not its end."""
+    closing = date(2025, 7, 1)
+    town = UnitRow(
+        "18673", "Thị trấn", "thi_tran", "446", ("commune",), "a@cx.example", None, closing, "42"
+    )
+    again = UnitRow("18673", "Thị trấn Cẩm Xuyên", "thi_tran", None, (), None, None, None, None)
+    (changed,) = add_version([town], again)
+    assert changed == replace(town, name="Thị trấn Cẩm Xuyên")
+    open_town = replace(town, valid_until=None, successor_code=None)
+    commune = UnitRow("18673", "Xã Cẩm Xuyên", "xa", None, (), None, closing, None, None)
+    before, after = add_version([open_town], commune)
+    assert before == replace(open_town, valid_until=closing)
+    assert after == replace(commune, parent_code="446", tags=("commune",), email="a@cx.example")
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "problem"),
+    [
+        pytest.param(
+            {"valid_until": "2025-07-01", "successor": "18751"},
+            {"valid_from": "2025-07-01"},
+            "18712 passes its work to 18751 on 01/07/2025; it cannot also continue under its code",
+            id="closed-with-a-successor",
+        ),
+        pytest.param(
+            {"valid_from": "2025-07-01"},
+            {"valid_from": "2024-01-01", "valid_until": "2025-01-01"},
+            "18712 has the versions 01/07/2025–today: a row changes the one that starts when it "
+            "does, continues the latest from a day it exists, or ends the day the first starts",
+            id="a-gap-before",
+        ),
+    ],
+)
+def test_a_second_version_that_does_not_follow_on_is_refused(
+    tmp_path: Path, first: dict[str, str], then: dict[str, str], problem: str
+) -> None:
+    path = write(tmp_path, UNIT_HEADER, DISTRICT, unit("18751"), unit(**first), unit(**then))
+    refusal(read_units, path, "line 5, valid_from", then["valid_from"], problem)
 
 
 def read_units_over(register: list[UnitRow]) -> Callable[[Path], object]:
