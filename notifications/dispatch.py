@@ -1,13 +1,14 @@
-"""The urging dispatch (công văn đôn đốc): a draft the issuer's leadership can sign, listing the
-late units and their overdue items with a new deadline. Rendered as a Word document from
-`templates/cong-van-don-doc.docx` (docxtpl) and as HTML for the e-mail and the artifact; the
-number is left blank for the clerk.
+"""The urging dispatch (công văn đôn đốc): a draft the issuer's leadership can sign, naming
+the late units with their counts and a new deadline, a page or two long whatever the number of
+items. Rendered as a Word document from `templates/cong-van-don-doc.docx` (docxtpl) and as HTML
+for the e-mail and the artifact; the number is left blank for the clerk. Every item it urges
+goes into its appendix (Phụ lục), an .xlsx sent beside the .docx.
 
-A dispatch to more than `MAX_LISTED_UNITS` late units (or `MAX_LISTED_ITEMS` items) cannot
-name them all: it is addressed to the bodies above them (their ancestors just under the issuer)
-with counts per body, at most `MAX_LISTED_GROUPS` of them and one row counting the others, and
-every late unit and item goes into its appendix (Phụ lục), an .xlsx sent beside the .docx. So
-what a dispatch or a letter lists is bounded whatever the register's shape."""
+Its table names each late unit once with how many items it has overdue, how many of them were
+returned for correction, and the oldest due date. A dispatch to more than `DISPATCH_ROWS`
+late units cannot name them all: it names the bodies above them (their ancestors just under
+the issuer) with counts per body, in as many rows, the last counting the others. So what a
+dispatch or a letter lists is bounded whatever the register's shape."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import io
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from docxtpl import DocxTemplate
@@ -23,21 +24,34 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from models.rules.status import STATUS_WORDS
 from models.rules.vietnamese import day_text, number_text, period_words, sort_key
 from models.rules.workdays import WorkCalendar
-from models.storage.chase import DirectiveInfo, Group, Item
-from notifications.cells import printable_values, streamed
+from models.storage.chase import DirectiveInfo, Group, Item, Late, late_units
+from notifications.cells import (
+    DAY,
+    FONT,
+    day_value,
+    heading_cell,
+    print_setup,
+    printable_values,
+    streamed,
+)
 from notifications.dispatch_template import TEMPLATE
 
 # The late units get this many working days from the dispatch's date.
 NEW_DEADLINE_WORKING_DAYS = 5
-# A dispatch (and a letter's section) names at most this many late units, and this many
-# items, one by one; beyond, it names the bodies above them with counts, and the units and
-# items go to the appendix.
+# A dispatch's table has at most this many rows, so that the dispatch keeps to two pages even
+# when every name takes two lines (tests/notifications/test_dispatch.py measures it): one per
+# late unit up to this many units; beyond, one per body above them, the last row counting the
+# bodies beyond.
+DISPATCH_ROWS = 28
+# A letter's section names at most this many late units, and this many items, one by one;
+# beyond, it counts them by the bodies above them and lists them in a workbook.
 MAX_LISTED_UNITS = 50
 MAX_LISTED_ITEMS = 200
 # It names at most this many bodies above them (units directly under the issuer are their own
-# body): the others are counted together in one last row, and listed in the appendix.
+# body): the others are counted together in one last row, and listed in the workbook.
 MAX_LISTED_GROUPS = 100  # the 63 provinces under a national issuer are all named
 # Titles a signer may hold, longest first, to split "Phó Chủ tịch Phạm Hoàng Anh".
 TITLES = (
@@ -55,14 +69,20 @@ PLACE = re.compile(
 )
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The appendix's columns and their widths in characters.
+# Whom a dispatch to several late units is addressed to: those its table names.
+LISTED_BELOW = "Các cơ quan, đơn vị có tên tại danh sách dưới đây"
+# The appendix's columns and their widths in characters; the body above each unit comes
+# second, when some unit is not its own body.
+APPENDIX_GROUP = ("Đơn vị cấp trên", 30)
 APPENDIX_COLUMNS = (
-    ("TT", 7),
-    ("Đơn vị cấp trên", 32),
-    ("Đơn vị", 32),
-    ("Nhiệm vụ", 40),
-    ("Kỳ", 22),
+    ("TT", 6),
+    ("Đơn vị", 30),
+    ("Nhiệm vụ", 9),
+    ("Nội dung nhiệm vụ", 40),
+    ("Kỳ", 16),
     ("Hạn", 12),
+    ("Tình trạng", 18),
+    ("Số ngày quá hạn", 10),
 )
 
 
@@ -119,9 +139,11 @@ class GroupRow:
     oldest_due: date
 
 
-def grouped(items: Iterable[Item]) -> list[GroupRow]:
+def grouped(items: Iterable[Item], limit: int | None = None) -> list[GroupRow]:
     """The items' groups in Vietnamese order, with their late units, items and oldest due
-    date: the first MAX_LISTED_GROUPS, and one more row counting the others together."""
+    date: the first `limit` (`MAX_LISTED_GROUPS` unless given), and one more row counting the
+    others together."""
+    limit = MAX_LISTED_GROUPS if limit is None else limit
     units: dict[Group, set[str]] = {}
     counts: dict[Group, int] = {}
     oldest: dict[Group, date] = {}
@@ -133,9 +155,9 @@ def grouped(items: Iterable[Item]) -> list[GroupRow]:
         GroupRow(group.name, len(units[group]), counts[group], oldest[group])
         for group in sorted(units, key=lambda g: sort_key(g.name))
     ]
-    if len(rows) <= MAX_LISTED_GROUPS:
+    if len(rows) <= limit:
         return rows
-    shown, others = rows[:MAX_LISTED_GROUPS], rows[MAX_LISTED_GROUPS:]
+    shown, others = rows[:limit], rows[limit:]
     return [
         *shown,
         GroupRow(
@@ -148,7 +170,7 @@ def grouped(items: Iterable[Item]) -> list[GroupRow]:
 
 
 def too_many(items: Collection[Item]) -> bool:
-    """Whether the items, or their late units, are too many to name one by one."""
+    """Whether the items, or their late units, are too many for a letter to name one by one."""
     return len(items) > MAX_LISTED_ITEMS or len({item.unit for item in items}) > MAX_LISTED_UNITS
 
 
@@ -160,8 +182,8 @@ def context(
     calendar: WorkCalendar,
     kind: str | None = None,
 ) -> dict[str, Any]:
-    """What the Word and HTML templates fill in: the late units and their items, or, beyond
-    `MAX_LISTED_UNITS` units, the bodies above them with counts and the appendix's name
+    """What the Word and HTML templates fill in: the late units with their counts, or, beyond
+    `DISPATCH_ROWS` units, the bodies above them with counts; and the appendix's name
     (`kind`: the run's, in the files' names; None for the chase)."""
     deadline = calendar.add_working_days(day, NEW_DEADLINE_WORKING_DAYS)
     number = f"số {info.number}/{info.symbol}" if info.number else f"/{info.symbol}"
@@ -178,18 +200,18 @@ def context(
         "subject": f"V/v đôn đốc thực hiện {short}",
         "place_and_date": place_and_date(info.issuer_name, day),
         "filename": filename(info, day, kind),
+        "appendix": appendix_filename(info, day, kind),
         "closing": (f"Giao {info.lead_name} theo dõi, đôn đốc và báo cáo kết quả thực hiện./."),
         "copies": ["- Như trên;", f"- {info.lead_name};", f"- Lưu: VT, {lead_office}."],
         "signer": signer_of(info.signed_by, info.issuer_kind),
         "deadline": deadline,
     }
-    if too_many(items):
-        groups = grouped(items)
-        late = len({item.unit for item in items})
+    late = len({item.unit for item in items})
+    if late > DISPATCH_ROWS:
+        groups = grouped(items, DISPATCH_ROWS - 1)
         return values | {
             "grouped": True,
-            "appendix": appendix_filename(info, day, kind),
-            "recipients": [group.name for group in groups],
+            "recipient": groups[0].name if len(groups) == 1 else LISTED_BELOW,
             "opening": (
                 f"{reference}{number_text(late)} đơn vị thuộc các đơn vị sau chưa hoàn thành "
                 f"{number_text(len(items))} nhiệm vụ được giao (danh sách chi tiết tại Phụ lục "
@@ -205,35 +227,44 @@ def context(
                 }
                 for n, group in enumerate(groups, start=1)
             ],
-            "rows": [],
+            "units": [],
             "request": (
                 f"{info.issuer_name} đề nghị Thủ trưởng các đơn vị nêu trên chỉ đạo các đơn vị "
                 f"có tên tại Phụ lục khẩn trương hoàn thành và gửi kết quả về {info.lead_name} "
                 f"trước ngày {day_text(deadline)} để tổng hợp."
             ),
         }
-    ordered = sorted(items, key=lambda i: (sort_key(i.unit_name), i.effective_due, i.period))
+    units = sorted(late_units(items), key=_by_name)
     return values | {
         "grouped": False,
-        "appendix": None,
-        "recipients": list(dict.fromkeys(i.unit_name for i in ordered)),
-        "opening": f"{reference}các đơn vị sau chưa hoàn thành nhiệm vụ được giao:",
+        "recipient": units[0].unit_name if len(units) == 1 else LISTED_BELOW,
+        "opening": (
+            f"{reference}{number_text(len(units))} đơn vị sau chưa hoàn thành "
+            f"{number_text(len(items))} nhiệm vụ được giao (danh sách từng nhiệm vụ tại Phụ lục "
+            "kèm theo):"
+        ),
         "groups": [],
-        "rows": [
+        "units": [
             {
                 "number": n,
-                "unit": i.unit_name,
-                "task": i.title,
-                "period": period_words(i.period),
-                "due": day_text(i.effective_due),
+                "name": unit.unit_name,
+                "overdue": number_text(unit.overdue),
+                "returned": number_text(unit.returned),
+                "oldest_due": day_text(unit.oldest_due),
             }
-            for n, i in enumerate(ordered, start=1)
+            for n, unit in enumerate(units, start=1)
         ],
         "request": (
             f"{info.issuer_name} đề nghị Thủ trưởng các đơn vị nêu trên khẩn trương hoàn thành "
-            f"và gửi kết quả về {info.lead_name} trước ngày {day_text(deadline)} để tổng hợp."
+            f"các nhiệm vụ tại Phụ lục và gửi kết quả về {info.lead_name} trước ngày "
+            f"{day_text(deadline)} để tổng hợp."
         ),
     }
+
+
+def _by_name(unit: Late) -> tuple[bytes, str]:
+    """Vietnamese order of unit names; two units of one name by their codes."""
+    return sort_key(unit.unit_name), unit.unit
 
 
 def render_docx(values: dict[str, Any]) -> bytes:
@@ -260,10 +291,19 @@ def appendix_filename(info: DirectiveInfo, day: date, kind: str | None) -> str:
     return f"{_stem(info, day, kind)}-phu-luc.xlsx"
 
 
-def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:
-    """Every late unit and item, by body above them, unit and due date in Vietnamese order,
-    as a workbook written row by row (openpyxl's write-only mode), under a title and a
-    caption saying what it accompanies."""
+def _status(item: Item, day: date) -> str:
+    """What the appendix says of an item on the day: returned for correction, overdue, or
+    not yet due (a letter's workbook may hold reminders before the due date)."""
+    if item.state.status == "returned":
+        return STATUS_WORDS["returned"]
+    return STATUS_WORDS["overdue" if item.effective_due < day else "open"]
+
+
+def appendix_xlsx(items: Iterable[Item], *, day: date, title: str, caption: str) -> bytes:
+    """Every item, by body above its unit, unit and due date in Vietnamese order, with its
+    status and days late on `day`, as a workbook written row by row (openpyxl's write-only
+    mode), under a title and a caption saying what it accompanies; A4 landscape, the
+    heading repeated on every page."""
     keys: dict[str, bytes] = {}
 
     def key(name: str) -> bytes:
@@ -274,13 +314,22 @@ def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:
 
     ordered = sorted(
         items,
-        key=lambda i: (key(i.group.name), key(i.unit_name), i.effective_due, i.title, i.period),
+        key=lambda i: (
+            key(i.group.name),
+            key(i.unit_name),
+            i.unit,
+            i.effective_due,
+            i.requirement,
+            i.period,
+        ),
     )
+    bodies = any(item.group.code != item.unit for item in ordered)
+    columns = [APPENDIX_COLUMNS[0], *([APPENDIX_GROUP] if bodies else []), *APPENDIX_COLUMNS[1:]]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Phụ lục")
-    for letter, (_, width) in zip("ABCDEF", APPENDIX_COLUMNS, strict=True):
-        sheet.column_dimensions[letter].width = width
-    bold = Font(name="Times New Roman", bold=True)
+    header = 5
+    print_setup(sheet, [width for _, width in columns], header)
+    bold = Font(name=FONT, bold=True)
 
     def strong(value: str) -> WriteOnlyCell:
         cell = streamed(sheet, value)
@@ -291,21 +340,32 @@ def appendix_xlsx(items: Iterable[Item], *, title: str, caption: str) -> bytes:
     sheet.append([strong(title)])
     sheet.append([streamed(sheet, caption)])
     sheet.append([])
-    sheet.append([strong(name) for name, _ in APPENDIX_COLUMNS])
+    sheet.append([heading_cell(streamed(sheet, name)) for name, _ in columns])
     for n, item in enumerate(ordered, start=1):
-        due = WriteOnlyCell(sheet, datetime.combine(item.effective_due, datetime.min.time()))
-        due.number_format = "DD/MM/YYYY"
-        texts = (item.group.name, item.unit_name, item.title, period_words(item.period))
-        sheet.append([n, *(streamed(sheet, text) for text in texts), due])
+        due = WriteOnlyCell(sheet, day_value(item.effective_due))
+        due.number_format = DAY
+        late = (day - item.effective_due).days
+        texts = (
+            *([item.group.name] if bodies else []),
+            item.unit_name,
+            item.requirement,
+            item.title,
+            period_words(item.period),
+        )
+        status = streamed(sheet, _status(item, day))
+        sheet.append(
+            [n, *(streamed(sheet, text) for text in texts), due, status, late if late > 0 else None]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
 def appendix(info: DirectiveInfo, items: list[Item], *, day: date) -> bytes:
-    """The dispatch's appendix: every late unit and item it urges."""
+    """The dispatch's appendix: every item it urges."""
     return appendix_xlsx(
         items,
+        day=day,
         title="DANH SÁCH CÁC ĐƠN VỊ CHƯA HOÀN THÀNH NHIỆM VỤ",
         caption=(
             f"(Kèm theo Công văn số      /{info.symbol} ngày {day_text(day)} "

@@ -4,8 +4,8 @@ administrative dispatch: A4 portrait, margins 20/20/30/15 mm, Times New Roman, t
 and number top left with the subject line under them, the national title and motto top right
 with the place and date, "Kính gửi", a justified body with first-line indents, "Nơi nhận" bottom
 left and the signer block bottom right, page numbers from the second page. Between the opening
-and the request, either the late units' items or, for a dispatch to too many units to name,
-the bodies above them with counts (the units and items then go to an .xlsx appendix).
+and the request, a table of the late units with their counts or, for a dispatch to too many
+units to name, of the bodies above them; the items are in the .xlsx appendix.
 
 The layout is `notifications.layout`, shared with the consolidated report. The template holds
 docxtpl's Jinja2 tags; an office may edit it in Word and keep the tags.
@@ -21,6 +21,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from notifications.layout import body, foot, grid, head, line, new_document
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "cong-van-don-doc.docx"
+# The tables' headings, and their columns' widths in cm (the text's 16.5 in all).
+UNIT_COLUMNS = ("TT", "Đơn vị", "Số nhiệm vụ quá hạn", "Trong đó bị trả lại", "Hạn sớm nhất")
+GROUP_COLUMNS = ("TT", "Đơn vị", "Số đơn vị chưa hoàn thành", "Số nhiệm vụ quá hạn", "Hạn sớm nhất")
+TABLE_CM = (0.9, 8.9, 2.1, 2.1, 2.5)
 
 
 def build(path: Path = TEMPLATE) -> Path:
@@ -29,29 +33,26 @@ def build(path: Path = TEMPLATE) -> Path:
     head(document, "Số:        /{{ symbol }}", "{{ subject }}")
 
     line(document, "", after=6)
-    line(document, "Kính gửi:", align=WD_ALIGN_PARAGRAPH.CENTER)
-    line(document, "{%p for unit in recipients %}", align=WD_ALIGN_PARAGRAPH.CENTER)
-    line(
-        document, "- {{ unit }}{{ ';' if not loop.last else '.' }}", align=WD_ALIGN_PARAGRAPH.CENTER
-    )
-    line(document, "{%p endfor %}", align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
+    line(document, "Kính gửi: {{ recipient }}.", align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
 
     body(document, "{{ opening }}")
     line(document, "{%p if grouped %}")
     grid(
         document,
-        ("TT", "Đơn vị", "Số đơn vị chưa hoàn thành", "Số nhiệm vụ quá hạn", "Hạn sớm nhất"),
+        GROUP_COLUMNS,
         "{%tr for group in groups %}",
         ("number", "name", "units", "overdue", "oldest_due"),
         "group",
+        widths=TABLE_CM,
     )
     line(document, "{%p else %}")
     grid(
         document,
-        ("TT", "Đơn vị", "Nhiệm vụ", "Kỳ", "Hạn"),
-        "{%tr for row in rows %}",
-        ("number", "unit", "task", "period", "due"),
-        "row",
+        UNIT_COLUMNS,
+        "{%tr for unit in units %}",
+        ("number", "name", "overdue", "returned", "oldest_due"),
+        "unit",
+        widths=TABLE_CM,
     )
     line(document, "{%p endif %}")
     line(document, "", after=0)

@@ -80,12 +80,24 @@ def body(document: Any, text: str) -> Paragraph:
     return paragraph
 
 
+def mark_size(paragraph: Paragraph, size: float) -> None:
+    """The paragraph's mark at `size` too: a word processor makes a paragraph's last line as
+    high as its mark, so a table row of smaller text would otherwise keep the body's height."""
+    properties = OxmlElement("w:rPr")
+    for tag in ("w:sz", "w:szCs"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), str(round(size * 2)))
+        properties.append(element)
+    paragraph._p.get_or_add_pPr().append(properties)
+
+
 def header_cell(cell: _Cell, title: str, *, size: float = 12) -> None:
     """A table heading: bold and centred."""
     cell.paragraphs[0].text = ""
     run = cell.paragraphs[0].add_run(title)
     run.bold, run.font.size = True, Pt(size)
     cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    mark_size(cell.paragraphs[0], size)
 
 
 def grid(
@@ -109,6 +121,7 @@ def grid(
     for cell, field in zip(table.rows[2].cells, fields, strict=True):
         cell.paragraphs[0].text = ""
         cell.paragraphs[0].add_run(f"{{{{ {name}.{field} }}}}").font.size = Pt(size)
+        mark_size(cell.paragraphs[0], size)
     end = table.add_row()
     end.cells[0].paragraphs[0].text = "{%tr endfor %}"
     if widths is not None:

@@ -63,9 +63,9 @@ def _section(template: str, items: list[Item], day: date) -> Section:
             items, key=lambda i: (sort_key(i.unit_name), i.effective_due, i.requirement, i.period)
         )
         return Section(template, ordered, [], [])
-    directives = _by_directive(items)
-    if items[0].step.dispatch and all(dispatch.too_many(d) for d in directives.values()):
-        appendices = [dispatch.appendix_filename(d[0].info, day, None) for d in directives.values()]
+    if items[0].step.dispatch:  # each dispatch's appendix lists its items
+        directives = _by_directive(items).values()
+        appendices = [dispatch.appendix_filename(d[0].info, day, None) for d in directives]
     else:
         appendices = [section_appendix(template, day)]
     return Section(template, items, dispatch.grouped(items), appendices)
@@ -89,28 +89,26 @@ def sections(letter: Letter, day: date) -> list[Section]:
 def _drafts(
     items: list[Item], day: date, calendar: WorkCalendar, kind: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Attachment]]:
-    """One urging dispatch per directive of the items: its values, its Word document, and
-    its appendix when it is grouped (`kind`: the run's, in the files' names)."""
+    """One urging dispatch per directive of the items: its values, its Word document and its
+    appendix (`kind`: the run's, in the files' names)."""
     drafts: list[dict[str, Any]] = []
     attachments: list[Attachment] = []
     for group in _by_directive(items).values():
         info = group[0].info
         values = dispatch.context(info, group, day=day, calendar=calendar, kind=kind)
         drafts.append(values)
-        attachments.append(
-            Attachment(values["filename"], dispatch.DOCX, dispatch.render_docx(values))
-        )
-        if values["grouped"]:
-            content = dispatch.appendix(info, group, day=day)
-            attachments.append(Attachment(values["appendix"], dispatch.XLSX, content))
+        attachments += [
+            Attachment(values["filename"], dispatch.DOCX, dispatch.render_docx(values)),
+            Attachment(values["appendix"], dispatch.XLSX, dispatch.appendix(info, group, day=day)),
+        ]
     return drafts, attachments
 
 
 def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
     """Renders one recipient's message for a chase run on a day; a section whose step carries
-    the urging dispatch gets one draft per directive, attached as a Word document (with its
-    appendix when grouped) and shown in the HTML part; a grouped section whose units no
-    dispatch lists gets a workbook of its own."""
+    the urging dispatch gets one draft per directive, attached as a Word document with its
+    appendix and shown in the HTML part; a grouped section whose items no dispatch lists gets
+    a workbook of its own."""
 
     def render(letter: Letter, day: date) -> Rendered:
         env = environment()
@@ -125,6 +123,7 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
             if section.appendices == [section_appendix(section.template, day)]:
                 content = dispatch.appendix_xlsx(
                     section.items,
+                    day=day,
                     title="DANH SÁCH CÁC ĐƠN VỊ CHƯA HOÀN THÀNH NHIỆM VỤ",
                     caption=f"(Kèm theo thư đôn đốc ngày {day_text(day)} của dondoc)",
                 )
@@ -144,7 +143,7 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
 
 def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, date], Rendered]:
     """Renders the monthly summary of one directive for one of its leadership's addresses:
-    the late units worst first (for more than `dispatch.MAX_LISTED_UNITS`, the bodies above
+    the late units worst first (for more than `dispatch.DISPATCH_ROWS`, the bodies above
     them with counts), with the urging dispatch attached and shown."""
 
     def render(summary: Summary, to: Recipient, day: date) -> Rendered:

@@ -14,20 +14,26 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from models.rules.consolidation import Consolidation, FigureTotal, Office, UnitReport
 from models.rules.status import STATUS_WORDS
 from models.rules.vietnamese import day_text, decimal_text, number_text, percent_text, sort_key
-from notifications.cells import printable_values, put
+from notifications.cells import (
+    DAY,
+    FONT,
+    day_value,
+    heading_cell,
+    print_setup,
+    printable_values,
+    put,
+)
 from notifications.dispatch import MAX_LISTED_UNITS, PLACE, place_and_date, subject_phrase
 from notifications.layout import TEXT_CM, set_widths
 from notifications.report_template import TEMPLATE
@@ -55,10 +61,8 @@ ACCEPTED = ("accepted", "accepted_late")
 INTEGER = "[$-42A]#,##0"
 DECIMAL = "[$-42A]#,##0.00"
 PERCENT = "[$-42A]0.0%"
-DAY = "DD/MM/YYYY"
 NARRATIVE_WIDTH = 50  # characters
 LINE_PT = 15
-FONT = "Times New Roman"
 
 
 def _office_heading(office: Office, parent: Office) -> str:
@@ -295,22 +299,6 @@ def write_consolidation_docx(c: Consolidation, path: Path) -> Path:
     return path
 
 
-def _print_setup(sheet: Worksheet, widths: list[float], header_row: int | None) -> None:
-    """A4 landscape, fitted to the page's width, with the header row repeated and frozen."""
-    for n, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(n)].width = width
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[union-attr]
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.5
-    if header_row is not None:
-        sheet.print_title_rows = f"{header_row}:{header_row}"
-        sheet.freeze_panes = f"C{header_row + 1}"
-
-
 def _number(sheet: Worksheet, row: int, column: int, value: float | None, fmt: str) -> None:
     cell = put(sheet, row, column, value)
     cell.number_format = fmt
@@ -327,9 +315,7 @@ def _figure_cell(sheet: Worksheet, row: int, column: int, value: float | str | N
 
 def _bold_row(sheet: Worksheet, row: int, values: list[str]) -> None:
     for column, value in enumerate(values, start=1):
-        cell = put(sheet, row, column, value)
-        cell.font = Font(name=FONT, bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        heading_cell(put(sheet, row, column, value))
 
 
 def _summary_sheet(sheet: Worksheet, c: Consolidation) -> None:
@@ -378,7 +364,7 @@ def _summary_sheet(sheet: Worksheet, c: Consolidation) -> None:
         put(sheet, row, 6, total.target or "")
         if total.key in met:
             _number(sheet, row, 7, met[total.key].met, INTEGER)
-    _print_setup(sheet, [6, 40, 14, 14, 12, 16, 10], None)
+    print_setup(sheet, [6, 40, 14, 14, 12, 16, 10], None)
 
 
 def _units_sheet(sheet: Worksheet, c: Consolidation) -> None:
@@ -411,7 +397,7 @@ def _units_sheet(sheet: Worksheet, c: Consolidation) -> None:
             put(sheet, row, column, value)
         handed = sheet.cell(row, len(cells) - 1)
         if unit.handed_in:
-            handed.value = datetime.combine(unit.handed_in, datetime.min.time())
+            handed.value = day_value(unit.handed_in)
             handed.number_format = DAY
         for column, total in enumerate(c.totals, start=len(cells) + 1):
             _figure_cell(sheet, row, column, unit.figures.get(total.key))
@@ -425,7 +411,7 @@ def _units_sheet(sheet: Worksheet, c: Consolidation) -> None:
         # Row heights are not fitted on opening: room for the wrapped assessment.
         lines = -(-len(unit.narrative or "") // NARRATIVE_WIDTH)
         sheet.row_dimensions[row].height = LINE_PT * max(lines, 2)
-    _print_setup(sheet, [width for _, width in columns], header)
+    print_setup(sheet, [width for _, width in columns], header)
 
 
 def _on_time_words(unit: UnitReport) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -641,12 +641,31 @@ def store_messages(
 
 @dataclass(frozen=True, slots=True)
 class Late:
-    """One unit's overdue obligations under one directive on a day."""
+    """One unit's overdue obligations under one directive on a day: how many, how many of them
+    were returned for correction, and the oldest due date."""
 
     unit: str
     unit_name: str
     overdue: int
     oldest_due: date
+    returned: int
+
+
+def late_units(items: Iterable[Item]) -> list[Late]:
+    """The units of the items with their counts, in the order they first come."""
+    found: dict[str, list[Item]] = {}
+    for item in items:
+        found.setdefault(item.unit, []).append(item)
+    return [
+        Late(
+            unit,
+            owed[0].unit_name,
+            len(owed),
+            min(i.effective_due for i in owed),
+            sum(i.state.status == "returned" for i in owed),
+        )
+        for unit, owed in found.items()
+    ]
 
 
 @dataclass
@@ -679,14 +698,8 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
         found.items.append(reader.item(row, SUMMARY_STEP, None))
     addresses = _addresses(conn, reader.units)
     for code, found in sorted(by_directive.items()):
-        counts: dict[str, list[Item]] = defaultdict(list)
-        for item in found.items:
-            counts[item.unit].append(item)
         found.late = sorted(
-            (
-                Late(unit, items[0].unit_name, len(items), min(i.effective_due for i in items))
-                for unit, items in counts.items()
-            ),
+            late_units(found.items),
             key=lambda late: (-late.overdue, late.oldest_due, sort_key(late.unit_name)),
         )
         found.recipients = addresses(reader.documents.directives[code].document.issuer)

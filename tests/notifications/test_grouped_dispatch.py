@@ -1,7 +1,7 @@
-"""The urging dispatch to more late units than it can name: addressed to the bodies above them
-(from the register's parent links) with counts, read back with python-docx; every late unit and
-item in its appendix, read back with openpyxl, in Vietnamese alphabetical order; the letter
-around it bounded the same way."""
+"""The urging dispatch to more late units than its table can name: it names the bodies above
+them (from the register's parent links) with counts, read back with python-docx; every late
+unit and item in its appendix, read back with openpyxl, in Vietnamese alphabetical order; the
+letter around it bounded the same way."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from models.rules.vietnamese import sort_key
 from models.rules.workdays import WorkCalendar
 from models.storage.chase import DirectiveInfo, Item, Letter, Recipient, Summary, grouper
 from notifications import dispatch
-from notifications.dispatch import DOCX, MAX_LISTED_UNITS, XLSX, context
+from notifications.dispatch import DISPATCH_ROWS, DOCX, LISTED_BELOW, XLSX, context
 from notifications.render import renderer, summary_renderer
 
 CALENDAR = WorkCalendar()
@@ -92,7 +92,7 @@ def _items(issuer: str) -> list[Item]:
 
 def test_many_late_units_are_addressed_by_the_bodies_above_them() -> None:
     items = _items("42")
-    assert len({i.unit for i in items}) == 60 > MAX_LISTED_UNITS
+    assert len({i.unit for i in items}) == 60 > DISPATCH_ROWS
     rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
     word, appendix = rendered.attachments
     assert (word.content_type, appendix.content_type) == (DOCX, XLSX)
@@ -101,8 +101,8 @@ def test_many_late_units_are_addressed_by_the_bodies_above_them() -> None:
     document = docx.Document(io.BytesIO(word.content))
     groups = ["Huyện Ân Thi", "Huyện Cẩm Xuyên", "Huyện Đức Thọ"]
     text = [p.text for p in document.paragraphs if p.text.strip()]
-    assert text[:4] == ["Kính gửi:", *(f"- {g}{';' if g != groups[-1] else '.'}" for g in groups)]
-    opening, request, closing = text[4:]
+    to, opening, request, closing = text
+    assert to == f"Kính gửi: {LISTED_BELOW}."
     assert closing.endswith("./.")
     assert "đến ngày 18/03/2024, 60 đơn vị thuộc các đơn vị sau" in opening
     assert "chưa hoàn thành 120 nhiệm vụ" in opening and "Phụ lục" in opening
@@ -119,15 +119,26 @@ def test_many_late_units_are_addressed_by_the_bodies_above_them() -> None:
     assert lines[2][0] == (
         "(Kèm theo Công văn số      /UBND-NV ngày 18/03/2024 của Ủy ban nhân dân tỉnh Hà Tĩnh)"
     )
-    assert lines[4] == ("TT", "Đơn vị cấp trên", "Đơn vị", "Nhiệm vụ", "Kỳ", "Hạn")
+    assert lines[4] == (
+        "TT",
+        "Đơn vị cấp trên",
+        "Đơn vị",
+        "Nhiệm vụ",
+        "Nội dung nhiệm vụ",
+        "Kỳ",
+        "Hạn",
+        "Tình trạng",
+        "Số ngày quá hạn",
+    )
     body = lines[5:]
     assert [row[0] for row in body] == list(range(1, len(items) + 1))
     expected = sorted(
         ((i.group.name, i.unit_name, i.effective_due) for i in items),
         key=lambda r: (sort_key(r[0]), sort_key(r[1]), r[2]),
     )
-    assert [(r[1], r[2], r[5].date()) for r in body] == expected
-    assert body[0][1:5] == ("Huyện Ân Thi", "Xã Ân An", "Báo cáo tháng", "Tháng 01/2024")
+    assert [(r[1], r[2], r[6].date()) for r in body] == expected
+    assert body[0][1:6] == ("Huyện Ân Thi", "Xã Ân An", "thang", "Báo cáo tháng", "Tháng 01/2024")
+    assert body[0][7:] == ("Quá hạn", 40)  # due 07/02, urged 18/03/2024
     assert {r[2] for r in body} == set(COMMUNES)
 
     assert all(g in rendered.text and g in rendered.html for g in groups)
@@ -144,14 +155,20 @@ def test_an_issuer_beside_the_units_groups_them_under_their_common_ancestor() ->
 
 def test_up_to_the_threshold_every_unit_is_named() -> None:
     items = _items("42")
-    listed = list(dict.fromkeys(i.unit for i in items))[:MAX_LISTED_UNITS]
+    listed = list(dict.fromkeys(i.unit for i in items))[:DISPATCH_ROWS]
     named = [i for i in items if i.unit in listed]
     values = context(INFO, named, day=MONDAY, calendar=CALENDAR)
-    assert not values["grouped"] and values["appendix"] is None
-    assert values["recipients"] == sorted({i.unit_name for i in named}, key=sort_key)
-    assert len(values["rows"]) == len(named)
+    assert not values["grouped"] and values["recipient"] == LISTED_BELOW
+    assert [u["name"] for u in values["units"]] == sorted(
+        (i.unit_name for i in named if i.period == "2024-01"), key=sort_key
+    )
+    assert {(u["overdue"], u["returned"], u["oldest_due"]) for u in values["units"]} == {
+        ("2", "0", "07/02/2024")
+    }
     one_more = [i for i in items if i.unit in listed or i.unit == items[-1].unit]
     assert context(INFO, one_more, day=MONDAY, calendar=CALENDAR)["grouped"]
+    (alone,) = context(INFO, named[:2], day=MONDAY, calendar=CALENDAR)["units"]
+    assert context(INFO, named[:2], day=MONDAY, calendar=CALENDAR)["recipient"] == alone["name"]
 
 
 def test_the_appendix_writes_unit_names_and_titles_as_text_never_a_formula() -> None:
@@ -164,7 +181,7 @@ def test_the_appendix_writes_unit_names_and_titles_as_text_never_a_formula() -> 
     ]
     rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
     sheet = openpyxl.load_workbook(io.BytesIO(rendered.attachments[1].content))["Phụ lục"]
-    cells = [cell for row in sheet.iter_rows(min_row=6) for cell in row[2:4]]
+    cells = [cell for row in sheet.iter_rows(min_row=6) for cell in (row[2], row[4])]
     assert {cell.value for cell in cells} == set(typed)
     assert {cell.data_type for cell in cells} == {"s"}
 
@@ -204,47 +221,49 @@ def _flat(units: int, per_unit: int = 1) -> list[Item]:
 def test_a_letter_and_its_dispatch_list_no_more_bodies_than_the_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """3,000 communes right under the issuer are 3,000 bodies: the dispatch, the letter and the
-    monthly summary name the first 20 (the cap, set small here) and count the 2,980 others in
-    one row, and the appendix lists every one."""
+    """3,000 communes right under the issuer are 3,000 bodies: the letter and the monthly
+    summary name the first 20 (the cap, set small here) and count the 2,980 others in one row,
+    the dispatch its first DISPATCH_ROWS - 1 and the others in its last row, and the appendix
+    lists every one."""
     monkeypatch.setattr(dispatch, "MAX_LISTED_GROUPS", 20)
     items = _flat(3_000)
     rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
     word, appendix = rendered.attachments
     others = "2.980 đơn vị khác, có tên tại Phụ lục"
+    beyond = "2.973 đơn vị khác, có tên tại Phụ lục"  # 3,000 less the 27 named
 
     document = docx.Document(io.BytesIO(word.content))
     text = [p.text for p in document.paragraphs if p.text.strip()]
-    addressed = text[1 : text.index(next(t for t in text if t.startswith("Thực hiện")))]
-    assert len(addressed) == 21 and addressed[-1] == f"- {others}."
+    assert text[0] == f"Kính gửi: {LISTED_BELOW}."
     _, rows, _ = document.tables
     listed = [[c.text for c in r.cells] for r in rows.rows]
-    assert len(listed) == 1 + 21
-    assert listed[-1] == ["21", others, "2.980", "2.980", "07/02/2024"]
+    assert len(listed) == 1 + DISPATCH_ROWS
+    assert listed[-1] == [str(DISPATCH_ROWS), beyond, "2.973", "2.973", "07/02/2024"]
 
     sheet = openpyxl.load_workbook(io.BytesIO(appendix.content))["Phụ lục"]
     assert len(list(sheet.iter_rows(values_only=True))) == 5 + 3_000
 
-    # the letter's section; in HTML also the dispatch shown, addressed and tabled
-    assert (rendered.text.count("Xã Số "), rendered.html.count("Xã Số ")) == (20, 3 * 20)
-    assert others in rendered.text and others in rendered.html
+    # the letter's section names 20; in HTML also the dispatch shown, with its 27
+    named = DISPATCH_ROWS - 1
+    assert (rendered.text.count("Xã Số "), rendered.html.count("Xã Số ")) == (20, 20 + named)
+    assert others in rendered.text and others in rendered.html and beyond in rendered.html
     assert len(rendered.html) < 40_000
 
     summary = Summary(INFO, [], items, [])
     monthly = summary_renderer(CALENDAR)(summary, Recipient("ubnd@hatinh.example", "UBND"), MONDAY)
-    assert monthly.text.count("Xã Số ") == 20 and others in monthly.text
+    assert monthly.text.count("Xã Số ") == named and beyond in monthly.text
 
 
 def test_a_few_units_with_many_items_are_counted_not_listed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Three units with 40 overdue reports each: more items than the cap (set to 100 here), so
-    the letter and its dispatch count them per body and the appendix lists them."""
+    the letter counts them per body, the dispatch names the three with their counts, and the
+    appendix lists the items."""
     monkeypatch.setattr(dispatch, "MAX_LISTED_ITEMS", 100)
     items = _flat(3, per_unit=40)
     values = context(INFO, items, day=MONDAY, calendar=CALENDAR)
-    assert values["grouped"] and values["rows"] == [] and len(values["groups"]) == 3
+    assert not values["grouped"] and [u["overdue"] for u in values["units"]] == ["40"] * 3
     rendered = renderer(CALENDAR)(Letter(Recipient("ubnd@hatinh.example", "UBND"), items), MONDAY)
     assert [a.content_type for a in rendered.attachments] == [DOCX, XLSX]
-    assert "Tháng" not in rendered.text
-    assert context(INFO, items[:100], day=MONDAY, calendar=CALENDAR)["rows"]
+    assert "Tháng" not in rendered.text and "Tháng" not in rendered.html

@@ -344,8 +344,8 @@ def test_the_chase_and_the_monthly_summary_of_one_day_keep_their_dispatches_apar
     seeded: Engine, tmp_path: Path
 ) -> None:
     """Monday 01/04/2024 is the month's first working day and the day the seed's Q1 reports
-    reach the issuer's step: both runs attach an urging dispatch, and neither overwrites the
-    other's in the outbox folder."""
+    reach the issuer's step: both runs attach an urging dispatch with its appendix, and
+    neither overwrites the other's in the outbox folder."""
     settings = settings_for(seeded).model_copy(update={"outbox_dir": tmp_path})
     day, now = date(2024, 4, 1), datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
     chased = services.mail.chase(settings, day=day, now=now)
@@ -355,6 +355,10 @@ def test_the_chase_and_the_monthly_summary_of_one_day_keep_their_dispatches_apar
     assert sorted(path.name for path in tmp_path.glob("*.docx")) == [
         "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang.docx",
         "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01.docx",
+    ]
+    assert sorted(path.name for path in tmp_path.glob("*.xlsx")) == [
+        "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-phu-luc.xlsx",
+        "cong-van-don-doc-cam-xuyen-cchc-2024-2024-04-01-tong-hop-thang-phu-luc.xlsx",
     ]
 
 
