@@ -233,7 +233,7 @@ def test_no_code_or_token_is_kept_or_logged_in_clear(
         token = str(browser.cookies[COOKIE])
         run = browser.post(
             f"/api/deployments/{stack.submission}/create_flow_run",
-            json={"parameters": {"actor": CLERK}},
+            json={"parameters": {}},
         )
         assert run.status_code == 201
         resumed = browser.post(f"/api/flow_runs/{run.json()['id']}/resume", json={})
