@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -53,8 +53,18 @@ from gate.routes import (
     unit_code,
 )
 from gate.scope import Unscoped, narrowed, own
-from gate.session import Visitor, cross_site, signed_in
-from gate.signin import CODE_PAGE, CROSS_SITE, PAGE, SIGN_OUT, SignIn, page
+from gate.session import Visitor, cross_site, signed_in, token_of
+from gate.signin import (
+    CODE_PAGE,
+    CROSS_SITE,
+    NEXT,
+    PAGE,
+    SIGN_OUT,
+    UI_START,
+    SignIn,
+    back_to,
+    page,
+)
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
 from services.access import ACTOR_LABEL, GRANT_LABEL
@@ -83,6 +93,9 @@ MAX_BODY = 4 * 1024 * 1024
 # whoever sends one reads what it holds, and the answer stored is not the one sent.
 HYDRATED = "__prefect_kind"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_SIGNED_IN = "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước."
+# a cookie that no longer opens a session: it lapsed, or its person signed out or was disabled
+LAPSED = "Phiên đăng nhập đã hết hạn: hãy tải lại trang và đăng nhập lại."
 NO_RUN = "Không tìm thấy lượt chạy này."
 NO_ARTIFACT = "Không tìm thấy artifact này."
 # An answer the gate reads before passing it on is decoded: these no longer describe it.
@@ -146,9 +159,7 @@ class Gate:
     async def http(self, request: Request) -> Response:
         visitor = await signed_in(request, self.settings, self.now)
         if visitor is None:
-            if _is_api(request):
-                return refused(request, 401, "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước.")
-            return RedirectResponse(PAGE, status_code=303)
+            return _sign_in_first(request)
         # the path as the Prefect server will see it, decoded, and as it was sent
         path, method = request.scope["path"], request.method
         segments = path.split("/")
@@ -371,6 +382,18 @@ def _streamed(upstream: httpx.Response) -> Response:
         if name not in HOP_BY_HOP
     ]
     return response
+
+
+def _sign_in_first(request: Request) -> Response:
+    """The answer to a request without a live session: for the API, 401 and one line the UI
+    shows (a session that lapsed says so); an HTML navigation goes to the sign-in page, which
+    comes back to where the person was."""
+    if _is_api(request):
+        return refused(request, 401, LAPSED if token_of(request) else NOT_SIGNED_IN)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET" and target != UI_START and back_to(target) == target:
+        return RedirectResponse(f"{PAGE}?{urlencode({NEXT: target})}", status_code=303)
+    return RedirectResponse(PAGE, status_code=303)
 
 
 def _is_api(request: Request) -> bool:

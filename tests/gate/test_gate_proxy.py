@@ -71,12 +71,21 @@ def test_anonymous_api_requests_are_refused(stack: Stack, method: str, path: str
 
 
 @SQLITE
-@pytest.mark.parametrize("path", ["/v2/deployments", "/", "/ui-settings"])
-def test_anonymous_ui_requests_are_sent_to_the_sign_in_page(stack: Stack, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "then"),
+    [
+        ("/v2/deployments", "/dang-nhap?tiep=%2Fv2%2Fdeployments"),
+        ("/", "/dang-nhap"),
+        ("/ui-settings", "/dang-nhap"),
+    ],
+)
+def test_anonymous_ui_requests_are_sent_to_the_sign_in_page(
+    stack: Stack, path: str, then: str
+) -> None:
     with stack.browser() as browser:
         response = browser.get(path, headers=HTML)
     assert response.status_code == 303
-    assert response.headers["location"] == "/dang-nhap"
+    assert response.headers["location"] == then
 
 
 @SQLITE
