@@ -1,16 +1,17 @@
 """Which requests each role may send through the gate: one table a reader can check.
 
-`ROUTES` maps a role to the (method, path) pairs it may use; anything not listed is refused.
+`ROUTES` maps a role to the rows (method, path, and for a read of runs how it is narrowed) it
+may use; anything not listed is refused.
 In a path, `{id}` is a UUID, `{name}` one path segment and `{rest}` the rest of the path. The
 rows for people other than administrators are the calls the Prefect UI (v2) makes on the pages
 a clerk uses: the deployments, a deployment's Run → Custom run form, a flow run's page and its
 Resume form, the lists of runs. Their only writes are starting a run and resuming one, and
 `gate.app` checks those further: which deployments the role may start and which units it may
-name (`STARTS`), that a resumed run is the person's own, and that no job variables come with a
-start (with them, the worker would run any command a form sent). Their reads of runs are
-narrowed to the runs they started (a row's `Scope`): a clerk sees no other clerk's runs, and
-the review desk's runs only their starter. The UI opens no websocket; the gate refuses them
-all (workers and flows reach the Prefect server directly)."""
+name (`STARTS`), that a resumed run is the person's own, and that no job variables (with them,
+the worker would run any command a form sent) nor idempotency key come with a start. Their
+reads of runs are narrowed to the runs they started (a row's `Scope`): a clerk sees no other
+clerk's runs, and the review desk's runs only their starter. The UI opens no websocket; the
+gate refuses them all (workers and flows reach the Prefect server directly)."""
 
 from __future__ import annotations
 
