@@ -2,13 +2,14 @@
 signed-in people.
 
 Each request is read for its session (`gate.session`), checked against the person's role in
-`gate.routes.ROUTES`, and sent on to the Prefect server with the server's auth string; the
-answer streams back as it comes. A run a person starts carries a grant dondoc gave for it and
-their user name as its `actor`; a resume is the starter's (or an administrator's), and dondoc
-keeps a grant for the very answer sent, which the flow redeems. The browser's own cookies and
-Authorization header never go upstream, and the auth string never comes back: the UI's
-settings are answered here, saying the API needs no credential of its own (Prefect's would
-make the UI ask for the server's password and keep it in the browser)."""
+`gate.routes.ROUTES`, narrowed to the person's own runs where its row says so (`gate.scope`),
+and sent on to the Prefect server with the server's auth string; the answer streams back as it
+comes. A run a person starts carries a grant dondoc gave for it, and dondoc keeps the run's id
+with the grant once Prefect created it; a resume is the starter's (or an administrator's), and
+dondoc keeps a grant for the very answer sent, which the flow redeems. The browser's own
+cookies and Authorization header never go upstream, and the auth string never comes back: the
+UI's settings are answered here, saying the API needs no credential of its own (Prefect's
+would make the UI ask for the server's password and keep it in the browser)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -46,12 +47,24 @@ from gate.routes import (
     ROLE_WORDS,
     START,
     STARTS,
-    allowed,
+    Scope,
     matches,
+    row_for,
     unit_code,
 )
-from gate.session import Visitor, cross_site, signed_in
-from gate.signin import CODE_PAGE, CROSS_SITE, PAGE, SIGN_OUT, SignIn, page
+from gate.scope import Unscoped, narrowed, own
+from gate.session import Visitor, cross_site, signed_in, token_of
+from gate.signin import (
+    CODE_PAGE,
+    CROSS_SITE,
+    NEXT,
+    PAGE,
+    SIGN_OUT,
+    UI_START,
+    SignIn,
+    back_to,
+    page,
+)
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
 from services.access import ACTOR_LABEL, GRANT_LABEL
@@ -80,6 +93,13 @@ MAX_BODY = 4 * 1024 * 1024
 # whoever sends one reads what it holds, and the answer stored is not the one sent.
 HYDRATED = "__prefect_kind"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_SIGNED_IN = "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước."
+# a cookie that no longer opens a session: it lapsed, or its person signed out or was disabled
+LAPSED = "Phiên đăng nhập đã hết hạn: hãy tải lại trang và đăng nhập lại."
+NO_RUN = "Không tìm thấy lượt chạy này."
+NO_ARTIFACT = "Không tìm thấy artifact này."
+# An answer the gate reads before passing it on is decoded: these no longer describe it.
+REREAD = frozenset({"content-encoding", "content-length"})
 
 
 class Refusal(Exception):
@@ -139,17 +159,12 @@ class Gate:
     async def http(self, request: Request) -> Response:
         visitor = await signed_in(request, self.settings, self.now)
         if visitor is None:
-            if _is_api(request):
-                return refused(request, 401, "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước.")
-            return RedirectResponse(PAGE, status_code=303)
+            return _sign_in_first(request)
         # the path as the Prefect server will see it, decoded, and as it was sent
         path, method = request.scope["path"], request.method
         segments = path.split("/")
-        if (
-            not allowed(visitor.role, "GET" if method == "HEAD" else method, path)
-            or "." in segments
-            or ".." in segments
-        ):
+        row = row_for(visitor.role, "GET" if method == "HEAD" else method, path)
+        if row is None or "." in segments or ".." in segments:
             return refused(request, 403, _not_allowed(visitor, method, path))
         # a page of another site must not act with the person's session
         if method in UNSAFE and cross_site(request, self.origin):
@@ -158,15 +173,80 @@ class Gate:
             if path == "/ui-settings":
                 return await self._ui_settings()
             body = await _body(request)
+            if row.scope is not None:
+                return await self._scoped(request, visitor, row.scope, body)
             if matches(START, method, path):
-                body = await self._start(visitor, path, body)
-            elif matches(RESUME, method, path):
+                body, key = await self._start(visitor, path, body)
+                return await self._started(request, body, key)
+            if matches(RESUME, method, path):
                 await self._resume(visitor, path, body)
-            return await self._forward(request, body)
+            return _streamed(await self._send(request, body))
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
         except httpx.TransportError:
             return refused(request, 502, "Máy chủ Prefect không trả lời; thử lại sau ít phút.")
+
+    async def _scoped(
+        self, request: Request, visitor: Visitor, scope: Scope, body: bytes
+    ) -> Response:
+        """A read of runs, narrowed to those the person started through the gate (a row of
+        `gate.routes.READS` says how): a run or artifact of someone else's answers 404, as
+        one that does not exist; a list or count holds none of theirs."""
+        runs = await run_in_threadpool(
+            services.access.started_runs, self.settings, visitor.username
+        )
+        if scope.kind == "run":
+            if not own(request.scope["path"].split("/")[3], runs):
+                raise Refusal(404, NO_RUN)
+        elif scope.kind == "artifact":
+            return await self._artifact(request.scope["path"].split("/")[3], runs)
+        else:
+            try:
+                body = narrowed(scope, body, runs)
+            except Unscoped as unscoped:
+                raise Refusal(422, str(unscoped)) from None
+            return _streamed(await self._send(request, body, content_type="application/json"))
+        return _streamed(await self._send(request, body))
+
+    async def _artifact(self, artifact_id: str, runs: frozenset[str]) -> Response:
+        """An artifact, if it belongs to one of `runs`."""
+        try:
+            path = f"/api/artifacts/{uuid.UUID(artifact_id)}"
+        except ValueError:
+            raise Refusal(404, NO_ARTIFACT) from None
+        found = await self._read_upstream(path)
+        artifact = found.json() if found.status_code == 200 else {}
+        if not own(str(artifact.get("flow_run_id")), runs):
+            raise Refusal(404, NO_ARTIFACT)
+        return Response(found.content, media_type="application/json")
+
+    async def _started(self, request: Request, body: bytes, key: str) -> Response:
+        """The run Prefect created for a start, kept with its grant in dondoc: from now on
+        it is among the runs its starter reads (if it carries the grant's key: an existing
+        run Prefect might answer with is not theirs)."""
+        upstream = await self._send(request, body, content_type="application/json")
+        try:
+            content = await upstream.aread()
+        finally:
+            await upstream.aclose()
+        if upstream.status_code in (200, 201):
+            run = json.loads(content)
+            if (run.get("labels") or {}).get(GRANT_LABEL) == key:
+                await run_in_threadpool(
+                    services.access.record_started_run,
+                    self.settings,
+                    key,
+                    str(uuid.UUID(run["id"])),
+                )
+        return Response(
+            content,
+            status_code=upstream.status_code,
+            headers={
+                name: value
+                for name, value in upstream.headers.items()
+                if name not in HOP_BY_HOP | REREAD
+            },
+        )
 
     async def _ui_settings(self) -> Response:
         """Prefect's UI settings, with the API at this gate's `/api` (a path: the UI reaches
@@ -176,20 +256,23 @@ class Gate:
         settings.update(api_url="/api", auth=None)
         return JSONResponse(settings)
 
-    async def _start(self, visitor: Visitor, path: str, body: bytes) -> bytes:
+    async def _start(self, visitor: Visitor, path: str, body: bytes) -> tuple[bytes, str]:
         """A run started through the gate: of a deployment the person's role may start, for
         no unit but those it may name, without job variables (the worker would run what they
-        say); its `actor` is the person whatever the form said, and its labels say who started
-        it and the key of the grant dondoc gave for it, whatever labels the request brought."""
+        say) nor an idempotency key (Prefect would answer with the run that has it, whoever's
+        it is); its labels say who started it and the key of the grant dondoc gave for it,
+        whatever labels the request brought. The body to send, and the grant's key."""
         run = _json_object(body, "Yêu cầu tạo lượt chạy không đúng định dạng.")
         parameters = run.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise Refusal(400, "Yêu cầu tạo lượt chạy không đúng định dạng.")
         deployment_id = _id_in(path, "Không tìm thấy biểu mẫu này.")
-        deployment, flow = await self._deployment(deployment_id)
+        flow = await self._flow_of(deployment_id)
         if visitor.role != ADMIN:
             if run.get("job_variables"):
                 raise Refusal(403, "Không được đặt biến chạy (job variables) khi chạy biểu mẫu.")
+            if run.get("idempotency_key") is not None:
+                raise Refusal(403, "Không được đặt khóa idempotency_key khi chạy biểu mẫu.")
             _refuse_hydrated(parameters)
             units = STARTS.get(visitor.role, {}).get(flow)
             if units is None:
@@ -205,9 +288,6 @@ class Gate:
                     f"Tài khoản {visitor.username} thuộc đơn vị {visitor.person.unit_code}, "
                     f"không chạy biểu mẫu thay đơn vị {unit_code(named)} được.",
                 )
-        schema = deployment.get("parameter_openapi_schema") or {}
-        if "actor" in (schema.get("properties") or {}):
-            run["parameters"] = {**parameters, "actor": visitor.username}
         key = await run_in_threadpool(
             services.access.grant_start,
             self.settings,
@@ -219,16 +299,15 @@ class Gate:
         labels = given if isinstance(given, dict) else {}
         run["labels"] = {k: v for k, v in labels.items() if not str(k).startswith("dondoc.")}
         run["labels"] |= {ACTOR_LABEL: visitor.username, GRANT_LABEL: key}
-        return json.dumps(run).encode()
+        return json.dumps(run).encode(), key
 
-    async def _deployment(self, deployment_id: str) -> tuple[dict[str, Any], str]:
-        """A deployment as the Prefect server holds it, and the name of its flow."""
+    async def _flow_of(self, deployment_id: str) -> str:
+        """The name of the flow of a deployment the Prefect server holds."""
         deployment = await self._read_upstream(f"/api/deployments/{deployment_id}")
         if deployment.status_code != 200:
             raise Refusal(404, "Không tìm thấy biểu mẫu này.")
-        found: dict[str, Any] = deployment.json()
-        flow = await self._read_upstream(f"/api/flows/{found['flow_id']}")
-        return found, str(flow.json()["name"])
+        flow = await self._read_upstream(f"/api/flows/{deployment.json()['flow_id']}")
+        return str(flow.json()["name"])
 
     async def _resume(self, visitor: Visitor, path: str, body: bytes) -> None:
         """A run resumed through the gate: by whoever started it (or an administrator), and
@@ -239,7 +318,7 @@ class Gate:
             answer = {}  # what the Prefect server takes a resume without an answer for
         if not isinstance(answer, dict):
             raise Refusal(400, "Yêu cầu tiếp tục lượt chạy không đúng định dạng.")
-        run_id = _id_in(path, "Không tìm thấy lượt chạy này.")
+        run_id = _id_in(path, NO_RUN)
         if visitor.role != ADMIN:
             _refuse_hydrated(answer)
             if await self._starter(run_id) != visitor.username:
@@ -265,35 +344,56 @@ class Gate:
             return starter
         run = await self._read_upstream(f"/api/flow_runs/{run_id}")
         if run.status_code != 200:
-            raise Refusal(404, "Không tìm thấy lượt chạy này.")
+            raise Refusal(404, NO_RUN)
         label = (run.json().get("labels") or {}).get(ACTOR_LABEL)
         return label if isinstance(label, str) else None
 
-    async def _forward(self, request: Request, body: bytes) -> Response:
-        headers = [
-            (name, value) for name, value in request.headers.items() if name not in NOT_UPSTREAM
-        ]
+    async def _send(
+        self, request: Request, body: bytes, *, content_type: str | None = None
+    ) -> httpx.Response:
+        """The request sent on to the Prefect server with `body` (of `content_type`, when the
+        gate wrote it), and its answer, still streaming."""
+        dropped = NOT_UPSTREAM | ({"content-type"} if content_type else set())
+        headers = [(name, value) for name, value in request.headers.items() if name not in dropped]
         headers.append(("authorization", self.credential))
+        if content_type:
+            headers.append(("content-type", content_type))
         # the bytes the browser sent, which the Prefect server decodes to `path` as uvicorn did
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
         query = request.scope["query_string"]
         url = self.upstream.copy_with(raw_path=raw + b"?" + query if query else raw)
         client = self._client()
-        upstream = await client.send(
+        return await client.send(
             client.build_request(request.method, url, headers=headers, content=body),
             stream=True,
         )
-        response = StreamingResponse(
-            upstream.aiter_raw(),
-            status_code=upstream.status_code,
-            background=BackgroundTask(upstream.aclose),
-        )
-        response.raw_headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in upstream.headers.multi_items()
-            if name not in HOP_BY_HOP
-        ]
-        return response
+
+
+def _streamed(upstream: httpx.Response) -> Response:
+    """The Prefect server's answer, passed on as it comes."""
+    response = StreamingResponse(
+        upstream.aiter_raw(),
+        status_code=upstream.status_code,
+        background=BackgroundTask(upstream.aclose),
+    )
+    response.raw_headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in upstream.headers.multi_items()
+        if name not in HOP_BY_HOP
+    ]
+    return response
+
+
+def _sign_in_first(request: Request) -> Response:
+    """The answer to a request without a live session: for the API, 401 and one line the UI
+    shows (a session that lapsed says so); an HTML navigation goes to the sign-in page, which
+    comes back to where the person was."""
+    if _is_api(request):
+        return refused(request, 401, LAPSED if token_of(request) else NOT_SIGNED_IN)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET" and target != UI_START and back_to(target) == target:
+        return RedirectResponse(f"{PAGE}?{urlencode({NEXT: target})}", status_code=303)
+    return RedirectResponse(PAGE, status_code=303)
 
 
 def _is_api(request: Request) -> bool:

@@ -4,7 +4,8 @@
 (`services.access.ask_code`); the page that follows says the same whether or not the name
 exists. `/dang-nhap/ma` takes the code (`services.access.sign_in`; also one the operator printed
 on the server, typed there with the name: asking again would retire it), sets the session
-cookie and opens the UI; a wrong code or one tried while slowed down is said in dondoc's words,
+cookie and opens the UI (at the page the person was sent from, `?tiep=`, if it is one of the
+UI's on this site); a wrong code or one tried while slowed down is said in dondoc's words,
 with the wait as Retry-After. `/dang-xuat` ends the session. Each step is logged by dondoc with the
 client's address; the gate logs neither the code nor the token."""
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +34,10 @@ CODE_PAGE = "/dang-nhap/ma"
 SIGN_OUT = "/dang-xuat"
 CROSS_SITE = "Yêu cầu đến từ một trang web khác, không thực hiện."
 SENT = "Nếu tên đăng nhập có trong danh sách, mã đã được gửi tới địa chỉ thư đã đăng ký."
+# The field (and query parameter) of the page of the UI to open after signing in.
+NEXT = "tiep"
+UI_START = "/"
+_LONGEST_NEXT = 2048
 # A sign-in form is two short fields; anything larger is not one.
 _LARGEST_FORM = 4096
 _PAGES = Environment(loader=PackageLoader("gate", "templates"), autoescape=True)
@@ -44,13 +49,31 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
+def back_to(value: str | None) -> str:
+    """The page to open after signing in: `value` if it is a page of the UI on this site (a
+    path under /v2, with its query, as the gate sent the person from it), else the UI's
+    start; never another site, nor a path a browser would resolve elsewhere."""
+    if (
+        not value
+        or len(value) > _LONGEST_NEXT
+        or not (value == "/v2" or value.startswith(("/v2/", "/v2?")))
+        or "\\" in value
+        or control_character(value, one_line=True)
+    ):
+        return UI_START
+    segments = unquote(urlsplit(value).path).split("/")
+    return UI_START if "." in segments or ".." in segments else value
+
+
 def page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     html = _PAGES.get_template(template).render(minutes=minutes, **values)
     return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
 
-def _name_page(line: str = "", *, status: int = 200, username: str = "") -> HTMLResponse:
+def _name_page(
+    line: str = "", *, status: int = 200, username: str = "", then: str = UI_START
+) -> HTMLResponse:
     return page(
         "dang-nhap.html",
         status,
@@ -58,10 +81,13 @@ def _name_page(line: str = "", *, status: int = 200, username: str = "") -> HTML
         line=line,
         refused=status >= 400,
         username=username,
+        then=then,
     )
 
 
-def _code_page(username: str, line: str, *, status: int = 200) -> HTMLResponse:
+def _code_page(
+    username: str, line: str, *, status: int = 200, then: str = UI_START
+) -> HTMLResponse:
     return page(
         "nhap-ma.html",
         status,
@@ -69,6 +95,7 @@ def _code_page(username: str, line: str, *, status: int = 200) -> HTMLResponse:
         line=line,
         refused=status >= 400,
         username=username,
+        then=then,
     )
 
 
@@ -111,18 +138,19 @@ class SignIn:
         self.secure = secure
 
     async def name_page(self, request: Request) -> Response:
-        return _name_page()
+        return _name_page(then=back_to(request.query_params.get(NEXT)))
 
     async def code_page(self, request: Request) -> Response:
         """The code's page on its own, for a code the operator handed over."""
-        return _code_page("", "")
+        return _code_page("", "", then=back_to(request.query_params.get(NEXT)))
 
     async def ask(self, request: Request) -> Response:
         if cross_site(request, self.origin):
             return _name_page(CROSS_SITE, status=403)
-        username = _username(await _form(request))
+        form = await _form(request)
+        username, then = _username(form), back_to(form.get(NEXT))
         if username is None:
-            return _name_page("Hãy nhập tên đăng nhập dondoc của mình.", status=400)
+            return _name_page("Hãy nhập tên đăng nhập dondoc của mình.", status=400, then=then)
         try:
             await run_in_threadpool(
                 services.access.ask_code,
@@ -132,16 +160,16 @@ class SignIn:
                 address=client_address(request),
             )
         except DeliveryFailed as failed:
-            return _name_page(str(failed.vi), status=503, username=username)
-        return _code_page(username, SENT)
+            return _name_page(str(failed.vi), status=503, username=username, then=then)
+        return _code_page(username, SENT, then=then)
 
     async def enter(self, request: Request) -> Response:
         if cross_site(request, self.origin):
             return _name_page(CROSS_SITE, status=403)
         form = await _form(request)
-        username = _username(form)
+        username, then = _username(form), back_to(form.get(NEXT))
         if username is None:
-            return _name_page("Hãy nhập tên đăng nhập dondoc của mình.", status=400)
+            return _name_page("Hãy nhập tên đăng nhập dondoc của mình.", status=400, then=then)
         try:
             token = await run_in_threadpool(
                 services.access.sign_in,
@@ -152,11 +180,13 @@ class SignIn:
                 address=client_address(request),
             )
         except SignInRefused as refused:
-            response = _code_page(username, str(refused.vi), status=429 if refused.wait else 403)
+            response = _code_page(
+                username, str(refused.vi), status=429 if refused.wait else 403, then=then
+            )
             if refused.wait:
                 response.headers["retry-after"] = str(refused.wait)
             return response
-        opened = RedirectResponse("/", status_code=303)
+        opened = RedirectResponse(then, status_code=303)
         set_session(opened, token, secure=self.secure)
         return opened
 

@@ -103,6 +103,14 @@ def grant_resume(
     access.grant_resume(settings.engine(), username, flow_run_id, answer_sha256, now=now)
 
 
+def record_started_run(settings: Settings, key: str, flow_run_id: str) -> None:
+    access.record_started_run(settings.engine(), key, flow_run_id)
+
+
+def started_runs(settings: Settings, username: str) -> frozenset[str]:
+    return access.started_runs(settings.engine(), username)
+
+
 def run_starter(settings: Settings, flow_run_id: str) -> str | None:
     return access.run_starter(settings.engine(), flow_run_id)
 

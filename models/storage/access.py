@@ -376,6 +376,36 @@ def grant_resume(
         )
 
 
+def record_started_run(engine: Engine, key: str, flow_run_id: str) -> None:
+    """The run Prefect created for the start whose grant has this key: from now on it is
+    among the runs its starter reads, and only it may redeem the grant."""
+    with transaction(engine) as conn:
+        conn.execute(
+            RUN_GRANT.update()
+            .where(
+                RUN_GRANT.c.key_hash == digest(key),
+                RUN_GRANT.c.kind == "start",
+                RUN_GRANT.c.flow_run_id.is_(None),
+            )
+            .values(flow_run_id=flow_run_id)
+        )
+
+
+def started_runs(engine: Engine, username: str) -> frozenset[str]:
+    """The ids of the runs `username` started through the gate (one indexed query: the gate
+    asks it on every read of a person who is not an administrator)."""
+    with transaction(engine, writes=False) as conn:
+        return frozenset(
+            conn.execute(
+                sa.select(RUN_GRANT.c.flow_run_id).where(
+                    RUN_GRANT.c.username == username,
+                    RUN_GRANT.c.kind == "start",
+                    RUN_GRANT.c.flow_run_id.is_not(None),
+                )
+            ).scalars()
+        )
+
+
 def run_starter(engine: Engine, flow_run_id: str) -> str | None:
     """Who started the run, as the grant it redeemed says; None for a run no grant started."""
     with transaction(engine, writes=False) as conn:
@@ -416,7 +446,7 @@ def redeem_start(
 ) -> str:
     """Who started this run, from the grant whose key it carries, spent now. Unauthorized,
     with the denial recorded, for a run with no key, or a key that is unknown, spent by
-    another run, lapsed or given for another deployment."""
+    another run, lapsed, given to another run or for another deployment."""
     with transaction(engine) as conn:
         row = (
             None
@@ -436,6 +466,8 @@ def redeem_start(
             if row.redeemed_at is not None
             else "carries a lapsed grant"
             if now >= row.expires_at
+            else "carries a grant given to another run"
+            if row.flow_run_id not in (None, flow_run_id)
             else "carries a grant for another deployment"
             if row.deployment_id != deployment_id
             else None

@@ -271,16 +271,19 @@ class AccessEvent(SQLModel, table=True):
 
 class RunGrant(SQLModel, table=True):
     """What the gate let a signed-in person do in Prefect, for the run to redeem once: start
-    a run of a deployment (the run carries the grant's key as its idempotency key, and only
-    the key's SHA-256 is kept), or resume a run with one answer (its SHA-256). A run whose
-    grant is missing, spent, lapsed or another's does nothing and records a denial."""
+    a run of a deployment (the run carries the grant's key in a label, and only the key's
+    SHA-256 is kept; the run's id once Prefect created it), or resume a run with one answer
+    (its SHA-256). A run whose grant is missing, spent, lapsed or another's does nothing and
+    records a denial. A person who is not an administrator reads only the runs their starts
+    name."""
 
     __tablename__ = "run_grant"
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)  # "start" or "resume"
     key_hash: str | None = Field(default=None, unique=True, max_length=64)  # a start's key
-    username: str = Field(foreign_key="actor.username", max_length=lengths.USERNAME)
+    # the gate reads a person's runs by it on every request
+    username: str = Field(foreign_key="actor.username", index=True, max_length=lengths.USERNAME)
     deployment_id: str | None = Field(default=None, max_length=36)  # a start's deployment
     flow_run_id: str | None = Field(default=None, index=True, max_length=36)
     input_sha256: str | None = Field(default=None, max_length=64)  # a resume's answer

@@ -41,16 +41,6 @@ SECRETS = (AUTH_STRING, base64.b64encode(AUTH_STRING.encode()).decode())
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
-def _start(stack: Stack, username: str, deployment: str, **body: object) -> str:
-    with stack.browser(username) as browser:
-        created = browser.post(
-            f"/api/deployments/{deployment}/create_flow_run",
-            json={"parameters": {"actor": username}, **body},
-        )
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
 def _grants(stack: Stack) -> list[tuple[str, str, str | None, str | None, str | None]]:
     with transaction(stack.engine, writes=False) as conn:
         return [
@@ -81,12 +71,21 @@ def test_anonymous_api_requests_are_refused(stack: Stack, method: str, path: str
 
 
 @SQLITE
-@pytest.mark.parametrize("path", ["/v2/deployments", "/", "/ui-settings"])
-def test_anonymous_ui_requests_are_sent_to_the_sign_in_page(stack: Stack, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "then"),
+    [
+        ("/v2/deployments", "/dang-nhap?tiep=%2Fv2%2Fdeployments"),
+        ("/", "/dang-nhap"),
+        ("/ui-settings", "/dang-nhap"),
+    ],
+)
+def test_anonymous_ui_requests_are_sent_to_the_sign_in_page(
+    stack: Stack, path: str, then: str
+) -> None:
     with stack.browser() as browser:
         response = browser.get(path, headers=HTML)
     assert response.status_code == 303
-    assert response.headers["location"] == "/dang-nhap"
+    assert response.headers["location"] == then
 
 
 @SQLITE
@@ -204,22 +203,23 @@ def test_a_clerk_starts_no_form_that_is_not_theirs(stack: Stack) -> None:
         def start(deployment: str, **body: object) -> httpx.Response:
             return browser.post(
                 f"/api/deployments/{deployment}/create_flow_run",
-                json={"parameters": {"actor": CLERK}, **body},
+                json={"parameters": {}, **body},
             )
 
         publish = start(stack.publish)
         review = start(stack.review)
         command = start(stack.submission, job_variables={"command": "sh -c 'env > /tmp/x'"})
-        other_unit = start(stack.desk, parameters={"actor": CLERK, "unit": "18673"})
+        # Prefect would answer with the run that has the key, whoever started it
+        keyed = start(stack.submission, idempotency_key="scheduled-x")
+        other_unit = start(stack.desk, parameters={"unit": "18673"})
         for_another = start(
             stack.submission,
-            parameters={"actor": CLERK, "unit": "18673 · Xã Cẩm Thạch", "period": "2024-Q1"},
+            parameters={"unit": "18673 · Xã Cẩm Thạch", "period": "2024-Q1"},
         )
         variable = start(
             stack.submission,
             parameters={
-                "actor": CLERK,
-                "narrative": {"__prefect_kind": "workspace_variable", "variable_name": "x"},
+                "narrative": {"__prefect_kind": "workspace_variable", "variable_name": "x"}
             },
         )
     assert publish.status_code == review.status_code == 403
@@ -229,6 +229,8 @@ def test_a_clerk_starts_no_form_that_is_not_theirs(stack: Stack) -> None:
     )
     assert command.status_code == 403
     assert command.json()["detail"].startswith("Không được đặt biến chạy")
+    assert keyed.status_code == 403
+    assert keyed.json()["detail"] == "Không được đặt khóa idempotency_key khi chạy biểu mẫu."
     for refused in (other_unit, for_another):
         assert refused.status_code == 403
         assert refused.json()["detail"] == (
@@ -246,18 +248,18 @@ def test_a_run_started_through_the_gate_carries_who_started_it_and_its_grant(
         created = browser.post(
             f"/api/deployments/{stack.submission}/create_flow_run",
             json={
-                # a name typed into the form counts for nothing, nor labels brought along
-                "parameters": {"actor": ADMINISTRATOR},
+                # labels brought along count for nothing
+                "parameters": {},
                 "labels": {"dondoc.actor": ADMINISTRATOR, "dondoc.grant": "x", "ghi-chu": "x"},
             },
         )
     assert created.status_code == 201, created.text
     run = stack.prefect.client.get(f"/api/flow_runs/{created.json()['id']}").json()
-    assert run["parameters"]["actor"] == CLERK
     labels = run["labels"]
     assert labels["dondoc.actor"] == CLERK
     assert labels["ghi-chu"] == "x"
-    assert _grants(stack) == [("start", CLERK, stack.submission, None, None)]
+    # dondoc keeps the run's id with its grant as soon as Prefect created it
+    assert _grants(stack) == [("start", CLERK, stack.submission, run["id"], None)]
     with transaction(stack.engine, writes=False) as conn:
         kept = conn.execute(sa.text("SELECT key_hash FROM run_grant")).scalar_one()
     assert kept == hashlib.sha256(labels["dondoc.grant"].encode()).hexdigest()
@@ -272,16 +274,16 @@ def test_a_run_started_through_the_gate_carries_who_started_it_and_its_grant(
     assert redeemed == CLERK
     # the lead office starts the review desk and looks at another unit's list; an
     # administrator starts any form
-    _start(stack, OFFICER, stack.review)
-    _start(stack, OFFICER, stack.desk, parameters={"actor": OFFICER, "unit": "18673"})
-    _start(stack, CLERK, stack.desk, parameters={"actor": CLERK, "unit": "18712"})
-    published = _start(stack, ADMINISTRATOR, stack.publish)
+    stack.start(OFFICER, stack.review)
+    stack.start(OFFICER, stack.desk, parameters={"unit": "18673"})
+    stack.start(CLERK, stack.desk, parameters={"unit": "18712"})
+    published = stack.start(ADMINISTRATOR, stack.publish)
     labels = stack.prefect.client.get(f"/api/flow_runs/{published}").json()["labels"]
     assert labels["dondoc.actor"] == ADMINISTRATOR
 
 
 def test_only_the_runs_starter_or_an_administrator_resumes_it(stack: Stack) -> None:
-    run = _start(stack, CLERK, stack.submission)
+    run = stack.start(CLERK, stack.submission)
     answer = {"period": "2024-Q1 · Quý I/2024", "figures": {"leaflets": 3}}
     before = stack.prefect.client.get(f"/api/flow_runs/{run}").json()["state"]
     grants = _grants(stack)
@@ -312,7 +314,7 @@ def test_only_the_runs_starter_or_an_administrator_resumes_it(stack: Stack) -> N
 
 @SQLITE
 def test_once_the_run_redeemed_its_grant_dondoc_says_who_started_it(stack: Stack) -> None:
-    run = _start(stack, CLERK, stack.submission)
+    run = stack.start(CLERK, stack.submission)
     labels = stack.prefect.client.get(f"/api/flow_runs/{run}").json()["labels"]
     services.access.redeem_start(
         stack.settings,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from html import escape
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ import services.access
 from gate.app import create_app
 from gate.session import COOKIE
 from gate.signin import SENT
-from models.rules.access import FREE_FAILURES, LONGEST_WAIT
+from models.rules.access import FREE_FAILURES, LONGEST_WAIT, SESSION_IDLE
 from models.storage.db import transaction
 from tests.gate.conftest import ADMINISTRATOR, AUTH_STRING, CLERK, HERE, Stack
 from tests.smtp import settings_for
@@ -75,7 +77,8 @@ def test_a_person_signs_in_with_the_code_from_their_mailbox_and_the_ui_opens(
         opened = _enter(browser, CLERK, code)
         page = browser.get("/v2/deployments", headers=HTML)
         api = browser.post("/api/deployments/filter", json={})
-    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/dang-nhap"
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/dang-nhap?tiep=%2Fv2%2Fdeployments"
     assert form.status_code == 200
     assert 'name="ten"' in form.text and "Tên đăng nhập dondoc" in form.text
     assert asked.status_code == 200
@@ -165,7 +168,61 @@ def test_a_disabled_persons_live_cookie_is_refused_at_once(stack: Stack) -> None
         api = browser.get("/api/admin/version")
         page = browser.get("/v2/deployments", headers=HTML)
     assert api.status_code == 401
-    assert page.status_code == 303 and page.headers["location"] == "/dang-nhap"
+    assert page.status_code == 303
+    assert page.headers["location"] == "/dang-nhap?tiep=%2Fv2%2Fdeployments"
+
+
+def test_a_lapsed_session_says_so_and_signing_in_again_comes_back_to_the_page(
+    stack: Stack,
+) -> None:
+    where = "/v2/runs/flow-run/694a6826-d415-42ba-a8a0-3ea224b1b0f9?tab=Logs"
+    with _browser(stack) as browser:
+        _signed_in(stack, browser)
+        assert browser.get("/api/admin/version").status_code == 200
+        stack.clock.ahead += SESSION_IDLE + timedelta(minutes=1)
+        api = browser.post("/api/flow_runs/filter", json={})
+        page = browser.get(where, headers=HTML)
+        form = browser.get(page.headers["location"])
+        asked = browser.post("/dang-nhap", data={"ten": CLERK, "tiep": where})
+        opened = browser.post(
+            SIGNED_IN, data={"ten": CLERK, "ma": _letter_code(stack), "tiep": where}
+        )
+        again = browser.post("/api/flow_runs/filter", json={})
+    # the UI shows a failed call's detail: the person learns why, in one line
+    assert api.status_code == 401
+    assert api.json() == {
+        "detail": "Phiên đăng nhập đã hết hạn: hãy tải lại trang và đăng nhập lại."
+    }
+    assert page.status_code == 303
+    assert page.headers["location"] == "/dang-nhap?" + urlencode({"tiep": where})
+    assert f'name="tiep" value="{escape(where)}"' in form.text
+    assert f'name="tiep" value="{escape(where)}"' in asked.text
+    assert opened.status_code == 303 and opened.headers["location"] == where
+    assert again.status_code == 200
+
+
+def test_signing_in_opens_no_page_but_the_uis_on_this_site(stack: Stack) -> None:
+    elsewhere = [
+        "https://ke-gian.example/v2/",
+        "//ke-gian.example/v2/",
+        "/\\ke-gian.example",
+        "/v2/../dang-xuat",
+        "/v2/%2e%2e/dang-xuat",
+        "/api/admin/version",
+        "/v2/\r\nSet-Cookie: x=1",
+    ]
+    opened = {}
+    with _browser(stack) as browser:
+        for target in [*elsewhere, "/v2/deployments"]:
+            code = services.access.operator_code(
+                stack.settings, CLERK, now=stack.clock.now(), os_user="root"
+            )
+            form = browser.get(SIGNED_IN, params={"tiep": target})
+            assert ('name="tiep"' in form.text) == (target == "/v2/deployments"), target
+            entered = browser.post(SIGNED_IN, data={"ten": CLERK, "ma": str(code), "tiep": target})
+            assert entered.status_code == 303, target
+            opened[target] = entered.headers["location"]
+    assert opened == {**{target: "/" for target in elsewhere}, "/v2/deployments": "/v2/deployments"}
 
 
 def test_signing_out_ends_the_session(stack: Stack) -> None:
@@ -233,7 +290,7 @@ def test_no_code_or_token_is_kept_or_logged_in_clear(
         token = str(browser.cookies[COOKIE])
         run = browser.post(
             f"/api/deployments/{stack.submission}/create_flow_run",
-            json={"parameters": {"actor": CLERK}},
+            json={"parameters": {}},
         )
         assert run.status_code == 201
         resumed = browser.post(f"/api/flow_runs/{run.json()['id']}/resume", json={})

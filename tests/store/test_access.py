@@ -26,6 +26,7 @@ from tests.conftest import load_registers
 
 NOW = datetime(2024, 4, 15, 1, 30, tzinfo=UTC)
 CLERK = "cb.18673"
+OTHER_CLERK = "cb.18712"
 HOME = "10.0.0.7"
 ELSEWHERE = "10.0.0.99"
 
@@ -219,6 +220,28 @@ def test_a_run_redeems_the_grant_of_its_start_once(seeded: Engine) -> None:
     with transaction(seeded, writes=False) as conn:
         denied = conn.execute(sa.text("SELECT target FROM denial ORDER BY id")).scalars().all()
     assert denied == [f"flow run r-{n}" for n in range(2, 7)]
+
+
+def test_the_runs_a_person_started_are_theirs_from_their_creation(seeded: Engine) -> None:
+    key = access.grant_start(seeded, CLERK, "d-1", now=NOW)
+    unused = access.grant_start(seeded, CLERK, "d-1", now=NOW)
+    others = access.grant_start(seeded, OTHER_CLERK, "d-1", now=NOW)
+    assert access.started_runs(seeded, CLERK) == frozenset()
+    # the gate keeps the id Prefect gave the run before any worker took it
+    access.record_started_run(seeded, key, "r-1")
+    access.record_started_run(seeded, others, "r-9")
+    assert access.started_runs(seeded, CLERK) == {"r-1"}
+    assert access.started_runs(seeded, OTHER_CLERK) == {"r-9"}
+    # only that run redeems the grant; another that carries its key is refused
+    with pytest.raises(Unauthorized):
+        access.redeem_start(seeded, key, flow_run_id="r-2", deployment_id="d-1", now=NOW)
+    assert access.redeem_start(seeded, key, flow_run_id="r-1", deployment_id="d-1", now=NOW) == (
+        CLERK
+    )
+    # a grant redeemed before the gate kept the id names its run too, once
+    access.redeem_start(seeded, unused, flow_run_id="r-3", deployment_id="d-1", now=NOW)
+    access.record_started_run(seeded, unused, "r-4")
+    assert access.started_runs(seeded, CLERK) == {"r-1", "r-3"}
 
 
 def test_a_run_resumes_only_with_the_answer_the_gate_let_through(seeded: Engine) -> None:
