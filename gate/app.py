@@ -92,6 +92,23 @@ MAX_BODY = 4 * 1024 * 1024
 # A value Prefect's server replaces before storing it (a workspace variable, a template):
 # whoever sends one reads what it holds, and the answer stored is not the one sent.
 HYDRATED = "__prefect_kind"
+# What the UI's Run → Custom run sends: a start that is not an administrator's carries nothing
+# else that changes how or whether its run goes (another queue, a state the worker skips, tags
+# the system's runs carry, a context, a parent run); `_start` checks these fields further.
+RUN_BUTTON = frozenset(
+    {
+        "name",
+        "parameters",
+        "state",
+        "tags",
+        "work_queue_name",
+        "job_variables",
+        "idempotency_key",
+        "enforce_parameter_schema",
+        "empirical_policy",
+        "labels",
+    }
+)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_SIGNED_IN = "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước."
 # a cookie that no longer opens a session: it lapsed, or its person signed out or was disabled
@@ -267,13 +284,16 @@ class Gate:
         if not isinstance(parameters, dict):
             raise Refusal(400, "Yêu cầu tạo lượt chạy không đúng định dạng.")
         deployment_id = _id_in(path, "Không tìm thấy biểu mẫu này.")
-        flow = await self._flow_of(deployment_id)
+        flow, queue = await self._flow_of(deployment_id)
         if visitor.role != ADMIN:
             if run.get("job_variables"):
                 raise Refusal(403, "Không được đặt biến chạy (job variables) khi chạy biểu mẫu.")
             if run.get("idempotency_key") is not None:
                 raise Refusal(403, "Không được đặt khóa idempotency_key khi chạy biểu mẫu.")
+            _refuse_unlike_the_run_button(run, queue)
             _refuse_hydrated(parameters)
+            # retries asked for are not given: a refused run is not run again and again
+            run.pop("empirical_policy", None)
             units = STARTS.get(visitor.role, {}).get(flow)
             if units is None:
                 raise Refusal(
@@ -301,13 +321,15 @@ class Gate:
         run["labels"] |= {ACTOR_LABEL: visitor.username, GRANT_LABEL: key}
         return json.dumps(run).encode(), key
 
-    async def _flow_of(self, deployment_id: str) -> str:
-        """The name of the flow of a deployment the Prefect server holds."""
+    async def _flow_of(self, deployment_id: str) -> tuple[str, str | None]:
+        """The name of the flow of a deployment the Prefect server holds, and the deployment's
+        work queue."""
         deployment = await self._read_upstream(f"/api/deployments/{deployment_id}")
         if deployment.status_code != 200:
             raise Refusal(404, "Không tìm thấy biểu mẫu này.")
-        flow = await self._read_upstream(f"/api/flows/{deployment.json()['flow_id']}")
-        return str(flow.json()["name"])
+        found = deployment.json()
+        flow = await self._read_upstream(f"/api/flows/{found['flow_id']}")
+        return str(flow.json()["name"]), found.get("work_queue_name")
 
     async def _resume(self, visitor: Visitor, path: str, body: bytes) -> None:
         """A run resumed through the gate: by whoever started it (or an administrator), and
@@ -423,6 +445,24 @@ def _id_in(path: str, missing: str) -> str:
         return str(uuid.UUID(path.split("/")[3]))
     except ValueError:
         raise Refusal(404, missing) from None
+
+
+def _refuse_unlike_the_run_button(run: dict[str, Any], queue: str | None) -> None:
+    """Refuse a start that carries more than the UI's Run → Custom run sends: a field not in
+    `RUN_BUTTON`, a queue other than the deployment's, a state other than Scheduled, tags."""
+    state = run.get("state") or {}
+    unlike = [f for f, value in run.items() if f not in RUN_BUTTON and value not in (None, {}, [])]
+    if run.get("work_queue_name") not in (None, queue):
+        unlike.append("work_queue_name")
+    if not isinstance(state, dict) or state.get("type", "SCHEDULED") != "SCHEDULED":
+        unlike.append("state")
+    if run.get("tags"):
+        unlike.append("tags")
+    if unlike:
+        raise Refusal(
+            403,
+            f"Không được đặt {unlike[0]} khi chạy biểu mẫu: biểu mẫu chạy theo thiết lập của nó.",
+        )
 
 
 def _refuse_hydrated(value: object) -> None:

@@ -241,6 +241,65 @@ def test_a_clerk_starts_no_form_that_is_not_theirs(stack: Stack) -> None:
     assert _grants(stack) == []
 
 
+@SQLITE
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("work_queue_name", "hang-doi-khac"),  # a queue no worker polls: the run never starts
+        ("state", {"type": "RUNNING"}),  # a state the worker would never pick up
+        ("state", {"type": "COMPLETED"}),
+        ("tags", ["scheduled"]),  # the system's own runs carry it
+        ("context", {"khoa": "x"}),
+        ("parent_task_run_id", "0b1c9f4e-7d2a-4f7e-9d8c-3a6b5e4f2d1c"),
+        ("infrastructure_document_id", "0b1c9f4e-7d2a-4f7e-9d8c-3a6b5e4f2d1c"),
+    ],
+)
+def test_a_clerk_starts_a_run_only_as_the_forms_run_button_does(
+    stack: Stack, field: str, value: object
+) -> None:
+    """A start that is not an administrator's carries what the UI's Run → Custom run sends
+    and nothing else that changes how or whether the run goes: another queue, another state,
+    tags, a context, a parent run or an infrastructure document are refused, and nothing is
+    created."""
+    runs = stack.prefect.runs()
+    with stack.browser(CLERK) as browser:
+        refused = browser.post(
+            f"/api/deployments/{stack.submission}/create_flow_run",
+            json={"parameters": {}, field: value},
+        )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"] == (
+        f"Không được đặt {field} khi chạy biểu mẫu: biểu mẫu chạy theo thiết lập của nó."
+    )
+    assert stack.prefect.runs() == runs
+    assert _grants(stack) == []
+
+
+@SQLITE
+def test_a_start_as_the_ui_sends_it_runs_on_the_deployments_own_settings(stack: Stack) -> None:
+    """What the UI's Custom run sends is taken, and retries a start asks for are not: a
+    refused run is not run again and again."""
+    queue = stack.prefect.client.get(f"/api/deployments/{stack.submission}").json()
+    with stack.browser(CLERK) as browser:
+        created = browser.post(
+            f"/api/deployments/{stack.submission}/create_flow_run",
+            json={
+                "name": "nop-bao-cao",
+                "work_queue_name": queue["work_queue_name"],
+                "state": {"type": "SCHEDULED", "message": "Run from the Prefect UI"},
+                "tags": [],
+                "job_variables": {},
+                "enforce_parameter_schema": True,
+                "empirical_policy": {"retries": 50, "retry_delay": 1},
+                "parameters": {},
+            },
+        )
+    assert created.status_code == 201, created.text
+    run = stack.prefect.client.get(f"/api/flow_runs/{created.json()['id']}").json()
+    assert run["state"]["type"] == "SCHEDULED"
+    assert not run["empirical_policy"]["retries"]
+
+
 def test_a_run_started_through_the_gate_carries_who_started_it_and_its_grant(
     stack: Stack,
 ) -> None:
