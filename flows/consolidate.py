@@ -14,7 +14,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 import services.reports
-from flows.runtime import day_of
+from flows.runtime import dated_run_name, day_of
 from models.rules.vietnamese import day_text, percent_text, period_words
 from services.settings import load_settings
 
@@ -65,7 +65,7 @@ def report(run: services.reports.ConsolidationRun, outputs_url: str | None) -> s
     return "\n".join(lines)
 
 
-@flow(name="tong-hop-bao-cao", log_prints=True)
+@flow(name="tong-hop-bao-cao", log_prints=True, flow_run_name=dated_run_name)
 def consolidate_reports(as_of: date | None = None) -> int:
     """Tổng hợp báo cáo: draft the lead office's reports whose units' deadline has passed;
     returns how many were drafted."""

@@ -40,6 +40,7 @@ import services.directives
 from models.files.directive import RequirementSpec
 from models.rules.deliverable import Figure
 from models.rules.status import STATUS_WORDS
+from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
 from services.desks import REVIEW_STATUSES, Case, Cases, Choices, Owed, UnitRef
 from services.directives import OpenWork
@@ -77,16 +78,25 @@ def code_of(value: str) -> str:
     return value.split(SEPARATOR, 1)[0].strip()
 
 
+def _bounds(figure: Figure) -> str | None:
+    """A figure's bounds in words: the flow checks them (the form leaves them out of its
+    schema, whose check would answer in English)."""
+    if figure.min is not None and figure.max is not None:
+        return f"Từ {figure.min:g} đến {figure.max:g}"
+    if figure.min is not None:
+        return f"Từ {figure.min:g} trở lên"
+    if figure.max is not None:
+        return f"Không quá {figure.max:g}"
+    return None
+
+
 def _figure_schema(figure: Figure) -> dict[str, Any]:
     prop: dict[str, Any] = {"title": figure.label, "type": JSON_TYPES[figure.type]}
-    cast = int if figure.type == "integer" else float
-    if figure.min is not None:
-        prop["minimum"] = cast(figure.min)
-    if figure.max is not None:
-        prop["maximum"] = cast(figure.max)
     notes = []
     if figure.unit:
         notes.append(f"Đơn vị tính: {figure.unit}")
+    if bounds := _bounds(figure):
+        notes.append(bounds)
     if figure.target and figure.target.at_least is not None:
         notes.append(f"Chỉ tiêu: ít nhất {figure.target.at_least:g}")
     if figure.target and figure.target.at_most is not None:
@@ -121,13 +131,34 @@ class Prefill:
     as_of: date
 
 
+class UnitForm(RunInput):
+    """What step two of a submission brings back. The fields take any value: the server
+    checks the answer against the form's schema, and the flow checks it again."""
+
+    period: str
+    figures: dict[str, Any] = Field(default_factory=dict)
+    narrative: str | None = None
+    evidence: str | None = None
+
+
+def _mend_line(mend: str | None) -> list[str]:
+    """The first line of a form the flow asks again: what to mend, in the flow's words."""
+    return [] if mend is None else [f"**Cần sửa:** {markdown_text(mend)}", ""]
+
+
 def unit_form_schema(
-    spec: RequirementSpec, owed: list[Owed], prefill: Prefill | None = None
+    spec: RequirementSpec,
+    owed: list[Owed],
+    prefill: Prefill | None = None,
+    *,
+    typed: UnitForm | None = None,
 ) -> dict[str, Any]:
     """Step two of a submission, for one unit: the periods it still owes (in words, with
     their due dates, in order), then the requirement's figures with their Vietnamese labels
     and bounds, its narrative and evidence; a draft (`prefill`) fills its period, narrative
-    and evidence in."""
+    and evidence in, and what the clerk `typed` in a form the flow asks again fills in
+    everything. The schema asks for the required fields and the types the UI's inputs
+    need; bounds and texts of only spaces are the flow's to check, in Vietnamese."""
     what = spec.what
     properties: dict[str, Any] = {
         "period": {
@@ -153,7 +184,6 @@ def unit_form_schema(
         if part is not None:
             properties[name] = {"title": part.label, "type": "string", "position": position}
             if part.required:
-                properties[name]["minLength"] = 1
                 required.append(name)
     if prefill is not None:
         drafted = next(o for o in owed if o.period == prefill.period)
@@ -161,6 +191,8 @@ def unit_form_schema(
         for name, value in (("narrative", prefill.narrative), ("evidence", prefill.evidence)):
             if name in properties and value:
                 properties[name]["default"] = value
+    if typed is not None:
+        _keep_typed(properties, owed, typed)
     return {
         "title": spec.title,
         "type": "object",
@@ -170,22 +202,34 @@ def unit_form_schema(
     }
 
 
-class UnitForm(RunInput):
-    """What step two of a submission brings back. The fields take any value: the server
-    checks the answer against the form's schema, and the flow checks it again."""
-
-    period: str
-    figures: dict[str, Any] = Field(default_factory=dict)
-    narrative: str | None = None
-    evidence: str | None = None
+def _keep_typed(properties: dict[str, Any], owed: list[Owed], typed: UnitForm) -> None:
+    """What the clerk typed, as the defaults of the form that asks again (a period only
+    while it is still owed)."""
+    period = next((o for o in owed if o.period == code_of(typed.period)), None)
+    if period is not None:
+        properties["period"]["default"] = period_choice(period)
+    figures = properties.get("figures", {}).get("properties", {})
+    for key, value in typed.figures.items():
+        if key in figures and value is not None:
+            figures[key]["default"] = value
+    for name, value in (("narrative", typed.narrative), ("evidence", typed.evidence)):
+        if name in properties and value is not None:
+            properties[name]["default"] = value
 
 
 def unit_form(
-    spec: RequirementSpec, unit: UnitRef, owed: list[Owed], prefill: Prefill | None = None
+    spec: RequirementSpec,
+    unit: UnitRef,
+    owed: list[Owed],
+    prefill: Prefill | None = None,
+    *,
+    typed: UnitForm | None = None,
+    mend: str | None = None,
 ) -> type[UnitForm]:
     """The paused run's form for one unit (`unit_form_schema`), with a description that
-    names the unit, says why any period came back and which draft is filled in."""
-    schema = unit_form_schema(spec, owed, prefill)
+    names the unit, says why any period came back and which draft is filled in; asked
+    again, it keeps what the clerk `typed` and its first line says what to `mend`."""
+    schema = unit_form_schema(spec, owed, prefill, typed=typed)
     returned = [
         f"- {period_words(o.period)}: trả lại để bổ sung — {o.reason}"
         for o in owed
@@ -201,6 +245,7 @@ def unit_form(
 
     Form._description = "\n".join(
         [
+            *_mend_line(mend),
             f"**{unit.code} {unit.name}** · {spec.title}: chọn kỳ còn phải nộp, điền số liệu "
             "rồi bấm Resume.",
             *returned,
@@ -256,56 +301,22 @@ def review_schema(choices: Choices) -> dict[str, Any]:
     }
 
 
-def case_choice(case: Case) -> str:
-    """One obligation as the decision form offers it: `1234 · 18679 Xã Yên Hòa · 1c · Quý
-    I/2024 · Đã nộp, chờ xét`."""
-    return choice(
-        case.obligation_id,
-        f"{case.unit} {case.unit_name}",
-        case.requirement,
-        period_words(case.period),
-        STATUS_WORDS[case.status],
+def case_words(case: Case) -> str:
+    """One obligation in words: `18679 Xã Yên Hòa · 1c · Quý I/2024 · Đã nộp, chờ xét`."""
+    return SEPARATOR.join(
+        [
+            f"{case.unit} {case.unit_name}",
+            case.requirement,
+            period_words(case.period),
+            STATUS_WORDS[case.status],
+        ]
     )
 
 
-def decision_schema(cases: Cases) -> dict[str, Any]:
-    """Step two of a review: one of the listed obligations (already chosen when it is the
-    only one), the decision, and its reason or new due date."""
-    listed = [case_choice(c) for c in cases.listed]
-    obligation: dict[str, Any] = {
-        "title": "Nghĩa vụ",
-        "type": "string",
-        "enum": listed,
-        "position": 0,
-    }
-    if len(listed) == 1:
-        obligation["default"] = listed[0]
-    return {
-        "title": "Quyết định",
-        "type": "object",
-        "properties": {
-            "obligation": obligation,
-            "decision": {
-                "title": "Quyết định",
-                "type": "string",
-                "enum": list(DECISIONS),
-                "position": 1,
-            },
-            "reason": {
-                "title": "Lý do (bắt buộc khi trả lại hoặc miễn)",
-                "type": "string",
-                "position": 2,
-            },
-            "new_due": {
-                "title": "Hạn mới (khi gia hạn)",
-                "type": "string",
-                "format": "date",
-                "position": 3,
-            },
-        },
-        "required": ["obligation", "decision"],
-        "definitions": {},
-    }
+def case_choice(case: Case) -> str:
+    """One obligation as the decision form offers it, its id first for the flow to read back:
+    `1234 · 18679 Xã Yên Hòa · 1c · Quý I/2024 · Đã nộp, chờ xét`."""
+    return choice(case.obligation_id, case_words(case))
 
 
 class DecisionForm(RunInput):
@@ -317,9 +328,65 @@ class DecisionForm(RunInput):
     new_due: str | None = None
 
 
-def decision_form(cases: Cases, description: str) -> type[DecisionForm]:
-    """The paused review run's form: `decision_schema`, under the listed cases' evidence."""
-    schema = decision_schema(cases)
+def decision_schema(cases: Cases, typed: DecisionForm | None = None) -> dict[str, Any]:
+    """Step two of a review: one of the listed obligations (already chosen when it is the
+    only one), the decision, and its reason or new due date; what the officer `typed` in a
+    form the flow asks again is filled in (an obligation only while it is listed)."""
+    listed = [case_choice(c) for c in cases.listed]
+    obligation: dict[str, Any] = {
+        "title": "Nghĩa vụ",
+        "type": "string",
+        "enum": listed,
+        "position": 0,
+    }
+    if len(listed) == 1:
+        obligation["default"] = listed[0]
+    properties: dict[str, Any] = {
+        "obligation": obligation,
+        "decision": {
+            "title": "Quyết định",
+            "type": "string",
+            "enum": list(DECISIONS),
+            "position": 1,
+        },
+        "reason": {
+            "title": "Lý do (bắt buộc khi trả lại hoặc miễn)",
+            "type": "string",
+            "position": 2,
+        },
+        "new_due": {
+            "title": "Hạn mới (khi gia hạn)",
+            "type": "string",
+            "format": "date",
+            "position": 3,
+        },
+    }
+    if typed is not None:
+        chosen = next((c for c in listed if code_of(c) == code_of(typed.obligation)), None)
+        kept = typed.model_dump(include={"decision", "reason", "new_due"})
+        for name, value in ({"obligation": chosen} | kept).items():
+            if value is not None:
+                properties[name]["default"] = value
+    return {
+        "title": "Quyết định",
+        "type": "object",
+        "properties": properties,
+        "required": ["obligation", "decision"],
+        "definitions": {},
+    }
+
+
+def decision_form(
+    cases: Cases,
+    description: str,
+    *,
+    typed: DecisionForm | None = None,
+    mend: str | None = None,
+) -> type[DecisionForm]:
+    """The paused review run's form: `decision_schema`, under the listed cases' evidence;
+    asked again, it keeps what the officer `typed` and its first line says what to
+    `mend`."""
+    schema = decision_schema(cases, typed)
 
     class Form(DecisionForm):
         @classmethod
@@ -328,7 +395,7 @@ def decision_form(cases: Cases, description: str) -> type[DecisionForm]:
         ) -> JsonSchemaValue:
             return schema
 
-    Form._description = description
+    Form._description = "\n".join([*_mend_line(mend), description])
     return Form
 
 

@@ -9,8 +9,8 @@ session too, may send `obligation` and `decision` at once instead: the same chec
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 import pendulum
 from prefect import flow
@@ -24,17 +24,20 @@ from flows.forms import (
     DECISIONS,
     REVIEW_FLOW,
     SEPARATOR,
+    DecisionForm,
     case_choice,
+    case_words,
     code_of,
     decision_form,
     refresh_forms,
 )
-from flows.runtime import answer_of, day_of, for_clerks, issued, rename_run, started_by
+from flows.runtime import checked_answer, day_of, for_clerks, issued, rename_run, started_by
 from flows.submission import FORM_HOURS
 from models.errors import InputError
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
+from models.rules.workdays import local_time_text
 from services.desks import REVIEW_STATUSES, Case, Cases
 from services.settings import Settings, load_settings
 
@@ -74,11 +77,12 @@ def _handed_in(case: Case) -> str:
     return f"{when}, {late}{due}."
 
 
-def case_markdown(case: Case) -> str:
+def case_markdown(case: Case, *, heading: str | None = None) -> str:
     """One obligation with what its unit handed in, as the officer reads it before deciding
-    (what people typed shown literally: it cannot pass for a case, a link or a table)."""
+    (what people typed shown literally: it cannot pass for a case, a link or a table), under
+    its choice on the decision form unless given another `heading`."""
     lines = [
-        f"### {markdown_text(case_choice(case))}",
+        f"### {markdown_text(heading or case_choice(case))}",
         "",
         f"{markdown_text(case.title)} · {_handed_in(case)}",
     ]
@@ -130,10 +134,11 @@ def ask_the_officer(
     period: str | None,
     unit: str | None,
     status: str | None,
-) -> tuple[str, str, str | None, str | None, str] | None:
-    """Step two: list the matches with their evidence, and wait, suspended, for the
-    officer's decision on one of them: (obligation, decision, reason, new due date, who
-    decided: the officer, or an administrator), or None when nothing matches."""
+) -> Decided | None:
+    """Step two: list the matches with their evidence, wait, suspended, for the officer's
+    decision on one of them and record it (who decided: the officer, or an administrator);
+    a decision the checks refuse is asked again, with what was typed kept
+    (`checked_answer`). None when nothing matches."""
     if status is not None and status not in STATUS_OF_WORDS:
         raise InputError(
             "form",
@@ -161,13 +166,95 @@ def ask_the_officer(
     )
     if not cases.listed:
         return None
-    answer, by = answer_of(
-        actor,
-        decision_form(cases, f"{listing}\n\nChọn một nghĩa vụ, quyết định rồi bấm Resume."),
-        key="quyet-dinh",
-        hours=FORM_HOURS,
+    described = f"{listing}\n\nChọn một nghĩa vụ, quyết định rồi bấm Resume."
+
+    def form_for(typed: DecisionForm | None, mend: str | None) -> type[DecisionForm]:
+        return decision_form(cases, described, typed=typed, mend=mend)
+
+    def record(answer: DecisionForm, by: str) -> Decided:
+        return decide_on(
+            settings,
+            directive,
+            by,
+            answer.obligation,
+            answer.decision,
+            answer.reason,
+            answer.new_due,
+        )
+
+    return checked_answer(actor, form_for, record, key="quyet-dinh", hours=FORM_HOURS)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decision recorded: on which case, by whom, and what it did."""
+
+    case: Case
+    word: str
+    actor: str
+    outcome: services.records.Outcome
+    reason: str | None
+    due: date | None
+
+
+def decide_on(
+    settings: Settings,
+    directive: str,
+    actor: str,
+    obligation: str,
+    decision: str,
+    reason: str | None,
+    typed_due: date | str | None,
+) -> Decided:
+    """Record the decision on one obligation of the directive; the run is named for it only
+    once it is recorded."""
+    command = _command(decision)
+    try:
+        oid = services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
+    except ValueError:
+        raise InputError(
+            "form",
+            "obligation",
+            obligation,
+            "is not an obligation id",
+            vi=f"«{obligation}» không phải mã nghĩa vụ.",
+        ) from None
+    case = services.desks.review_case(
+        settings, directive=directive, obligation=oid, day=day_of(None)
     )
-    return answer.obligation, answer.decision, answer.reason, answer.new_due, by
+    word = next(label for label, c in DECISIONS.items() if c == command)
+    due = day_of(_date(typed_due), "new_due") if typed_due else None
+    outcome, told = services.records.decide(
+        settings, oid, issued(actor), command, reason=reason or None, new_due=due
+    )
+    if told is not None:
+        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
+    rename_run(
+        SEPARATOR.join(
+            [
+                REVIEW_FLOW,
+                f"{case.unit} {case.unit_name}",
+                case.requirement,
+                case.period,
+                word.lower(),
+            ]
+        )
+    )
+    return Decided(case, word, actor, outcome, reason, due)
+
+
+def decision_markdown(decided: Decided, *, at: datetime) -> str:
+    """The record of a decision as the lead office files it: what was decided on which
+    report, when and by whom, the status before and after (no internal ids)."""
+    case = replace(decided.case, status=decided.outcome.status)
+    return (
+        f"# Quyết định: {decided.word}\n\n{case_markdown(case, heading=case_words(case))}"
+        f"\n\nQuyết định lúc {local_time_text(at)} · người quyết định: `{decided.actor}` · "
+        f"trạng thái trước: {STATUS_WORDS[decided.case.status]} · trạng thái mới: "
+        f"**{STATUS_WORDS[decided.outcome.status]}**"
+        + (f"\n\nLý do: {markdown_text(decided.reason)}" if decided.reason else "")
+        + (f"\n\nHạn mới: {day_text(decided.due)}" if decided.due else "")
+    )
 
 
 @flow(name=REVIEW_FLOW, log_prints=True, flow_run_name=review_run_name)
@@ -189,58 +276,19 @@ def review_obligation(
     rename_run(SEPARATOR.join([REVIEW_FLOW, actor]))
     # nothing of the desk, not even what matches, before the person's right to it is checked
     services.desks.check_reviewer(settings, actor, directive=directive, now=pendulum.now("UTC"))
-    typed_due: date | str | None = new_due
     if obligation is None or decision is None:
-        asked = ask_the_officer(settings, actor, directive, requirement, period, unit, status)
-        if asked is None:
+        decided = ask_the_officer(settings, actor, directive, requirement, period, unit, status)
+        if decided is None:
             return None
-        obligation, decision, reason, typed_due, actor = asked
-    command = _command(decision)
-    try:
-        oid = services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
-    except ValueError:
-        raise InputError(
-            "form",
-            "obligation",
-            obligation,
-            "is not an obligation id",
-            vi=f"«{obligation}» không phải mã nghĩa vụ.",
-        ) from None
-    case = services.desks.review_case(
-        settings, directive=directive, obligation=oid, day=day_of(None)
-    )
-    word = next(label for label, c in DECISIONS.items() if c == command)
-    rename_run(
-        SEPARATOR.join(
-            [
-                REVIEW_FLOW,
-                f"{case.unit} {case.unit_name}",
-                case.requirement,
-                case.period,
-                word.lower(),
-            ]
-        )
-    )
-    due = day_of(_date(typed_due), "new_due") if typed_due else None
-    outcome, told = services.records.decide(
-        settings, oid, issued(actor), command, reason=reason or None, new_due=due
-    )
-    if told is not None:
-        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
+    else:
+        decided = decide_on(settings, directive, actor, obligation, decision, reason, new_due)
     create_markdown_artifact(
         key="quyet-dinh",
         description="Quyết định xét duyệt",
-        markdown=(
-            f"# Quyết định: {word}\n\n{case_markdown(replace(case, status=outcome.status))}"
-            f"\n\nNgười quyết định: `{actor}` · trạng thái trước: "
-            f"{STATUS_WORDS[case.status]} · trạng thái mới: **{STATUS_WORDS[outcome.status]}** "
-            f"(phiên bản {outcome.version})"
-            + (f"\n\nLý do: {markdown_text(reason)}" if reason else "")
-            + (f"\n\nHạn mới: {day_text(due)}" if due else "")
-        ),
+        markdown=decision_markdown(decided, at=pendulum.now("UTC")),
     )
-    refresh_forms(directive, case.requirement)
-    return oid
+    refresh_forms(directive, decided.case.requirement)
+    return decided.case.obligation_id
 
 
 def _date(value: date | str) -> date:

@@ -32,6 +32,10 @@ from services.settings import load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# How many forms a clerk is given for one answer the flow finds wrong, before it refuses.
+TRIES = 5
+# The name a refused run's state takes, which its badge shows instead of "Failed".
+REFUSED = "Bị từ chối"
 # What a clerk can do about each kind of refusal.
 NEXT_STEPS: dict[type[DondocError], str] = {
     InputError: "Sửa thông tin đã nêu trong biểu mẫu rồi chạy lại.",
@@ -105,6 +109,44 @@ def answer_of(starter: str, form: type[RunInput], *, key: str, hours: int) -> tu
     return answer, by
 
 
+def _forms_shown(keys: list[str]) -> int:
+    """How many of these forms the run has waited on so far (Prefect keeps the key of every
+    suspension that fired; none outside a run)."""
+    if flow_run.id is None:
+        return 0
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run.id))
+    fired = run.empirical_policy.pause_keys or set()
+    return sum(key in fired for key in keys)
+
+
+def checked_answer(
+    starter: str,
+    form_for: Callable[[Any, str | None], type[RunInput]],
+    take: Callable[[Any, str], R],
+    *,
+    key: str,
+    hours: int,
+    tries: int = TRIES,
+) -> R:
+    """Ask on `form_for(None, None)` (`answer_of`) and hand the answer and who gave it to
+    `take`. An answer `take` finds wrong (InputError, Refused) is asked again: the run waits
+    on `form_for(answer, line)`, the form with what was typed kept and the line saying what
+    to mend; after `tries` forms the refusal stands. The run starts from the top after each
+    Resume, and each answer's grant is redeemed once: the forms shown before the last were
+    answered and found wrong in earlier passes, so only the last answer is read."""
+    keys = [key, *(f"{key}-{n}" for n in range(2, tries + 1))]
+    form = form_for(None, None)
+    for n in range(max(_forms_shown(keys), 1), tries):
+        answer, by = answer_of(starter, form, key=keys[n - 1], hours=hours)
+        try:
+            return take(answer, by)
+        except (InputError, Refused) as wrong:
+            form = form_for(answer, refusal_line(wrong))
+    answer, by = answer_of(starter, form, key=keys[-1], hours=hours)
+    return take(answer, by)
+
+
 def issued(actor: str) -> Issued:
     """A command from this flow run: the channel names the run, and the run id is the
     idempotency key, so a retried run appends nothing twice."""
@@ -152,11 +194,31 @@ def refusal_line(refused: DondocError) -> str:
     return refused.vi or f"Yêu cầu không thực hiện được: {refused}"
 
 
+def refused_state(refused: DondocError) -> State[Any]:
+    """How a refused run ends: Failed, under the name its badge shows ("Bị từ chối"), with
+    the one Vietnamese line as the message beside it."""
+    return Failed(name=REFUSED, message=refusal_line(refused))
+
+
+def refused_run_name(name: str) -> str:
+    """A refused run's name says so: `xet-duyet · svhttdl.an · bị từ chối`."""
+    return f"{name} · {REFUSED.lower()}"
+
+
+def _mark_refused() -> None:
+    """Rename this run as refused (nothing outside a run)."""
+    if flow_run.id is not None:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(flow_run.id))
+            client.set_flow_run_name(run.id, refused_run_name(run.name))
+
+
 def for_clerks(func: Callable[P, R]) -> Callable[P, R | State[Any]]:
     """A form's flow, for the clerks who fill it in: an expected refusal (bad input, a state
-    that does not allow it, no right, nothing found) ends the run Failed with one Vietnamese
-    line as its state message and an artifact saying what to do next, with no traceback in
-    the run's logs. Anything else still fails loudly."""
+    that does not allow it, no right, nothing found) ends the run Failed, its badge and name
+    saying "bị từ chối", with one Vietnamese line as its state message and an artifact
+    saying what to do next, with no traceback in the run's logs. Anything else still fails
+    loudly."""
 
     @wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R | State[Any]:
@@ -174,6 +236,7 @@ def for_clerks(func: Callable[P, R]) -> Callable[P, R | State[Any]]:
                 ),
             )
             _refused_lines.add(line)
-            return Failed(message=line)
+            _mark_refused()
+            return refused_state(refused)
 
     return run

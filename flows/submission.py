@@ -19,13 +19,22 @@ import services.desks
 import services.directives
 import services.records
 import services.reports
-from flows.forms import SEPARATOR, SUBMIT_FLOW, Prefill, code_of, refresh_forms, unit_form
-from flows.runtime import answer_of, day_of, for_clerks, issued, rename_run, run_id, started_by
+from flows.forms import (
+    SEPARATOR,
+    SUBMIT_FLOW,
+    Prefill,
+    UnitForm,
+    code_of,
+    refresh_forms,
+    unit_form,
+)
+from flows.runtime import checked_answer, day_of, for_clerks, issued, rename_run, started_by
 from models.errors import InputError, Refused
-from models.files.directive import RequirementSpec
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
-from models.rules.vietnamese import period_words
+from models.rules.vietnamese import day_text, period_words
+from models.rules.workdays import local_time_text
+from services.desks import Case
 from services.settings import load_settings
 
 # How long a clerk's second step stays open (a suspended run holds no process meanwhile).
@@ -79,10 +88,12 @@ def record_submission(
     )
 
 
-def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str, Any, str]:
-    """Step two: suspend the run on the form of the actor's unit and wait for the clerk's
-    answer; the unit (`code · name`), the period key, the answer and who gave it (the clerk,
-    or an administrator)."""
+def ask_the_unit(
+    directive: str, requirement: str, actor: str
+) -> tuple[str, services.records.Outcome]:
+    """Step two: suspend the run on the form of the actor's unit, and record the answer of
+    whoever resumes it (the clerk, or an administrator); an answer the checks refuse is asked
+    again, with what was typed kept (`checked_answer`). Who recorded it, and what it did."""
     settings = load_settings()
     unit = services.desks.actor_unit(settings, actor, command="submit", now=issued(actor).now)
     owed = services.desks.still_owed(
@@ -110,48 +121,67 @@ def ask_the_unit(directive: str, requirement: str, actor: str) -> tuple[str, str
         ),
         None,
     )
-    answer, by = answer_of(
-        actor, unit_form(spec, unit, owed, prefill), key="don-vi", hours=FORM_HOURS
-    )
-    period = code_of(answer.period)
-    if prefill and period != prefill.period and answer.narrative == prefill.narrative:
-        raise InputError(
-            "form",
-            "period",
+
+    def form_for(typed: UnitForm | None, mend: str | None) -> type[UnitForm]:
+        return unit_form(spec, unit, owed, prefill, typed=typed, mend=mend)
+
+    def record(answer: UnitForm, by: str) -> tuple[str, services.records.Outcome]:
+        period = code_of(answer.period)
+        if prefill and period != prefill.period and answer.narrative == prefill.narrative:
+            raise InputError(
+                "form",
+                "period",
+                period,
+                f"the narrative is the draft of {prefill.period}",
+                vi=f"Nội dung đã điền là dự thảo tổng hợp {period_words(prefill.period)}: "
+                f"chọn đúng kỳ đó, hoặc viết nội dung của {period_words(period)}.",
+            )
+        outcome = record_submission(
+            directive,
+            requirement,
+            by,
+            unit.code,
             period,
-            f"the narrative is the draft of {prefill.period}",
-            vi=f"Nội dung đã điền là dự thảo tổng hợp {period_words(prefill.period)}: chọn "
-            f"đúng kỳ đó, hoặc viết nội dung của {period_words(period)}.",
+            answer.figures,
+            answer.narrative,
+            answer.evidence,
         )
-    rename_run(run_name(SUBMIT_FLOW, f"{unit.code} {unit.name}", requirement, period))
-    return f"{unit.code}{SEPARATOR}{unit.name}", period, answer, by
+        rename_run(run_name(SUBMIT_FLOW, f"{unit.code} {unit.name}", requirement, period))
+        return by, outcome
+
+    return checked_answer(actor, form_for, record, key="don-vi", hours=FORM_HOURS)
 
 
-def receipt_markdown(
-    spec: RequirementSpec,
-    *,
-    directive: str,
-    unit: str,
-    period: str,
-    actor: str,
-    outcome: services.records.Outcome,
-    figures: dict[str, Any],
-    narrative: str | None,
-) -> str:
-    """The receipt of a submission, with what the unit typed shown literally."""
-    rows = "\n".join(
-        f"| {markdown_text(f.label)} | {markdown_text(str(figures.get(f.key, '—')))} | "
-        f"{markdown_text(f.unit or '')} |"
-        for f in spec.what.figures
-    )
-    return (
-        f"# Biên nhận\n\n**{markdown_text(spec.title)}** ({directive} · {spec.code}), kỳ "
-        f"**{period_words(period)}** ({period}), đơn vị **{markdown_text(unit)}**\n\n"
-        f"Người nộp: `{actor}` · nghĩa vụ #{outcome.obligation_id} · phiên bản "
-        f"{outcome.version} · **{STATUS_WORDS[outcome.status]}** · lần chạy `{run_id()}`\n\n"
-        f"| chỉ tiêu | giá trị | đơn vị tính |\n|---|---|---|\n{rows}\n"
-        + (f"\n{markdown_text(narrative)}\n" if narrative else "")
-    )
+def receipt_markdown(case: Case, *, directive: str) -> str:
+    """The receipt of a submission as a clerk files it: what, for which period and unit,
+    when it was handed in against its due date, and what the unit typed, shown literally."""
+    when = [
+        *([] if case.submitted_at is None else [f"Nộp lúc {local_time_text(case.submitted_at)}"]),
+        *([] if case.submitted_by is None else [f"người nộp `{case.submitted_by}`"]),
+        "không có hạn nộp" if case.due is None else f"hạn nộp {day_text(case.due)}",
+        f"**trễ {case.days_late} ngày**" if case.days_late else "**đúng hạn**",
+        f"**{STATUS_WORDS[case.status]}**",
+    ]
+    lines = [
+        "# Biên nhận",
+        "",
+        f"**{markdown_text(case.title)}** ({directive} · {case.requirement}), kỳ "
+        f"**{period_words(case.period)}**, đơn vị **{case.unit} {markdown_text(case.unit_name)}**",
+        "",
+        " · ".join(when),
+    ]
+    if case.figures:
+        lines += ["", "| chỉ tiêu | giá trị | đơn vị tính |", "|---|---|---|"]
+        lines += [
+            f"| {markdown_text(f.label)} | {markdown_text(str(f.value))} | "
+            f"{markdown_text(f.unit or '')} |"
+            for f in case.figures
+        ]
+    if case.narrative:
+        lines += ["", f"Nội dung: {markdown_text(case.narrative)}"]
+    if case.evidence:
+        lines += ["", f"Minh chứng: {markdown_text(case.evidence)}"]
+    return "\n".join(lines) + "\n"
 
 
 @flow(name=SUBMIT_FLOW, log_prints=True, flow_run_name=submission_run_name)
@@ -169,31 +199,27 @@ def submit_obligation(
     actor = started_by()
     if period is None:
         rename_run(run_name(SUBMIT_FLOW, actor, requirement))
-        unit, period, answer, actor = ask_the_unit(directive, requirement, actor)
-        figures, narrative, evidence = answer.figures, answer.narrative, answer.evidence
+        actor, outcome = ask_the_unit(directive, requirement, actor)
     elif unit is None:
         raise InputError("form", "unit", None, "a period needs its unit", vi="Thiếu đơn vị.")
     else:
-        period = code_of(period)
-    outcome = record_submission(
-        directive, requirement, actor, code_of(unit), period, figures or {}, narrative, evidence
-    )
-    spec = services.directives.requirement_spec(
-        load_settings(), directive=directive, requirement=requirement
+        outcome = record_submission(
+            directive,
+            requirement,
+            actor,
+            code_of(unit),
+            code_of(period),
+            figures or {},
+            narrative,
+            evidence,
+        )
+    case = services.desks.review_case(
+        load_settings(), directive=directive, obligation=outcome.obligation_id, day=day_of(None)
     )
     create_markdown_artifact(
         key="bien-nhan",
         description="Biên nhận nộp báo cáo",
-        markdown=receipt_markdown(
-            spec,
-            directive=directive,
-            unit=unit,
-            period=period,
-            actor=actor,
-            outcome=outcome,
-            figures=figures or {},
-            narrative=narrative,
-        ),
+        markdown=receipt_markdown(case, directive=directive),
     )
     refresh_forms(directive, requirement)
     return outcome.obligation_id

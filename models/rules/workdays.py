@@ -32,6 +32,13 @@ RollDirection = Literal["following", "preceding", "none"]
 _ONE_DAY = timedelta(days=1)
 
 
+def local_time_text(instant: datetime) -> str:
+    """An aware instant as people in Vietnam read it: dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"naive datetime {instant.isoformat()} has no timezone")
+    return f"{instant.astimezone(_ZONE):%d/%m/%Y %H:%M}"
+
+
 def local_date(instant: datetime) -> date:
     """The calendar date of an aware instant in Asia/Ho_Chi_Minh; naive datetimes are refused."""
     if instant.tzinfo is None or instant.utcoffset() is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -178,8 +179,7 @@ def test_a_signed_in_clerk_submits_then_sends_the_form_built_for_their_unit(
     assert figures["properties"]["training_classes"] == {
         "title": "Số lớp tập huấn",
         "type": "integer",
-        "minimum": 0,
-        "description": "Đơn vị tính: lớp",
+        "description": "Đơn vị tính: lớp; Từ 0 trở lên",
     }
     assert figures["required"] == list(FIGURES)
     answer = {
@@ -199,7 +199,7 @@ def test_a_signed_in_clerk_submits_then_sends_the_form_built_for_their_unit(
     assert last.channel == f"prefect-ui:{run.id}"
     assert '"leaflets":300' in last.payload
     receipt = prefect_stack.artifacts(run.id)["bien-nhan"].data
-    assert "kỳ **Quý I/2024** (2024-Q1), đơn vị **18712 · Xã Nam Phúc Thăng**" in receipt
+    assert "kỳ **Quý I/2024**, đơn vị **18712 Xã Nam Phúc Thăng**" in receipt
     assert "| Số tờ rơi | 300 | tờ |" in receipt and "Đã nộp, chờ xét" in receipt
     # the period handed in is no longer offered to the unit
     again, _ = _unit_form(_waiting(prefect_stack, REPORT, "cb.18712"))
@@ -293,38 +293,85 @@ def test_a_clerk_cannot_submit_for_another_unit(
     assert denied == 1
 
 
-def test_a_negative_figure_is_refused_by_the_units_form_naming_the_field(
+def _asked_again(run: FlowRun) -> FlowRun:
+    """The run once it waits on a form again, after a Resume (which leaves it Paused no more:
+    the server schedules it at once)."""
+    return _until(run, lambda state: state.is_paused() or state.is_final())
+
+
+def test_a_wrong_answer_is_asked_again_with_what_was_typed_kept(
     prefect_stack: PrefectStack, forms: list[str]
 ) -> None:
+    """The clerk's answers the flow finds wrong (a negative figure: the form leaves bounds to
+    the flow, which answers in Vietnamese; then a narrative of spaces) are asked again on the
+    same form, the values typed kept and one line saying what to mend, each Resume with its
+    own grant; the right one is recorded, with a receipt the clerk files. Resumed with a
+    grant written for another clerk, a run is refused and says so on its badge and name."""
     oid = obligation_id(prefect_stack.engine, "1c", "18679", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
     run = _waiting(prefect_stack, REPORT, "cb.18679")
+    _unit_form(run)
     answer = {
         "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
         "figures": FIGURES,
         "narrative": "Quý I",
     }
-    verdict = _send(
-        prefect_stack, run, "cb.18679", answer | {"figures": {**FIGURES, "leaflets": -1}}
+    negative = answer | {"figures": {**FIGURES, "leaflets": -1}}
+    assert _send(prefect_stack, run, "cb.18679", negative)["status"] == "ACCEPT"
+    run = _asked_again(run)
+    assert run.state is not None and run.state.is_paused(), run.state
+    schema, description = _unit_form(run)
+    assert description.startswith(
+        "**Cần sửa:** Chỉ tiêu «Số tờ rơi» không được nhỏ hơn 0 (đã nhập «-1»).\n\n"
+        "**18679 Xã Yên Hòa** · "
     )
-    assert verdict["status"] == "REJECT", verdict
-    assert "figures.leaflets" in str(verdict) and "less than the minimum of 0" in str(verdict)
+    assert schema["properties"]["period"]["default"] == answer["period"]
+    typed = schema["properties"]["figures"]["properties"]
+    assert {key: typed[key]["default"] for key in FIGURES} == {**FIGURES, "leaflets": -1}
+    assert schema["properties"]["narrative"]["default"] == "Quý I"
+    # the second answer, its own grant: the first one's was spent and is not asked again
+    spaces = answer | {"narrative": "   "}
+    assert _send(prefect_stack, run, "cb.18679", spaces)["status"] == "ACCEPT"
+    run = _asked_again(run)
+    assert run.state is not None and run.state.is_paused(), run.state
+    schema, description = _unit_form(run)
+    assert description.startswith("**Cần sửa:** Chưa nhập «")
+    assert schema["properties"]["figures"]["properties"]["leaflets"]["default"] == 300
     assert _events(prefect_stack, oid) == before
+    evidence = "https://cx.example/18679/bao-cao-q1.pdf"
+    done = _resume(prefect_stack, run, "cb.18679", answer | {"evidence": evidence})
+    assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
+    assert done.name == "nop-bao-cao · 18679 Xã Yên Hòa · 1c · 2024-Q1"
+    assert [e.kind for e in _events(prefect_stack, oid)[len(before) :]] == ["submitted"]
+    receipt = prefect_stack.artifacts(run.id)["bien-nhan"].data
+    assert "kỳ **Quý I/2024**, đơn vị **18679 Xã Yên Hòa**" in receipt
+    assert re.search(
+        r"Nộp lúc \d\d/\d\d/\d{4} \d\d:\d\d · người nộp `cb.18679` · hạn nộp "
+        r"15/03/2024 · \*\*trễ \d+ ngày\*\*",
+        receipt,
+    )
+    assert "| Số tờ rơi | 300 | tờ |" in receipt and f"Minh chứng: {evidence}" in receipt
+    assert not re.search(rf"nghĩa vụ #|phiên bản|{run.id}", receipt)
+
     # resumed on the Prefect API, with a grant for that very answer written for another
     # clerk: the run takes it from no one but its starter, writes nothing, records the denial
+    other = _waiting(prefect_stack, REPORT, "cb.18679")
+    _unit_form(other)
+    q2 = answer | {"period": "2024-Q2 · Quý II/2024 — hạn 17/06/2024"}
     denied = len(_denials(prefect_stack))
     services.access.grant_resume(
         prefect_stack.settings,
         "cb.18673",
-        str(run.id),
-        hashlib.sha256(canonical_json(answer).encode()).hexdigest(),
+        str(other.id),
+        hashlib.sha256(canonical_json(q2).encode()).hexdigest(),
         now=datetime.now(UTC),
     )
-    resume_flow_run(run.id, run_input=answer)
-    ended = _ended(run)
+    resume_flow_run(other.id, run_input=q2)
+    ended = _ended(other)
     assert ended.state is not None and ended.state.type == StateType.FAILED, ended.state
+    assert ended.state.name == "Bị từ chối" and ended.name.endswith(" · bị từ chối")
     assert "Traceback" not in _logs(ended)
-    assert _events(prefect_stack, oid) == before
+    assert [e.kind for e in _events(prefect_stack, oid)[len(before) :]] == ["submitted"]
     assert [(d.actor, d.reason) for d in _denials(prefect_stack)[denied:]] == [
         ("cb.18673", "was resumed by cb.18673, who neither started it nor administers")
     ]

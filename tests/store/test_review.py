@@ -10,10 +10,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models.errors import InputError, Unauthorized
+import flows.review
+from models.errors import InputError, Refused, Unauthorized
 from models.rules.vietnamese import sort_key
 from models.storage import review
 from models.storage.db import transaction
+from services.settings import Settings
 from tests.conftest import obligation_id
 from tests.store.test_reporting import ON, history
 
@@ -139,3 +141,24 @@ def test_the_desk_opens_only_to_those_who_decide_in_the_directive(seeded: Engine
         (person, "review", f"directive {DIRECTIVE}")
         for person in ("cb.18673", "nguoi.la", "svhttdl.an", "vhtt.lan")
     ]
+
+
+def test_a_refused_decision_leaves_the_runs_name_without_it(
+    seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accepting what was never handed in is refused: the run is not named "· chấp nhận"
+    (only a recorded decision names it), and nothing is written."""
+    names: list[str] = []
+    monkeypatch.setattr(flows.review, "rename_run", names.append)
+    settings = Settings(database_url=seeded.url.render_as_string(hide_password=False))
+    oid = obligation_id(seeded, "1c", "18712", "2024-Q1")
+    with pytest.raises(Refused):
+        flows.review.decide_on(
+            settings, DIRECTIVE, "svhttdl.an", f"{oid} · 18712", "Chấp nhận", None, None
+        )
+    assert names == []
+    with transaction(seeded, writes=False) as conn:
+        kinds = conn.execute(
+            sa.text("SELECT kind FROM event WHERE obligation_id = :o"), {"o": oid}
+        ).scalars()
+        assert "accepted" not in list(kinds)

@@ -5,11 +5,12 @@ as a second case, a link, an image, raw HTML or a broken table."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from flows.chase import report, summary_report
 from flows.desk import desk_markdown
-from flows.review import case_markdown, cases_markdown
+from flows.review import Decided, case_markdown, cases_markdown, decision_markdown
 from flows.submission import receipt_markdown
 from models.files.directive import load_directive
 from models.rules.text import markdown_text
@@ -72,20 +73,74 @@ def test_the_review_desks_case_file_shows_a_narrative_as_typed() -> None:
 
 
 def test_the_receipt_and_the_units_list_show_what_was_typed_as_typed() -> None:
-    receipt = receipt_markdown(
-        SPEC,
-        directive="cam-xuyen-cchc-2024",
-        unit="18712 · Xã Nam Phúc Thăng",
-        period="2024-Q1",
-        actor="cb.18712",
-        outcome=Outcome(41, "submitted", 2, "submitted", replayed=False),
-        figures={"leaflets": "=1+1 | x", "seminars": 1},
-        narrative=HOSTILE,
-    )
-    assert forged(receipt) == [] and r"=1+1 \| x" in receipt
+    receipt = receipt_markdown(_case(), directive="cam-xuyen-cchc-2024")
+    assert forged(receipt) == [] and r"3 \| 4" in receipt and "<b>" not in receipt
     owed = Owed(41, "d", "1c", HOSTILE, "2024-Q1", date(2024, 3, 15), "returned", HOSTILE)
     listed = desk_markdown(UnitRef("18712", "Xã [x](http://evil)"), date(2024, 3, 1), [owed])
     assert forged(listed) == [] and "[x]" not in listed
+
+
+def _filed(**changed: object) -> Case:
+    """Commune 18712's Q1 report as its clerk handed it in."""
+    case = Case(
+        51,
+        "18712",
+        "Xã Nam Phúc Thăng",
+        "1c",
+        SPEC.title,
+        "2024-Q1",
+        date(2024, 3, 15),
+        "submitted",
+        [Shown("Số lớp tập huấn", 3, "lớp"), Shown("Số tờ rơi", 300, "tờ")],
+        "Tổ chức 3 lớp tập huấn.",
+        "https://cx.example/bao-cao-q1.pdf",
+        datetime(2024, 3, 17, 2, 30, tzinfo=UTC),
+        "cb.18712",
+        None,
+    )
+    return replace(case, **changed)  # type: ignore[arg-type]
+
+
+def test_the_receipt_says_when_it_was_handed_in_against_its_due_date() -> None:
+    """What a clerk files: when (in Vietnam's time), the due date, how late, the figures
+    under their labels and units, the narrative and the evidence; no internal ids."""
+    receipt = receipt_markdown(_filed(), directive="cam-xuyen-cchc-2024")
+    assert (
+        "kỳ **Quý I/2024**, đơn vị **18712 Xã Nam Phúc Thăng**" in receipt
+        and "Nộp lúc 17/03/2024 09:30 · người nộp `cb.18712` · hạn nộp 15/03/2024 · "
+        "**trễ 2 ngày** · **Đã nộp, chờ xét**"
+        in receipt
+    )
+    assert "| Số lớp tập huấn | 3 | lớp |" in receipt and "| Số tờ rơi | 300 | tờ |" in receipt
+    assert "Nội dung: Tổ chức 3 lớp tập huấn." in receipt
+    assert "Minh chứng: https://cx.example/bao-cao-q1.pdf" in receipt
+    assert not re.search(r"51|nghĩa vụ #|phiên bản|lần chạy", receipt)
+    on_time = receipt_markdown(
+        _filed(submitted_at=datetime(2024, 3, 15, 16, 59, tzinfo=UTC)), directive="d"
+    )
+    assert "Nộp lúc 15/03/2024 23:59" in on_time and "**đúng hạn**" in on_time
+
+
+def test_the_decision_record_says_what_was_decided_when_without_internal_ids() -> None:
+    decided = Decided(
+        _filed(),
+        "Trả lại để bổ sung",
+        "svhttdl.an",
+        Outcome(51, "returned", 3, "returned", replayed=False),
+        "Thiếu ảnh lớp tập huấn",
+        None,
+    )
+    record = decision_markdown(decided, at=datetime(2024, 3, 20, 8, 0, tzinfo=UTC))
+    assert record.startswith(
+        "# Quyết định: Trả lại để bổ sung\n\n"
+        "### 18712 Xã Nam Phúc Thăng · 1c · Quý I/2024 · Trả lại để bổ sung\n"
+    )
+    assert (
+        "Quyết định lúc 20/03/2024 15:00 · người quyết định: `svhttdl.an` · trạng thái "
+        "trước: Đã nộp, chờ xét · trạng thái mới: **Trả lại để bổ sung**" in record
+    )
+    assert "Lý do: Thiếu ảnh lớp tập huấn" in record
+    assert not re.search(r"51|phiên bản", record)
 
 
 def test_the_chase_and_summary_records_show_register_names_and_errors_literally() -> None:

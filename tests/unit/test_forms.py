@@ -69,14 +69,15 @@ def test_a_units_form_offers_the_periods_it_owes_in_order_and_the_requirements_f
         "documents",
         "other_forms",
     ]
+    # the bound in words: the flow checks it and answers in Vietnamese, where the schema's
+    # check would answer "-5 is less than the minimum of 0"
     assert props["figures"]["properties"]["leaflets"] == {
         "title": "Số tờ rơi",
         "type": "integer",
-        "minimum": 0,
-        "description": "Đơn vị tính: tờ",
+        "description": "Đơn vị tính: tờ; Từ 0 trở lên",
     }
-    assert props["narrative"]["minLength"] == 1  # required by the directive
-    assert "minLength" not in props["evidence"]  # optional
+    # a narrative of spaces too: the flow trims it and says it is missing
+    assert "minLength" not in props["narrative"]
     assert schema["required"] == ["period", "figures", "narrative"]
 
 
@@ -136,6 +137,45 @@ def test_the_lead_offices_form_offers_the_consolidation_runs_draft() -> None:
     )
 
 
+def test_a_form_asked_again_keeps_what_was_typed_and_says_what_to_mend() -> None:
+    """The flow found the answer wrong: the next form has the clerk's values as its defaults
+    and, on its first line, the one Vietnamese line saying what to mend."""
+    owed = [_owed("2024-Q1", date(2024, 3, 15)), _owed("2024-Q2", date(2024, 6, 17))]
+    typed = unit_form(_spec("1c"), UNIT, owed)(
+        period="2024-Q2 · Quý II/2024 — hạn 17/06/2024",
+        figures={"leaflets": -5, "seminars": 1, "news_items": None},
+        narrative="   ",
+        evidence="ftp://x",
+    )
+    line = "Chỉ tiêu «Số tờ rơi» không được nhỏ hơn 0 (đã nhập «-5»)."
+    form = unit_form(_spec("1c"), UNIT, owed, typed=typed, mend=line)
+    props = create_v2_schema(form.__name__, model_base=form)["properties"]
+    assert props["period"]["default"] == "2024-Q2 · Quý II/2024 — hạn 17/06/2024"
+    figures = props["figures"]["properties"]
+    assert (figures["leaflets"]["default"], figures["seminars"]["default"]) == (-5, 1)
+    assert "default" not in figures["news_items"]
+    assert (props["narrative"]["default"], props["evidence"]["default"]) == ("   ", "ftp://x")
+    assert form._description.startswith(
+        "**Cần sửa:** Chỉ tiêu «Số tờ rơi» không được nhỏ hơn 0 (đã nhập «-5»).\n\n"
+        "**18679 Xã Yên Hòa** · "
+    )
+    # a period no longer owed is not chosen again
+    later = unit_form_schema(_spec("1c"), owed[:1], typed=typed)["properties"]["period"]
+    assert "default" not in later
+
+
+def test_the_bounds_of_a_figure_read_in_words() -> None:
+    spec = _spec("1c")
+    figure = spec.what.figures[0].model_copy(update={"min": 1, "max": 12.5, "unit": None})
+    changed = spec.model_copy(update={"what": spec.what.model_copy(update={"figures": [figure]})})
+    described = unit_form_schema(changed, [_owed("2024-Q1", None)])["properties"]["figures"]
+    assert described["properties"][figure.key] == {
+        "title": figure.label,
+        "type": "integer",
+        "description": "Từ 1 đến 12.5",
+    }
+
+
 def _case(oid: int, status: str = "submitted") -> Case:
     return Case(
         oid,
@@ -186,6 +226,25 @@ def test_the_decision_form_offers_the_listed_obligations_in_words() -> None:
     two = decision_form(Cases(9, [_case(7), _case(8, "overdue")]), "")
     offered = create_v2_schema(two.__name__, model_base=two)["properties"]["obligation"]
     assert "default" not in offered and offered["enum"][1].endswith(" · Quá hạn")
+
+
+def test_a_decision_asked_again_keeps_what_was_typed_and_says_what_to_mend() -> None:
+    cases = Cases(9, [_case(7), _case(8, "overdue")])
+    typed = decision_form(cases, "")(
+        obligation="8 · 18712 Xã Nam Phúc Thăng · 1c · Quý I/2024 · Quá hạn",
+        decision="Trả lại để bổ sung",
+    )
+    line = "Trả lại để bổ sung thì phải nêu lý do."
+    again = decision_form(cases, "hồ sơ", typed=typed, mend=line)
+    props = create_v2_schema(again.__name__, model_base=again)["properties"]
+    assert props["obligation"]["default"] == props["obligation"]["enum"][1]
+    assert props["decision"]["default"] == "Trả lại để bổ sung"
+    assert "default" not in props["reason"] and "default" not in props["new_due"]
+    assert again._description == f"**Cần sửa:** {line}\n\nhồ sơ"
+    # an obligation no longer listed is not chosen again
+    gone = decision_form(Cases(1, [_case(7)]), "", typed=typed, mend=line)
+    kept = create_v2_schema(gone.__name__, model_base=gone)["properties"]["obligation"]
+    assert kept["default"] == kept["enum"][0]
 
 
 def test_choices_read_back_to_their_code() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from models.errors import InputError
 from models.files.calendar import read_calendar
-from models.rules.workdays import RollDirection, WorkCalendar, local_date
+from models.rules.workdays import RollDirection, WorkCalendar, local_date, local_time_text
 
 CALENDAR = WorkCalendar()
 # Far enough from 2100 (the package's last year) that adding 60 working days stays inside.
@@ -343,3 +343,9 @@ def test_missing_override_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_calendar(path)
     assert (caught.value.source, caught.value.field) == (str(path), "(file)")
+
+
+def test_a_moment_reads_in_vietnams_time_and_naive_ones_are_refused() -> None:
+    assert local_time_text(datetime(2024, 3, 15, 17, 5, tzinfo=UTC)) == "16/03/2024 00:05"
+    with pytest.raises(ValueError, match="naive"):
+        local_time_text(datetime(2024, 3, 15, 17, 5))
