@@ -40,6 +40,7 @@ def _traces(stack: Stack, username: str, deployment: str, mark: str) -> Traces:
     now = datetime.now(UTC).isoformat()
     log = {"name": "dondoc", "level": 20, "message": mark, "timestamp": now, "flow_run_id": run}
     assert post(prefect, "/api/logs/", [log]).status_code == 201
+    _until_logged(stack, run)
     artifact = post(
         prefect,
         "/api/artifacts/",
@@ -51,6 +52,16 @@ def _traces(stack: Stack, username: str, deployment: str, mark: str) -> Traces:
     answer = {"key": "suspended-1-response", "value": json.dumps({"leaflets": 0, "ghi": mark})}
     assert post(prefect, f"/api/flow_runs/{run}/input", answer).status_code == 201
     return Traces(run, artifact.json()["id"], mark)
+
+
+def _until_logged(stack: Stack, run: str) -> None:
+    """Wait until the Prefect server reads back the log line written for `run`: it may store
+    a log a little after it answered the write, on a busy machine."""
+    body = {"logs": {"flow_run_id": {"any_": [run]}}}
+    deadline = time.monotonic() + 90
+    while not stack.prefect.client.post("/api/logs/filter", json=body).json():
+        assert time.monotonic() < deadline, f"the log line of run {run} was never stored"
+        time.sleep(0.5)
 
 
 def _runs(key: str, *, page: bool = False) -> Callable[[Any], set[str]]:
