@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 import services.reports
-from models.errors import Unauthorized
+from models.errors import InputError, Unauthorized
 from models.files.directive import load_directive
-from models.files.registry import read_actors, read_units
+from models.files.registry import read_actors
 from models.rules.consolidation import FigureTotal, Rate, TargetCount
 from models.rules.status import Day
 from models.storage import ledger, publishing, reference, reporting
@@ -23,6 +23,7 @@ from models.storage.db import transaction
 from models.storage.tables import OBLIGATION, REQUIREMENT
 from services.settings import Settings
 from tests.conftest import CALENDAR, ROOT, obligation_id
+from tests.store.test_succession import SUCCESSION, load
 
 DIRECTIVE = "ha-tinh-cchc-2026"
 FILE = ROOT / "directives" / f"{DIRECTIVE}.yaml"
@@ -44,9 +45,9 @@ def on(day: int) -> Day:
     return Day(date(2026, 3, day), date(2026, 3, day + 3))
 
 
-def registered_2025(engine: Engine) -> None:
-    for path in UNITS:
-        reference.import_units(engine, read_units(path))
+def registered_2025(engine: Engine, *before: Path) -> None:
+    """The registers of 2025 imported after those `before`, and the province's actors."""
+    load(engine, *before, *UNITS)
     with transaction(engine, writes=False) as conn:
         known = reference.unit_codes(conn)
     reference.import_actors(engine, read_actors(ACTORS, known))
@@ -94,8 +95,43 @@ def test_the_directive_publishes_on_the_2025_register(engine: Engine) -> None:
     # `under: ["42"]` picks the province's communes and wards, not its Sở nor other provinces'
     assert len(owers["2"]) == COMMUNES
     assert {"18073", "18673", "18844"} <= owers["2"]
-    assert not owers["2"] & {"42-SNV", "00004", "18679"}
+    assert not owers["2"] & {"42-SNV", "00004", "40000"}
     assert (owers["4"], owers["5"]) == ({"42-SNV"}, {"BNV-VCCHC"})
+
+
+def test_beside_the_seed_districts_registers_only_todays_communes_owe(registered: Engine) -> None:
+    """The 2024 communes of Cẩm Xuyên were under the district (446): those that closed on
+    01/07/2025 owe nothing in 2026, those that continue a code under the province do."""
+    registered_2025(registered, SUCCESSION)
+    publish(registered, TODAY)
+    owers = owers_by_requirement(registered)
+    assert len(owers["2"]) == COMMUNES
+    assert {"18673", "18682"} <= owers["2"]
+    assert not owers["2"] & {"18679", "18694", "446", "42-SVHTTDL"}
+
+
+def test_a_selector_under_a_unit_the_register_lacks_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    registered_2025(engine)
+    path = tmp_path / "typo.yaml"
+    path.write_text(FILE.read_text(encoding="utf-8").replace('under: ["42"]', 'under: ["43"]', 1))
+    with pytest.raises(InputError) as refused:
+        publishing.publish(
+            engine,
+            load_directive(path),
+            source=path.name,
+            actor="admin.ht",
+            as_of=TODAY,
+            now=datetime(2026, 1, 16, 2, 0, tzinfo=UTC),
+            calendar=CALENDAR,
+        )
+    assert (refused.value.field, refused.value.value, refused.value.problem) == (
+        "requirements[0].who.under[0]",
+        "43",
+        "names no unit in the register",
+    )
+    assert owers_by_requirement(engine) == {}
 
 
 def owers_by_requirement(engine: Engine) -> dict[str, set[str]]:
