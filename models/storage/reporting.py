@@ -572,7 +572,7 @@ def write_draft(
     as_of: date,
     now: datetime,
 ) -> None:
-    """Keep the newest draft of a lead-office obligation (one row per obligation)."""
+    """Keep the newest draft of a consolidating obligation (one row per obligation)."""
     row = {
         "obligation_id": obligation_id,
         "narrative": narrative,
@@ -587,7 +587,7 @@ def write_draft(
 
 @dataclass(frozen=True, slots=True)
 class Drafted:
-    """The newest draft of a lead-office obligation."""
+    """The newest draft of a consolidating obligation."""
 
     narrative: str
     evidence: str | None
