@@ -145,8 +145,9 @@ def write_matrix(
 
 @dataclass(frozen=True, slots=True)
 class Drafted:
-    """One lead-office report drafted by the consolidation run: the reports it sums up, the
-    files written (relative to the outputs folder), and the draft its form now offers."""
+    """One consolidated report (the lead office's, or that of the office it reports to)
+    drafted by the consolidation run: the reports it sums up, the files written (relative to
+    the outputs folder), and the draft its form now offers."""
 
     due: reporting.DraftDue
     reports: list[Consolidation]
@@ -167,8 +168,8 @@ class ConsolidationRun:
 
 
 def consolidate(settings: Settings, *, day: date, now: datetime) -> ConsolidationRun:
-    """On a working day, draft every lead-office report whose units' deadline has passed and
-    that is not handed in yet: the consolidated reports and matrices of what it sums up go to
+    """On a working day, draft every consolidated report whose sources' deadline has passed
+    and that is not handed in yet: the consolidated reports and matrices of what it sums up go to
     the outputs folder, and the draft to its obligation, for a person to check and submit.
     Each requirement's matrix covers all its periods: it is read and rendered once, and
     copied into the folder of each period drafted."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,17 +42,30 @@ UnitCode = Annotated[str, Field(pattern=CODE, max_length=lengths.CODE)]
 
 
 class Selector(Strict):
-    """Who owes: units of these kinds, or with these tags, or these units (any match counts)."""
+    """Who owes: units of these kinds, or with these tags, or these units (any match counts);
+    with `under`, only those among them directly under one of these units (a province's
+    communes), or all the units under them when nothing else is named."""
 
     kinds: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     units: list[UnitCode] = Field(default_factory=list)
+    # left out of the stored form when absent, so older files keep their hash
+    under: list[UnitCode] = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Selector:
-        if not (self.kinds or self.tags or self.units):
-            raise ValueError("name at least one of kinds, tags or units")
+        if not (self.kinds or self.tags or self.units or self.under):
+            raise ValueError("name at least one of kinds, tags, units or under")
         return self
+
+    def picks(self, *, code: str, kind: str, tags: Collection[str], parent: str | None) -> bool:
+        """Whether the selector picks a unit of this code, kind, tags and parent."""
+        if self.under and parent not in self.under:
+            return False
+        named = self.kinds or self.tags or self.units
+        return not named or (
+            kind in self.kinds or code in self.units or any(tag in tags for tag in self.tags)
+        )
 
 
 def _error_at(loc: tuple[str, ...], value: object, problem: str) -> ValidationError:
@@ -185,6 +199,7 @@ class DirectiveSpec(Strict):
         refs = [("document.issuer", self.document.issuer), ("lead", self.lead)]
         for i, req in enumerate(self.requirements):
             refs += [(f"requirements[{i}].who.units[{j}]", u) for j, u in enumerate(req.who.units)]
+            refs += [(f"requirements[{i}].who.under[{j}]", u) for j, u in enumerate(req.who.under)]
             if req.to:
                 refs.append((f"requirements[{i}].to", req.to))
         return refs
@@ -318,19 +333,25 @@ def _check_characters(value: Any, source: str, path: str = "") -> None:
 
 
 def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
-    """A consolidating requirement is the lead office's own, and sums up other requirements
-    that ask for a report on each of its periods (same cadence and convention)."""
+    """A consolidating requirement is owed by one unit alone, the one its sources are handed to
+    (their `to`, or the lead office where they name none): the lead office sums up the
+    units' reports, and the office it reports to may sum up the lead office's report in turn.
+    Each source asks for a report on each of its periods (same cadence and convention), and
+    no requirement sums itself up, directly or through others."""
     by_code = {r.code: r for r in spec.requirements}
     for i, req in enumerate(spec.requirements):
         if not req.consolidates:
             continue
-        if req.who.kinds or req.who.tags or req.who.units != [spec.lead]:
+        who = req.who
+        if who.kinds or who.tags or who.under or len(who.units) != 1:
             raise InputError(
                 source,
                 f"requirements[{i}].who",
-                req.who.model_dump(exclude_defaults=True),
-                f"a consolidating requirement is owed by the lead office {spec.lead} alone",
+                who.model_dump(exclude_defaults=True),
+                "a consolidating requirement is owed by one unit alone, the one its sources "
+                f"are handed to (the lead office {spec.lead} unless they name another)",
             )
+        (owner,) = who.units
         for j, code in enumerate(req.consolidates):
             where = f"requirements[{i}].consolidates[{j}]"
             found = by_code.get(code)
@@ -349,6 +370,45 @@ def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
                         f"has no {schedule.cadence.value} ({schedule.convention.value}) "
                         "schedule to consolidate",
                     )
+            recipient = found.to or spec.lead
+            if recipient != owner:
+                raise InputError(
+                    source,
+                    where,
+                    code,
+                    f"is handed to {recipient}, not to {owner}, which owes this consolidation",
+                )
+        cycle = _cycle(by_code, req.code)
+        if cycle:
+            raise InputError(
+                source,
+                f"requirements[{i}].consolidates",
+                req.consolidates,
+                f"sums itself up through {' → '.join(cycle)}",
+            )
+
+
+def _cycle(by_code: dict[str, RequirementSpec], start: str) -> list[str] | None:
+    """The requirements from `start` back to itself through what each consolidates, if the
+    chain returns there."""
+    path = [start]
+    seen: set[str] = set()
+
+    def walk(code: str) -> bool:
+        for source in by_code[code].consolidates:
+            if source == start:
+                path.append(source)
+                return True
+            if source in seen or source not in by_code:
+                continue
+            seen.add(source)
+            path.append(source)
+            if walk(source):
+                return True
+            path.pop()
+        return False
+
+    return path if walk(start) else None
 
 
 def _check_once_dates(spec: DirectiveSpec, source: str) -> None:

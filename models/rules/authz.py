@@ -54,18 +54,21 @@ def check_review(
     unit: str,
     lead: str,
     recipient: str | None,
+    consolidated: bool,
     holder_of: Callable[[str], str | None],
     submitted_by: str | None,
     today: date,
 ) -> None:
     """The directive's lead office accepts, returns, extends or waives; the lead office's own
-    obligations are decided by the recipient of what they deliver, or an administrator.
+    obligations, and every consolidated report (`consolidated`: its requirement sums up
+    others, such as the report of the office the lead office reports to), are decided by the
+    recipient of what they deliver, or an administrator.
     `holder_of` says which unit holds an office's role `today` (asked only of the office that
     decides): the office itself, or its successor once it has closed; when it closed with no
     successor, an administrator decides. Staff of a closed unit decide nothing, and nobody
     decides on a submission they handed in themselves (`submitted_by`)."""
     check_unit_open(actor, command, today)
-    if unit == lead:
+    if unit == lead or consolidated:
         _check_role(
             actor,
             command,
@@ -74,8 +77,15 @@ def check_review(
             admins=True,
             role=("its recipient", "đơn vị nhận báo cáo"),
             why=(
-                f"this is an obligation of the lead office {lead} itself: ",
-                f"Đây là nhiệm vụ của chính cơ quan chủ trì {lead}: chỉ ",
+                (
+                    f"this is an obligation of the lead office {lead} itself: ",
+                    f"Đây là nhiệm vụ của chính cơ quan chủ trì {lead}: chỉ ",
+                )
+                if unit == lead
+                else (
+                    f"this is the consolidated report of {unit}: ",
+                    f"Đây là báo cáo tổng hợp của {unit}: chỉ ",
+                )
             ),
         )
     else:

@@ -779,6 +779,7 @@ def _review(
             unit=target.unit_code,
             lead=target.lead_unit_code,
             recipient=target.requirement.to,
+            consolidated=bool(target.requirement.consolidates),
             holder_of=lambda office: holder(driver, office, today),
             submitted_by=target.submitted_by if kind in ("accepted", "returned") else None,
             today=today,

@@ -81,11 +81,7 @@ class PublishReport:
 
 
 def _selects(selector: Selector, unit: UnitRow) -> bool:
-    return (
-        unit.kind in selector.kinds
-        or unit.code in selector.units
-        or any(tag in unit.tags for tag in selector.tags)
-    )
+    return selector.picks(code=unit.code, kind=unit.kind, tags=unit.tags, parent=unit.parent_code)
 
 
 class Obliged:

@@ -9,8 +9,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import groupby
-from operator import attrgetter
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -494,8 +492,9 @@ def _missed(
 
 @dataclass(frozen=True, slots=True)
 class DraftDue:
-    """A lead-office obligation that consolidates other requirements, not handed in yet, for
-    a period whose units' deadline has passed for `sources` (in the directive's order)."""
+    """An obligation of a consolidating requirement (the lead office's report, or the report
+    of the office the lead office reports to) not handed in yet, for a period whose deadline
+    has passed for `sources` (in the directive's order)."""
 
     obligation_id: int
     directive: str
@@ -507,35 +506,34 @@ class DraftDue:
 def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
     """What the consolidation run drafts on `day`: every open or returned obligation of a
     consolidating requirement whose sources' deadline for its period is past. Per directive,
-    its file is read once and its sources' deadlines are one grouped query."""
+    its file is read once, and its consolidating requirements' obligations and its sources'
+    deadlines are one query each."""
     found: list[DraftDue] = []
     with transaction(engine, writes=False) as conn:
-        own = conn.execute(
-            sa.select(
-                OBLIGATION.c.id,
-                OBLIGATION.c.period_key,
-                DIRECTIVE.c.code.label("directive"),
-                REQUIREMENT.c.code,
-            )
-            .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-            .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-            .where(
-                DIRECTIVE.c.status == "published",
-                OBLIGATION.c.status.in_(("open", "returned")),
-                OBLIGATION.c.unit_code == DIRECTIVE.c.lead_unit_code,
-            )
-            .order_by(DIRECTIVE.c.code, OBLIGATION.c.period_end, OBLIGATION.c.period_key)
+        directives = conn.execute(
+            sa.select(DIRECTIVE.c.id, DIRECTIVE.c.code, DIRECTIVE.c.content)
+            .where(DIRECTIVE.c.status == "published")
+            .order_by(DIRECTIVE.c.code)
         ).all()
-        for directive, rows in groupby(own, key=attrgetter("directive")):
-            content = conn.execute(
-                sa.select(DIRECTIVE.c.content).where(DIRECTIVE.c.code == directive)
-            ).scalar_one()
+        for directive_id, directive, content in directives:
             sums_up = {
                 r.code: r.consolidates
                 for r in DirectiveSpec.model_validate_json(content).requirements
                 if r.consolidates
             }
             if not sums_up:
+                continue
+            own = conn.execute(
+                sa.select(OBLIGATION.c.id, OBLIGATION.c.period_key, REQUIREMENT.c.code)
+                .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+                .where(
+                    REQUIREMENT.c.directive_id == directive_id,
+                    REQUIREMENT.c.code.in_(sums_up),
+                    OBLIGATION.c.status.in_(("open", "returned")),
+                )
+                .order_by(OBLIGATION.c.period_end, OBLIGATION.c.period_key, REQUIREMENT.c.id)
+            ).all()
+            if not own:
                 continue
             deadlines = {
                 (code, period): due
@@ -546,18 +544,17 @@ def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
                         sa.func.max(OBLIGATION.c.due_date),
                     )
                     .join(OBLIGATION, OBLIGATION.c.requirement_id == REQUIREMENT.c.id)
-                    .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
                     .where(
-                        DIRECTIVE.c.code == directive,
+                        REQUIREMENT.c.directive_id == directive_id,
                         REQUIREMENT.c.code.in_({c for codes in sums_up.values() for c in codes}),
                     )
                     .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
                 )
             }
-            for r in rows:
+            for r in own:
                 sources = tuple(
                     code
-                    for code in sums_up.get(r.code, ())
+                    for code in sums_up[r.code]
                     if (due := deadlines.get((code, r.period_key))) and due < day
                 )
                 if sources:
@@ -575,7 +572,7 @@ def write_draft(
     as_of: date,
     now: datetime,
 ) -> None:
-    """Keep the newest draft of a lead-office obligation (one row per obligation)."""
+    """Keep the newest draft of a consolidating obligation (one row per obligation)."""
     row = {
         "obligation_id": obligation_id,
         "narrative": narrative,
@@ -590,7 +587,7 @@ def write_draft(
 
 @dataclass(frozen=True, slots=True)
 class Drafted:
-    """The newest draft of a lead-office obligation."""
+    """The newest draft of a consolidating obligation."""
 
     narrative: str
     evidence: str | None

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from models.errors import InputError
-from models.files.directive import DirectiveSpec, load_directive
+from models.files.directive import DirectiveSpec, Selector, load_directive
 from models.files.textfiles import (
     MAX_ALIAS_NODES,
     MAX_DEPTH,
@@ -234,7 +234,7 @@ BAD_FILES = [
         put("requirements[0].who", {"kinds": [], "units": []}),
         "requirements[0].who",
         {"kinds": [], "units": []},
-        "name at least one of kinds, tags or units",
+        "name at least one of kinds, tags, units or under",
     ),
     case(
         "effective-until-before-from",
@@ -409,7 +409,14 @@ BAD_FILES = [
         put("requirements[9].who", {"kinds": ["xa"]}),
         "requirements[9].who",
         {"kinds": ["xa"]},
-        "owed by the lead office 446-VHTT alone",
+        "owed by one unit alone, the one its sources are handed to",
+    ),
+    case(
+        "consolidation-of-reports-handed-to-another-office",
+        put("requirements[9].who", {"units": ["446-NV"]}),
+        "requirements[9].consolidates[0]",
+        "1c",
+        "is handed to 446-VHTT, not to 446-NV, which owes this consolidation",
     ),
 ]
 
@@ -427,6 +434,49 @@ def test_bad_directive_is_refused_naming_file_field_and_value(
     assert problem in err.problem
     assert str(err).startswith(f"{path}: {field}: ")
     assert str(err).endswith(f" (got {expected!r})")
+
+
+def test_a_consolidation_that_sums_itself_up_is_refused(tmp_path: Path) -> None:
+    """The centre's report (4c) summing up the lead office's (5), which sums up 4c."""
+    data = seed_data()
+    put("requirements[9].to", "446-TTVHTT")(data)
+    put("requirements[8].consolidates", ["5"])(data)
+    err = refusal(write(tmp_path, data))
+    assert (err.field, err.value, err.problem) == (
+        "requirements[8].consolidates",
+        ["5"],
+        "sums itself up through 4c → 5 → 4c",
+    )
+
+
+def test_the_second_directive_chains_its_consolidations() -> None:
+    """Hà Tĩnh's: the Sở sums up the communes' reports, the ministry's department the Sở's."""
+    spec = load_directive(SEED.with_name("ha-tinh-cchc-2026.yaml"))
+    chain = {r.code: (r.who.units, r.consolidates, r.to) for r in spec.requirements}
+    assert chain["4"] == (["42-SNV"], ["2"], "BNV-VCCHC")
+    assert chain["5"] == (["BNV-VCCHC"], ["4"], "BNV")
+    assert spec.requirements[1].who.model_dump(exclude_defaults=True) == {
+        "kinds": ["xa", "phuong"],
+        "under": ["42"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("who", "code", "kind", "parent", "picked"),
+    [
+        ({"kinds": ["xa"], "under": ["42"]}, "18673", "xa", "42", True),
+        ({"kinds": ["xa"], "under": ["42"]}, "00004", "xa", "01", False),
+        ({"kinds": ["xa"], "under": ["42"]}, "42-SNV", "so", "42", False),
+        ({"under": ["42"]}, "42-SNV", "so", "42", True),
+        ({"units": ["18673"], "under": ["01"]}, "18673", "xa", "42", False),
+    ],
+)
+def test_under_keeps_the_units_directly_under_those_named(
+    who: dict[str, Any], code: str, kind: str, parent: str, picked: bool
+) -> None:
+    assert (
+        Selector.model_validate(who).picks(code=code, kind=kind, tags=(), parent=parent) is picked
+    )
 
 
 def test_a_nan_bound_is_refused(tmp_path: Path) -> None:
