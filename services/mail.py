@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from models.errors import ConcurrencyConflict, InputError, Unauthorized
-from models.rules.ladder import check_templates
+from models.errors import (
+    ConcurrencyConflict,
+    DirectiveFailure,
+    Failures,
+    InputError,
+    Unauthorized,
+)
 from models.storage import ledger, queries
 from models.storage.chase import (
+    SUMMING,
     ChasePlan,
     Summary,
     first_working_day,
@@ -64,8 +70,11 @@ def chase(
 ) -> ChaseRun:
     """Chase what is due on `day` (`only`: for these obligations): the events and the
     messages in one transaction (retried whole if a concurrent command got there first), then
-    deliver the outbox. A dry run renders every message the real run would write, so it
-    fails where the real run would, and writes and sends nothing."""
+    deliver the outbox. A directive that cannot be chased (its stored text no longer reads, a
+    step names a template that no longer exists, its letters fail to render or its events to
+    append) is left out with none of its events or letters, and named in the plan's failures;
+    the others are chased. A dry run renders every message the real run would write, so it
+    finds the same failures, and writes and sends nothing."""
     from notifications.render import renderer
 
     check_default_ladder(settings)
@@ -80,8 +89,8 @@ def chase(
                     calendar=calendar,
                     default_ladder=settings.escalation,
                     only=only,
+                    templates=step_templates(),
                 )
-                _check_step_templates(found)
                 if dry_run:
                     would = rendered(conn, found, render=renderer(calendar))
                     return ChaseRun(found, len(would), None)
@@ -92,17 +101,6 @@ def chase(
     else:
         raise ConcurrencyConflict("chase: too many concurrent writers")
     return ChaseRun(found, written, deliver_outbox(settings, now=now))
-
-
-def _check_step_templates(found: ChasePlan) -> None:
-    """Refuse, before anything is rendered or written, a run with a step whose message
-    template no longer exists (a directive published before templates were checked, or a
-    template removed since), naming the directive and the step."""
-    references = {
-        (f"{item.directive}: step {item.step.key}.template", item.step.template)
-        for item in found.items
-    }
-    check_templates(sorted(references), step_templates(), "chase")
 
 
 def deliver_outbox(
@@ -172,6 +170,7 @@ class SummaryRun:
     summaries: list[Summary]
     messages_written: int
     delivery: Delivery | None
+    failed: list[DirectiveFailure] = field(default_factory=list)
 
 
 def monthly_summary(
@@ -179,16 +178,26 @@ def monthly_summary(
 ) -> SummaryRun:
     """On the month's first working day, send each directive's leadership the late units,
     worst first, with the urging dispatch; on any other day do nothing. A rerun in the same
-    month writes nothing again."""
+    month writes nothing again. A directive whose summary cannot be built or rendered sends
+    none and is named in the run's failures; the others' are sent."""
     from notifications.render import summary_renderer
 
     calendar = settings.calendar()
     if day != first_working_day(day, calendar):
         return SummaryRun(day, False, [], 0, None)
     engine = settings.engine()
+    failures = Failures(SUMMING)
+    render = summary_renderer(calendar)
     with transaction(engine, writes=not dry_run) as conn:
-        found = summaries(conn, on=settings.status_day(day))
+        found = summaries(conn, on=settings.status_day(day), failures=failures)
         if dry_run:
-            return SummaryRun(day, True, found, 0, None)
-        written = write_summaries(conn, found, day=day, render=summary_renderer(calendar), now=now)
-    return SummaryRun(day, True, found, written, deliver_outbox(settings, now=now))
+            for summary in found:
+                with failures.of(summary.info.code):
+                    for to in summary.recipients:
+                        render(summary, to, day)
+            kept = [s for s in found if s.info.code not in failures]
+            return SummaryRun(day, True, kept, 0, None, failures.listed())
+        written = write_summaries(conn, found, day=day, render=render, now=now, failures=failures)
+    kept = [s for s in found if s.info.code not in failures]
+    delivery = deliver_outbox(settings, now=now)
+    return SummaryRun(day, True, kept, written, delivery, failures.listed())

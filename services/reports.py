@@ -6,12 +6,13 @@ import os
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from models.errors import InputError
+from models.errors import DirectiveFailure, Failures, InputError
 from models.rules.consolidation import Consolidation, Matrix, Rate, TargetCount
+from models.rules.status import Day
 from models.rules.vietnamese import period_words
 from models.storage import reporting
 from models.storage.reporting import GROUPINGS as GROUPINGS
@@ -158,13 +159,14 @@ class Drafted:
 
 @dataclass(frozen=True, slots=True)
 class ConsolidationRun:
-    """What a consolidation run drafted, and the matrix of each requirement it summed up
-    (one per requirement, whatever the periods drafted)."""
+    """What a consolidation run drafted, the matrix of each requirement it summed up (one per
+    requirement, whatever the periods drafted), and the directives it could not consolidate."""
 
     day: date
     working_day: bool
     drafted: list[Drafted]
     matrices: list[Matrix]
+    failed: list[DirectiveFailure] = field(default_factory=list)
 
 
 def consolidate(settings: Settings, *, day: date, now: datetime) -> ConsolidationRun:
@@ -172,51 +174,73 @@ def consolidate(settings: Settings, *, day: date, now: datetime) -> Consolidatio
     and that is not handed in yet: the consolidated reports and matrices of what it sums up go to
     the outputs folder, and the draft to its obligation, for a person to check and submit.
     Each requirement's matrix covers all its periods: it is read and rendered once, and
-    copied into the folder of each period drafted."""
-    from notifications.draft import draft_text
-    from notifications.matrix import matrix_html
-
+    copied into the folder of each period drafted. Each report is drafted on its own: one
+    that fails (its directive's stored text no longer reads, say) keeps its earlier draft and
+    is named in the run's failures, and the others are drafted."""
     if not settings.calendar().is_working_day(day):
         return ConsolidationRun(day, False, [], [])
     engine = settings.engine()
     on = settings.status_day(day)
     pages: dict[tuple[str, str], tuple[Matrix, str]] = {}
-    drafted = []
-    for due in reporting.drafts_due(engine, day=day):
-        folder = Path(due.directive) / due.period
-        reports, written = [], []
-        for source in due.sources:
-            found = reporting.consolidation(
-                engine, directive=due.directive, requirement=source, period=due.period, on=on
-            )
-            if (due.directive, source) not in pages:
-                grid = reporting.matrix(engine, directive=due.directive, requirement=source, on=on)
-                pages[(due.directive, source)] = (grid, matrix_html(grid))
-            page = settings.outputs_dir / folder / f"ma-tran-{source}-{day.isoformat()}.html"
-            files = [
-                *_report_files(found, settings.outputs_dir / folder),
-                _matrix_file(pages[(due.directive, source)][1], page),
-            ]
-            reports.append(found)
-            written += [str(path.relative_to(settings.outputs_dir)) for path in files]
-        narrative = draft_text(
-            reports,
-            period=period_words(due.period),
-            as_of=day,
-            files=[Path(f).name for f in written],
+    drafted: list[Drafted] = []
+    failures = Failures("Tổng hợp báo cáo")
+    for due in reporting.drafts_due(engine, day=day, failures=failures):
+        with failures.of(due.directive):
+            drafted.append(_draft(settings, due, day=day, now=now, on=on, pages=pages))
+    return ConsolidationRun(
+        day, True, drafted, [grid for grid, _ in pages.values()], failures.listed()
+    )
+
+
+def _draft(
+    settings: Settings,
+    due: reporting.DraftDue,
+    *,
+    day: date,
+    now: datetime,
+    on: Day,
+    pages: dict[tuple[str, str], tuple[Matrix, str]],
+) -> Drafted:
+    """One consolidated report drafted: the reports and matrices of what it sums up written
+    to the outputs folder, and the draft kept for its obligation (`pages`: the matrices read
+    and rendered so far, by directive and requirement)."""
+    from notifications.draft import draft_text
+    from notifications.matrix import matrix_html
+
+    engine = settings.engine()
+    folder = Path(due.directive) / due.period
+    reports, written = [], []
+    for source in due.sources:
+        found = reporting.consolidation(
+            engine, directive=due.directive, requirement=source, period=due.period, on=on
         )
-        evidence = f"{settings.outputs_url}{folder.as_posix()}/" if settings.outputs_url else None
-        reporting.write_draft(
-            engine,
-            due.obligation_id,
-            narrative=narrative,
-            evidence=evidence,
-            files=written,
-            as_of=day,
-            now=now,
-        )
-        drafted.append(Drafted(due, reports, written, narrative, evidence))
-    return ConsolidationRun(day, True, drafted, [grid for grid, _ in pages.values()])
+        if (due.directive, source) not in pages:
+            grid = reporting.matrix(engine, directive=due.directive, requirement=source, on=on)
+            pages[(due.directive, source)] = (grid, matrix_html(grid))
+        page = settings.outputs_dir / folder / f"ma-tran-{source}-{day.isoformat()}.html"
+        files = [
+            *_report_files(found, settings.outputs_dir / folder),
+            _matrix_file(pages[(due.directive, source)][1], page),
+        ]
+        reports.append(found)
+        written += [str(path.relative_to(settings.outputs_dir)) for path in files]
+    narrative = draft_text(
+        reports,
+        period=period_words(due.period),
+        as_of=day,
+        files=[Path(f).name for f in written],
+    )
+    evidence = f"{settings.outputs_url}{folder.as_posix()}/" if settings.outputs_url else None
+    reporting.write_draft(
+        engine,
+        due.obligation_id,
+        narrative=narrative,
+        evidence=evidence,
+        files=written,
+        as_of=day,
+        now=now,
+    )
+    return Drafted(due, reports, written, narrative, evidence)
 
 
 def drafts(settings: Settings, obligation_ids: Collection[int]) -> dict[int, reporting.Drafted]:

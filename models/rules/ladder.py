@@ -89,6 +89,7 @@ def check_templates(
                 where,
                 name,
                 f"names no message template; the templates are: {', '.join(sorted(known))}",
+                vi=f"bậc nhắc dùng mẫu thư “{name}” không có",
             )
 
 

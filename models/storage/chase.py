@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.errors import Failures
 from models.files.directive import DirectiveSpec, RequirementSpec
 from models.files.registry import SYSTEM_ACTOR
-from models.rules.ladder import CHASEABLE, Cycle, Step, due_step
+from models.rules.ladder import CHASEABLE, Cycle, Step, check_templates, due_step
 from models.rules.obligation import State, decide_chase
 from models.rules.status import Day
 from models.rules.vietnamese import sort_key
@@ -49,6 +50,9 @@ SUMMARY_STEP = Step(
     key="tong-hop-thang", working_days=0, to="issuer", template="tong-hop-thang", dispatch=True
 )
 BATCH = 2000
+# The work of each run, as its failures name it to a clerk.
+CHASING = "Đôn đốc"
+SUMMING = "Tổng hợp tháng"
 # Builds a named tuple from a tuple of its fields, as its `_make` does without checking their
 # number: a third of the time of calling the class, for the tens of thousands a run builds.
 _new = tuple.__new__
@@ -141,17 +145,30 @@ class Rendered:
 
 @dataclass
 class ChasePlan:
-    """What a run on `day` finds: the items, the letters, and the units no one can be told."""
+    """What a run on `day` finds: the items, the letters, the units no one can be told, and
+    the directives it cannot chase (whose items it leaves out)."""
 
     day: date
     working_day: bool
     items: list[Item] = field(default_factory=list)
     letters: list[Letter] = field(default_factory=list)
     unreachable: list[tuple[str, str, str]] = field(default_factory=list)  # unit, name, role
+    failed: Failures = field(default_factory=lambda: Failures(CHASING))
 
     @property
     def run(self) -> str:
         return f"chase {self.day.isoformat()}"
+
+    def leave_out(self, directives: Collection[str]) -> None:
+        """Take the items of these directives out of the plan and of its letters (a letter
+        left with no item goes too): what each recipient still hears is what grouping the
+        other items would give."""
+        self.items = [item for item in self.items if item.directive not in directives]
+        letters = [
+            Letter(letter.recipient, [i for i in letter.items if i.directive not in directives])
+            for letter in self.letters
+        ]
+        self.letters = [letter for letter in letters if letter.items]
 
 
 def _owed(limit: date, only: Collection[int] | None) -> list[sa.ColumnElement[bool]]:
@@ -183,23 +200,28 @@ class Documents:
         }
 
 
-def _documents(conn: Connection) -> Documents:
+def _documents(conn: Connection, failures: Failures) -> Documents:
+    """The published directives and requirements; a directive whose stored text or one of
+    whose requirements no longer reads is left out whole, as a failure."""
     published = DIRECTIVE.c.status == "published"
-    directives = {
-        code: DirectiveSpec.model_validate_json(content)
-        for code, content in conn.execute(
-            sa.select(DIRECTIVE.c.code, DIRECTIVE.c.content).where(published)
-        )
-    }
-    requirements = {
-        id_: (code, RequirementSpec.model_validate_json(spec))
-        for id_, code, spec in conn.execute(
-            sa.select(REQUIREMENT.c.id, DIRECTIVE.c.code, REQUIREMENT.c.spec)
-            .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-            .where(published)
-        )
-    }
-    return Documents(directives, requirements)
+    directives: dict[str, DirectiveSpec] = {}
+    for code, content in conn.execute(
+        sa.select(DIRECTIVE.c.code, DIRECTIVE.c.content).where(published)
+    ):
+        with failures.of(code):
+            directives[code] = DirectiveSpec.model_validate_json(content)
+    requirements: dict[int, tuple[str, RequirementSpec]] = {}
+    for id_, code, spec in conn.execute(
+        sa.select(REQUIREMENT.c.id, DIRECTIVE.c.code, REQUIREMENT.c.spec)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(published)
+    ):
+        with failures.of(code):
+            requirements[id_] = (code, RequirementSpec.model_validate_json(spec))
+    return Documents(
+        {code: spec for code, spec in directives.items() if code not in failures},
+        {id_: found for id_, found in requirements.items() if found[0] not in failures},
+    )
 
 
 def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> date:
@@ -219,8 +241,8 @@ class _Reader:
     directive's issuer, is one shared tuple each, found once: a national run builds tens of
     thousands of items from a few requirements and ten thousand units."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.documents = _documents(conn)
+    def __init__(self, conn: Connection, failures: Failures) -> None:
+        self.documents = _documents(conn, failures)
         self.units = _units(conn)
         self.group = grouper(self.units)
         self.infos: dict[str, DirectiveInfo] = {}
@@ -429,13 +451,17 @@ def plan(
     calendar: WorkCalendar,
     default_ladder: list[Step],
     only: Collection[int] | None = None,
+    templates: Collection[str] | None = None,
 ) -> ChasePlan:
     """Everything a chase run on `day` would send; nothing is written. With `only`, just those
-    obligations, on any day (a return is told at once, holiday or not)."""
+    obligations, on any day (a return is told at once, holiday or not). A directive whose
+    stored text no longer reads, whose items cannot be built, or (`templates`: the message
+    templates that exist) one of whose steps due names no template, is left out and named in
+    the plan's failures; the others are chased."""
     if only is None and not calendar.is_working_day(day):
         return ChasePlan(day, working_day=False)
     result = ChasePlan(day, working_day=calendar.is_working_day(day))
-    reader = _Reader(conn)
+    reader = _Reader(conn, result.failed)
     ladders = reader.documents.ladders(default_ladder)
     limit = reach(ladders, day, calendar)
     rows = list(_read(conn, reader.owed(sa.and_(*_owed(limit, only)))))
@@ -446,24 +472,44 @@ def plan(
     steps: dict[tuple[int, str, Cycle], Step | None] = {}
     item, items = reader.item, result.items
     for row in rows:
-        status = row.state.status
-        cycle, reason, told = _cycle(row.effective_due, history.get(row.id, ()))
-        if status == "returned" and not told:
-            step: Step | None = RETURN_NOTICE
-        else:
-            asked = (row.requirement_id, status, cycle)
-            if asked not in steps:
-                steps[asked] = due_step(ladders[row.requirement_id], status, cycle, day, calendar)
-            step = steps[asked]
-        if step is None:
-            continue
-        items.append(item(row, step, reason if step is RETURN_NOTICE else None))
+        try:
+            status = row.state.status
+            cycle, reason, told = _cycle(row.effective_due, history.get(row.id, ()))
+            if status == "returned" and not told:
+                step: Step | None = RETURN_NOTICE
+            else:
+                asked = (row.requirement_id, status, cycle)
+                if asked not in steps:
+                    steps[asked] = due_step(
+                        ladders[row.requirement_id], status, cycle, day, calendar
+                    )
+                step = steps[asked]
+            if step is None:
+                continue
+            items.append(item(row, step, reason if step is RETURN_NOTICE else None))
+        except Exception as error:  # a directive's broken data stays in that directive
+            result.failed.add(reader.documents.requirements[row.requirement_id][0], error)
+    if templates is not None:
+        _check_step_templates(result, templates)
+    if result.failed:
+        result.items = [i for i in result.items if i.directive not in result.failed]
     owners = {
         code: (spec.lead, spec.document.issuer)
         for code, spec in reader.documents.directives.items()
     }
     _address(conn, result, owners, reader.units)
     return result
+
+
+def _check_step_templates(found: ChasePlan, templates: Collection[str]) -> None:
+    """Fail each directive with a step due whose message template no longer exists (stored
+    before templates were checked, or a template removed since), naming the step."""
+    steps: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for item in found.items:
+        steps[item.directive].add((f"step {item.step.key}.template", item.step.template))
+    for directive, references in sorted(steps.items()):
+        with found.failed.of(directive):
+            check_templates(sorted(references), templates, f"chase: {directive}")
 
 
 def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[Recipient]]:
@@ -534,22 +580,34 @@ def _address(
 @paused_gc()
 def append_events(conn: Connection, chase: ChasePlan, *, now: datetime) -> int:
     """Append each item's event, by the system actor, in the caller's transaction, a batch at
-    a time; returns how many."""
-    by_id = {item.obligation_id: item for item in chase.items}
-    planned = [
-        Planned(
-            item.obligation_id,
-            item.state,
-            decide_chase(item.state, item.step.kind, item.step.key, item.step.to),
-            item.key,
-        )
-        for item in by_id.values()
-    ]
-    for start in range(0, len(planned), BATCH):
-        append_many(
-            conn, planned[start : start + BATCH], actor=SYSTEM_ACTOR, channel=chase.run, now=now
-        )
-    return len(planned)
+    a time, each directive's in a savepoint of its own: a directive whose events fail to
+    append has none appended, and is named in the plan's failures. Returns how many were
+    appended."""
+    by_directive: dict[str, dict[int, Item]] = defaultdict(dict)
+    for item in chase.items:
+        by_directive[item.directive][item.obligation_id] = item
+    appended = 0
+    for directive, by_id in by_directive.items():
+        with chase.failed.of(directive), conn.begin_nested():
+            planned = [
+                Planned(
+                    item.obligation_id,
+                    item.state,
+                    decide_chase(item.state, item.step.kind, item.step.key, item.step.to),
+                    item.key,
+                )
+                for item in by_id.values()
+            ]
+            for start in range(0, len(planned), BATCH):
+                append_many(
+                    conn,
+                    planned[start : start + BATCH],
+                    actor=SYSTEM_ACTOR,
+                    channel=chase.run,
+                    now=now,
+                )
+            appended += len(planned)
+    return appended
 
 
 @paused_gc()
@@ -562,23 +620,80 @@ def write(
 ) -> int:
     """Append the items' events and the letters' outbox rows in the caller's transaction;
     returns the number of messages written (a letter already in the outbox is not written
-    again)."""
-    append_events(conn, chase, now=now)
-    return store_messages(conn, chase.run, rendered(conn, chase, render=render), now)
+    again). A directive whose letters fail to render or whose events fail to append is left
+    out (named in the plan's failures), with none of its events, and the others' letters are
+    written without its items."""
+    done: dict[str, Rendered] = {}
+    while True:
+        messages = rendered(conn, chase, render=render, done=done)
+        attempt = conn.begin_nested()
+        try:
+            append_events(conn, chase, now=now)
+            failed = {item.directive for item in chase.items if item.directive in chase.failed}
+            if not failed:
+                written = store_messages(conn, chase.run, messages, now)
+                attempt.commit()
+                return written
+            attempt.rollback()
+        except BaseException:
+            if attempt.is_active:
+                attempt.rollback()
+            raise
+        # the letters change without the failed directives' items: render and append again
+        chase.leave_out(failed)
 
 
 def rendered(
-    conn: Connection, chase: ChasePlan, *, render: Callable[[Letter, date], Rendered]
+    conn: Connection,
+    chase: ChasePlan,
+    *,
+    render: Callable[[Letter, date], Rendered],
+    done: dict[str, Rendered] | None = None,
 ) -> list[tuple[str, Recipient, Rendered]]:
     """The letters the outbox does not hold yet, rendered (key, recipient, content): what
-    `write` stores, and what a dry run renders so that it fails where the real run would."""
-    keys = [letter.key(chase.run) for letter in chase.letters]
-    new = _not_stored(conn, keys)
-    return [
-        (key, letter.recipient, render(letter, chase.day))
-        for key, letter in zip(keys, chase.letters, strict=True)
-        if key in new
-    ]
+    `write` stores, and what a dry run renders so that it fails where the real run would.
+    A letter that fails to render is rendered again for each directive of its items: those
+    that fail alone (or, if none does, all of them) are named in the plan's failures and
+    left out, and the letters are rendered without them. `done`: letters rendered before,
+    by key, not rendered again."""
+    done = {} if done is None else done
+    while True:
+        keys = [letter.key(chase.run) for letter in chase.letters]
+        new = _not_stored(conn, keys)
+        found: list[tuple[str, Recipient, Rendered]] = []
+        failed: set[str] = set()
+        for key, letter in zip(keys, chase.letters, strict=True):
+            if key not in new:
+                continue
+            if key not in done:
+                try:
+                    done[key] = render(letter, chase.day)
+                except Exception as error:  # find the directives at fault, keep the others
+                    failed |= _at_fault(letter, chase, render, error)
+                    continue
+            found.append((key, letter.recipient, done[key]))
+        if not failed:
+            return found
+        chase.leave_out(failed)
+
+
+def _at_fault(
+    letter: Letter, chase: ChasePlan, render: Callable[[Letter, date], Rendered], error: Exception
+) -> set[str]:
+    """The directives of a letter that failed to render (`error`) whose items fail alone, each
+    named in the plan's failures; all of the letter's if none does."""
+    by_directive: dict[str, list[Item]] = defaultdict(list)
+    for item in letter.items:
+        by_directive[item.directive].append(item)
+    for directive, items in by_directive.items():
+        with chase.failed.of(directive):
+            render(Letter(letter.recipient, items), chase.day)
+    at_fault = {directive for directive in by_directive if directive in chase.failed}
+    if not at_fault:
+        for directive in by_directive:
+            chase.failed.add(directive, error)
+        at_fault = set(by_directive)
+    return at_fault
 
 
 def _not_stored(conn: Connection, keys: list[str]) -> set[str]:
@@ -685,25 +800,31 @@ def first_working_day(day: date, calendar: WorkCalendar) -> date:
 
 
 @paused_gc()
-def summaries(conn: Connection, *, on: Day) -> list[Summary]:
+def summaries(conn: Connection, *, on: Day, failures: Failures | None = None) -> list[Summary]:
     """Per published directive with overdue obligations on the day: who is late and with what
-    (one query for the items, one for the registers)."""
-    reader = _Reader(conn)
+    (one query for the items, one for the registers). A directive whose stored text no longer
+    reads or whose summary cannot be built is left out, named in `failures`."""
+    failures = Failures(SUMMING) if failures is None else failures
+    reader = _Reader(conn, failures)
     by_directive: dict[str, Summary] = {}
     for row in _read(conn, reader.owed(status_as_of(on) == "overdue")):
         code = reader.documents.requirements[row.requirement_id][0]
-        found = by_directive.get(code)
-        if found is None:
-            found = by_directive[code] = Summary(reader.info(code), [], [], [])
-        found.items.append(reader.item(row, SUMMARY_STEP, None))
+        try:
+            found = by_directive.get(code)
+            if found is None:
+                found = by_directive[code] = Summary(reader.info(code), [], [], [])
+            found.items.append(reader.item(row, SUMMARY_STEP, None))
+        except Exception as error:  # a directive's broken data stays in that directive
+            failures.add(code, error)
     addresses = _addresses(conn, reader.units)
     for code, found in sorted(by_directive.items()):
-        found.late = sorted(
-            late_units(found.items),
-            key=lambda late: (-late.overdue, late.oldest_due, sort_key(late.unit_name)),
-        )
-        found.recipients = addresses(reader.documents.directives[code].document.issuer)
-    return [found for _, found in sorted(by_directive.items())]
+        with failures.of(code):
+            found.late = sorted(
+                late_units(found.items),
+                key=lambda late: (-late.overdue, late.oldest_due, sort_key(late.unit_name)),
+            )
+            found.recipients = addresses(reader.documents.directives[code].document.issuer)
+    return [found for code, found in sorted(by_directive.items()) if code not in failures]
 
 
 def write_summaries(
@@ -713,9 +834,12 @@ def write_summaries(
     day: date,
     render: Callable[[Summary, Recipient, date], Rendered],
     now: datetime,
+    failures: Failures | None = None,
 ) -> int:
     """The month's summaries into the outbox, one per directive and recipient; a rerun in the
-    same month writes nothing again. Returns the messages written."""
+    same month writes nothing again. A directive whose summary fails to render writes none
+    (named in `failures`); the others' are written. Returns the messages written."""
+    failures = Failures(SUMMING) if failures is None else failures
     run = f"summary {day:%Y-%m}"
     wanted = [
         (
@@ -727,9 +851,15 @@ def write_summaries(
         for to in summary.recipients
     ]
     new = _not_stored(conn, [key for key, _, _ in wanted])
+    messages: dict[str, list[tuple[str, Recipient, Rendered]]] = defaultdict(list)
+    for key, summary, to in wanted:
+        code = summary.info.code
+        if key in new and code not in failures:
+            with failures.of(code):
+                messages[code].append((key, to, render(summary, to, day)))
     return store_messages(
         conn,
         run,
-        [(key, to, render(summary, to, day)) for key, summary, to in wanted if key in new],
+        [message for code, some in messages.items() if code not in failures for message in some],
         now,
     )

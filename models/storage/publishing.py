@@ -20,7 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
+from models.errors import (
+    ConcurrencyConflict,
+    DirectiveFailure,
+    Failures,
+    InputError,
+    Refused,
+    Unauthorized,
+)
 from models.files.directive import DirectiveSpec, RequirementSpec, Selector
 from models.files.registry import UnitRow, heir_on
 from models.rules.authz import check_publish
@@ -58,9 +65,11 @@ PASSED_ON = ("transferred", "closed")
 
 @dataclass
 class OpenReport:
-    """Obligations created, per directive and requirement code."""
+    """Obligations created, per directive and requirement code, and the directives whose
+    periods could not be opened."""
 
     created: dict[tuple[str, str], int] = field(default_factory=dict)
+    failed: list[DirectiveFailure] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -467,8 +476,12 @@ def open_periods(
     channel: str = "scheduled",
     progress: Callable[[int], None] | None = None,
 ) -> OpenReport:
-    """Open every published directive's periods that have started by `as_of` + horizon."""
+    """Open every published directive's periods that have started by `as_of` + horizon, each
+    directive in a savepoint of its own: one that fails (a requirement whose stored text no
+    longer reads, say) opens nothing and is named in the report's failures; the others are
+    opened."""
     report = OpenReport()
+    failures = Failures("Mở kỳ mới")
     with transaction(engine) as conn:
         run = Opening(
             load_units(conn),
@@ -481,7 +494,9 @@ def open_periods(
         )
         codes = published_codes(conn)
         for code in codes:
-            report.merge(_open_directive(conn, run, _directive_row(conn, code)))
+            with failures.of(code), conn.begin_nested():
+                report.merge(_open_directive(conn, run, _directive_row(conn, code)))
+    report.failed = failures.listed()
     return report
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from models.errors import InputError
+from models.errors import Failures, InputError
 from models.files.directive import DirectiveSpec, RequirementSpec
 from models.rules.consolidation import (
     Consolidation,
@@ -503,11 +504,12 @@ class DraftDue:
     sources: tuple[str, ...]
 
 
-def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
+def drafts_due(engine: Engine, *, day: date, failures: Failures | None = None) -> list[DraftDue]:
     """What the consolidation run drafts on `day`: every open or returned obligation of a
     consolidating requirement whose sources' deadline for its period is past. Per directive,
     its file is read once, and its consolidating requirements' obligations and its sources'
-    deadlines are one query each."""
+    deadlines are one query each. With `failures`, a directive whose file no longer reads is
+    named there, and the others' drafts are found."""
     found: list[DraftDue] = []
     with transaction(engine, writes=False) as conn:
         directives = conn.execute(
@@ -516,49 +518,52 @@ def drafts_due(engine: Engine, *, day: date) -> list[DraftDue]:
             .order_by(DIRECTIVE.c.code)
         ).all()
         for directive_id, directive, content in directives:
-            sums_up = {
-                r.code: r.consolidates
-                for r in DirectiveSpec.model_validate_json(content).requirements
-                if r.consolidates
-            }
-            if not sums_up:
-                continue
-            own = conn.execute(
-                sa.select(OBLIGATION.c.id, OBLIGATION.c.period_key, REQUIREMENT.c.code)
-                .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
-                .where(
-                    REQUIREMENT.c.directive_id == directive_id,
-                    REQUIREMENT.c.code.in_(sums_up),
-                    OBLIGATION.c.status.in_(("open", "returned")),
-                )
-                .order_by(OBLIGATION.c.period_end, OBLIGATION.c.period_key, REQUIREMENT.c.id)
-            ).all()
-            if not own:
-                continue
-            deadlines = {
-                (code, period): due
-                for code, period, due in conn.execute(
-                    sa.select(
-                        REQUIREMENT.c.code,
-                        OBLIGATION.c.period_key,
-                        sa.func.max(OBLIGATION.c.due_date),
-                    )
-                    .join(OBLIGATION, OBLIGATION.c.requirement_id == REQUIREMENT.c.id)
+            with nullcontext() if failures is None else failures.of(directive):
+                sums_up = {
+                    r.code: r.consolidates
+                    for r in DirectiveSpec.model_validate_json(content).requirements
+                    if r.consolidates
+                }
+                if not sums_up:
+                    continue
+                own = conn.execute(
+                    sa.select(OBLIGATION.c.id, OBLIGATION.c.period_key, REQUIREMENT.c.code)
+                    .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
                     .where(
                         REQUIREMENT.c.directive_id == directive_id,
-                        REQUIREMENT.c.code.in_({c for codes in sums_up.values() for c in codes}),
+                        REQUIREMENT.c.code.in_(sums_up),
+                        OBLIGATION.c.status.in_(("open", "returned")),
                     )
-                    .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
-                )
-            }
-            for r in own:
-                sources = tuple(
-                    code
-                    for code in sums_up[r.code]
-                    if (due := deadlines.get((code, r.period_key))) and due < day
-                )
-                if sources:
-                    found.append(DraftDue(r.id, directive, r.code, r.period_key, sources))
+                    .order_by(OBLIGATION.c.period_end, OBLIGATION.c.period_key, REQUIREMENT.c.id)
+                ).all()
+                if not own:
+                    continue
+                deadlines = {
+                    (code, period): due
+                    for code, period, due in conn.execute(
+                        sa.select(
+                            REQUIREMENT.c.code,
+                            OBLIGATION.c.period_key,
+                            sa.func.max(OBLIGATION.c.due_date),
+                        )
+                        .join(OBLIGATION, OBLIGATION.c.requirement_id == REQUIREMENT.c.id)
+                        .where(
+                            REQUIREMENT.c.directive_id == directive_id,
+                            REQUIREMENT.c.code.in_(
+                                {c for codes in sums_up.values() for c in codes}
+                            ),
+                        )
+                        .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
+                    )
+                }
+                for r in own:
+                    sources = tuple(
+                        code
+                        for code in sums_up[r.code]
+                        if (due := deadlines.get((code, r.period_key))) and due < day
+                    )
+                    if sources:
+                        found.append(DraftDue(r.id, directive, r.code, r.period_key, sources))
     return found
 
 

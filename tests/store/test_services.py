@@ -307,8 +307,9 @@ def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
     registered: Engine,
 ) -> None:
     """A directive stored before its templates were checked (or whose template was removed
-    since): the dry run fails as the real run does, instead of promising letters, with one
-    line naming the directive and the step, and nothing is written."""
+    since): the dry run fails it as the real run does, instead of promising letters, with one
+    line naming the directive and the step, and nothing of it is written (its run over many
+    directives: tests/store/test_isolation.py)."""
     spec = _seed_with(BAD_LADDER, at="directive")
     publishing.publish(
         registered,
@@ -323,11 +324,13 @@ def test_a_dry_run_renders_what_the_real_run_would_and_fails_where_it_would(
     monday = date(2024, 3, 18)
     created = count(registered, "event")
     for dry_run in (True, False):
-        with pytest.raises(InputError) as refused:
-            services.mail.chase(settings, day=monday, now=LATER, dry_run=dry_run)
-        assert str(refused.value).startswith(
-            "chase: cam-xuyen-cchc-2024: step nhac-nho.template: names no message template"
+        run = services.mail.chase(settings, day=monday, now=LATER, dry_run=dry_run)
+        (failed,) = run.plan.failed.listed()
+        assert failed.detail.startswith(
+            "InputError: chase: cam-xuyen-cchc-2024: step nhac-nho.template: names no message "
+            "template"
         )
+        assert (run.plan.items, run.plan.letters, run.messages_written) == ([], [], 0)
     assert (count(registered, "message"), count(registered, "event")) == (0, created)
 
 
