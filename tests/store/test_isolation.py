@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+import models.storage.chase
 import notifications.render
 import services.directives
 import services.mail
@@ -44,9 +45,9 @@ LATER = datetime(2024, 3, 18, 1, 0, tzinfo=UTC)
 
 def publish_three(engine: Engine, *, as_of: date = date(2024, 12, 31)) -> None:
     """Three copies of the seed directive, each requirement's title marked with its code (so
-    that a letter shows whose items it carries): two healthy, and BROKEN, healthy too until a
-    test breaks it."""
-    for code in (*HEALTHY, BROKEN):
+    that a letter shows whose items it carries): BROKEN first (healthy too until a test breaks
+    it), then the two healthy ones."""
+    for code in (BROKEN, *HEALTHY):
         data = read_yaml(SEED)
         data["code"] = code
         for requirement in data["requirements"]:
@@ -261,3 +262,39 @@ def test_the_consolidation_drafts_the_healthy_directives_and_names_the_broken_on
     assert sorted(p.name for p in outputs.iterdir()) == list(HEALTHY)
     drafts = services.reports.drafts(settings, [d.due.obligation_id for d in run.drafted])
     assert len(drafts) == len(run.drafted) > 0
+
+
+def test_a_directive_whose_events_fail_half_written_keeps_none_and_the_others_go(
+    three: Engine, smtp: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write of BROKEN's events (the first directive's) fails after they are in the
+    tables, with an error of the database's own (which ends a PostgreSQL transaction): its
+    savepoint takes them back, the others' are written, and the letters go without its
+    items."""
+    with transaction(three, writes=False) as conn:
+        ids = set(
+            conn.execute(
+                sa.select(OBLIGATION.c.id)
+                .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
+                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+                .where(DIRECTIVE.c.code == BROKEN)
+            ).scalars()
+        )
+    append_many = models.storage.chase.append_many
+
+    def failing(conn: Any, planned: list[Any], **kwargs: Any) -> Any:
+        written = append_many(conn, planned, **kwargs)
+        if any(p.obligation_id in ids for p in planned):
+            conn.execute(sa.text("SELECT no_such_column FROM event"))
+        return written
+
+    monkeypatch.setattr(models.storage.chase, "append_many", failing)
+    run = services.mail.chase(settings_for(three, smtp), day=MONDAY, now=LATER)
+    assert only_broken(run.plan.failed.listed(), "Đôn đốc", "lỗi kỹ thuật").detail.startswith(
+        "ProgrammingError: " if three.dialect.name == "postgresql" else "OperationalError: "
+    )
+    items = {code: sum(i.directive == code for i in run.plan.items) for code in HEALTHY}
+    assert chase_events(three) == items and all(items.values())
+    texts = [mail.get_body(("plain",)).get_content() for _, mail in smtp.inbox.received]
+    assert len(texts) == len(run.plan.letters) > 0
+    assert all(f"[{BROKEN}]" not in text for text in texts)
