@@ -1,18 +1,21 @@
 """Đôn đốc hằng ngày: the daily chase run. It asks the working-day calendar itself (cron
 cannot know Tết), writes the events and letters in one transaction, delivers the outbox, and
-leaves what it sent as an artifact; a delivery that failed fails the run."""
+leaves what it sent as an artifact; a delivery that failed fails the run, and so does a
+directive it could not chase, once the others are chased."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 import services.mail
+from flows.failures import failure_lines, finish
 from flows.runtime import dated_run_name, day_of
-from models.errors import DeliveryFailed
 from models.rules.text import markdown_text as md
 from models.rules.vietnamese import day_text, period_words
 from services.settings import load_settings
@@ -41,16 +44,15 @@ def delivery_lines(delivery: services.mail.Delivery) -> list[str]:
     return lines
 
 
-def undelivered(delivery: services.mail.Delivery | None) -> None:
-    """Fail the run if a message failed or was refused for good."""
+def undelivered(delivery: services.mail.Delivery | None) -> str | None:
+    """What fails the run about its delivery: a message that failed or was refused for good."""
     if delivery is None:
-        return
+        return None
     if delivery.failed:
-        raise DeliveryFailed(
-            f"{len(delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại"
-        )
+        return f"{len(delivery.failed)} thư chưa gửi được, còn trong hộp thư đi và sẽ gửi lại."
     if delivery.rejected:
-        raise DeliveryFailed(f"{len(delivery.rejected)} thư bị máy chủ thư từ chối hẳn")
+        return f"{len(delivery.rejected)} thư bị máy chủ thư từ chối hẳn."
+    return None
 
 
 def report(run: services.mail.ChaseRun) -> str:
@@ -63,6 +65,7 @@ def report(run: services.mail.ChaseRun) -> str:
     lines += [
         f"- Nghĩa vụ được nhắc hoặc đôn đốc: **{len(found.items)}**",
         f"- Thư gửi: **{len(found.letters)}** người nhận, {run.messages_written} thư mới",
+        *failure_lines(found.failed.listed()),
     ]
     if run.delivery is not None:
         lines.append(f"- Đã chuyển: {len(run.delivery.sent)}; chờ gửi lại: {run.delivery.waiting}")
@@ -85,8 +88,9 @@ def report(run: services.mail.ChaseRun) -> str:
 
 
 @flow(name="don-doc-hang-ngay", log_prints=True, flow_run_name=dated_run_name)
-def daily_chase(as_of: date | None = None) -> int:
-    """Đôn đốc hằng ngày: remind and escalate what is due today; returns the items chased."""
+def daily_chase(as_of: date | None = None) -> int | State[Any]:
+    """Đôn đốc hằng ngày: remind and escalate what is due today; returns the items chased
+    (Failed, once the others are chased, if a directive could not be)."""
     day = day_of(as_of)
     run = chase_day(day)
     create_markdown_artifact(
@@ -95,8 +99,7 @@ def daily_chase(as_of: date | None = None) -> int:
         description=f"Đôn đốc ngày {day_text(day)}",
     )
     print(f"{day}: {len(run.plan.items)} chased, {len(run.plan.letters)} letters")
-    undelivered(run.delivery)
-    return len(run.plan.items)
+    return finish(run.plan.failed.listed(), len(run.plan.items), undelivered(run.delivery))
 
 
 def summary_report(run: services.mail.SummaryRun) -> str:
@@ -105,7 +108,9 @@ def summary_report(run: services.mail.SummaryRun) -> str:
     lines = [f"# Tổng hợp tháng {run.day:%m/%Y} (ngày {day_text(run.day)})", ""]
     if not run.first_working_day:
         return "\n".join([*lines, "Không phải ngày làm việc đầu tiên của tháng: không gửi."])
-    if not run.summaries:
+    if run.failed:
+        lines += [*failure_lines(run.failed), ""]
+    elif not run.summaries:
         lines.append("Không có nhiệm vụ quá hạn.")
     for summary in run.summaries:
         lines += [
@@ -129,7 +134,7 @@ def summary_report(run: services.mail.SummaryRun) -> str:
 
 
 @flow(name="tong-hop-thang", log_prints=True, flow_run_name=dated_run_name)
-def monthly_summary(as_of: date | None = None) -> int:
+def monthly_summary(as_of: date | None = None) -> int | State[Any]:
     """Tổng hợp tháng: on the month's first working day, tell each directive's leadership who
     is late, worst first, with the urging dispatch attached; returns the late units."""
     day = day_of(as_of)
@@ -139,5 +144,4 @@ def monthly_summary(as_of: date | None = None) -> int:
         markdown=summary_report(run),
         description=f"Tổng hợp tháng {day:%m/%Y}",
     )
-    undelivered(run.delivery)
-    return sum(len(s.late) for s in run.summaries)
+    return finish(run.failed, sum(len(s.late) for s in run.summaries), undelivered(run.delivery))

@@ -3,17 +3,21 @@ once the units' deadline for a period has passed, it writes the consolidated rep
 requirement the lead office sums up (.xlsx and .docx) and its compliance matrix (.html) to
 the outputs folder, and drafts the lead office's own report from them, which the second step
 of its submission form offers filled in: one person checks it and hands it in, and its
-recipient decides on it."""
+recipient decides on it. A report that cannot be drafted is shown in red and fails the run
+once the others are drafted."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pendulum
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 import services.reports
+from flows.failures import failure_lines, finish
 from flows.runtime import dated_run_name, day_of
 from models.rules.vietnamese import day_text, percent_text, period_words
 from services.settings import load_settings
@@ -25,12 +29,15 @@ def _link(settings_url: str | None, path: str) -> str:
 
 
 def report(run: services.reports.ConsolidationRun, outputs_url: str | None) -> str:
-    """What the run drafted, in Vietnamese, as markdown: per report, its rates, its files and
-    the draft itself; then the matrix of each requirement summed up, once."""
+    """What the run drafted, in Vietnamese, as markdown: first, in red, the directives it
+    could not consolidate; per report, its rates, its files and the draft itself; then the
+    matrix of each requirement summed up, once."""
     lines = [f"# Tổng hợp báo cáo ngày {day_text(run.day)}", ""]
     if not run.working_day:
         return "\n".join([*lines, "Ngày nghỉ: không tổng hợp."])
-    if not run.drafted:
+    if run.failed:
+        lines += [*failure_lines(run.failed), ""]
+    elif not run.drafted:
         return "\n".join([*lines, "Không có báo cáo tổng hợp nào đến lúc soạn."])
     for drafted in run.drafted:
         due = drafted.due
@@ -66,9 +73,9 @@ def report(run: services.reports.ConsolidationRun, outputs_url: str | None) -> s
 
 
 @flow(name="tong-hop-bao-cao", log_prints=True, flow_run_name=dated_run_name)
-def consolidate_reports(as_of: date | None = None) -> int:
+def consolidate_reports(as_of: date | None = None) -> int | State[Any]:
     """Tổng hợp báo cáo: draft the lead office's reports whose units' deadline has passed;
-    returns how many were drafted."""
+    returns how many were drafted (Failed, once the others are drafted, if one could not be)."""
     day = day_of(as_of)
     settings = load_settings()
     run = services.reports.consolidate(settings, day=day, now=pendulum.now("UTC"))
@@ -78,4 +85,4 @@ def consolidate_reports(as_of: date | None = None) -> int:
         description=f"Tổng hợp báo cáo ngày {day_text(day)}",
     )
     print(f"{day}: {len(run.drafted)} consolidated report(s) drafted")
-    return len(run.drafted)
+    return finish(run.failed, len(run.drafted))

@@ -1,22 +1,28 @@
-"""The scheduled runs: open the periods that have started, then report where things stand."""
+"""The scheduled runs: open the periods that have started, then report where things stand.
+Each does every directive's part on its own: one that fails is shown in red and fails the run
+once the others are done."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import pendulum
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import State
 
 import services.database
 import services.directives
 import services.listing
 import services.reports
+from flows.failures import failures_artifact, finish
 from flows.forms import refresh_forms
 from flows.publish import opened_table
 from flows.runtime import dated_run_name, day_of, issued
+from models.errors import Failures
 from models.rules.consolidation import CELL_CODES, CELL_WORDS, Rate
 from models.rules.status import STATUSES
 from models.rules.vietnamese import day_text, percent_text, period_words, sorted_vi
@@ -45,14 +51,18 @@ def open_due_periods(as_of: date) -> services.directives.OpenReport:
 
 
 @flow(name="mo-ky-moi", log_prints=True, flow_run_name=dated_run_name)
-def open_periods(as_of: date | None = None) -> int:
-    """Mở kỳ mới: open the periods that have started and refresh the forms."""
+def open_periods(as_of: date | None = None) -> int | State[Any]:
+    """Mở kỳ mới: open the periods that have started and refresh the forms (Failed, once the
+    others are opened, if a directive's could not be)."""
     day = day_of(as_of)
     report = open_due_periods(day)
     opened_table(report, "nghia-vu-moi", f"Nghĩa vụ tạo mới ngày {day_text(day)}")
+    failures_artifact(
+        report.failed, key="mo-ky-moi-loi", title=f"Chỉ thị chưa mở được kỳ ngày {day_text(day)}"
+    )
     refresh_forms()
     print(f"{report.total} obligations created as of {day}")
-    return report.total
+    return finish(report.failed, report.total)
 
 
 def unit_label(code: str, name: str) -> str:
@@ -125,29 +135,38 @@ def rate_rows(directive: str, as_of: date) -> list[dict[str, object]]:
 
 
 @flow(name="trang-thai-hang-ngay", log_prints=True, flow_run_name=dated_run_name)
-def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]]:
-    """Trạng thái hằng ngày: statuses as of today, as a compliance table per directive."""
+def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]] | State[Any]:
+    """Trạng thái hằng ngày: statuses as of today, as a compliance table per directive (Failed,
+    once the others' tables are made, if a directive's could not be)."""
     day = day_of(as_of)
     totals: dict[str, dict[str, int]] = {}
+    failures = Failures("Lập bảng tình hình thực hiện")
     for directive, rows in compliance_rows(day).items():
-        create_table_artifact(
-            key=f"tuan-thu-{directive}".lower()[:100],
-            table=rows,
-            description=f"{directive}: tình hình thực hiện ngày {day_text(day)}. "
-            f"Số nghĩa vụ của mỗi đơn vị: {legend(rows)}.",
-        )
-        create_table_artifact(
-            key=f"ty-le-{directive}".lower()[:100],
-            table=rate_rows(directive, day),
-            description=f"{directive}: tỷ lệ báo cáo ngày {day_text(day)}. {RATES_LEGEND}",
-        )
-        totals[directive] = {
-            status: sum(int(str(r.get(CELL_CODES[status], 0))) for r in rows)
-            for status in ("due_soon", "overdue")
-        }
-        print(f"{directive}: {totals[directive]}")
+        with failures.of(directive):
+            rates = rate_rows(directive, day)
+            create_table_artifact(
+                key=f"tuan-thu-{directive}".lower()[:100],
+                table=rows,
+                description=f"{directive}: tình hình thực hiện ngày {day_text(day)}. "
+                f"Số nghĩa vụ của mỗi đơn vị: {legend(rows)}.",
+            )
+            create_table_artifact(
+                key=f"ty-le-{directive}".lower()[:100],
+                table=rates,
+                description=f"{directive}: tỷ lệ báo cáo ngày {day_text(day)}. {RATES_LEGEND}",
+            )
+            totals[directive] = {
+                status: sum(int(str(r.get(CELL_CODES[status], 0))) for r in rows)
+                for status in ("due_soon", "overdue")
+            }
+            print(f"{directive}: {totals[directive]}")
+    failures_artifact(
+        failures.listed(),
+        key="trang-thai-loi",
+        title=f"Chỉ thị chưa lập được bảng ngày {day_text(day)}",
+    )
     keep_anchor()
-    return totals
+    return finish(failures.listed(), totals)
 
 
 @task

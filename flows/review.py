@@ -229,6 +229,9 @@ def decide_on(
     )
     if told is not None:
         print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
+        # the decision stands; the daily chase tells the unit once its directive is mended
+        for failed in told.plan.failed.listed():
+            print(f"not told ({failed.directive}): {failed.detail}")
     rename_run(
         SEPARATOR.join(
             [
