@@ -39,6 +39,8 @@ from models.errors import (
     ConcurrencyConflict,
     DatabaseNotReady,
     DeliveryFailed,
+    DirectiveFailure,
+    DirectivesFailed,
     DondocError,
     InputError,
     LogCorrupt,
@@ -144,6 +146,7 @@ EXIT_CODES: dict[type[DondocError], int] = {
     LogCorrupt: 6,
     DeliveryFailed: 7,
     DatabaseNotReady: 8,
+    DirectivesFailed: 9,
 }
 
 ActorOpt = Annotated[
@@ -432,6 +435,23 @@ def open_(as_of: AsOfOpt = None) -> None:
         channel=_channel(),
     )
     _print_opened(report)
+    _directives_failed(report.failed)
+
+
+def _directives_failed(
+    failed: list[DirectiveFailure], delivery: services.mail.Delivery | None = None
+) -> None:
+    """Once the others' results are printed, name each directive a run over many could not
+    do, with the error, and say what its delivery left; fail if a delivery failed (exit 7)
+    or a directive was not done (exit 9)."""
+    for f in failed:
+        err.print(Text.assemble(("failed", "bold red"), f" {f.directive}: {f.detail}"))
+    _delivery_failed(delivery)
+    if failed:
+        codes = ", ".join(f.directive for f in failed)
+        raise DirectivesFailed(
+            f"{len(failed)} directive(s) not done: {codes} (the others are done; see above)"
+        )
 
 
 # The table form shows a page of the listing, read whole to align its columns; --json streams
@@ -766,6 +786,7 @@ def _chase_json(run: services.mail.ChaseRun, dry_run: bool) -> dict[str, Any]:
         "unreachable": [
             {"unit": unit, "name": name, "as": role} for unit, name, role in found.unreachable
         ],
+        "failed": [{"directive": f.directive, "error": f.detail} for f in found.failed.listed()],
         "messages_written": run.messages_written,
         "delivery": None
         if run.delivery is None
@@ -794,6 +815,8 @@ def _told(run: services.mail.ChaseRun) -> None:
                 f" ({run.delivery.failed[0][1]}): kept in the outbox",
             )
         )
+    for f in run.plan.failed.listed():
+        err.print(Text.assemble(("not told", "yellow"), f" ({f.directive}: {f.detail})"))
 
 
 def _delivery_failed(delivery: services.mail.Delivery | None) -> None:
@@ -834,7 +857,7 @@ def chase(
     run = services.mail.chase(services.checks.load_settings(), day=day, now=_now(), dry_run=dry_run)
     if as_json:
         _print_json(_chase_json(run, dry_run))
-        _delivery_failed(run.delivery)
+        _directives_failed(run.plan.failed.listed(), run.delivery)
         return
     if not run.plan.working_day:
         out.print(f"{day.isoformat()} is not a working day: nothing is chased")
@@ -854,7 +877,7 @@ def chase(
             f"delivered {len(run.delivery.sent)}, failed {len(run.delivery.failed)}, "
             f"rejected {len(run.delivery.rejected)}, waiting {run.delivery.waiting}"
         )
-    _delivery_failed(run.delivery)
+    _directives_failed(run.plan.failed.listed(), run.delivery)
 
 
 @outbox_app.command("list")
@@ -945,6 +968,7 @@ def summary(
                 "day": day.isoformat(),
                 "first_working_day": run.first_working_day,
                 "summaries": found,
+                "failed": [{"directive": f.directive, "error": f.detail} for f in run.failed],
                 "messages_written": run.messages_written,
             }
         )
@@ -962,7 +986,7 @@ def summary(
                 )
             out.print(table)
         out.print(f"{run.messages_written} new message(s)")
-    _delivery_failed(run.delivery)
+    _directives_failed(run.failed, run.delivery)
 
 
 def _percent(value: float | None) -> str:
