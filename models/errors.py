@@ -122,7 +122,8 @@ class Failures:
             self.found[directive] = DirectiveFailure(
                 directive,
                 f"{self.doing} của chỉ thị {directive} không làm được: {_cause(error)}. {TO_DO}",
-                f"{type(error).__name__}: {error}",
+                # one line, as every error dondoc prints (the trace keeps the lines)
+                f"{type(error).__name__}: {' '.join(str(error).split())}",
                 "".join(traceback.format_exception(error)),
             )
 

@@ -298,3 +298,36 @@ def test_a_directive_whose_events_fail_half_written_keeps_none_and_the_others_go
     texts = [mail.get_body(("plain",)).get_content() for _, mail in smtp.inbox.received]
     assert len(texts) == len(run.plan.letters) > 0
     assert all(f"[{BROKEN}]" not in text for text in texts)
+
+
+def test_a_directive_whose_obligations_fail_half_created_keeps_none_and_the_others_open(
+    registered: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The opening of BROKEN's periods (the first directive's) fails after its first chunk
+    of obligations is in the tables, with an error of the database's own (which ends a
+    PostgreSQL transaction): its savepoint takes them back and the others' are opened."""
+    publish_three(registered, as_of=date(2024, 3, 31))
+    with transaction(registered, writes=False) as conn:
+        broken_requirements = set(
+            conn.execute(
+                sa.select(REQUIREMENT.c.id)
+                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+                .where(DIRECTIVE.c.code == BROKEN)
+            ).scalars()
+        )
+    create_many = publishing.create_many
+
+    def failing(conn: Any, ids: Any, new: Any, **kwargs: Any) -> Any:
+        create_many(conn, ids, new, **kwargs)
+        if any(n.requirement_id in broken_requirements for n in new):
+            conn.execute(sa.text("SELECT no_such_column FROM obligation"))
+
+    monkeypatch.setattr(publishing, "create_many", failing)
+    before = obligations(registered)
+    report = services.directives.open_periods(
+        settings_for(registered, None), as_of=date(2024, 12, 31), now=NOW
+    )
+    only_broken(report.failed, "Mở kỳ mới", "lỗi kỹ thuật")
+    after = obligations(registered)
+    assert after[BROKEN] == before[BROKEN]
+    assert all(after[code] > before[code] for code in HEALTHY)
