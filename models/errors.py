@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 
 class DondocError(Exception):
     """Base of every error dondoc raises on purpose. `vi`, where the error reaches a clerk,
@@ -100,6 +98,9 @@ TO_DO = (
 
 def _cause(error: Exception) -> str:
     """What went wrong, in Vietnamese words a clerk can pass on."""
+    # loaded once something failed: the command line starts without pydantic
+    from pydantic import ValidationError
+
     if isinstance(error, DondocError) and error.vi:
         return error.vi
     if isinstance(error, ValidationError):
