@@ -508,10 +508,9 @@ def obligations(
             _write_json_array(r.to_json() for r in found)
         return
     page = rows or TABLE_ROWS
-    with closing(
-        services.listing.stream_obligations(settings, day=day, where=where, limit=page, offset=skip)
-    ) as found:
-        shown = list(found)
+    shown, matched = services.listing.obligation_page(
+        settings, day=day, where=where, limit=page, offset=skip
+    )
     out.print(f"obligations as of {day.isoformat()}")
     _print_columns(
         ("id", "directive", "requirement", "unit", "period", "due", "status", "version"),
@@ -529,10 +528,8 @@ def obligations(
             for r in shown
         ],
     )
-    if len(shown) == page or skip:
-        matched = services.listing.count_obligations(settings, day=day, where=where)
-        if len(shown) < matched:
-            _more_matched(len(shown), matched, skip, page)
+    if len(shown) < matched:
+        _more_matched(len(shown), matched, skip, page)
 
 
 def _print_columns(heads: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
