@@ -7,17 +7,19 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from models.errors import NotFound
-from models.files.directive import RequirementSpec
 from models.rules.status import RULES, Day
 from models.storage.db import transaction
 from models.storage.tables import DIRECTIVE, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
+
+if TYPE_CHECKING:
+    from models.files.directive import RequirementSpec
 
 # Rows a streamed listing fetches from the database at a time: a server-side cursor's batch
 # on PostgreSQL, a `fetchmany` on SQLite. Memory holds about this many rows, however many match.
@@ -377,6 +379,10 @@ def find_obligation(
 
 def requirement_spec(engine: Engine, *, directive: str, requirement: str) -> RequirementSpec:
     """A published requirement as its directive file states it."""
+    # The directive file's models, 0.02 s to load, are loaded by the few callers that read a
+    # requirement back, not by every listing.
+    from models.files.directive import RequirementSpec
+
     query = (
         sa.select(REQUIREMENT.c.spec)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
