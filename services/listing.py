@@ -8,7 +8,7 @@ from datetime import date
 from models.storage import queries
 from models.storage.queries import ObligationFilter as ObligationFilter
 from models.storage.queries import ObligationPublic as ObligationPublic
-from models.storage.queries import Page as Page
+from models.storage.queries import Page
 from services.settings import Settings
 
 
