@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.collector import paused_gc
 from models.files.directive import DirectiveSpec, RequirementSpec
 from models.files.registry import SYSTEM_ACTOR
 from models.rules.ladder import CHASEABLE, Cycle, Step, due_step
@@ -28,7 +29,6 @@ from models.rules.obligation import State, decide_chase
 from models.rules.status import Day
 from models.rules.vietnamese import sort_key
 from models.rules.workdays import WorkCalendar, local_date
-from models.storage.db import paused_gc
 from models.storage.ledger import STATE_SELECT, Planned, append_many, state_from
 from models.storage.queries import status_as_of
 from models.storage.tables import (

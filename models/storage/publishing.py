@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from models.collector import paused_gc
 from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
 from models.files.directive import DirectiveSpec, RequirementSpec, Selector
 from models.files.registry import UnitRow, heir_on
@@ -35,7 +36,7 @@ from models.rules.obligation import (
 from models.rules.periods import Period, due_date, periods_for
 from models.rules.vietnamese import day_text
 from models.rules.workdays import WorkCalendar
-from models.storage.db import paused_gc, transaction
+from models.storage.db import transaction
 from models.storage.ledger import (
     ATTEMPTS,
     STATE_SELECT,
