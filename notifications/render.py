@@ -41,8 +41,8 @@ class Section:
 
     @property
     def units(self) -> int:
-        """How many late units the section is about."""
-        return len({item.unit for item in self.items})
+        """How many late units (holding the items on the day) the section is about."""
+        return len({item.holder for item in self.items})
 
 
 def _by_directive(items: list[Item]) -> dict[str, list[Item]]:
