@@ -148,7 +148,7 @@ def grouped(items: Iterable[Item], limit: int | None = None) -> list[GroupRow]:
     counts: dict[Group, int] = {}
     oldest: dict[Group, date] = {}
     for item in items:
-        units.setdefault(item.group, set()).add(item.holder.code)
+        units.setdefault(item.group, set()).add(item.asked.code)
         counts[item.group] = counts.get(item.group, 0) + 1
         oldest[item.group] = min(oldest.get(item.group, item.effective_due), item.effective_due)
     rows = [
@@ -172,7 +172,7 @@ def grouped(items: Iterable[Item], limit: int | None = None) -> list[GroupRow]:
 def too_many(items: Collection[Item]) -> bool:
     """Whether the items, or the units holding them, are too many for a letter to name one by
     one."""
-    return len(items) > MAX_LISTED_ITEMS or len({i.holder for i in items}) > MAX_LISTED_UNITS
+    return len(items) > MAX_LISTED_ITEMS or len({i.asked for i in items}) > MAX_LISTED_UNITS
 
 
 def context(
@@ -209,7 +209,7 @@ def context(
         "signer": signer_of(info.signed_by, info.issuer_kind),
         "deadline": deadline,
     }
-    late = len({item.holder for item in items})
+    late = len({item.asked for item in items})
     if late > DISPATCH_ROWS:
         groups = grouped(items, DISPATCH_ROWS - 1)
         return values | {
@@ -326,7 +326,7 @@ def appendix_xlsx(items: Iterable[Item], *, day: date, title: str, caption: str)
             i.period,
         ),
     )
-    bodies = any(item.group.code != item.holder.code for item in ordered)
+    bodies = any(item.group.code != item.asked.code for item in ordered)
     columns = [APPENDIX_COLUMNS[0], *([APPENDIX_GROUP] if bodies else []), *APPENDIX_COLUMNS[1:]]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Phụ lục")

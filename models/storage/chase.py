@@ -102,16 +102,26 @@ class Item(NamedTuple):
     reason: str | None  # the return's reason, for a return notice
     state: State
     info: DirectiveInfo
-    group: Group  # the holder's body under the issuer
-    holder: Group  # who holds the unit's work on the day: the unit, or its successor
+    group: Group  # the body under the issuer of the unit it is asked of (see `asked`)
+    # who holds the unit's work on the day: the unit, or its successor once it has closed;
+    # None for a unit closed with no successor
+    holder: Group | None
 
     @property
     def owed_by(self) -> str:
-        """The unit as a letter names the item: with the unit that now holds its work when
-        the unit has closed."""
+        """The unit as a letter names the item: with the unit that now holds its work once the
+        unit has closed, or saying that no one does."""
+        if self.holder is None:
+            return f"{self.unit_name} (đã giải thể, không có đơn vị kế thừa)"
         if self.holder.code == self.unit:
             return self.unit_name
         return f"{self.unit_name} (đơn vị kế thừa: {self.holder.name})"
+
+    @property
+    def asked(self) -> Group:
+        """Whom the item is asked of on the day: the unit holding its work or, when no one
+        does, the closed unit itself, named as such."""
+        return self.holder or Group(self.unit, self.owed_by)
 
     @property
     def key(self) -> str:
@@ -225,7 +235,9 @@ def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> 
 
 
 # What the items of one requirement share (see `_Reader.requirement`).
-_Shared = tuple[str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group, Group]]]
+_Shared = tuple[
+    str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group, Group | None]]
+]
 
 
 class Register:
@@ -276,7 +288,7 @@ class _Reader:
         self.periods: dict[str, str] = {}
         self.requirements: dict[int, _Shared] = {}
         # per issuer, per unit: the unit's code, name, group under that issuer and holder
-        self.unit_parts: dict[str, dict[str, tuple[str, str, Group, Group]]] = {}
+        self.unit_parts: dict[str, dict[str, tuple[str, str, Group, Group | None]]] = {}
         self.holders: dict[str, Group] = {}
 
     def owed(self, only: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -318,10 +330,12 @@ class _Reader:
         )
         return shared
 
-    def holder(self, code: str) -> Group:
-        """Who holds unit `code`'s work on the run's day (the unit itself if no one does),
-        one `Group` per holder."""
-        holding = self.register.holding(code)
+    def holder(self, code: str) -> Group | None:
+        """Who holds unit `code`'s work on the run's day (None if no one does), one `Group`
+        per holder."""
+        holding = self.register.holder(code)
+        if holding is None:
+            return None
         found = self.holders.get(holding.code)
         if found is None:
             found = self.holders[holding.code] = Group(holding.code, holding.name)
@@ -337,7 +351,7 @@ class _Reader:
             unit = parts[row.unit_code] = (
                 found.code,
                 found.name,
-                self.group(holder.code, issuer),
+                self.group((holder.code if holder else found.code), issuer),
                 holder,
             )
         unit_code, unit_name, group, holder = unit
@@ -732,11 +746,11 @@ class Late:
 
 
 def late_units(items: Iterable[Item]) -> list[Late]:
-    """The units holding the items' work on the day (each unit, or its successor once it has
-    closed) with their counts, in the order they first come."""
+    """The units the items are asked of on the day (each unit, or its successor once it has
+    closed; see `Item.asked`) with their counts, in the order they first come."""
     found: dict[Group, list[Item]] = {}
     for item in items:
-        found.setdefault(item.holder, []).append(item)
+        found.setdefault(item.asked, []).append(item)
     return [
         Late(
             unit.code,

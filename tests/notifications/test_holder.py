@@ -100,7 +100,7 @@ Dispatch = tuple[docx.document.Document, list[str], str, list[tuple[object, ...]
 
 def _dispatch(letter: Letter, day: date) -> Dispatch:
     """The urging dispatch attached to `letter` (see `_dispatch_parts`)."""
-    word, appendix = renderer(CALENDAR)(letter, day).attachments
+    word, appendix, *_ = renderer(CALENDAR)(letter, day).attachments
     return _dispatch_parts(word.content, appendix.content)
 
 
@@ -134,11 +134,19 @@ def test_the_dispatch_is_issued_by_the_province_after_the_reform(reformed: Engin
     # the appendix lists each item under the unit that owed it, and who holds it now
     assert "Xã Cẩm Quang (đơn vị kế thừa: Xã Cẩm Xuyên)" in {cell for row in rows for cell in row}
     _, table, _ = document.tables
-    named = {row.cells[1].text for row in table.rows[1:]}
-    # the communes of 2025 that hold the late work, and the offices no one took over
-    assert {"Xã Cẩm Xuyên", "Xã Thiên Cầm", "Xã Cẩm Bình", "Xã Cẩm Lạc"} <= named
-    assert not {"Xã Cẩm Quang", "Xã Cẩm Minh", "Thị trấn Cẩm Xuyên"} & named
-    assert DEPARTMENT in named
+    # the eight communes of 2025 that hold the communes' late work, and the department the
+    # lead office's; not the district's other offices, closed with no successor
+    assert [row.cells[1].text for row in table.rows[1:]] == [
+        "Sở Văn hóa, Thể thao và Du lịch tỉnh Hà Tĩnh",
+        "Xã Cẩm Bình",
+        "Xã Cẩm Duệ",
+        "Xã Cẩm Hưng",
+        "Xã Cẩm Lạc",
+        "Xã Cẩm Trung",
+        "Xã Cẩm Xuyên",
+        "Xã Thiên Cầm",
+        "Xã Yên Hòa",
+    ]
     text = "\n".join(p.text for p in document.paragraphs)
     # what it follows up is the district's own document of 2024
     assert "/UBND-VHTT tháng 02/2024 của Ủy ban nhân dân huyện Cẩm Xuyên" in text
@@ -229,3 +237,26 @@ def test_a_consolidated_report_before_the_reform_is_the_districts(
     assert "- Ủy ban nhân dân huyện Cẩm Xuyên (để báo cáo);" in received
     assert "TRƯỞNG PHÒNG" in signer
     assert lines[0] == "PHÒNG VĂN HÓA - THÔNG TIN HUYỆN CẨM XUYÊN"
+
+
+def test_work_no_one_holds_is_told_to_the_leadership_and_urged_of_no_one(
+    reformed: Engine,
+) -> None:
+    """The district's offices closed with no successor: their overdue work is in the letter
+    to the province (in a workbook of its own, the section being counted by bodies), marked
+    as such, and neither in the dispatch nor in its appendix; the month's summary says how
+    much of it there is."""
+    (letter,) = _plan(reformed, TODAY, "issuer").letters
+    word, appendix, own = renderer(CALENDAR)(letter, TODAY).attachments
+    assert own.filename == "danh-sach-de-nghi-don-doc-2026-12-07.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(own.content))["Phụ lục"]
+    units = {row[2] for row in sheet.iter_rows(min_row=6, values_only=True)}
+    closed = "Phòng Nội vụ huyện Cẩm Xuyên (đã giải thể, không có đơn vị kế thừa)"
+    assert closed in units and not any("kế thừa: " in unit for unit in units)
+    *_, rows = _dispatch_parts(word.content, appendix.content)
+    assert not any("đã giải thể" in str(cell) for row in rows for cell in row)
+    with transaction(reformed, writes=False) as conn:
+        (found,) = summaries(conn, on=Day(DECEMBER, DECEMBER))
+    text = summary_renderer(CALENDAR)(found, found.recipients[0], DECEMBER).text
+    assert closed in text
+    assert "Trong đó 68 nhiệm vụ của 5 đơn vị đã giải thể, không có đơn vị kế thừa" in text
