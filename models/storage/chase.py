@@ -553,9 +553,11 @@ def plan(
     return result
 
 
-def _addresses(conn: Connection, register: Register) -> Callable[[str], list[Recipient]]:
-    """Who hears for a unit: its own e-mail, then its staff's, from the registers, under its
-    name of the run's day."""
+def _addresses(
+    conn: Connection, register: Register
+) -> tuple[Callable[[str], list[Recipient]], dict[str, list[Recipient]]]:
+    """Who hears for a unit: its own e-mail, under its name of the run's day, then its
+    staff's; and each unit's staff alone, from the registers."""
     staff: dict[str, list[Recipient]] = defaultdict(list)
     for actor in conn.execute(
         sa.select(ACTOR.c.unit_code, ACTOR.c.full_name, ACTOR.c.email).where(
@@ -575,7 +577,7 @@ def _addresses(conn: Connection, register: Register) -> Callable[[str], list[Rec
             known += staff.get(code, [])
         return known
 
-    return addresses
+    return addresses, staff
 
 
 def _address(
@@ -586,16 +588,18 @@ def _address(
 ) -> None:
     """Group the items into one letter per recipient address (`owners`: each directive's
     lead office and issuer): each goes to the unit holding its target's role on the run's day
-    (the unit, the lead office, the issuer, or the successor of the one that closed); an item
-    whose target no one holds, or whose holder has no address at all, is reported as
-    unreachable and left for a later run."""
-    addresses = _addresses(conn, register)
+    (the unit, the lead office, the issuer, or the successor of the one that closed), never
+    to a closed unit's own address; a closed unit's items also go to its staff, who alone may
+    still hand in its past work. An item no one can be told of (its target's role held by no
+    one, or by a unit with no address at all, and no staff) is reported as unreachable and
+    left for a later run."""
+    addresses, staff = _addresses(conn, register)
     letters: dict[str, list[Item]] = defaultdict(list)
     names: dict[str, str] = {}
     reachable: list[Item] = []
     missing: set[tuple[str, str, str]] = set()
     # the letters each target's items go into, found at its first item
-    into: dict[str, list[list[Item]]] = {}
+    into: dict[tuple[str, bool], list[list[Item]]] = {}
     for item in result.items:
         to_whom = item.step.to
         if to_whom == "unit":
@@ -603,13 +607,16 @@ def _address(
         else:
             lead, issuer = owners[item.directive]
             target = lead if to_whom == "lead" else issuer
-        found = into.get(target)
+        found = into.get((target, to_whom == "unit"))
         if found is None:
             holder = register.holder(target)
             to = addresses(holder.code) if holder is not None else []
+            if to_whom == "unit" and (holder is None or holder.code != target):
+                to = [*to, *staff.get(target, [])]
             for recipient in to:
                 names.setdefault(recipient.email, recipient.name)
-            found = into[target] = [letters[recipient.email] for recipient in to]
+            emails = dict.fromkeys(recipient.email for recipient in to)
+            found = into[(target, to_whom == "unit")] = [letters[email] for email in emails]
         if not found:
             holder = register.holding(target)
             missing.add((holder.code, holder.name, to_whom))
@@ -791,7 +798,7 @@ def summaries(conn: Connection, *, on: Day) -> list[Summary]:
         if found is None:
             found = by_directive[code] = Summary(reader.info(code), [], [], [])
         found.items.append(reader.item(row, SUMMARY_STEP, None))
-    addresses = _addresses(conn, reader.register)
+    addresses, _ = _addresses(conn, reader.register)
     for code, found in sorted(by_directive.items()):
         found.late = sorted(
             late_units(found.items),

@@ -45,6 +45,23 @@ COMMUNE_ADDRESSES = {
     for code in set(HOLDERS.values()) - {"18685"}
     for box in ("ubnd", "vanhoa")
 }
+DEPARTMENT_ADDRESSES = {"svhttdl@hatinh.example", "an.svhttdl@hatinh.example"}
+# The staff of the closed communes and of the district's offices owing work: they alone may
+# still hand in their unit's past work.
+CLOSED_STAFF = {
+    f"vanhoa.{code}@camxuyen.example" for code, holder in HOLDERS.items() if holder != code
+} | {
+    f"{name}@camxuyen.example"
+    for name in (
+        "lan.vhtt",
+        "hung.vhtt",
+        "minh.ttvhtt",
+        "nam.noivu",
+        "ha.tuphap",
+        "son.vanphong",
+        "mai.tckh",
+    )
+}
 
 
 @pytest.fixture
@@ -67,12 +84,15 @@ def _none_dissolved(text: str) -> None:
 
 def test_the_letters_go_to_the_holders_addresses(reformed: Engine) -> None:
     """The communes' letters go to the 2025 communes, the lead office's to the department,
-    the issuer's to the province; a unit no one holds is reported, never written to at its
-    old address."""
+    the issuer's to the province, never to a closed unit's own address; a closed unit's staff
+    hear of its own work, which they alone may still hand in."""
     units = _plan(reformed, TODAY, "unit")
     to = {letter.recipient.email: letter for letter in units.letters}
     # the department holds the lead office's own report (5); no one the other offices' work
-    assert set(to) == COMMUNE_ADDRESSES | {"svhttdl@hatinh.example", "an.svhttdl@hatinh.example"}
+    assert set(to) == COMMUNE_ADDRESSES | DEPARTMENT_ADDRESSES | CLOSED_STAFF
+    assert units.unreachable == []
+    assert {i.unit for i in to["vanhoa.18697@camxuyen.example"].items} == {"18697"}
+    assert {i.unit for i in to["nam.noivu@camxuyen.example"].items} == {"446-NV"}
     merged = to["ubnd.18673@camxuyen.example"]
     assert merged.recipient.name == "Xã Cẩm Xuyên"
     # Xã Cẩm Xuyên hears of its own 2024 work and of Xã Cẩm Quang's and Xã Cẩm Quan's
@@ -81,14 +101,8 @@ def test_the_letters_go_to_the_holders_addresses(reformed: Engine) -> None:
     text = renderer(CALENDAR)(merged, TODAY).text
     assert text.startswith("Kính gửi: Xã Cẩm Xuyên\n")
     assert "\n- Xã Cẩm Quang (đơn vị kế thừa: Xã Cẩm Xuyên): Báo cáo kết quả" in text
-    unreachable = {(code, role) for code, _, role in units.unreachable}
-    assert ("18685", "unit") in unreachable  # Xã Cẩm Bình has no address yet
-    assert ("446-TTVHTT", "unit") in unreachable  # closed, its work passed to no one
     lead = _plan(reformed, TODAY, "lead")
-    assert {letter.recipient.email for letter in lead.letters} == {
-        "svhttdl@hatinh.example",
-        "an.svhttdl@hatinh.example",
-    }
+    assert {letter.recipient.email for letter in lead.letters} == DEPARTMENT_ADDRESSES
     issuer = _plan(reformed, TODAY, "issuer")
     assert [letter.recipient for letter in issuer.letters] == [
         type(issuer.letters[0].recipient)("ubnd@hatinh.example", PROVINCE)
