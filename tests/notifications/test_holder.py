@@ -26,10 +26,9 @@ from models.storage.chase import ChasePlan, Letter, plan, summaries
 from models.storage.db import transaction
 from notifications.render import renderer, summary_renderer
 from notifications.report import write_consolidation_docx, write_consolidation_xlsx
-from tests.conftest import CALENDAR, ROOT
-from tests.store.test_succession import HOLDERS, load
+from tests.conftest import CALENDAR
+from tests.store.test_succession import HOLDERS, SUCCESSION, load
 
-SUCCESSION = ROOT / "directives" / "units" / "cam-xuyen-2025.csv"
 TODAY = date(2026, 12, 7)  # a Monday, as the issue was tried
 DECEMBER = date(2026, 12, 1)  # the first working day of December 2026: the month's summary
 BEFORE = date(2025, 6, 30)  # the district's last working day
