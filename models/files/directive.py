@@ -162,6 +162,11 @@ class Document(Strict):
         return not self.number
 
 
+def document_day(value: str) -> date:
+    """A document's day: its date, or the first of its month while the day is blank."""
+    return date.fromisoformat(value if len(value) == 10 else f"{value}-01")
+
+
 class Window(Strict):
     """The days the directive is in force; `until` may be left open."""
 
