@@ -398,17 +398,14 @@ def _published_otherwise(spec: DirectiveSpec, source: str) -> Refused:
 
 
 def _directive_row(conn: Connection, code: str, *, lock: bool = True) -> Any:
-    query = (
-        sa.select(
-            DIRECTIVE.c.id,
-            DIRECTIVE.c.code,
-            DIRECTIVE.c.effective_from,
-            DIRECTIVE.c.effective_until,
-            DIRECTIVE.c.source_sha256,
-            DIRECTIVE.c.status,
-        )
-        .where(DIRECTIVE.c.code == code)
-    )
+    query = sa.select(
+        DIRECTIVE.c.id,
+        DIRECTIVE.c.code,
+        DIRECTIVE.c.effective_from,
+        DIRECTIVE.c.effective_until,
+        DIRECTIVE.c.source_sha256,
+        DIRECTIVE.c.status,
+    ).where(DIRECTIVE.c.code == code)
     return conn.execute(query.with_for_update() if lock else query).first()
 
 
@@ -508,9 +505,7 @@ class Preview:
         return sum(row.obligations for row in self.rows)
 
 
-def _previewed(
-    conn: Connection, run: Opening, spec: DirectiveSpec, row: Any
-) -> list[PreviewRow]:
+def _previewed(conn: Connection, run: Opening, spec: DirectiveSpec, row: Any) -> list[PreviewRow]:
     """Publishing's own count of the obligations it would create, per requirement (in the
     directive's order) and unit kind (in the order they come)."""
     kinds = {u.code: u.kind for u in run.units}
