@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models.errors import ConcurrencyConflict, InputError, Refused, Unauthorized
 from models.files.directive import DirectiveSpec, RequirementSpec, Selector
+from models.files.directive_words import path_loc, place
 from models.files.registry import UnitRow, heir_on
 from models.rules.authz import check_publish
 from models.rules.obligation import (
@@ -362,16 +363,25 @@ def _open_directive(conn: Connection, run: Opening, directive: Any) -> OpenRepor
 
 def _check_references(spec: DirectiveSpec, source: str, units: Sequence[UnitRow]) -> None:
     codes = {u.code for u in units}
+    data = spec.model_dump(mode="json", by_alias=True)
     for where, code in spec.unit_references():
         if code not in codes:
-            raise InputError(source, where, code, "names no unit in the register")
-    for i, req in enumerate(spec.requirements):
-        if not any(_selects(req.who, u) for u in units):
             raise InputError(
                 source,
-                f"requirements[{i}].who",
+                where,
+                code,
+                "names no unit in the register",
+                vi=f"{place(path_loc(where), data)}: không có đơn vị mã «{code}» trong danh mục.",
+            )
+    for i, req in enumerate(spec.requirements):
+        if not any(_selects(req.who, u) for u in units):
+            where = f"requirements[{i}].who"
+            raise InputError(
+                source,
+                where,
                 req.who.model_dump(exclude_defaults=True),
                 "selects no unit in the register",
+                vi=f"{place(path_loc(where), data)}: không chọn được đơn vị nào trong danh mục.",
             )
 
 
