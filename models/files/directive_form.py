@@ -283,9 +283,8 @@ class WindowForm(_Form):
     )
 
 
+# The directive, field by field (no docstring: pydantic would show it on the form).
 class DirectiveForm(_Form):
-    """The directive, field by field."""
-
     model_config = ConfigDict(title="Soạn chỉ thị theo biểu mẫu")
 
     code: str = Field(
@@ -318,13 +317,17 @@ class _FormSchema(GenerateJsonSchema):
 
 
 def _offered(node: Any, lists: Mapping[str, Sequence[str]]) -> Any:
-    """The schema with the register's lists put where fields ask for them; a field whose list
-    is empty stays free text."""
+    """The schema with the register's lists put where fields ask for them (a field whose list
+    is empty stays free text), and each field's place in its part: the Prefect server keeps
+    a schema as JSONB, which orders an object's keys by their length."""
     if isinstance(node, list):
         return [_offered(item, lists) for item in node]
     if not isinstance(node, dict):
         return node
     node = {key: _offered(value, lists) for key, value in node.items()}
+    for place, field in enumerate(node.get("properties", {}).values(), start=1):
+        if isinstance(field, dict):
+            field["position"] = place
     kind = node.pop("x-choices", None)
     if kind is not None and lists.get(kind):
         enum = list(lists[kind])

@@ -70,6 +70,15 @@ def test_the_form_renders_without_null_alternatives_and_with_the_registers_lists
     who = definitions["WhoForm"]["properties"]
     assert who["kinds"]["items"]["enum"] == LISTS["kinds"]
     assert "xa · xã" in LISTS["kinds"]
+    # fields in the order of a file, whatever order the server keeps the schema's keys in
+    requirement = definitions["RequirementForm"]["properties"]
+    assert sorted(requirement, key=lambda k: requirement[k]["position"])[:4] == [
+        "code",
+        "title",
+        "description",
+        "who",
+    ]
+    assert "description" not in definitions["DirectiveForm"]  # no docstring shown
     schedule = definitions["ScheduleForm"]["properties"]
     assert "quarterly · hằng quý" in schedule["cadence"]["enum"]
     # one tab per due rule, titled in Vietnamese, its rule already chosen
