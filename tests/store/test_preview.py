@@ -112,3 +112,15 @@ def test_the_preview_refuses_what_publishing_refuses_and_writes_nothing(
     assert refused.value.vi is not None and "tin-bai" in refused.value.vi
     assert "đã giải thể" in refused.value.vi
     assert [count(registered, t) for t in TABLES] == before
+
+
+def test_a_unit_the_register_does_not_hold_is_named_in_words(
+    registered: Engine, tmp_path: Path
+) -> None:
+    with pytest.raises(InputError) as refused:
+        _preview(registered, directive(tmp_path, who='{units: ["18712", "99999"]}'))
+    assert refused.value.field == "requirements[0].who.units[1]"
+    assert refused.value.vi == (
+        "Nhiệm vụ 1 (tin-bai), đơn vị thực hiện, đơn vị 2: không có đơn vị mã «99999» trong "
+        "danh mục."
+    )
