@@ -116,6 +116,23 @@ def test_an_administrator_publishes_a_pasted_directive_after_its_preview(
     assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync().names
 
 
+def test_cancelling_on_the_preview_publishes_nothing(prefect_stack: PrefectStack) -> None:
+    pasted = {"directive_yaml": PASTED.replace("vhtt-thang-2024", "vhtt-huy-2024")}
+    started = prefect_stack.start(PUBLISH, "admin.cx", directive=pasted, as_of="2024-03-31")
+    run = _until(prefect_stack, started.id, lambda state: state.is_paused() or state.is_final())
+    assert run.state is not None and run.state.is_paused(), run.state
+    paused_form(run.id)
+    with prefect_stack.gate("admin.cx") as client:
+        sent = client.post(
+            f"/api/flow_runs/{run.id}/resume", json={"run_input": {"decision": "Hủy"}}
+        )
+    assert sent.status_code in (200, 201) and sent.json()["status"] == "ACCEPT", sent.text
+    run = _until(prefect_stack, run.id, lambda state: state.is_final())
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
+    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu · đã hủy"
+    assert "vhtt-huy-2024" not in {d.code for d in list_directives(prefect_stack.engine)}
+
+
 def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
     prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
