@@ -380,32 +380,29 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-def _labelled(value: Any, key: str | None, lists: Mapping[str, Sequence[str]]) -> Any:
+def _labelled(value: Any, key: str | None, offered: Sequence[str]) -> Any:
     """`value` of a directive's data with each code of a dropdown field as the dropdown offers
     it, or None where the form does not offer it (then left out)."""
     if isinstance(value, dict):
-        kept = {k: _labelled(v, k, lists) for k, v in value.items()}
+        kept = {k: _labelled(v, k, offered) for k, v in value.items()}
         return {k: v for k, v in kept.items() if v is not None and v != []}
     if isinstance(value, list):
-        items = [_labelled(v, key, lists) for v in value]
+        items = [_labelled(v, key, offered) for v in value]
         return [v for v in items if v is not None]
     if key not in CHOICE_FIELDS or key == "units" or not isinstance(value, str):
         return value
-    offered = [
-        *lists.get("offices", []),
-        *lists.get("kinds", []),
-        *choices(CADENCES),
-        *choices(CONVENTIONS),
-        *choices(FIGURE_TYPES),
-        *choices(ROLLS),
-    ]
     return next((c for c in offered if _code(c) == value), None)
 
 
 def as_form(data: Mapping[str, Any], lists: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """A directive's data (a file's, the example) as the form holds it: each dropdown's code
     with its words, as `lists` offers them (a code it does not offer is left out)."""
-    return dict(_labelled(dict(data), None, lists))
+    offered = [
+        *lists.get("offices", []),
+        *lists.get("kinds", []),
+        *(c for words in (CADENCES, CONVENTIONS, FIGURE_TYPES, ROLLS) for c in choices(words)),
+    ]
+    return dict(_labelled(dict(data), None, offered))
 
 
 def form_schema(lists: Mapping[str, Sequence[str]], files: Sequence[str]) -> dict[str, Any]:
