@@ -367,11 +367,29 @@ def actors_enable(username: str) -> None:
 
 @directive_app.command("publish")
 @friendly
-def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> None:
+def directive_publish(
+    file: Path,
+    actor: ActorOpt,
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show the obligations publishing would create, per requirement and unit "
+            "kind with the first and last due dates (or its refusal); write nothing.",
+        ),
+    ] = False,
+) -> None:
     """Publish a directive file and open the periods that have started by --as-of."""
     settings = services.checks.load_settings()
     spec = services.directives.load_directive(file)
     day = _day(as_of, "--as-of")
+    if dry_run:
+        preview = services.directives.preview(
+            settings, spec, source=str(file), actor=actor, as_of=day, now=_now()
+        )
+        _print_preview(preview, day)
+        return
     with out.status(f"publishing {spec.code} as of {day.isoformat()}…"):
         report = services.directives.publish(
             settings,
@@ -385,6 +403,17 @@ def directive_publish(file: Path, actor: ActorOpt, as_of: AsOfOpt = None) -> Non
     state = "published" if report.new else "already published; opened what was missing"
     out.print(f"{spec.code}: {state}")
     _print_opened(report.opened)
+
+
+def _print_preview(preview: services.directives.Preview, day: date) -> None:
+    state = "new" if preview.new else "already published; would open what is missing"
+    out.print(f"{preview.directive}: dry run as of {day.isoformat()}, nothing written ({state})")
+    table = Table("requirement", "unit kind", "obligations", "first due", "last due")
+    for row in preview.rows:
+        first, last = (d.isoformat() if d else "-" for d in (row.first_due, row.last_due))
+        table.add_row(row.requirement, row.kind, str(row.obligations), first, last)
+    table.add_row("", Text("total", style="bold"), Text(str(preview.total), style="bold"))
+    out.print(table)
 
 
 def _print_opened(report: services.directives.OpenReport) -> None:
