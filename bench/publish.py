@@ -71,13 +71,14 @@ from sqlalchemy.engine import make_url
 from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 from vietnam_provinces.base import VietNamDivisionType
 
+from models.collector import paused_gc
 from models.files.directive import DirectiveSpec, parse_directive
 from models.files.registry import ActorRow, UnitRow
 from models.rules.ladder import DEFAULT_LADDER
 from models.rules.status import Day
 from models.rules.workdays import WorkCalendar, calendar_years
 from models.storage import chase, ledger, publishing, reference
-from models.storage.db import make_engine, paused_gc, transaction, upgrade
+from models.storage.db import make_engine, transaction, upgrade
 from models.storage.tables import OBLIGATION
 from notifications.render import renderer
 

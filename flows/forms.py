@@ -19,7 +19,6 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -37,7 +36,9 @@ from pydantic_core import CoreSchema
 
 import services.desks
 import services.directives
+import services.registers
 from models.files.directive import RequirementSpec
+from models.files.directive_form import form_schema
 from models.rules.deliverable import Figure
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
@@ -399,34 +400,6 @@ def decision_form(
     return Form
 
 
-def publish_schema(directive_files: list[str]) -> dict[str, Any]:
-    """The administrator's publishing form: a directive file of the project, or a pasted one."""
-    return {
-        "title": "Parameters",
-        "type": "object",
-        "properties": {
-            "directive_file": {
-                "title": "Tệp chỉ thị",
-                "type": "string",
-                "enum": directive_files,
-                "position": 1,
-            },
-            "directive_yaml": {
-                "title": "Hoặc dán nội dung chỉ thị (YAML)",
-                "type": "string",
-                "position": 2,
-            },
-            "as_of": {
-                "title": "Mở các kỳ đã bắt đầu đến ngày (mặc định: hôm nay)",
-                "type": "string",
-                "format": "date",
-                "position": 3,
-            },
-        },
-        "definitions": {},
-    }
-
-
 def desk_schema() -> dict[str, Any]:
     """The form of a unit's list: the list of the unit of whoever the gate signed in, or
     another unit's the server lets them see."""
@@ -561,15 +534,16 @@ async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
             return found
 
 
-async def _refresh_declared_forms(client: Any, working_directory: str) -> list[str]:
+async def _refresh_declared_forms(client: Any, settings: Settings) -> list[str]:
     """Give the deployments prefect.yaml declares their Vietnamese forms, the publishing form
-    offering the directive files the project holds now (each absent until `prefect deploy`
-    has run). The names of those that had to be written."""
-    project = Path(working_directory)
+    offering the directive files the project holds now and the register's offices and kinds
+    (each absent until `prefect deploy` has run). The names of those that had to be
+    written."""
+    project = settings.project_dir
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
     written = []
     for name, schema in (
-        (PUBLISH_DEPLOYMENT, publish_schema(files)),
+        (PUBLISH_DEPLOYMENT, form_schema(services.registers.form_lists(settings), files)),
         (DESK_DEPLOYMENT, desk_schema()),
     ):
         try:
@@ -655,10 +629,10 @@ async def sync_forms(
         async with concurrency(FORMS_LOCK, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
             if directive is not None and requirement is not None:
                 return await _sync_requirement(client, settings, directive, requirement, pull)
-            return await _sync_all(client, settings, working_directory, pull)
+            return await _sync_all(client, settings, pull)
 
 
-async def _sync_all(client: Any, settings: Settings, working_directory: str, pull: Any) -> FormSync:
+async def _sync_all(client: Any, settings: Settings, pull: Any) -> FormSync:
     """Every generated form made to match the database, and the declared ones refreshed."""
     written: list[str] = []
     deleted: list[str] = []
@@ -681,7 +655,7 @@ async def _sync_all(client: Any, settings: Settings, working_directory: str, pul
     for name in sorted(existing.keys() - set(names)):
         await client.delete_deployment(existing[name].id)
         deleted.append(name)
-    written += await _refresh_declared_forms(client, working_directory)
+    written += await _refresh_declared_forms(client, settings)
     return FormSync(names, written, deleted)
 
 

@@ -284,13 +284,13 @@ class Gate:
         if not isinstance(parameters, dict):
             raise Refusal(400, "Yêu cầu tạo lượt chạy không đúng định dạng.")
         deployment_id = _id_in(path, "Không tìm thấy biểu mẫu này.")
-        flow, queue = await self._flow_of(deployment_id)
+        flow, deployment = await self._flow_of(deployment_id)
         if visitor.role != ADMIN:
             if run.get("job_variables"):
                 raise Refusal(403, "Không được đặt biến chạy (job variables) khi chạy biểu mẫu.")
             if run.get("idempotency_key") is not None:
                 raise Refusal(403, "Không được đặt khóa idempotency_key khi chạy biểu mẫu.")
-            _refuse_unlike_the_run_button(run, queue)
+            _refuse_unlike_the_run_button(run, deployment)
             _refuse_hydrated(parameters)
             # retries asked for are not given: a refused run is not run again and again
             run.pop("empirical_policy", None)
@@ -321,15 +321,14 @@ class Gate:
         run["labels"] |= {ACTOR_LABEL: visitor.username, GRANT_LABEL: key}
         return json.dumps(run).encode(), key
 
-    async def _flow_of(self, deployment_id: str) -> tuple[str, str | None]:
-        """The name of the flow of a deployment the Prefect server holds, and the deployment's
-        work queue."""
+    async def _flow_of(self, deployment_id: str) -> tuple[str, dict[str, Any]]:
+        """The name of the flow of a deployment the Prefect server holds, and the deployment."""
         deployment = await self._read_upstream(f"/api/deployments/{deployment_id}")
         if deployment.status_code != 200:
             raise Refusal(404, "Không tìm thấy biểu mẫu này.")
         found = deployment.json()
         flow = await self._read_upstream(f"/api/flows/{found['flow_id']}")
-        return str(flow.json()["name"]), found.get("work_queue_name")
+        return str(flow.json()["name"]), found
 
     async def _resume(self, visitor: Visitor, path: str, body: bytes) -> None:
         """A run resumed through the gate: by whoever started it (or an administrator), and
@@ -447,16 +446,18 @@ def _id_in(path: str, missing: str) -> str:
         raise Refusal(404, missing) from None
 
 
-def _refuse_unlike_the_run_button(run: dict[str, Any], queue: str | None) -> None:
+def _refuse_unlike_the_run_button(run: dict[str, Any], deployment: dict[str, Any]) -> None:
     """Refuse a start that carries more than the UI's Run → Custom run sends: a field not in
-    `RUN_BUTTON`, a queue other than the deployment's, a state other than Scheduled, tags."""
+    `RUN_BUTTON`, a queue other than the deployment's, a state other than Scheduled, tags the
+    deployment does not have (the form offers the deployment's own)."""
     state = run.get("state") or {}
+    tags = run.get("tags") or []
     unlike = [f for f, value in run.items() if f not in RUN_BUTTON and value not in (None, {}, [])]
-    if run.get("work_queue_name") not in (None, queue):
+    if run.get("work_queue_name") not in (None, deployment.get("work_queue_name")):
         unlike.append("work_queue_name")
     if not isinstance(state, dict) or state.get("type", "SCHEDULED") != "SCHEDULED":
         unlike.append("state")
-    if run.get("tags"):
+    if not isinstance(tags, list) or not set(map(str, tags)) <= set(deployment.get("tags") or []):
         unlike.append("tags")
     if unlike:
         raise Refusal(

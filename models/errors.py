@@ -18,7 +18,8 @@ class DondocError(Exception):
 
 
 class InputError(DondocError):
-    """Bad input: names the source (a file or a command), the field path and the value."""
+    """Bad input: names the source (a file or a command), the field path and the value (when
+    there is one)."""
 
     def __init__(
         self, source: str, field: str, value: object, problem: str, *, vi: str | None = None
@@ -27,7 +28,9 @@ class InputError(DondocError):
         self.field = field
         self.value = value
         self.problem = problem
-        super().__init__(f"{source}: {field}: {problem} (got {value!r})", vi=vi)
+        # a missing field has no value to show
+        got = "" if value is None else f" (got {value!r})"
+        super().__init__(f"{source}: {field}: {problem}{got}", vi=vi)
 
 
 class OutsideCalendar(DondocError, ValueError):

@@ -148,7 +148,7 @@ def grouped(items: Iterable[Item], limit: int | None = None) -> list[GroupRow]:
     counts: dict[Group, int] = {}
     oldest: dict[Group, date] = {}
     for item in items:
-        units.setdefault(item.group, set()).add(item.unit)
+        units.setdefault(item.group, set()).add(item.asked.code)
         counts[item.group] = counts.get(item.group, 0) + 1
         oldest[item.group] = min(oldest.get(item.group, item.effective_due), item.effective_due)
     rows = [
@@ -170,8 +170,9 @@ def grouped(items: Iterable[Item], limit: int | None = None) -> list[GroupRow]:
 
 
 def too_many(items: Collection[Item]) -> bool:
-    """Whether the items, or their late units, are too many for a letter to name one by one."""
-    return len(items) > MAX_LISTED_ITEMS or len({item.unit for item in items}) > MAX_LISTED_UNITS
+    """Whether the items, or the units holding them, are too many for a letter to name one by
+    one."""
+    return len(items) > MAX_LISTED_ITEMS or len({i.asked for i in items}) > MAX_LISTED_UNITS
 
 
 def context(
@@ -182,21 +183,23 @@ def context(
     calendar: WorkCalendar,
     kind: str | None = None,
 ) -> dict[str, Any]:
-    """What the Word and HTML templates fill in: the late units with their counts, or, beyond
-    `DISPATCH_ROWS` units, the bodies above them with counts; and the appendix's name
-    (`kind`: the run's, in the files' names; None for the chase)."""
+    """What the Word and HTML templates fill in: the late units (those holding the late work
+    on the day) with their counts, or, beyond `DISPATCH_ROWS` units, the bodies above them
+    with counts; and the appendix's name (`kind`: the run's, in the files' names; None for the
+    chase). It is issued by the units holding the issuer's and lead office's roles on the day;
+    it follows up the directive's document, of the body that issued it."""
     deadline = calendar.add_working_days(day, NEW_DEADLINE_WORKING_DAYS)
     number = f"số {info.number}/{info.symbol}" if info.number else f"/{info.symbol}"
     short = subject_phrase(info.subject)
-    lead_office = info.symbol.rsplit("-", 1)[-1]
+    lead_office = info.dispatch_symbol.rsplit("-", 1)[-1]
     reference = (
         f"Thực hiện Công văn {number} {_document_date(info.document_date)} của "
-        f"{info.issuer_name} về việc {short}, đến ngày {day_text(day)}, "
+        f"{info.document_issuer} về việc {short}, đến ngày {day_text(day)}, "
     )
     values: dict[str, Any] = {
         "issuer_parent": info.issuer_parent.upper(),
         "issuer": info.issuer_name.upper(),
-        "symbol": info.symbol,
+        "symbol": info.dispatch_symbol,
         "subject": f"V/v đôn đốc thực hiện {short}",
         "place_and_date": place_and_date(info.issuer_name, day),
         "filename": filename(info, day, kind),
@@ -206,7 +209,7 @@ def context(
         "signer": signer_of(info.signed_by, info.issuer_kind),
         "deadline": deadline,
     }
-    late = len({item.unit for item in items})
+    late = len({item.asked for item in items})
     if late > DISPATCH_ROWS:
         groups = grouped(items, DISPATCH_ROWS - 1)
         return values | {
@@ -301,9 +304,9 @@ def _status(item: Item, day: date) -> str:
 
 def appendix_xlsx(items: Iterable[Item], *, day: date, title: str, caption: str) -> bytes:
     """Every item, by body above its unit, unit and due date in Vietnamese order, with its
-    status and days late on `day`, as a workbook written row by row (openpyxl's write-only
-    mode), under a title and a caption saying what it accompanies; A4 landscape, the
-    heading repeated on every page."""
+    unit (and the one holding its work on `day`, once it has closed), status and days late,
+    as a workbook written row by row (openpyxl's write-only mode), under a title and a
+    caption saying what it accompanies; A4 landscape, the heading repeated on every page."""
     keys: dict[str, bytes] = {}
 
     def key(name: str) -> bytes:
@@ -323,7 +326,7 @@ def appendix_xlsx(items: Iterable[Item], *, day: date, title: str, caption: str)
             i.period,
         ),
     )
-    bodies = any(item.group.code != item.unit for item in ordered)
+    bodies = any(item.group.code != item.asked.code for item in ordered)
     columns = [APPENDIX_COLUMNS[0], *([APPENDIX_GROUP] if bodies else []), *APPENDIX_COLUMNS[1:]]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Phụ lục")
@@ -347,7 +350,7 @@ def appendix_xlsx(items: Iterable[Item], *, day: date, title: str, caption: str)
         late = (day - item.effective_due).days
         texts = (
             *([item.group.name] if bodies else []),
-            item.unit_name,
+            item.owed_by,
             item.requirement,
             item.title,
             period_words(item.period),
@@ -368,7 +371,7 @@ def appendix(info: DirectiveInfo, items: list[Item], *, day: date) -> bytes:
         day=day,
         title="DANH SÁCH CÁC ĐƠN VỊ CHƯA HOÀN THÀNH NHIỆM VỤ",
         caption=(
-            f"(Kèm theo Công văn số      /{info.symbol} ngày {day_text(day)} "
+            f"(Kèm theo Công văn số      /{info.dispatch_symbol} ngày {day_text(day)} "
             f"của {info.issuer_name})"
         ),
     )

@@ -20,6 +20,7 @@ from models.storage.chase import (
     Recipient,
     Rendered,
     Summary,
+    late_units,
 )
 from notifications import dispatch
 from notifications.templating import environment
@@ -41,8 +42,8 @@ class Section:
 
     @property
     def units(self) -> int:
-        """How many late units the section is about."""
-        return len({item.unit for item in self.items})
+        """How many late units (holding the items on the day) the section is about."""
+        return len({item.asked for item in self.items})
 
 
 def _by_directive(items: list[Item]) -> dict[str, list[Item]]:
@@ -53,8 +54,19 @@ def _by_directive(items: list[Item]) -> dict[str, list[Item]]:
 
 
 def section_appendix(template: str, day: date) -> str:
-    """The workbook listing a grouped section's units and items, when no dispatch does."""
+    """The workbook listing a grouped section's units and items that no dispatch lists."""
     return f"danh-sach-{template}-{day.isoformat()}.xlsx"
+
+
+def urged(items: list[Item]) -> list[Item]:
+    """The items an urging dispatch asks for: those whose work a unit holds on the day (not
+    those of a unit closed with no successor, which no one can be urged to do)."""
+    return [item for item in items if item.holder is not None]
+
+
+def _unlisted(items: list[Item]) -> list[Item]:
+    """The items of a section that no dispatch's appendix lists."""
+    return [i for i in items if i.holder is None] if items[0].step.dispatch else items
 
 
 def _section(template: str, items: list[Item], day: date) -> Section:
@@ -63,11 +75,12 @@ def _section(template: str, items: list[Item], day: date) -> Section:
             items, key=lambda i: (sort_key(i.unit_name), i.effective_due, i.requirement, i.period)
         )
         return Section(template, ordered, [], [])
-    if items[0].step.dispatch:  # each dispatch's appendix lists its items
-        directives = _by_directive(items).values()
+    appendices = []
+    if items[0].step.dispatch:  # each dispatch's appendix lists the items it urges
+        directives = _by_directive(urged(items)).values()
         appendices = [dispatch.appendix_filename(d[0].info, day, None) for d in directives]
-    else:
-        appendices = [section_appendix(template, day)]
+    if _unlisted(items):
+        appendices.append(section_appendix(template, day))
     return Section(template, items, dispatch.grouped(items), appendices)
 
 
@@ -89,11 +102,11 @@ def sections(letter: Letter, day: date) -> list[Section]:
 def _drafts(
     items: list[Item], day: date, calendar: WorkCalendar, kind: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Attachment]]:
-    """One urging dispatch per directive of the items: its values, its Word document and its
-    appendix (`kind`: the run's, in the files' names)."""
+    """One urging dispatch per directive of the items it urges (see `urged`): its values, its
+    Word document and its appendix (`kind`: the run's, in the files' names)."""
     drafts: list[dict[str, Any]] = []
     attachments: list[Attachment] = []
-    for group in _by_directive(items).values():
+    for group in _by_directive(urged(items)).values():
         info = group[0].info
         values = dispatch.context(info, group, day=day, calendar=calendar, kind=kind)
         drafts.append(values)
@@ -120,14 +133,14 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
                 values, files = _drafts(section.items, day, calendar)
                 drafts += values
                 attachments += files
-            if section.appendices == [section_appendix(section.template, day)]:
+            if section_appendix(section.template, day) in section.appendices:
                 content = dispatch.appendix_xlsx(
-                    section.items,
+                    _unlisted(section.items),
                     day=day,
                     title="DANH SÁCH CÁC ĐƠN VỊ CHƯA HOÀN THÀNH NHIỆM VỤ",
                     caption=f"(Kèm theo thư đôn đốc ngày {day_text(day)} của dondoc)",
                 )
-                attachments.append(Attachment(section.appendices[0], dispatch.XLSX, content))
+                attachments.append(Attachment(section.appendices[-1], dispatch.XLSX, content))
         context = {"recipient": letter.recipient, "day": day, "sections": parts, "drafts": drafts}
         count = len({item.obligation_id for item in letter.items})
         subject = f"[dondoc] Đôn đốc thực hiện nhiệm vụ: {count} việc cần xử lý ({day_text(day)})"
@@ -144,19 +157,21 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
 def summary_renderer(calendar: WorkCalendar) -> Callable[[Summary, Recipient, date], Rendered]:
     """Renders the monthly summary of one directive for one of its leadership's addresses:
     the late units worst first (for more than `dispatch.DISPATCH_ROWS`, the bodies above
-    them with counts), with the urging dispatch attached and shown."""
+    them with counts), with the urging dispatch attached and shown, and the units closed
+    with no successor whose work no one can be urged to do."""
 
     def render(summary: Summary, to: Recipient, day: date) -> Rendered:
         env = environment()
         drafts, attachments = _drafts(summary.items, day, calendar, SUMMARY_STEP.key)
-        (draft,) = drafts
+        stranded = [item for item in summary.items if item.holder is None]
         context = {
             "recipient": to,
             "day": day,
             "info": summary.info,
             "late": summary.late,
             "overdue": len(summary.items),
-            "draft": draft,
+            "draft": drafts[0] if drafts else None,
+            "stranded": late_units(stranded),
         }
         return Rendered(
             subject=(

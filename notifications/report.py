@@ -185,7 +185,7 @@ def report_context(c: Consolidation, appendix: str) -> dict[str, Any]:
         "place_and_date": place_and_date(c.issuer.name, c.as_of),
         "heading": heading(c),
         "asked": (
-            f"Thực hiện {c.document} của {c.issuer.name} về việc {subject_phrase(c.subject)}, "
+            f"Thực hiện {c.document} của {c.issued_by} về việc {subject_phrase(c.subject)}, "
             f"các đơn vị được giao nhiệm vụ {c.requirement}: {c.title}. Kỳ báo cáo {period}"
             f"{span}{due}. {c.lead.name} tổng hợp kết quả đến ngày {day_text(c.as_of)} "
             "như sau:"
@@ -324,7 +324,7 @@ def _summary_sheet(sheet: Worksheet, c: Consolidation) -> None:
         "BÁO CÁO TỔNG HỢP",
         heading(c),
         f"Nhiệm vụ {c.requirement}: {c.title}",
-        f"Theo {c.document} của {c.issuer.name}",
+        f"Theo {c.document} của {c.issued_by}",
         f"Số liệu đến ngày {day_text(c.as_of)}",
     ]
     for row, text in enumerate(lines, start=1):

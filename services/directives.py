@@ -11,6 +11,7 @@ from models.rules.ladder import check_templates
 from models.storage import publishing, queries
 from models.storage.publishing import Handover as Handover
 from models.storage.publishing import OpenReport as OpenReport
+from models.storage.publishing import Preview as Preview
 from models.storage.publishing import PublishReport as PublishReport
 from models.storage.queries import DirectivePublic
 from models.storage.queries import OpenWork as OpenWork
@@ -49,6 +50,24 @@ def publish(
         calendar=settings.calendar(),
         horizon_days=settings.open_horizon_days,
         channel=channel,
+    )
+
+
+def preview(
+    settings: Settings, spec: DirectiveSpec, *, source: str, actor: str, as_of: date, now: datetime
+) -> Preview:
+    """What `publish` would create with the same arguments, per requirement and unit kind, or
+    its refusal, with nothing written (but a denial, which is recorded)."""
+    check_templates(spec.template_references(), step_templates(), source)
+    return publishing.preview(
+        settings.engine(),
+        spec,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        horizon_days=settings.open_horizon_days,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from models.storage import queries
 from models.storage.queries import ObligationFilter as ObligationFilter
 from models.storage.queries import ObligationPublic as ObligationPublic
+from models.storage.queries import Page
 from services.settings import Settings
 
 
@@ -27,9 +28,14 @@ def stream_obligations(
     )
 
 
-def count_obligations(settings: Settings, *, day: date, where: ObligationFilter) -> int:
-    """How many obligations `where` selects as of `day`."""
-    return queries.count_obligations(settings.engine(), on=settings.status_day(day), where=where)
+def obligation_page(
+    settings: Settings, *, day: date, where: ObligationFilter, limit: int, offset: int = 0
+) -> Page:
+    """The page `stream_obligations` gives with this `limit` and `offset`, and how many
+    obligations `where` selects in all as of `day`, in one read of the database."""
+    return queries.obligation_page(
+        settings.engine(), on=settings.status_day(day), where=where, limit=limit, offset=offset
+    )
 
 
 def compliance(settings: Settings, *, day: date) -> list[tuple[str, str, str, str, int]]:

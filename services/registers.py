@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from models.files.directive_form import register_lists
 from models.files.registry import (
     SYSTEM_ACTOR,
     ActorRow,
@@ -18,6 +19,12 @@ from models.storage import publishing, reference
 from models.storage.db import transaction
 from models.storage.publishing import Handover
 from services.settings import Settings
+
+
+def form_lists(settings: Settings) -> dict[str, list[str]]:
+    """What the publishing form offers of the unit register: its offices and kinds of unit."""
+    with transaction(settings.engine(), writes=False) as conn:
+        return register_lists(reference.load_units(conn))
 
 
 def _unit_codes(settings: Settings) -> set[str]:

@@ -12,7 +12,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from models.errors import InputError
-from models.files.calendar import read_calendar
 from models.files.holiday_cache import default_directory, package_days
 from models.rules.ladder import DEFAULT_LADDER, Ladder
 from models.rules.status import Day
@@ -158,6 +157,9 @@ class Settings(BaseSettings):
         """Vietnam's working days, with the local override file if one is configured."""
         if self.calendar_overrides is None:
             return WorkCalendar(package=self.package_days())
+        # the override file is YAML: its reader is loaded only where one is configured
+        from models.files.calendar import read_calendar
+
         return read_calendar(self.calendar_overrides, package=self.package_days())
 
 

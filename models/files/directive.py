@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.errors import InputError
+from models.files.directive_words import error_lines, path_loc, place
 from models.files.textfiles import read_yaml
 from models.rules import lengths
 from models.rules.deliverable import TRIMMED, Deliverable, Strict, canonical_json, nfc
@@ -162,6 +163,11 @@ class Document(Strict):
         return not self.number
 
 
+def document_day(value: str) -> date:
+    """A document's day: its date, or the first of its month while the day is blank."""
+    return date.fromisoformat(value if len(value) == 10 else f"{value}-01")
+
+
 class Window(Strict):
     """The days the directive is in force; `until` may be left open."""
 
@@ -293,6 +299,12 @@ def _first_repeat(items: list[str]) -> tuple[int, int] | None:
     return None
 
 
+def _vi(spec: DirectiveSpec, field: str, problem: str) -> str:
+    """A Vietnamese line on a field of a validated directive: its place in words, then what is
+    wrong with it."""
+    return f"{place(path_loc(field), spec.model_dump(mode='json', by_alias=True))}: {problem}."
+
+
 def _check_unique(spec: DirectiveSpec, source: str) -> None:
     """Requirement codes, and each requirement's figure keys, must not repeat."""
     repeat = _first_repeat([r.code for r in spec.requirements])
@@ -303,6 +315,7 @@ def _check_unique(spec: DirectiveSpec, source: str) -> None:
             f"requirements[{again}].code",
             spec.requirements[again].code,
             f"repeats requirements[{first}].code",
+            vi=_vi(spec, f"requirements[{again}].code", f"trùng mã với nhiệm vụ {first + 1}"),
         )
     for i, req in enumerate(spec.requirements):
         repeat = _first_repeat([f.key for f in req.what.figures])
@@ -313,23 +326,36 @@ def _check_unique(spec: DirectiveSpec, source: str) -> None:
                 f"requirements[{i}].what.figures[{again}].key",
                 req.what.figures[again].key,
                 f"repeats requirements[{i}].what.figures[{first}].key",
+                vi=_vi(
+                    spec,
+                    f"requirements[{i}].what.figures[{again}].key",
+                    f"trùng mã với chỉ tiêu {first + 1}",
+                ),
             )
 
 
-def _check_characters(value: Any, source: str, path: str = "") -> None:
-    """Refuse a key or text anywhere in the loaded data that holds a control character."""
+def _check_characters(value: Any, source: str, path: str = "", data: Any = None) -> None:
+    """Refuse a key or text anywhere in the loaded `data` that holds a control character."""
+    data = value if data is None else data
     if isinstance(value, str):
         char = control_character(value)
         if char is not None:
-            raise InputError(source, path or "(file)", value, character_problem(char))
+            raise InputError(
+                source,
+                path or "(file)",
+                value,
+                character_problem(char),
+                vi=f"{place(path_loc(path), data)}: có ký tự điều khiển U+{ord(char):04X}, "
+                "không được phép.",
+            )
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_characters(item, source, f"{path}[{i}]")
+            _check_characters(item, source, f"{path}[{i}]", data)
     elif isinstance(value, dict):
         for key, item in value.items():
             at = _key_path(path, key)
-            _check_characters(key, source, at)
-            _check_characters(item, source, at)
+            _check_characters(key, source, at, data)
+            _check_characters(item, source, at, data)
 
 
 def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
@@ -350,6 +376,12 @@ def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
                 who.model_dump(exclude_defaults=True),
                 "a consolidating requirement is owed by one unit alone, the one its sources "
                 f"are handed to (the lead office {spec.lead} unless they name another)",
+                vi=_vi(
+                    spec,
+                    f"requirements[{i}].who",
+                    "nhiệm vụ tổng hợp chỉ do một đơn vị thực hiện, đơn vị nhận báo cáo của các "
+                    f"nhiệm vụ nó tổng hợp (cơ quan chủ trì {spec.lead} nếu không nêu đơn vị khác)",
+                ),
             )
         (owner,) = who.units
         for j, code in enumerate(req.consolidates):
@@ -357,9 +389,20 @@ def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
             found = by_code.get(code)
             if found is None or found is req:
                 problem = "is the requirement itself" if found else "names no other requirement"
-                raise InputError(source, where, code, problem)
+                words = "là chính nhiệm vụ này" if found else "không phải mã của nhiệm vụ nào khác"
+                raise InputError(
+                    source, where, code, problem, vi=_vi(spec, where, f"«{code}» {words}")
+                )
             if not (found.what.figures or found.what.narrative):
-                raise InputError(source, where, code, "asks for no figures or narrative to sum")
+                raise InputError(
+                    source,
+                    where,
+                    code,
+                    "asks for no figures or narrative to sum",
+                    vi=_vi(
+                        spec, where, f"nhiệm vụ {code} không có chỉ tiêu hay nội dung để tổng hợp"
+                    ),
+                )
             theirs = {(s.cadence, s.convention) for s in found.schedule}
             for schedule in req.schedule:
                 if (schedule.cadence, schedule.convention) not in theirs:
@@ -369,6 +412,12 @@ def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
                         code,
                         f"has no {schedule.cadence.value} ({schedule.convention.value}) "
                         "schedule to consolidate",
+                        vi=_vi(
+                            spec,
+                            where,
+                            f"nhiệm vụ {code} không có lịch báo cáo {schedule.cadence.value} "
+                            f"({schedule.convention.value}) để tổng hợp",
+                        ),
                     )
             recipient = found.to or spec.lead
             if recipient != owner:
@@ -377,6 +426,12 @@ def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
                     where,
                     code,
                     f"is handed to {recipient}, not to {owner}, which owes this consolidation",
+                    vi=_vi(
+                        spec,
+                        where,
+                        f"nhiệm vụ {code} nộp cho {recipient}, không phải cho {owner}, đơn vị "
+                        "thực hiện nhiệm vụ tổng hợp này",
+                    ),
                 )
         cycle = _cycle(by_code, req.code)
         if cycle:
@@ -385,6 +440,11 @@ def _check_consolidates(spec: DirectiveSpec, source: str) -> None:
                 f"requirements[{i}].consolidates",
                 req.consolidates,
                 f"sums itself up through {' → '.join(cycle)}",
+                vi=_vi(
+                    spec,
+                    f"requirements[{i}].consolidates",
+                    f"tự tổng hợp chính mình qua {' → '.join(cycle)}",
+                ),
             )
 
 
@@ -425,6 +485,12 @@ def _check_once_dates(spec: DirectiveSpec, source: str) -> None:
                     f"requirements[{i}].schedule[{j}].due.date",
                     due.date.isoformat(),
                     f"is outside the directive's effective window, {window}",
+                    vi=_vi(
+                        spec,
+                        f"requirements[{i}].schedule[{j}].due.date",
+                        f"ngày {due.date.isoformat()} nằm ngoài thời gian hiệu lực của chỉ thị "
+                        f"({window})",
+                    ),
                 )
 
 
@@ -446,7 +512,13 @@ def parse_directive(data: Any, source: str) -> DirectiveSpec:
                 for e in errors[1:]
             )
             problem += f" — also: {others}"
-        raise InputError(source, field_path(first["loc"], data), _value(first), problem) from None
+        raise InputError(
+            source,
+            field_path(first["loc"], data),
+            _value(first),
+            problem,
+            vi=error_lines(errors, data),
+        ) from None
     _check_unique(spec, source)
     _check_once_dates(spec, source)
     _check_consolidates(spec, source)

@@ -130,13 +130,15 @@ class Office:
 
 @dataclass(frozen=True, slots=True)
 class Consolidation:
-    """The consolidated report of one requirement and period, as of a day."""
+    """The consolidated report of one requirement and period, as of a day: made by the units
+    holding the lead office's and the issuer's roles that day, named as they were then."""
 
     directive: str  # code
     subject: str  # the directive document's subject line
     document: str  # "Công văn số …/UBND-VHTT ngày …" as far as it is known
-    issuer: Office  # who issued the directive (and receives the report)
-    lead: Office  # who consolidates and signs
+    issued_by: str  # the body that issued that document, as named on its date
+    issuer: Office  # who holds the issuer's role on the day (and receives the report)
+    lead: Office  # who holds the lead office's role on the day: consolidates and signs
     requirement: str
     title: str
     period: PeriodInfo

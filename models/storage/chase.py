@@ -21,17 +21,18 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.collector import paused_gc
 from models.errors import Failures
-from models.files.directive import DirectiveSpec, RequirementSpec
-from models.files.registry import SYSTEM_ACTOR
+from models.files.directive import DirectiveSpec, RequirementSpec, document_day
+from models.files.registry import SYSTEM_ACTOR, UnitRow, heir_on, histories, version_on
 from models.rules.ladder import CHASEABLE, Cycle, Step, check_templates, due_step
 from models.rules.obligation import State, decide_chase
 from models.rules.status import Day
 from models.rules.vietnamese import sort_key
 from models.rules.workdays import WorkCalendar, local_date
-from models.storage.db import paused_gc
 from models.storage.ledger import STATE_SELECT, Planned, append_many, state_from
 from models.storage.queries import status_as_of
+from models.storage.reference import load_units, load_versions
 from models.storage.tables import (
     ACTOR,
     ATTACHMENT,
@@ -40,7 +41,6 @@ from models.storage.tables import (
     MESSAGE,
     OBLIGATION,
     REQUIREMENT,
-    UNIT,
 )
 
 # Told to the unit at the next run after a return, with the reason; not a rung of a ladder.
@@ -60,24 +60,30 @@ _new = tuple.__new__
 
 @dataclass(frozen=True, slots=True)
 class DirectiveInfo:
-    """What a letter or an urging dispatch says about the directive being chased."""
+    """What a letter or an urging dispatch made on a day says about the directive being
+    chased: its document (the body that issued it as named then), and who issues and
+    receives what is made that day, the units holding the issuer's and the lead office's
+    roles on the day (their successors once they have closed), as named that day."""
 
     code: str
     number: str | None
-    symbol: str
+    symbol: str  # the document's
     document_date: str
     subject: str
-    signed_by: str | None
+    document_issuer: str  # the document's issuer as named on the document's date
+    signed_by: str | None  # the document's signer; None once another unit holds its role
     issuer_name: str
     issuer_parent: str  # the body above the issuer, "" if none
     issuer_kind: str
     lead_name: str
+    dispatch_symbol: str  # the document's symbol, with the lead office's sign of the day
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """The body a dispatch to many late units addresses instead of each of them: a late
-    unit's ancestor just under the issuer, from the register's parent links."""
+    """A unit by its code and name: the body a dispatch to many late units addresses instead
+    of each of them (a late unit's ancestor just under the issuer, from the register's parent
+    links), or the unit holding a late unit's work on the day."""
 
     code: str
     name: str
@@ -92,7 +98,7 @@ class Item(NamedTuple):
     subject: str
     requirement: str
     title: str
-    unit: str
+    unit: str  # the unit that owes it
     unit_name: str
     period: str
     effective_due: date
@@ -100,7 +106,26 @@ class Item(NamedTuple):
     reason: str | None  # the return's reason, for a return notice
     state: State
     info: DirectiveInfo
-    group: Group
+    group: Group  # the body under the issuer of the unit it is asked of (see `asked`)
+    # who holds the unit's work on the day: the unit, or its successor once it has closed;
+    # None for a unit closed with no successor
+    holder: Group | None
+
+    @property
+    def owed_by(self) -> str:
+        """The unit as a letter names the item: with the unit that now holds its work once the
+        unit has closed, or saying that no one does."""
+        if self.holder is None:
+            return f"{self.unit_name} (đã giải thể, không có đơn vị kế thừa)"
+        if self.holder.code == self.unit:
+            return self.unit_name
+        return f"{self.unit_name} (đơn vị kế thừa: {self.holder.name})"
+
+    @property
+    def asked(self) -> Group:
+        """Whom the item is asked of on the day: the unit holding its work or, when no one
+        does, the closed unit itself, named as such."""
+        return self.holder or Group(self.unit, self.owed_by)
 
     @property
     def key(self) -> str:
@@ -232,7 +257,42 @@ def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> 
 
 
 # What the items of one requirement share (see `_Reader.requirement`).
-_Shared = tuple[str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group]]]
+_Shared = tuple[
+    str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group, Group | None]]
+]
+
+
+class Register:
+    """The unit register as a run on `day` reads it, once: each unit as named on a day (the
+    version then in force), and who holds its work and role on `day` (see `heir_on`)."""
+
+    def __init__(self, conn: Connection, day: date) -> None:
+        self.day = day
+        self.units = {unit.code: unit for unit in load_units(conn)}
+        earlier = load_versions(conn)  # a few rows: the units that continued under their code
+        continued = {version.code for version in earlier}
+        self.versions = histories(
+            (self.units[code] for code in continued if code in self.units), earlier
+        )
+        self.holders: dict[str, UnitRow | None] = {}
+
+    def named(self, code: str, day: date | None = None) -> UnitRow:
+        """Unit `code` as named on `day` (the run's by default)."""
+        versions = self.versions.get(code)
+        return self.units[code] if versions is None else version_on(versions, day or self.day)
+
+    def holder(self, code: str) -> UnitRow | None:
+        """Who holds unit `code`'s work and role on the run's day, as named that day: the unit
+        while it exists, then its successor; None once it has closed with no successor."""
+        if code not in self.holders:
+            heir = heir_on(self.units, self.units[code], self.day)
+            self.holders[code] = None if heir is None else self.named(heir.code)
+        return self.holders[code]
+
+    def holding(self, code: str) -> UnitRow:
+        """The holder of unit `code`'s role on the run's day, or the unit itself, as last
+        named, if no one holds it (what is made then still says whose role it was)."""
+        return self.holder(code) or self.named(code)
 
 
 class _Reader:
@@ -241,15 +301,17 @@ class _Reader:
     directive's issuer, is one shared tuple each, found once: a national run builds tens of
     thousands of items from a few requirements and ten thousand units."""
 
-    def __init__(self, conn: Connection, failures: Failures) -> None:
+    def __init__(self, conn: Connection, day: date, failures: Failures) -> None:
         self.documents = _documents(conn, failures)
-        self.units = _units(conn)
+        self.register = Register(conn, day)
+        self.units = self.register.units
         self.group = grouper(self.units)
         self.infos: dict[str, DirectiveInfo] = {}
         self.periods: dict[str, str] = {}
         self.requirements: dict[int, _Shared] = {}
-        # per issuer, per unit: the unit's code, name and group under that issuer
-        self.unit_parts: dict[str, dict[str, tuple[str, str, Group]]] = {}
+        # per issuer, per unit: the unit's code, name, group under that issuer and holder
+        self.unit_parts: dict[str, dict[str, tuple[str, str, Group, Group | None]]] = {}
+        self.holders: dict[str, Group] = {}
 
     def owed(self, only: sa.ColumnElement[bool]) -> sa.Select[Any]:
         """The obligations of the published directives that `only` selects, in id order, as
@@ -269,24 +331,37 @@ class _Reader:
     def info(self, code: str) -> DirectiveInfo:
         info = self.infos.get(code)
         if info is None:
-            info = self.infos[code] = _info(self.documents.directives[code], self.units)
+            info = self.infos[code] = _info(self.documents.directives[code], self.register)
         return info
 
     def requirement(self, requirement_id: int) -> _Shared:
         """What the items of a requirement share: its directive's code and subject, its code
-        and title, the directive's info and issuer, and the parts of units under that issuer."""
+        and title, the directive's info, the unit holding its issuer's role, and the parts of
+        units under that holder."""
         code, requirement = self.documents.requirements[requirement_id]
         document = self.documents.directives[code].document
+        issuer = self.register.holding(document.issuer).code
         shared = self.requirements[requirement_id] = (
             code,
             document.subject,
             requirement.code,
             requirement.title,
             self.info(code),
-            document.issuer,
-            self.unit_parts.setdefault(document.issuer, {}),
+            issuer,
+            self.unit_parts.setdefault(issuer, {}),
         )
         return shared
+
+    def holder(self, code: str) -> Group | None:
+        """Who holds unit `code`'s work on the run's day (None if no one does), one `Group`
+        per holder."""
+        holding = self.register.holder(code)
+        if holding is None:
+            return None
+        found = self.holders.get(holding.code)
+        if found is None:
+            found = self.holders[holding.code] = Group(holding.code, holding.name)
+        return found
 
     def item(self, row: Owed, step: Step, reason: str | None) -> Item:
         shared = self.requirements.get(row.requirement_id) or self.requirement(row.requirement_id)
@@ -294,8 +369,14 @@ class _Reader:
         unit = parts.get(row.unit_code)
         if unit is None:
             found = self.units[row.unit_code]
-            unit = parts[row.unit_code] = (found.code, found.name, self.group(found.code, issuer))
-        unit_code, unit_name, group = unit
+            holder = self.holder(found.code)
+            unit = parts[row.unit_code] = (
+                found.code,
+                found.name,
+                self.group((holder.code if holder else found.code), issuer),
+                holder,
+            )
+        unit_code, unit_name, group, holder = unit
         period = self.periods.setdefault(row.period_key, row.period_key)
         return _new(
             Item,
@@ -314,6 +395,7 @@ class _Reader:
                 row.state,
                 info,
                 group,
+                holder,
             ),
         )
 
@@ -384,12 +466,6 @@ def _cycle(effective_due: date, history: Sequence[Any]) -> tuple[Cycle, str | No
     return _new(Cycle, (effective_due, returned_on, last_sent)), reason, told
 
 
-def _units(conn: Connection) -> dict[str, Any]:
-    """The unit register, read once per run: names, kinds, parents and addresses."""
-    columns = (UNIT.c.code, UNIT.c.name, UNIT.c.kind, UNIT.c.parent_code, UNIT.c.email)
-    return {r.code: r for r in conn.execute(sa.select(*columns))}
-
-
 def grouper(units: dict[str, Any]) -> Callable[[str, str], Group]:
     """The group of a unit under an issuer: the unit's ancestor just under the nearest body
     that is both the issuer (or one of its ancestors) and an ancestor of the unit; the unit's
@@ -426,20 +502,31 @@ def grouper(units: dict[str, Any]) -> Callable[[str, str], Group]:
     return group
 
 
-def _info(spec: DirectiveSpec, units: dict[str, Any]) -> DirectiveInfo:
-    issuer = units[spec.document.issuer]
-    parent = units.get(issuer.parent_code) if issuer.parent_code else None
+def _info(spec: DirectiveSpec, register: Register) -> DirectiveInfo:
+    """The directive's document, and the units holding its issuer's and lead office's roles
+    on the run's day, as named then: the document's signer signs only for its own body, and
+    the lead office's sign in the dispatch's symbol is the holder's ("UBND-VHTT" becomes
+    "UBND-SVHTTDL" once the department holds the district office's role)."""
+    document = spec.document
+    issuer = register.holding(document.issuer)
+    lead = register.holding(spec.lead)
+    parent = issuer.parent_code
+    symbol = document.symbol
+    if lead.code != spec.lead and "-" in symbol:
+        symbol = f"{symbol.rsplit('-', 1)[0]}-{lead.code.rsplit('-', 1)[-1]}"
     return DirectiveInfo(
         code=spec.code,
-        number=spec.document.number,
-        symbol=spec.document.symbol,
-        document_date=spec.document.date,
-        subject=spec.document.subject,
-        signed_by=spec.document.signed_by,
+        number=document.number,
+        symbol=document.symbol,
+        document_date=document.date,
+        subject=document.subject,
+        document_issuer=register.named(document.issuer, document_day(document.date)).name,
+        signed_by=document.signed_by if issuer.code == document.issuer else None,
         issuer_name=issuer.name,
-        issuer_parent=parent.name if parent else "",
+        issuer_parent=register.named(parent).name if parent in register.units else "",
         issuer_kind=issuer.kind,
-        lead_name=units[spec.lead].name,
+        lead_name=lead.name,
+        dispatch_symbol=symbol,
     )
 
 
@@ -461,7 +548,7 @@ def plan(
     if only is None and not calendar.is_working_day(day):
         return ChasePlan(day, working_day=False)
     result = ChasePlan(day, working_day=calendar.is_working_day(day))
-    reader = _Reader(conn, result.failed)
+    reader = _Reader(conn, day, result.failed)
     ladders = reader.documents.ladders(default_ladder)
     limit = reach(ladders, day, calendar)
     rows = list(_read(conn, reader.owed(sa.and_(*_owed(limit, only)))))
@@ -497,7 +584,7 @@ def plan(
         code: (spec.lead, spec.document.issuer)
         for code, spec in reader.documents.directives.items()
     }
-    _address(conn, result, owners, reader.units)
+    _address(conn, result, owners, reader.register)
     return result
 
 
@@ -512,8 +599,11 @@ def _check_step_templates(found: ChasePlan, templates: Collection[str]) -> None:
             check_templates(sorted(references), templates, f"chase: {directive}")
 
 
-def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[Recipient]]:
-    """Who hears for a unit: its own e-mail, then its staff's, from the registers."""
+def _addresses(
+    conn: Connection, register: Register
+) -> tuple[Callable[[str], list[Recipient]], dict[str, list[Recipient]]]:
+    """Who hears for a unit: its own e-mail, under its name of the run's day, then its
+    staff's; and each unit's staff alone, from the registers."""
     staff: dict[str, list[Recipient]] = defaultdict(list)
     for actor in conn.execute(
         sa.select(ACTOR.c.unit_code, ACTOR.c.full_name, ACTOR.c.email).where(
@@ -527,30 +617,35 @@ def _addresses(conn: Connection, units: dict[str, Any]) -> Callable[[str], list[
     def addresses(code: str) -> list[Recipient]:
         known = found.get(code)
         if known is None:
-            own = units[code].email
-            known = found[code] = [Recipient(own.lower(), units[code].name)] if own else []
+            own = register.units[code].email
+            name = register.named(code).name
+            known = found[code] = [Recipient(own.lower(), name)] if own else []
             known += staff.get(code, [])
         return known
 
-    return addresses
+    return addresses, staff
 
 
 def _address(
     conn: Connection,
     result: ChasePlan,
     owners: dict[str, tuple[str, str]],
-    units: dict[str, Any],
+    register: Register,
 ) -> None:
     """Group the items into one letter per recipient address (`owners`: each directive's
-    lead office and issuer); an item whose target has no address at all is reported as
-    unreachable and left for a later run."""
-    addresses = _addresses(conn, units)
+    lead office and issuer): each goes to the unit holding its target's role on the run's day
+    (the unit, the lead office, the issuer, or the successor of the one that closed), never
+    to a closed unit's own address; a closed unit's items also go to its staff, who alone may
+    still hand in its past work. An item no one can be told of (its target's role held by no
+    one, or by a unit with no address at all, and no staff) is reported as unreachable and
+    left for a later run."""
+    addresses, staff = _addresses(conn, register)
     letters: dict[str, list[Item]] = defaultdict(list)
     names: dict[str, str] = {}
     reachable: list[Item] = []
     missing: set[tuple[str, str, str]] = set()
     # the letters each target's items go into, found at its first item
-    into: dict[str, list[list[Item]]] = {}
+    into: dict[tuple[str, bool], list[list[Item]]] = {}
     for item in result.items:
         to_whom = item.step.to
         if to_whom == "unit":
@@ -558,14 +653,19 @@ def _address(
         else:
             lead, issuer = owners[item.directive]
             target = lead if to_whom == "lead" else issuer
-        found = into.get(target)
+        found = into.get((target, to_whom == "unit"))
         if found is None:
-            to = addresses(target)
+            holder = register.holder(target)
+            to = addresses(holder.code) if holder is not None else []
+            if to_whom == "unit" and (holder is None or holder.code != target):
+                to = [*to, *staff.get(target, [])]
             for recipient in to:
                 names.setdefault(recipient.email, recipient.name)
-            found = into[target] = [letters[recipient.email] for recipient in to]
+            emails = dict.fromkeys(recipient.email for recipient in to)
+            found = into[(target, to_whom == "unit")] = [letters[email] for email in emails]
         if not found:
-            missing.add((target, units[target].name, to_whom))
+            holder = register.holding(target)
+            missing.add((holder.code, holder.name, to_whom))
             continue
         reachable.append(item)
         for letter in found:
@@ -756,8 +856,9 @@ def store_messages(
 
 @dataclass(frozen=True, slots=True)
 class Late:
-    """One unit's overdue obligations under one directive on a day: how many, how many of them
-    were returned for correction, and the oldest due date."""
+    """The overdue obligations a unit holds under one directive on a day (its own, and those of
+    the units it succeeded): how many, how many of them were returned for correction, and the
+    oldest due date."""
 
     unit: str
     unit_name: str
@@ -767,14 +868,15 @@ class Late:
 
 
 def late_units(items: Iterable[Item]) -> list[Late]:
-    """The units of the items with their counts, in the order they first come."""
-    found: dict[str, list[Item]] = {}
+    """The units the items are asked of on the day (each unit, or its successor once it has
+    closed; see `Item.asked`) with their counts, in the order they first come."""
+    found: dict[Group, list[Item]] = {}
     for item in items:
-        found.setdefault(item.unit, []).append(item)
+        found.setdefault(item.asked, []).append(item)
     return [
         Late(
-            unit,
-            owed[0].unit_name,
+            unit.code,
+            unit.name,
             len(owed),
             min(i.effective_due for i in owed),
             sum(i.state.status == "returned" for i in owed),
@@ -805,7 +907,7 @@ def summaries(conn: Connection, *, on: Day, failures: Failures | None = None) ->
     (one query for the items, one for the registers). A directive whose stored text no longer
     reads or whose summary cannot be built is left out, named in `failures`."""
     failures = Failures(SUMMING) if failures is None else failures
-    reader = _Reader(conn, failures)
+    reader = _Reader(conn, on.day, failures)
     by_directive: dict[str, Summary] = {}
     for row in _read(conn, reader.owed(status_as_of(on) == "overdue")):
         code = reader.documents.requirements[row.requirement_id][0]
@@ -816,14 +918,15 @@ def summaries(conn: Connection, *, on: Day, failures: Failures | None = None) ->
             found.items.append(reader.item(row, SUMMARY_STEP, None))
         except Exception as error:  # a directive's broken data stays in that directive
             failures.add(code, error)
-    addresses = _addresses(conn, reader.units)
+    addresses, _ = _addresses(conn, reader.register)
     for code, found in sorted(by_directive.items()):
         with failures.of(code):
             found.late = sorted(
                 late_units(found.items),
                 key=lambda late: (-late.overdue, late.oldest_due, sort_key(late.unit_name)),
             )
-            found.recipients = addresses(reader.documents.directives[code].document.issuer)
+            issuer = reader.register.holder(reader.documents.directives[code].document.issuer)
+            found.recipients = addresses(issuer.code) if issuer is not None else []
     return [found for code, found in sorted(by_directive.items()) if code not in failures]
 
 

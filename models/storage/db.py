@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
@@ -187,20 +186,6 @@ class DriverQuery:
             cursor.execute(compiled.sql, compiled.params(values))
             row = cursor.fetchone()
         return None if row is None else compiled.result(row)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cycle collector while a bulk run builds and writes rows: they hold no
-    reference cycles (reference counting frees them), and collecting hundreds of thousands of
-    young tuples again and again took a fifth of a national publish."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def driver_mark(dialect: Dialect) -> str:

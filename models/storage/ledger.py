@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 
+from models.collector import paused_gc
 from models.errors import (
     ConcurrencyConflict,
     InputError,
@@ -60,7 +61,6 @@ from models.storage.db import (
     converter,
     driver_mark,
     driver_transaction,
-    paused_gc,
     transaction,
 )
 from models.storage.reference import UNIT_BY_CODE, holder_in, unit_or_none

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from models.collector import paused_gc
 from models.errors import (
     ConcurrencyConflict,
     DirectiveFailure,
@@ -29,6 +30,7 @@ from models.errors import (
     Unauthorized,
 )
 from models.files.directive import DirectiveSpec, RequirementSpec, Selector
+from models.files.directive_words import path_loc, place
 from models.files.registry import UnitRow, heir_on
 from models.rules.authz import check_publish
 from models.rules.obligation import (
@@ -42,7 +44,7 @@ from models.rules.obligation import (
 from models.rules.periods import Period, due_date, periods_for
 from models.rules.vietnamese import day_text
 from models.rules.workdays import WorkCalendar
-from models.storage.db import paused_gc, transaction
+from models.storage.db import transaction
 from models.storage.ledger import (
     ATTEMPTS,
     STATE_SELECT,
@@ -278,42 +280,61 @@ def _fresh_ids(conn: Connection, n: int) -> list[int]:
     return list(range(first + 1, first + 1 + n))
 
 
-def _open_requirement(
-    conn: Connection, run: Opening, *, directive: Any, requirement_id: int, req: RequirementSpec
-) -> int:
+def _missing(
+    conn: Connection,
+    run: Opening,
+    *,
+    window: tuple[date, date | None],
+    requirement_id: int | None,
+    req: RequirementSpec,
+) -> Iterator[tuple[Period, date | None, str]]:
+    """Each obligation of `req` that opening its periods would create now: its period, due
+    date and unit (those of a requirement not stored yet, `requirement_id` None, are all
+    missing). Publishing creates these; its preview counts them."""
     existing: set[tuple[str, str]] = set()
     # who holds each period's work: not those whose obligation passed it on or closed
     held: dict[str, set[str]] = {}
-    for unit, key, status in conn.execute(
-        sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key, OBLIGATION.c.status).where(
-            OBLIGATION.c.requirement_id == requirement_id
-        )
-    ):
-        existing.add((unit, key))
-        if status not in PASSED_ON:
-            held.setdefault(key, set()).add(unit)
+    if requirement_id is not None:
+        for unit, key, status in conn.execute(
+            sa.select(OBLIGATION.c.unit_code, OBLIGATION.c.period_key, OBLIGATION.c.status).where(
+                OBLIGATION.c.requirement_id == requirement_id
+            )
+        ):
+            existing.add((unit, key))
+            if status not in PASSED_ON:
+                held.setdefault(key, set()).add(unit)
     obliged = Obliged(req.who, run.units)
+    for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar, held):
+        for unit in owing:
+            if (unit, period.key) not in existing:
+                yield period, due, unit
+
+
+def _open_requirement(
+    conn: Connection, run: Opening, *, directive: Any, requirement_id: int, req: RequirementSpec
+) -> int:
+    code = directive.code
     window = (directive.effective_from, directive.effective_until)
 
     def owed() -> Iterator[New]:
-        """Each missing obligation."""
-        code = directive.code
-        candidates = _candidates(req, obliged, *window, run.opened_by, run.calendar, held)
-        for period, due, owing in candidates:
-            key, start, end = period.key, period.start, period.end
-            text = created_texts(code, req.code, key, start, end, due)
-            for unit in owing:
-                if (unit, key) not in existing:
-                    yield New(
-                        requirement_id,
-                        unit,
-                        key,
-                        start,
-                        end,
-                        due,
-                        created_key(code, req.code, unit, key),
-                        text(unit),
-                    )
+        """Each missing obligation, with its `created` event."""
+        texts: dict[str, Callable[[str], str]] = {}
+        for period, due, unit in _missing(
+            conn, run, window=window, requirement_id=requirement_id, req=req
+        ):
+            key = period.key
+            if key not in texts:
+                texts[key] = created_texts(code, req.code, key, period.start, period.end, due)
+            yield New(
+                requirement_id,
+                unit,
+                key,
+                period.start,
+                period.end,
+                due,
+                created_key(code, req.code, unit, key),
+                texts[key](unit),
+            )
 
     created = 0
     for chunk in _chunks(owed()):
@@ -352,16 +373,25 @@ def _open_directive(conn: Connection, run: Opening, directive: Any) -> OpenRepor
 
 def _check_references(spec: DirectiveSpec, source: str, units: Sequence[UnitRow]) -> None:
     codes = {u.code for u in units}
+    data = spec.model_dump(mode="json", by_alias=True)
     for where, code in spec.unit_references():
         if code not in codes:
-            raise InputError(source, where, code, "names no unit in the register")
-    for i, req in enumerate(spec.requirements):
-        if not any(_selects(req.who, u) for u in units):
             raise InputError(
                 source,
-                f"requirements[{i}].who",
+                where,
+                code,
+                "names no unit in the register",
+                vi=f"{place(path_loc(where), data)}: không có đơn vị mã «{code}» trong danh mục.",
+            )
+    for i, req in enumerate(spec.requirements):
+        if not any(_selects(req.who, u) for u in units):
+            where = f"requirements[{i}].who"
+            raise InputError(
+                source,
+                where,
                 req.who.model_dump(exclude_defaults=True),
                 "selects no unit in the register",
+                vi=f"{place(path_loc(where), data)}: không chọn được đơn vị nào trong danh mục.",
             )
 
 
@@ -378,19 +408,25 @@ def _store_directive(conn: Connection, spec: DirectiveSpec, *, actor: str, now: 
     return directive_id
 
 
-def _directive_row(conn: Connection, code: str) -> Any:
-    return conn.execute(
-        sa.select(
-            DIRECTIVE.c.id,
-            DIRECTIVE.c.code,
-            DIRECTIVE.c.effective_from,
-            DIRECTIVE.c.effective_until,
-            DIRECTIVE.c.source_sha256,
-            DIRECTIVE.c.status,
-        )
-        .where(DIRECTIVE.c.code == code)
-        .with_for_update()
-    ).first()
+def _published_otherwise(spec: DirectiveSpec, source: str) -> Refused:
+    return Refused(
+        f"{source}: directive {spec.code} is already published with other content; a "
+        "revised directive needs a code of its own",
+        vi=f"Mã chỉ thị {spec.code} đã được dùng cho một chỉ thị đã công bố với nội dung khác: "
+        "chỉ thị sửa đổi cần một mã mới.",
+    )
+
+
+def _directive_row(conn: Connection, code: str, *, lock: bool = True) -> Any:
+    query = sa.select(
+        DIRECTIVE.c.id,
+        DIRECTIVE.c.code,
+        DIRECTIVE.c.effective_from,
+        DIRECTIVE.c.effective_until,
+        DIRECTIVE.c.source_sha256,
+        DIRECTIVE.c.status,
+    ).where(DIRECTIVE.c.code == code)
+    return conn.execute(query.with_for_update() if lock else query).first()
 
 
 @contextmanager
@@ -450,10 +486,7 @@ def publish(
                 _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
             elif row.source_sha256 != spec.sha256():
-                raise Refused(
-                    f"{source}: directive {spec.code} is already published with other "
-                    "content; a revised directive needs a code of its own"
-                )
+                raise _published_otherwise(spec, source)
             run = Opening(units, opened_by, calendar, actor, channel, now, progress)
             return PublishReport(spec.code, new, _open_directive(conn, run, row))
 
@@ -463,6 +496,98 @@ def publish(
         # Another publisher stored the same directive meanwhile: now it exists, so this
         # attempt only opens what is missing.
         return attempt()
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRow:
+    """What publishing would create for one requirement and one kind of unit: how many
+    obligations, and the first and last of their due dates (None for standing duties)."""
+
+    requirement: str
+    title: str
+    kind: str
+    obligations: int
+    first_due: date | None
+    last_due: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What publishing a directive would do, computed without writing: whether it is new,
+    and the obligations it would create, per requirement and unit kind."""
+
+    directive: str
+    new: bool
+    rows: list[PreviewRow]
+
+    @property
+    def total(self) -> int:
+        return sum(row.obligations for row in self.rows)
+
+
+def _previewed(conn: Connection, run: Opening, spec: DirectiveSpec, row: Any) -> list[PreviewRow]:
+    """Publishing's own count of the obligations it would create, per requirement (in the
+    directive's order) and unit kind (in the order they come)."""
+    kinds = {u.code: u.kind for u in run.units}
+    stored = {} if row is None else _requirement_ids(conn, row.id)
+    window = (spec.effective.start, spec.effective.until)
+    rows = []
+    for req in spec.requirements:
+        found: dict[str, list[Any]] = {}
+        for _, due, unit in _missing(
+            conn, run, window=window, requirement_id=stored.get(req.code), req=req
+        ):
+            counted = found.setdefault(kinds[unit], [0, None, None])
+            counted[0] += 1
+            if due is not None:
+                counted[1] = due if counted[1] is None else min(counted[1], due)
+                counted[2] = due if counted[2] is None else max(counted[2], due)
+        rows += [
+            PreviewRow(req.code, req.title, kind, n, first, last)
+            for kind, (n, first, last) in found.items()
+        ]
+    return rows
+
+
+def _requirement_ids(conn: Connection, directive_id: int) -> dict[str, int]:
+    return dict(
+        conn.execute(
+            sa.select(REQUIREMENT.c.code, REQUIREMENT.c.id).where(
+                REQUIREMENT.c.directive_id == directive_id
+            )
+        ).all()
+    )
+
+
+def preview(
+    engine: Engine,
+    spec: DirectiveSpec,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    calendar: WorkCalendar,
+    horizon_days: int = 0,
+) -> Preview:
+    """What `publish` would do with the same arguments, without writing (but a denial, which
+    is recorded): the same checks and refusals, and the obligations it would create, counted
+    by the same computation."""
+    with (
+        _denials_recorded(engine, actor, f"directive {spec.code}", now),
+        transaction(engine, writes=False) as conn,
+    ):
+        check_publish(load_actor(conn, actor, source))
+        units = load_units(conn)
+        _check_references(spec, source, units)
+        row = _directive_row(conn, spec.code, lock=False)
+        opened_by = as_of + timedelta(days=horizon_days)
+        if row is None:
+            _check_owed(spec, source, units, opened_by)
+        elif row.source_sha256 != spec.sha256():
+            raise _published_otherwise(spec, source)
+        run = Opening(units, opened_by, calendar, actor, "preview", now)
+        return Preview(spec.code, row is None, _previewed(conn, run, spec, row))
 
 
 def open_periods(

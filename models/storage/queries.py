@@ -3,20 +3,23 @@ outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from models.errors import NotFound
-from models.files.directive import RequirementSpec
 from models.rules.status import RULES, Day
 from models.storage.db import transaction
 from models.storage.tables import DIRECTIVE, MESSAGE, OBLIGATION, REQUIREMENT, UNIT
+
+if TYPE_CHECKING:
+    from models.files.directive import RequirementSpec
 
 # Rows a streamed listing fetches from the database at a time: a server-side cursor's batch
 # on PostgreSQL, a `fetchmany` on SQLite. Memory holds about this many rows, however many match.
@@ -94,9 +97,21 @@ def status_as_of(on: Day) -> sa.ColumnElement[str]:
     return status_expression(OBLIGATION.c.status, OBLIGATION.c.effective_due, on)
 
 
+def _own(on: Day, where: ObligationFilter) -> list[sa.ColumnElement[bool]]:
+    """What `where` asks of an obligation's own columns: its unit, period and status on the
+    day."""
+    chosen: list[sa.ColumnElement[bool]] = []
+    if where.unit is not None:
+        chosen.append(OBLIGATION.c.unit_code == where.unit)
+    if where.period is not None:
+        chosen.append(OBLIGATION.c.period_key == where.period)
+    if where.status is not None:
+        chosen.append(status_as_of(on) == where.status)
+    return chosen
+
+
 def _obligations(on: Day, where: ObligationFilter) -> sa.Select[Any]:
     """The obligations `where` selects, with their status on the day, unordered."""
-    shown = status_as_of(on).label("shown")
     query = (
         sa.select(
             OBLIGATION.c.id,
@@ -105,23 +120,17 @@ def _obligations(on: Day, where: ObligationFilter) -> sa.Select[Any]:
             OBLIGATION.c.unit_code,
             OBLIGATION.c.period_key,
             OBLIGATION.c.effective_due,
-            shown,
+            status_as_of(on).label("shown"),
             OBLIGATION.c.version,
         )
         .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
     )
-    filters: list[Any] = []
+    filters = _own(on, where)
     if where.directive is not None:
         filters.append(DIRECTIVE.c.code == where.directive)
     if where.requirement is not None:
         filters.append(REQUIREMENT.c.code == where.requirement)
-    if where.unit is not None:
-        filters.append(OBLIGATION.c.unit_code == where.unit)
-    if where.period is not None:
-        filters.append(OBLIGATION.c.period_key == where.period)
-    if where.status is not None:
-        filters.append(shown == where.status)
     return query.where(*filters)
 
 
@@ -138,6 +147,29 @@ def _requirements(where: ObligationFilter) -> sa.Select[Any]:
     if where.requirement is not None:
         query = query.where(REQUIREMENT.c.code == where.requirement)
     return query
+
+
+def _selected(on: Day, where: ObligationFilter) -> list[sa.ColumnElement[bool]]:
+    """Everything `where` asks, of the obligation table alone: a directive or requirement as
+    the ids of the requirements it names. Every obligation has its requirement and every
+    requirement its directive (foreign keys that cannot be null), so what these select from
+    the one table is what the listing's joins select: counting it joins nothing."""
+    chosen = _own(on, where)
+    if where.directive is not None or where.requirement is not None:
+        chosen.append(OBLIGATION.c.requirement_id.in_(_requirements(where).order_by(None)))
+    return chosen
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[sa.Connection]:
+    """The listing's read transaction."""
+    with transaction(engine, writes=False) as conn:
+        if conn.dialect.name == "postgresql":
+            # PostgreSQL plans a cursor for reading a tenth of its rows; the listing reads every
+            # one, and the fast-start plan (nested loops, an incremental sort) took 2.5 times as
+            # long over the national data set
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+        yield conn
 
 
 def stream_obligations(
@@ -158,58 +190,81 @@ def stream_obligations(
     every row that matched first. A requirement's periods all end (or, a standing duty's, none
     do), so its order by period end needs no rule for NULLs and each database's index serves
     it. An offset skips whole requirements by their counts."""
+    with _reading(engine) as conn:
+        counts = _counts(conn, on, where) if offset else {}
+        yield from _listing(conn, on, where, limit=limit, offset=offset, counts=counts)
+
+
+class Page(NamedTuple):
+    """One page of the listing, and how many obligations its filter selects in all."""
+
+    rows: list[ObligationPublic]
+    matched: int
+
+
+def obligation_page(
+    engine: Engine, *, on: Day, where: ObligationFilter, limit: int, offset: int = 0
+) -> Page:
+    """The page `stream_obligations` lists with this `limit` and `offset`, and how many
+    obligations `where` selects in all, in one read transaction. A page from the first row
+    that is not full is every match; past the first, the counts the offset skips by add up to
+    them; otherwise one more count, of the obligation table alone."""
+    with _reading(engine) as conn:
+        counts = _counts(conn, on, where) if offset else {}
+        rows = list(_listing(conn, on, where, limit=limit, offset=offset, counts=counts))
+        if offset:
+            return Page(rows, sum(counts.values()))
+        if len(rows) < limit:
+            return Page(rows, len(rows))
+        query = sa.select(sa.func.count()).select_from(OBLIGATION).where(*_selected(on, where))
+        return Page(rows, int(conn.execute(query).scalar_one()))
+
+
+def _listing(
+    conn: sa.Connection,
+    on: Day,
+    where: ObligationFilter,
+    *,
+    limit: int | None,
+    offset: int,
+    counts: dict[int, int],
+) -> Iterator[ObligationPublic]:
+    """The rows `stream_obligations` lists, read on `conn`; an offset skips whole
+    requirements by their `counts`."""
     make = ObligationPublic._make
-    with transaction(engine, writes=False) as conn:
-        if conn.dialect.name == "postgresql":
-            # PostgreSQL plans a cursor for reading a tenth of its rows; the listing reads every
-            # one, and the fast-start plan (nested loops, an incremental sort) took 2.5 times as
-            # long over the national data set
-            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
-        requirements = list(conn.execute(_requirements(where)).scalars())
-        matched = _counts(conn, on, where) if offset else {}
-        left = limit
-        for requirement in requirements:
-            if left == 0:
-                return
-            if offset:
-                here = matched.get(requirement, 0)
-                if offset >= here:
-                    offset -= here
-                    continue
-            query = (
-                _obligations(on, where)
-                .where(OBLIGATION.c.requirement_id == requirement)
-                .order_by(OBLIGATION.c.period_end, OBLIGATION.c.period_key, OBLIGATION.c.unit_code)
-                .limit(left)
-                .offset(offset or None)
-            )
-            offset = 0
-            # yield_per: a server-side cursor on PostgreSQL (psycopg), fetchmany on SQLite
-            for row in conn.execution_options(yield_per=FETCH_ROWS).execute(query):
-                yield make(row)
-                if left is not None:
-                    left -= 1
+    requirements = list(conn.execute(_requirements(where)).scalars())
+    left = limit
+    for requirement in requirements:
+        if left == 0:
+            return
+        if offset:
+            here = counts.get(requirement, 0)
+            if offset >= here:
+                offset -= here
+                continue
+        query = (
+            _obligations(on, where)
+            .where(OBLIGATION.c.requirement_id == requirement)
+            .order_by(OBLIGATION.c.period_end, OBLIGATION.c.period_key, OBLIGATION.c.unit_code)
+            .limit(left)
+            .offset(offset or None)
+        )
+        offset = 0
+        # yield_per: a server-side cursor on PostgreSQL (psycopg), fetchmany on SQLite
+        for row in conn.execution_options(yield_per=FETCH_ROWS).execute(query):
+            yield make(row)
+            if left is not None:
+                left -= 1
 
 
 def _counts(conn: sa.Connection, on: Day, where: ObligationFilter) -> dict[int, int]:
     """How many obligations `where` selects in each requirement that has any."""
-    selected = _obligations(on, where).add_columns(OBLIGATION.c.requirement_id).subquery()
-    query = sa.select(selected.c.requirement_id, sa.func.count()).group_by(
-        selected.c.requirement_id
+    query = (
+        sa.select(OBLIGATION.c.requirement_id, sa.func.count())
+        .where(*_selected(on, where))
+        .group_by(OBLIGATION.c.requirement_id)
     )
     return {requirement: n for requirement, n in conn.execute(query)}
-
-
-def count_obligations(
-    engine: Engine,
-    *,
-    on: Day,
-    where: ObligationFilter,
-) -> int:
-    """How many obligations `where` selects on the day."""
-    query = sa.select(sa.func.count()).select_from(_obligations(on, where).subquery())
-    with transaction(engine, writes=False) as conn:
-        return int(conn.execute(query).scalar_one())
 
 
 def list_obligations(
@@ -324,6 +379,10 @@ def find_obligation(
 
 def requirement_spec(engine: Engine, *, directive: str, requirement: str) -> RequirementSpec:
     """A published requirement as its directive file states it."""
+    # The directive file's models, 0.02 s to load, are loaded by the few callers that read a
+    # requirement back, not by every listing.
+    from models.files.directive import RequirementSpec
+
     query = (
         sa.select(REQUIREMENT.c.spec)
         .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)

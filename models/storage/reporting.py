@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from models.errors import Failures, InputError
-from models.files.directive import DirectiveSpec, RequirementSpec
+from models.files.directive import DirectiveSpec, RequirementSpec, document_day
 from models.rules.consolidation import (
     Consolidation,
     FigureTotal,
@@ -37,7 +37,7 @@ from models.rules.vietnamese import day_text, period_words, sort_key, sorted_vi
 from models.rules.workdays import TIMEZONE
 from models.storage.db import transaction
 from models.storage.queries import status_as_of
-from models.storage.reference import column_on, upsert
+from models.storage.reference import column_on, holder_on, unit_on, upsert
 from models.storage.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
 
 Grouping = Literal["kind", "tag", "parent"]
@@ -366,9 +366,13 @@ def _document(row: Any) -> str:
     return f"Công văn số {number}{when}"
 
 
-def _office(conn: Connection, code: str) -> Office:
-    name = conn.execute(sa.select(UNIT.c.name).where(UNIT.c.code == code)).scalar_one()
-    return Office(code, name)
+def _office(conn: Connection, code: str, day: date) -> Office:
+    """Who holds unit `code`'s role on `day` (the unit, or its successor once it has closed;
+    the unit itself if no one does), as named that day."""
+    holder = holder_on(conn, code, day) or code
+    unit = unit_on(conn, holder, day)
+    assert unit is not None, holder  # a directive names units the register holds
+    return Office(holder, unit.name)
 
 
 def consolidation(
@@ -404,13 +408,15 @@ def consolidation(
         ).all()
         totals = _totals(conn, scope, spec_figures)
         missed = _missed(conn, scope, spec_figures)
-        issuer = _office(conn, scope.row.issuer_code)
-        lead = _office(conn, scope.row.lead_unit_code)
+        issuer = _office(conn, scope.row.issuer_code, on.day)
+        lead = _office(conn, scope.row.lead_unit_code, on.day)
+        issued_by = unit_on(conn, scope.row.issuer_code, document_day(scope.row.document_date))
     (period_info,) = _periods([scope.period])  # one period: its dates are every row's
     return Consolidation(
         directive=directive,
         subject=scope.row.subject,
         document=_document(scope.row),
+        issued_by=issued_by.name if issued_by is not None else issuer.name,
         issuer=issuer,
         lead=lead,
         requirement=requirement,

@@ -10,6 +10,7 @@ once (commit 9fa5262). It holds open, due-soon and overdue obligations and stand
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from typer.testing import Result
 
 import cli.main
 import models.storage.queries
+import services.listing
 from cli.main import app
 from tests.cli.conftest import runner
 
@@ -213,3 +215,24 @@ def test_the_largest_paging_options_either_database_takes_page(listing: Run) -> 
 
 def test_json_has_no_table_cap(listing: Run) -> None:
     assert json.loads(listing("--json", "--limit", "10001").stdout) == _golden()
+
+
+def test_the_listing_runs_with_the_cycle_collector_paused_and_leaves_it_on(
+    listing: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collecting: list[bool] = []
+    for name in ("obligation_page", "stream_obligations"):
+        read = getattr(services.listing, name)
+
+        def spy(*args: Any, read: Any = read, **kwargs: Any) -> Any:
+            collecting.append(gc.isenabled())
+            return read(*args, **kwargs)
+
+        monkeypatch.setattr(services.listing, name, spy)
+    assert gc.isenabled()
+    listing()
+    listing("--json")
+    refused = listing("--limit", "0", ok=False)
+    assert refused.exit_code == 2
+    assert collecting == [False, False]
+    assert gc.isenabled()

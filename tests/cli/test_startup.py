@@ -3,8 +3,8 @@ database, no document library and no validation models, a command that writes no
 loads none of the document libraries, and a command refused on a database set up loads
 neither the migrations, the holidays nor Prefect. A flow's module, which a Prefect worker
 imports to start each run, loads neither the migrations nor the documents. Once the holidays
-package's answers are in the cache, the calendar and the listing load no holidays package.
-Each check runs in a fresh interpreter."""
+package's answers are in the cache, the calendar and the listing load no holidays package, and
+the listing no YAML reader. Each check runs in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -105,7 +105,9 @@ def test_a_calendar_from_a_warm_cache_loads_no_holidays_package(tmp_path: Path) 
     assert "holidays" not in _loaded(build, DONDOC_CACHE_DIR=cache)
 
 
-def test_the_listing_on_a_warm_cache_loads_no_holidays_package(tmp_path: Path) -> None:
+def test_the_listing_on_a_warm_cache_loads_no_holidays_package_and_no_yaml(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     env = {"DONDOC_DATABASE_URL": url, "DONDOC_CACHE_DIR": str(tmp_path / "cache")}
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
@@ -117,4 +119,5 @@ def test_the_listing_on_a_warm_cache_loads_no_holidays_package(tmp_path: Path) -
         "    assert not done.code, done.code"
     )
     assert "holidays" in _loaded(listing, **env)
-    assert "holidays" not in _loaded(listing, **env)
+    # nor the directive files' reader, nor the calendar override file's: none is read
+    assert _loaded(listing, **env).isdisjoint({"holidays", "yaml"})

@@ -26,7 +26,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 import services.access
 from models.rules.status import Day
 from models.storage import ledger
-from models.storage.queries import list_obligations
+from models.storage.queries import list_directives, list_obligations
 from tests.conftest import obligation_id
 from tests.flows.conftest import PrefectStack, paused_form
 
@@ -35,6 +35,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 DESK = "viec-cua-don-vi/viec-cua-don-vi"
 REVIEW = "xet-duyet/cam-xuyen-cchc-2024"
+PUBLISH = "cong-bo-chi-thi/cong-bo-chi-thi"
 AS_OF = date(2024, 3, 10)
 # Headless Chromium as root, kept off the network: the UI only talks to 127.0.0.1.
 CHROMIUM_ARGS = [
@@ -270,4 +271,42 @@ def test_the_officer_sees_the_figures_before_accepting(
     _until(decided, lambda state: state.is_final())
     assert _state(decided).is_completed()
     assert _status(prefect_stack, oid) in ("accepted", "accepted_late")
+    page.close()
+
+
+def test_an_administrator_writes_a_directive_in_the_form_and_publishes_it_after_its_preview(
+    prefect_stack: PrefectStack, browser: object
+) -> None:
+    """The publishing form starts from an example of today's map, its fields in Vietnamese
+    and its lists as dropdowns. The administrator makes it a monthly report of the province's
+    department (the only office of the register still there in 2026), reads the preview of
+    the obligations it would create, with their first and last due dates, and publishes it."""
+    prefect_stack.sync()
+    page = _signed_in(prefect_stack, browser, "admin.cx")
+    _open_form(page, prefect_stack, PUBLISH)
+    expect(page.get_by_role("tab", name="Soạn chỉ thị theo biểu mẫu")).to_be_visible()
+    code = page.get_by_label("Mã chỉ thị", exact=True)
+    expect(code).to_have_value("vi-du-bao-cao-thang-2026")
+    code.fill("so-bao-cao-thang-2026")
+    # who: the department (a "sở" under the province), not the communes of the example
+    page.get_by_label("Select Loại đơn vị").click()
+    for kind in ("xa · xã", "so · sở"):
+        page.get_by_role("option", name=kind, exact=True).wait_for()
+        page.keyboard.type(kind)
+        page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    run_id = _start(page)
+    dialog = _resume_dialog(page, prefect_stack.gate_url, run_id, "Quyết định")
+    expect(dialog.get_by_text("Xem trước: công bố chỉ thị so-bao-cao-thang-2026")).to_be_visible()
+    # January to December 2026 under the cut-off: due the 17th, Saturday 17/01 moved on
+    row = dialog.get_by_role("row").filter(has_text="Báo cáo kết quả tuyên truyền")
+    for cell in ("sở", "12", "19/01/2026", "17/12/2026"):
+        expect(row.get_by_role("cell", name=cell, exact=True)).to_be_visible()
+    assert "so-bao-cao-thang-2026" not in {d.code for d in list_directives(prefect_stack.engine)}
+    _choose(page, "Công bố")
+    dialog.get_by_role("button", name="Resume").click()
+    _until(run_id, lambda state: state.is_final())
+    assert _state(run_id).is_completed(), _state(run_id)
+    published = {d.code: d for d in list_directives(prefect_stack.engine)}
+    assert published["so-bao-cao-thang-2026"].obligations == 12
     page.close()

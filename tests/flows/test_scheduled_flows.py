@@ -11,7 +11,9 @@ import inspect
 import json
 import re
 import stat
+import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
+from prefect.states import State
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.chase import daily_chase, monthly_summary
@@ -31,7 +34,7 @@ from models.rules.vietnamese import sorted_vi
 from models.storage import ledger
 from models.storage.queries import list_directives
 from tests.conftest import ROOT, count
-from tests.flows.conftest import PrefectStack
+from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow
 PUBLISH = "cong-bo-chi-thi/cong-bo-chi-thi"
@@ -72,19 +75,62 @@ def test_the_deployments_run_the_flows_these_tests_call(prefect_stack: PrefectSt
         assert run_coro_as_sync(entrypoint(flow.name)) == f"{source}:{fn.__name__}"
 
 
-def test_an_administrator_publishes_a_pasted_directive(
-    prefect_stack: PrefectStack, monkeypatch: pytest.MonkeyPatch
+def _until(stack: PrefectStack, run_id: Any, done: Callable[[State[Any]], bool]) -> FlowRun:
+    """The run once its state is `done` (or as it is after three minutes)."""
+    deadline = time.monotonic() + 180
+    while True:
+        run = stack.read_run(run_id)
+        if (run.state is not None and done(run.state)) or time.monotonic() > deadline:
+            return run
+        time.sleep(1)
+
+
+def test_an_administrator_publishes_a_pasted_directive_after_its_preview(
+    prefect_stack: PrefectStack,
 ) -> None:
+    """Through the worker: the run shows what publishing would create and waits (suspended),
+    having written nothing; the administrator's "Công bố" publishes it."""
     started = prefect_stack.start(
-        PUBLISH, "admin.cx", here=True, directive_yaml=PASTED, as_of="2024-03-31"
+        PUBLISH, "admin.cx", directive={"directive_yaml": PASTED}, as_of="2024-03-31"
     )
-    run = prefect_stack.run_here(publish_directive, monkeypatch, started)
+    run = _until(prefect_stack, started.id, lambda state: state.is_paused() or state.is_final())
+    assert run.state is not None and run.state.is_paused(), run.state
+    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"
+    schema, preview = paused_form(run.id)
+    assert schema["properties"]["decision"]["enum"] == ["Công bố", "Hủy"]
+    # January to March, each due two working days after the month (Tết in February)
+    assert "tạo **6** nghĩa vụ" in preview
+    assert "| tin-bai · Số tin bài CCHC trong tháng | xã | 3 | 02/02/2024 | 02/04/2024 |" in preview
+    assert "| tin-bai · Số tin bài CCHC trong tháng | thị trấn | 3 |" in preview
+    assert "vhtt-thang-2024" not in {d.code for d in list_directives(prefect_stack.engine)}
+    with prefect_stack.gate("admin.cx") as client:
+        sent = client.post(
+            f"/api/flow_runs/{run.id}/resume", json={"run_input": {"decision": "Công bố"}}
+        )
+    assert sent.status_code in (200, 201) and sent.json()["status"] == "ACCEPT", sent.text
+    run = _until(prefect_stack, run.id, lambda state: state.is_final())
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
     assert "vhtt-thang-2024" in {d.code for d in list_directives(prefect_stack.engine)}
-    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu"
     tables = [prefect_stack.artifacts(run.id)["nghia-vu-moi"]]
     assert tables and "tin-bai" in str(tables[0].data) and "6" in str(tables[0].data)
     assert "nop-bao-cao/tin-bai · vhtt-thang-2024" in prefect_stack.sync().names
+
+
+def test_cancelling_on_the_preview_publishes_nothing(prefect_stack: PrefectStack) -> None:
+    pasted = {"directive_yaml": PASTED.replace("vhtt-thang-2024", "vhtt-huy-2024")}
+    started = prefect_stack.start(PUBLISH, "admin.cx", directive=pasted, as_of="2024-03-31")
+    run = _until(prefect_stack, started.id, lambda state: state.is_paused() or state.is_final())
+    assert run.state is not None and run.state.is_paused(), run.state
+    paused_form(run.id)
+    with prefect_stack.gate("admin.cx") as client:
+        sent = client.post(
+            f"/api/flow_runs/{run.id}/resume", json={"run_input": {"decision": "Hủy"}}
+        )
+    assert sent.status_code in (200, 201) and sent.json()["status"] == "ACCEPT", sent.text
+    run = _until(prefect_stack, run.id, lambda state: state.is_final())
+    assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
+    assert run.name == "cong-bo-chi-thi · admin.cx · nội dung dán vào biểu mẫu · đã hủy"
+    assert "vhtt-huy-2024" not in {d.code for d in list_directives(prefect_stack.engine)}
 
 
 def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
@@ -92,10 +138,13 @@ def test_a_bad_pasted_directive_fails_the_run_naming_the_field(
 ) -> None:
     before = len(list_directives(prefect_stack.engine))
     bad = PASTED.replace("vhtt-thang-2024", "vhtt-sai").replace("days: 2", "days: -2")
-    started = prefect_stack.start(PUBLISH, "admin.cx", here=True, directive_yaml=bad)
+    started = prefect_stack.start(PUBLISH, "admin.cx", here=True, directive={"directive_yaml": bad})
     run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
-    assert "requirements[0].schedule[0].due.days" in (run.state.message or "")
+    assert run.state.message == (
+        "Nhiệm vụ 1 (tin-bai), lịch báo cáo 1, hạn nộp, số ngày làm việc: không được nhỏ hơn 0 "
+        "(đã nhập «-2»)."
+    )
     assert len(list_directives(prefect_stack.engine)) == before
 
 
@@ -106,9 +155,10 @@ def test_staff_are_refused_before_their_pasted_text_is_read(
     anyway checks the person first: their paste (here not even YAML) fails the run as a
     recorded denial, not as a parse error."""
     paste = "code: [unclosed"
-    assert prefect_stack.ask(PUBLISH, "vhtt.lan", directive_yaml=paste).status_code == 403
+    pasted = {"directive_yaml": paste}
+    assert prefect_stack.ask(PUBLISH, "vhtt.lan", directive=pasted).status_code == 403
     denials = count(prefect_stack.engine, "denial")
-    started = prefect_stack.granted(PUBLISH, "vhtt.lan", here=True, directive_yaml=paste)
+    started = prefect_stack.granted(PUBLISH, "vhtt.lan", here=True, directive=pasted)
     run = prefect_stack.run_here(publish_directive, monkeypatch, started)
     assert run.state is not None and run.state.type == StateType.FAILED
     message = run.state.message
@@ -175,9 +225,14 @@ def test_the_publishing_form_offers_the_projects_directive_files(
             found = await client.read_deployment_by_name("cong-bo-chi-thi/cong-bo-chi-thi")
             return found.parameter_openapi_schema or {}
 
-    form = (run_coro_as_sync(schema()) or {})["properties"]
-    assert form["directive_file"]["enum"] == ["directives/cam-xuyen-cchc-2024.yaml"]
-    assert form["directive_file"]["title"] == "Tệp chỉ thị"
+    form = run_coro_as_sync(schema()) or {}
+    written, file, pasted = form["properties"]["directive"]["anyOf"]
+    assert written == {"$ref": "#/$defs/DirectiveForm"}
+    assert "directives/cam-xuyen-cchc-2024.yaml" in file["properties"]["directive_file"]["enum"]
+    assert pasted["title"] == "Dán nội dung YAML"
+    # the register's offices to choose an issuer from
+    issuer = form["$defs"]["DocumentForm"]["properties"]["issuer"]
+    assert "446 · Ủy ban nhân dân huyện Cẩm Xuyên" in issuer["enum"]
 
 
 def test_the_daily_chase_sends_once_and_rests_on_a_day_off(

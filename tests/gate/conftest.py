@@ -203,6 +203,7 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
                 "flow_id": _create(client, "/api/flows/", {"name": flow}),
                 "work_pool_name": POOL,
                 "parameter_openapi_schema": schema,
+                "tags": ["cam-xuyen-cchc-2024", flow],  # as dondoc's forms have theirs
             }
             ids[flow] = _create(client, "/api/deployments/", body)
         yield Prefect(client, home, ids)

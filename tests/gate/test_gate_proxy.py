@@ -248,7 +248,7 @@ def test_a_clerk_starts_no_form_that_is_not_theirs(stack: Stack) -> None:
         ("work_queue_name", "hang-doi-khac"),  # a queue no worker polls: the run never starts
         ("state", {"type": "RUNNING"}),  # a state the worker would never pick up
         ("state", {"type": "COMPLETED"}),
-        ("tags", ["scheduled"]),  # the system's own runs carry it
+        ("tags", ["scheduled"]),  # the system's own runs carry it; the deployment does not
         ("context", {"khoa": "x"}),
         ("parent_task_run_id", "0b1c9f4e-7d2a-4f7e-9d8c-3a6b5e4f2d1c"),
         ("infrastructure_document_id", "0b1c9f4e-7d2a-4f7e-9d8c-3a6b5e4f2d1c"),
@@ -279,15 +279,16 @@ def test_a_clerk_starts_a_run_only_as_the_forms_run_button_does(
 def test_a_start_as_the_ui_sends_it_runs_on_the_deployments_own_settings(stack: Stack) -> None:
     """What the UI's Custom run sends is taken, and retries a start asks for are not: a
     refused run is not run again and again."""
-    queue = stack.prefect.client.get(f"/api/deployments/{stack.submission}").json()
+    deployment = stack.prefect.client.get(f"/api/deployments/{stack.submission}").json()
+    assert deployment["tags"]  # the form offers them, and sends them back
     with stack.browser(CLERK) as browser:
         created = browser.post(
             f"/api/deployments/{stack.submission}/create_flow_run",
             json={
                 "name": "nop-bao-cao",
-                "work_queue_name": queue["work_queue_name"],
+                "work_queue_name": deployment["work_queue_name"],
                 "state": {"type": "SCHEDULED", "message": "Run from the Prefect UI"},
-                "tags": [],
+                "tags": deployment["tags"],
                 "job_variables": {},
                 "enforce_parameter_schema": True,
                 "empirical_policy": {"retries": 50, "retry_delay": 1},

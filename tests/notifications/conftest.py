@@ -150,6 +150,7 @@ def _consolidation(units: list[UnitReport]) -> Consolidation:
         directive="cam-xuyen-cchc-2024",
         subject="V/v tập trung triển khai Kế hoạch tuyên truyền CCHC năm 2024",
         document="Công văn số …/UBND-VHTT tháng 02/2024",
+        issued_by=DISTRICT,
         issuer=ISSUER,
         lead=LEAD,
         requirement="1c",

@@ -23,6 +23,7 @@ from models.rules.workdays import WorkCalendar
 from models.storage import ledger
 from models.storage.chase import (
     DirectiveInfo,
+    Group,
     Item,
     Rendered,
     Summary,
@@ -246,11 +247,13 @@ PROVINCE = DirectiveInfo(
     symbol="UBND-NV",
     document_date="2024-02",
     subject="V/v báo cáo công tác cải cách hành chính năm 2024",
+    document_issuer="Ủy ban nhân dân tỉnh Hà Tĩnh",
     signed_by="KT. Chủ tịch, Phó Chủ tịch Nguyễn Văn An",
     issuer_name="Ủy ban nhân dân tỉnh Hà Tĩnh",
     issuer_parent="",
     issuer_kind="ubnd_tinh",
     lead_name="Sở Nội vụ tỉnh Hà Tĩnh",
+    dispatch_symbol="UBND-NV",
 )
 # A name too long for one line of the dispatch's table.
 LONG = "Ban Quản lý dự án đầu tư xây dựng công trình dân dụng và công nghiệp"
@@ -281,6 +284,7 @@ def _many(units: int, name: str) -> list[Item]:
             state=state,
             info=PROVINCE,
             group=group(f"C{n}", "42"),
+            holder=Group(f"C{n}", register[f"C{n}"].name),
         )
         for n in range(units)
         for m in range(2)

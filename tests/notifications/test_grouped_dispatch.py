@@ -17,7 +17,15 @@ from models.rules.ladder import DEFAULT_LADDER
 from models.rules.obligation import State
 from models.rules.vietnamese import sort_key
 from models.rules.workdays import WorkCalendar
-from models.storage.chase import DirectiveInfo, Item, Letter, Recipient, Summary, grouper
+from models.storage.chase import (
+    DirectiveInfo,
+    Group,
+    Item,
+    Letter,
+    Recipient,
+    Summary,
+    grouper,
+)
 from notifications import dispatch
 from notifications.dispatch import DISPATCH_ROWS, DOCX, LISTED_BELOW, XLSX, context
 from notifications.render import renderer, summary_renderer
@@ -39,11 +47,13 @@ INFO = DirectiveInfo(
     symbol="UBND-NV",
     document_date="2024-02",
     subject="V/v báo cáo công tác cải cách hành chính năm 2024",
+    document_issuer="Ủy ban nhân dân tỉnh Hà Tĩnh",
     signed_by="KT. Chủ tịch, Phó Chủ tịch Nguyễn Văn An",
     issuer_name="Ủy ban nhân dân tỉnh Hà Tĩnh",
     issuer_parent="",
     issuer_kind="ubnd_tinh",
     lead_name="Sở Nội vụ tỉnh Hà Tĩnh",
+    dispatch_symbol="UBND-NV",
 )
 
 
@@ -83,6 +93,7 @@ def _items(issuer: str) -> list[Item]:
             state=state,
             info=INFO,
             group=group(code, issuer),
+            holder=Group(code, units[code].name),
         )
         for n, (code, (period, due)) in enumerate(
             (code, due) for code in communes for due in DUES.items()
@@ -212,6 +223,7 @@ def _flat(units: int, per_unit: int = 1) -> list[Item]:
             state=state,
             info=INFO,
             group=group(f"C{n}", "42"),
+            holder=Group(f"C{n}", register[f"C{n}"].name),
         )
         for n in range(units)
         for m, period in enumerate(months)

@@ -372,3 +372,20 @@ def test_one_settings_object_keeps_one_engine(seeded: Engine) -> None:
     engine = settings.engine()
     assert settings.engine() is engine
     assert settings_for(seeded).engine() is not engine
+
+
+def test_a_requirement_is_read_back_as_its_directive_file_states_it(seeded: Engine) -> None:
+    spec = parse_directive(read_yaml(SEED), str(SEED))
+    stated = next(r for r in spec.requirements if r.code == "1c")
+    read = services.directives.requirement_spec(
+        settings_for(seeded), directive=spec.code, requirement="1c"
+    )
+    assert read == stated
+
+
+def test_the_calendar_reads_the_override_file_the_settings_name(tmp_path: Path) -> None:
+    path = tmp_path / "swaps.yaml"
+    path.write_text("holidays:\n  - date: 2024-03-11\n    name: Nghỉ bù\n", encoding="utf-8")
+    calendar = Settings(calendar_overrides=path).calendar()
+    assert dict(calendar.extra_holidays) == {date(2024, 3, 11): "Nghỉ bù"}
+    assert not Settings().calendar().extra_holidays

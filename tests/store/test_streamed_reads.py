@@ -15,8 +15,8 @@ from models.rules.status import Day
 from models.storage import queries
 from models.storage.queries import (
     ObligationFilter,
-    count_obligations,
     list_obligations,
+    obligation_page,
     stream_obligations,
 )
 
@@ -59,16 +59,62 @@ def test_the_rows_come_through_a_cursor_that_fetches_as_read(
         assert listing == {sqlite3.Cursor}
 
 
-def test_the_count_is_the_number_of_rows_the_same_filter_lists(seeded: Engine) -> None:
-    for where in (
-        EVERY,
-        ObligationFilter(status="overdue"),
-        ObligationFilter(requirement="1c", period="2024-Q1"),
-        ObligationFilter(directive="cam-xuyen-cchc-2024", unit="18712", status="open"),
-        ObligationFilter(unit="no-such-unit"),
-    ):
-        listed = list(stream_obligations(seeded, on=ON, where=where))
-        assert count_obligations(seeded, on=ON, where=where) == len(listed)
+FILTERS = (
+    EVERY,
+    ObligationFilter(status="overdue"),
+    ObligationFilter(requirement="1c", period="2024-Q1"),
+    ObligationFilter(directive="cam-xuyen-cchc-2024"),
+    ObligationFilter(directive="cam-xuyen-cchc-2024", requirement="1c"),
+    ObligationFilter(directive="cam-xuyen-cchc-2024", unit="18712", status="open"),
+    ObligationFilter(directive="no-such-directive"),
+    ObligationFilter(requirement="no-such-requirement"),
+    ObligationFilter(unit="no-such-unit"),
+)
+
+
+@pytest.mark.parametrize("where", FILTERS)
+def test_a_page_counts_every_row_its_filter_lists(seeded: Engine, where: ObligationFilter) -> None:
+    whole = list(stream_obligations(seeded, on=ON, where=where))
+    # a full page from the first row, one from within, one past the end and one not full
+    for offset, limit in ((0, 1), (0, 7), (3, 5), (len(whole) + 2, 4), (0, len(whole) + 1)):
+        page = obligation_page(seeded, on=ON, where=where, limit=limit, offset=offset)
+        assert page.rows == whole[offset : offset + limit], (offset, limit)
+        assert page.matched == len(whole), (offset, limit)
+
+
+def test_the_count_under_a_page_reads_the_obligation_table_alone(seeded: Engine) -> None:
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(seeded, "before_cursor_execute", seen)
+    page = obligation_page(seeded, on=ON, where=ObligationFilter(status="overdue"), limit=3)
+    named = obligation_page(seeded, on=ON, where=ObligationFilter(requirement="1c"), limit=3)
+    event.remove(seeded, "before_cursor_execute", seen)
+    assert (len(page.rows), len(named.rows)) == (3, 3)
+    counts = [s for s in sent if "count(" in s]
+    assert len(counts) == 2
+    # 291 rows joined to their requirement and directive only to be counted, no more: a
+    # requirement named is looked up among the requirements
+    assert counts[0].startswith("SELECT count(*) AS count_1 FROM obligation WHERE ")
+    assert "JOIN" not in counts[0]
+    assert counts[1].startswith("SELECT count(*) AS count_1 FROM obligation WHERE ")
+    assert "obligation.requirement_id IN (SELECT requirement.id FROM requirement" in counts[1]
+
+
+def test_a_page_and_its_count_are_one_read_transaction(seeded: Engine) -> None:
+    begun: list[Any] = []
+
+    def began(conn: Any) -> None:
+        begun.append(conn)
+
+    event.listen(seeded, "begin", began)
+    page = obligation_page(seeded, on=ON, where=EVERY, limit=10)
+    deep = obligation_page(seeded, on=ON, where=EVERY, limit=10, offset=100)
+    event.remove(seeded, "begin", began)
+    assert (len(page.rows), page.matched, len(deep.rows), deep.matched) == (10, 291, 10, 291)
+    assert len(begun) == 2
 
 
 @pytest.mark.parametrize(

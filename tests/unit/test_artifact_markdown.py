@@ -152,7 +152,7 @@ def test_the_chase_and_summary_records_show_register_names_and_errors_literally(
     delivery = Delivery(failed=[("k1", f"SMTPRecipientsRefused: {HOSTILE}")])
     plan = ChasePlan(day, True, letters=[Letter(recipient, [])], unreachable=[("1", HOSTILE, "")])
     chased = report(ChaseRun(plan, 1, delivery))
-    info = DirectiveInfo(HOSTILE, None, "UBND", "2024-02", "", None, "", "", "", "")
+    info = DirectiveInfo(HOSTILE, None, "UBND", "2024-02", "", "", None, "", "", "", "", "UBND")
     late = Late("18712", HOSTILE, 3, date(2024, 1, 15), 0)
     summed = summary_report(
         SummaryRun(day, True, [Summary(info, [late], [], [recipient])], 1, delivery)
