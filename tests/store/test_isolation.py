@@ -34,13 +34,23 @@ from models.storage import publishing
 from models.storage.db import transaction
 from models.storage.tables import DIRECTIVE, EVENT, OBLIGATION, REQUIREMENT
 from tests.conftest import CALENDAR, NOW, SEED
+from tests.notifications.test_holder import (
+    CLOSED_STAFF,
+    COMMUNE_ADDRESSES,
+    DECEMBER,
+    DEPARTMENT_ADDRESSES,
+    PROVINCE,
+    TODAY,
+)
 from tests.smtp import Server, settings_for
 from tests.store.test_services import BAD_LADDER
+from tests.store.test_succession import SUCCESSION, load
 
 HEALTHY = ("ban-a", "ban-b")
 BROKEN = "ban-hong"
 MONDAY = date(2024, 3, 18)
 LATER = datetime(2024, 3, 18, 1, 0, tzinfo=UTC)
+PROVINCE_ADDRESS = "ubnd@hatinh.example"  # the issuer's role's holder after the reform
 
 
 def publish_three(engine: Engine, *, as_of: date = date(2024, 12, 31)) -> None:
@@ -331,3 +341,41 @@ def test_a_directive_whose_obligations_fail_half_created_keeps_none_and_the_othe
     after = obligations(registered)
     assert after[BROKEN] == before[BROKEN]
     assert all(after[code] > before[code] for code in HEALTHY)
+
+
+def test_after_the_reform_the_healthy_letters_go_to_the_holders_and_the_broken_is_named(
+    broken: tuple[Engine, str], smtp: Server
+) -> None:
+    """Once the district's bodies have closed (the 2025 map registered), a broken directive
+    stays in itself as before, and the healthy ones' letters go only to the units holding
+    each role on the day (or to the closed units' staff)."""
+    engine, how = broken
+    load(engine, SUCCESSION)
+    run = services.mail.chase(
+        settings_for(engine, smtp), day=TODAY, now=datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    )
+    only_broken(run.plan.failed.listed(), "Đôn đốc", BREAKS[how][0])
+    assert run.plan.unreachable == []
+    sent = {to for tos, _ in smtp.inbox.received for to in tos}
+    holders = COMMUNE_ADDRESSES | DEPARTMENT_ADDRESSES | CLOSED_STAFF | {PROVINCE_ADDRESS}
+    assert len(smtp.inbox.received) == len(run.plan.letters) > 0 and sent <= holders
+    # two years late, every item has reached the issuer: one urging dispatch, to the province
+    assert {i.directive for letter in run.plan.letters for i in letter.items} == set(HEALTHY)
+    texts = [mail.get_body(("plain",)).get_content() for _, mail in smtp.inbox.received]
+    assert all(text.startswith(f"Kính gửi: {PROVINCE}\r\n") for text in texts)
+
+
+def test_after_the_reform_the_healthy_directives_summaries_go_to_the_province(
+    three: Engine, smtp: Server
+) -> None:
+    """The month's summaries of the healthy directives go to the province, which holds the
+    district People's Committee's role; the broken one sends none and is named."""
+    load(three, SUCCESSION)
+    break_stored_text(three)
+    month = services.mail.monthly_summary(
+        settings_for(three, smtp), day=DECEMBER, now=datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    )
+    only_broken(month.failed, "Tổng hợp tháng", BREAKS["stored text"][0])
+    assert [s.info.code for s in month.summaries] == list(HEALTHY)
+    assert month.messages_written == len(smtp.inbox.received) > 0
+    assert {to for tos, _ in smtp.inbox.received for to in tos} == {PROVINCE_ADDRESS}
