@@ -53,11 +53,29 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Prefect:
     """The Prefect server (`client`: with its auth string, as a worker has it), its home
-    (its database and log) and the ids of its deployments by flow."""
+    (its log, and its SQLite database when there is no PostgreSQL), the ids of its
+    deployments by flow, and its PostgreSQL database (a URL dondoc's engines take), if any."""
 
     client: httpx.Client
     home: Path
     deployments: dict[str, str]
+    database: str | None = None
+
+    def rows(self) -> str:
+        """Every row of every table of the Prefect server's PostgreSQL database, as text."""
+        if self.database is None:
+            return ""
+        engine = sa.create_engine(self.database)
+        try:
+            with engine.connect() as conn:
+                tables = sa.inspect(conn).get_table_names()
+                return "\n".join(
+                    str(row[0])
+                    for table in tables
+                    for row in conn.exec_driver_sql(f'SELECT t::text FROM "{table}" t')
+                )
+        finally:
+            engine.dispose()
 
     def runs(self) -> int:
         return int(self.client.post("/api/flow_runs/count", json={}).json())
@@ -181,7 +199,12 @@ def _prefect_database(port: int) -> Iterator[dict[str, str]]:
         with sa.create_engine(make_url(url).set(database=name)).begin() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         prefect_url = make_url(url).set(drivername="postgresql+asyncpg", database=name)
-        yield {"PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.render_as_string(False)}
+        yield {
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.render_as_string(False),
+            "DONDOC_TEST_PREFECT_DATABASE": make_url(url)
+            .set(database=name)
+            .render_as_string(False),
+        }
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
@@ -202,7 +225,7 @@ def _prefect_server(home: Path, port: int, database: dict[str, str]) -> Iterator
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        **database,
+        **{k: v for k, v in database.items() if k.startswith("PREFECT_")},
     }
     log = home / "server.log"
     server = subprocess.Popen(
@@ -240,7 +263,7 @@ def _prefect_server(home: Path, port: int, database: dict[str, str]) -> Iterator
                 "tags": ["cam-xuyen-cchc-2024", flow],  # as dondoc's forms have theirs
             }
             ids[flow] = _create(client, "/api/deployments/", body)
-        yield Prefect(client, home, ids)
+        yield Prefect(client, home, ids, database.get("DONDOC_TEST_PREFECT_DATABASE"))
     finally:
         client.close()
         server.terminate()
