@@ -92,6 +92,8 @@ MAX_BODY = 4 * 1024 * 1024
 # A value Prefect's server replaces before storing it (a workspace variable, a template):
 # whoever sends one reads what it holds, and the answer stored is not the one sent.
 HYDRATED = "__prefect_kind"
+# The states a run may be created in through the gate: not yet begun (the UI sends Scheduled).
+NOT_BEGUN = frozenset({"SCHEDULED", "PENDING"})
 # What the UI's Run → Custom run sends: a start that is not an administrator's carries nothing
 # else that changes how or whether its run goes (another queue, a state the worker skips, tags
 # the system's runs carry, a context, a parent run); `_start` checks these fields further.
@@ -448,14 +450,14 @@ def _id_in(path: str, missing: str) -> str:
 
 def _refuse_unlike_the_run_button(run: dict[str, Any], deployment: dict[str, Any]) -> None:
     """Refuse a start that carries more than the UI's Run → Custom run sends: a field not in
-    `RUN_BUTTON`, a queue other than the deployment's, a state other than Scheduled, tags the
+    `RUN_BUTTON`, a queue other than the deployment's, a state of a run already begun, tags the
     deployment does not have (the form offers the deployment's own)."""
     state = run.get("state") or {}
     tags = run.get("tags") or []
     unlike = [f for f, value in run.items() if f not in RUN_BUTTON and value not in (None, {}, [])]
     if run.get("work_queue_name") not in (None, deployment.get("work_queue_name")):
         unlike.append("work_queue_name")
-    if not isinstance(state, dict) or state.get("type", "SCHEDULED") != "SCHEDULED":
+    if not isinstance(state, dict) or state.get("type", "SCHEDULED") not in NOT_BEGUN:
         unlike.append("state")
     if not isinstance(tags, list) or not set(map(str, tags)) <= set(deployment.get("tags") or []):
         unlike.append("tags")

@@ -1,4 +1,5 @@
-"""A real Prefect server that requires its auth string, served once per test module, and for
+"""A real Prefect server that requires its auth string (on the test PostgreSQL server, as the
+quickstart has it), served once per test module, and for
 each test the gate in front of it (uvicorn on a free port) over that test's dondoc database
 (the seed district, on SQLite and PostgreSQL) and a real SMTP server: what a browser and a
 worker would reach. The Prefect server holds one work pool and the deployments of dondoc's
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 import services.access
 from gate.app import create_app
@@ -50,11 +53,29 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Prefect:
     """The Prefect server (`client`: with its auth string, as a worker has it), its home
-    (its database and log) and the ids of its deployments by flow."""
+    (its log, and its SQLite database when there is no PostgreSQL), the ids of its
+    deployments by flow, and its PostgreSQL database (a URL dondoc's engines take), if any."""
 
     client: httpx.Client
     home: Path
     deployments: dict[str, str]
+    database: str | None = None
+
+    def rows(self) -> str:
+        """Every row of every table of the Prefect server's PostgreSQL database, as text."""
+        if self.database is None:
+            return ""
+        engine = sa.create_engine(self.database)
+        try:
+            with engine.connect() as conn:
+                tables = sa.inspect(conn).get_table_names()
+                return "\n".join(
+                    str(row[0])
+                    for table in tables
+                    for row in conn.exec_driver_sql(f'SELECT t::text FROM "{table}" t')
+                )
+        finally:
+            engine.dispose()
 
     def runs(self) -> int:
         return int(self.client.post("/api/flow_runs/count", json={}).json())
@@ -160,15 +181,51 @@ FORMS = {
 }
 
 
+@contextmanager
+def _prefect_database(port: int) -> Iterator[dict[str, str]]:
+    """The Prefect server's own database: on the test PostgreSQL server when there is one, as
+    the quickstart has it (on SQLite, Prefect answers 503 "database is locked" when a busy
+    machine makes two requests overlap), a database of its own dropped afterwards; otherwise
+    Prefect's SQLite file in its home."""
+    url = os.environ.get("DONDOC_TEST_POSTGRES_URL")
+    if not url:
+        yield {}
+        return
+    name = f"dondoc_gate_prefect_{port}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        with sa.create_engine(make_url(url).set(database=name)).begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        prefect_url = make_url(url).set(drivername="postgresql+asyncpg", database=name)
+        yield {
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.render_as_string(False),
+            "DONDOC_TEST_PREFECT_DATABASE": make_url(url)
+            .set(database=name)
+            .render_as_string(False),
+        }
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
 def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
+    with _prefect_database(port) as database:
+        yield from _prefect_server(home, port, database)
+
+
+def _prefect_server(home: Path, port: int, database: dict[str, str]) -> Iterator[Prefect]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))},
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        **{k: v for k, v in database.items() if k.startswith("PREFECT_")},
     }
     log = home / "server.log"
     server = subprocess.Popen(
@@ -206,7 +263,7 @@ def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
                 "tags": ["cam-xuyen-cchc-2024", flow],  # as dondoc's forms have theirs
             }
             ids[flow] = _create(client, "/api/deployments/", body)
-        yield Prefect(client, home, ids)
+        yield Prefect(client, home, ids, database.get("DONDOC_TEST_PREFECT_DATABASE"))
     finally:
         client.close()
         server.terminate()
