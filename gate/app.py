@@ -40,7 +40,7 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket
 
 import services.access
-from gate.refusal import Refusal, is_api, refused
+from gate.refusal import UNREACHABLE, Refusal, is_api, refused
 from gate.routes import (
     ADMIN,
     DESK_FLOW,
@@ -195,7 +195,7 @@ class Gate:
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
         except httpx.TransportError:
-            return refused(request, 502, "Máy chủ Prefect không trả lời; thử lại sau ít phút.")
+            return refused(request, 502, UNREACHABLE)
 
     async def _scoped(
         self, request: Request, visitor: Visitor, scope: Scope, body: bytes
@@ -321,7 +321,7 @@ class Gate:
         path = f"/api/deployments/{deployment_id}/create_flow_run"
         run = {"parameters": {}, "state": {"type": "SCHEDULED"}, "enforce_parameter_schema": True}
         body, key = await self._start(visitor, path, json.dumps(run).encode())
-        created = await self._write_upstream(path, body)
+        created = await self._post_upstream(path, body)
         await self._keep_started(created.status_code, created.content, key)
         if created.status_code != 201:
             raise Refusal(502, "Chưa tạo được lượt chạy; hãy thử lại sau ít phút.")
@@ -334,19 +334,19 @@ class Gate:
         path = f"/api/flow_runs/{run_id}/resume"
         body = json.dumps({"run_input": answer}).encode()
         await self._resume(visitor, path, body)
-        sent = await self._write_upstream(path, body)
+        sent = await self._post_upstream(path, body)
         if sent.status_code not in (200, 201):
             raise Refusal(502, "Chưa gửi được biểu mẫu; hãy thử lại sau ít phút.")
         return str(sent.json().get("status"))
 
     async def query_upstream(self, path: str, body: dict[str, Any]) -> Any:
         """A read-only POST query of the Prefect server (`/api/.../filter`): its JSON."""
-        found = await self._write_upstream(path, json.dumps(body).encode())
+        found = await self._post_upstream(path, json.dumps(body).encode())
         if found.status_code != 200:
-            raise Refusal(502, "Máy chủ Prefect không trả lời; thử lại sau ít phút.")
+            raise Refusal(502, UNREACHABLE)
         return found.json()
 
-    async def _write_upstream(self, path: str, body: bytes) -> httpx.Response:
+    async def _post_upstream(self, path: str, body: bytes) -> httpx.Response:
         return await self._client().post(
             self.upstream.copy_with(path=path),
             content=body,

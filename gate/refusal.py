@@ -8,6 +8,8 @@ from starlette.responses import JSONResponse, Response
 
 from gate.signin import page
 
+UNREACHABLE = "Máy chủ Prefect không trả lời; thử lại sau ít phút."
+
 
 class Refusal(Exception):
     """A request the gate does not send on: the status and the Vietnamese line to show."""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import httpx
 from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,7 +32,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 import services.access
 import services.desks
-from gate.refusal import Refusal, refused
+from gate.refusal import UNREACHABLE, Refusal, refused
 from gate.routes import ADMIN, REVIEW_FLOW, REVIEWER, SEPARATOR, SUBMIT_FLOW
 from gate.scope import own
 from gate.session import Visitor, cross_site, signed_in
@@ -285,10 +286,15 @@ class WorkPages:
         dated = await run_in_threadpool(unit_work, self.settings, unit.code, day)
         desks = []
         if visitor.role in (REVIEWER, ADMIN):
-            found = await self.gate.query_upstream(
-                "/api/deployments/filter",
-                {"flows": {"name": {"any_": [REVIEW_FLOW]}}, "sort": "NAME_ASC"},
-            )
+            try:
+                found = await self.gate.query_upstream(
+                    "/api/deployments/filter",
+                    {"flows": {"name": {"any_": [REVIEW_FLOW]}}, "sort": "NAME_ASC"},
+                )
+            except Refusal as refusal:
+                return refused(request, refusal.status, refusal.line)
+            except httpx.TransportError:
+                return refused(request, 502, UNREACHABLE)
             desks = [(str(d["id"]), str(d["name"])) for d in found]
         return page(
             "viec-cua-toi.html",
@@ -325,6 +331,8 @@ class WorkPages:
             run_id = await self.gate.start_for(visitor, str(found[0]["id"]))
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
+        except httpx.TransportError:
+            return refused(request, 502, UNREACHABLE)
         period = posted.get("ky", "")[:32]
         query = f"?{urlencode({'ky': period})}" if period else ""
         return RedirectResponse(f"{FORM_PAGE}/{run_id}{query}", status_code=303)
@@ -379,6 +387,8 @@ class WorkPages:
             return await self._outcome(run_id, run, sent="gui" in request.query_params)
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
+        except httpx.TransportError:
+            return refused(request, 502, UNREACHABLE)
 
     def _form_page(
         self,
@@ -485,6 +495,8 @@ class WorkPages:
                 return self._form_page(run_id, schema, description, items, line=line, status=400)
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
+        except httpx.TransportError:
+            return refused(request, 502, UNREACHABLE)
         return RedirectResponse(f"{FORM_PAGE}/{run_id}?gui=1", status_code=303)
 
     async def guide(self, request: Request) -> Response:
