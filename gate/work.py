@@ -62,7 +62,13 @@ NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 # The screenshots the guide shows (docs/screenshots of the project), and nothing else.
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 GUIDE_SHOTS = frozenset(
-    {"0-dang-nhap.png", "1-nop-bao-cao.png", "2-bien-nhan.png", "3-xet-duyet.png"}
+    {
+        "0-dang-nhap.png",
+        "14-viec-cua-toi.png",
+        "1-nop-bao-cao.png",
+        "2-bien-nhan.png",
+        "3-xet-duyet.png",
+    }
 )
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
