@@ -2,12 +2,12 @@
 its gate.
 
 Each person signs in at the gate with a code the operator prints (`dondoc actors code`, run
-here as the operator would). A commune officer of Xã Yên Hòa submits the quarterly report in
-the form of their unit on the paused run; their unit's next form no longer offers that
-period; their unit's own list as of 12/06/2024; the lead office's successor narrows its
-review to the commune, reads what it handed in and accepts the report; then an administrator
-starts the daily compliance table and the monthly summary of 01/04/2024. Needs the test extra
-(Playwright) and Debian's Chromium:
+here as the operator would). A commune officer of Xã Yên Hòa lands on their work page, then
+submits the quarterly report in the form of their unit on the paused run; their unit's next
+form no longer offers that period; their unit's own list as of 12/06/2024; the lead office's
+successor narrows its review to the commune, reads what it handed in and accepts the report;
+then an administrator starts the daily compliance table and the monthly summary of
+01/04/2024. Needs the test extra (Playwright) and Debian's Chromium:
 
     scripts/run &                     # wait until it prints the address
     .venv/bin/python docs/screenshots.py  # with the same DONDOC_GATE_PORT, if set
@@ -57,7 +57,8 @@ def sign_in(browser: Browser, person: str, shot: str | None = None) -> Page:
     if shot is not None:
         page.screenshot(path=OUT / shot)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(re.compile(r"/v2/"))
+    # the UI for an administrator; the page of their own work for everyone else
+    page.wait_for_url(re.compile(r"/(v2/|viec-cua-toi$)"))
     return page
 
 
@@ -161,6 +162,8 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = sign_in(browser, "cb.18679", "0-dang-nhap.png")
+        # signing in opens the clerk's own work page
+        page.locator("body").screenshot(path=OUT / "14-viec-cua-toi.png")
 
         run_id, dialog = resume_dialog(page)
         pick(page, "2024-Q1 · Quý I/2024 — hạn 15/03/2024")

@@ -14,18 +14,16 @@ from flows.runtime import dated_run_name, day_of, for_clerks, issued, rename_run
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
+from services.desks import STANDING, TO_DO, WAITING
 from services.settings import load_settings
 
 DESK_FLOW = DESK_DEPLOYMENT.split("/")[0]
-# What the unit still has to hand in, and what waits on the lead office.
-TO_DO = ("overdue", "due_soon", "returned", "open")
-LISTED = (*TO_DO, "submitted")
-STANDING = "standing"
+LISTED = (*TO_DO, WAITING)
 
 
 def next_step(item: services.desks.Owed) -> str:
     """What the unit does about an obligation, and with which form."""
-    if item.status == "submitted":
+    if item.status == WAITING:
         return "Chờ cơ quan chủ trì xét duyệt."
     form = f"`{SUBMIT_FLOW}/{submission_name(item.directive, item.requirement)}`"
     if item.reason is not None:

@@ -6,5 +6,6 @@ sessions (`gate.session`); of a signed-in person's requests it lets through only
 role's row of `gate.routes.ROUTES` allows. It adds the Prefect server's shared credential (its
 auth string) upstream and never hands it back; every run a person starts carries their user
 name and a grant dondoc gave for it, and a run is resumed only by who started it, with a grant
-for the answer sent (`gate.app`). Workers and flows talk to the Prefect server directly, never
-through the gate."""
+for the answer sent (`gate.app`). Its own page of a person's work (`gate.work`) starts and
+resumes their submission runs through those same checks, showing the run's form itself.
+Workers and flows talk to the Prefect server directly, never through the gate."""

@@ -40,34 +40,42 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket
 
 import services.access
+from gate.refusal import UNREACHABLE, Refusal, is_api, refused
 from gate.routes import (
     ADMIN,
+    DESK_FLOW,
     OWN_UNIT,
     RESUME,
+    REVIEW_FLOW,
     ROLE_WORDS,
     START,
     STARTS,
+    SUBMIT_FLOW,
     Scope,
     matches,
     row_for,
     unit_code,
 )
-from gate.scope import Unscoped, narrowed, own
+from gate.scope import MALFORMED, Unscoped, anded, narrowed, own
 from gate.session import Visitor, cross_site, signed_in, token_of
 from gate.signin import (
     CODE_PAGE,
     CROSS_SITE,
+    GUIDE,
     NEXT,
     PAGE,
     SIGN_OUT,
     UI_START,
+    WORK_PAGE,
     SignIn,
     back_to,
-    page,
 )
+from gate.work import FORM_PAGE, SCREENSHOTS, START_PAGE, WorkPages, submission_form, unit_work
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
+from models.rules.workdays import local_date
 from services.access import ACTOR_LABEL, GRANT_LABEL
+from services.desks import TO_DO
 from services.settings import Settings, load_settings
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -112,6 +120,7 @@ RUN_BUTTON = frozenset(
     }
 )
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON = "application/json"
 NOT_SIGNED_IN = "Bạn chưa đăng nhập: hãy đăng nhập dondoc trước."
 # a cookie that no longer opens a session: it lapsed, or its person signed out or was disabled
 LAPSED = "Phiên đăng nhập đã hết hạn: hãy tải lại trang và đăng nhập lại."
@@ -119,23 +128,6 @@ NO_RUN = "Không tìm thấy lượt chạy này."
 NO_ARTIFACT = "Không tìm thấy artifact này."
 # An answer the gate reads before passing it on is decoded: these no longer describe it.
 REREAD = frozenset({"content-encoding", "content-length"})
-
-
-class Refusal(Exception):
-    """A request the gate does not send on: the status and the Vietnamese line to show."""
-
-    def __init__(self, status: int, line: str) -> None:
-        super().__init__(line)
-        self.status = status
-        self.line = line
-
-
-def refused(request: Request, status: int, line: str) -> Response:
-    """The refusal: `{"detail": line}` for the API (the UI shows a failed call's detail), a
-    page in Vietnamese for the UI."""
-    if _is_api(request):
-        return JSONResponse({"detail": line}, status_code=status)
-    return page("trang.html", status, title="Không thực hiện được", line=line, refused=True)
 
 
 class Gate:
@@ -170,7 +162,9 @@ class Gate:
         assert self.client is not None, "the gate's lifespan has not started"
         return self.client
 
-    async def _read_upstream(self, path: str) -> httpx.Response:
+    async def read_upstream(self, path: str) -> httpx.Response:
+        """A GET of the Prefect server's, with its auth string (the person's rights are the
+        caller's to check)."""
         return await self._client().get(
             self.upstream.copy_with(path=path), headers={"authorization": self.credential}
         )
@@ -203,14 +197,17 @@ class Gate:
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
         except httpx.TransportError:
-            return refused(request, 502, "Máy chủ Prefect không trả lời; thử lại sau ít phút.")
+            return refused(request, 502, UNREACHABLE)
 
     async def _scoped(
         self, request: Request, visitor: Visitor, scope: Scope, body: bytes
     ) -> Response:
         """A read of runs, narrowed to those the person started through the gate (a row of
         `gate.routes.READS` says how): a run or artifact of someone else's answers 404, as
-        one that does not exist; a list or count holds none of theirs."""
+        one that does not exist; a list or count holds none of theirs. A list of forms holds
+        those the person may start, their own first."""
+        if scope.kind == "forms":
+            return await self._forms(request, visitor, body)
         runs = await run_in_threadpool(
             services.access.started_runs, self.settings, visitor.username
         )
@@ -227,13 +224,60 @@ class Gate:
             return _streamed(await self._send(request, body, content_type="application/json"))
         return _streamed(await self._send(request, body))
 
+    async def _forms(self, request: Request, visitor: Visitor, body: bytes) -> Response:
+        """The deployments list (or count) the UI asks for, of only the forms the person may
+        start (`forms_first`), in that order whatever the sort asked; their search still
+        applies."""
+        asked = _json_object(body, MALFORMED)
+        ordered = await self.forms_first(visitor)
+        try:
+            found = {**asked, "deployments": anded(asked.get("deployments"), "id", ordered)}
+        except Unscoped as unscoped:
+            raise Refusal(422, str(unscoped)) from None
+        if request.scope["path"].endswith("/count"):
+            return _streamed(
+                await self._send(request, json.dumps(found).encode(), content_type=JSON)
+            )
+        offset, limit = asked.get("offset") or 0, asked.get("limit")
+        if not isinstance(offset, int) or not isinstance(limit, int | None):
+            raise Refusal(422, MALFORMED)
+        rank = {deployment: n for n, deployment in enumerate(ordered)}
+        listed = await self.query_upstream(
+            "/api/deployments/filter", {**found, "offset": 0, "limit": max(len(ordered), 1)}
+        )
+        listed.sort(key=lambda deployment: rank.get(str(deployment["id"]), len(rank)))
+        return JSONResponse(listed[offset : None if limit is None else offset + limit])
+
+    async def forms_first(self, visitor: Visitor) -> list[str]:
+        """The ids of the deployments the person may start (their role's flows of `STARTS`),
+        a clerk's own first: the submission forms of what their unit still has to hand in,
+        the most urgent first (a form of something it does not owe would only refuse them),
+        then their unit's list, then the review desks."""
+        flows = STARTS.get(visitor.role, {})
+        day = local_date(self.now())
+        owed = await run_in_threadpool(unit_work, self.settings, visitor.person.unit_code, day)
+        names = list(dict.fromkeys(submission_form(i) for i in owed if i.status in TO_DO))
+        ordered: list[str] = []
+        for flow, only in ((SUBMIT_FLOW, names), (DESK_FLOW, None), (REVIEW_FLOW, None)):
+            if flow not in flows or only == []:
+                continue
+            query: dict[str, Any] = {"flows": {"name": {"any_": [flow]}}, "sort": "NAME_ASC"}
+            if only is not None:
+                query["deployments"] = {"name": {"any_": only}}
+            found = await self.query_upstream("/api/deployments/filter", query)
+            if only is not None:
+                place = {name: n for n, name in enumerate(only)}
+                found.sort(key=lambda deployment: place[deployment["name"]])
+            ordered += [str(deployment["id"]) for deployment in found]
+        return ordered
+
     async def _artifact(self, artifact_id: str, runs: frozenset[str]) -> Response:
         """An artifact, if it belongs to one of `runs`."""
         try:
             path = f"/api/artifacts/{uuid.UUID(artifact_id)}"
         except ValueError:
             raise Refusal(404, NO_ARTIFACT) from None
-        found = await self._read_upstream(path)
+        found = await self.read_upstream(path)
         artifact = found.json() if found.status_code == 200 else {}
         if not own(str(artifact.get("flow_run_id")), runs):
             raise Refusal(404, NO_ARTIFACT)
@@ -248,15 +292,7 @@ class Gate:
             content = await upstream.aread()
         finally:
             await upstream.aclose()
-        if upstream.status_code in (200, 201):
-            run = json.loads(content)
-            if (run.get("labels") or {}).get(GRANT_LABEL) == key:
-                await run_in_threadpool(
-                    services.access.record_started_run,
-                    self.settings,
-                    key,
-                    str(uuid.UUID(run["id"])),
-                )
+        await self._keep_started(upstream.status_code, content, key)
         return Response(
             content,
             status_code=upstream.status_code,
@@ -267,10 +303,62 @@ class Gate:
             },
         )
 
+    async def _keep_started(self, status: int, content: bytes, key: str) -> None:
+        """Keep with its grant the run Prefect answered a start with (`status`, `content`),
+        if it carries the grant's key."""
+        if status in (200, 201):
+            run = json.loads(content)
+            if (run.get("labels") or {}).get(GRANT_LABEL) == key:
+                await run_in_threadpool(
+                    services.access.record_started_run,
+                    self.settings,
+                    key,
+                    str(uuid.UUID(run["id"])),
+                )
+
+    async def start_for(self, visitor: Visitor, deployment_id: str) -> str:
+        """A run of the deployment started for the person from the gate's own pages, with
+        the checks, grant and labels of a start from the UI's Run button (`_start`), and kept
+        as theirs: its id."""
+        path = f"/api/deployments/{deployment_id}/create_flow_run"
+        run = {"parameters": {}, "state": {"type": "SCHEDULED"}, "enforce_parameter_schema": True}
+        body, key = await self._start(visitor, path, json.dumps(run).encode())
+        created = await self._post_upstream(path, body)
+        await self._keep_started(created.status_code, created.content, key)
+        if created.status_code != 201:
+            raise Refusal(502, "Chưa tạo được lượt chạy; hãy thử lại sau ít phút.")
+        return str(uuid.UUID(created.json()["id"]))
+
+    async def resume_for(self, visitor: Visitor, run_id: str, answer: dict[str, Any]) -> str:
+        """The answer sent to the person's paused run from the gate's own pages, with the
+        checks and grant of a resume from the UI (`_resume`): what the Prefect server said
+        (ACCEPT, or REJECT or ABORT when it did not take the answer)."""
+        path = f"/api/flow_runs/{run_id}/resume"
+        body = json.dumps({"run_input": answer}).encode()
+        await self._resume(visitor, path, body)
+        sent = await self._post_upstream(path, body)
+        if sent.status_code not in (200, 201):
+            raise Refusal(502, "Chưa gửi được biểu mẫu; hãy thử lại sau ít phút.")
+        return str(sent.json().get("status"))
+
+    async def query_upstream(self, path: str, body: dict[str, Any]) -> Any:
+        """A read-only POST query of the Prefect server (`/api/.../filter`): its JSON."""
+        found = await self._post_upstream(path, json.dumps(body).encode())
+        if found.status_code != 200:
+            raise Refusal(502, UNREACHABLE)
+        return found.json()
+
+    async def _post_upstream(self, path: str, body: bytes) -> httpx.Response:
+        return await self._client().post(
+            self.upstream.copy_with(path=path),
+            content=body,
+            headers={"authorization": self.credential, "content-type": "application/json"},
+        )
+
     async def _ui_settings(self) -> Response:
         """Prefect's UI settings, with the API at this gate's `/api` (a path: the UI reaches
         it on whatever address the person opened) and no credential to ask for."""
-        upstream = await self._read_upstream("/ui-settings")
+        upstream = await self.read_upstream("/ui-settings")
         settings = upstream.json()
         settings.update(api_url="/api", auth=None)
         return JSONResponse(settings)
@@ -325,11 +413,11 @@ class Gate:
 
     async def _flow_of(self, deployment_id: str) -> tuple[str, dict[str, Any]]:
         """The name of the flow of a deployment the Prefect server holds, and the deployment."""
-        deployment = await self._read_upstream(f"/api/deployments/{deployment_id}")
+        deployment = await self.read_upstream(f"/api/deployments/{deployment_id}")
         if deployment.status_code != 200:
             raise Refusal(404, "Không tìm thấy biểu mẫu này.")
         found = deployment.json()
-        flow = await self._read_upstream(f"/api/flows/{found['flow_id']}")
+        flow = await self.read_upstream(f"/api/flows/{found['flow_id']}")
         return str(flow.json()["name"]), found
 
     async def _resume(self, visitor: Visitor, path: str, body: bytes) -> None:
@@ -344,12 +432,7 @@ class Gate:
         run_id = _id_in(path, NO_RUN)
         if visitor.role != ADMIN:
             _refuse_hydrated(answer)
-            if await self._starter(run_id) != visitor.username:
-                raise Refusal(
-                    403,
-                    f"Lượt chạy này không do tài khoản {visitor.username} bắt đầu, không tiếp "
-                    "tục được.",
-                )
+        await self.check_resumer(visitor, run_id)
         await run_in_threadpool(
             services.access.grant_resume,
             self.settings,
@@ -359,13 +442,22 @@ class Gate:
             now=self.now(),
         )
 
+    async def check_resumer(self, visitor: Visitor, run_id: str) -> None:
+        """Refuse a resume by anyone but the run's starter or an administrator."""
+        if visitor.role != ADMIN and await self._starter(run_id) != visitor.username:
+            raise Refusal(
+                403,
+                f"Lượt chạy này không do tài khoản {visitor.username} bắt đầu, không tiếp "
+                "tục được.",
+            )
+
     async def _starter(self, run_id: str) -> str | None:
         """Who started the run: as dondoc knows it once the run redeemed its grant, until then
         as the label the gate stamped on it."""
         starter = await run_in_threadpool(services.access.run_starter, self.settings, run_id)
         if starter is not None:
             return starter
-        run = await self._read_upstream(f"/api/flow_runs/{run_id}")
+        run = await self.read_upstream(f"/api/flow_runs/{run_id}")
         if run.status_code != 200:
             raise Refusal(404, NO_RUN)
         label = (run.json().get("labels") or {}).get(ACTOR_LABEL)
@@ -411,16 +503,12 @@ def _sign_in_first(request: Request) -> Response:
     """The answer to a request without a live session: for the API, 401 and one line the UI
     shows (a session that lapsed says so); an HTML navigation goes to the sign-in page, which
     comes back to where the person was."""
-    if _is_api(request):
+    if is_api(request):
         return refused(request, 401, LAPSED if token_of(request) else NOT_SIGNED_IN)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.method == "GET" and target != UI_START and back_to(target) == target:
         return RedirectResponse(f"{PAGE}?{urlencode({NEXT: target})}", status_code=303)
     return RedirectResponse(PAGE, status_code=303)
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path == "/api" or request.url.path.startswith("/api/")
 
 
 def _not_allowed(visitor: Visitor, method: str, path: str) -> str:
@@ -512,6 +600,7 @@ def create_app(
         settings=settings, upstream=upstream, auth_string=auth_string, now=now, origin=origin
     )
     signin = SignIn(settings, now, origin=origin, secure=secure)
+    work = WorkPages(gate)
     return Starlette(
         routes=[
             Route(PAGE, signin.name_page, methods=["GET"]),
@@ -519,6 +608,12 @@ def create_app(
             Route(CODE_PAGE, signin.code_page, methods=["GET"]),
             Route(CODE_PAGE, signin.enter, methods=["POST"]),
             Route(SIGN_OUT, signin.sign_out, methods=["GET"]),
+            Route(WORK_PAGE, work.work, methods=["GET"]),
+            Route(START_PAGE, work.start, methods=["POST"]),
+            Route(f"{FORM_PAGE}/{{run}}", work.form, methods=["GET"]),
+            Route(f"{FORM_PAGE}/{{run}}", work.answer, methods=["POST"]),
+            Route(GUIDE, work.guide, methods=["GET"]),
+            Route(f"{SCREENSHOTS}/{{name}}", work.screenshot, methods=["GET"]),
             Route("/{path:path}", gate.http, methods=METHODS),
             WebSocketRoute("/{path:path}", refuse_websocket),
         ],

@@ -38,6 +38,9 @@ class Scope(NamedTuple):
       takes part in (Prefect ANDs a list of `any_resource` filters).
     - `run`: the run the path names is the person's own, else 404 as if there were none.
     - `artifact`: the artifact the path names belongs to one of the person's runs, else 404.
+    - `forms`: a list (or count) of deployments holds only those the person may start, a
+      clerk's own first: the submission forms of what their unit still has to hand in, the
+      most urgent first, then their unit's list, then the review desks (`gate.app`).
     """
 
     kind: str
@@ -52,6 +55,7 @@ RUN_IDS = Scope("ids", "flow_run_ids")
 EVENTS = Scope("events", "filter")
 RUN = Scope("run")
 ARTIFACT = Scope("artifact")
+FORMS = Scope("forms")
 
 
 class Row(NamedTuple):
@@ -72,15 +76,16 @@ UI: tuple[Row, ...] = (
     Row("GET", "/v2/{rest}"),
 )
 
-# What the UI reads on the pages a clerk uses. Forms, flows and work pools are everyone's;
-# runs, their task runs, logs, artifacts, answers and events only the person's own.
+# What the UI reads on the pages a clerk uses. Flows and work pools are everyone's, and each
+# form's page; the list of forms only those the person may start, their own first; runs, their
+# task runs, logs, artifacts, answers and events only the person's own.
 READS: tuple[Row, ...] = (
     Row("GET", "/api/health"),
     Row("GET", "/api/admin/version"),
     Row("GET", "/api/admin/settings"),  # every page; Prefect masks its secrets
     Row("GET", "/api/deployments/{id}"),
-    Row("POST", "/api/deployments/filter"),
-    Row("POST", "/api/deployments/count"),
+    Row("POST", "/api/deployments/filter", FORMS),
+    Row("POST", "/api/deployments/count", FORMS),
     Row("GET", "/api/flows/{id}"),
     Row("POST", "/api/flows/filter"),
     Row("GET", "/api/flow_runs/{id}", RUN),
@@ -125,14 +130,17 @@ OWN_UNIT, UNITS_OVERSEEN = "own unit", "units overseen"
 # the units each may name; administrators start any. The names are those of flows/forms.py and
 # flows/desk.py: a requirement's submission form (one per requirement, for every unit: the run
 # asks for the form of the person's own unit), a unit's list, a directive's review desk.
+SUBMIT_FLOW, DESK_FLOW, REVIEW_FLOW = "nop-bao-cao", "viec-cua-don-vi", "xet-duyet"
 STARTS: dict[str, dict[str, str]] = {
-    STAFF: {"nop-bao-cao": OWN_UNIT, "viec-cua-don-vi": OWN_UNIT},
+    STAFF: {SUBMIT_FLOW: OWN_UNIT, DESK_FLOW: OWN_UNIT},
     REVIEWER: {
-        "nop-bao-cao": OWN_UNIT,
-        "viec-cua-don-vi": UNITS_OVERSEEN,
-        "xet-duyet": UNITS_OVERSEEN,
+        SUBMIT_FLOW: OWN_UNIT,
+        DESK_FLOW: UNITS_OVERSEEN,
+        REVIEW_FLOW: UNITS_OVERSEEN,
     },
 }
+# A submission form's deployment is named `<requirement> · <directive>` (flows/forms.py).
+SEPARATOR = " · "
 
 
 def role_of(register_role: str, *, reviews: bool) -> str:

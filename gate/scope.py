@@ -55,7 +55,7 @@ def narrowed(scope: Scope, body: bytes, runs: Collection[str]) -> bytes:
     if not isinstance(found, dict):
         raise Unscoped(MALFORMED)
     if scope.kind == "filter":
-        found[scope.key] = _filter(found.get(scope.key), scope.criterion, runs)
+        found[scope.key] = anded(found.get(scope.key), scope.criterion, runs)
     elif scope.kind == "ids":
         ids = found.get(scope.key)
         if not isinstance(ids, list):
@@ -68,9 +68,9 @@ def narrowed(scope: Scope, body: bytes, runs: Collection[str]) -> bytes:
     return json.dumps(found).encode()
 
 
-def _filter(given: object, criterion: str, runs: Collection[str]) -> dict[str, Any]:
-    """One of Prefect's operator filters (FlowRunFilter, LogFilter, ArtifactFilter) whose
-    `criterion` keeps only `runs`, ANDed with what it asked."""
+def anded(given: object, criterion: str, runs: Collection[str]) -> dict[str, Any]:
+    """One of Prefect's operator filters (FlowRunFilter, LogFilter, ArtifactFilter,
+    DeploymentFilter) whose `criterion` keeps only `runs` (ids), ANDed with what it asked."""
     if given is None:
         given = {}
     if not isinstance(given, dict):

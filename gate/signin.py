@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 import services.access
+from gate.routes import ADMIN, role_of
 from gate.session import cross_site, end_session, set_session, token_of
 from models.errors import DeliveryFailed, SignInRefused
 from models.rules.access import CODE_LIFETIME
@@ -34,6 +35,10 @@ CODE_PAGE = "/dang-nhap/ma"
 SIGN_OUT = "/dang-xuat"
 CROSS_SITE = "Yêu cầu đến từ một trang web khác, không thực hiện."
 SENT = "Nếu tên đăng nhập có trong danh sách, mã đã được gửi tới địa chỉ thư đã đăng ký."
+# The gate's page of a person's own work, which signing in opens for everyone but
+# administrators, and its guide.
+WORK_PAGE = "/viec-cua-toi"
+GUIDE = "/huong-dan"
 # The field (and query parameter) of the page of the UI to open after signing in.
 NEXT = "tiep"
 UI_START = "/"
@@ -51,8 +56,10 @@ def client_address(request: Request) -> str:
 
 def back_to(value: str | None) -> str:
     """The page to open after signing in: `value` if it is a page of the UI on this site (a
-    path under /v2, with its query, as the gate sent the person from it), else the UI's
-    start; never another site, nor a path a browser would resolve elsewhere."""
+    path under /v2, with its query, as the gate sent the person from it) or the work page,
+    else the UI's start; never another site, nor a path a browser would resolve elsewhere."""
+    if value == WORK_PAGE:
+        return value
     if (
         not value
         or len(value) > _LONGEST_NEXT
@@ -99,8 +106,11 @@ def _code_page(
     )
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The fields of a posted form (the first value of each); empty if it is not one."""
+async def posted_form(
+    request: Request, *, largest: int = _LARGEST_FORM, fields: int = 8
+) -> dict[str, str]:
+    """The fields of a posted form (the first value of each); empty if it is not one, or is
+    larger than `largest` bytes or `fields` fields."""
     if request.headers.get("content-type", "").split(";")[0].strip() != (
         "application/x-www-form-urlencoded"
     ):
@@ -108,13 +118,13 @@ async def _form(request: Request) -> dict[str, str]:
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > _LARGEST_FORM:
+        if len(body) > largest:
             return {}
     try:
-        fields = parse_qs(body.decode(), max_num_fields=8)
+        found = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=fields)
     except (UnicodeDecodeError, ValueError):
         return {}
-    return {name: values[0] for name, values in fields.items()}
+    return {name: values[0] for name, values in found.items()}
 
 
 def _username(form: dict[str, str]) -> str | None:
@@ -147,7 +157,7 @@ class SignIn:
     async def ask(self, request: Request) -> Response:
         if cross_site(request, self.origin):
             return _name_page(CROSS_SITE, status=403)
-        form = await _form(request)
+        form = await posted_form(request)
         username, then = _username(form), back_to(form.get(NEXT))
         if username is None:
             return _name_page("Hãy nhập tên đăng nhập dondoc của mình.", status=400, then=then)
@@ -166,7 +176,7 @@ class SignIn:
     async def enter(self, request: Request) -> Response:
         if cross_site(request, self.origin):
             return _name_page(CROSS_SITE, status=403)
-        form = await _form(request)
+        form = await posted_form(request)
         username, then = _username(form), back_to(form.get(NEXT))
         if username is None:
             return _name_page("Hãy nhập tên đăng nhập dondoc của mình.", status=400, then=then)
@@ -186,9 +196,21 @@ class SignIn:
             if refused.wait:
                 response.headers["retry-after"] = str(refused.wait)
             return response
+        if then == UI_START:
+            then = await self._first_page(token)
         opened = RedirectResponse(then, status_code=303)
         set_session(opened, token, secure=self.secure)
         return opened
+
+    async def _first_page(self, token: str) -> str:
+        """Where a person lands after signing in: the page of their own work, or the UI for
+        administrators."""
+        person = await run_in_threadpool(
+            services.access.session_person, self.settings, token, now=self.now()
+        )
+        if person is None or role_of(person.role, reviews=person.reviews) == ADMIN:
+            return UI_START
+        return WORK_PAGE
 
     async def sign_out(self, request: Request) -> Response:
         token = token_of(request)

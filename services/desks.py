@@ -6,6 +6,9 @@ from datetime import date, datetime
 
 from models.errors import NotFound
 from models.storage import desk, review
+from models.storage.desk import STANDING as STANDING
+from models.storage.desk import TO_DO as TO_DO
+from models.storage.desk import WAITING as WAITING
 from models.storage.desk import Owed as Owed
 from models.storage.desk import UnitRef as UnitRef
 from models.storage.review import LISTED as LISTED

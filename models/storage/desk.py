@@ -40,6 +40,12 @@ URGENCY = (
     "closed",
 )
 
+# What a unit still has to hand in (the head of URGENCY), and what waits on the lead office.
+TO_DO = ("overdue", "due_soon", "returned", "open")
+WAITING = "submitted"
+# The period of a duty with no deadline, listed apart.
+STANDING = "standing"
+
 
 @dataclass(frozen=True, slots=True)
 class UnitRef:

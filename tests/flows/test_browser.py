@@ -79,7 +79,8 @@ def _signed_in(stack: PrefectStack, browser: Any, person: str) -> Any:
     page.locator("#ten").fill(person)
     page.locator("#ma").fill(code)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(re.compile(r"/v2/"))
+    # a person who is not an administrator lands on the page of their own work
+    page.wait_for_url(re.compile(r"/viec-cua-toi$"))
     return page
 
 
@@ -227,6 +228,61 @@ def test_a_signed_in_commune_officer_is_offered_only_what_their_unit_owes(
         with page.expect_response(lambda r: "/api/" in r.url and r.status == 403) as refused:
             page.goto(f"{base}/v2/{pages}")
         assert refused.value.request.method in ("GET", "POST"), pages
+    page.close()
+
+
+def test_a_clerk_hands_in_a_report_from_their_work_page_in_five_steps(
+    prefect_stack: PrefectStack, browser: object
+) -> None:
+    """From the sign-in page to the recorded report, counting every click and typed field
+    but the figures, narrative and evidence themselves: the name, the code, "Đăng nhập", the
+    line's "Nộp báo cáo" (the form opens with its period chosen) and "Gửi"; the receipt
+    follows on the same page."""
+    prefect_stack.sync()
+    oid = obligation_id(prefect_stack.engine, "1c", "18697", "2024-Q1")
+    assert _status(prefect_stack, oid) == "open"
+    steps: list[str] = []
+
+    def click(locator: Any) -> None:
+        steps.append("click")
+        locator.click()
+
+    def type_in(locator: Any, value: str) -> None:
+        steps.append("field")
+        locator.fill(value)
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
+    page.set_default_timeout(180_000)
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    code = services.access.operator_code(
+        prefect_stack.settings, "cb.18697", now=datetime.now(UTC), os_user="test"
+    )
+    assert code is not None
+    page.goto(f"{prefect_stack.gate_url}/dang-nhap/ma")
+    type_in(page.locator("#ten"), "cb.18697")
+    type_in(page.locator("#ma"), code)
+    click(page.get_by_role("button", name="Đăng nhập"))
+    page.wait_for_url(re.compile(r"/viec-cua-toi$"))
+    overdue = page.get_by_role("row").filter(has_text="Quý I/2024")
+    expect(overdue).to_contain_text("15/03/2024")
+    expect(overdue).to_contain_text("Quá hạn")
+    click(page.get_by_role("button", name="Nộp báo cáo 1c Quý I/2024"))
+    # the page waits for the run's form, in Vietnamese, then shows it with the period chosen
+    period = page.locator("#o-period")
+    period.wait_for()
+    expect(period).to_have_value("2024-Q1 · Quý I/2024 — hạn 15/03/2024")
+    expect(page.get_by_text("18697", exact=False).first).to_be_visible()
+    figures = ("training_classes", "seminars", "news_items", "leaflets", "documents", "other_forms")
+    for key, value in zip(figures, (3, 2, 20, 500, 6, 1), strict=True):
+        page.locator(f"#o-figures-{key}").fill(str(value))
+    page.locator("#o-narrative").fill("Quý I: 3 lớp tập huấn, 2 buổi tọa đàm")
+    click(page.get_by_role("button", name="Gửi báo cáo (Resume)"))
+    # the page looks again every few seconds until the run has recorded the report
+    expect(page.get_by_role("heading", name="Biên nhận")).to_be_visible(timeout=180_000)
+    expect(page.get_by_role("row").filter(has_text="Số tờ rơi")).to_contain_text("500")
+    assert _status(prefect_stack, oid) == "submitted"
+    assert steps == ["field", "field", "click", "click", "click"]
+    assert len(steps) <= 8
     page.close()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gate.routes import READS, STAFF, row_for
+from gate.routes import FORMS, READS, STAFF, row_for
 from gate.scope import MALFORMED, OR_OF_SEVERAL
 from tests.gate.conftest import ADMINISTRATOR, CLERK, OFFICER, OTHER_CLERK, Stack, post
 
@@ -110,7 +110,10 @@ def _count(shown: set[str] | int, runs: set[str]) -> set[str] | int:
 
 def test_every_read_of_runs_the_ui_makes_is_scoped() -> None:
     scoped = {(row.method, row.path) for row in READS if row.scope is not None}
-    assert scoped == {
+    # and the list of forms, narrowed to those the person may start (tests/gate/test_gate_work.py)
+    forms = {(row.method, row.path) for row in READS if row.scope == FORMS}
+    assert forms == {("POST", "/api/deployments/filter"), ("POST", "/api/deployments/count")}
+    assert scoped - forms == {
         *(("POST", path) for path, *_ in LISTED),
         ("POST", "/api/ui/flow_runs/count-task-runs"),
         ("POST", "/api/events/filter"),

@@ -83,7 +83,7 @@ def test_a_person_signs_in_with_the_code_from_their_mailbox_and_the_ui_opens(
     assert 'name="ten"' in form.text and "Tên đăng nhập dondoc" in form.text
     assert asked.status_code == 200
     assert SENT in asked.text and 'name="ma"' in asked.text
-    assert opened.status_code == 303 and opened.headers["location"] == "/"
+    assert opened.status_code == 303 and opened.headers["location"] == "/viec-cua-toi"
     cookie = opened.headers["set-cookie"].lower()
     for attribute in ("httponly", "samesite=strict", "path=/"):
         assert attribute in cookie
@@ -222,7 +222,11 @@ def test_signing_in_opens_no_page_but_the_uis_on_this_site(stack: Stack) -> None
             entered = browser.post(SIGNED_IN, data={"ten": CLERK, "ma": str(code), "tiep": target})
             assert entered.status_code == 303, target
             opened[target] = entered.headers["location"]
-    assert opened == {**{target: "/" for target in elsewhere}, "/v2/deployments": "/v2/deployments"}
+    # none of them: a clerk lands on their own work page
+    assert opened == {
+        **{target: "/viec-cua-toi" for target in elsewhere},
+        "/v2/deployments": "/v2/deployments",
+    }
 
 
 def test_signing_out_ends_the_session(stack: Stack) -> None:
