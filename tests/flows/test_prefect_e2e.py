@@ -306,10 +306,12 @@ def test_a_wrong_answer_is_asked_again_with_what_was_typed_kept(
     the flow, which answers in Vietnamese; then a narrative of spaces) are asked again on the
     same form, the values typed kept and one line saying what to mend, each Resume with its
     own grant; the right one is recorded, with a receipt the clerk files. Resumed with a
-    grant written for another clerk, a run is refused and says so on its badge and name."""
-    oid = obligation_id(prefect_stack.engine, "1c", "18679", "2024-Q1")
+    grant written for another clerk, a run is refused and says so on its badge and name. (Cẩm
+    Nhượng, whose first quarter no other test hands in: the daily status test counts Yên
+    Hòa's as overdue.)"""
+    oid = obligation_id(prefect_stack.engine, "1c", "18709", "2024-Q1")
     before = _events(prefect_stack, oid)  # earlier tests may have chased it
-    run = _waiting(prefect_stack, REPORT, "cb.18679")
+    run = _waiting(prefect_stack, REPORT, "cb.18709")
     _unit_form(run)
     answer = {
         "period": "2024-Q1 · Quý I/2024 — hạn 15/03/2024",
@@ -317,13 +319,13 @@ def test_a_wrong_answer_is_asked_again_with_what_was_typed_kept(
         "narrative": "Quý I",
     }
     negative = answer | {"figures": {**FIGURES, "leaflets": -1}}
-    assert _send(prefect_stack, run, "cb.18679", negative)["status"] == "ACCEPT"
+    assert _send(prefect_stack, run, "cb.18709", negative)["status"] == "ACCEPT"
     run = _asked_again(run)
     assert run.state is not None and run.state.is_paused(), run.state
     schema, description = _unit_form(run)
     assert description.startswith(
         "**Cần sửa:** Chỉ tiêu «Số tờ rơi» không được nhỏ hơn 0 (đã nhập «-1»).\n\n"
-        "**18679 Xã Yên Hòa** · "
+        "**18709 Xã Cẩm Nhượng** · "
     )
     assert schema["properties"]["period"]["default"] == answer["period"]
     typed = schema["properties"]["figures"]["properties"]
@@ -331,22 +333,22 @@ def test_a_wrong_answer_is_asked_again_with_what_was_typed_kept(
     assert schema["properties"]["narrative"]["default"] == "Quý I"
     # the second answer, its own grant: the first one's was spent and is not asked again
     spaces = answer | {"narrative": "   "}
-    assert _send(prefect_stack, run, "cb.18679", spaces)["status"] == "ACCEPT"
+    assert _send(prefect_stack, run, "cb.18709", spaces)["status"] == "ACCEPT"
     run = _asked_again(run)
     assert run.state is not None and run.state.is_paused(), run.state
     schema, description = _unit_form(run)
     assert description.startswith("**Cần sửa:** Chưa nhập «")
     assert schema["properties"]["figures"]["properties"]["leaflets"]["default"] == 300
     assert _events(prefect_stack, oid) == before
-    evidence = "https://cx.example/18679/bao-cao-q1.pdf"
-    done = _resume(prefect_stack, run, "cb.18679", answer | {"evidence": evidence})
+    evidence = "https://cx.example/18709/bao-cao-q1.pdf"
+    done = _resume(prefect_stack, run, "cb.18709", answer | {"evidence": evidence})
     assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
-    assert done.name == "nop-bao-cao · 18679 Xã Yên Hòa · 1c · 2024-Q1"
+    assert done.name == "nop-bao-cao · 18709 Xã Cẩm Nhượng · 1c · 2024-Q1"
     assert [e.kind for e in _events(prefect_stack, oid)[len(before) :]] == ["submitted"]
     receipt = prefect_stack.artifacts(run.id)["bien-nhan"].data
-    assert "kỳ **Quý I/2024**, đơn vị **18679 Xã Yên Hòa**" in receipt
+    assert "kỳ **Quý I/2024**, đơn vị **18709 Xã Cẩm Nhượng**" in receipt
     assert re.search(
-        r"Nộp lúc \d\d/\d\d/\d{4} \d\d:\d\d · người nộp `cb.18679` · hạn nộp "
+        r"Nộp lúc \d\d/\d\d/\d{4} \d\d:\d\d · người nộp `cb.18709` · hạn nộp "
         r"15/03/2024 · \*\*trễ \d+ ngày\*\*",
         receipt,
     )
@@ -355,7 +357,7 @@ def test_a_wrong_answer_is_asked_again_with_what_was_typed_kept(
 
     # resumed on the Prefect API, with a grant for that very answer written for another
     # clerk: the run takes it from no one but its starter, writes nothing, records the denial
-    other = _waiting(prefect_stack, REPORT, "cb.18679")
+    other = _waiting(prefect_stack, REPORT, "cb.18709")
     _unit_form(other)
     q2 = answer | {"period": "2024-Q2 · Quý II/2024 — hạn 17/06/2024"}
     denied = len(_denials(prefect_stack))

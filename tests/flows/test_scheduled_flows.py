@@ -228,7 +228,10 @@ def test_the_publishing_form_offers_the_projects_directive_files(
     form = run_coro_as_sync(schema()) or {}
     written, file, pasted = form["properties"]["directive"]["anyOf"]
     assert written == {"$ref": "#/$defs/DirectiveForm"}
-    assert "directives/cam-xuyen-cchc-2024.yaml" in file["properties"]["directive_file"]["enum"]
+    assert sorted(file["properties"]["directive_file"]["enum"]) == [
+        "directives/cam-xuyen-cchc-2024.yaml",
+        "directives/ha-tinh-cchc-2026.yaml",
+    ]
     assert pasted["title"] == "Dán nội dung YAML"
     # the register's offices to choose an issuer from
     issuer = form["$defs"]["DocumentForm"]["properties"]["issuer"]
