@@ -65,10 +65,13 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _signed_in(stack: PrefectStack, browser: Any, person: str) -> Any:
+def _signed_in(
+    stack: PrefectStack, browser: Any, person: str, lands: str = r"/viec-cua-toi$"
+) -> Any:
     """A page of a browser of its own, kept off the network, where `person` signed in at the
     gate with a code the operator printed (as the first administrator, or anyone while mail
-    is down, does); on the UI's first page."""
+    is down, does); on the page signing in opens for them (`lands`: a person who is not an
+    administrator, the page of their own work; an administrator, the Prefect UI)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     code = services.access.operator_code(
@@ -79,8 +82,7 @@ def _signed_in(stack: PrefectStack, browser: Any, person: str) -> Any:
     page.locator("#ten").fill(person)
     page.locator("#ma").fill(code)
     page.get_by_role("button", name="Đăng nhập").click()
-    # a person who is not an administrator lands on the page of their own work
-    page.wait_for_url(re.compile(r"/viec-cua-toi$"))
+    page.wait_for_url(re.compile(lands))
     return page
 
 
@@ -338,7 +340,7 @@ def test_an_administrator_writes_a_directive_in_the_form_and_publishes_it_after_
     department (the only office of the register still there in 2026), reads the preview of
     the obligations it would create, with their first and last due dates, and publishes it."""
     prefect_stack.sync()
-    page = _signed_in(prefect_stack, browser, "admin.cx")
+    page = _signed_in(prefect_stack, browser, "admin.cx", lands=r"/v2/")
     _open_form(page, prefect_stack, PUBLISH)
     expect(page.get_by_role("tab", name="Soạn chỉ thị theo biểu mẫu")).to_be_visible()
     code = page.get_by_label("Mã chỉ thị", exact=True)

@@ -437,10 +437,11 @@ def test_a_unit_lists_its_own_work_most_urgent_first(
         unit_work, monkeypatch, prefect_stack.granted(desk, "cb.18712", here=True, unit="18673")
     )
     assert other.state is not None and other.state.type == StateType.FAILED, other.state
+    # the seed directive's lines (the stack's other tests may publish another for the unit)
     rows = [
         line
         for line in prefect_stack.artifacts(run.id)["viec-can-lam"].data.splitlines()
-        if line.startswith("| **")
+        if line.startswith("| **") and "cam-xuyen-cchc-2024" in line
     ]
     assert rows[0] == (
         "| **Quá hạn** | 15/03/2024 | Báo cáo kết quả công tác tuyên truyền CCHC (quý, 6 tháng, "
