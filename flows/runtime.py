@@ -154,7 +154,8 @@ def _wait_here(form: type[RunInput], *, key: str, hours: int) -> Any | None:
         if propose_state_sync(client, paused, flow_run_id=rid).is_running():
             return form.load(keyset)  # this pause fired before and was answered
         form.save(keyset)
-        began = looked = time.monotonic()
+        began = time.monotonic()
+        looked = began - QUEUED_SECONDS  # a run already waiting for the slot has it at once
         while True:
             time.sleep(POLL_SECONDS)
             run = client.read_flow_run(rid)
