@@ -12,13 +12,13 @@ Through the gate, each person signed in with a code the operator prints
 - the Resume → receipt wait: the clerk sends the form's answer (what Resume sends), the first
   period it offers, timed until the run is Completed with its receipt.
 
-Each round takes another clerk (a unit with a quarterly report still owed), so a stack the
-seed was published on gives as many rounds as such units. `--busy` runs a busy loop pinned
-to the first core beside it (and kills it after). `--crowd N` then has N clerks click at
-once: each one's wait for the form (beyond the worker's slots, a run waits for a form waiting
-in place to give its slot up) and the resident memory of the runs' processes once every form
-is there (the stack on this machine). Prints the median and p90 of each, and the
-ratios of the median waits to the empty flow's:
+Each round, and each clerk of the crowd, takes another clerk (a unit with a quarterly report
+still owed), so a stack the seed was published on gives as many as such units. `--busy` runs
+a busy loop pinned to the first core beside it (and kills it after). `--crowd N` then has N
+clerks click at once: each one's wait for the form (beyond the worker's slots, a run waits
+for a form waiting in place to give its slot up) and the resident memory of the runs'
+processes once every form is there (the stack on this machine). Prints the median and p90
+of each, and the ratios of the median waits to the empty flow's:
 
     DONDOC_DATABASE_URL=sqlite:///var/dondoc.db .venv/bin/python bench/clerk.py \\
         --gate-url http://127.0.0.1:4200 --var-dir var --rounds 10 --json clerk.json
@@ -209,17 +209,19 @@ def _clerk_round(api: httpx.Client, clerk: httpx.Client, deployment_id: str) -> 
     return form_at - began, done_at - resumed_at
 
 
-def _engine_rss() -> list[int]:
-    """The resident memory (bytes) of each run's process on this machine (the worker starts
-    each as `python -m prefect.engine`)."""
+def _engine_rss(api_url: str) -> list[int]:
+    """The resident memory (bytes) of each run's process of this stack on this machine (the
+    worker starts each as `python -m prefect.engine`, reaching the server at `api_url`)."""
     sizes = []
+    mine = f"PREFECT_API_URL={api_url}".encode()
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes().split(b"\0")
             status = (proc / "status").read_text()
         except OSError:
             continue
-        if b"prefect.engine" in command and b"-m" in command:
+        if b"prefect.engine" in command and b"-m" in command and mine in environ:
             kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
             sizes.append(int(kb) * 1024)
     return sizes
@@ -243,7 +245,7 @@ def _crowd(api: httpx.Client, clerks: list[httpx.Client], deployment_id: str) ->
             if state["type"] == "PAUSED" and (schema := _form(clerk, run_id, state)):
                 schemas[run_id], ready[run_id] = schema, time.monotonic() - began
         time.sleep(POLL)
-    rss = _engine_rss()
+    rss = _engine_rss(str(api.base_url).rstrip("/"))
     for run_id, clerk in zip(run_ids, clerks, strict=True):
         period = schemas[run_id]["properties"]["period"]["enum"][0]
         answer = {"period": period, "figures": FIGURES, "narrative": "Báo cáo của bench"}
@@ -300,7 +302,7 @@ def main() -> None:
         gate_port = int(args.gate_url.rsplit(":", 1)[1].split("/")[0])
         api_url = f"http://127.0.0.1:{gate_port + 1}/api"
     auth = (args.var_dir / "prefect-auth-string").read_text().strip()
-    clerks = _clerks(settings, max(args.rounds, args.crowd))
+    clerks = _clerks(settings, args.rounds + args.crowd)
     empties: list[float] = []
     forms: list[float] = []
     receipts: list[float] = []
@@ -325,7 +327,7 @@ def main() -> None:
                     f"Resume → receipt {receipt:.2f} s",
                     flush=True,
                 )
-            crowd = _crowd(api, sessions[: args.crowd], form_id) if args.crowd else None
+            crowd = _crowd(api, sessions[args.rounds :], form_id) if args.crowd else None
         for session in sessions:
             session.close()
     figures = {

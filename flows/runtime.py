@@ -25,7 +25,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
-from prefect.exceptions import FailedRun
+from prefect.exceptions import FailedRun, Pause
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput, read_flow_run_input
 from prefect.input.run_input import keyset_from_paused_state
@@ -161,6 +161,8 @@ def _wait_here(form: type[RunInput], *, key: str, hours: int) -> Any | None:
             run = client.read_flow_run(rid)
             if run.state is not None and run.state.is_running():
                 return form.load(keyset)
+            if run.state is not None and run.state.name != "Paused":
+                raise Pause(state=run.state)  # put away meanwhile (`put_away_waiting`): exit
             if time.monotonic() - began >= HERE_SECONDS:
                 why = f"Biểu mẫu để quá {HERE_SECONDS // 60} phút"
                 break
@@ -212,6 +214,36 @@ def _slot_wanted(client: SyncPrefectClient, run: FlowRun) -> bool:
         limit=queued,
     )
     return any(other.id == run.id for other in waiting)
+
+
+def put_away_waiting(pool: str) -> int:
+    """Suspend every run of the work pool that waits on a form in its process (Paused), as if
+    its form had been idle: for when no process of theirs can be alive (the stack starting
+    again after it stopped, which ended them), so that a Resume starts the flow again rather
+    than leaving the run Running with no process. The same form stays open, its answer stored
+    where the flow reads it (the pause's keys). How many were put away."""
+    waiting = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.PAUSED]),
+            name=FlowRunFilterStateName(any_=["Paused"]),
+        )
+    )
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=waiting,
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+        )
+        for run in runs:
+            paused = run.state.state_details if run.state is not None else None
+            if paused is None or paused.pause_key is None:
+                continue
+            put_away: State[Any] = Suspended(
+                pause_expiration_time=paused.pause_timeout, pause_key=paused.pause_key
+            )
+            put_away.state_details.run_input_keyset = paused.run_input_keyset
+            # forced: Prefect has no transition from one pause to another
+            client.set_flow_run_state(run.id, put_away, force=True)
+    return len(runs)
 
 
 def _fired() -> set[str]:

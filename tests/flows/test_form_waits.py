@@ -5,6 +5,9 @@ while, or at once when another run waits for the worker slot it holds."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,9 +22,10 @@ from prefect.exceptions import Pause
 from prefect.states import Scheduled
 
 import flows.runtime
+from flows.runtime import put_away_waiting
 from flows.submission import submit_obligation
 from models.storage.db import transaction
-from tests.conftest import obligation_id
+from tests.conftest import ROOT, obligation_id
 from tests.flows.conftest import PrefectStack, paused_form
 
 pytestmark = pytest.mark.slow
@@ -35,7 +39,7 @@ FIGURES = {
     "other_forms": 0,
 }
 # Units no other flow test acts for (test_burst.py leaves them out).
-IN_PLACE, IDLE, YIELDS = "18745", "18748", "18745"
+IN_PLACE, IDLE, YIELDS, ORPHANED = "18745", "18748", "18745", "18748"
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +180,43 @@ def test_a_form_waiting_in_place_gives_its_slot_to_a_run_waiting_for_one(
     history = _history(run.id)
     assert history.index("Paused") < history.index("Suspended"), history
     paused_form(run.id)
+
+
+def test_a_form_whose_process_ended_is_put_away_when_the_stack_starts_again(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    """A run waiting on a form in its process loses it when the stack stops. Starting again,
+    `scripts/serve` puts such forms away (`put_away_waiting`, before its worker starts): the
+    run is Suspended on the same form, and a Resume starts the flow again, which takes the
+    answer once, where it would have left the run Running with no process."""
+    oid = obligation_id(prefect_stack.engine, "1c", ORPHANED, "2024-Q4")
+    before = _events(prefect_stack, oid)
+    run = prefect_stack.granted(REPORT, f"cb.{ORPHANED}", here=True)
+    # the run's process, as the worker starts it
+    env = {
+        **os.environ,
+        **prefect_stack.flow_env,
+        "PREFECT_API_URL": prefect_stack.api_url,
+        "PREFECT_API_AUTH_STRING": prefect_stack.auth_string,
+        "PREFECT__FLOW_RUN_ID": str(run.id),
+    }
+    process = subprocess.Popen([sys.executable, "-m", "prefect.engine"], env=env, cwd=ROOT)
+    try:
+        waiting = _until(run.id, lambda s: s.is_paused() or s.is_final())
+        assert waiting.state is not None and waiting.state.name == "Paused", waiting.state
+        schema, description = paused_form(run.id)
+    finally:
+        process.kill()
+        process.wait()
+    assert put_away_waiting("dondoc") >= 1
+    put_away = prefect_stack.read_run(run.id)
+    assert put_away.state is not None and put_away.state.name == "Suspended", put_away.state
+    # the same form, as the clerk left it
+    assert paused_form(run.id) == (schema, description)
+    _resume(prefect_stack, run.id, f"cb.{ORPHANED}", _answer(schema, "2024-Q4"))
+    done = _until(run.id, lambda s: s.is_final())
+    assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
+    recorded = _events(prefect_stack, oid)[len(before) :]
+    assert [(e.kind, e.actor, e.channel) for e in recorded] == [
+        ("submitted", f"cb.{ORPHANED}", f"prefect-ui:{run.id}")
+    ]
