@@ -1,7 +1,7 @@
 """The forms staff and the lead office fill in the Prefect UI.
 
 Each published requirement with something still to hand in gets a deployment of the
-submission flow. Its form asks only who the clerk is; the run then waits (suspended) on a
+submission flow. Its form asks only who the clerk is; the run then waits (paused) on a
 second form built for the clerk's own unit: only the periods that unit still owes, in words
 with their due dates and in order, and the requirement's own figures with their Vietnamese
 labels, types and bounds. Each published directive gets a deployment of the review flow: the

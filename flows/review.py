@@ -2,7 +2,7 @@
 
 The officer is whoever the gate signed in and started the run (`started_by`). From the form
 it takes two steps: the officer narrows the directive's obligations (requirement, period,
-unit or the body above units, status); the run then waits, suspended, on a form listing the
+unit or the body above units, status); the run then waits (`answer_of`) on a form listing the
 first matches with what each unit handed in (figures, narrative, evidence, when and how late)
 and records the decision taken there. A script, started through the gate with a person's
 session too, may send `obligation` and `decision` at once instead: the same checks apply."""
@@ -135,7 +135,7 @@ def ask_the_officer(
     unit: str | None,
     status: str | None,
 ) -> Decided | None:
-    """Step two: list the matches with their evidence, wait, suspended, for the officer's
+    """Step two: list the matches with their evidence, wait (`answer_of`) for the officer's
     decision on one of them and record it (who decided: the officer, or an administrator);
     a decision the checks refuse is asked again, with what was typed kept
     (`checked_answer`). None when nothing matches."""

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID, uuid4
 
 import pendulum
 from prefect.artifacts import create_markdown_artifact
-from prefect.client.orchestration import get_client
-from prefect.exceptions import FailedRun
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterNextScheduledStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateName,
+    FlowRunFilterStateType,
+    WorkPoolFilter,
+    WorkPoolFilterName,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import FailedRun, Pause
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput, read_flow_run_input
 from prefect.input.run_input import keyset_from_paused_state
+from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
-from prefect.states import Failed, State, Suspended
+from prefect.states import Failed, Paused, Running, State, Suspended
+from prefect.utilities.engine import propose_state_sync
 
 import services.access
 from models.errors import DondocError, InputError, NotFound, Refused, Unauthorized
@@ -32,6 +46,17 @@ from services.settings import load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# How long a run waiting on a form keeps its process (and worker slot), so that a Resume
+# continues it at once rather than starting the flow again in a new process; after that it
+# is suspended (no process) until the clerk sends the form.
+HERE_SECONDS = 600
+# How often a run waiting in its process looks whether it was resumed.
+POLL_SECONDS = 0.5
+# A run of the work pool due this long ago and not started waits for a worker slot: a run
+# waiting in its process then gives its slot up, the longest waiting first.
+QUEUED_SECONDS = 5
+# The key of the suspension a form's wait goes on to, after the pause of key `key`.
+LATER = "-suspended"
 # How many forms a clerk is given for one answer the flow finds wrong, before it refuses.
 TRIES = 5
 # The name a refused run's state takes, which its badge shows instead of "Failed".
@@ -95,13 +120,20 @@ def started_by() -> str:
 
 
 def answer_of(starter: str, form: type[RunInput], *, key: str, hours: int) -> tuple[Any, str]:
-    """Wait, suspended (holding no process), up to `hours` for the answer to `form`; once the
-    run is resumed, the answer and who gave it: the person the gate let resume it with this
-    very answer (the grant names the SHA-256 of the answer Prefect stored), who must be its
-    `starter` or an administrator. Unauthorized, with the denial recorded, otherwise."""
-    answer = suspend_flow_run(wait_for_input=form, timeout=hours * 3600, key=key)
-    # the answer as sent, under the key Prefect's suspend stored it at (nothing for `{}`)
-    stored = read_flow_run_input(keyset_from_paused_state(Suspended(pause_key=key))["response"])
+    """Wait up to `hours` for the answer to `form`: first in this process while the clerk is
+    at the form (`_wait_here`: a Resume continues the run at once), then suspended, holding
+    no process (a Resume then starts the flow again from the top, and this returns the answer
+    stored). Once resumed, the answer and who gave it: the person the gate let resume it with
+    this very answer (the grant names the SHA-256 of the answer Prefect stored), who must be
+    its `starter` or an administrator. Unauthorized, with the denial recorded, otherwise."""
+    later = f"{key}{LATER}"
+    answer = None if later in _fired() else _wait_here(form, key=key, hours=hours)
+    asked: State[Any] = Paused(pause_key=key)
+    if answer is None:
+        answer = suspend_flow_run(wait_for_input=form, timeout=hours * 3600, key=later)
+        asked = Suspended(pause_key=later)
+    # the answer as sent, under the key the pause stored it at (nothing for `{}`)
+    stored = read_flow_run_input(keyset_from_paused_state(asked)["response"])
     sent = hashlib.sha256(canonical_json({} if stored is None else stored).encode()).hexdigest()
     by = services.access.redeem_resume(
         load_settings(), run_id(), sent, starter=starter, now=pendulum.now("UTC")
@@ -109,15 +141,118 @@ def answer_of(starter: str, form: type[RunInput], *, key: str, hours: int) -> tu
     return answer, by
 
 
-def _forms_shown(keys: list[str]) -> int:
-    """How many of these forms the run has waited on so far (Prefect keeps the key of every
-    suspension that fired; none outside a run)."""
+def _wait_here(form: type[RunInput], *, key: str, hours: int) -> Any | None:
+    """Wait Paused on `form` in this process (which keeps its worker slot): the answer once
+    the run is resumed; None, the run Running again, once the form has been idle
+    HERE_SECONDS, or sooner when runs of the work pool wait for a worker slot and this is
+    among the longest waiting in place."""
+    rid = UUID(run_id())
+    paused: State[Any] = Paused(timeout_seconds=hours * 3600, pause_key=key)
+    keyset = keyset_from_paused_state(paused)
+    paused.state_details.run_input_keyset = cast(dict[str, str], keyset)
+    with get_client(sync_client=True) as client:
+        if propose_state_sync(client, paused, flow_run_id=rid).is_running():
+            return form.load(keyset)  # this pause fired before and was answered
+        form.save(keyset)
+        began = time.monotonic()
+        looked = began - QUEUED_SECONDS  # a run already waiting for the slot has it at once
+        while True:
+            time.sleep(POLL_SECONDS)
+            run = client.read_flow_run(rid)
+            if run.state is not None and run.state.is_running():
+                return form.load(keyset)
+            if run.state is not None and run.state.name != "Paused":
+                raise Pause(state=run.state)  # put away meanwhile (`put_away_waiting`): exit
+            if time.monotonic() - began >= HERE_SECONDS:
+                why = f"Biểu mẫu để quá {HERE_SECONDS // 60} phút"
+                break
+            # whether a slot is wanted, every QUEUED_SECONDS (a query of the pool's runs)
+            if time.monotonic() - looked >= QUEUED_SECONDS:
+                looked = time.monotonic()
+                if _slot_wanted(client, run):
+                    why = "Có lượt chạy khác đang chờ chỗ trên worker"
+                    break
+        # taken back to Running, so that it can be suspended; a Resume that came first won
+        # (the run was Running already) and stored its answer
+        propose_state_sync(client, Running(), flow_run_id=rid)
+    if read_flow_run_input(keyset["response"]) is not None:
+        return form.load(keyset)
+    get_run_logger().info(
+        "%s: lượt chạy tạm dừng (Suspended) để không giữ tiến trình; biểu mẫu vẫn mở, gửi "
+        "biểu mẫu thì lượt chạy tiếp tục.",
+        why,
+    )
+    return None
+
+
+def _slot_wanted(client: SyncPrefectClient, run: FlowRun) -> bool:
+    """Whether runs of this run's work pool wait for a worker slot (due QUEUED_SECONDS ago and
+    not started), as many as or more than the runs waiting in place (Paused) that started
+    before this one: the longest waiting give their slots first."""
+    pool = WorkPoolFilter(name=WorkPoolFilterName(any_=[run.work_pool_name or ""]))
+    due = datetime.now(UTC) - timedelta(seconds=QUEUED_SECONDS)
+    queued = client.count_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+            next_scheduled_start_time=FlowRunFilterNextScheduledStartTime.model_validate(
+                {"before_": due}
+            ),
+        ),
+        work_pool_filter=pool,
+    )
+    if not queued:
+        return False
+    waiting = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.PAUSED]),
+                name=FlowRunFilterStateName(any_=["Paused"]),
+            )
+        ),
+        work_pool_filter=pool,
+        sort=FlowRunSort.START_TIME_ASC,
+        limit=queued,
+    )
+    return any(other.id == run.id for other in waiting)
+
+
+def put_away_waiting(pool: str) -> int:
+    """Suspend every run of the work pool that waits on a form in its process (Paused), as if
+    its form had been idle: for when no process of theirs can be alive (the stack starting
+    again after it stopped, which ended them), so that a Resume starts the flow again rather
+    than leaving the run Running with no process. The same form stays open, its answer stored
+    where the flow reads it (the pause's keys). How many were put away."""
+    waiting = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.PAUSED]),
+            name=FlowRunFilterStateName(any_=["Paused"]),
+        )
+    )
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=waiting,
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+        )
+        for run in runs:
+            paused = run.state.state_details if run.state is not None else None
+            if paused is None or paused.pause_key is None:
+                continue
+            put_away: State[Any] = Suspended(
+                pause_expiration_time=paused.pause_timeout, pause_key=paused.pause_key
+            )
+            put_away.state_details.run_input_keyset = paused.run_input_keyset
+            # forced: Prefect has no transition from one pause to another
+            client.set_flow_run_state(run.id, put_away, force=True)
+    return len(runs)
+
+
+def _fired() -> set[str]:
+    """The keys of every pause and suspension of this run that fired (none outside a run)."""
     if flow_run.id is None:
-        return 0
+        return set()
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(flow_run.id))
-    fired = run.empirical_policy.pause_keys or set()
-    return sum(key in fired for key in keys)
+    return set(run.empirical_policy.pause_keys or set())
 
 
 def checked_answer(
@@ -132,12 +267,14 @@ def checked_answer(
     """Ask on `form_for(None, None)` (`answer_of`) and hand the answer and who gave it to
     `take`. An answer `take` finds wrong (InputError, Refused) is asked again: the run waits
     on `form_for(answer, line)`, the form with what was typed kept and the line saying what
-    to mend; after `tries` forms the refusal stands. The run starts from the top after each
-    Resume, and each answer's grant is redeemed once: the forms shown before the last were
-    answered and found wrong in earlier passes, so only the last answer is read."""
+    to mend; after `tries` forms the refusal stands. A run resumed from a suspension starts
+    from the top, and each answer's grant is redeemed once: the forms shown before the last
+    were answered and found wrong in earlier passes, so only the last answer is read."""
     keys = [key, *(f"{key}-{n}" for n in range(2, tries + 1))]
+    fired = _fired()
+    shown = sum(k in fired or f"{k}{LATER}" in fired for k in keys)
     form = form_for(None, None)
-    for n in range(max(_forms_shown(keys), 1), tries):
+    for n in range(max(shown, 1), tries):
         answer, by = answer_of(starter, form, key=keys[n - 1], hours=hours)
         try:
             return take(answer, by)

@@ -1,7 +1,7 @@
 """Staff mark an obligation done: the submission form's flow.
 
 The clerk is whoever the gate signed in and started the run (`started_by`). From the form it
-takes two steps: the clerk submits the form, then the run waits, suspended, on a form built
+takes two steps: the clerk submits the form, then the run waits (`answer_of`) on a form built
 for their unit (only what it still owes of this requirement, periods in words with their due
 dates) and records what they send when they resume it. A script, started through the gate
 with a person's session too, may send everything at once instead (`unit` and `period` with
@@ -37,7 +37,8 @@ from models.rules.workdays import local_time_text
 from services.desks import Case
 from services.settings import load_settings
 
-# How long a clerk's second step stays open (a suspended run holds no process meanwhile).
+# How long a clerk's second step stays open (flows.runtime.answer_of: in the run's process
+# for a while, then suspended, holding no process).
 FORM_HOURS = 24
 
 
@@ -91,7 +92,7 @@ def record_submission(
 def ask_the_unit(
     directive: str, requirement: str, actor: str
 ) -> tuple[str, services.records.Outcome]:
-    """Step two: suspend the run on the form of the actor's unit, and record the answer of
+    """Step two: wait on the form of the actor's unit (`answer_of`), and record the answer of
     whoever resumes it (the clerk, or an administrator); an answer the checks refuse is asked
     again, with what was typed kept (`checked_answer`). Who recorded it, and what it did."""
     settings = load_settings()

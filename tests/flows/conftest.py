@@ -55,7 +55,8 @@ def paused_form(run_id: Any, within: float = 120) -> tuple[dict[str, Any], str]:
         while True:
             run = client.read_flow_run(UUID(str(run_id)))
             assert run.state is not None and run.state.is_paused(), run.state
-            keys = keyset_from_paused_state(run.state)
+            # where the UI reads the form: the keys the state names
+            keys = run.state.state_details.run_input_keyset or keyset_from_paused_state(run.state)
             try:
                 schema = client.read_flow_run_input(run.id, keys["schema"])
                 description = client.read_flow_run_input(run.id, keys["description"])

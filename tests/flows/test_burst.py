@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 # Units the other flow tests act for, and expect to find as they left them.
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-RESERVED = ("18673", "18679", "18682", "18694", "18709", "18712")
+RESERVED = ("18673", "18679", "18682", "18694", "18709", "18712", "18745", "18748")
 # Clerks at once: twenty times the two that Prefect on SQLite already lost one of. Each run is
 # two worker processes (its Submit and its Resume), the suite's largest cost on two cores.
 BURST = 40

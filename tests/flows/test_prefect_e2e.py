@@ -295,7 +295,7 @@ def test_a_clerk_cannot_submit_for_another_unit(
 
 def _asked_again(run: FlowRun) -> FlowRun:
     """The run once it waits on a form again, after a Resume (which leaves it Paused no more:
-    the server schedules it at once)."""
+    the server sets it Running at once, or schedules it if it was suspended)."""
     return _until(run, lambda state: state.is_paused() or state.is_final())
 
 
