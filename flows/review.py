@@ -32,7 +32,7 @@ from flows.forms import (
     refresh_forms,
 )
 from flows.runtime import checked_answer, day_of, for_clerks, issued, rename_run, started_by
-from flows.submission import FORM_HOURS
+from flows.submission import FORM_HOURS, handed_in_lines
 from models.errors import InputError
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
@@ -88,18 +88,7 @@ def case_markdown(case: Case, *, heading: str | None = None) -> str:
     ]
     if case.reason:
         lines += ["", f"Lần trước trả lại vì: «{markdown_text(case.reason)}»"]
-    if case.figures:
-        lines += ["", "| chỉ tiêu | giá trị | đơn vị tính |", "|---|---|---|"]
-        lines += [
-            f"| {markdown_text(f.label)} | {markdown_text(str(f.value))} | "
-            f"{markdown_text(f.unit or '')} |"
-            for f in case.figures
-        ]
-    if case.narrative:
-        lines += ["", f"Nội dung: {markdown_text(case.narrative)}"]
-    if case.evidence:
-        lines += ["", f"Minh chứng: {markdown_text(case.evidence)}"]
-    return "\n".join(lines)
+    return "\n".join(lines + handed_in_lines(case))
 
 
 def cases_markdown(cases: Cases, narrowed: str) -> str:

@@ -171,6 +171,13 @@ def receipt_markdown(case: Case, *, directive: str) -> str:
         "",
         " · ".join(when),
     ]
+    return "\n".join(lines + handed_in_lines(case)) + "\n"
+
+
+def handed_in_lines(case: Case) -> list[str]:
+    """What a unit handed in, as Markdown lines: its figures under their labels and units,
+    its narrative and evidence link (what people typed shown literally)."""
+    lines: list[str] = []
     if case.figures:
         lines += ["", "| chỉ tiêu | giá trị | đơn vị tính |", "|---|---|---|"]
         lines += [
@@ -182,7 +189,7 @@ def receipt_markdown(case: Case, *, directive: str) -> str:
         lines += ["", f"Nội dung: {markdown_text(case.narrative)}"]
     if case.evidence:
         lines += ["", f"Minh chứng: {markdown_text(case.evidence)}"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 @flow(name=SUBMIT_FLOW, log_prints=True, flow_run_name=submission_run_name)
