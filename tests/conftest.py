@@ -34,8 +34,8 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n` (`--dist loadgroup`), the tests that share a Prefect stack run in one
-    worker, which starts it once: the flow tests share the session's stack, and each gate
-    module its Prefect server. Every other test goes wherever a worker is free. The flow tests,
+    worker, which starts it once: the flow tests share the session's stack, and the gate's
+    tests their Prefect server. Every other test goes wherever a worker is free. The flow tests,
     the longest group, come first, so that the other worker takes the rest meanwhile."""
     items.sort(key=lambda item: item.path.parent.name != "flows")
     for item in items:
@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if folder == "flows":
             item.add_marker(pytest.mark.xdist_group("flows"))
         elif folder == "gate":
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+            item.add_marker(pytest.mark.xdist_group("gate"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,10 +1,11 @@
 """A real Prefect server that requires its auth string (on the test PostgreSQL server, as the
-quickstart has it), served once per test module, and for
-each test the gate in front of it (uvicorn on a free port) over that test's dondoc database
-(the seed district, on SQLite and PostgreSQL) and a real SMTP server: what a browser and a
-worker would reach. The Prefect server holds one work pool and the deployments of dondoc's
-forms (a requirement's submission, a unit's list, a directive's review desk, publishing), which
-ask no one's name (the gate says who acts); no worker runs (a started run stays Scheduled)."""
+quickstart has it), served once for all the gate's tests (each test counts from what it finds
+there), and for each test the gate in front of it (uvicorn on a free port) over that test's
+dondoc database (the seed district, on SQLite and PostgreSQL) and a real SMTP server: what a
+browser and a worker would reach. The Prefect server holds one work pool and the deployments of
+dondoc's forms (a requirement's submission, a unit's list, a directive's review desk,
+publishing), which ask no one's name (the gate says who acts); no worker runs (a started run
+stays Scheduled)."""
 
 from __future__ import annotations
 
@@ -211,7 +212,7 @@ def _prefect_database(port: int) -> Iterator[dict[str, str]]:
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
