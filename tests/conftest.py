@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 from models.files.directive import load_directive
 from models.files.registry import read_actors, read_units
@@ -33,17 +35,23 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n` (`--dist loadgroup`), the tests that share a Prefect stack run in one
-    worker, which starts it once: the flow tests share the session's stack, and the gate's
-    tests their Prefect server. Every other test goes wherever a worker is free. The flow tests,
-    the longest group, come first, so that the other worker takes the rest meanwhile."""
+    """The flow tests first: under `pytest -n`, the longest group starts at once and the other
+    worker takes the rest meanwhile."""
     items.sort(key=lambda item: item.path.parent.name != "flows")
-    for item in items:
-        folder = item.path.parent.name
-        if folder == "flows":
-            item.add_marker(pytest.mark.xdist_group("flows"))
-        elif folder == "gate":
-            item.add_marker(pytest.mark.xdist_group("gate"))
+
+
+class SharedStacks(LoadScopeScheduling):
+    """Under `pytest -n`, the tests that share a Prefect stack run in one worker, which starts
+    it once: the flow tests share the session's stack, and the gate's tests their Prefect
+    server. Every other module goes to whichever worker is free."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        folder = nodeid.split("/")[1]
+        return folder if folder in ("flows", "gate") else nodeid.split("::")[0]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SharedStacks:
+    return SharedStacks(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
