@@ -1,0 +1,112 @@
+"""A unit's calendar feed (iCalendar, RFC 5545), written with the `icalendar` library.
+
+One all-day event per obligation the unit still owes, on its effective due date, under a UID
+that names the obligation (directive, requirement, unit, period), so a calendar application
+updates the event when its due date moves rather than adding another. SEQUENCE is the
+obligation's version in the log, which every event raises; DTSTAMP and LAST-MODIFIED are the
+moment of its latest event (a feed published without METHOD: the moment the information was
+last revised). So a feed written again with nothing changed is the same, byte for byte.
+
+Each step of the escalation ladder is an alarm at the hour the daily chase sends it, and a
+line of the description, for applications that ignore the alarms of a subscribed calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, vDuration
+
+from models.rules.vietnamese import day_text, period_words
+from models.rules.workdays import TIMEZONE
+from models.storage.feeds import Chased, FeedItem
+
+# The hour the daily chase sends its letters (prefect.yaml: don-doc-hang-ngay, 08:00).
+CHASE_TIME = time(8, 0)
+# How often a calendar application should fetch the feed again: it is written every morning.
+REFRESH = timedelta(hours=12)
+PRODID = "-//dondoc//Lich bao cao//VI"
+
+
+def _chased_text(chased: Chased) -> str:
+    """What the ladder does on a step's day, if the item is still owed then."""
+    step = chased.step
+    n = step.working_days
+    when = (
+        f"{-n} ngày làm việc trước hạn"
+        if n < 0
+        else "ngày đến hạn"
+        if n == 0
+        else f"quá hạn {n} ngày làm việc"
+    )
+    if step.to == "unit":
+        what = "dondoc nhắc đơn vị"
+    elif step.to == "lead":
+        what = f"dondoc báo cơ quan chủ trì ({chased.told})"
+    else:
+        what = f"dondoc báo {chased.told}"
+        if step.dispatch:
+            what += ", kèm dự thảo công văn đôn đốc"
+    return f"{when}, {what}"
+
+
+def _description(item: FeedItem, sign_in_url: str) -> str:
+    due = day_text(item.effective_due)
+    if item.effective_due != item.due:
+        due += f" (đã gia hạn, hạn ban đầu {day_text(item.due)})"
+    lines = [
+        f"Yêu cầu {item.requirement}: {item.title}",
+        f"Kỳ: {period_words(item.period)}",
+        f"Hạn nộp: {due}",
+        f"Cơ quan chủ trì: {item.lead}",
+        f"Văn bản: {item.subject}",
+    ]
+    if item.returned:
+        lines.append("Báo cáo đã bị trả lại để sửa: cần nộp lại.")
+    lines.append("Nếu chưa nộp:")
+    lines += [f"- {day_text(c.day)}: {_chased_text(c)}" for c in item.chased]
+    lines.append(f"Nộp báo cáo: {sign_in_url}")
+    return "\n".join(lines)
+
+
+def _event(item: FeedItem, sign_in_url: str) -> Event:
+    event = Event()
+    event.add("uid", f"{item.directive}/{item.requirement}/{item.unit}/{item.period}@dondoc")
+    event.add("dtstamp", item.changed_at)
+    event.add("last-modified", item.changed_at)
+    event.add("sequence", item.version)
+    event.add("dtstart", item.effective_due)
+    event.add("dtend", item.effective_due + timedelta(days=1))
+    due = f"Hạn nộp {item.requirement} · {period_words(item.period)}"
+    event.add("summary", f"{due}: {item.title}")
+    event.add("description", _description(item, sign_in_url))
+    event.add("url", sign_in_url)
+    event.add("transp", "TRANSPARENT")  # a deadline, not a meeting: the day stays free
+    for chased in item.chased:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"{due}: {_chased_text(chased)}")
+        # an absolute trigger is in UTC (RFC 5545, 3.8.6.3)
+        at = datetime.combine(chased.day, CHASE_TIME, tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC)
+        alarm.add("trigger", at, parameters={"VALUE": "DATE-TIME"})
+        event.add_component(alarm)
+    return event
+
+
+def feed_ics(code: str, name: str, items: Iterable[FeedItem], *, sign_in_url: str) -> bytes:
+    """The unit's calendar as iCalendar text (UTF-8, CRLF lines, folded at 75 octets)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    title = f"Lịch báo cáo · {code} {name}"
+    calendar.add("name", title)  # RFC 7986
+    calendar.add("x-wr-calname", title)  # what most applications read
+    calendar.add("x-wr-timezone", TIMEZONE)
+    calendar.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH))
+    for item in items:
+        calendar.add_component(_event(item, sign_in_url))
+    return calendar.to_ical()
