@@ -23,6 +23,7 @@ import services.records
 from models.errors import InputError, NotFound
 from services.settings import Settings, load_settings
 from tests.conftest import obligation_id
+from tests.store.test_isolation import BROKEN, HEALTHY, break_stored_text, publish_three
 from tests.store.test_ledger import FIGURES, NARRATIVE
 
 KEY = "a-test-key-that-is-long-enough-for-hmac-0123456789"
@@ -230,6 +231,20 @@ def test_the_feeds_of_every_unit_are_read_in_a_few_queries(seeded: Engine, tmp_p
         sa.event.remove(engine, "before_cursor_execute", count)
     assert written.units > 30
     assert len([s for s in statements if "obligation" in s.lower()]) == 1
+
+
+def test_a_directive_that_no_longer_reads_is_named_and_the_others_are_written(
+    registered: Engine, tmp_path: Path
+) -> None:
+    publish_three(registered)
+    break_stored_text(registered)
+    settings = settings_for(registered, tmp_path)
+    written = services.feeds.write_feeds(settings, day=DAY)
+    (failure,) = written.failed
+    assert failure.directive == BROKEN
+    assert failure.vi.startswith(f"Lập lịch báo cáo của chỉ thị {BROKEN} không làm được: ")
+    directives = {key.split("/")[0] for key in events(served(settings, "18679").read_bytes())}
+    assert directives == set(HEALTHY)
 
 
 def test_no_key_no_address(seeded: Engine, tmp_path: Path) -> None:
