@@ -117,8 +117,11 @@ def test_an_extension_moves_the_event_in_the_next_days_feed_under_the_same_uid(
     seeded: Engine, tmp_path: Path
 ) -> None:
     settings = settings_for(seeded, tmp_path)
-    services.feeds.write_feeds(settings, day=date(2024, 3, 11))
+    first = services.feeds.write_feeds(settings, day=date(2024, 3, 11))
+    assert first.changed == first.units
     before = events(served(settings, "18679").read_bytes())[uid("18679", "1c", "2024-Q1")]
+    # nothing changed: no file is written again (the server's Last-Modified holds)
+    assert services.feeds.write_feeds(settings, day=date(2024, 3, 11)).changed == 0
     moved = datetime(2024, 3, 11, 9, 30, tzinfo=UTC)
     services.records.extend(
         settings,
@@ -127,7 +130,8 @@ def test_an_extension_moves_the_event_in_the_next_days_feed_under_the_same_uid(
         due=date(2024, 3, 29),
         reason="Lũ",
     )
-    services.feeds.write_feeds(settings, day=date(2024, 3, 12))
+    # only the unit whose obligation moved has a new feed
+    assert services.feeds.write_feeds(settings, day=date(2024, 3, 12)).changed == 1
     after = events(served(settings, "18679").read_bytes())[uid("18679", "1c", "2024-Q1")]
     assert before.decoded("DTSTART") == date(2024, 3, 15)
     assert after.decoded("DTSTART") == date(2024, 3, 29)
