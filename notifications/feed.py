@@ -2,8 +2,9 @@
 
 One all-day event per obligation the unit still owes, on its effective due date, under a UID
 that names the obligation (directive, requirement, unit, period), so a calendar application
-updates the event when its due date moves rather than adding another. SEQUENCE is the
-obligation's version in the log, which every event raises; DTSTAMP and LAST-MODIFIED are the
+updates the event when its due date moves rather than adding another. SEQUENCE counts the
+obligation's events after its creation (0 when new, as RFC 5545 starts it; every event raises
+it); DTSTAMP and LAST-MODIFIED are the
 moment of its latest event (a feed published without METHOD: the moment the information was
 last revised). So a feed written again with nothing changed is the same, byte for byte.
 
@@ -76,7 +77,7 @@ def _event(item: FeedItem, sign_in_url: str) -> Event:
     event.add("uid", f"{item.directive}/{item.requirement}/{item.unit}/{item.period}@dondoc")
     event.add("dtstamp", item.changed_at)
     event.add("last-modified", item.changed_at)
-    event.add("sequence", item.version)
+    event.add("sequence", item.version - 1)  # its `created` event is version 1
     event.add("dtstart", item.effective_due)
     event.add("dtend", item.effective_due + timedelta(days=1))
     due = f"Hạn nộp {item.requirement} · {period_words(item.period)}"

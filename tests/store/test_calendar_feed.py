@@ -83,6 +83,8 @@ def test_a_commune_feed_holds_one_event_per_obligation_on_its_due_date(
     feed = services.feeds.unit_feed(settings_for(seeded, tmp_path), unit="18679", day=DAY)
     found = events(feed)
     assert set(found) == {uid("18679", "1c", period) for period in DUE_1C}
+    # as published: nothing has happened to them since (RFC 5545 starts SEQUENCE at 0)
+    assert {event.decoded("SEQUENCE") for event in found.values()} == {0}
     for period, due in DUE_1C.items():
         event = found[uid("18679", "1c", period)]
         assert event.decoded("DTSTART") == due
