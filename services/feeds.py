@@ -123,29 +123,33 @@ def write_unit_feed(settings: Settings, *, unit: str, day: date, out: Path) -> i
     return len(found.items)
 
 
-def _replace(path: Path, content: bytes) -> bool:
-    """Write `content` whole at `path` unless it holds it already; whether it was written."""
-    try:
-        if path.read_bytes() == content:
-            return False
-    except FileNotFoundError:
-        pass
+def _replace(path: Path, content: bytes) -> None:
+    """Write `content` whole at `path`: a reader sees the old file or the new one."""
     part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
         part.write_bytes(content)
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
-    return True
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first `size` bytes of the file at `path` (nothing if there is none)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(size)
+    except FileNotFoundError:
+        return b""
 
 
 def write_feeds(settings: Settings, *, day: date) -> FeedRun:
     """Every unit's feed as of `day`, into the outputs folder's `lich/`: one query for every
-    unit's items; a file is rewritten only when its content changed, and a file no unit's
-    address names any more is removed. Without a key, nothing is written."""
+    unit's items; a feed is rendered and written again only when what it is made from changed
+    (the digest it records), and a file no unit's address names any more is removed. Without
+    a key, nothing is written."""
     if settings.calendar_feed_key is None:
         return FeedRun(0, 0, 0, None)
-    from notifications.feed import feed_ics
+    from notifications import feed
 
     key = _key(settings)
     folder = settings.outputs_dir / FOLDER
@@ -155,14 +159,18 @@ def write_feeds(settings: Settings, *, day: date) -> FeedRun:
         raise InputError(
             str(folder), "(folder)", str(folder), f"cannot be created: {exc.strerror or exc}"
         ) from None
-    _replace(folder / "index.html", INDEX.encode())
+    if _head(folder / "index.html", len(INDEX.encode()) + 1) != INDEX.encode():
+        _replace(folder / "index.html", INDEX.encode())
     failures = Failures(feeds.WRITING)
     names: set[str] = set()
     units = events = changed = 0
     for found in _reader(settings, day, failures):
         name = feed_name(key, found.code)
-        content = feed_ics(found.code, found.name, found.items, sign_in_url=settings.sign_in_url)
-        changed += _replace(folder / name, content)
+        made_of = (found.code, found.name, found.items)
+        source = feed.source_digest(*made_of, sign_in_url=settings.sign_in_url)
+        if feed.recorded_source(_head(folder / name, feed.HEAD_BYTES)) != source:
+            _replace(folder / name, feed.feed_ics(*made_of, sign_in_url=settings.sign_in_url))
+            changed += 1
         names.add(name)
         units += 1
         events += len(found.items)

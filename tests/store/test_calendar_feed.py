@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from icalendar import Calendar
 from sqlalchemy import Engine
 
+import notifications.feed
 import services.feeds
 import services.records
 from models.errors import InputError, NotFound
@@ -142,6 +143,32 @@ def test_an_extension_moves_the_event_in_the_next_days_feed_under_the_same_uid(
     assert after.decoded("DTSTAMP") == moved
     assert alarms(after)[0] == at_eight(date(2024, 3, 26))[0]
     assert "đã gia hạn, hạn ban đầu 15/03/2024" in str(after["DESCRIPTION"])
+
+
+def test_a_feed_made_from_what_it_was_made_from_before_is_not_rendered_again(
+    seeded: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(seeded, tmp_path)
+    services.feeds.write_feeds(settings, day=DAY)
+    rendered: list[str] = []
+    feed_ics = notifications.feed.feed_ics
+
+    def counted(code: str, *args: Any, **kwargs: Any) -> bytes:
+        rendered.append(code)
+        return feed_ics(code, *args, **kwargs)
+
+    monkeypatch.setattr(notifications.feed, "feed_ics", counted)
+    services.feeds.write_feeds(settings, day=DAY)
+    assert rendered == []
+    services.records.extend(
+        settings,
+        obligation_id(seeded, "1c", "18679", "2024-Q1"),
+        services.records.Issued("vhtt.lan", "extend-q1", "test", datetime(2024, 3, 2, tzinfo=UTC)),
+        due=date(2024, 3, 29),
+        reason=None,
+    )
+    services.feeds.write_feeds(settings, day=DAY)
+    assert rendered == ["18679"]
 
 
 def test_what_is_handed_in_leaves_the_feed(seeded: Engine, tmp_path: Path) -> None:
