@@ -207,9 +207,10 @@ def write_calendars(as_of: date) -> services.feeds.FeedRun:
         )
     else:
         markdown = (
-            f"# Lịch báo cáo của các đơn vị\n\n**{written.units}** đơn vị, **{written.events}** "
-            f"hạn nộp chưa nộp; {written.changed} tệp lịch thay đổi hôm nay. Đường dẫn lịch của "
-            "một đơn vị (gửi riêng cho đơn vị đó): `dondoc units calendar MÃ-ĐƠN-VỊ --address`."
+            f"# Lịch báo cáo của các đơn vị\n\n**{written.units}** đơn vị, "
+            f"**{written.events}** việc còn phải nộp; {written.changed} tệp lịch thay đổi hôm "
+            "nay. Đường dẫn lịch của một đơn vị (gửi riêng cho đơn vị đó): "
+            "`dondoc units calendar MÃ-ĐƠN-VỊ --address`."
         )
     create_markdown_artifact(
         key="lich-bao-cao", description="Lịch báo cáo (.ics) của các đơn vị", markdown=markdown
