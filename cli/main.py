@@ -60,6 +60,7 @@ TOPICS = (
     "checks",
     "database",
     "directives",
+    "feeds",
     "listing",
     "mail",
     "records",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     import services.checks
     import services.database
     import services.directives
+    import services.feeds
     import services.listing
     import services.mail
     import services.records
@@ -274,6 +276,37 @@ def units_import(file: Path) -> None:
             f"work of closed units: {handed.transferred} obligation(s) passed to successors "
             f"({handed.created} created for them), {handed.cancelled} closed with no successor"
         )
+
+
+@units_app.command("calendar")
+@friendly
+def units_calendar(
+    unit: str,
+    as_of: AsOfOpt = None,
+    file: Annotated[
+        Path | None, typer.Option("--out", help="Write the feed to this file, not stdout.")
+    ] = None,
+    address: Annotated[
+        bool,
+        typer.Option(
+            "--address",
+            help="Print the address the unit's calendar application subscribes to instead.",
+        ),
+    ] = False,
+) -> None:
+    """A unit's calendar feed (.ics): what it still owes, on its due dates, with the days
+    the escalation ladder chases each; or the address the daily status run serves it at."""
+    settings = services.checks.load_settings()
+    if address:
+        out.print(services.feeds.unit_address(settings, unit))
+        return
+    day = _day(as_of, "--as-of")
+    if file is None:
+        # the feed as it is served: UTF-8 whatever the terminal's encoding
+        sys.stdout.buffer.write(services.feeds.unit_feed(settings, unit=unit, day=day))
+        return
+    events = services.feeds.write_unit_feed(settings, unit=unit, day=day, out=file)
+    out.print(f"{events} events: {file}")
 
 
 @actors_app.command("import")

@@ -16,6 +16,7 @@ from prefect.states import State
 
 import services.database
 import services.directives
+import services.feeds
 import services.listing
 import services.reports
 from flows.failures import failures_artifact, finish
@@ -166,7 +167,14 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]] | State
         title=f"Chỉ thị chưa lập được bảng ngày {day_text(day)}",
     )
     keep_anchor()
-    return finish(failures.listed(), totals)
+    calendars = write_calendars(day)
+    failures_artifact(
+        calendars.failed,
+        key="lich-bao-cao-loi",
+        title=f"Chỉ thị chưa lập được lịch báo cáo ngày {day_text(day)}",
+    )
+    failed = [*failures.listed(), *(f for f in calendars.failed if f.directive not in failures)]
+    return finish(failed, totals)
 
 
 @task
@@ -185,3 +193,27 @@ def keep_anchor() -> None:
         ),
     )
     print(f"log anchored: {taken.events} events, {path}")
+
+
+@task
+def write_calendars(as_of: date) -> services.feeds.FeedRun:
+    """Each unit's calendar feed (.ics) as of the day, into the outputs folder, and an
+    artifact saying how many and how a unit gets its address."""
+    written = services.feeds.write_feeds(load_settings(), day=as_of)
+    if written.folder is None:
+        markdown = (
+            "# Lịch báo cáo của các đơn vị\n\nChưa đặt `DONDOC_CALENDAR_FEED_KEY`: chưa ghi "
+            "lịch báo cáo của các đơn vị."
+        )
+    else:
+        markdown = (
+            f"# Lịch báo cáo của các đơn vị\n\n**{written.units}** đơn vị, "
+            f"**{written.events}** việc còn phải nộp; {written.changed} tệp lịch thay đổi hôm "
+            "nay. Đường dẫn lịch của một đơn vị (gửi riêng cho đơn vị đó): "
+            "`dondoc units calendar MÃ-ĐƠN-VỊ --address`."
+        )
+    create_markdown_artifact(
+        key="lich-bao-cao", description="Lịch báo cáo (.ics) của các đơn vị", markdown=markdown
+    )
+    print(f"calendars: {written.units} units, {written.events} events, {written.changed} changed")
+    return written

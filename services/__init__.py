@@ -10,6 +10,7 @@ so a command imports the storage its topic needs and no more:
 - `listing`: obligations listed and counted;
 - `mail`: the chase, the monthly summary, the outbox;
 - `reports`: rates, the matrix, the consolidated reports;
+- `feeds`: each unit's calendar feed and its address;
 - `log`: verifying, rebuilding and anchoring the log;
 and here, the checks every command makes of its settings and its day and obligation id.
 
