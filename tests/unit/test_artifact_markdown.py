@@ -58,6 +58,7 @@ def _case() -> Case:
         HOSTILE,
         "https://cx.example/a) [x](http://evil",
         datetime(2024, 3, 12, 2, 0, tzinfo=UTC),
+        date(2024, 3, 12),
         "cb.18712",
         HOSTILE,
     )
@@ -95,6 +96,7 @@ def _filed(**changed: object) -> Case:
         "Tổ chức 3 lớp tập huấn.",
         "https://cx.example/bao-cao-q1.pdf",
         datetime(2024, 3, 17, 2, 30, tzinfo=UTC),
+        date(2024, 3, 17),
         "cb.18712",
         None,
     )
@@ -116,7 +118,8 @@ def test_the_receipt_says_when_it_was_handed_in_against_its_due_date() -> None:
     assert "Minh chứng: https://cx.example/bao-cao-q1.pdf" in receipt
     assert not re.search(r"51|nghĩa vụ #|phiên bản|lần chạy", receipt)
     on_time = receipt_markdown(
-        _filed(submitted_at=datetime(2024, 3, 15, 16, 59, tzinfo=UTC)), directive="d"
+        _filed(submitted_at=datetime(2024, 3, 15, 16, 59, tzinfo=UTC), handed_in=date(2024, 3, 15)),
+        directive="d",
     )
     assert "Nộp lúc 15/03/2024 23:59" in on_time and "**đúng hạn**" in on_time
 
