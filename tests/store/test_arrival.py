@@ -18,9 +18,10 @@ from alembic import command
 from sqlalchemy import Engine
 
 from models.errors import InputError, Refused, Unauthorized
+from models.rules.ladder import DEFAULT_LADDER
 from models.rules.obligation import Arrival
 from models.rules.status import Day
-from models.storage import db, ledger, reporting
+from models.storage import chase, db, ledger, reporting
 from models.storage.db import transaction
 from models.storage.tables import EVENT, OBLIGATION
 from notifications.report import write_consolidation_xlsx
@@ -265,3 +266,17 @@ def test_upgrading_a_database_gives_its_reports_the_day_they_were_recorded(
         day = conn.execute(sa.select(OBLIGATION.c.handed_in_on).where(OBLIGATION.c.id == q1))
         assert day.scalar_one() == date(2024, 3, 16)
     assert ledger.verify(seeded)[1] == []
+
+
+def test_a_report_entered_is_neither_chased_nor_summed_up_as_late(seeded: Engine, q1: int) -> None:
+    """On Thursday 21/03 the ladder's steps after the 15/03 deadline are due for the communes
+    that sent nothing; 18712's paper report, entered on 20/03, takes it off both lists."""
+    receive(seeded, q1, paper(date(2024, 3, 14)), at(20))
+    day = date(2024, 3, 21)
+    with transaction(seeded, writes=False) as conn:
+        found = chase.plan(conn, day=day, calendar=CALENDAR, default_ladder=DEFAULT_LADDER)
+        (summary,) = chase.summaries(conn, on=Day(day, day))
+    chased = {item.obligation_id for item in found.items}
+    assert obligation_id(seeded, "1c", "18673", "2024-Q1") in chased and q1 not in chased
+    late = {unit.unit for unit in summary.late}
+    assert "18673" in late and "18712" not in late
