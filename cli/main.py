@@ -677,12 +677,12 @@ def _outcome(outcome: services.records.Outcome) -> None:
         )
 
 
-def _figures(pairs: list[str]) -> dict[str, str]:
+def _figures(pairs: list[str], command: str = "submit") -> dict[str, str]:
     figures: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError("submit", "--figure", pair, "write it as KEY=VALUE")
+            raise InputError(command, "--figure", pair, "write it as KEY=VALUE")
         figures[key.strip()] = value
     return figures
 
@@ -708,6 +708,57 @@ def submit(
             figures=_figures(figure or []),
             narrative=narrative,
             evidence=evidence,
+        )
+    )
+
+
+@app.command("receive")
+@friendly
+def receive(
+    obligation: int,
+    actor: ActorOpt,
+    channel: Annotated[
+        str,
+        typer.Option(
+            help="How it arrived: giay (paper), thu-dien-tu (official e-mail) or "
+            "he-thong-van-ban (the document system)."
+        ),
+    ],
+    arrived: Annotated[str, typer.Option(help="The day it arrived (ngày đến), YYYY-MM-DD.")],
+    number: Annotated[
+        str, typer.Option(help="The incoming document's number and symbol (số, ký hiệu).")
+    ],
+    figure: Annotated[
+        list[str] | None, typer.Option("--figure", "-f", help="KEY=VALUE, once per figure.")
+    ] = None,
+    narrative: Annotated[str | None, typer.Option(help="The narrative part.")] = None,
+    evidence: Annotated[str | None, typer.Option(help="Link to the evidence.")] = None,
+    scan: Annotated[
+        str | None, typer.Option(help="Link to the document's scan or its copy.")
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why it is entered only now (required once the entry is late)."),
+    ] = None,
+    key: KeyOpt = None,
+) -> None:
+    """Record a unit's report that arrived on paper, by official e-mail or through the
+    document system, on time by the day it arrived (the directive's lead office)."""
+    _outcome(
+        services.records.receive(
+            services.checks.load_settings(),
+            _obligation(obligation),
+            _issued(actor, key),
+            figures=_figures(figure or [], "receive"),
+            narrative=narrative,
+            evidence=evidence,
+            arrival=services.records.Arrival(
+                channel=channel,
+                arrived=_day(arrived, "--arrived"),
+                number=number,
+                scan=scan,
+                reason=reason,
+            ),
         )
     )
 

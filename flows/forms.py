@@ -40,6 +40,7 @@ import services.registers
 from models.files.directive import RequirementSpec
 from models.files.directive_form import form_schema
 from models.rules.deliverable import Figure
+from models.rules.obligation import CHANNELS
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
@@ -49,6 +50,7 @@ from services.settings import Settings, load_settings
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
 DESK_DEPLOYMENT = "viec-cua-don-vi/viec-cua-don-vi"
+RECEIVE_DEPLOYMENT = "vao-so-bao-cao-den/vao-so-bao-cao-den"
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
@@ -425,6 +427,65 @@ def desk_schema() -> dict[str, Any]:
     }
 
 
+def received_schema(choices: dict[str, Choices], grace_days: int) -> dict[str, Any]:
+    """The form the lead office enters a report that arrived by another channel with: which
+    obligation (the published directives, their requirements and periods to choose from, and
+    the unit's code), how and when it arrived, and what it says."""
+    requirements = {code: title for c in choices.values() for code, title in c.requirements}
+    periods = sorted({key for c in choices.values() for key in c.periods})
+    text = {"type": "string"}
+    fields: list[tuple[str, dict[str, Any]]] = [
+        ("directive", {"title": "Chỉ thị", **text, "enum": sorted(choices)}),
+        (
+            "requirement",
+            {"title": "Nhiệm vụ", **text, "enum": [choice(*r) for r in requirements.items()]},
+        ),
+        ("unit", {"title": "Đơn vị gửi báo cáo (mã đơn vị)", **text}),
+        (
+            "period",
+            {"title": "Kỳ báo cáo", **text, "enum": [choice(k, period_words(k)) for k in periods]},
+        ),
+        (
+            "channel",
+            {
+                "title": "Kênh nhận",
+                **text,
+                "enum": [choice(code, name) for code, name in CHANNELS.items()],
+            },
+        ),
+        ("arrived", {"title": "Ngày đến", **text, "format": "date"}),
+        ("number", {"title": "Số, ký hiệu văn bản đến", **text}),
+        (
+            "figures",
+            {
+                "title": "Số liệu",
+                "description": "Mã chỉ tiêu và giá trị, như trong văn bản đến.",
+                "type": "object",
+            },
+        ),
+        ("narrative", {"title": "Nội dung báo cáo", **text}),
+        ("evidence", {"title": "Đường dẫn minh chứng", **text}),
+        ("scan", {"title": "Bản chụp văn bản đến (đường dẫn)", **text}),
+        (
+            "reason",
+            {
+                "title": "Lý do vào sổ muộn",
+                "description": f"Bắt buộc khi vào sổ sau ngày đến quá {grace_days} ngày làm việc.",
+                **text,
+            },
+        ),
+    ]
+    return {
+        "title": "Parameters",
+        "type": "object",
+        "properties": {
+            name: {**prop, "position": i} for i, (name, prop) in enumerate(fields, start=1)
+        },
+        "required": ["directive", "requirement", "unit", "period", "channel", "arrived", "number"],
+        "definitions": {},
+    }
+
+
 @dataclass(frozen=True)
 class Form:
     """One generated deployment: a requirement's submission form or a directive's review form."""
@@ -536,15 +597,21 @@ async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
 
 async def _refresh_declared_forms(client: Any, settings: Settings) -> list[str]:
     """Give the deployments prefect.yaml declares their Vietnamese forms, the publishing form
-    offering the directive files the project holds now and the register's offices and kinds
-    (each absent until `prefect deploy` has run). The names of those that had to be
-    written."""
+    offering the directive files the project holds now and the register's offices and kinds,
+    the form of reports received by another channel the published directives (each absent
+    until `prefect deploy` has run). The names of those that had to be written."""
     project = settings.project_dir
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
     written = []
     for name, schema in (
         (PUBLISH_DEPLOYMENT, form_schema(services.registers.form_lists(settings), files)),
         (DESK_DEPLOYMENT, desk_schema()),
+        (
+            RECEIVE_DEPLOYMENT,
+            received_schema(
+                services.desks.review_choices(settings), settings.entry_grace_working_days
+            ),
+        ),
     ):
         try:
             deployment = await client.read_deployment_by_name(name)

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=1_000)
     due_soon_working_days: int = Field(default=3, ge=0, le=30)
     open_horizon_days: int = Field(default=0, ge=0, le=366)
+    entry_grace_working_days: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="Working days after a report arrived on paper, by e-mail or through the "
+        "document system within which the lead office enters it without giving a reason.",
+    )
     work_pool: str = Field(
         default="dondoc", description="Prefect work pool the form deployments run on."
     )

@@ -34,11 +34,13 @@ from models.files.textfiles import read_text
 from models.rules.authz import ActorInfo, check_review, check_submit
 from models.rules.obligation import (
     GENESIS,
+    Arrival,
     Decision,
     State,
     created_state,
     decide_accept,
     decide_extend,
+    decide_receive,
     decide_return,
     decide_submit,
     decide_waive,
@@ -49,11 +51,12 @@ from models.rules.obligation import (
     note_text,
     payload_text,
     reason_text,
+    received_payload,
     utc_text,
     validate_submission,
 )
 from models.rules.text import character_problem, control_character
-from models.rules.workdays import local_date
+from models.rules.workdays import WorkCalendar, local_date
 from models.storage.db import (
     Driver,
     DriverQuery,
@@ -95,6 +98,7 @@ class Target:
 
     obligation_id: int
     unit_code: str
+    period_start: date
     lead_unit_code: str
     requirement: RequirementSpec
     state: State
@@ -162,6 +166,7 @@ def state_from_row(row: Any) -> State:
         narrative=row.narrative,
         evidence=row.evidence,
         submitted_at=row.submitted_at,
+        handed_in_on=row.handed_in_on,
         decided_at=row.decided_at,
         last_hash=row.last_hash,
     )
@@ -252,6 +257,7 @@ _SUBMITTED_BY = (
 _HEAD = (
     OBLIGATION.c.id,
     OBLIGATION.c.unit_code,
+    OBLIGATION.c.period_start,
     REQUIREMENT.c.spec,
     DIRECTIVE.c.lead_unit_code,
     _SUBMITTED_BY.label("submitted_by"),
@@ -281,10 +287,11 @@ def load(driver: Driver, obligation_id: int, by: Issued) -> Loaded:
         raise NotFound(
             f"no obligation {obligation_id}", vi=f"Không có nghĩa vụ số {obligation_id}."
         )
-    oid, unit_code, spec, lead, submitted_by = row[:_STATE_AT]
+    oid, unit_code, period_start, spec, lead, submitted_by = row[:_STATE_AT]
     target = Target(
         obligation_id=oid,
         unit_code=unit_code,
+        period_start=period_start,
         lead_unit_code=lead,
         requirement=requirement_spec(spec),
         state=state_from(row[_STATE_AT:_KEYED_AT]),
@@ -769,8 +776,8 @@ def _review(
     decide: Decider,
 ) -> Outcome:
     """A command only the directive's lead office may give (or, on the lead office's own
-    obligations, their recipient or an administrator); nobody decides on their own
-    submission."""
+    obligations, their recipient or an administrator); nobody decides on a submission they
+    handed in or entered themselves."""
 
     def as_reviewer(driver: Driver, who: ActorInfo, target: Target, today: date) -> None:
         check_review(
@@ -816,6 +823,43 @@ def submit(
         authorize=_as_unit,
         asked=lambda t: validate_submission(t.requirement.what, figures, narrative, evidence),
         decide=lambda t: decide_submit(t.state, t.requirement.what, figures, narrative, evidence),
+    )
+
+
+def receive(
+    engine: Engine,
+    obligation_id: int,
+    by: Issued,
+    *,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+    arrival: Arrival,
+    grace_days: int,
+    calendar: WorkCalendar,
+) -> Outcome:
+    """The lead office's staff record a unit's report that arrived on paper, by official
+    e-mail or through the document system (`arrival`): a submission like the unit's own,
+    on time by the day it arrived. Whoever may decide on the unit's submissions may enter
+    it; the person who entered it then does not accept or return it."""
+
+    def when(target: Target) -> dict[str, Any]:
+        return {
+            "today": local_date(by.now),
+            "period_start": target.period_start,
+            "grace_days": grace_days,
+            "calendar": calendar,
+        }
+
+    what = (figures, narrative, evidence, arrival)
+    return _review(
+        engine,
+        obligation_id,
+        by,
+        "receive",
+        "submitted",
+        lambda t: received_payload(t.requirement.what, *what, **when(t)),
+        lambda t: decide_receive(t.state, t.requirement.what, *what, **when(t)),
     )
 
 

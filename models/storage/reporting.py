@@ -9,14 +9,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from models.errors import Failures, InputError
 from models.files.directive import DirectiveSpec, RequirementSpec, document_day
@@ -34,7 +31,6 @@ from models.rules.consolidation import (
 from models.rules.deliverable import Figure
 from models.rules.status import Day
 from models.rules.vietnamese import day_text, period_words, sort_key, sorted_vi
-from models.rules.workdays import TIMEZONE
 from models.storage.db import transaction
 from models.storage.queries import status_as_of
 from models.storage.reference import column_on, holder_on, unit_on, upsert
@@ -48,28 +44,6 @@ ACCEPTED = ("accepted", "accepted_late")
 GONE = ("transferred", "closed")
 NO_PERIOD = ("standing",)
 _decode = json.JSONDecoder().decode
-# Vietnam's offset from UTC, unchanged since 1975, for SQLite (which knows no time zones)
-OFFSET = datetime(2000, 1, 1, tzinfo=ZoneInfo(TIMEZONE)).utcoffset() or timedelta(0)
-
-
-class local_day(FunctionElement[date]):
-    """The local (Asia/Ho_Chi_Minh) day of a UTC timestamp column."""
-
-    type = sa.Date()
-    inherit_cache = True
-
-
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
-    # date() reads the stored offset (+00:00) and answers in UTC before the shift
-    hours = int(OFFSET.total_seconds() // 3600)
-    return f"date({compiler.process(element.clauses, **kw)}, '{hours:+d} hours')"
-
-
-@compiles(local_day, "postgresql")
-def _local_day_postgresql(element: local_day, compiler: Any, **kw: Any) -> str:
-    # a timestamptz: the zone's wall clock, whatever the session's time zone is
-    return f"CAST({compiler.process(element.clauses, **kw)} AT TIME ZONE '{TIMEZONE}' AS DATE)"
 
 
 def _reported() -> sa.ColumnElement[bool]:
@@ -77,12 +51,12 @@ def _reported() -> sa.ColumnElement[bool]:
 
 
 def _on_time() -> sa.ColumnElement[bool]:
-    """Reported, and handed in by the effective due date (the rule `decide_accept` applies)."""
+    """Reported, and arrived by the effective due date (the rule `decide_accept` applies)."""
     return sa.and_(
         _reported(),
         sa.or_(
             OBLIGATION.c.effective_due.is_(None),
-            local_day(OBLIGATION.c.submitted_at) <= OBLIGATION.c.effective_due,
+            OBLIGATION.c.handed_in_on <= OBLIGATION.c.effective_due,
         ),
     )
 
@@ -395,7 +369,7 @@ def consolidation(
                     column_on(UNIT, "name", OBLIGATION.c.period_end),
                     OBLIGATION.c.status,
                     shown,
-                    local_day(OBLIGATION.c.submitted_at),
+                    OBLIGATION.c.handed_in_on,
                     _on_time(),
                     OBLIGATION.c.figures,
                     OBLIGATION.c.narrative,

@@ -112,13 +112,9 @@ class Case:
     narrative: str | None
     evidence: str | None
     submitted_at: datetime | None
+    handed_in: date | None  # the local day the report arrived
     submitted_by: str | None
     reason: str | None  # why it was last returned, while it stays returned
-
-    @property
-    def handed_in(self) -> date | None:
-        """The local day the report was handed in."""
-        return None if self.submitted_at is None else local_date(self.submitted_at)
 
     @property
     def days_late(self) -> int:
@@ -265,6 +261,7 @@ def cases(
                     OBLIGATION.c.narrative,
                     OBLIGATION.c.evidence,
                     OBLIGATION.c.submitted_at,
+                    OBLIGATION.c.handed_in_on,
                 )
             )
             .where(*filters)
@@ -303,6 +300,7 @@ def cases(
             r.narrative if r.status == "submitted" else None,
             r.evidence if r.status == "submitted" else None,
             r.submitted_at if r.status == "submitted" else None,
+            r.handed_in_on if r.status == "submitted" else None,
             by.get(r.id),
             reasons.get(r.id),
         )

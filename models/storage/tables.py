@@ -133,6 +133,7 @@ class Obligation(SQLModel, table=True):
     narrative: str | None = Field(default=None, sa_type=sa.Text)
     evidence: str | None = Field(default=None, max_length=lengths.EVIDENCE)
     submitted_at: datetime | None = None
+    handed_in_on: date | None = None  # the local day the report arrived (ngày đến)
     decided_at: datetime | None = None
     last_hash: str = Field(max_length=64)
 

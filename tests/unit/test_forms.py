@@ -190,6 +190,7 @@ def _case(oid: int, status: str = "submitted") -> Case:
         "Quý I",
         None,
         None,
+        None,
         "cb.18712",
         None,
     )
