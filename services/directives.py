@@ -1,4 +1,5 @@
-"""Directives: publishing one, opening their periods, and what is published."""
+"""Directives: publishing one, amending or withdrawing it, opening their periods, and what is
+published."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ from models.files.directive import DirectiveSpec, RequirementSpec
 from models.files.directive import load_directive as load_directive
 from models.files.registry import SYSTEM_ACTOR
 from models.rules.ladder import check_templates
-from models.storage import publishing, queries
+from models.storage import publishing, queries, revisions
 from models.storage.publishing import Handover as Handover
 from models.storage.publishing import OpenReport as OpenReport
 from models.storage.publishing import Preview as Preview
 from models.storage.publishing import PublishReport as PublishReport
 from models.storage.queries import DirectivePublic
 from models.storage.queries import OpenWork as OpenWork
+from models.storage.revisions import Change as Change
+from models.storage.revisions import Dispatch as Dispatch
+from models.storage.revisions import History as History
+from models.storage.revisions import RevisionReport as RevisionReport
+from models.storage.revisions import dispatch_of as dispatch_of
 from notifications.steps import step_templates
 from services.settings import Settings
 
@@ -69,6 +75,79 @@ def preview(
         calendar=settings.calendar(),
         horizon_days=settings.open_horizon_days,
     )
+
+
+def amend(
+    settings: Settings,
+    spec: DirectiveSpec,
+    dispatch: Dispatch,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    channel: str = "cli",
+    dry_run: bool = False,
+) -> RevisionReport:
+    """Amend a published directive to its whole new text `spec`, from the dispatch's day:
+    what is still owed and due from then follows the new text by events naming the dispatch,
+    what it adds is opened, and each unit affected gets one letter in the outbox (delivered
+    by the next run that delivers it). Checked as publishing checks; a dry run writes nothing."""
+    from notifications.revision import revision_renderer
+
+    check_templates(spec.template_references(), step_templates(), source)
+    return revisions.amend(
+        settings.engine(),
+        spec,
+        dispatch,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        render=revision_renderer(),
+        horizon_days=settings.open_horizon_days,
+        channel=channel,
+        dry_run=dry_run,
+    )
+
+
+def withdraw(
+    settings: Settings,
+    code: str,
+    dispatch: Dispatch,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    channel: str = "cli",
+    dry_run: bool = False,
+) -> RevisionReport:
+    """Withdraw a published directive from the dispatch's day: what is still owed and due
+    from then is closed by events naming the dispatch, each unit concerned gets one letter,
+    and no later run opens or chases the directive. A dry run writes nothing."""
+    from notifications.revision import revision_renderer
+
+    return revisions.withdraw(
+        settings.engine(),
+        code,
+        dispatch,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        render=revision_renderer(),
+        horizon_days=settings.open_horizon_days,
+        channel=channel,
+        dry_run=dry_run,
+    )
+
+
+def history(settings: Settings, code: str, *, source: str) -> History:
+    """A directive as published and its revisions since, in order."""
+    return revisions.history(settings.engine(), code, source=source)
 
 
 def open_periods(

@@ -129,6 +129,16 @@ class Scope:
         self.row = row
         self.spec = DirectiveSpec.model_validate_json(row.content)
         self.requirements = {r.code: r for r in self.spec.requirements}
+        # a requirement an amendment dropped still reports the periods it was owed for
+        for code, spec in conn.execute(
+            sa.select(REQUIREMENT.c.code, REQUIREMENT.c.spec)
+            .where(
+                REQUIREMENT.c.directive_id == row.id,
+                REQUIREMENT.c.code.not_in(list(self.requirements)),
+            )
+            .order_by(REQUIREMENT.c.id)
+        ):
+            self.requirements[code] = RequirementSpec.model_validate_json(spec)
         if requirement is not None and requirement not in self.requirements:
             known = ", ".join(self.requirements)
             raise InputError(
