@@ -18,8 +18,10 @@ from models.errors import InputError, Refused
 from models.files.directive import DirectiveSpec, parse_directive
 from models.files.registry import read_units
 from models.files.textfiles import read_yaml
+from models.rules.ladder import DEFAULT_LADDER
 from models.rules.status import Day
 from models.storage import ledger, publishing, reference, reporting, revisions
+from models.storage.chase import plan
 from models.storage.db import transaction
 from models.storage.tables import OBLIGATION, REQUIREMENT
 from notifications.revision import revision_renderer
@@ -310,6 +312,9 @@ def test_a_withdrawal_closes_what_is_owed_from_its_day_and_keeps_what_was_handed
     handed_in = obligation_id(seeded, "1c", "18676", "2024-Q3")
     submit(seeded, handed_in, "cb.18676", **REPORT)
     dispatch = revisions.Dispatch("210/UBND-VHTT", date(2024, 6, 25), date(2024, 7, 1))
+    with transaction(seeded, writes=False) as conn:
+        chased = plan(conn, day=date(2024, 6, 20), calendar=CALENDAR, default_ladder=DEFAULT_LADDER)
+    assert {item.requirement for item in chased.items} >= {"1c"}
     report = withdraw(seeded, dispatch)
 
     # Q2 fell due on 17/06, before the withdrawal: still owed, still counted
@@ -332,6 +337,13 @@ def test_a_withdrawal_closes_what_is_owed_from_its_day_and_keeps_what_was_handed
     assert (expected["2024-Q2"], expected["2024-Q3"], expected["2024-Q4"]) == (COMMUNES, 1, 0)
     with transaction(seeded, writes=False) as conn:
         assert reference.published_codes(conn) == []
+        # Q2, overdue on 20/06 and still owed, is chased no more either
+        assert (
+            plan(
+                conn, day=date(2024, 6, 20), calendar=CALENDAR, default_ladder=DEFAULT_LADDER
+            ).items
+            == []
+        )
     assert report.requirements == [{"requirement": None, "change": "withdrawn"}]
     assert len(letters(seeded)) == report.letters > 0
     assert all("bãi bỏ chỉ thị cam-xuyen-cchc-2024" in subject for _, subject, _ in letters(seeded))
