@@ -467,7 +467,7 @@ def directive_amend(
     still owed and due from --from follows it; each unit affected is told once."""
     settings = services.checks.load_settings()
     spec = services.directives.load_directive(file)
-    report = services.directives.amend(
+    revised = services.directives.amend(
         settings,
         spec,
         _dispatch(dispatch, dated, from_),
@@ -478,7 +478,7 @@ def directive_amend(
         channel=_channel(),
         dry_run=dry_run,
     )
-    _print_revision(report)
+    _print_revision(revised)
 
 
 @directive_app.command("withdraw")
@@ -494,7 +494,7 @@ def directive_withdraw(
 ) -> None:
     """Withdraw a published directive: what is still owed and due from --from is closed,
     naming the dispatch; no later run opens or chases it."""
-    report = services.directives.withdraw(
+    revised = services.directives.withdraw(
         services.checks.load_settings(),
         code,
         _dispatch(dispatch, dated, from_),
@@ -505,7 +505,7 @@ def directive_withdraw(
         channel=_channel(),
         dry_run=dry_run,
     )
-    _print_revision(report)
+    _print_revision(revised)
 
 
 def _changes_text(changes: list[dict[str, str | None]]) -> str:
@@ -515,7 +515,8 @@ def _changes_text(changes: list[dict[str, str | None]]) -> str:
     )
 
 
-def _print_revision(report: services.directives.RevisionReport) -> None:
+def _print_revision(revised: services.directives.Revised) -> None:
+    report = revised.report
     d = report.dispatch
     what = "amended" if report.kind == "amend" else "withdrawn"
     state = (
@@ -539,6 +540,19 @@ def _print_revision(report: services.directives.RevisionReport) -> None:
     out.print(f"{len(report.changes)} obligation(s) of {units} unit(s); {report.letters} {letters}")
     if report.unreachable:
         err.print(f"no address for unit(s) {', '.join(report.unreachable)}: not told")
+    delivery = revised.delivery
+    if delivery is not None:
+        out.print(
+            f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}, "
+            f"rejected {len(delivery.rejected)}, waiting {delivery.waiting}"
+        )
+        if delivery.failed:
+            err.print(
+                Text.assemble(
+                    ("not delivered yet", "yellow"),
+                    f" ({delivery.failed[0][1]}): kept in the outbox",
+                )
+            )
 
 
 @directive_app.command("show")

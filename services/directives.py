@@ -3,7 +3,9 @@ published."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from models.files.directive import DirectiveSpec, RequirementSpec
 from models.files.directive import load_directive as load_directive
@@ -23,6 +25,17 @@ from models.storage.revisions import RevisionReport as RevisionReport
 from models.storage.revisions import dispatch_of as dispatch_of
 from notifications.steps import step_templates
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.mail import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Revised:
+    """What a revision did, and the delivery of its letters (None for a dry run)."""
+
+    report: RevisionReport
+    delivery: Delivery | None
 
 
 def check_can_publish(settings: Settings, actor: str, *, source: str, now: datetime) -> None:
@@ -88,15 +101,16 @@ def amend(
     now: datetime,
     channel: str = "cli",
     dry_run: bool = False,
-) -> RevisionReport:
+) -> Revised:
     """Amend a published directive to its whole new text `spec`, from the dispatch's day:
     what is still owed and due from then follows the new text by events naming the dispatch,
-    what it adds is opened, and each unit affected gets one letter in the outbox (delivered
-    by the next run that delivers it). Checked as publishing checks; a dry run writes nothing."""
+    what it adds is opened, and each unit affected gets one letter, delivered at once (or
+    kept in the outbox for a later run: the revision stands). Checked as publishing checks;
+    a dry run writes nothing."""
     from notifications.revision import revision_renderer
 
     check_templates(spec.template_references(), step_templates(), source)
-    return revisions.amend(
+    report = revisions.amend(
         settings.engine(),
         spec,
         dispatch,
@@ -110,6 +124,16 @@ def amend(
         channel=channel,
         dry_run=dry_run,
     )
+    return _delivered(settings, report, now)
+
+
+def _delivered(settings: Settings, report: RevisionReport, now: datetime) -> Revised:
+    """A revision's letters delivered now (none for a dry run)."""
+    from services.mail import deliver_outbox  # the mail channels, only for what sends
+
+    if not report.written:
+        return Revised(report, None)
+    return Revised(report, deliver_outbox(settings, now=now, only=report.keys))
 
 
 def withdraw(
@@ -123,13 +147,14 @@ def withdraw(
     now: datetime,
     channel: str = "cli",
     dry_run: bool = False,
-) -> RevisionReport:
+) -> Revised:
     """Withdraw a published directive from the dispatch's day: what is still owed and due
-    from then is closed by events naming the dispatch, each unit concerned gets one letter,
-    and no later run opens or chases the directive. A dry run writes nothing."""
+    from then is closed by events naming the dispatch, each unit concerned gets one letter
+    (delivered as an amendment's), and no later run opens or chases the directive. A dry run
+    writes nothing."""
     from notifications.revision import revision_renderer
 
-    return revisions.withdraw(
+    report = revisions.withdraw(
         settings.engine(),
         code,
         dispatch,
@@ -143,6 +168,7 @@ def withdraw(
         channel=channel,
         dry_run=dry_run,
     )
+    return _delivered(settings, report, now)
 
 
 def history(settings: Settings, code: str, *, source: str) -> History:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine
 
 from models.errors import ConcurrencyConflict, InputError, Refused
 from models.files.directive import DirectiveSpec
-from models.files.registry import UnitRow
+from models.files.registry import SYSTEM_ACTOR, UnitRow
 from models.rules import lengths
 from models.rules.authz import check_publish
 from models.rules.deliverable import Deliverable
@@ -53,6 +53,7 @@ from models.storage.publishing import (
     _check_references,
     _denials_recorded,
     _directive_row,
+    _hand_over,
     _open_directive,
 )
 from models.storage.reference import load_units
@@ -155,6 +156,7 @@ class RevisionReport:
     letters: int = 0
     unreachable: list[str] = field(default_factory=list)
     written: bool = True
+    keys: list[str] = field(default_factory=list)  # the outbox keys of its letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,23 +516,18 @@ def _notices(
 
 def _tell(
     conn: Connection, notices: list[Notice], *, run: str, render: Render, now: datetime
-) -> int:
-    """The letters into the outbox, in the revision's transaction."""
-    return store_messages(
-        conn,
-        run,
-        [
-            (
-                hashlib.sha256(f"{run}\x1f{n.unit}\x1f{n.recipient.email}".encode()).hexdigest()[
-                    :32
-                ],
-                n.recipient,
-                render(n),
-            )
-            for n in notices
-        ],
-        now,
-    )
+) -> list[str]:
+    """The letters into the outbox, in the revision's transaction: their keys."""
+    letters = [
+        (
+            hashlib.sha256(f"{run}\x1f{n.unit}\x1f{n.recipient.email}".encode()).hexdigest()[:32],
+            n.recipient,
+            render(n),
+        )
+        for n in notices
+    ]
+    store_messages(conn, run, letters, now)
+    return [key for key, _, _ in letters]
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,6 +535,7 @@ class _Revising:
     """What one revision is made with: who, where, when, and how its letters are rendered."""
 
     units: Sequence[UnitRow]
+    today: date
     opened_by: date
     calendar: WorkCalendar
     actor: str
@@ -558,6 +556,9 @@ def _revise(
 ) -> RevisionReport:
     """Apply a revision (`new` None: a withdrawal) to a directive whose row is locked."""
     kind = "withdraw" if new is None else "amend"
+    # closed units' work passes on first, as the daily run passes it, so that the revision
+    # reaches whoever owes it now
+    _hand_over(conn, today=how.today, now=how.now, actor=SYSTEM_ACTOR, channel=how.channel)
     run = Opening(
         how.units,
         _upto(conn, row, dispatch, how.opened_by),
@@ -623,9 +624,10 @@ def _revise(
         dispatch=dispatch,
     )
     # the outbox's run column holds 64 characters; the directive's code may be longer
-    report.letters = _tell(
+    report.keys = _tell(
         conn, notices, run=f"revision {number} {row.code}"[:64], render=how.render, now=how.now
     )
+    report.letters = len(report.keys)
     return report
 
 
@@ -683,7 +685,14 @@ def amend(
             old = DirectiveSpec.model_validate_json(row.content)
             number = _check_dispatch(conn, row, dispatch, source, window_start=old.effective.start)
             how = _Revising(
-                units, as_of + timedelta(days=horizon_days), calendar, actor, channel, now, render
+                units,
+                as_of,
+                as_of + timedelta(days=horizon_days),
+                calendar,
+                actor,
+                channel,
+                now,
+                render,
             )
             report = _revise(
                 conn, how, row=row, old=old, new=spec, dispatch=dispatch, number=number
@@ -724,6 +733,7 @@ def withdraw(
             number = _check_dispatch(conn, row, dispatch, source, window_start=old.effective.start)
             how = _Revising(
                 load_units(conn),
+                as_of,
                 as_of + timedelta(days=horizon_days),
                 calendar,
                 actor,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from models.files.textfiles import read_yaml
@@ -31,8 +32,9 @@ def outbox(dondoc: Any) -> list[dict[str, Any]]:
 
 
 def test_amend_dry_run_then_amend_then_withdraw_and_show_the_history(
-    published: Any, tmp_path: Path
+    published: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DONDOC_OUTBOX_DIR", str(tmp_path / "outbox"))
     file = str(amended_file(tmp_path))
     actor = ("--actor", "admin.cx", "--as-of", "2024-05-27")
     dry = published("directive", "amend", file, *actor, *DISPATCH, "--dry-run")
@@ -45,7 +47,10 @@ def test_amend_dry_run_then_amend_then_withdraw_and_show_the_history(
     done = published("directive", "amend", file, *actor, *DISPATCH)
     assert f"{CODE}: revision 1, amended by 125/UBND-VHTT of 2024-05-27" in done.stdout
     assert "changes: 1c: schedule" in done.stdout
-    assert len(outbox(published)) == 21
+    # each commune's letter delivered at once
+    assert "delivered 21, failed 0" in done.stdout
+    assert {m["status"] for m in outbox(published)} == {"sent"} and len(outbox(published)) == 21
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 21
     published("log", "verify")
 
     withdrawn = published(

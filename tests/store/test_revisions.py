@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -466,3 +467,26 @@ def test_a_revision_after_units_closed_reaches_their_successors(registered: Engi
     told = sorted(to for to, _, _ in letters(registered))
     assert told == sorted(f"ubnd.{code}@camxuyen.example" for code in successors - {"18685"})
     clean_log(registered)
+
+
+def test_a_revision_passes_a_closed_units_work_on_first(seeded: Engine, tmp_path: Path) -> None:
+    # a register correction after the periods opened: Xã Cẩm Minh became part of Xã Cẩm Lạc
+    # on 01/10/2024, and no daily run has passed its work on yet
+    correction = tmp_path / "units.csv"
+    correction.write_text(
+        "code,name,kind,parent,tags,email,valid_from,valid_until,successor\n"
+        "18751,Xã Cẩm Minh,xa,446,commune,ubnd.18751@camxuyen.example,,2024-10-01,18748\n",
+        encoding="utf-8",
+    )
+    with transaction(seeded, writes=False) as conn:
+        stored = reference.load_units(conn), reference.load_versions(conn)
+    reference.import_units(seeded, read_units(correction, *stored))
+
+    amend(seeded, seed_text(later), as_of=date(2024, 10, 7))
+
+    # its fourth quarter (15/09 → 14/12) is Xã Cẩm Lạc's, which owes it by the new rule
+    assert dues(seeded, "1c", "18751")["2024-Q4"] == ("transferred", date(2024, 12, 16))
+    assert dues(seeded, "1c", "18748")["2024-Q4"] == ("open", date(2024, 12, 23))
+    # its third, ended before it closed, stays its own, moved as every commune's
+    assert dues(seeded, "1c", "18751")["2024-Q3"] == ("open", date(2024, 9, 23))
+    clean_log(seeded)
