@@ -294,6 +294,22 @@ def test_a_target_raised_applies_to_what_is_not_handed_in(seeded: Engine) -> Non
     ]
     assert report.requirements == [{"requirement": "2b", "change": "what"}]
     assert len(letters(seeded)) == len(CONTENT_UNITS) == report.letters
+    # two items each: July's, handed in before, meets the target it was handed in for;
+    # August's, handed in after, falls short of the raised one
+    later_one = obligation_id(seeded, "2b", "446-TP", "2024-08")
+    submit(seeded, later_one, "tuphap.ha", items=2)
+    for oid in (handed_in, later_one):
+        ledger.accept(seeded, oid, ledger.Issued("vhtt.lan", f"a-{oid}", "test", AMENDED_AT))
+    _, targets = reporting.rates(
+        seeded,
+        directive="cam-xuyen-cchc-2024",
+        requirement="2b",
+        on=Day(date(2024, 12, 31), date(2024, 12, 31)),
+    )
+    assert {(t.period, t.accepted, t.met) for t in targets} == {
+        ("2024-07", 1, 1),
+        ("2024-08", 1, 0),
+    }
     clean_log(seeded)
 
 
