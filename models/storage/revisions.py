@@ -60,24 +60,6 @@ from models.storage.reference import load_units
 from models.storage.reporting import target_words
 from models.storage.tables import ACTOR, DIRECTIVE, OBLIGATION, REQUIREMENT, REVISION, UNIT
 
-# What each kind of revision is called in a clerk's words.
-KIND_WORDS = {"amend": "sửa đổi", "withdraw": "bãi bỏ"}
-# What changed in a requirement, in a clerk's words (the `changes` of a revision row).
-CHANGE_WORDS = {
-    "added": "nhiệm vụ mới",
-    "dropped": "bỏ nhiệm vụ",
-    "schedule": "lịch báo cáo, hạn nộp",
-    "who": "đơn vị thực hiện",
-    "what": "nội dung báo cáo, chỉ tiêu",
-    "to": "nơi nhận",
-    "title": "tên nhiệm vụ",
-    "other": "nội dung khác",
-    "document": "thông tin văn bản",
-    "lead": "cơ quan chủ trì",
-    "effective": "thời gian hiệu lực",
-    "escalation": "các bước đôn đốc",
-    "withdrawn": "bãi bỏ chỉ thị",
-}
 # The fields of a requirement a revision names, in that order; the rest is "other".
 _NAMED = ("schedule", "who", "what", "to", "title")
 
@@ -90,6 +72,7 @@ class Dispatch:
     number: str
     dated: date
     effective_from: date
+    source: str = "dispatch"  # where it was given, as errors name it
 
 
 def dispatch_of(number: str, dated: date, effective_from: date, *, source: str) -> Dispatch:
@@ -108,7 +91,7 @@ def dispatch_of(number: str, dated: date, effective_from: date, *, source: str) 
     )
     if problem is not None:
         raise InputError(source, "--dispatch", number, problem)
-    return Dispatch(text, dated, effective_from)
+    return Dispatch(text, dated, effective_from, source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +170,9 @@ Render = Callable[[Notice], Rendered]
 def requirement_changes(old: DirectiveSpec, new: DirectiveSpec) -> list[dict[str, str | None]]:
     """What an amendment changes, in order: the directive's own fields, then requirement by
     requirement (those of the old text first, then the added ones), each change one entry
-    {"requirement": code or None, "change": word of CHANGE_WORDS}."""
+    {"requirement": code or None, "change": one of "document", "lead", "effective",
+    "escalation" (the directive's), "dropped", "added", "schedule", "who", "what", "to",
+    "title", "other"}."""
     found: list[dict[str, str | None]] = []
     was, is_ = (
         old.model_dump(mode="json", by_alias=True),
@@ -238,14 +223,12 @@ def deliverable_changes(old: Deliverable, new: Deliverable) -> list[str]:
     return found
 
 
-def _check_dispatch(
-    conn: Connection, row: Any, dispatch: Dispatch, source: str, *, window_start: date
-) -> int:
+def _check_dispatch(conn: Connection, row: Any, dispatch: Dispatch, *, window_start: date) -> int:
     """The next revision's number, once the dispatch fits: from a day in the directive's
     window, and not before its latest revision's."""
     if dispatch.effective_from < window_start:
         raise InputError(
-            source,
+            dispatch.source,
             "--from",
             dispatch.effective_from.isoformat(),
             f"is before directive {row.code}'s window, which starts on {window_start.isoformat()}",
@@ -260,7 +243,7 @@ def _check_dispatch(
     ).first()
     if latest is not None and dispatch.effective_from < latest.effective_from:
         raise InputError(
-            source,
+            dispatch.source,
             "--from",
             dispatch.effective_from.isoformat(),
             f"is before the day revision {latest.number} of {row.code} applies from, "
@@ -683,7 +666,7 @@ def amend(
                     vi=f"Nội dung trùng với chỉ thị {spec.code} hiện hành: không có gì để sửa đổi.",
                 )
             old = DirectiveSpec.model_validate_json(row.content)
-            number = _check_dispatch(conn, row, dispatch, source, window_start=old.effective.start)
+            number = _check_dispatch(conn, row, dispatch, window_start=old.effective.start)
             how = _Revising(
                 units,
                 as_of,
@@ -730,7 +713,7 @@ def withdraw(
             check_publish(load_actor(conn, actor, source))
             row = _published_row(conn, code, source)
             old = DirectiveSpec.model_validate_json(row.content)
-            number = _check_dispatch(conn, row, dispatch, source, window_start=old.effective.start)
+            number = _check_dispatch(conn, row, dispatch, window_start=old.effective.start)
             how = _Revising(
                 load_units(conn),
                 as_of,

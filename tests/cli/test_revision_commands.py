@@ -94,6 +94,19 @@ def test_a_bad_amendment_is_refused_as_publish_refuses_it(published: Any, tmp_pa
         f"error: {bad}: requirements[2].schedule[0].due.day: Input should be less than or "
         "equal to 31"
     )
+    early = published(
+        "directive",
+        "amend",
+        str(amended_file(tmp_path)),
+        "--actor",
+        "admin.cx",
+        *DISPATCH[:4],
+        "--from",
+        "2023-06-01",
+        ok=False,
+    )
+    assert early.exit_code == 2
+    assert early.stderr.startswith("error: command line: --from: is before directive")
     same = published("directive", "amend", str(SEED), "--actor", "admin.cx", *DISPATCH, ok=False)
     assert same.exit_code == 2 and "nothing to amend" in same.stderr
     staff = published(

@@ -26,7 +26,7 @@ from models.storage.chase import plan
 from models.storage.db import transaction
 from models.storage.tables import OBLIGATION, REQUIREMENT
 from notifications.revision import revision_renderer
-from tests.conftest import CALENDAR, ROOT, SEED, count, obligation_id
+from tests.conftest import CALENDAR, ROOT, SEED, count, obligation_id, publish_seed
 
 DISPATCH = revisions.Dispatch("125/UBND-VHTT", date(2024, 5, 27), date(2024, 6, 1))
 AMENDED_AT = datetime(2024, 5, 27, 3, 0, tzinfo=UTC)
@@ -506,3 +506,28 @@ def test_a_revision_passes_a_closed_units_work_on_first(seeded: Engine, tmp_path
     # its third, ended before it closed, stays its own, moved as every commune's
     assert dues(seeded, "1c", "18751")["2024-Q3"] == ("open", date(2024, 9, 23))
     clean_log(seeded)
+
+
+def test_a_withdrawn_directive_is_not_published_again_and_its_status_is_checked(
+    seeded: Engine,
+) -> None:
+    withdraw(seeded, revisions.Dispatch("210/UBND-VHTT", date(2024, 6, 25), date(2024, 7, 1)))
+    with pytest.raises(Refused, match="has been withdrawn"):
+        publish_seed(seeded)
+    # a withdrawn directive put back by hand is found: its revisions say otherwise
+    with transaction(seeded) as conn:
+        conn.execute(sa.text("UPDATE directive SET status = 'published'"))
+    _, problems = ledger.verify(seeded)
+    assert [str(p) for p in problems] == [
+        "directive cam-xuyen-cchc-2024: column status is 'published' but its content says "
+        "'withdrawn'"
+    ]
+
+
+def test_a_revision_from_before_the_latest_ones_day_is_refused(seeded: Engine) -> None:
+    amend(seeded, seed_text(later))
+    before = count(seeded, "event"), count(seeded, "revision")
+    earlier = revisions.Dispatch("130/UBND-VHTT", date(2024, 5, 28), date(2024, 5, 31))
+    with pytest.raises(InputError, match="before the day revision 1 of cam-xuyen-cchc-2024"):
+        withdraw(seeded, earlier)
+    assert (count(seeded, "event"), count(seeded, "revision")) == before
