@@ -530,10 +530,15 @@ def _print_revision(revised: services.directives.Revised) -> None:
     )
     if report.requirements:
         out.print(f"changes: {_changes_text(report.requirements)}")
-    table = Table("unit", "requirement", "period", "change", "due before", "due after")
-    for c in report.changes:
-        before, after = (day.isoformat() if day else "-" for day in (c.old_due, c.new_due))
-        table.add_row(c.unit, c.requirement, c.period, c.kind, before, after)
+    # one line per change shared by many units (each unit's own is in its letter), so a
+    # revision of the whole country's communes prints a few lines per period
+    shared = Counter(
+        (c.requirement, c.period, c.kind, c.old_due, c.new_due) for c in report.changes
+    )
+    table = Table("requirement", "period", "change", "due before", "due after", "units")
+    for (requirement, period, kind, old, new), n in shared.items():
+        before, after = (day.isoformat() if day else "-" for day in (old, new))
+        table.add_row(requirement, period, kind, before, after, str(n))
     out.print(table)
     units = len({c.unit for c in report.changes})
     letters = "letters" if report.written else "letters it would write"
