@@ -4,6 +4,7 @@ what changed for it, requirement by requirement, in Vietnamese with dd/mm/yyyy d
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from models.rules.vietnamese import day_text
 from models.storage.chase import Rendered
@@ -15,12 +16,15 @@ VERBS = {"amend": "sửa đổi", "withdraw": "bãi bỏ"}
 
 
 def _by_requirement(changes: list[Change]) -> list[tuple[str, str, list[Change]]]:
-    """The changes under their requirement (code, title), in the order they come."""
+    """The changes under their requirement (code, title), in the order the requirements
+    come, each requirement's by due date (those of one date in the order they come)."""
     found: dict[str, tuple[str, str, list[Change]]] = {}
     for change in changes:
         found.setdefault(change.requirement, (change.requirement, change.title, []))[2].append(
             change
         )
+    for _, _, own in found.values():
+        own.sort(key=lambda c: c.new_due or c.old_due or date.max)  # stable: schedule order
     return list(found.values())
 
 

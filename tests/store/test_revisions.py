@@ -194,7 +194,15 @@ def test_a_moved_due_rule_moves_what_is_still_owed_from_its_day(seeded: Engine) 
     text = next(t for to, _, t in told if to == "ubnd.18673@camxuyen.example")
     assert "Văn bản số 125/UBND-VHTT ngày 27/05/2024 sửa đổi chỉ thị cam-xuyen-cchc-2024" in text
     assert "áp dụng từ ngày 01/06/2024" in text
-    assert "- Quý III/2024: hạn nộp 16/09/2024 → 23/09/2024" in text
+    # a line per period, by due date
+    assert text.split("\n\n")[2].splitlines()[1:] == [
+        "- Quý II/2024: hạn nộp 17/06/2024 → 21/06/2024",
+        "- 6 tháng đầu năm 2024: hạn nộp 17/06/2024 → 21/06/2024",
+        "- Quý III/2024: hạn nộp 16/09/2024 → 23/09/2024",
+        "- Quý IV/2024: hạn nộp 16/12/2024 → 23/12/2024",
+        "- 6 tháng cuối năm 2024: hạn nộp 16/12/2024 → 23/12/2024",
+        "- Năm 2024: hạn nộp 16/12/2024 → 23/12/2024",
+    ]
     assert "Quý I/2024" not in text
     clean_log(seeded)
 
@@ -225,7 +233,7 @@ def test_a_unit_added_owes_what_is_due_from_the_day_and_alone_is_told(seeded: En
     assert {c.kind for c in report.changes} == {"created"}
     told = letters(seeded)
     assert [to for to, _, _ in told] == ["tthcc@camxuyen.example"]
-    assert "- Tháng 05/2024: phải thực hiện, hạn nộp 05/06/2024" in told[0][2]
+    assert "\n- Tháng 05/2024: phải thực hiện, hạn nộp 05/06/2024\n" in told[0][2]
     # the daily opening creates nothing more: what was due before the day is not owed
     opened = publishing.open_periods(
         seeded, as_of=date(2024, 12, 31), now=AMENDED_AT, calendar=CALENDAR
@@ -253,6 +261,11 @@ def test_a_requirement_dropped_is_closed_from_its_day_naming_the_dispatch(seeded
     assert payload["reason"] == "requirement 2b dropped by dispatch 125/UBND-VHTT"
     assert (payload["dispatch"], payload["revision"]) == ("125/UBND-VHTT", 1)
     assert report.requirements == [{"requirement": "2b", "change": "dropped"}]
+    told = {to: text for to, _, text in letters(seeded)}
+    assert (
+        "\n- Tháng 06/2024 (hạn 20/06/2024): không còn phải thực hiện\n"
+        in told["noivu@camxuyen.example"]
+    )
     assert sorted(to for to, _, _ in letters(seeded)) == [
         f"{name}@camxuyen.example" for name in ("noivu", "tckh", "tuphap", "vanphong", "vhtt")
     ]
