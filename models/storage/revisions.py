@@ -90,7 +90,14 @@ def dispatch_of(number: str, dated: date, effective_from: date, *, source: str) 
         else None
     )
     if problem is not None:
-        raise InputError(source, "--dispatch", number, problem)
+        raise InputError(
+            source,
+            "--dispatch",
+            number,
+            problem,
+            vi="Số, ký hiệu văn bản phải là một dòng chữ, như 125/UBND-VHTT "
+            f"(tối đa {lengths.DISPATCH} ký tự).",
+        )
     return Dispatch(text, dated, effective_from, source)
 
 
@@ -257,7 +264,13 @@ def _check_dispatch(conn: Connection, row: Any, dispatch: Dispatch, *, window_st
 def _published_row(conn: Connection, code: str, source: str) -> Any:
     row = _directive_row(conn, code)
     if row is None:
-        raise InputError(source, "directive", code, "names no published directive")
+        raise InputError(
+            source,
+            "directive",
+            code,
+            "names no published directive",
+            vi=f"Không có chỉ thị đã công bố nào mã «{code}».",
+        )
     if row.status != "published":
         raise Refused(
             f"{source}: directive {code} is already withdrawn",
