@@ -303,6 +303,7 @@ def _in_scope(conn: Connection, directive_id: int, day: date) -> list[Any]:
                 OBLIGATION.c.unit_code,
                 OBLIGATION.c.period_key,
                 REQUIREMENT.c.code.label("requirement_code"),
+                REQUIREMENT.c.title.label("requirement_title"),
                 *STATE_SELECT,
             )
             .join(REQUIREMENT, REQUIREMENT.c.id == OBLIGATION.c.requirement_id)
@@ -366,7 +367,8 @@ def _decide(
     for row in rows:
         state = state_from(row[-len(STATE_SELECT) :])
         code = row.requirement_code
-        title = (now.get(code) or was[code]).title
+        # the title it was owed under (a requirement dropped has no other)
+        title = row.requirement_title
         req = now.get(code)
         period = owed.get(code, {}).get(row.period_key)
         reason = None
@@ -406,7 +408,7 @@ def _decide(
             Change(
                 row.unit_code,
                 code,
-                title,
+                req.title,
                 row.period_key,
                 kind,
                 state.effective_due,
