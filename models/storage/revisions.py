@@ -403,7 +403,9 @@ def _decide(
             if (due_text := decision.payload["effective_due"])
             else None
         )
-        kind = "due" if due != state.due_date else "what"
+        if new_due == state.effective_due and not details:
+            continue  # an extension later than the new date stands: nothing changes for the unit
+        kind = "due" if new_due != state.effective_due else "what"
         changes.append(
             Change(
                 row.unit_code,

@@ -156,6 +156,15 @@ def test_a_moved_due_rule_moves_what_is_still_owed_from_its_day(seeded: Engine) 
 
     handed_in = obligation_id(seeded, "1c", "18676", "2024-Q2")
     submit(seeded, handed_in, "cb.18676", **REPORT)
+    # Xã Nam Phúc Thăng was given until 30/09 for its third quarter, later than the new date
+    extended = obligation_id(seeded, "1c", "18712", "2024-Q3")
+    ledger.extend(
+        seeded,
+        extended,
+        ledger.Issued("vhtt.lan", "x-1", "test", AMENDED_AT),
+        due=date(2024, 9, 30),
+        reason="Bão",
+    )
     before = dues(seeded, "1c", "18673")
     # 15/06/2024 is a Saturday, 15/09 and 15/12 Sundays: the next working day
     assert {k: before[k][1] for k in ("2024-Q1", "2024-Q2", "2024-H1", "2024-Q3", "2024-Q4")} == {
@@ -183,6 +192,10 @@ def test_a_moved_due_rule_moves_what_is_still_owed_from_its_day(seeded: Engine) 
     assert dues(seeded, "1c", "18676")["2024-Q2"] == ("submitted", date(2024, 6, 17))
     assert dues(seeded, "1c", "18676")["2024-Q3"] == ("open", date(2024, 9, 23))
     assert [kind for kind, _ in events(seeded, handed_in)] == ["created", "submitted"]
+    assert dues(seeded, "1c", "18712")["2024-Q3"] == ("open", date(2024, 9, 30))
+    assert "Quý III" not in next(
+        t for to, _, t in letters(seeded) if to == "ubnd.18712@camxuyen.example"
+    )
     kind, payload = events(seeded, obligation_id(seeded, "1c", "18673", "2024-Q3"))[-1]
     assert kind == "revised"
     assert payload["dispatch"] == "125/UBND-VHTT" and payload["from"] == "2024-06-01"
