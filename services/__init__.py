@@ -4,7 +4,7 @@ so a command imports the storage its topic needs and no more:
 
 - `settings`: the settings from the environment;
 - `registers`: the unit and actor registers;
-- `directives`: publishing, opening periods, what is published;
+- `directives`: publishing, amending and withdrawing, opening periods, what is published;
 - `records`: submissions and the lead office's decisions;
 - `desks`: a unit's list and forms, the review desk;
 - `listing`: obligations listed and counted;

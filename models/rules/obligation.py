@@ -203,9 +203,17 @@ def evolve(
         return state._replace(status="closed", decided_at=at)
     if kind == "transferred":
         return state._replace(status="transferred", decided_at=at)
+    if kind == "revised":
+        return state._replace(
+            due_date=_day(payload["due"]), effective_due=_day(payload["effective_due"])
+        )
     if kind in ("reminded", "escalated"):
         return state
     raise ValueError(f"unknown event kind {kind!r}")
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 # What each command is called in a clerk's message.
@@ -221,6 +229,7 @@ VERBS = {
     "chase": "đôn đốc",
     "transfer": "chuyển cho đơn vị kế thừa",
     "close": "đóng",
+    "revise": "điều chỉnh theo văn bản sửa đổi",
 }
 # Why a figure's value is refused, in a clerk's words (`_figure_value`'s reasons).
 FIGURE_PROBLEMS = {
@@ -484,6 +493,36 @@ def decide_cancel(state: State, unit: str, closed_on: date) -> Decision:
         "closed",
         {"reason": f"unit {unit} closed on {closed_on.isoformat()} with no successor"},
     )
+
+
+def decide_revise(
+    state: State, *, revision: dict[str, Any], due: date | None, changes: list[str]
+) -> Decision:
+    """A later dispatch (`revision`: its number, dispatch and from-date) changes what an
+    obligation still owed must meet: its due date as the directive now sets it (an extension
+    granted on the old one holds where it is later), and what else changed for it, in words."""
+    _require(state, OPEN_STATES, "revise")
+    effective = due
+    extended = state.effective_due is not None and state.effective_due != state.due_date
+    if due is not None and extended and state.effective_due is not None:
+        effective = max(due, state.effective_due)
+    return Decision(
+        "revised",
+        {
+            **revision,
+            "due": None if due is None else due.isoformat(),
+            "effective_due": None if effective is None else effective.isoformat(),
+            "changes": changes,
+        },
+    )
+
+
+def decide_revoke(state: State, *, revision: dict[str, Any], reason: str) -> Decision:
+    """A later dispatch (`revision`) releases an obligation still owed: the directive is
+    withdrawn, or its unit or requirement dropped. It is closed, naming the dispatch, and not
+    counted as missing."""
+    _require(state, OPEN_STATES, "revise")
+    return Decision("closed", {**revision, "reason": reason})
 
 
 def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:

@@ -75,6 +75,7 @@ from models.storage.tables import (
     FIGURE_VALUE,
     OBLIGATION,
     REQUIREMENT,
+    REVISION,
     UNIT,
     length,
 )
@@ -314,7 +315,7 @@ def holder(driver: Driver, office: str, day: date) -> str | None:
 
 
 # The idempotency keys of the events dondoc writes itself; no command may use them.
-SYSTEM_KEYS = ("created:", "chase:", "closure:")
+SYSTEM_KEYS = ("created:", "chase:", "closure:", "revision:")
 # The keys of the commands a form's flow run gives (the run's id): no key typed by a person.
 FLOW_KEYS = ("prefect:",)
 
@@ -1065,24 +1066,57 @@ def _directive_problems(conn: Connection) -> list[Problem]:
     requirements: dict[int, dict[str, Any]] = defaultdict(dict)
     for row in conn.execute(sa.select(REQUIREMENT).order_by(REQUIREMENT.c.id)):
         requirements[row.directive_id][row.code] = row
+    revised = _revised(conn)
     return [
         Problem(None, None, None, text, directive=row.code)
         for row in conn.execute(sa.select(DIRECTIVE).order_by(DIRECTIVE.c.id))
-        for text in _directive_drift(row, requirements[row.id])
+        for text in _directive_drift(row, requirements[row.id], revised.get(row.id))
     ]
 
 
-def _directive_drift(row: Any, stored: dict[str, Any]) -> list[str]:
-    """How one directive's row and its requirements' rows (by code) differ from its content."""
+class Revised(NamedTuple):
+    """What a directive's revisions say its row holds: the content of the latest one, its
+    status (withdrawn by one, or published) and the requirements one dropped."""
+
+    content_sha256: str
+    status: str
+    dropped: set[str]
+
+
+def _revised(conn: Connection) -> dict[int, Revised]:
+    """What the revisions of each revised directive say (see `Revised`)."""
+    found: dict[int, Revised] = {}
+    query = sa.select(REVISION).order_by(REVISION.c.directive_id, REVISION.c.number)
+    for row in conn.execute(query):
+        earlier = found.get(row.directive_id)
+        dropped = set() if earlier is None else earlier.dropped
+        dropped |= {c["requirement"] for c in json.loads(row.changes) if c["change"] == "dropped"}
+        withdrawn = row.kind == "withdraw" or (
+            earlier is not None and earlier.status != "published"
+        )
+        found[row.directive_id] = Revised(
+            row.content_sha256, "withdrawn" if withdrawn else "published", dropped
+        )
+    return found
+
+
+def _directive_drift(row: Any, stored: dict[str, Any], revised: Revised | None = None) -> list[str]:
+    """How one directive's row and its requirements' rows (by code) differ from its content
+    (and, once revised, from what its revisions say)."""
     if hashlib.sha256(row.content.encode()).hexdigest() != row.source_sha256:
         return ["its content does not match its hash (edited)"]
+    if revised is not None and row.source_sha256 != revised.content_sha256:
+        return ["its content is not the one its latest revision gave it"]
     try:
         spec = DirectiveSpec.model_validate_json(row.content)
     except ValueError as exc:
         return [f"its content is no valid directive: {exc}"]
+    columns = spec.stored_columns()
+    if revised is not None:
+        columns["status"] = revised.status
     found = [
         _column_drift(name, getattr(row, name), said)
-        for name, said in spec.stored_columns().items()
+        for name, said in columns.items()
         if getattr(row, name) != said
     ]
     rest = dict(stored)
@@ -1097,7 +1131,12 @@ def _directive_drift(row: Any, stored: dict[str, Any]) -> list[str]:
             for name, said in said_row.items()
             if getattr(requirement, name) != said
         ]
-    return found + [f"requirement {code} has a row but is not in its content" for code in rest]
+    kept = set() if revised is None else revised.dropped
+    return found + [
+        f"requirement {code} has a row but is not in its content"
+        for code in rest
+        if code not in kept
+    ]
 
 
 def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
