@@ -488,24 +488,29 @@ def desired_forms(settings: Settings) -> list[Form]:
     something still to hand in, a review form per published directive."""
     forms = [submission_form(work) for work in services.directives.open_work(settings)]
     forms += [
-        Form(
-            flow=REVIEW_FLOW,
-            name=directive,
-            description=(
-                f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
-                "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ, "
-                "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
-                "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
-                "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
-            ),
-            entrypoint=REVIEW_ENTRYPOINT,
-            parameters={"directive": directive},
-            schema=review_schema(choices),
-            tags=[directive, "xét duyệt"],
-        )
+        review_form(directive, choices)
         for directive, choices in services.desks.review_choices(settings).items()
     ]
     return forms
+
+
+def review_form(directive: str, choices: Choices) -> Form:
+    """The review deployment of one published directive."""
+    return Form(
+        flow=REVIEW_FLOW,
+        name=directive,
+        description=(
+            f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
+            "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ, "
+            "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
+            "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
+            "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
+        ),
+        entrypoint=REVIEW_ENTRYPOINT,
+        parameters={"directive": directive},
+        schema=review_schema(choices),
+        tags=[directive, "xét duyệt"],
+    )
 
 
 async def _flow_ids(client: Any, names: list[str]) -> dict[str, UUID]:
@@ -668,7 +673,7 @@ def refresh_forms(directive: str | None = None, requirement: str | None = None) 
         run_coro_as_sync(sync_forms(load_settings(), directive=directive, requirement=requirement)),
     )
     get_run_logger().info(
-        "%d forms up to date: %d written, %d deleted",
+        "%d biểu mẫu đã khớp dữ liệu: %d biểu mẫu ghi mới, %d biểu mẫu bỏ đi",
         len(result.names),
         len(result.written),
         len(result.deleted),

@@ -217,10 +217,10 @@ def decide_on(
         settings, oid, issued(actor), command, reason=reason or None, new_due=due
     )
     if told is not None:
-        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
+        print(f"đã báo: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
         # the decision stands; the daily chase tells the unit once its directive is mended
         for failed in told.plan.failed.listed():
-            print(f"not told ({failed.directive}): {failed.detail}")
+            print(f"chưa báo được ({failed.directive}): {failed.vi}")
     rename_run(
         SEPARATOR.join(
             [

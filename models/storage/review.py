@@ -54,7 +54,13 @@ def check_reviewer(engine: Engine, username: str, *, directive: str, now: dateti
                 )
             ).scalar()
             if lead is None:
-                raise InputError("form", "directive", directive, "names no published directive")
+                raise InputError(
+                    "form",
+                    "directive",
+                    directive,
+                    "names no published directive",
+                    vi=f"Không có chỉ thị đã công bố nào mã «{directive}».",
+                )
             if actor.role == "admin":
                 return
             today = local_date(now)
@@ -230,7 +236,13 @@ def cases(
     first `limit`: submitted reports first, then by period and unit code; each status's and
     period's units in Vietnamese alphabetical order."""
     if status is not None and status not in REVIEW_STATUSES:
-        raise InputError("form", "status", status, f"must be one of {', '.join(REVIEW_STATUSES)}")
+        raise InputError(
+            "form",
+            "status",
+            status,
+            f"must be one of {', '.join(REVIEW_STATUSES)}",
+            vi=f"Tình trạng «{status}» không có trong bàn xét duyệt.",
+        )
     shown = status_as_of(on)
     with transaction(engine, writes=False) as conn:
         scope = Scope(conn, directive, requirement=requirement, period=period, source="form")
