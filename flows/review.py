@@ -27,6 +27,7 @@ from flows.forms import (
     DecisionForm,
     case_choice,
     case_words,
+    chosen,
     code_of,
     decision_form,
     refresh_forms,
@@ -165,8 +166,8 @@ def ask_the_officer(
             settings,
             directive,
             by,
-            answer.obligation,
-            answer.decision,
+            chosen(answer.obligation, "obligation", "Nghĩa vụ"),
+            chosen(answer.decision, "decision", "Quyết định"),
             answer.reason,
             answer.new_due,
         )

@@ -24,6 +24,7 @@ from flows.forms import (
     SUBMIT_FLOW,
     Prefill,
     UnitForm,
+    chosen,
     code_of,
     refresh_forms,
     unit_form,
@@ -127,7 +128,7 @@ def ask_the_unit(
         return unit_form(spec, unit, owed, prefill, typed=typed, mend=mend)
 
     def record(answer: UnitForm, by: str) -> tuple[str, services.records.Outcome]:
-        period = code_of(answer.period)
+        period = code_of(chosen(answer.period, "period", "Kỳ báo cáo"))
         if prefill and period != prefill.period and answer.narrative == prefill.narrative:
             raise InputError(
                 "form",
