@@ -277,24 +277,43 @@ def unit_form(
     return Form
 
 
+def requirement_choices(choices: Choices) -> list[str]:
+    """Each requirement, for all its periods, then with each of its own periods, in order: one
+    list, since a form's dropdown cannot follow another (`1c · mọi kỳ · …`, `1c/2024-Q1 · Quý
+    I/2024 · …`)."""
+    return [
+        value
+        for code, title in choices.requirements
+        for value in [
+            choice(code, "mọi kỳ", title),
+            *(
+                choice(f"{code}/{key}", period_words(key), title)
+                for key in choices.periods.get(code, [])
+            ),
+        ]
+    ]
+
+
+def requirement_period(value: str) -> tuple[str, str | None]:
+    """The requirement and the period (None: every period) a `requirement_choices` value
+    names, or a requirement's code given alone."""
+    requirement, _, period = code_of(value).partition("/")
+    return requirement, period or None
+
+
 def review_schema(choices: Choices) -> dict[str, Any]:
-    """Step one of a directive's review: who decides, and what to narrow the list to (every
-    filter may stay empty; the status starts at the reports waiting for a decision)."""
+    """Step one of a directive's review: what to narrow the list to (every filter may stay
+    empty; the status starts at the reports waiting for a decision)."""
     return {
         "title": "Parameters",
         "type": "object",
         "properties": {
             "requirement": {
-                "title": "Nhiệm vụ",
+                "title": "Nhiệm vụ và kỳ báo cáo",
+                "description": "Để trống: mọi nhiệm vụ, mọi kỳ.",
                 "type": "string",
-                "enum": [choice(code, title) for code, title in choices.requirements],
+                "enum": requirement_choices(choices),
                 "position": 1,
-            },
-            "period": {
-                "title": "Kỳ báo cáo",
-                "type": "string",
-                "enum": [choice(key, period_words(key)) for key in choices.periods],
-                "position": 2,
             },
             "unit": {
                 "title": "Đơn vị",

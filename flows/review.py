@@ -31,6 +31,7 @@ from flows.forms import (
     code_of,
     decision_form,
     refresh_forms,
+    requirement_period,
 )
 from flows.runtime import checked_answer, day_of, for_clerks, issued, rename_run, started_by
 from flows.submission import FORM_HOURS, handed_in_lines
@@ -138,7 +139,9 @@ def ask_the_officer(
             vi=f"Tình trạng «{status}» không có; chọn: {'; '.join(STATUS_OF_WORDS)}.",
         )
     key = None if status is None else STATUS_OF_WORDS[status]
-    requirement = None if requirement is None else code_of(requirement)
+    if requirement is not None:
+        requirement, chosen_period = requirement_period(requirement)
+        period = period or chosen_period
     period = None if period is None else code_of(period)
     unit = unit.strip() or None if unit else None
     cases = services.desks.review_cases(

@@ -145,10 +145,10 @@ class Cases:
 @dataclass(frozen=True, slots=True)
 class Choices:
     """What a directive's review form offers to narrow by: its requirements with periods, and
-    the periods its obligations have, in chronological order."""
+    the periods each one's obligations have, in chronological order."""
 
     requirements: list[tuple[str, str]]  # (code, title)
-    periods: list[str]
+    periods: dict[str, list[str]]  # by requirement code
 
 
 def choices(engine: Engine, directive: str) -> Choices:
@@ -158,6 +158,7 @@ def choices(engine: Engine, directive: str) -> Choices:
         rows = conn.execute(
             joined(
                 sa.select(
+                    REQUIREMENT.c.code,
                     OBLIGATION.c.period_key,
                     sa.func.min(OBLIGATION.c.period_start).label("start"),
                     sa.func.max(OBLIGATION.c.period_end).label("end"),
@@ -165,10 +166,13 @@ def choices(engine: Engine, directive: str) -> Choices:
                 units=False,
             )
             .where(*scope.filters)
-            .group_by(OBLIGATION.c.period_key)
+            .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
         ).all()
-    periods = [r.period_key for r in sorted(rows, key=lambda r: period_order(r.start, r.end))]
     requirements = [(r.code, r.title) for r in scope.spec.requirements if not r.standing]
+    periods: dict[str, list[str]] = {code: [] for code, _ in requirements}
+    for r in sorted(rows, key=lambda r: period_order(r.start, r.end)):
+        if r.code in periods:
+            periods[r.code].append(r.period_key)
     return Choices(requirements, periods)
 
 

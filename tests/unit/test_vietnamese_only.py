@@ -152,7 +152,7 @@ def form_texts() -> Iterator[tuple[str, str]]:
     cases = Cases(30, [_case(), _case("returned")])
     decision = decision_form(cases, "hồ sơ", mend="Sửa.")
     submission = submission_form(OpenWork("cam-xuyen-cchc-2024", "1c", SPEC.title))
-    review = review_form("cam-xuyen-cchc-2024", Choices([("1c", SPEC.title)], ["2024-Q1"]))
+    review = review_form("cam-xuyen-cchc-2024", Choices([("1c", SPEC.title)], {"1c": ["2024-Q1"]}))
     for name, texts in {
         "unit form": _form_texts(first) + _form_texts(again),
         "decision form": _form_texts(decision),
