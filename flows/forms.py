@@ -55,6 +55,8 @@ REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
 REVIEW_ENTRYPOINT = "flows/review.py:review_obligation"
 SEPARATOR = " · "
+# The review form's name in the list of forms, before its directive's code.
+REVIEW_DESK = "Bàn xét duyệt"
 # The lead office's decisions as its form offers them, and the command each one is.
 DECISIONS = {
     "Chấp nhận": "accept",
@@ -505,9 +507,9 @@ def submission_form(work: OpenWork) -> Form:
         description=(
             f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
             "Bước 1: bấm Submit (người nộp là tài khoản đã đăng nhập). Bước 2: trên trang "
-            "lần chạy vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ "
-            "có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm "
-            "Resume."
+            "lần chạy vừa tạo, khi trạng thái là Paused (hoặc Suspended), mở menu ⋮ → Resume: "
+            "biểu mẫu chỉ có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu "
+            "rồi bấm Resume."
         ),
         entrypoint=SUBMIT_ENTRYPOINT,
         parameters={"directive": work.directive, "requirement": work.requirement},
@@ -527,17 +529,23 @@ def desired_forms(settings: Settings) -> list[Form]:
     return forms
 
 
+def review_desk_name(directive: str) -> str:
+    """The name of a directive's review deployment, in words: `Bàn xét duyệt ·
+    cam-xuyen-cchc-2024`."""
+    return f"{REVIEW_DESK}{SEPARATOR}{directive}"
+
+
 def review_form(directive: str, choices: Choices) -> Form:
     """The review deployment of one published directive."""
     return Form(
         flow=REVIEW_FLOW,
-        name=directive,
+        name=review_desk_name(directive),
         description=(
             f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
-            "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ, "
-            "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
-            "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
-            "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
+            "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ và kỳ, đơn vị, tình "
+            "trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, khi trạng thái là "
+            "Paused (hoặc Suspended), mở menu ⋮ → Resume: xem số liệu, nội dung, minh chứng và "
+            "hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
         ),
         entrypoint=REVIEW_ENTRYPOINT,
         parameters={"directive": directive},

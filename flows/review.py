@@ -125,11 +125,13 @@ def ask_the_officer(
     period: str | None,
     unit: str | None,
     status: str | None,
+    obligation: str | None = None,
 ) -> Decided | None:
-    """Step two: list the matches with their evidence, wait (`answer_of`) for the officer's
-    decision on one of them and record it (who decided: the officer, or an administrator);
-    a decision the checks refuse is asked again, with what was typed kept
-    (`checked_answer`). None when nothing matches."""
+    """Step two: list the matches with their evidence (or the one `obligation` named, as
+    the work page's line opens it), wait (`answer_of`) for the officer's decision on one of
+    them and record it (who decided: the officer, or an administrator); a decision the checks
+    refuse is asked again, with what was typed kept (`checked_answer`). None when nothing
+    matches."""
     if status is not None and status not in STATUS_OF_WORDS:
         raise InputError(
             "form",
@@ -144,16 +146,23 @@ def ask_the_officer(
         period = period or chosen_period
     period = None if period is None else code_of(period)
     unit = unit.strip() or None if unit else None
-    cases = services.desks.review_cases(
-        settings,
-        directive=directive,
-        day=day_of(None),
-        requirement=requirement,
-        period=period,
-        unit=unit,
-        status=key,
-    )
-    listing = cases_markdown(cases, _narrowed(requirement, period, unit, key))
+    if obligation is not None:
+        case = services.desks.review_case(
+            settings, directive=directive, obligation=_obligation_id(obligation), day=day_of(None)
+        )
+        cases, narrowed = Cases(1, [case]), case_words(case)
+    else:
+        cases = services.desks.review_cases(
+            settings,
+            directive=directive,
+            day=day_of(None),
+            requirement=requirement,
+            period=period,
+            unit=unit,
+            status=key,
+        )
+        narrowed = _narrowed(requirement, period, unit, key)
+    listing = cases_markdown(cases, narrowed)
     create_markdown_artifact(
         key="ho-so-xet-duyet", description="Hồ sơ xét duyệt", markdown=f"# Hồ sơ\n\n{listing}"
     )
@@ -202,16 +211,7 @@ def decide_on(
     """Record the decision on one obligation of the directive; the run is named for it only
     once it is recorded."""
     command = _command(decision)
-    try:
-        oid = services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
-    except ValueError:
-        raise InputError(
-            "form",
-            "obligation",
-            obligation,
-            "is not an obligation id",
-            vi=f"«{obligation}» không phải mã nghĩa vụ.",
-        ) from None
+    oid = _obligation_id(obligation)
     case = services.desks.review_case(
         settings, directive=directive, obligation=oid, day=day_of(None)
     )
@@ -237,6 +237,20 @@ def decide_on(
         )
     )
     return Decided(case, word, actor, outcome, reason, due)
+
+
+def _obligation_id(obligation: str) -> int:
+    """The obligation id a choice of the decision form (or a script) names."""
+    try:
+        return services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
+    except ValueError:
+        raise InputError(
+            "form",
+            "obligation",
+            obligation,
+            "is not an obligation id",
+            vi=f"«{obligation}» không phải mã nghĩa vụ.",
+        ) from None
 
 
 def decision_markdown(decided: Decided, *, at: datetime) -> str:
@@ -273,7 +287,9 @@ def review_obligation(
     # nothing of the desk, not even what matches, before the person's right to it is checked
     services.desks.check_reviewer(settings, actor, directive=directive, now=pendulum.now("UTC"))
     if obligation is None or decision is None:
-        decided = ask_the_officer(settings, actor, directive, requirement, period, unit, status)
+        decided = ask_the_officer(
+            settings, actor, directive, requirement, period, unit, status, obligation
+        )
         if decided is None:
             return None
     else:

@@ -65,14 +65,7 @@ def check_reviewer(engine: Engine, username: str, *, directive: str, now: dateti
                 return
             today = local_date(now)
             check_unit_open(actor, "review", today)
-            recipients = conn.execute(
-                sa.select(REQUIREMENT.c.recipient_code)
-                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-                .where(DIRECTIVE.c.code == directive, REQUIREMENT.c.recipient_code.is_not(None))
-                .distinct()
-            ).scalars()
-            offices = {lead, *recipients}
-            if any(holder_on(conn, office, today) == actor.unit_code for office in offices):
+            if _decides(conn, actor.unit_code, directive, lead, today):
                 return
             raise Unauthorized(
                 f"{username} of unit {actor.unit_code} decides nothing in {directive}: its review "
@@ -91,6 +84,40 @@ def check_reviewer(engine: Engine, username: str, *, directive: str, now: dateti
             now=now,
         )
         raise
+
+
+def _decides(conn: sa.Connection, unit: str, directive: str, lead: str, today: date) -> bool:
+    """Whether `unit` holds, on `today`, the role of the directive's lead office or of a
+    recipient of the lead office's reports."""
+    recipients = conn.execute(
+        sa.select(REQUIREMENT.c.recipient_code)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(DIRECTIVE.c.code == directive, REQUIREMENT.c.recipient_code.is_not(None))
+        .distinct()
+    ).scalars()
+    return any(holder_on(conn, office, today) == unit for office in {lead, *recipients})
+
+
+def desks_of(engine: Engine, username: str, *, now: datetime) -> list[str]:
+    """The published directives whose review desk is the person's (`check_reviewer` would let
+    them in), by code; nothing is recorded for the others, which are only not listed."""
+    today = local_date(now)
+    with transaction(engine, writes=False) as conn:
+        try:
+            actor = load_actor(conn, username, "review")
+            check_unit_open(actor, "review", today)
+        except (InputError, Unauthorized):
+            return []
+        leads = conn.execute(
+            sa.select(DIRECTIVE.c.code, DIRECTIVE.c.lead_unit_code)
+            .where(DIRECTIVE.c.status == "published")
+            .order_by(DIRECTIVE.c.code)
+        ).all()
+        return [
+            code
+            for code, lead in leads
+            if actor.role == "admin" or _decides(conn, actor.unit_code, code, lead, today)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

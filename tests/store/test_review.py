@@ -146,6 +146,26 @@ def test_the_desk_opens_only_to_those_who_decide_in_the_directive(seeded: Engine
     ]
 
 
+def test_a_persons_desks_are_the_directives_they_decide_in_and_listing_them_denies_nothing(
+    seeded: Engine,
+) -> None:
+    now = datetime(2024, 4, 15, 2, 0, tzinfo=UTC)
+    merged = datetime(2025, 7, 2, 2, 0, tzinfo=UTC)
+    for person, at, desks in (
+        ("vhtt.lan", now, [DIRECTIVE]),
+        ("ttvhtt.minh", now, [DIRECTIVE]),
+        ("admin.cx", now, [DIRECTIVE]),
+        ("svhttdl.an", merged, [DIRECTIVE]),
+        ("svhttdl.an", now, []),
+        ("vhtt.lan", merged, []),
+        ("cb.18673", now, []),
+        ("nguoi.la", now, []),
+    ):
+        assert review.desks_of(seeded, person, now=at) == desks, (person, at)
+    with transaction(seeded, writes=False) as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM denial")).scalar_one() == 0
+
+
 def test_a_refused_decision_leaves_the_runs_name_without_it(
     seeded: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,8 @@ from flows.forms import (
     decision_form,
     period_choice,
     requirement_period,
+    review_desk_name,
+    review_form,
     review_schema,
     submission_schema,
     unit_form,
@@ -289,6 +291,12 @@ def test_a_decision_asked_again_keeps_what_was_typed_and_says_what_to_mend() -> 
     gone = decision_form(Cases(1, [_case(7)]), "", typed=typed, mend=line)
     kept = create_v2_schema(gone.__name__, model_base=gone)["properties"]["obligation"]
     assert kept["default"] == kept["enum"][0]
+
+
+def test_the_review_desk_is_named_in_words_in_the_list_of_forms() -> None:
+    desk = review_form(DIRECTIVE, Choices([], {}))
+    assert desk.full_name == f"xet-duyet/Bàn xét duyệt · {DIRECTIVE}"
+    assert desk.name == review_desk_name(DIRECTIVE) and desk.parameters == {"directive": DIRECTIVE}
 
 
 def test_choices_read_back_to_their_code() -> None:
