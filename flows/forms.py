@@ -37,7 +37,6 @@ from pydantic_core import CoreSchema
 import services.desks
 import services.directives
 import services.registers
-from models.errors import InputError
 from models.files.directive import RequirementSpec
 from models.files.directive_form import form_schema
 from models.rules.deliverable import Figure
@@ -69,10 +68,6 @@ DECISIONS = {
 FORMS_LOCK = "dondoc-forms"
 LEASE_SECONDS = 60
 PAGE = 200
-# What a form asks for without fail, marked for the gate's page: left out of the schema's
-# "required", whose check in Prefect's own form would answer in English with the field's key
-# ("'narrative' is a required property"); the flow checks it and asks again in Vietnamese.
-REQUIRED = "x-required"
 JSON_TYPES = {"integer": "integer", "number": "number", "text": "string", "boolean": "boolean"}
 
 
@@ -100,8 +95,6 @@ def _bounds(figure: Figure) -> str | None:
 
 def _figure_schema(figure: Figure) -> dict[str, Any]:
     prop: dict[str, Any] = {"title": figure.label, "type": JSON_TYPES[figure.type]}
-    if figure.required:
-        prop[REQUIRED] = True
     notes = []
     if figure.unit:
         notes.append(f"Đơn vị tính: {figure.unit}")
@@ -145,7 +138,7 @@ class UnitForm(RunInput):
     """What step two of a submission brings back. The fields take any value: the server
     checks the answer against the form's schema, and the flow checks it again."""
 
-    period: str | None = None
+    period: str
     figures: dict[str, Any] = Field(default_factory=dict)
     narrative: str | None = None
     evidence: str | None = None
@@ -168,8 +161,7 @@ def unit_form_schema(
     and bounds, its narrative and evidence; a draft (`prefill`) fills its period, narrative
     and evidence in, and what the clerk `typed` in a form the flow asks again fills in
     everything. The schema asks for the required fields and the types the UI's inputs
-    need; what is required, bounds and texts of only spaces are the flow's to check, in
-    Vietnamese (required fields are marked REQUIRED for the gate's page)."""
+    need; bounds and texts of only spaces are the flow's to check, in Vietnamese."""
     what = spec.what
     properties: dict[str, Any] = {
         "period": {
@@ -177,23 +169,25 @@ def unit_form_schema(
             "type": "string",
             "position": 0,
             "enum": [period_choice(o) for o in owed],
-            REQUIRED: True,
         },
     }
+    required = ["period"]
     if what.figures:
         properties["figures"] = {
             "title": "Số liệu",
             "type": "object",
             "position": 1,
             "properties": {f.key: _figure_schema(f) for f in what.figures},
+            "required": [f.key for f in what.figures if f.required],
         }
+        required.append("figures")
     for position, (name, part) in enumerate(
         (("narrative", what.narrative), ("evidence", what.evidence)), start=2
     ):
         if part is not None:
             properties[name] = {"title": part.label, "type": "string", "position": position}
             if part.required:
-                properties[name][REQUIRED] = True
+                required.append(name)
     if prefill is not None:
         drafted = next(o for o in owed if o.period == prefill.period)
         properties["period"]["default"] = period_choice(drafted)
@@ -206,22 +200,15 @@ def unit_form_schema(
         "title": spec.title,
         "type": "object",
         "properties": properties,
+        "required": required,
         "definitions": {},
     }
-
-
-def chosen(value: str | None, field: str, label: str) -> str:
-    """A choice a form asks for without fail (REQUIRED); InputError, in Vietnamese, when it
-    was left empty."""
-    if value is None or not value.strip():
-        raise InputError("form", field, None, "is required", vi=f"Hãy chọn «{label}».")
-    return value
 
 
 def _keep_typed(properties: dict[str, Any], owed: list[Owed], typed: UnitForm) -> None:
     """What the clerk typed, as the defaults of the form that asks again (a period only
     while it is still owed)."""
-    period = next((o for o in owed if o.period == code_of(typed.period or "")), None)
+    period = next((o for o in owed if o.period == code_of(typed.period)), None)
     if period is not None:
         properties["period"]["default"] = period_choice(period)
     figures = properties.get("figures", {}).get("properties", {})
@@ -357,8 +344,8 @@ def case_choice(case: Case) -> str:
 class DecisionForm(RunInput):
     """What step two of a review brings back; the flow checks it before recording it."""
 
-    obligation: str | None = None
-    decision: str | None = None
+    obligation: str
+    decision: str
     reason: str | None = None
     new_due: str | None = None
 
@@ -373,7 +360,6 @@ def decision_schema(cases: Cases, typed: DecisionForm | None = None) -> dict[str
         "type": "string",
         "enum": listed,
         "position": 0,
-        REQUIRED: True,
     }
     if len(listed) == 1:
         obligation["default"] = listed[0]
@@ -384,7 +370,6 @@ def decision_schema(cases: Cases, typed: DecisionForm | None = None) -> dict[str
             "type": "string",
             "enum": list(DECISIONS),
             "position": 1,
-            REQUIRED: True,
         },
         "reason": {
             "title": "Lý do (bắt buộc khi trả lại hoặc miễn)",
@@ -399,15 +384,16 @@ def decision_schema(cases: Cases, typed: DecisionForm | None = None) -> dict[str
         },
     }
     if typed is not None:
-        picked = next((c for c in listed if code_of(c) == code_of(typed.obligation or "")), None)
+        chosen = next((c for c in listed if code_of(c) == code_of(typed.obligation)), None)
         kept = typed.model_dump(include={"decision", "reason", "new_due"})
-        for name, value in ({"obligation": picked} | kept).items():
+        for name, value in ({"obligation": chosen} | kept).items():
             if value is not None:
                 properties[name]["default"] = value
     return {
         "title": "Quyết định",
         "type": "object",
         "properties": properties,
+        "required": ["obligation", "decision"],
         "definitions": {},
     }
 

@@ -27,7 +27,6 @@ from flows.forms import (
     DecisionForm,
     case_choice,
     case_words,
-    chosen,
     code_of,
     decision_form,
     refresh_forms,
@@ -178,8 +177,8 @@ def ask_the_officer(
             settings,
             directive,
             by,
-            chosen(answer.obligation, "obligation", "Nghĩa vụ"),
-            chosen(answer.decision, "decision", "Quyết định"),
+            answer.obligation,
+            answer.decision,
             answer.reason,
             answer.new_due,
         )

@@ -24,7 +24,6 @@ from flows.forms import (
     SUBMIT_FLOW,
     Prefill,
     UnitForm,
-    chosen,
     code_of,
     refresh_forms,
     unit_form,
@@ -128,7 +127,7 @@ def ask_the_unit(
         return unit_form(spec, unit, owed, prefill, typed=typed, mend=mend)
 
     def record(answer: UnitForm, by: str) -> tuple[str, services.records.Outcome]:
-        period = code_of(chosen(answer.period, "period", "Kỳ báo cáo"))
+        period = code_of(answer.period)
         if prefill and period != prefill.period and answer.narrative == prefill.narrative:
             raise InputError(
                 "form",

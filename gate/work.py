@@ -62,9 +62,6 @@ POLL_SECONDS = 2
 LARGEST_ANSWER = 256 * 1024
 MOST_FIELDS = 200
 NO_RUN = "Không tìm thấy lượt chạy này."
-# How a form's schema marks what it asks for without fail (flows/forms.py), besides the
-# schema's own "required".
-REQUIRED = "x-required"
 INTEGER = re.compile(r"[+-]?[0-9]+")
 NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 # The screenshots the guide shows (docs/screenshots of the project), and nothing else.
@@ -252,7 +249,7 @@ def form_items(
                 _field(
                     f"{name}.{key}",
                     sub,
-                    required=key in inner or sub.get(REQUIRED) is True,
+                    required=key in inner,
                     nested=True,
                     typed=typed,
                     period=period,
@@ -263,12 +260,7 @@ def form_items(
         else:
             items.append(
                 _field(
-                    name,
-                    prop,
-                    required=name in required or prop.get(REQUIRED) is True,
-                    nested=False,
-                    typed=typed,
-                    period=period,
+                    name, prop, required=name in required, nested=False, typed=typed, period=period
                 )
             )
     return items

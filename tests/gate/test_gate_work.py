@@ -23,7 +23,7 @@ import services.directives
 from flows.forms import UnitForm, unit_form_schema
 from flows.runtime import REFUSED
 from gate.routes import REVIEW_DESK
-from gate.work import FORM_PAGE, RECEIPT, REQUIRED, REVIEW_FLOW, SUBMIT_FLOW
+from gate.work import FORM_PAGE, RECEIPT, REVIEW_FLOW, SUBMIT_FLOW
 from models.rules.deliverable import canonical_json
 from models.storage import ledger
 from models.storage.desk import unit_obligations
@@ -327,26 +327,6 @@ def test_a_figure_that_is_not_a_number_is_asked_again_and_nothing_is_sent(stack:
 
 
 @SQLITE
-def test_a_required_field_left_empty_is_asked_again_in_vietnamese(stack: Stack) -> None:
-    """The form's schema marks what is required for this page (not in the schema's
-    "required", which Prefect's own form would answer in English): the page marks it and
-    asks again, sending nothing."""
-    with stack.browser(CLERK) as browser:
-        run = _run_of(_start(browser))
-        _pause(stack, run, _schema(stack, "18712"), "**18712**", "don-vi")
-        form = browser.get(f"{FORM_PAGE}/{run}")
-        grants = _grants(stack)
-        fields = {f"figures.{key}": value for key, value in FIGURES.items()}
-        sent = browser.post(f"{FORM_PAGE}/{run}", data={"period": Q1, **fields})
-    assert 'name="narrative" rows="3" required' in form.text
-    assert (
-        sent.status_code == 400
-        and "Hãy điền «Đánh giá kết quả và các hình thức tuyên truyền khác»." in sent.text
-    )
-    assert _grants(stack) == grants
-
-
-@SQLITE
 def test_the_page_shows_the_receipt_or_the_refusal_the_run_ends_with(stack: Stack) -> None:
     prefect = stack.prefect.client
     with stack.browser(CLERK) as browser:
@@ -392,13 +372,11 @@ def test_the_guide_is_open_to_anyone_with_its_screenshots(stack: Stack) -> None:
 
 
 def test_the_flows_the_page_names_are_the_forms_flows() -> None:
-    from flows.forms import REQUIRED as FORMS_REQUIRED
     from flows.forms import REVIEW_DESK as FORMS_DESK
     from flows.forms import REVIEW_FLOW as FORMS_REVIEW
     from flows.forms import SUBMIT_FLOW as FORMS_SUBMIT
 
-    assert (SUBMIT_FLOW, REVIEW_FLOW, REQUIRED) == (FORMS_SUBMIT, FORMS_REVIEW, FORMS_REQUIRED)
-    assert REVIEW_DESK == FORMS_DESK
+    assert (SUBMIT_FLOW, REVIEW_FLOW, REVIEW_DESK) == (FORMS_SUBMIT, FORMS_REVIEW, FORMS_DESK)
 
 
 def test_the_list_of_forms_holds_what_the_person_may_start_their_own_first(

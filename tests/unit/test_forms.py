@@ -5,17 +5,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pytest
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 
 from flows.forms import (
     DECISIONS,
-    REQUIRED,
-    DecisionForm,
     Prefill,
-    UnitForm,
     choice,
-    chosen,
     code_of,
     decision_form,
     period_choice,
@@ -27,7 +22,6 @@ from flows.forms import (
     unit_form,
     unit_form_schema,
 )
-from models.errors import InputError
 from models.files.directive import RequirementSpec, load_directive
 from models.storage.desk import Owed, UnitRef
 from models.storage.review import Case, Cases, Choices, Shown
@@ -84,26 +78,10 @@ def test_a_units_form_offers_the_periods_it_owes_in_order_and_the_requirements_f
         "title": "Số tờ rơi",
         "type": "integer",
         "description": "Đơn vị tính: tờ; Từ 0 trở lên",
-        REQUIRED: True,
     }
     # a narrative of spaces too: the flow trims it and says it is missing
     assert "minLength" not in props["narrative"]
-    # what is required is marked for the gate's page, and the flow checks it: the schema's
-    # "required" would have Prefect's form answer "'narrative' is a required property"
-    assert "required" not in schema and "required" not in props["figures"]
-    marked = [name for name, prop in props.items() if prop.get(REQUIRED)]
-    assert marked == ["period", "narrative"]
-    assert all(p.get(REQUIRED) for p in props["figures"]["properties"].values())
-
-
-def test_a_choice_left_empty_is_the_flows_to_refuse_in_vietnamese() -> None:
-    """The answer loads without it (no crash of the run), and the flow asks again."""
-    assert UnitForm.model_validate({}).period is None
-    assert DecisionForm.model_validate({}).obligation is None
-    with pytest.raises(InputError) as refused:
-        chosen(None, "period", "Kỳ báo cáo")
-    assert refused.value.vi == "Hãy chọn «Kỳ báo cáo»."
-    assert chosen("2024-Q1 · Quý I/2024", "period", "Kỳ báo cáo") == "2024-Q1 · Quý I/2024"
+    assert schema["required"] == ["period", "figures", "narrative"]
 
 
 def test_a_form_without_figures_or_with_text_only() -> None:
@@ -115,7 +93,6 @@ def test_a_form_without_figures_or_with_text_only() -> None:
     assert reporter["properties"]["figures"]["properties"]["reporter"] == {
         "title": "Họ và tên phóng viên chuyên trách CCHC",
         "type": "string",
-        REQUIRED: True,
     }
     assert "narrative" not in reporter["properties"]
 
@@ -199,7 +176,6 @@ def test_the_bounds_of_a_figure_read_in_words() -> None:
         "title": figure.label,
         "type": "integer",
         "description": "Từ 1 đến 12.5",
-        REQUIRED: True,
     }
 
 
@@ -268,7 +244,6 @@ def test_the_decision_form_offers_the_listed_obligations_in_words() -> None:
     assert code_of(obligation["enum"][0]) == "7"
     assert one._description == "hồ sơ"
     assert schema["properties"]["decision"]["enum"] == list(DECISIONS)
-    assert "required" not in schema and schema["properties"]["decision"][REQUIRED] is True
     two = decision_form(Cases(9, [_case(7), _case(8, "overdue")]), "")
     offered = create_v2_schema(two.__name__, model_base=two)["properties"]["obligation"]
     assert "default" not in offered and offered["enum"][1].endswith(" · Quá hạn")
