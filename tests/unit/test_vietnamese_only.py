@@ -29,7 +29,7 @@ from flows.forms import (
 from flows.review import Decided, cases_markdown, decision_markdown
 from flows.runtime import REFUSED, refusal_line, refusal_markdown
 from flows.submission import receipt_markdown
-from models.errors import InputError, NotFound, Refused, Unauthorized
+from models.errors import Failures, InputError, NotFound, Refused, Unauthorized
 from models.files.directive import load_directive
 from models.storage.chase import ChasePlan
 from models.storage.desk import Owed, UnitRef
@@ -294,3 +294,12 @@ def test_the_lines_a_clerks_run_logs_are_vietnamese() -> None:
 
 def test_a_refused_runs_badge_is_vietnamese() -> None:
     assert english(REFUSED) == [] and REFUSED == "Bị từ chối"
+
+
+def test_a_refusals_line_inside_a_directives_failure_reads_as_one_sentence() -> None:
+    """A line that ends its sentence (as the refusals' lines do) is not given a second full
+    stop where a run over many directives quotes it."""
+    failures = Failures("Đôn đốc")
+    failures.add("d", Refused("cannot chase", vi="Nhiệm vụ thường xuyên không có hạn nộp."))
+    (failed,) = failures.listed()
+    assert "không có hạn nộp. Quản trị viên" in failed.vi and ".." not in failed.vi
