@@ -56,6 +56,8 @@ REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
 REVIEW_ENTRYPOINT = "flows/review.py:review_obligation"
 SEPARATOR = " · "
+# The review form's name in the list of forms, before its directive's code.
+REVIEW_DESK = "Bàn xét duyệt"
 # The lead office's decisions as its form offers them, and the command each one is.
 DECISIONS = {
     "Chấp nhận": "accept",
@@ -266,24 +268,43 @@ def unit_form(
     return Form
 
 
+def requirement_choices(choices: Choices) -> list[str]:
+    """Each requirement, for all its periods, then with each of its own periods, in order: one
+    list, since a form's dropdown cannot follow another (`1c · mọi kỳ · …`, `1c/2024-Q1 · Quý
+    I/2024 · …`)."""
+    return [
+        value
+        for code, title in choices.requirements
+        for value in [
+            choice(code, "mọi kỳ", title),
+            *(
+                choice(f"{code}/{key}", period_words(key), title)
+                for key in choices.periods.get(code, [])
+            ),
+        ]
+    ]
+
+
+def requirement_period(value: str) -> tuple[str, str | None]:
+    """The requirement and the period (None: every period) a `requirement_choices` value
+    names, or a requirement's code given alone."""
+    requirement, _, period = code_of(value).partition("/")
+    return requirement, period or None
+
+
 def review_schema(choices: Choices) -> dict[str, Any]:
-    """Step one of a directive's review: who decides, and what to narrow the list to (every
-    filter may stay empty; the status starts at the reports waiting for a decision)."""
+    """Step one of a directive's review: what to narrow the list to (every filter may stay
+    empty; the status starts at the reports waiting for a decision)."""
     return {
         "title": "Parameters",
         "type": "object",
         "properties": {
             "requirement": {
-                "title": "Nhiệm vụ",
+                "title": "Nhiệm vụ và kỳ báo cáo",
+                "description": "Để trống: mọi nhiệm vụ, mọi kỳ.",
                 "type": "string",
-                "enum": [choice(code, title) for code, title in choices.requirements],
+                "enum": requirement_choices(choices),
                 "position": 1,
-            },
-            "period": {
-                "title": "Kỳ báo cáo",
-                "type": "string",
-                "enum": [choice(key, period_words(key)) for key in choices.periods],
-                "position": 2,
             },
             "unit": {
                 "title": "Đơn vị",
@@ -533,9 +554,9 @@ def submission_form(work: OpenWork) -> Form:
         description=(
             f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
             "Bước 1: bấm Submit (người nộp là tài khoản đã đăng nhập). Bước 2: trên trang "
-            "lần chạy vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ "
-            "có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm "
-            "Resume."
+            "lần chạy vừa tạo, khi trạng thái là Paused (hoặc Suspended), mở menu ⋮ → Resume: "
+            "biểu mẫu chỉ có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu "
+            "rồi bấm Resume."
         ),
         entrypoint=SUBMIT_ENTRYPOINT,
         parameters={"directive": work.directive, "requirement": work.requirement},
@@ -549,24 +570,35 @@ def desired_forms(settings: Settings) -> list[Form]:
     something still to hand in, a review form per published directive."""
     forms = [submission_form(work) for work in services.directives.open_work(settings)]
     forms += [
-        Form(
-            flow=REVIEW_FLOW,
-            name=directive,
-            description=(
-                f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
-                "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ, "
-                "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
-                "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
-                "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
-            ),
-            entrypoint=REVIEW_ENTRYPOINT,
-            parameters={"directive": directive},
-            schema=review_schema(choices),
-            tags=[directive, "xét duyệt"],
-        )
+        review_form(directive, choices)
         for directive, choices in services.desks.review_choices(settings).items()
     ]
     return forms
+
+
+def review_desk_name(directive: str) -> str:
+    """The name of a directive's review deployment, in words: `Bàn xét duyệt ·
+    cam-xuyen-cchc-2024`."""
+    return f"{REVIEW_DESK}{SEPARATOR}{directive}"
+
+
+def review_form(directive: str, choices: Choices) -> Form:
+    """The review deployment of one published directive."""
+    return Form(
+        flow=REVIEW_FLOW,
+        name=review_desk_name(directive),
+        description=(
+            f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
+            "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ và kỳ, đơn vị, tình "
+            "trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, khi trạng thái là "
+            "Paused (hoặc Suspended), mở menu ⋮ → Resume: xem số liệu, nội dung, minh chứng và "
+            "hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
+        ),
+        entrypoint=REVIEW_ENTRYPOINT,
+        parameters={"directive": directive},
+        schema=review_schema(choices),
+        tags=[directive, "xét duyệt"],
+    )
 
 
 async def _flow_ids(client: Any, names: list[str]) -> dict[str, UUID]:
@@ -735,7 +767,7 @@ def refresh_forms(directive: str | None = None, requirement: str | None = None) 
         run_coro_as_sync(sync_forms(load_settings(), directive=directive, requirement=requirement)),
     )
     get_run_logger().info(
-        "%d forms up to date: %d written, %d deleted",
+        "%d biểu mẫu đã khớp dữ liệu: %d biểu mẫu ghi mới, %d biểu mẫu bỏ đi",
         len(result.names),
         len(result.written),
         len(result.deleted),

@@ -142,8 +142,10 @@ STARTS: dict[str, dict[str, str]] = {
         RECEIVE_FLOW: UNITS_OVERSEEN,
     },
 }
-# A submission form's deployment is named `<requirement> · <directive>` (flows/forms.py).
+# A submission form's deployment is named `<requirement> · <directive>`, a review desk's
+# `Bàn xét duyệt · <directive>` (flows/forms.py).
 SEPARATOR = " · "
+REVIEW_DESK = "Bàn xét duyệt"
 
 
 def role_of(register_role: str, *, reviews: bool) -> str:

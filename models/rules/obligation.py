@@ -530,7 +530,10 @@ def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:
     only while the obligation is still owed and has a due date."""
     _require(state, OPEN_STATES, "chase")
     if state.effective_due is None:
-        raise Refused("cannot chase: a standing duty has no due date")
+        raise Refused(
+            "cannot chase: a standing duty has no due date",
+            vi="Không đôn đốc được: nhiệm vụ thường xuyên không có hạn nộp.",
+        )
     if kind not in ("reminded", "escalated"):
         raise ValueError(f"a chase records reminded or escalated, not {kind!r}")
     return Decision(kind, {"step": step, "to": to, "due": state.effective_due.isoformat()})
@@ -693,7 +696,13 @@ def validate_submission(
         "narrative", what.narrative.label if what.narrative else "Nội dung", narrative
     )
     if what.narrative is None and text:
-        raise InputError("submit", "narrative", narrative, "this requirement takes no narrative")
+        raise InputError(
+            "submit",
+            "narrative",
+            narrative,
+            "this requirement takes no narrative",
+            vi="Nhiệm vụ này không nhận phần nội dung: hãy để trống.",
+        )
     if what.narrative is not None and what.narrative.required and not text:
         raise InputError(
             "submit",
@@ -704,7 +713,13 @@ def validate_submission(
         )
     link = _link("evidence", what.evidence.label if what.evidence else "Minh chứng", evidence)
     if what.evidence is None and link:
-        raise InputError("submit", "evidence", evidence, "this requirement takes no evidence link")
+        raise InputError(
+            "submit",
+            "evidence",
+            evidence,
+            "this requirement takes no evidence link",
+            vi="Nhiệm vụ này không nhận đường dẫn minh chứng: hãy để trống.",
+        )
     if what.evidence is not None and what.evidence.required and not link:
         raise InputError(
             "submit",

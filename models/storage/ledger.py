@@ -131,7 +131,13 @@ def _check_actor_name(username: str, command: str) -> None:
     register holds (a line break, a control character) as bad input."""
     char = control_character(username, one_line=True)
     if char is not None:
-        raise InputError(command, "actor", username, character_problem(char))
+        raise InputError(
+            command,
+            "actor",
+            username,
+            character_problem(char),
+            vi=f"Tên tài khoản chứa ký tự không được phép (U+{ord(char):04X}).",
+        )
 
 
 def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
@@ -350,7 +356,11 @@ def typed_key(key: str, command: str) -> str:
     flow runs give their commands."""
     if key.startswith(FLOW_KEYS):
         raise InputError(
-            command, "idempotency key", key, "is kept for the commands of the forms' flow runs"
+            command,
+            "idempotency key",
+            key,
+            "is kept for the commands of the forms' flow runs",
+            vi="Khóa này dành riêng cho các lượt chạy biểu mẫu.",
         )
     return check_key(key, command)
 
@@ -1354,7 +1364,11 @@ class Anchor:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(
-                source, "(file)", text[:40], f"is not a dondoc log anchor: {exc}"
+                source,
+                "(file)",
+                text[:40],
+                f"is not a dondoc log anchor: {exc}",
+                vi="Tệp này không phải tệp neo nhật ký của dondoc.",
             ) from None
 
 

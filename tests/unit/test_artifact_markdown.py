@@ -14,9 +14,19 @@ from flows.received import received_markdown
 from flows.review import Decided, case_markdown, cases_markdown, decision_markdown
 from flows.submission import receipt_markdown
 from models.files.directive import load_directive
-from models.rules.obligation import Arrival
+from models.rules.ladder import Step
+from models.rules.obligation import Arrival, State
 from models.rules.text import markdown_text
-from models.storage.chase import ChasePlan, DirectiveInfo, Late, Letter, Recipient, Summary
+from models.storage.chase import (
+    ChasePlan,
+    DirectiveInfo,
+    Group,
+    Item,
+    Late,
+    Letter,
+    Recipient,
+    Summary,
+)
 from models.storage.desk import Owed, UnitRef
 from models.storage.ledger import Outcome
 from models.storage.review import Case, Cases, Shown
@@ -180,3 +190,56 @@ def test_the_receipt_of_a_report_received_shows_the_register_as_typed() -> None:
     assert "Đến ngày 14/03/2024 qua giấy · văn bản số 12/BC-UBND \\[x\\]" in receipt
     assert "hạn nộp 15/03/2024 · **đúng hạn**" in receipt
     assert "Vào sổ lúc 20/03/2024 09:00 · người vào sổ `cb.18712`" in receipt
+
+
+def _chased(unit: str, name: str, step: Step, due: date) -> Item:
+    info = DirectiveInfo("d", None, "UBND", "2024-02", "", "", None, "", "", "", "", "UBND")
+    state = State("open", 1, due, due, None, None, None, None, None, None, "")
+    held = Group(unit, name)
+    return Item(
+        1,
+        "d",
+        "",
+        "1c",
+        SPEC.title,
+        unit,
+        name,
+        "2024-Q1",
+        due,
+        step,
+        None,
+        state,
+        info,
+        held,
+        held,
+    )
+
+
+def test_the_chase_lists_by_unit_with_counts() -> None:
+    """One row per unit, named in full, with how many of its obligations each kind of step
+    chased and how many are overdue; a letter says how many it holds, not what (the lead
+    office's letter listed every unit in one cell, 8,779 px high)."""
+    day = date(2024, 3, 18)
+    remind = Step(key="nhac", working_days=-3, to="unit", template="nhac-han")
+    escalate = Step(key="bao", working_days=2, to="lead", template="bao-chu-tri")
+    long_name = "Ủy ban nhân dân xã Cẩm Nam Phúc Thăng mở rộng theo nghị quyết 2025"
+    items = [
+        _chased("18712", long_name, remind, date(2024, 3, 21)),
+        _chased("18712", long_name, escalate, date(2024, 3, 14)),
+        _chased("18712", long_name, escalate, date(2024, 3, 13)),
+        _chased("18673", "Thị trấn Cẩm Xuyên", escalate, date(2024, 3, 14)),
+    ]
+    lead = Recipient("vhtt@camxuyen.example", "Phòng VH-TT")
+    plan = ChasePlan(day, True, items, [Letter(lead, items[1:])])
+    chased = report(ChaseRun(plan, 1, None))
+    rows = [line for line in chased.splitlines() if line.startswith("| ")]
+    assert rows[0] == (
+        "| Đơn vị | Nhắc đơn vị | Báo cơ quan chủ trì | Báo lãnh đạo | Trong đó quá hạn |"
+    )
+    # Vietnamese alphabetical order of the units' names: "Thị" before "Ủy"
+    assert rows[1:3] == [
+        "| 18673 Thị trấn Cẩm Xuyên | 0 | 1 | 0 | 1 |",
+        f"| 18712 {long_name} | 1 | 2 | 0 | 2 |",
+    ]
+    assert "| Phòng VH-TT | vhtt@camxuyen.example | 3 |" in rows
+    assert SPEC.title not in chased
