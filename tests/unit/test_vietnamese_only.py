@@ -216,6 +216,7 @@ CLERK_PATH = [
     "flows/desk.py",
     "flows/runtime.py",
     "flows/forms.py",
+    "flows/received.py",
     "services/checks.py",
     "services/desks.py",
     "services/records.py",
