@@ -60,6 +60,7 @@ TOPICS = (
     "checks",
     "database",
     "directives",
+    "feeds",
     "listing",
     "mail",
     "records",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     import services.checks
     import services.database
     import services.directives
+    import services.feeds
     import services.listing
     import services.mail
     import services.records
@@ -276,6 +278,37 @@ def units_import(file: Path) -> None:
         )
 
 
+@units_app.command("calendar")
+@friendly
+def units_calendar(
+    unit: str,
+    as_of: AsOfOpt = None,
+    file: Annotated[
+        Path | None, typer.Option("--out", help="Write the feed to this file, not stdout.")
+    ] = None,
+    address: Annotated[
+        bool,
+        typer.Option(
+            "--address",
+            help="Print the address the unit's calendar application subscribes to instead.",
+        ),
+    ] = False,
+) -> None:
+    """A unit's calendar feed (.ics): what it still owes, on its due dates, with the days
+    the escalation ladder chases each; or the address the daily status run serves it at."""
+    settings = services.checks.load_settings()
+    if address:
+        out.print(services.feeds.unit_address(settings, unit))
+        return
+    day = _day(as_of, "--as-of")
+    if file is None:
+        # the feed as it is served: UTF-8 whatever the terminal's encoding
+        sys.stdout.buffer.write(services.feeds.unit_feed(settings, unit=unit, day=day))
+        return
+    events = services.feeds.write_unit_feed(settings, unit=unit, day=day, out=file)
+    out.print(f"{events} events: {file}")
+
+
 @actors_app.command("import")
 @friendly
 def actors_import(file: Path) -> None:
@@ -424,6 +457,170 @@ def _print_opened(report: services.directives.OpenReport) -> None:
     for (directive, requirement), n in sorted(report.created.items()):
         table.add_row(directive, requirement, str(n))
     table.add_row("", Text("total", style="bold"), Text(str(report.total), style="bold"))
+    out.print(table)
+
+
+DispatchOpt = Annotated[
+    str,
+    typer.Option("--dispatch", help='The revising dispatch\'s number and symbol, "125/UBND-VHTT".'),
+]
+DatedOpt = Annotated[str, typer.Option("--dated", help="The dispatch's date, YYYY-MM-DD.")]
+FromOpt = Annotated[
+    str,
+    typer.Option(
+        "--from", help="The day it applies from, YYYY-MM-DD: to what is due on or after it."
+    ),
+]
+RevisionDryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Show what would change for each unit and obligation; write nothing."
+    ),
+]
+
+
+def _dispatch(number: str, dated: str, from_: str) -> services.directives.Dispatch:
+    return services.directives.dispatch_of(
+        number, _day(dated, "--dated"), _day(from_, "--from"), source="command line"
+    )
+
+
+@directive_app.command("amend")
+@friendly
+def directive_amend(
+    file: Path,
+    actor: ActorOpt,
+    dispatch: DispatchOpt,
+    dated: DatedOpt,
+    from_: FromOpt,
+    as_of: AsOfOpt = None,
+    dry_run: RevisionDryRunOpt = False,
+) -> None:
+    """Amend a published directive: FILE is its whole new text, under the same code. What is
+    still owed and due from --from follows it; each unit affected is told once."""
+    settings = services.checks.load_settings()
+    spec = services.directives.load_directive(file)
+    revised = services.directives.amend(
+        settings,
+        spec,
+        _dispatch(dispatch, dated, from_),
+        source=str(file),
+        actor=actor,
+        as_of=_day(as_of, "--as-of"),
+        now=_now(),
+        channel=_channel(),
+        dry_run=dry_run,
+    )
+    _print_revision(revised)
+
+
+@directive_app.command("withdraw")
+@friendly
+def directive_withdraw(
+    code: str,
+    actor: ActorOpt,
+    dispatch: DispatchOpt,
+    dated: DatedOpt,
+    from_: FromOpt,
+    as_of: AsOfOpt = None,
+    dry_run: RevisionDryRunOpt = False,
+) -> None:
+    """Withdraw a published directive: what is still owed and due from --from is closed,
+    naming the dispatch; no later run opens or chases it."""
+    revised = services.directives.withdraw(
+        services.checks.load_settings(),
+        code,
+        _dispatch(dispatch, dated, from_),
+        source="command line",
+        actor=actor,
+        as_of=_day(as_of, "--as-of"),
+        now=_now(),
+        channel=_channel(),
+        dry_run=dry_run,
+    )
+    _print_revision(revised)
+
+
+def _changes_text(changes: list[dict[str, str | None]]) -> str:
+    return ", ".join(
+        f"{c['requirement']}: {c['change']}" if c["requirement"] else str(c["change"])
+        for c in changes
+    )
+
+
+def _print_revision(revised: services.directives.Revised) -> None:
+    report = revised.report
+    d = report.dispatch
+    what = "amended" if report.kind == "amend" else "withdrawn"
+    state = (
+        f"revision {report.number}, {what}"
+        if report.written
+        else f"dry run of revision {report.number}, nothing written"
+    )
+    out.print(
+        f"{report.directive}: {state} by {d.number} of {d.dated.isoformat()}, "
+        f"from {d.effective_from.isoformat()}"
+    )
+    if report.requirements:
+        out.print(f"changes: {_changes_text(report.requirements)}")
+    # one line per change shared by many units (each unit's own is in its letter), so a
+    # revision of the whole country's communes prints a few lines per period
+    shared = Counter(
+        (c.requirement, c.period, c.kind, c.old_due, c.new_due) for c in report.changes
+    )
+    table = Table("requirement", "period", "change", "due before", "due after", "units")
+    for (requirement, period, kind, old, new), n in shared.items():
+        before, after = (day.isoformat() if day else "-" for day in (old, new))
+        table.add_row(requirement, period, kind, before, after, str(n))
+    out.print(table)
+    units = len({c.unit for c in report.changes})
+    letters = "letters" if report.written else "letters it would write"
+    out.print(f"{len(report.changes)} obligation(s) of {units} unit(s); {report.letters} {letters}")
+    if report.unreachable:
+        err.print(f"no address for unit(s) {', '.join(report.unreachable)}: not told")
+    delivery = revised.delivery
+    if delivery is not None:
+        out.print(
+            f"delivered {len(delivery.sent)}, failed {len(delivery.failed)}, "
+            f"rejected {len(delivery.rejected)}, waiting {delivery.waiting}"
+        )
+        if delivery.failed:
+            err.print(
+                Text.assemble(
+                    ("not delivered yet", "yellow"),
+                    f" ({delivery.failed[0][1]}): kept in the outbox",
+                )
+            )
+
+
+@directive_app.command("show")
+@friendly
+def directive_show(code: str, as_json: JsonOpt = False) -> None:
+    """A published directive and its revisions (amendments, withdrawal), in order."""
+    found = services.directives.history(
+        services.checks.load_settings(), code, source="command line"
+    )
+    if as_json:
+        _print_json(asdict(found))
+        return
+    until = found.effective_until.isoformat() if found.effective_until else "…"
+    out.print(f"{found.code}  {found.document}  {found.subject}")
+    out.print(
+        f"status {found.status}; in force {found.effective_from.isoformat()} → {until}; "
+        f"published by {found.published_by} at {found.published_at:%Y-%m-%d %H:%M:%S}"
+    )
+    table = Table("#", "kind", "dispatch", "dated", "from", "by", "at (UTC)", "changes")
+    for r in found.revisions:
+        table.add_row(
+            str(r.number),
+            r.kind,
+            r.dispatch,
+            r.dated.isoformat(),
+            r.effective_from.isoformat(),
+            r.made_by,
+            f"{r.made_at:%Y-%m-%d %H:%M:%S}",
+            _changes_text(r.changes),
+        )
     out.print(table)
 
 
@@ -644,12 +841,12 @@ def _outcome(outcome: services.records.Outcome) -> None:
         )
 
 
-def _figures(pairs: list[str]) -> dict[str, str]:
+def _figures(pairs: list[str], command: str = "submit") -> dict[str, str]:
     figures: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError("submit", "--figure", pair, "write it as KEY=VALUE")
+            raise InputError(command, "--figure", pair, "write it as KEY=VALUE")
         figures[key.strip()] = value
     return figures
 
@@ -675,6 +872,57 @@ def submit(
             figures=_figures(figure or []),
             narrative=narrative,
             evidence=evidence,
+        )
+    )
+
+
+@app.command("receive")
+@friendly
+def receive(
+    obligation: int,
+    actor: ActorOpt,
+    channel: Annotated[
+        str,
+        typer.Option(
+            help="How it arrived: giay (paper), thu-dien-tu (official e-mail) or "
+            "he-thong-van-ban (the document system)."
+        ),
+    ],
+    arrived: Annotated[str, typer.Option(help="The day it arrived (ngày đến), YYYY-MM-DD.")],
+    number: Annotated[
+        str, typer.Option(help="The incoming document's number and symbol (số, ký hiệu).")
+    ],
+    figure: Annotated[
+        list[str] | None, typer.Option("--figure", "-f", help="KEY=VALUE, once per figure.")
+    ] = None,
+    narrative: Annotated[str | None, typer.Option(help="The narrative part.")] = None,
+    evidence: Annotated[str | None, typer.Option(help="Link to the evidence.")] = None,
+    scan: Annotated[
+        str | None, typer.Option(help="Link to the document's scan or its copy.")
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why it is entered only now (required once the entry is late)."),
+    ] = None,
+    key: KeyOpt = None,
+) -> None:
+    """Record a unit's report that arrived on paper, by official e-mail or through the
+    document system, on time by the day it arrived (the directive's lead office)."""
+    _outcome(
+        services.records.receive(
+            services.checks.load_settings(),
+            _obligation(obligation),
+            _issued(actor, key),
+            figures=_figures(figure or [], "receive"),
+            narrative=narrative,
+            evidence=evidence,
+            arrival=services.records.Arrival(
+                channel=channel,
+                arrived=_day(arrived, "--arrived"),
+                number=number,
+                scan=scan,
+                reason=reason,
+            ),
         )
     )
 

@@ -190,7 +190,8 @@ def main() -> None:
         show_artifact(page, listed, "viec-can-lam", "11-viec-cua-don-vi.png")
 
         page = sign_in(browser, "svhttdl.an")
-        run_id, dialog = resume_dialog(page, "xet-duyet/cam-xuyen-cchc-2024", "18679", "Nghĩa vụ")
+        desk = "xet-duyet/Bàn xét duyệt · cam-xuyen-cchc-2024"
+        run_id, dialog = resume_dialog(page, desk, "18679", "Nghĩa vụ")
         pick(page, "Chấp nhận")
         page.wait_for_timeout(600)
         page.screenshot(path=OUT / "3-xet-duyet.png", full_page=True)

@@ -5,6 +5,7 @@ directive it could not chase, once the others are chased."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
@@ -17,8 +18,12 @@ import services.mail
 from flows.failures import failure_lines, finish
 from flows.runtime import dated_run_name, day_of
 from models.rules.text import markdown_text as md
-from models.rules.vietnamese import day_text, period_words
+from models.rules.vietnamese import day_text, sorted_vi
 from services.settings import load_settings
+
+# Whom each kind of ladder step tells, as the chase's table heads its counts.
+STEP_WORDS = {"unit": "Nhắc đơn vị", "lead": "Báo cơ quan chủ trì", "issuer": "Báo lãnh đạo"}
+OVERDUE = "overdue"
 
 
 @task
@@ -75,16 +80,38 @@ def report(run: services.mail.ChaseRun) -> str:
             f'- <span style="color:#c00">**Không có địa chỉ** để báo {md(name)} ({md(unit)}, '
             f"{role})</span>"
         )
+    if found.items:
+        lines += ["", *unit_rows(found.items, found.day)]
     if found.letters:
-        lines += ["", "| Người nhận | Địa chỉ | Việc |", "|---|---|---|"]
-        for letter in found.letters:
-            items = "; ".join(
-                f"{md(i.unit_name)}: {md(i.requirement)} {period_words(i.period)}"
-                for i in letter.items
-            )
-            to = letter.recipient
-            lines.append(f"| {md(to.name)} | {md(to.email)} | {items} |")
+        lines += ["", "| Người nhận | Địa chỉ | Số việc |", "|---|---|---|"]
+        lines += [
+            f"| {md(letter.recipient.name)} | {md(letter.recipient.email)} | {len(letter.items)} |"
+            for letter in found.letters
+        ]
     return "\n".join(lines)
+
+
+def unit_rows(items: list[services.mail.Item], day: date) -> list[str]:
+    """What was chased, one row per unit (named in full, with the unit holding its work once
+    it has closed), in Vietnamese alphabetical order: how many of its obligations each kind
+    of step chased, and how many of them are overdue."""
+    names: dict[str, str] = {}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for item in items:
+        names[item.unit] = item.owed_by
+        counts[item.unit][item.step.to] += 1
+        counts[item.unit][OVERDUE] += item.effective_due < day
+    heads = [*STEP_WORDS.values(), "Trong đó quá hạn"]
+    return [
+        f"| Đơn vị | {' | '.join(heads)} |",
+        "|---" * (len(heads) + 1) + "|",
+        *(
+            f"| {md(unit)} {md(names[unit])} | "
+            + " | ".join(str(counts[unit][key]) for key in [*STEP_WORDS, OVERDUE])
+            + " |"
+            for unit in sorted_vi(names, key=names.__getitem__)
+        ),
+    ]
 
 
 @flow(name="don-doc-hang-ngay", log_prints=True, flow_run_name=dated_run_name)

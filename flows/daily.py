@@ -16,6 +16,7 @@ from prefect.states import State
 
 import services.database
 import services.directives
+import services.feeds
 import services.listing
 import services.reports
 from flows.failures import failures_artifact, finish
@@ -25,16 +26,14 @@ from flows.runtime import dated_run_name, day_of, issued
 from models.errors import Failures
 from models.rules.consolidation import CELL_CODES, CELL_WORDS, Rate
 from models.rules.status import STATUSES
+from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, percent_text, period_words, sorted_vi
 from services.settings import load_settings
 
-# Prefect's UI shows a table artifact in a column about 690 px wide at a 1400 px window, and
-# does not wrap its cells: the compliance table heads its status columns with the matrix's codes
-# (the description explains them), and names a unit in at most UNIT_CHARS characters.
-UNIT = "đơn vị"
-UNIT_CHARS = 40
-# Abbreviations every office reads (the register itself has "Văn phòng HĐND và UBND").
-ABBREVIATIONS = {"Ủy ban nhân dân": "UBND", "Hội đồng nhân dân": "HĐND"}
+# Prefect's UI shows an artifact in a column about 690 px wide at a 1400 px window and does not
+# wrap a table artifact's cells, but wraps a markdown table's: the compliance table is markdown,
+# each unit named in full, its status columns headed by the matrix's codes, explained above it.
+UNIT = "Đơn vị"
 RATES_LEGEND = (
     "% nộp: số đã nộp trên số phải nộp; % đúng hạn: số nộp đúng hạn trên số phải nộp "
     "(đơn vị được miễn không tính vào số phải nộp)."
@@ -65,17 +64,6 @@ def open_periods(as_of: date | None = None) -> int | State[Any]:
     return finish(report.failed, report.total)
 
 
-def unit_label(code: str, name: str) -> str:
-    """A unit as the compliance table names it: its code and its name, abbreviated as official
-    writing does, cut after a word to UNIT_CHARS characters."""
-    for words, short in ABBREVIATIONS.items():
-        name = name.replace(words, short)
-    label = f"{code} · {name}"
-    if len(label) <= UNIT_CHARS:
-        return label
-    return label[: label.rfind(" ", 0, UNIT_CHARS)].rstrip(" -·,") + "…"
-
-
 def compliance_tables(
     found: Iterable[tuple[str, str, str, str, int]],
 ) -> dict[str, list[dict[str, object]]]:
@@ -89,7 +77,7 @@ def compliance_tables(
         # only the statuses that occur: ten columns of mostly zeros do not fit a screen
         shown = [s for s in STATUSES if any(c[s] for c in units.values())]
         tables[directive] = [
-            {UNIT: unit_label(unit, name), **{CELL_CODES[s]: c[s] for s in shown}}
+            {UNIT: f"{unit} {name}", **{CELL_CODES[s]: c[s] for s in shown}}
             for (unit, name), c in sorted_vi(units.items(), key=lambda item: item[0][1])
         ]
     return tables
@@ -101,6 +89,28 @@ def legend(rows: list[dict[str, object]]) -> str:
         f"{code} {CELL_WORDS[status]}"
         for status in STATUSES
         if (code := CELL_CODES[status]) in rows[0]
+    )
+
+
+def compliance_markdown(directive: str, day: date, rows: list[dict[str, object]]) -> str:
+    """The compliance table as its artifact shows it: the legend of its codes, then one row
+    per unit, named in full (a register's name shown literally)."""
+    heads = list(rows[0])
+    return "\n".join(
+        [
+            f"# Tình hình thực hiện {directive} ngày {day_text(day)}",
+            "",
+            f"Ký hiệu (số nghĩa vụ của mỗi đơn vị): {legend(rows)}.",
+            "",
+            f"| {' | '.join(heads)} |",
+            "|---" + "|--:" * (len(heads) - 1) + "|",
+            *(
+                f"| {markdown_text(str(row[UNIT]))} | "
+                + " | ".join(str(row[head]) for head in heads[1:])
+                + " |"
+                for row in rows
+            ),
+        ]
     )
 
 
@@ -144,11 +154,10 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]] | State
     for directive, rows in compliance_rows(day).items():
         with failures.of(directive):
             rates = rate_rows(directive, day)
-            create_table_artifact(
+            create_markdown_artifact(
                 key=f"tuan-thu-{directive}".lower()[:100],
-                table=rows,
-                description=f"{directive}: tình hình thực hiện ngày {day_text(day)}. "
-                f"Số nghĩa vụ của mỗi đơn vị: {legend(rows)}.",
+                markdown=compliance_markdown(directive, day, rows),
+                description=f"{directive}: tình hình thực hiện ngày {day_text(day)}",
             )
             create_table_artifact(
                 key=f"ty-le-{directive}".lower()[:100],
@@ -166,7 +175,14 @@ def daily_status(as_of: date | None = None) -> dict[str, dict[str, int]] | State
         title=f"Chỉ thị chưa lập được bảng ngày {day_text(day)}",
     )
     keep_anchor()
-    return finish(failures.listed(), totals)
+    calendars = write_calendars(day)
+    failures_artifact(
+        calendars.failed,
+        key="lich-bao-cao-loi",
+        title=f"Chỉ thị chưa lập được lịch báo cáo ngày {day_text(day)}",
+    )
+    failed = [*failures.listed(), *(f for f in calendars.failed if f.directive not in failures)]
+    return finish(failed, totals)
 
 
 @task
@@ -185,3 +201,27 @@ def keep_anchor() -> None:
         ),
     )
     print(f"log anchored: {taken.events} events, {path}")
+
+
+@task
+def write_calendars(as_of: date) -> services.feeds.FeedRun:
+    """Each unit's calendar feed (.ics) as of the day, into the outputs folder, and an
+    artifact saying how many and how a unit gets its address."""
+    written = services.feeds.write_feeds(load_settings(), day=as_of)
+    if written.folder is None:
+        markdown = (
+            "# Lịch báo cáo của các đơn vị\n\nChưa đặt `DONDOC_CALENDAR_FEED_KEY`: chưa ghi "
+            "lịch báo cáo của các đơn vị."
+        )
+    else:
+        markdown = (
+            f"# Lịch báo cáo của các đơn vị\n\n**{written.units}** đơn vị, "
+            f"**{written.events}** việc còn phải nộp; {written.changed} tệp lịch thay đổi hôm "
+            "nay. Đường dẫn lịch của một đơn vị (gửi riêng cho đơn vị đó): "
+            "`dondoc units calendar MÃ-ĐƠN-VỊ --address`."
+        )
+    create_markdown_artifact(
+        key="lich-bao-cao", description="Lịch báo cáo (.ics) của các đơn vị", markdown=markdown
+    )
+    print(f"calendars: {written.units} units, {written.events} events, {written.changed} changed")
+    return written

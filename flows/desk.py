@@ -89,5 +89,5 @@ def unit_work(as_of: date | None = None, unit: str | None = None) -> int:
         markdown=desk_markdown(unit_ref, day, items),
     )
     to_do = sum(item.status in TO_DO and item.period != STANDING for item in items)
-    print(f"{unit_ref.code}: {to_do} to hand in")
+    print(f"{unit_ref.code}: còn {to_do} báo cáo phải nộp")
     return to_do

@@ -40,6 +40,7 @@ import services.registers
 from models.files.directive import RequirementSpec
 from models.files.directive_form import form_schema
 from models.rules.deliverable import Figure
+from models.rules.obligation import CHANNELS
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
 from models.rules.vietnamese import day_text, period_words
@@ -49,11 +50,14 @@ from services.settings import Settings, load_settings
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
 DESK_DEPLOYMENT = "viec-cua-don-vi/viec-cua-don-vi"
+RECEIVE_DEPLOYMENT = "vao-so-bao-cao-den/vao-so-bao-cao-den"
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
 REVIEW_ENTRYPOINT = "flows/review.py:review_obligation"
 SEPARATOR = " · "
+# The review form's name in the list of forms, before its directive's code.
+REVIEW_DESK = "Bàn xét duyệt"
 # The lead office's decisions as its form offers them, and the command each one is.
 DECISIONS = {
     "Chấp nhận": "accept",
@@ -264,24 +268,43 @@ def unit_form(
     return Form
 
 
+def requirement_choices(choices: Choices) -> list[str]:
+    """Each requirement, for all its periods, then with each of its own periods, in order: one
+    list, since a form's dropdown cannot follow another (`1c · mọi kỳ · …`, `1c/2024-Q1 · Quý
+    I/2024 · …`)."""
+    return [
+        value
+        for code, title in choices.requirements
+        for value in [
+            choice(code, "mọi kỳ", title),
+            *(
+                choice(f"{code}/{key}", period_words(key), title)
+                for key in choices.periods.get(code, [])
+            ),
+        ]
+    ]
+
+
+def requirement_period(value: str) -> tuple[str, str | None]:
+    """The requirement and the period (None: every period) a `requirement_choices` value
+    names, or a requirement's code given alone."""
+    requirement, _, period = code_of(value).partition("/")
+    return requirement, period or None
+
+
 def review_schema(choices: Choices) -> dict[str, Any]:
-    """Step one of a directive's review: who decides, and what to narrow the list to (every
-    filter may stay empty; the status starts at the reports waiting for a decision)."""
+    """Step one of a directive's review: what to narrow the list to (every filter may stay
+    empty; the status starts at the reports waiting for a decision)."""
     return {
         "title": "Parameters",
         "type": "object",
         "properties": {
             "requirement": {
-                "title": "Nhiệm vụ",
+                "title": "Nhiệm vụ và kỳ báo cáo",
+                "description": "Để trống: mọi nhiệm vụ, mọi kỳ.",
                 "type": "string",
-                "enum": [choice(code, title) for code, title in choices.requirements],
+                "enum": requirement_choices(choices),
                 "position": 1,
-            },
-            "period": {
-                "title": "Kỳ báo cáo",
-                "type": "string",
-                "enum": [choice(key, period_words(key)) for key in choices.periods],
-                "position": 2,
             },
             "unit": {
                 "title": "Đơn vị",
@@ -425,6 +448,65 @@ def desk_schema() -> dict[str, Any]:
     }
 
 
+def received_schema(choices: dict[str, Choices], grace_days: int) -> dict[str, Any]:
+    """The form the lead office enters a report that arrived by another channel with: which
+    obligation (the published directives, their requirements and periods to choose from, and
+    the unit's code), how and when it arrived, and what it says."""
+    requirements = {code: title for c in choices.values() for code, title in c.requirements}
+    periods = sorted({key for c in choices.values() for key in c.periods})
+    text = {"type": "string"}
+    fields: list[tuple[str, dict[str, Any]]] = [
+        ("directive", {"title": "Chỉ thị", **text, "enum": sorted(choices)}),
+        (
+            "requirement",
+            {"title": "Nhiệm vụ", **text, "enum": [choice(*r) for r in requirements.items()]},
+        ),
+        ("unit", {"title": "Đơn vị gửi báo cáo (mã đơn vị)", **text}),
+        (
+            "period",
+            {"title": "Kỳ báo cáo", **text, "enum": [choice(k, period_words(k)) for k in periods]},
+        ),
+        (
+            "channel",
+            {
+                "title": "Kênh nhận",
+                **text,
+                "enum": [choice(code, name) for code, name in CHANNELS.items()],
+            },
+        ),
+        ("arrived", {"title": "Ngày đến", **text, "format": "date"}),
+        ("number", {"title": "Số, ký hiệu văn bản đến", **text}),
+        (
+            "figures",
+            {
+                "title": "Số liệu",
+                "description": "Mã chỉ tiêu và giá trị, như trong văn bản đến.",
+                "type": "object",
+            },
+        ),
+        ("narrative", {"title": "Nội dung báo cáo", **text}),
+        ("evidence", {"title": "Đường dẫn minh chứng", **text}),
+        ("scan", {"title": "Bản chụp văn bản đến (đường dẫn)", **text}),
+        (
+            "reason",
+            {
+                "title": "Lý do vào sổ muộn",
+                "description": f"Bắt buộc khi vào sổ sau ngày đến quá {grace_days} ngày làm việc.",
+                **text,
+            },
+        ),
+    ]
+    return {
+        "title": "Parameters",
+        "type": "object",
+        "properties": {
+            name: {**prop, "position": i} for i, (name, prop) in enumerate(fields, start=1)
+        },
+        "required": ["directive", "requirement", "unit", "period", "channel", "arrived", "number"],
+        "definitions": {},
+    }
+
+
 @dataclass(frozen=True)
 class Form:
     """One generated deployment: a requirement's submission form or a directive's review form."""
@@ -472,9 +554,9 @@ def submission_form(work: OpenWork) -> Form:
         description=(
             f"Nộp báo cáo «{work.title}» (nhiệm vụ {work.requirement}, {work.directive}). "
             "Bước 1: bấm Submit (người nộp là tài khoản đã đăng nhập). Bước 2: trên trang "
-            "lần chạy vừa tạo, khi trạng thái là Suspended, mở menu ⋮ → Resume: biểu mẫu chỉ "
-            "có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu rồi bấm "
-            "Resume."
+            "lần chạy vừa tạo, khi trạng thái là Paused (hoặc Suspended), mở menu ⋮ → Resume: "
+            "biểu mẫu chỉ có các kỳ đơn vị mình còn phải nộp, kèm hạn nộp; chọn kỳ, điền số liệu "
+            "rồi bấm Resume."
         ),
         entrypoint=SUBMIT_ENTRYPOINT,
         parameters={"directive": work.directive, "requirement": work.requirement},
@@ -488,24 +570,35 @@ def desired_forms(settings: Settings) -> list[Form]:
     something still to hand in, a review form per published directive."""
     forms = [submission_form(work) for work in services.directives.open_work(settings)]
     forms += [
-        Form(
-            flow=REVIEW_FLOW,
-            name=directive,
-            description=(
-                f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
-                "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ, "
-                "kỳ, đơn vị, tình trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, "
-                "khi trạng thái là Suspended, mở menu ⋮ → Resume: xem số liệu, nội dung, minh "
-                "chứng và hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
-            ),
-            entrypoint=REVIEW_ENTRYPOINT,
-            parameters={"directive": directive},
-            schema=review_schema(choices),
-            tags=[directive, "xét duyệt"],
-        )
+        review_form(directive, choices)
         for directive, choices in services.desks.review_choices(settings).items()
     ]
     return forms
+
+
+def review_desk_name(directive: str) -> str:
+    """The name of a directive's review deployment, in words: `Bàn xét duyệt ·
+    cam-xuyen-cchc-2024`."""
+    return f"{REVIEW_DESK}{SEPARATOR}{directive}"
+
+
+def review_form(directive: str, choices: Choices) -> Form:
+    """The review deployment of one published directive."""
+    return Form(
+        flow=REVIEW_FLOW,
+        name=review_desk_name(directive),
+        description=(
+            f"Cơ quan chủ trì xét duyệt báo cáo của chỉ thị {directive}: chấp nhận, trả "
+            "lại để bổ sung, gia hạn hoặc miễn. Bước 1: chọn nhiệm vụ và kỳ, đơn vị, tình "
+            "trạng cần xem rồi bấm Submit. Bước 2: trên trang lần chạy, khi trạng thái là "
+            "Paused (hoặc Suspended), mở menu ⋮ → Resume: xem số liệu, nội dung, minh chứng và "
+            "hạn nộp của từng đơn vị, chọn một nghĩa vụ và quyết định."
+        ),
+        entrypoint=REVIEW_ENTRYPOINT,
+        parameters={"directive": directive},
+        schema=review_schema(choices),
+        tags=[directive, "xét duyệt"],
+    )
 
 
 async def _flow_ids(client: Any, names: list[str]) -> dict[str, UUID]:
@@ -536,15 +629,21 @@ async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
 
 async def _refresh_declared_forms(client: Any, settings: Settings) -> list[str]:
     """Give the deployments prefect.yaml declares their Vietnamese forms, the publishing form
-    offering the directive files the project holds now and the register's offices and kinds
-    (each absent until `prefect deploy` has run). The names of those that had to be
-    written."""
+    offering the directive files the project holds now and the register's offices and kinds,
+    the form of reports received by another channel the published directives (each absent
+    until `prefect deploy` has run). The names of those that had to be written."""
     project = settings.project_dir
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
     written = []
     for name, schema in (
         (PUBLISH_DEPLOYMENT, form_schema(services.registers.form_lists(settings), files)),
         (DESK_DEPLOYMENT, desk_schema()),
+        (
+            RECEIVE_DEPLOYMENT,
+            received_schema(
+                services.desks.review_choices(settings), settings.entry_grace_working_days
+            ),
+        ),
     ):
         try:
             deployment = await client.read_deployment_by_name(name)
@@ -668,7 +767,7 @@ def refresh_forms(directive: str | None = None, requirement: str | None = None) 
         run_coro_as_sync(sync_forms(load_settings(), directive=directive, requirement=requirement)),
     )
     get_run_logger().info(
-        "%d forms up to date: %d written, %d deleted",
+        "%d biểu mẫu đã khớp dữ liệu: %d biểu mẫu ghi mới, %d biểu mẫu bỏ đi",
         len(result.names),
         len(result.written),
         len(result.deleted),

@@ -30,6 +30,7 @@ from flows.forms import (
     code_of,
     decision_form,
     refresh_forms,
+    requirement_period,
 )
 from flows.runtime import checked_answer, day_of, for_clerks, issued, rename_run, started_by
 from flows.submission import FORM_HOURS, handed_in_lines
@@ -123,11 +124,13 @@ def ask_the_officer(
     period: str | None,
     unit: str | None,
     status: str | None,
+    obligation: str | None = None,
 ) -> Decided | None:
-    """Step two: list the matches with their evidence, wait (`answer_of`) for the officer's
-    decision on one of them and record it (who decided: the officer, or an administrator);
-    a decision the checks refuse is asked again, with what was typed kept
-    (`checked_answer`). None when nothing matches."""
+    """Step two: list the matches with their evidence (or the one `obligation` named, as
+    the work page's line opens it), wait (`answer_of`) for the officer's decision on one of
+    them and record it (who decided: the officer, or an administrator); a decision the checks
+    refuse is asked again, with what was typed kept (`checked_answer`). None when nothing
+    matches."""
     if status is not None and status not in STATUS_OF_WORDS:
         raise InputError(
             "form",
@@ -137,19 +140,28 @@ def ask_the_officer(
             vi=f"Tình trạng «{status}» không có; chọn: {'; '.join(STATUS_OF_WORDS)}.",
         )
     key = None if status is None else STATUS_OF_WORDS[status]
-    requirement = None if requirement is None else code_of(requirement)
+    if requirement is not None:
+        requirement, chosen_period = requirement_period(requirement)
+        period = period or chosen_period
     period = None if period is None else code_of(period)
     unit = unit.strip() or None if unit else None
-    cases = services.desks.review_cases(
-        settings,
-        directive=directive,
-        day=day_of(None),
-        requirement=requirement,
-        period=period,
-        unit=unit,
-        status=key,
-    )
-    listing = cases_markdown(cases, _narrowed(requirement, period, unit, key))
+    if obligation is not None:
+        case = services.desks.review_case(
+            settings, directive=directive, obligation=_obligation_id(obligation), day=day_of(None)
+        )
+        cases, narrowed = Cases(1, [case]), case_words(case)
+    else:
+        cases = services.desks.review_cases(
+            settings,
+            directive=directive,
+            day=day_of(None),
+            requirement=requirement,
+            period=period,
+            unit=unit,
+            status=key,
+        )
+        narrowed = _narrowed(requirement, period, unit, key)
+    listing = cases_markdown(cases, narrowed)
     create_markdown_artifact(
         key="ho-so-xet-duyet", description="Hồ sơ xét duyệt", markdown=f"# Hồ sơ\n\n{listing}"
     )
@@ -198,16 +210,7 @@ def decide_on(
     """Record the decision on one obligation of the directive; the run is named for it only
     once it is recorded."""
     command = _command(decision)
-    try:
-        oid = services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
-    except ValueError:
-        raise InputError(
-            "form",
-            "obligation",
-            obligation,
-            "is not an obligation id",
-            vi=f"«{obligation}» không phải mã nghĩa vụ.",
-        ) from None
+    oid = _obligation_id(obligation)
     case = services.desks.review_case(
         settings, directive=directive, obligation=oid, day=day_of(None)
     )
@@ -217,10 +220,10 @@ def decide_on(
         settings, oid, issued(actor), command, reason=reason or None, new_due=due
     )
     if told is not None:
-        print(f"told: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
+        print(f"đã báo: {', '.join(letter.recipient.email for letter in told.plan.letters)}")
         # the decision stands; the daily chase tells the unit once its directive is mended
         for failed in told.plan.failed.listed():
-            print(f"not told ({failed.directive}): {failed.detail}")
+            print(f"chưa báo được ({failed.directive}): {failed.vi}")
     rename_run(
         SEPARATOR.join(
             [
@@ -233,6 +236,20 @@ def decide_on(
         )
     )
     return Decided(case, word, actor, outcome, reason, due)
+
+
+def _obligation_id(obligation: str) -> int:
+    """The obligation id a choice of the decision form (or a script) names."""
+    try:
+        return services.checks.obligation_number(int(code_of(obligation)), "form", "obligation")
+    except ValueError:
+        raise InputError(
+            "form",
+            "obligation",
+            obligation,
+            "is not an obligation id",
+            vi=f"«{obligation}» không phải mã nghĩa vụ.",
+        ) from None
 
 
 def decision_markdown(decided: Decided, *, at: datetime) -> str:
@@ -269,7 +286,9 @@ def review_obligation(
     # nothing of the desk, not even what matches, before the person's right to it is checked
     services.desks.check_reviewer(settings, actor, directive=directive, now=pendulum.now("UTC"))
     if obligation is None or decision is None:
-        decided = ask_the_officer(settings, actor, directive, requirement, period, unit, status)
+        decided = ask_the_officer(
+            settings, actor, directive, requirement, period, unit, status, obligation
+        )
         if decided is None:
             return None
     else:

@@ -327,8 +327,37 @@ def _next_step(refused: DondocError) -> str:
 
 
 def refusal_line(refused: DondocError) -> str:
-    """The one Vietnamese line a clerk reads for a refusal."""
-    return refused.vi or f"Yêu cầu không thực hiện được: {refused}"
+    """The one Vietnamese line a clerk reads for a refusal (the English of the error is the
+    administrator's, in `technical_detail`)."""
+    return refused.vi or "Yêu cầu không thực hiện được."
+
+
+def technical_detail(refused: DondocError) -> str:
+    """What the administrator needs to find a refusal, in names rather than English: the
+    kind of error and, for bad input, the source, field and value."""
+    parts = [_code(type(refused).__name__)]
+    if isinstance(refused, InputError):
+        parts += [
+            f"nguồn {_code(refused.source)}",
+            f"trường {_code(refused.field)}",
+            f"giá trị «{markdown_text(repr(refused.value))}»",
+        ]
+    return " · ".join(parts)
+
+
+def _code(name: str) -> str:
+    """A name as a code span (a backtick in it would end the span: shown as a quote)."""
+    return "`" + " ".join(name.replace("`", "'").split()) + "`"
+
+
+def refusal_markdown(refused: DondocError) -> str:
+    """The refusal's artifact: the clerk's line, what to do next, and the technical detail
+    for the administrator."""
+    return (
+        f"# Yêu cầu không được thực hiện\n\n**{markdown_text(refusal_line(refused))}**\n\n"
+        f"Việc cần làm: {_next_step(refused)}\n\n"
+        f"Chi tiết kỹ thuật (cho quản trị viên): {technical_detail(refused)}\n"
+    )
 
 
 def refused_state(refused: DondocError) -> State[Any]:
@@ -366,11 +395,7 @@ def for_clerks(func: Callable[P, R]) -> Callable[P, R | State[Any]]:
             create_markdown_artifact(
                 key="tu-choi",
                 description="Yêu cầu không được thực hiện",
-                markdown=(
-                    f"# Yêu cầu không được thực hiện\n\n**{markdown_text(line)}**\n\n"
-                    f"Việc cần làm: {_next_step(refused)}\n\n"
-                    f"Chi tiết kỹ thuật (cho quản trị viên): {markdown_text(str(refused))}\n"
-                ),
+                markdown=refusal_markdown(refused),
             )
             _refused_lines.add(line)
             _mark_refused()

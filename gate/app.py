@@ -70,7 +70,15 @@ from gate.signin import (
     SignIn,
     back_to,
 )
-from gate.work import FORM_PAGE, SCREENSHOTS, START_PAGE, WorkPages, submission_form, unit_work
+from gate.work import (
+    FORM_PAGE,
+    REVIEW_PAGE,
+    SCREENSHOTS,
+    START_PAGE,
+    WorkPages,
+    submission_form,
+    unit_work,
+)
 from models.errors import InputError
 from models.rules.deliverable import canonical_json
 from models.rules.workdays import local_date
@@ -316,12 +324,18 @@ class Gate:
                     str(uuid.UUID(run["id"])),
                 )
 
-    async def start_for(self, visitor: Visitor, deployment_id: str) -> str:
+    async def start_for(
+        self, visitor: Visitor, deployment_id: str, parameters: dict[str, str] | None = None
+    ) -> str:
         """A run of the deployment started for the person from the gate's own pages, with
         the checks, grant and labels of a start from the UI's Run button (`_start`), and kept
         as theirs: its id."""
         path = f"/api/deployments/{deployment_id}/create_flow_run"
-        run = {"parameters": {}, "state": {"type": "SCHEDULED"}, "enforce_parameter_schema": True}
+        run = {
+            "parameters": parameters or {},
+            "state": {"type": "SCHEDULED"},
+            "enforce_parameter_schema": True,
+        }
         body, key = await self._start(visitor, path, json.dumps(run).encode())
         created = await self._post_upstream(path, body)
         await self._keep_started(created.status_code, created.content, key)
@@ -610,6 +624,7 @@ def create_app(
             Route(SIGN_OUT, signin.sign_out, methods=["GET"]),
             Route(WORK_PAGE, work.work, methods=["GET"]),
             Route(START_PAGE, work.start, methods=["POST"]),
+            Route(REVIEW_PAGE, work.review, methods=["POST"]),
             Route(f"{FORM_PAGE}/{{run}}", work.form, methods=["GET"]),
             Route(f"{FORM_PAGE}/{{run}}", work.answer, methods=["POST"]),
             Route(GUIDE, work.guide, methods=["GET"]),

@@ -131,16 +131,21 @@ OWN_UNIT, UNITS_OVERSEEN = "own unit", "units overseen"
 # flows/desk.py: a requirement's submission form (one per requirement, for every unit: the run
 # asks for the form of the person's own unit), a unit's list, a directive's review desk.
 SUBMIT_FLOW, DESK_FLOW, REVIEW_FLOW = "nop-bao-cao", "viec-cua-don-vi", "xet-duyet"
+# flows/received.py: the lead office enters a report that arrived by another channel
+RECEIVE_FLOW = "vao-so-bao-cao-den"
 STARTS: dict[str, dict[str, str]] = {
     STAFF: {SUBMIT_FLOW: OWN_UNIT, DESK_FLOW: OWN_UNIT},
     REVIEWER: {
         SUBMIT_FLOW: OWN_UNIT,
         DESK_FLOW: UNITS_OVERSEEN,
         REVIEW_FLOW: UNITS_OVERSEEN,
+        RECEIVE_FLOW: UNITS_OVERSEEN,
     },
 }
-# A submission form's deployment is named `<requirement> · <directive>` (flows/forms.py).
+# A submission form's deployment is named `<requirement> · <directive>`, a review desk's
+# `Bàn xét duyệt · <directive>` (flows/forms.py).
 SEPARATOR = " · "
+REVIEW_DESK = "Bàn xét duyệt"
 
 
 def role_of(register_role: str, *, reviews: bool) -> str:

@@ -10,8 +10,10 @@ keeps it, as a plain HTML form with the line's period chosen. The answer goes to
 the UI's Resume sends it (`Gate.resume_for`: the starter's alone, with a grant for the very
 answer); the page then shows the receipt, the form asked again (its first line says what to
 mend, what was typed is kept) or the refusal. While the run is on its way the page says so and
-looks again every few seconds. A reviewer finds the review desk named in words; everything
-else stays in the Prefect UI. `/huong-dan` is the guide, open to anyone."""
+looks again every few seconds. A reviewer's page lists, besides, what waits for their decision:
+a line's "Xét duyệt" starts the directive's review desk on that one report the same way and
+opens the same form page, on the decision form; the page then shows the decision record.
+Everything else stays in the Prefect UI. `/huong-dan` is the guide, open to anyone."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 import services.access
 import services.desks
 from gate.refusal import UNREACHABLE, Refusal, refused
-from gate.routes import ADMIN, REVIEW_FLOW, REVIEWER, SEPARATOR, SUBMIT_FLOW
+from gate.routes import ADMIN, REVIEW_DESK, REVIEW_FLOW, REVIEWER, SEPARATOR, SUBMIT_FLOW
 from gate.scope import own
 from gate.session import Visitor, cross_site, signed_in
 from gate.signin import CROSS_SITE, GUIDE, NEXT, PAGE, WORK_PAGE, page, posted_form
@@ -46,10 +48,13 @@ if TYPE_CHECKING:
     from gate.app import Gate
 
 START_PAGE = f"{WORK_PAGE}/nop"
+REVIEW_PAGE = f"{WORK_PAGE}/xet"
 FORM_PAGE = f"{WORK_PAGE}/bieu-mau"
 SCREENSHOTS = f"{GUIDE}/anh"
-# The receipt a submission run leaves, and the state name of a refused run (flows/runtime.py).
+# The receipt a submission run leaves, the record a review run leaves, and the state name of a
+# refused run (flows/runtime.py, flows/review.py).
 RECEIPT = "bien-nhan"
+DECISION = "quyet-dinh"
 REFUSED = "Bị từ chối"
 # How often a page waiting for its run looks again, in seconds.
 POLL_SECONDS = 2
@@ -91,6 +96,34 @@ class Line:
     due: str
     status: str
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """One report on the reviewer's page, handed in and waiting for their decision."""
+
+    directive: str
+    obligation_id: int
+    unit: str
+    requirement: str
+    title: str
+    period_words: str
+    handed_in: str
+
+
+def _waiting(directive: str, case: services.desks.Case) -> Waiting:
+    due = "" if case.due is None else f" (hạn {day_text(case.due)})"
+    handed_in = "" if case.handed_in is None else day_text(case.handed_in)
+    late = f"trễ {case.days_late} ngày" if case.days_late else "đúng hạn"
+    return Waiting(
+        directive,
+        case.obligation_id,
+        f"{case.unit} {case.unit_name}",
+        case.requirement,
+        case.title,
+        period_words(case.period),
+        f"{handed_in}, {late}{due}",
+    )
 
 
 def unit_work(settings: Settings, unit: str, day: date) -> list[services.desks.Owed]:
@@ -291,7 +324,11 @@ class WorkPages:
         )
         dated = await run_in_threadpool(unit_work, self.settings, unit.code, day)
         desks = []
+        deciding: dict[str, services.desks.Cases] | None = None
         if visitor.role in (REVIEWER, ADMIN):
+            deciding = await run_in_threadpool(
+                services.desks.waiting_decisions, self.settings, visitor.username, day=day, now=now
+            )
             try:
                 found = await self.gate.query_upstream(
                     "/api/deployments/filter",
@@ -311,8 +348,43 @@ class WorkPages:
             to_do=[_line(i) for i in dated if i.status in services.desks.TO_DO],
             waiting=[_line(i) for i in dated if i.status == services.desks.WAITING],
             desks=desks,
+            deciding=None
+            if deciding is None
+            else [_waiting(d, case) for d, cases in deciding.items() for case in cases.listed],
+            deciding_total=sum(cases.total for cases in (deciding or {}).values()),
             wide=True,
         )
+
+    async def review(self, request: Request) -> Response:
+        """ "Xét duyệt" on a reviewer's line: the directive's review desk started for the
+        person on that one report (as the UI's Run button starts it), and its form page."""
+        visitor = await self._visitor(request)
+        if visitor is None:
+            return RedirectResponse(f"{PAGE}?{urlencode({NEXT: WORK_PAGE})}", status_code=303)
+        if cross_site(request, self.gate.origin):
+            return refused(request, 403, CROSS_SITE)
+        posted = await posted_form(request)
+        obligation = posted.get("nghia_vu", "")
+        try:
+            found = await self.gate.query_upstream(
+                "/api/deployments/filter",
+                {
+                    "flows": {"name": {"any_": [REVIEW_FLOW]}},
+                    "deployments": {
+                        "name": {"any_": [SEPARATOR.join([REVIEW_DESK, posted.get("chi_thi", "")])]}
+                    },
+                },
+            )
+            if not found or not obligation.isdecimal():
+                raise Refusal(404, "Không có bàn xét duyệt này.")
+            run_id = await self.gate.start_for(
+                visitor, str(found[0]["id"]), {"obligation": obligation}
+            )
+        except Refusal as refusal:
+            return refused(request, refusal.status, refusal.line)
+        except httpx.TransportError:
+            return refused(request, 502, UNREACHABLE)
+        return RedirectResponse(f"{FORM_PAGE}/{run_id}", status_code=303)
 
     async def start(self, request: Request) -> Response:
         """ "Nộp báo cáo" on a line: the requirement's submission run, started for the
@@ -415,21 +487,28 @@ class WorkPages:
             description=markdown_html(description),
             items=items,
             action=f"{FORM_PAGE}/{run_id}",
+            # a review's decision form asks for the decision; a submission's does not
+            button="Gửi quyết định (Resume)"
+            if "decision" in (schema.get("properties") or {})
+            else "Gửi báo cáo (Resume)",
             run_id=run_id,
             wide=True,
         )
 
     async def _outcome(self, run_id: str, run: Mapping[str, Any], *, sent: bool) -> Response:
-        """What the run came to: the receipt, the refusal, or a page that looks again."""
+        """What the run came to: the receipt (or a review's decision record), the refusal, or
+        a page that looks again."""
         state = run.get("state") or {}
         kind, name = state.get("type"), str(state.get("name") or "")
+        # a review run is named for its flow from the moment it starts (flows/review.py)
+        deciding = str(run.get("name") or "").startswith(REVIEW_FLOW)
         if kind == "COMPLETED":
             found = await self.gate.query_upstream(
                 "/api/artifacts/filter",
                 {
                     "artifacts": {
                         "flow_run_id": {"any_": [run_id]},
-                        "key": {"any_": [RECEIPT]},
+                        "key": {"any_": [DECISION if deciding else RECEIPT]},
                     },
                     "sort": "CREATED_DESC",
                     "limit": 1,
@@ -438,7 +517,7 @@ class WorkPages:
             receipt = markdown_html(str(found[0].get("data") or "")) if found else ""
             return page(
                 "ket-qua.html",
-                title="Đã nộp báo cáo",
+                title="Đã ghi quyết định" if deciding else "Đã nộp báo cáo",
                 receipt=receipt,
                 run_id=run_id,
                 wide=True,
@@ -458,7 +537,8 @@ class WorkPages:
                 run_id=run_id,
                 wide=True,
             )
-        waiting = "Đang ghi nhận báo cáo…" if sent else "Đang chuẩn bị biểu mẫu…"
+        recording = "Đang ghi nhận quyết định…" if deciding else "Đang ghi nhận báo cáo…"
+        waiting = recording if sent else "Đang chuẩn bị biểu mẫu…"
         return page(
             "ket-qua.html",
             title=waiting,

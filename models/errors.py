@@ -105,7 +105,7 @@ def _cause(error: Exception) -> str:
     from pydantic import ValidationError
 
     if isinstance(error, DondocError) and error.vi:
-        return error.vi
+        return error.vi.rstrip(".")  # the failure's line ends the sentence itself
     if isinstance(error, ValidationError):
         return "nội dung chỉ thị lưu trong cơ sở dữ liệu không còn đọc được"
     return "lỗi kỹ thuật"

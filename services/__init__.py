@@ -4,12 +4,13 @@ so a command imports the storage its topic needs and no more:
 
 - `settings`: the settings from the environment;
 - `registers`: the unit and actor registers;
-- `directives`: publishing, opening periods, what is published;
+- `directives`: publishing, amending and withdrawing, opening periods, what is published;
 - `records`: submissions and the lead office's decisions;
 - `desks`: a unit's list and forms, the review desk;
 - `listing`: obligations listed and counted;
 - `mail`: the chase, the monthly summary, the outbox;
 - `reports`: rates, the matrix, the consolidated reports;
+- `feeds`: each unit's calendar feed and its address;
 - `log`: verifying, rebuilding and anchoring the log;
 and here, the checks every command makes of its settings and its day and obligation id.
 

@@ -45,6 +45,8 @@ def known_day(day: date, source: str, field: str) -> date:
             day.isoformat(),
             f"is outside the years whose working days are known ({first_year}–{last_year - 1}, "
             f"with {last_year} for what falls due after)",
+            vi=f"Ngày {day:%d/%m/%Y} nằm ngoài các năm đã có lịch ngày làm việc "
+            f"({first_year}–{last_year - 1}).",
         )
     return day
 
@@ -53,6 +55,10 @@ def obligation_number(value: int, source: str, field: str) -> int:
     """An obligation id within the range either database holds; an InputError otherwise."""
     if not 1 <= value <= MAX_ID:
         raise InputError(
-            source, field, value, f"is not an obligation id (ids run from 1 to {MAX_ID})"
+            source,
+            field,
+            value,
+            f"is not an obligation id (ids run from 1 to {MAX_ID})",
+            vi=f"«{value}» không phải mã nghĩa vụ.",
         )
     return value

@@ -26,6 +26,20 @@ def check_reviewer(settings: Settings, actor: str, *, directive: str, now: datet
     review.check_reviewer(settings.engine(), actor, directive=directive, now=now)
 
 
+def waiting_decisions(
+    settings: Settings, actor: str, *, day: date, now: datetime
+) -> dict[str, Cases]:
+    """What waits for the person's decision: per directive whose review desk is theirs, the
+    reports handed in and not yet decided (how many, and the first of them)."""
+    engine = settings.engine()
+    return {
+        directive: review.cases(
+            engine, directive=directive, on=settings.status_day(day), status="submitted"
+        )
+        for directive in review.desks_of(engine, actor, now=now)
+    }
+
+
 def review_choices(settings: Settings) -> dict[str, Choices]:
     """Per published directive, what its review form offers to narrow by."""
     return review.all_choices(settings.engine())

@@ -1,22 +1,41 @@
-"""Directives: publishing one, opening their periods, and what is published."""
+"""Directives: publishing one, amending or withdrawing it, opening their periods, and what is
+published."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from models.files.directive import DirectiveSpec, RequirementSpec
 from models.files.directive import load_directive as load_directive
 from models.files.registry import SYSTEM_ACTOR
 from models.rules.ladder import check_templates
-from models.storage import publishing, queries
+from models.storage import publishing, queries, revisions
 from models.storage.publishing import Handover as Handover
 from models.storage.publishing import OpenReport as OpenReport
 from models.storage.publishing import Preview as Preview
 from models.storage.publishing import PublishReport as PublishReport
 from models.storage.queries import DirectivePublic
 from models.storage.queries import OpenWork as OpenWork
+from models.storage.revisions import Change as Change
+from models.storage.revisions import Dispatch as Dispatch
+from models.storage.revisions import History as History
+from models.storage.revisions import RevisionReport as RevisionReport
+from models.storage.revisions import dispatch_of as dispatch_of
 from notifications.steps import step_templates
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.mail import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Revised:
+    """What a revision did, and the delivery of its letters (None for a dry run)."""
+
+    report: RevisionReport
+    delivery: Delivery | None
 
 
 def check_can_publish(settings: Settings, actor: str, *, source: str, now: datetime) -> None:
@@ -69,6 +88,92 @@ def preview(
         calendar=settings.calendar(),
         horizon_days=settings.open_horizon_days,
     )
+
+
+def amend(
+    settings: Settings,
+    spec: DirectiveSpec,
+    dispatch: Dispatch,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    channel: str = "cli",
+    dry_run: bool = False,
+) -> Revised:
+    """Amend a published directive to its whole new text `spec`, from the dispatch's day:
+    what is still owed and due from then follows the new text by events naming the dispatch,
+    what it adds is opened, and each unit affected gets one letter, delivered at once (or
+    kept in the outbox for a later run: the revision stands). Checked as publishing checks;
+    a dry run writes nothing."""
+    from notifications.revision import revision_renderer
+
+    check_templates(spec.template_references(), step_templates(), source)
+    report = revisions.amend(
+        settings.engine(),
+        spec,
+        dispatch,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        render=revision_renderer(),
+        horizon_days=settings.open_horizon_days,
+        channel=channel,
+        dry_run=dry_run,
+    )
+    return _delivered(settings, report, now)
+
+
+def _delivered(settings: Settings, report: RevisionReport, now: datetime) -> Revised:
+    """A revision's letters delivered now (none for a dry run)."""
+    from services.mail import deliver_outbox  # the mail channels, only for what sends
+
+    if not report.written:
+        return Revised(report, None)
+    return Revised(report, deliver_outbox(settings, now=now, only=report.keys))
+
+
+def withdraw(
+    settings: Settings,
+    code: str,
+    dispatch: Dispatch,
+    *,
+    source: str,
+    actor: str,
+    as_of: date,
+    now: datetime,
+    channel: str = "cli",
+    dry_run: bool = False,
+) -> Revised:
+    """Withdraw a published directive from the dispatch's day: what is still owed and due
+    from then is closed by events naming the dispatch, each unit concerned gets one letter
+    (delivered as an amendment's), and no later run opens or chases the directive. A dry run
+    writes nothing."""
+    from notifications.revision import revision_renderer
+
+    report = revisions.withdraw(
+        settings.engine(),
+        code,
+        dispatch,
+        source=source,
+        actor=actor,
+        as_of=as_of,
+        now=now,
+        calendar=settings.calendar(),
+        render=revision_renderer(),
+        horizon_days=settings.open_horizon_days,
+        channel=channel,
+        dry_run=dry_run,
+    )
+    return _delivered(settings, report, now)
+
+
+def history(settings: Settings, code: str, *, source: str) -> History:
+    """A directive as published and its revisions since, in order."""
+    return revisions.history(settings.engine(), code, source=source)
 
 
 def open_periods(

@@ -26,6 +26,7 @@ from models.storage.chase import (
     write,
     write_summaries,
 )
+from models.storage.chase import Item as Item
 from models.storage.db import transaction
 from models.storage.ledger import ATTEMPTS
 from models.storage.tables import MESSAGE_STATUSES as MESSAGE_STATUSES

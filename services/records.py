@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from models.errors import InputError
+from models.rules.obligation import Arrival as Arrival
 from models.rules.workdays import local_date
 from models.storage import ledger, queries
 from models.storage.ledger import Issued as Issued
@@ -49,9 +50,14 @@ def submit_for(
 ) -> Outcome:
     """A unit's staff hand in the figures of the obligation named by its directive,
     requirement, unit and period (as the submission form names it)."""
-    engine = settings.engine()
+    oid = find(settings, directive=directive, requirement=requirement, unit=unit, period=period)
+    return submit(settings, oid, by, figures=figures, narrative=narrative, evidence=evidence)
+
+
+def find(settings: Settings, *, directive: str, requirement: str, unit: str, period: str) -> int:
+    """The obligation a form names by its directive, requirement, unit and period."""
     oid = queries.find_obligation(
-        engine, directive=directive, requirement=requirement, unit=unit, period=period
+        settings.engine(), directive=directive, requirement=requirement, unit=unit, period=period
     )
     if oid is None:
         raise InputError(
@@ -61,7 +67,32 @@ def submit_for(
             f"unit {unit} owes no {requirement} for this period",
             vi=f"Đơn vị {unit} không có nghĩa vụ «{requirement}» cho kỳ {period}.",
         )
-    return ledger.submit(engine, oid, by, figures=figures, narrative=narrative, evidence=evidence)
+    return oid
+
+
+def receive(
+    settings: Settings,
+    obligation_id: int,
+    by: Issued,
+    *,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+    arrival: Arrival,
+) -> Outcome:
+    """The lead office's staff record a unit's report that arrived on paper, by official
+    e-mail or through the document system, on time by the day it arrived."""
+    return ledger.receive(
+        settings.engine(),
+        obligation_id,
+        by,
+        figures=figures,
+        narrative=narrative,
+        evidence=evidence,
+        arrival=arrival,
+        grace_days=settings.entry_grace_working_days,
+        calendar=settings.calendar(),
+    )
 
 
 def accept(settings: Settings, obligation_id: int, by: Issued) -> Outcome:

@@ -77,7 +77,7 @@ def _folder(folder: Path) -> None:
 
 
 @contextmanager
-def _written_whole(*files: Path) -> Iterator[list[Path]]:
+def written_whole(*files: Path) -> Iterator[list[Path]]:
     """Files beside `files` for the block to write, moved onto `files` once every one is
     written: a failure leaves each file as it was, none half-written, and no file beside
     it. A file that is a folder or a device, or a folder that cannot be created or written
@@ -111,14 +111,14 @@ def _report_files(found: Consolidation, out: Path) -> list[Path]:
 
     stem = report.filename(found)
     files = [out / f"{stem}.xlsx", out / f"{stem}.docx"]
-    with _written_whole(*files) as (workbook, draft):
+    with written_whole(*files) as (workbook, draft):
         report.write_consolidation_xlsx(found, workbook)
         report.write_consolidation_docx(found, draft)
     return files
 
 
 def _matrix_file(html: str, out: Path) -> Path:
-    with _written_whole(out) as (page,):
+    with written_whole(out) as (page,):
         page.write_text(html, encoding="utf-8")
     return out
 

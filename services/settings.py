@@ -18,6 +18,9 @@ from models.rules.status import Day
 from models.rules.workdays import PackageDays, WorkCalendar
 from models.storage.db import make_engine, ready_engine
 
+FEED_KEY_CHARS = 32
+SECRETS = frozenset({"calendar_feed_key", "smtp_password"})
+
 
 class Settings(BaseSettings):
     """Every setting has a safe default for a single machine; production sets the URL."""
@@ -31,6 +34,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=1_000)
     due_soon_working_days: int = Field(default=3, ge=0, le=30)
     open_horizon_days: int = Field(default=0, ge=0, le=366)
+    entry_grace_working_days: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="Working days after a report arrived on paper, by e-mail or through the "
+        "document system within which the lead office enters it without giving a reason.",
+    )
     work_pool: str = Field(
         default="dondoc", description="Prefect work pool the form deployments run on."
     )
@@ -85,6 +95,11 @@ class Settings(BaseSettings):
         pattern=r"^https?://\S+/$",
         description="The address the outputs folder is served at (ending in /), to link files.",
     )
+    calendar_feed_key: SecretStr | None = Field(
+        default=None,
+        description="The key each unit's calendar address is derived from (HMAC); unset: no "
+        "feeds are written. At least 32 characters, from the environment only.",
+    )
     anchor_dir: Path = Field(
         default=Path("var/anchors"),
         description="Folder, outside the database, where the daily run keeps the log's anchors.",
@@ -104,6 +119,17 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `DONDOC_SMTP_HOST=` in an env file means "no SMTP", not a server named "".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("calendar_feed_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # the addresses are as hard to guess as the key: no placeholder, no short word
+        if value is not None and len(value.get_secret_value().strip()) < FEED_KEY_CHARS:
+            raise ValueError(
+                f"must be at least {FEED_KEY_CHARS} characters; make one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
 
     @field_validator("mail_from")
     @classmethod
@@ -169,5 +195,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = "DONDOC_" + str(first["loc"][0]).upper() if first["loc"] else "DONDOC_*"
-        raise InputError("environment", field, first.get("input"), first["msg"]) from None
+        name = str(first["loc"][0]) if first["loc"] else "*"
+        # a secret, even a refused one, is printed nowhere
+        value = None if name in SECRETS else first.get("input")
+        raise InputError("environment", f"DONDOC_{name.upper()}", value, first["msg"]) from None

@@ -13,3 +13,4 @@ USERNAME = 64
 DIRECTIVE_CODE = 100
 SYMBOL = 64  # a directive's symbol (ký hiệu)
 EVIDENCE = 2000  # a submission's evidence link
+DISPATCH = CODE + 1 + SYMBOL  # a revising dispatch's number and symbol, "125/UBND-VHTT"

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from hashlib import sha256
 from json.encoder import encode_basestring  # canonical_json's encoding of a string
@@ -21,7 +22,7 @@ from models.rules.deliverable import Deliverable, canonical_json, nfc
 from models.rules.status import STATUS_WORDS
 from models.rules.text import character_problem, control_character
 from models.rules.vietnamese import number_text
-from models.rules.workdays import local_date
+from models.rules.workdays import WorkCalendar, local_date
 
 GENESIS = "0" * 64
 OPEN_STATES = ("open", "returned")
@@ -58,6 +59,7 @@ class State(NamedTuple):
     narrative: str | None
     evidence: str | None
     submitted_at: datetime | None
+    handed_in_on: date | None  # the local day the report arrived: on time is judged by it
     decided_at: datetime | None
     last_hash: str
 
@@ -152,7 +154,7 @@ def created_texts(
 def created_state(due: date | None, digest: str) -> State:
     """The state a `created` event leads to: it depends on the payload's due date alone, so a
     bulk run folds it once per due date."""
-    return State("open", 1, due, due, None, None, None, None, None, digest)
+    return State("open", 1, due, due, None, None, None, None, None, None, digest)
 
 
 def evolve(
@@ -174,6 +176,7 @@ def evolve(
         state.narrative,
         state.evidence,
         state.submitted_at,
+        state.handed_in_on,
         state.decided_at,
         digest,
     )
@@ -184,6 +187,7 @@ def evolve(
             narrative=payload.get("narrative"),
             evidence=payload.get("evidence"),
             submitted_at=at,
+            handed_in_on=arrival_day(payload, at),
         )
     if kind == "accepted":
         return state._replace(
@@ -199,15 +203,24 @@ def evolve(
         return state._replace(status="closed", decided_at=at)
     if kind == "transferred":
         return state._replace(status="transferred", decided_at=at)
+    if kind == "revised":
+        return state._replace(
+            due_date=_day(payload["due"]), effective_due=_day(payload["effective_due"])
+        )
     if kind in ("reminded", "escalated"):
         return state
     raise ValueError(f"unknown event kind {kind!r}")
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 # What each command is called in a clerk's message.
 VERBS = {
     "publish": "công bố",
     "submit": "nộp",
+    "receive": "vào sổ báo cáo đến",
     "accept": "chấp nhận",
     "return": "trả lại",
     "extend": "gia hạn",
@@ -216,6 +229,7 @@ VERBS = {
     "chase": "đôn đốc",
     "transfer": "chuyển cho đơn vị kế thừa",
     "close": "đóng",
+    "revise": "điều chỉnh theo văn bản sửa đổi",
 }
 # Why a figure's value is refused, in a clerk's words (`_figure_value`'s reasons).
 FIGURE_PROBLEMS = {
@@ -265,11 +279,168 @@ def decide_submit(
     return Decision("submitted", clean)
 
 
+# The channels a report reaches the lead office by outside dondoc's forms, by the code
+# recorded, with the name the lead office knows them by.
+CHANNELS = {
+    "giay": "Giấy",
+    "thu-dien-tu": "Thư điện tử công vụ",
+    "he-thong-van-ban": "Hệ thống quản lý văn bản",
+}
+
+
+def arrival_day(payload: dict[str, Any], at: datetime) -> date:
+    """The day a `submitted` event's report arrived: the day the lead office entered for one
+    received by another channel, otherwise the local day it was recorded."""
+    received = payload.get("received")
+    return date.fromisoformat(received["arrived"]) if received else local_date(at)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A unit's report that reached the lead office on paper, by official e-mail or through
+    the document system, as its register of incoming documents records it."""
+
+    channel: str
+    arrived: date  # ngày đến
+    number: str  # số, ký hiệu of the incoming document
+    scan: str | None = None  # a link to its scan or its copy in the document system
+    reason: str | None = None  # why it is entered only now, when that is long after
+
+
+def validate_arrival(
+    arrival: Arrival,
+    *,
+    today: date,
+    period_start: date,
+    grace_days: int,
+    calendar: WorkCalendar,
+) -> dict[str, Any]:
+    """What the `submitted` event of a report received by another channel records of its
+    arrival, or InputError naming the first bad field: the arrival day is neither after the
+    day it is entered (`today`) nor before the period starts, and an arrival entered more
+    than `grace_days` working days afterwards says why."""
+    if arrival.channel not in CHANNELS:
+        raise InputError(
+            "receive",
+            "channel",
+            arrival.channel,
+            f"must be one of {', '.join(CHANNELS)}",
+            vi=f"Kênh nhận phải là một trong: {', '.join(CHANNELS.values())}.",
+        )
+    if arrival.arrived > today:
+        raise InputError(
+            "receive",
+            "arrived",
+            arrival.arrived.isoformat(),
+            f"is after the day it is entered, {today.isoformat()}",
+            vi=f"Ngày đến {arrival.arrived:%d/%m/%Y} muộn hơn ngày vào sổ {today:%d/%m/%Y}: "
+            "báo cáo chưa thể đến sau ngày ghi nhận.",
+        )
+    if arrival.arrived < period_start:
+        raise InputError(
+            "receive",
+            "arrived",
+            arrival.arrived.isoformat(),
+            f"is before the period starts, {period_start.isoformat()}",
+            vi=f"Ngày đến {arrival.arrived:%d/%m/%Y} trước ngày bắt đầu kỳ báo cáo "
+            f"{period_start:%d/%m/%Y}.",
+        )
+    number = _free_text(
+        "number", "Số, ký hiệu", arrival.number, limit=lengths.DIRECTIVE_CODE, command="receive"
+    )
+    if number is None or control_character(number, one_line=True):
+        raise InputError(
+            "receive",
+            "number",
+            arrival.number,
+            "the incoming document's number and symbol are required, on one line",
+            vi="Cần ghi số, ký hiệu của văn bản đến, trên một dòng.",
+        )
+    scan = _link("scan", "Bản chụp, đường dẫn", arrival.scan, command="receive")
+    reason = _free_text("reason", "Lý do vào sổ muộn", arrival.reason, command="receive")
+    if reason is None and today > calendar.add_working_days(arrival.arrived, grace_days):
+        raise InputError(
+            "receive",
+            "reason",
+            arrival.reason,
+            f"the report arrived on {arrival.arrived.isoformat()}, more than {grace_days} "
+            "working days before it is entered: say why it is entered only now",
+            vi=f"Báo cáo đến ngày {arrival.arrived:%d/%m/%Y}, quá {grace_days} ngày làm việc "
+            "trước ngày vào sổ: cần ghi lý do vào sổ muộn.",
+        )
+    return {
+        "channel": arrival.channel,
+        "arrived": arrival.arrived.isoformat(),
+        "number": number,
+        "scan": scan,
+        "reason": reason,
+    }
+
+
+def decide_receive(
+    state: State,
+    what: Deliverable,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+    arrival: Arrival,
+    *,
+    today: date,
+    period_start: date,
+    grace_days: int,
+    calendar: WorkCalendar,
+) -> Decision:
+    """The lead office records a unit's report that arrived by another channel: a submission
+    like the unit's own, with its arrival (`validate_arrival`, entered `today`)."""
+    _require(state, OPEN_STATES, "receive")
+    return Decision(
+        "submitted",
+        received_payload(
+            what,
+            figures,
+            narrative,
+            evidence,
+            arrival,
+            today=today,
+            period_start=period_start,
+            grace_days=grace_days,
+            calendar=calendar,
+        ),
+    )
+
+
+def received_payload(
+    what: Deliverable,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+    arrival: Arrival,
+    *,
+    today: date,
+    period_start: date,
+    grace_days: int,
+    calendar: WorkCalendar,
+) -> dict[str, Any]:
+    """The payload of a report received by another channel: what was handed in, as a unit's
+    own submission records it, and under `received` its arrival."""
+    handed_in = validate_submission(what, figures, narrative, evidence)
+    received = validate_arrival(
+        arrival,
+        today=today,
+        period_start=period_start,
+        grace_days=grace_days,
+        calendar=calendar,
+    )
+    return {**handed_in, "received": received}
+
+
 def decide_accept(state: State) -> Decision:
-    """The lead office accepts; late if handed in after the effective due date (local day)."""
+    """The lead office accepts; late if it arrived after the effective due date (the local
+    day it was recorded, or the arrival day the lead office entered for one received by
+    another channel)."""
     _require(state, ("submitted",), "accept")
-    assert state.submitted_at is not None
-    late = state.effective_due is not None and local_date(state.submitted_at) > state.effective_due
+    assert state.handed_in_on is not None
+    late = state.effective_due is not None and state.handed_in_on > state.effective_due
     return Decision("accepted", {"late": late})
 
 
@@ -324,12 +495,45 @@ def decide_cancel(state: State, unit: str, closed_on: date) -> Decision:
     )
 
 
+def decide_revise(
+    state: State, *, revision: dict[str, Any], due: date | None, changes: list[str]
+) -> Decision:
+    """A later dispatch (`revision`: its number, dispatch and from-date) changes what an
+    obligation still owed must meet: its due date as the directive now sets it (an extension
+    granted on the old one holds where it is later), and what else changed for it, in words."""
+    _require(state, OPEN_STATES, "revise")
+    effective = due
+    extended = state.effective_due is not None and state.effective_due != state.due_date
+    if due is not None and extended and state.effective_due is not None:
+        effective = max(due, state.effective_due)
+    return Decision(
+        "revised",
+        {
+            **revision,
+            "due": None if due is None else due.isoformat(),
+            "effective_due": None if effective is None else effective.isoformat(),
+            "changes": changes,
+        },
+    )
+
+
+def decide_revoke(state: State, *, revision: dict[str, Any], reason: str) -> Decision:
+    """A later dispatch (`revision`) releases an obligation still owed: the directive is
+    withdrawn, or its unit or requirement dropped. It is closed, naming the dispatch, and not
+    counted as missing."""
+    _require(state, OPEN_STATES, "revise")
+    return Decision("closed", {**revision, "reason": reason})
+
+
 def decide_chase(state: State, kind: str, step: str, to: str) -> Decision:
     """dondoc reminds the unit (`reminded`) or escalates (`escalated`) for one ladder step:
     only while the obligation is still owed and has a due date."""
     _require(state, OPEN_STATES, "chase")
     if state.effective_due is None:
-        raise Refused("cannot chase: a standing duty has no due date")
+        raise Refused(
+            "cannot chase: a standing duty has no due date",
+            vi="Không đôn đốc được: nhiệm vụ thường xuyên không có hạn nộp.",
+        )
     if kind not in ("reminded", "escalated"):
         raise ValueError(f"a chase records reminded or escalated, not {kind!r}")
     return Decision(kind, {"step": step, "to": to, "due": state.effective_due.isoformat()})
@@ -391,18 +595,20 @@ def _bounded(number: float) -> Any:
     return number
 
 
-def _free_text(field: str, label: str, value: object, *, limit: int | None = None) -> str | None:
-    """A narrative or an evidence link as handed in: text or nothing, without the control
-    characters no document or database holds, and within what its column holds (`limit`);
-    trimmed, and None when empty."""
+def _free_text(
+    field: str, label: str, value: object, *, limit: int | None = None, command: str = "submit"
+) -> str | None:
+    """A narrative, a link or a note as handed in to `command`: text or nothing, without the
+    control characters no document or database holds, and within what its column holds
+    (`limit`); trimmed, and None when empty."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InputError("submit", field, value, "must be text", vi=f"«{label}» phải là chữ.")
+        raise InputError(command, field, value, "must be text", vi=f"«{label}» phải là chữ.")
     char = control_character(value)
     if char is not None:
         raise InputError(
-            "submit",
+            command,
             field,
             value,
             character_problem(char),
@@ -411,7 +617,7 @@ def _free_text(field: str, label: str, value: object, *, limit: int | None = Non
     text = nfc(value.strip()) or None
     if limit is not None and text is not None and len(text) > limit:
         raise InputError(
-            "submit",
+            command,
             field,
             f"{text[:40]}…",
             f"is {len(text):,} characters long; at most {limit:,} are kept",
@@ -490,7 +696,13 @@ def validate_submission(
         "narrative", what.narrative.label if what.narrative else "Nội dung", narrative
     )
     if what.narrative is None and text:
-        raise InputError("submit", "narrative", narrative, "this requirement takes no narrative")
+        raise InputError(
+            "submit",
+            "narrative",
+            narrative,
+            "this requirement takes no narrative",
+            vi="Nhiệm vụ này không nhận phần nội dung: hãy để trống.",
+        )
     if what.narrative is not None and what.narrative.required and not text:
         raise InputError(
             "submit",
@@ -499,14 +711,15 @@ def validate_submission(
             f"{what.narrative.label} is required",
             vi=f"Chưa nhập «{what.narrative.label}».",
         )
-    link = _free_text(
-        "evidence",
-        what.evidence.label if what.evidence else "Minh chứng",
-        evidence,
-        limit=lengths.EVIDENCE,
-    )
+    link = _link("evidence", what.evidence.label if what.evidence else "Minh chứng", evidence)
     if what.evidence is None and link:
-        raise InputError("submit", "evidence", evidence, "this requirement takes no evidence link")
+        raise InputError(
+            "submit",
+            "evidence",
+            evidence,
+            "this requirement takes no evidence link",
+            vi="Nhiệm vụ này không nhận đường dẫn minh chứng: hãy để trống.",
+        )
     if what.evidence is not None and what.evidence.required and not link:
         raise InputError(
             "submit",
@@ -515,15 +728,22 @@ def validate_submission(
             f"{what.evidence.label} is required",
             vi=f"Chưa nhập «{what.evidence.label}».",
         )
+    return {"figures": clean, "narrative": text, "evidence": link}
+
+
+def _link(field: str, label: str, value: object, *, command: str = "submit") -> str | None:
+    """An evidence link or a scan's address: an http(s) link, within the evidence column's
+    length, or nothing."""
+    link = _free_text(field, label, value, limit=lengths.EVIDENCE, command=command)
     if link and not URL.match(link):
         raise InputError(
-            "submit",
-            "evidence",
-            evidence,
+            command,
+            field,
+            value,
             "must be an http(s) link",
-            vi="Đường dẫn minh chứng phải bắt đầu bằng http:// hoặc https://.",
+            vi=f"«{label}» phải là đường dẫn bắt đầu bằng http:// hoặc https://.",
         )
-    return {"figures": clean, "narrative": text, "evidence": link}
+    return link
 
 
 def payload_text(payload: dict[str, Any]) -> str:

@@ -225,7 +225,7 @@ class Documents:
         }
 
 
-def _documents(conn: Connection, failures: Failures) -> Documents:
+def read_documents(conn: Connection, failures: Failures) -> Documents:
     """The published directives and requirements; a directive whose stored text or one of
     whose requirements no longer reads is left out whole, as a failure."""
     published = DIRECTIVE.c.status == "published"
@@ -302,7 +302,7 @@ class _Reader:
     thousands of items from a few requirements and ten thousand units."""
 
     def __init__(self, conn: Connection, day: date, failures: Failures) -> None:
-        self.documents = _documents(conn, failures)
+        self.documents = read_documents(conn, failures)
         self.register = Register(conn, day)
         self.units = self.register.units
         self.group = grouper(self.units)

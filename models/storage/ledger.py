@@ -34,11 +34,13 @@ from models.files.textfiles import read_text
 from models.rules.authz import ActorInfo, check_review, check_submit
 from models.rules.obligation import (
     GENESIS,
+    Arrival,
     Decision,
     State,
     created_state,
     decide_accept,
     decide_extend,
+    decide_receive,
     decide_return,
     decide_submit,
     decide_waive,
@@ -49,11 +51,12 @@ from models.rules.obligation import (
     note_text,
     payload_text,
     reason_text,
+    received_payload,
     utc_text,
     validate_submission,
 )
 from models.rules.text import character_problem, control_character
-from models.rules.workdays import local_date
+from models.rules.workdays import WorkCalendar, local_date
 from models.storage.db import (
     Driver,
     DriverQuery,
@@ -72,6 +75,7 @@ from models.storage.tables import (
     FIGURE_VALUE,
     OBLIGATION,
     REQUIREMENT,
+    REVISION,
     UNIT,
     length,
 )
@@ -95,6 +99,7 @@ class Target:
 
     obligation_id: int
     unit_code: str
+    period_start: date
     lead_unit_code: str
     requirement: RequirementSpec
     state: State
@@ -126,7 +131,13 @@ def _check_actor_name(username: str, command: str) -> None:
     register holds (a line break, a control character) as bad input."""
     char = control_character(username, one_line=True)
     if char is not None:
-        raise InputError(command, "actor", username, character_problem(char))
+        raise InputError(
+            command,
+            "actor",
+            username,
+            character_problem(char),
+            vi=f"Tên tài khoản chứa ký tự không được phép (U+{ord(char):04X}).",
+        )
 
 
 def load_actor(conn: Connection, username: str, source: str) -> ActorInfo:
@@ -162,6 +173,7 @@ def state_from_row(row: Any) -> State:
         narrative=row.narrative,
         evidence=row.evidence,
         submitted_at=row.submitted_at,
+        handed_in_on=row.handed_in_on,
         decided_at=row.decided_at,
         last_hash=row.last_hash,
     )
@@ -252,6 +264,7 @@ _SUBMITTED_BY = (
 _HEAD = (
     OBLIGATION.c.id,
     OBLIGATION.c.unit_code,
+    OBLIGATION.c.period_start,
     REQUIREMENT.c.spec,
     DIRECTIVE.c.lead_unit_code,
     _SUBMITTED_BY.label("submitted_by"),
@@ -281,10 +294,11 @@ def load(driver: Driver, obligation_id: int, by: Issued) -> Loaded:
         raise NotFound(
             f"no obligation {obligation_id}", vi=f"Không có nghĩa vụ số {obligation_id}."
         )
-    oid, unit_code, spec, lead, submitted_by = row[:_STATE_AT]
+    oid, unit_code, period_start, spec, lead, submitted_by = row[:_STATE_AT]
     target = Target(
         obligation_id=oid,
         unit_code=unit_code,
+        period_start=period_start,
         lead_unit_code=lead,
         requirement=requirement_spec(spec),
         state=state_from(row[_STATE_AT:_KEYED_AT]),
@@ -307,7 +321,7 @@ def holder(driver: Driver, office: str, day: date) -> str | None:
 
 
 # The idempotency keys of the events dondoc writes itself; no command may use them.
-SYSTEM_KEYS = ("created:", "chase:", "closure:")
+SYSTEM_KEYS = ("created:", "chase:", "closure:", "revision:")
 # The keys of the commands a form's flow run gives (the run's id): no key typed by a person.
 FLOW_KEYS = ("prefect:",)
 
@@ -342,7 +356,11 @@ def typed_key(key: str, command: str) -> str:
     flow runs give their commands."""
     if key.startswith(FLOW_KEYS):
         raise InputError(
-            command, "idempotency key", key, "is kept for the commands of the forms' flow runs"
+            command,
+            "idempotency key",
+            key,
+            "is kept for the commands of the forms' flow runs",
+            vi="Khóa này dành riêng cho các lượt chạy biểu mẫu.",
         )
     return check_key(key, command)
 
@@ -769,8 +787,8 @@ def _review(
     decide: Decider,
 ) -> Outcome:
     """A command only the directive's lead office may give (or, on the lead office's own
-    obligations, their recipient or an administrator); nobody decides on their own
-    submission."""
+    obligations, their recipient or an administrator); nobody decides on a submission they
+    handed in or entered themselves."""
 
     def as_reviewer(driver: Driver, who: ActorInfo, target: Target, today: date) -> None:
         check_review(
@@ -816,6 +834,43 @@ def submit(
         authorize=_as_unit,
         asked=lambda t: validate_submission(t.requirement.what, figures, narrative, evidence),
         decide=lambda t: decide_submit(t.state, t.requirement.what, figures, narrative, evidence),
+    )
+
+
+def receive(
+    engine: Engine,
+    obligation_id: int,
+    by: Issued,
+    *,
+    figures: dict[str, Any],
+    narrative: str | None,
+    evidence: str | None,
+    arrival: Arrival,
+    grace_days: int,
+    calendar: WorkCalendar,
+) -> Outcome:
+    """The lead office's staff record a unit's report that arrived on paper, by official
+    e-mail or through the document system (`arrival`): a submission like the unit's own,
+    on time by the day it arrived. Whoever may decide on the unit's submissions may enter
+    it; the person who entered it then does not accept or return it."""
+
+    def when(target: Target) -> dict[str, Any]:
+        return {
+            "today": local_date(by.now),
+            "period_start": target.period_start,
+            "grace_days": grace_days,
+            "calendar": calendar,
+        }
+
+    what = (figures, narrative, evidence, arrival)
+    return _review(
+        engine,
+        obligation_id,
+        by,
+        "receive",
+        "submitted",
+        lambda t: received_payload(t.requirement.what, *what, **when(t)),
+        lambda t: decide_receive(t.state, t.requirement.what, *what, **when(t)),
     )
 
 
@@ -1021,24 +1076,57 @@ def _directive_problems(conn: Connection) -> list[Problem]:
     requirements: dict[int, dict[str, Any]] = defaultdict(dict)
     for row in conn.execute(sa.select(REQUIREMENT).order_by(REQUIREMENT.c.id)):
         requirements[row.directive_id][row.code] = row
+    revised = _revised(conn)
     return [
         Problem(None, None, None, text, directive=row.code)
         for row in conn.execute(sa.select(DIRECTIVE).order_by(DIRECTIVE.c.id))
-        for text in _directive_drift(row, requirements[row.id])
+        for text in _directive_drift(row, requirements[row.id], revised.get(row.id))
     ]
 
 
-def _directive_drift(row: Any, stored: dict[str, Any]) -> list[str]:
-    """How one directive's row and its requirements' rows (by code) differ from its content."""
+class Revised(NamedTuple):
+    """What a directive's revisions say its row holds: the content of the latest one, its
+    status (withdrawn by one, or published) and the requirements one dropped."""
+
+    content_sha256: str
+    status: str
+    dropped: set[str]
+
+
+def _revised(conn: Connection) -> dict[int, Revised]:
+    """What the revisions of each revised directive say (see `Revised`)."""
+    found: dict[int, Revised] = {}
+    query = sa.select(REVISION).order_by(REVISION.c.directive_id, REVISION.c.number)
+    for row in conn.execute(query):
+        earlier = found.get(row.directive_id)
+        dropped = set() if earlier is None else earlier.dropped
+        dropped |= {c["requirement"] for c in json.loads(row.changes) if c["change"] == "dropped"}
+        withdrawn = row.kind == "withdraw" or (
+            earlier is not None and earlier.status != "published"
+        )
+        found[row.directive_id] = Revised(
+            row.content_sha256, "withdrawn" if withdrawn else "published", dropped
+        )
+    return found
+
+
+def _directive_drift(row: Any, stored: dict[str, Any], revised: Revised | None = None) -> list[str]:
+    """How one directive's row and its requirements' rows (by code) differ from its content
+    (and, once revised, from what its revisions say)."""
     if hashlib.sha256(row.content.encode()).hexdigest() != row.source_sha256:
         return ["its content does not match its hash (edited)"]
+    if revised is not None and row.source_sha256 != revised.content_sha256:
+        return ["its content is not the one its latest revision gave it"]
     try:
         spec = DirectiveSpec.model_validate_json(row.content)
     except ValueError as exc:
         return [f"its content is no valid directive: {exc}"]
+    columns = spec.stored_columns()
+    if revised is not None:
+        columns["status"] = revised.status
     found = [
         _column_drift(name, getattr(row, name), said)
-        for name, said in spec.stored_columns().items()
+        for name, said in columns.items()
         if getattr(row, name) != said
     ]
     rest = dict(stored)
@@ -1053,7 +1141,12 @@ def _directive_drift(row: Any, stored: dict[str, Any]) -> list[str]:
             for name, said in said_row.items()
             if getattr(requirement, name) != said
         ]
-    return found + [f"requirement {code} has a row but is not in its content" for code in rest]
+    kept = set() if revised is None else revised.dropped
+    return found + [
+        f"requirement {code} has a row but is not in its content"
+        for code in rest
+        if code not in kept
+    ]
 
 
 def _stored_figures(conn: Connection) -> Iterator[tuple[int, list[FigureRow]]]:
@@ -1271,7 +1364,11 @@ class Anchor:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(
-                source, "(file)", text[:40], f"is not a dondoc log anchor: {exc}"
+                source,
+                "(file)",
+                text[:40],
+                f"is not a dondoc log anchor: {exc}",
+                vi="Tệp này không phải tệp neo nhật ký của dondoc.",
             ) from None
 
 

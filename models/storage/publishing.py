@@ -9,6 +9,7 @@ stays flat however many units there are.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ from models.storage.ledger import (
     state_from,
 )
 from models.storage.reference import load_units, published_codes
-from models.storage.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, UNIT
+from models.storage.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, REVISION, UNIT
 
 CHUNK = 5_000
 # The states of an obligation whose unit no longer holds its work: passed to a successor, or
@@ -141,9 +142,12 @@ def _candidates(
     opened_by: date,
     calendar: WorkCalendar,
     held: Mapping[str, Collection[str]],
+    revised_from: date | None = None,
 ) -> Iterator[tuple[Period, date | None, list[str]]]:
     """Each period of `req` started by `opened_by`, its due date and its owers, the units
-    `held` holds (by period key) apart from those they took over from."""
+    `held` holds (by period key) apart from those they took over from. Of a directive amended
+    from a day (`revised_from`), a period started before it and due before it is left out:
+    the rule before the amendment owes it, and the amendment opened it under that rule."""
     for schedule in req.schedule:
         periods = periods_for(
             schedule.cadence,
@@ -154,8 +158,16 @@ def _candidates(
         )
         for period in periods:
             due = None if schedule.due is None else due_date(schedule.due, period, calendar)
+            if revised_from is not None and _before(period, due, revised_from):
+                continue
             day = _reference_day(period, opened_by, window_end)
             yield period, due, obliged.on(day, held.get(period.key, ()))
+
+
+def _before(period: Period, due: date | None, day: date) -> bool:
+    """Whether a period is over for a revision from `day`: started and due before it (a
+    standing duty never is)."""
+    return due is not None and period.start < day and due < day
 
 
 def _unowed(
@@ -287,6 +299,7 @@ def _missing(
     window: tuple[date, date | None],
     requirement_id: int | None,
     req: RequirementSpec,
+    revised_from: date | None = None,
 ) -> Iterator[tuple[Period, date | None, str]]:
     """Each obligation of `req` that opening its periods would create now: its period, due
     date and unit (those of a requirement not stored yet, `requirement_id` None, are all
@@ -304,7 +317,8 @@ def _missing(
             if status not in PASSED_ON:
                 held.setdefault(key, set()).add(unit)
     obliged = Obliged(req.who, run.units)
-    for period, due, owing in _candidates(req, obliged, *window, run.opened_by, run.calendar, held):
+    found = _candidates(req, obliged, *window, run.opened_by, run.calendar, held, revised_from)
+    for period, due, owing in found:
         for unit in owing:
             if (unit, period.key) not in existing:
                 yield period, due, unit
@@ -320,7 +334,12 @@ def _open_requirement(
         """Each missing obligation, with its `created` event."""
         texts: dict[str, Callable[[str], str]] = {}
         for period, due, unit in _missing(
-            conn, run, window=window, requirement_id=requirement_id, req=req
+            conn,
+            run,
+            window=window,
+            requirement_id=requirement_id,
+            req=req,
+            revised_from=directive.revised_from,
         ):
             key = period.key
             if key not in texts:
@@ -360,6 +379,10 @@ def _open_directive(conn: Connection, run: Opening, directive: Any) -> OpenRepor
         .where(REQUIREMENT.c.directive_id == directive.id)
         .order_by(REQUIREMENT.c.id)
     ).all()
+    if directive.revised_from is not None:
+        # an amendment may have dropped requirements: their rows stay, owing what they did
+        asked = {req["code"] for req in json.loads(directive.content)["requirements"]}
+        requirements = [req for req in requirements if req.code in asked]
     for req in requirements:
         report.created[(directive.code, req.code)] = _open_requirement(
             conn,
@@ -417,6 +440,22 @@ def _published_otherwise(spec: DirectiveSpec, source: str) -> Refused:
     )
 
 
+# The day from which the directive's latest amendment applies (None if it has none).
+REVISED_FROM = (
+    sa.select(sa.func.max(REVISION.c.effective_from))
+    .where(REVISION.c.directive_id == DIRECTIVE.c.id, REVISION.c.kind == "amend")
+    .scalar_subquery()
+    .label("revised_from")
+)
+
+
+def _withdrawn(code: str, source: str) -> Refused:
+    return Refused(
+        f"{source}: directive {code} has been withdrawn; nothing more is opened for it",
+        vi=f"Chỉ thị {code} đã bị bãi bỏ: không mở thêm kỳ nào.",
+    )
+
+
 def _directive_row(conn: Connection, code: str, *, lock: bool = True) -> Any:
     query = sa.select(
         DIRECTIVE.c.id,
@@ -425,6 +464,8 @@ def _directive_row(conn: Connection, code: str, *, lock: bool = True) -> Any:
         DIRECTIVE.c.effective_until,
         DIRECTIVE.c.source_sha256,
         DIRECTIVE.c.status,
+        DIRECTIVE.c.content,
+        REVISED_FROM,
     ).where(DIRECTIVE.c.code == code)
     return conn.execute(query.with_for_update() if lock else query).first()
 
@@ -485,6 +526,8 @@ def publish(
                 _check_owed(spec, source, units, opened_by)
                 _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
+            elif row.status != "published":
+                raise _withdrawn(spec.code, source)
             elif row.source_sha256 != spec.sha256():
                 raise _published_otherwise(spec, source)
             run = Opening(units, opened_by, calendar, actor, channel, now, progress)
@@ -535,7 +578,12 @@ def _previewed(conn: Connection, run: Opening, spec: DirectiveSpec, row: Any) ->
     for req in spec.requirements:
         found: dict[str, list[Any]] = {}
         for _, due, unit in _missing(
-            conn, run, window=window, requirement_id=stored.get(req.code), req=req
+            conn,
+            run,
+            window=window,
+            requirement_id=stored.get(req.code),
+            req=req,
+            revised_from=None if row is None else row.revised_from,
         ):
             counted = found.setdefault(kinds[unit], [0, None, None])
             counted[0] += 1
@@ -584,6 +632,8 @@ def preview(
         opened_by = as_of + timedelta(days=horizon_days)
         if row is None:
             _check_owed(spec, source, units, opened_by)
+        elif row.status != "published":
+            raise _withdrawn(spec.code, source)
         elif row.source_sha256 != spec.sha256():
             raise _published_otherwise(spec, source)
         run = Opening(units, opened_by, calendar, actor, "preview", now)

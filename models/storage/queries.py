@@ -391,7 +391,10 @@ def requirement_spec(engine: Engine, *, directive: str, requirement: str) -> Req
     with transaction(engine, writes=False) as conn:
         spec = conn.execute(query).scalar_one_or_none()
     if spec is None:
-        raise NotFound(f"directive {directive} has no requirement {requirement}")
+        raise NotFound(
+            f"directive {directive} has no requirement {requirement}",
+            vi=f"Chỉ thị {directive} không có nhiệm vụ {requirement}.",
+        )
     return RequirementSpec.model_validate_json(spec)
 
 

@@ -9,14 +9,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from models.errors import Failures, InputError
 from models.files.directive import DirectiveSpec, RequirementSpec, document_day
@@ -34,11 +31,19 @@ from models.rules.consolidation import (
 from models.rules.deliverable import Figure
 from models.rules.status import Day
 from models.rules.vietnamese import day_text, period_words, sort_key, sorted_vi
-from models.rules.workdays import TIMEZONE
 from models.storage.db import transaction
 from models.storage.queries import status_as_of
 from models.storage.reference import column_on, holder_on, unit_on, upsert
-from models.storage.tables import DIRECTIVE, DRAFT, FIGURE_VALUE, OBLIGATION, REQUIREMENT, UNIT
+from models.storage.tables import (
+    DIRECTIVE,
+    DRAFT,
+    EVENT,
+    FIGURE_VALUE,
+    OBLIGATION,
+    REQUIREMENT,
+    REVISION,
+    UNIT,
+)
 
 Grouping = Literal["kind", "tag", "parent"]
 GROUPINGS: tuple[Grouping, ...] = ("kind", "tag", "parent")
@@ -48,28 +53,6 @@ ACCEPTED = ("accepted", "accepted_late")
 GONE = ("transferred", "closed")
 NO_PERIOD = ("standing",)
 _decode = json.JSONDecoder().decode
-# Vietnam's offset from UTC, unchanged since 1975, for SQLite (which knows no time zones)
-OFFSET = datetime(2000, 1, 1, tzinfo=ZoneInfo(TIMEZONE)).utcoffset() or timedelta(0)
-
-
-class local_day(FunctionElement[date]):
-    """The local (Asia/Ho_Chi_Minh) day of a UTC timestamp column."""
-
-    type = sa.Date()
-    inherit_cache = True
-
-
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
-    # date() reads the stored offset (+00:00) and answers in UTC before the shift
-    hours = int(OFFSET.total_seconds() // 3600)
-    return f"date({compiler.process(element.clauses, **kw)}, '{hours:+d} hours')"
-
-
-@compiles(local_day, "postgresql")
-def _local_day_postgresql(element: local_day, compiler: Any, **kw: Any) -> str:
-    # a timestamptz: the zone's wall clock, whatever the session's time zone is
-    return f"CAST({compiler.process(element.clauses, **kw)} AT TIME ZONE '{TIMEZONE}' AS DATE)"
 
 
 def _reported() -> sa.ColumnElement[bool]:
@@ -77,12 +60,12 @@ def _reported() -> sa.ColumnElement[bool]:
 
 
 def _on_time() -> sa.ColumnElement[bool]:
-    """Reported, and handed in by the effective due date (the rule `decide_accept` applies)."""
+    """Reported, and arrived by the effective due date (the rule `decide_accept` applies)."""
     return sa.and_(
         _reported(),
         sa.or_(
             OBLIGATION.c.effective_due.is_(None),
-            local_day(OBLIGATION.c.submitted_at) <= OBLIGATION.c.effective_due,
+            OBLIGATION.c.handed_in_on <= OBLIGATION.c.effective_due,
         ),
     )
 
@@ -129,6 +112,16 @@ class Scope:
         self.row = row
         self.spec = DirectiveSpec.model_validate_json(row.content)
         self.requirements = {r.code: r for r in self.spec.requirements}
+        # a requirement an amendment dropped still reports the periods it was owed for
+        for code, spec in conn.execute(
+            sa.select(REQUIREMENT.c.code, REQUIREMENT.c.spec)
+            .where(
+                REQUIREMENT.c.directive_id == row.id,
+                REQUIREMENT.c.code.not_in(list(self.requirements)),
+            )
+            .order_by(REQUIREMENT.c.id)
+        ):
+            self.requirements[code] = RequirementSpec.model_validate_json(spec)
         if requirement is not None and requirement not in self.requirements:
             known = ", ".join(self.requirements)
             raise InputError(
@@ -139,6 +132,7 @@ class Scope:
                 source, "requirement", requirement, "is a standing duty: it has no periods"
             )
         self.requirement = requirement
+        self.first, self.amendments = _amendments(conn, row.id)
         self.filters = [DIRECTIVE.c.code == directive, OBLIGATION.c.period_key.not_in(NO_PERIOD)]
         if requirement is not None:
             self.filters.append(REQUIREMENT.c.code == requirement)
@@ -165,6 +159,87 @@ class Scope:
 
     def spec_of(self, requirement: str) -> RequirementSpec:
         return self.requirements[requirement]
+
+    def meets(self, requirement: str, figure: Figure) -> sa.ColumnElement[bool]:
+        """Whether an accepted value reaches the target its obligation is judged under: that
+        of the latest amendment it follows (one that revised it, or under which it was
+        opened, due from the amendment's day), else the directive's first text's; NULL where
+        that text sets the figure no target. What was handed in before an amendment keeps
+        the target it was handed in for."""
+        if not self.amendments:
+            return _meets(figure)
+        return sa.case(
+            *((self._follows(a), _meets_in(a.spec, requirement, figure)) for a in self.amendments),
+            else_=_meets_in(self.first, requirement, figure),
+        )
+
+    def _follows(self, amendment: Amendment) -> sa.ColumnElement[bool]:
+        key = f"revision:{self.row.code}:{amendment.number}:"
+        revised = sa.exists().where(
+            EVENT.c.idempotency_key == sa.literal(key) + sa.cast(OBLIGATION.c.id, sa.String)
+        )
+        opened = sa.and_(
+            sa.exists().where(
+                EVENT.c.obligation_id == OBLIGATION.c.id,
+                EVENT.c.version == 1,
+                EVENT.c.at >= amendment.made_at,
+            ),
+            sa.or_(
+                OBLIGATION.c.due_date.is_(None),
+                OBLIGATION.c.due_date >= amendment.effective_from,
+            ),
+        )
+        return sa.or_(revised, opened)
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """An amendment of a directive as the reports judge by it: its number, when it was made,
+    the day it applies from, and the text it put in force."""
+
+    number: int
+    made_at: datetime
+    effective_from: date
+    spec: DirectiveSpec
+
+
+def _amendments(
+    conn: Connection, directive_id: int
+) -> tuple[DirectiveSpec | None, list[Amendment]]:
+    """A revised directive's first text and its amendments, newest first ((None, []) for a
+    directive never revised)."""
+    rows = conn.execute(
+        sa.select(REVISION)
+        .where(REVISION.c.directive_id == directive_id)
+        .order_by(REVISION.c.number)
+    ).all()
+    if not rows:
+        return None, []
+    amendments = [
+        Amendment(
+            r.number, r.made_at, r.effective_from, DirectiveSpec.model_validate_json(r.content)
+        )
+        for r in reversed(rows)
+        if r.kind == "amend"
+    ]
+    return DirectiveSpec.model_validate_json(rows[0].replaced), amendments
+
+
+def _meets_in(
+    spec: DirectiveSpec | None, requirement: str, figure: Figure
+) -> sa.ColumnElement[bool]:
+    """`_meets` with the target `spec` sets the figure of `requirement` (NULL for none)."""
+    found = None
+    if spec is not None:
+        req = next((r for r in spec.requirements if r.code == requirement), None)
+        found = (
+            None
+            if req is None
+            else next((f for f in req.what.figures if f.key == figure.key), None)
+        )
+    if found is None or found.target is None:
+        return sa.null().cast(sa.Boolean)
+    return _meets(found)
 
 
 # the body above a unit, for the name it is grouped under
@@ -262,8 +337,8 @@ def _target_counts(
             sa.select(
                 OBLIGATION.c.period_key,
                 group,
-                sa.func.count().label("accepted"),
-                _count(_meets(figure)).label("met"),
+                _count(scope.meets(code, figure).is_not(None)).label("accepted"),
+                _count(scope.meets(code, figure)).label("met"),
             ).join(FIGURE_VALUE, FIGURE_VALUE.c.obligation_id == OBLIGATION.c.id),
             units=by is not None,
         ).where(
@@ -395,7 +470,7 @@ def consolidation(
                     column_on(UNIT, "name", OBLIGATION.c.period_end),
                     OBLIGATION.c.status,
                     shown,
-                    local_day(OBLIGATION.c.submitted_at),
+                    OBLIGATION.c.handed_in_on,
                     _on_time(),
                     OBLIGATION.c.figures,
                     OBLIGATION.c.narrative,
@@ -476,7 +551,10 @@ def _totals(conn: Connection, scope: Scope, figures: Sequence[Figure]) -> list[F
 def _missed(
     conn: Connection, scope: Scope, figures: Sequence[Figure]
 ) -> dict[int, tuple[str, ...]]:
-    """For each accepted obligation, the figures whose target it did not reach."""
+    """For each accepted obligation of the scope's requirement, the figures whose target it
+    did not reach."""
+    requirement = scope.requirement
+    assert requirement is not None  # a consolidation is of one requirement
     missed: dict[int, list[str]] = defaultdict(list)
     for figure in figures:
         if figure.target is None:
@@ -490,7 +568,7 @@ def _missed(
             *scope.filters,
             OBLIGATION.c.status.in_(ACCEPTED),
             FIGURE_VALUE.c.key == figure.key,
-            sa.not_(_meets(figure)),
+            sa.not_(scope.meets(requirement, figure)),
         )
         for oid in conn.execute(query).scalars():
             missed[oid].append(figure.key)

@@ -54,19 +54,18 @@ def check_reviewer(engine: Engine, username: str, *, directive: str, now: dateti
                 )
             ).scalar()
             if lead is None:
-                raise InputError("form", "directive", directive, "names no published directive")
+                raise InputError(
+                    "form",
+                    "directive",
+                    directive,
+                    "names no published directive",
+                    vi=f"Không có chỉ thị đã công bố nào mã «{directive}».",
+                )
             if actor.role == "admin":
                 return
             today = local_date(now)
             check_unit_open(actor, "review", today)
-            recipients = conn.execute(
-                sa.select(REQUIREMENT.c.recipient_code)
-                .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
-                .where(DIRECTIVE.c.code == directive, REQUIREMENT.c.recipient_code.is_not(None))
-                .distinct()
-            ).scalars()
-            offices = {lead, *recipients}
-            if any(holder_on(conn, office, today) == actor.unit_code for office in offices):
+            if _decides(conn, actor.unit_code, directive, lead, today):
                 return
             raise Unauthorized(
                 f"{username} of unit {actor.unit_code} decides nothing in {directive}: its review "
@@ -85,6 +84,40 @@ def check_reviewer(engine: Engine, username: str, *, directive: str, now: dateti
             now=now,
         )
         raise
+
+
+def _decides(conn: sa.Connection, unit: str, directive: str, lead: str, today: date) -> bool:
+    """Whether `unit` holds, on `today`, the role of the directive's lead office or of a
+    recipient of the lead office's reports."""
+    recipients = conn.execute(
+        sa.select(REQUIREMENT.c.recipient_code)
+        .join(DIRECTIVE, DIRECTIVE.c.id == REQUIREMENT.c.directive_id)
+        .where(DIRECTIVE.c.code == directive, REQUIREMENT.c.recipient_code.is_not(None))
+        .distinct()
+    ).scalars()
+    return any(holder_on(conn, office, today) == unit for office in {lead, *recipients})
+
+
+def desks_of(engine: Engine, username: str, *, now: datetime) -> list[str]:
+    """The published directives whose review desk is the person's (`check_reviewer` would let
+    them in), by code; nothing is recorded for the others, which are only not listed."""
+    today = local_date(now)
+    with transaction(engine, writes=False) as conn:
+        try:
+            actor = load_actor(conn, username, "review")
+            check_unit_open(actor, "review", today)
+        except (InputError, Unauthorized):
+            return []
+        leads = conn.execute(
+            sa.select(DIRECTIVE.c.code, DIRECTIVE.c.lead_unit_code)
+            .where(DIRECTIVE.c.status == "published")
+            .order_by(DIRECTIVE.c.code)
+        ).all()
+        return [
+            code
+            for code, lead in leads
+            if actor.role == "admin" or _decides(conn, actor.unit_code, code, lead, today)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +145,9 @@ class Case:
     narrative: str | None
     evidence: str | None
     submitted_at: datetime | None
+    handed_in: date | None  # the local day the report arrived
     submitted_by: str | None
     reason: str | None  # why it was last returned, while it stays returned
-
-    @property
-    def handed_in(self) -> date | None:
-        """The local day the report was handed in."""
-        return None if self.submitted_at is None else local_date(self.submitted_at)
 
     @property
     def days_late(self) -> int:
@@ -139,10 +168,10 @@ class Cases:
 @dataclass(frozen=True, slots=True)
 class Choices:
     """What a directive's review form offers to narrow by: its requirements with periods, and
-    the periods its obligations have, in chronological order."""
+    the periods each one's obligations have, in chronological order."""
 
     requirements: list[tuple[str, str]]  # (code, title)
-    periods: list[str]
+    periods: dict[str, list[str]]  # by requirement code
 
 
 def choices(engine: Engine, directive: str) -> Choices:
@@ -152,6 +181,7 @@ def choices(engine: Engine, directive: str) -> Choices:
         rows = conn.execute(
             joined(
                 sa.select(
+                    REQUIREMENT.c.code,
                     OBLIGATION.c.period_key,
                     sa.func.min(OBLIGATION.c.period_start).label("start"),
                     sa.func.max(OBLIGATION.c.period_end).label("end"),
@@ -159,10 +189,13 @@ def choices(engine: Engine, directive: str) -> Choices:
                 units=False,
             )
             .where(*scope.filters)
-            .group_by(OBLIGATION.c.period_key)
+            .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
         ).all()
-    periods = [r.period_key for r in sorted(rows, key=lambda r: period_order(r.start, r.end))]
     requirements = [(r.code, r.title) for r in scope.spec.requirements if not r.standing]
+    periods: dict[str, list[str]] = {code: [] for code, _ in requirements}
+    for r in sorted(rows, key=lambda r: period_order(r.start, r.end)):
+        if r.code in periods:
+            periods[r.code].append(r.period_key)
     return Choices(requirements, periods)
 
 
@@ -230,7 +263,13 @@ def cases(
     first `limit`: submitted reports first, then by period and unit code; each status's and
     period's units in Vietnamese alphabetical order."""
     if status is not None and status not in REVIEW_STATUSES:
-        raise InputError("form", "status", status, f"must be one of {', '.join(REVIEW_STATUSES)}")
+        raise InputError(
+            "form",
+            "status",
+            status,
+            f"must be one of {', '.join(REVIEW_STATUSES)}",
+            vi=f"Tình trạng «{status}» không có trong bàn xét duyệt.",
+        )
     shown = status_as_of(on)
     with transaction(engine, writes=False) as conn:
         scope = Scope(conn, directive, requirement=requirement, period=period, source="form")
@@ -265,6 +304,7 @@ def cases(
                     OBLIGATION.c.narrative,
                     OBLIGATION.c.evidence,
                     OBLIGATION.c.submitted_at,
+                    OBLIGATION.c.handed_in_on,
                 )
             )
             .where(*filters)
@@ -303,6 +343,7 @@ def cases(
             r.narrative if r.status == "submitted" else None,
             r.evidence if r.status == "submitted" else None,
             r.submitted_at if r.status == "submitted" else None,
+            r.handed_in_on if r.status == "submitted" else None,
             by.get(r.id),
             reasons.get(r.id),
         )

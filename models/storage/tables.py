@@ -18,6 +18,8 @@ from models.rules import lengths
 # sent, failed (retried later), rejected (refused for good by the server) or dropped by an
 # operator.
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "rejected", "dropped")
+# What a revision of a published directive does.
+REVISION_KINDS = ("amend", "withdraw")
 # What the sign-in log records.
 ACCESS_KINDS = ("code-sent", "signed-in", "failed", "slowed", "signed-out", "disabled", "enabled")
 ADDRESS = 64  # an IPv6 address with its zone, or "cli:<os user>"
@@ -105,6 +107,29 @@ class Requirement(SQLModel, table=True):
     spec: str = Field(sa_type=sa.Text)  # the requirement as canonical JSON
 
 
+class Revision(SQLModel, table=True):
+    """A later dispatch that amends or withdraws a published directive, from a day: who made
+    it, when, and the directive's content from then on (for a withdrawal, the content it had).
+    Append-only, like the event log: what it did to each obligation is in the log."""
+
+    __table_args__ = (sa.UniqueConstraint("directive_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    directive_id: int = Field(foreign_key="directive.id", index=True)
+    number: int  # 1 for the directive's first revision, then 2, ...
+    kind: str = Field(max_length=16)  # one of REVISION_KINDS
+    dispatch: str = Field(max_length=lengths.DISPATCH)  # its number and symbol
+    dispatch_date: date
+    effective_from: date  # the revision applies to what is due on or after this day
+    content_sha256: str = Field(max_length=64)  # the directive's content from then on
+    content: str = Field(sa_type=sa.Text)
+    replaced: str = Field(sa_type=sa.Text)  # its content until then, kept whole
+    changes: str = Field(sa_type=sa.Text)  # JSON: what changed, requirement by requirement
+    made_by: str = Field(foreign_key="actor.username", max_length=lengths.USERNAME)
+    made_at: datetime
+    channel: str = Field(max_length=200)
+
+
 class Obligation(SQLModel, table=True):
     """One requirement x one unit x one period; state columns are the event log's projection."""
 
@@ -133,6 +158,7 @@ class Obligation(SQLModel, table=True):
     narrative: str | None = Field(default=None, sa_type=sa.Text)
     evidence: str | None = Field(default=None, max_length=lengths.EVIDENCE)
     submitted_at: datetime | None = None
+    handed_in_on: date | None = None  # the local day the report arrived (ngày đến)
     decided_at: datetime | None = None
     last_hash: str = Field(max_length=64)
 
@@ -298,6 +324,7 @@ UNIT_VERSION: sa.Table = UnitVersion.__table__  # type: ignore[attr-defined]
 ACTOR: sa.Table = Actor.__table__  # type: ignore[attr-defined]
 DIRECTIVE: sa.Table = Directive.__table__  # type: ignore[attr-defined]
 REQUIREMENT: sa.Table = Requirement.__table__  # type: ignore[attr-defined]
+REVISION: sa.Table = Revision.__table__  # type: ignore[attr-defined]
 OBLIGATION: sa.Table = Obligation.__table__  # type: ignore[attr-defined]
 EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
 DENIAL: sa.Table = Denial.__table__  # type: ignore[attr-defined]

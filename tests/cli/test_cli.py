@@ -319,8 +319,8 @@ def test_verify_with_an_anchor_finds_a_log_cut_short_since(
         db.execute(f"DELETE FROM event WHERE obligation_id = {oid} AND version = 2")
         db.execute(
             "UPDATE obligation SET status = 'open', version = 1, figures = NULL, narrative = "
-            "NULL, submitted_at = NULL, last_hash = (SELECT hash FROM event WHERE "
-            f"obligation_id = {oid}) WHERE id = {oid}"
+            "NULL, submitted_at = NULL, handed_in_on = NULL, last_hash = (SELECT hash FROM event "
+            f"WHERE obligation_id = {oid}) WHERE id = {oid}"
         )
     assert "every chain intact" in published("log", "verify").stdout
     cut = published("log", "verify", "--anchor", str(anchor), ok=False)

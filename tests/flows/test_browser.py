@@ -4,8 +4,8 @@ submission form (it asks no name), fills the form of their unit on the paused ru
 obligation becomes `submitted`; their unit's next form no longer offers that period; their
 unit's own list shows it waiting on review; the review desk and the administrator's pages are
 not theirs. The lead office's officer signs in, narrows the review to one commune and sees the
-figures it handed in before accepting; an officer of a closed office is refused, and the run's
-page says so in one Vietnamese line."""
+figures it handed in before accepting, or decides from their own work page; an officer of a
+closed office is refused, and the run's page says so in one Vietnamese line."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 DESK = "viec-cua-don-vi/viec-cua-don-vi"
-REVIEW = "xet-duyet/cam-xuyen-cchc-2024"
+REVIEW = "xet-duyet/Bàn xét duyệt · cam-xuyen-cchc-2024"
 PUBLISH = "cong-bo-chi-thi/cong-bo-chi-thi"
 AS_OF = date(2024, 3, 10)
 # Headless Chromium as root, kept off the network: the UI only talks to 127.0.0.1.
@@ -284,6 +284,55 @@ def test_a_clerk_hands_in_a_report_from_their_work_page_in_five_steps(
     expect(page.get_by_role("row").filter(has_text="Số tờ rơi")).to_contain_text("500")
     assert _status(prefect_stack, oid) == "submitted"
     assert steps == ["field", "field", "click", "click", "click"]
+    assert len(steps) <= 8
+    page.close()
+
+
+def test_an_officer_decides_from_their_work_page_in_six_steps(
+    prefect_stack: PrefectStack, browser: object
+) -> None:
+    """From the sign-in page to the recorded decision, counting every click and typed field:
+    the name, the code, "Đăng nhập", the line's "Xét duyệt" (the form opens on that one
+    report, already chosen, under what the unit handed in), the decision and "Gửi"; the
+    decision record follows on the same page."""
+    prefect_stack.sync()
+    oid = _submit_q2(prefect_stack, "18724", leaflets=432)
+    steps: list[str] = []
+
+    def click(locator: Any) -> None:
+        steps.append("click")
+        locator.click()
+
+    def type_in(locator: Any, value: str) -> None:
+        steps.append("field")
+        locator.fill(value)
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})  # type: ignore[attr-defined]
+    page.set_default_timeout(180_000)
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    code = services.access.operator_code(
+        prefect_stack.settings, "svhttdl.an", now=datetime.now(UTC), os_user="test"
+    )
+    assert code is not None
+    page.goto(f"{prefect_stack.gate_url}/dang-nhap/ma")
+    type_in(page.locator("#ten"), "svhttdl.an")
+    type_in(page.locator("#ma"), code)
+    click(page.get_by_role("button", name="Đăng nhập"))
+    page.wait_for_url(re.compile(r"/viec-cua-toi$"))
+    click(page.get_by_role("button", name="Xét duyệt 18724 Xã Cẩm Quan 1c Quý II/2024"))
+    # the page waits for the run's form, then shows it on that one report
+    decision = page.locator("#o-decision")
+    decision.wait_for()
+    expect(page.locator("#o-obligation")).to_have_value(
+        re.compile(rf"^{oid} · 18724 Xã Cẩm Quan · 1c · Quý II/2024 · ")
+    )
+    expect(page.get_by_role("row").filter(has_text="Số tờ rơi")).to_contain_text("432")
+    steps.append("field")
+    decision.select_option("Chấp nhận")
+    click(page.get_by_role("button", name="Gửi quyết định (Resume)"))
+    expect(page.get_by_role("heading", name="Quyết định: Chấp nhận")).to_be_visible()
+    assert _status(prefect_stack, oid) in ("accepted", "accepted_late")
+    assert steps == ["field", "field", "click", "click", "field", "click"]
     assert len(steps) <= 8
     page.close()
 

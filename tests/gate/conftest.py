@@ -177,7 +177,7 @@ def _schema(**properties: Any) -> dict[str, Any]:
 FORMS = {
     "nop-bao-cao": ("1c · cam-xuyen-cchc-2024", _schema()),
     "viec-cua-don-vi": ("viec-cua-don-vi", _schema(unit={"type": "string"})),
-    "xet-duyet": ("cam-xuyen-cchc-2024", _schema(unit={"type": "string"})),
+    "xet-duyet": ("Bàn xét duyệt · cam-xuyen-cchc-2024", _schema(unit={"type": "string"})),
     "cong-bo-chi-thi": ("cong-bo-chi-thi", _schema()),
 }
 
@@ -261,6 +261,7 @@ def _prefect_server(home: Path, port: int, database: dict[str, str]) -> Iterator
                 "flow_id": _create(client, "/api/flows/", {"name": flow}),
                 "work_pool_name": POOL,
                 "parameter_openapi_schema": schema,
+                "parameters": {"directive": "cam-xuyen-cchc-2024"} if flow == "xet-duyet" else {},
                 "tags": ["cam-xuyen-cchc-2024", flow],  # as dondoc's forms have theirs
             }
             ids[flow] = _create(client, "/api/deployments/", body)

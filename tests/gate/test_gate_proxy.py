@@ -429,9 +429,10 @@ def test_websockets_are_refused_even_to_a_signed_in_person(stack: Stack) -> None
 def test_the_flows_a_role_may_start_are_the_forms_flows() -> None:
     from flows.desk import DESK_FLOW
     from flows.forms import PUBLISH_DEPLOYMENT, REVIEW_FLOW, SUBMIT_FLOW, code_of
+    from flows.received import RECEIVE_FLOW
 
     assert set(STARTS[STAFF]) == {SUBMIT_FLOW, DESK_FLOW}
-    assert set(STARTS[REVIEWER]) == {SUBMIT_FLOW, DESK_FLOW, REVIEW_FLOW}
+    assert set(STARTS[REVIEWER]) == {SUBMIT_FLOW, DESK_FLOW, REVIEW_FLOW, RECEIVE_FLOW}
     assert PUBLISH_DEPLOYMENT.split("/")[0] not in STARTS[REVIEWER]
     assert code_of("18679 · Xã Yên Hòa") == "18679"
 

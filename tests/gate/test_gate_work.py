@@ -4,7 +4,8 @@ review, never another unit's; "Nộp báo cáo" starts the requirement's submiss
 UI's Run button does, and the form page shows the paused run's form (the line's period
 chosen, a form asked again with its line to mend and the values kept) and sends the answer as
 the UI's Resume does, with the same refusals; then the receipt or the refusal. The guide is
-open to anyone. No worker runs here: a paused run is made on the Prefect server as
+open to anyone. A reviewer's page lists what waits for their decision, each line starting
+the review of that report. No worker runs here: a paused run is made on the Prefect server as
 `suspend_flow_run` leaves it (its state, and its form's schema and description)."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 import services.directives
 from flows.forms import UnitForm, unit_form_schema
 from flows.runtime import REFUSED
+from gate.routes import REVIEW_DESK
 from gate.work import FORM_PAGE, RECEIPT, REVIEW_FLOW, SUBMIT_FLOW
 from models.rules.deliverable import canonical_json
 from models.storage import ledger
@@ -30,6 +32,7 @@ from tests.gate.conftest import ADMINISTRATOR, CLERK, OFFICER, OTHER_CLERK, Stac
 from tests.gate.test_gate_proxy import SQLITE, _grants
 
 DIRECTIVE = "cam-xuyen-cchc-2024"
+SUCCESSOR = "svhttdl.an"  # the lead office's successor since 01/07/2025: today's review desk
 Q1 = "2024-Q1 · Quý I/2024 — hạn 15/03/2024"
 NOT_STARTER = "Lượt chạy này không do tài khoản cb.18673 bắt đầu, không tiếp tục được."
 FIGURES = {
@@ -162,9 +165,39 @@ def test_the_review_desk_is_named_in_words_on_a_reviewers_page(stack: Stack) -> 
         page = browser.get("/viec-cua-toi")
     assert page.status_code == 200
     assert (
-        f'<a href="/v2/deployments/deployment/{stack.review}">Bàn xét duyệt báo cáo theo chỉ thị '
-        f"{DIRECTIVE}</a>"
+        f'<a href="/v2/deployments/deployment/{stack.review}">Bàn xét duyệt · {DIRECTIVE}</a>'
     ) in page.text
+
+
+@SQLITE
+def test_a_reviewers_page_lists_what_waits_for_their_decision_each_line_opening_it(
+    stack: Stack,
+) -> None:
+    """As a clerk's line opens their form: the line's "Xét duyệt" starts the directive's
+    review desk for that one report, as the Run button would, and opens its form page."""
+    oid = obligation_id(stack.engine, "1c", "18679", "2024-Q1")
+    clerk = ledger.Issued("cb.18679", f"gate-review-{oid}", "test", datetime.now(UTC))
+    figures = dict.fromkeys(FIGURES, 1)
+    ledger.submit(stack.engine, oid, clerk, figures=figures, narrative="Quý I", evidence=None)
+    with stack.browser(SUCCESSOR) as browser:
+        page = browser.get("/viec-cua-toi")
+        started = browser.post("/viec-cua-toi/xet", data={"chi_thi": DIRECTIVE, "nghia_vu": oid})
+        foreign = browser.post("/viec-cua-toi/xet", data={"chi_thi": "khong-co", "nghia_vu": oid})
+    with stack.browser(OFFICER) as closed:
+        none_waiting = closed.get("/viec-cua-toi")
+    assert "Chờ tôi quyết định (1)" in page.text
+    line = re.search(r"<tr>(?:(?!</tr>).)*18679 Xã Yên Hòa(?:(?!</tr>).)*</tr>", page.text, re.S)
+    assert line is not None and "Quý I/2024" in line.group(0)
+    assert f'<input type="hidden" name="nghia_vu" value="{oid}">' in line.group(0)
+    assert started.status_code == 303, started.text
+    found = re.fullmatch(rf"{FORM_PAGE}/([0-9a-f-]{{36}})", started.headers["location"])
+    assert found, started.headers["location"]
+    run = stack.prefect.client.get(f"/api/flow_runs/{found.group(1)}").json()
+    assert run["deployment_id"] == stack.review and run["parameters"]["obligation"] == str(oid)
+    assert run["labels"]["dondoc.actor"] == SUCCESSOR
+    assert foreign.status_code == 404
+    # the lead office closed on 01/07/2025: its officer decides nothing today
+    assert "Chờ tôi quyết định (0)" in none_waiting.text
 
 
 def test_nop_bao_cao_starts_the_run_as_the_run_button_does_and_waits_for_its_form(
@@ -339,10 +372,11 @@ def test_the_guide_is_open_to_anyone_with_its_screenshots(stack: Stack) -> None:
 
 
 def test_the_flows_the_page_names_are_the_forms_flows() -> None:
+    from flows.forms import REVIEW_DESK as FORMS_DESK
     from flows.forms import REVIEW_FLOW as FORMS_REVIEW
     from flows.forms import SUBMIT_FLOW as FORMS_SUBMIT
 
-    assert (SUBMIT_FLOW, REVIEW_FLOW) == (FORMS_SUBMIT, FORMS_REVIEW)
+    assert (SUBMIT_FLOW, REVIEW_FLOW, REVIEW_DESK) == (FORMS_SUBMIT, FORMS_REVIEW, FORMS_DESK)
 
 
 def test_the_list_of_forms_holds_what_the_person_may_start_their_own_first(

@@ -266,7 +266,7 @@ def _many(units: int, name: str) -> list[Item]:
     for n in range(units):
         register[f"C{n}"] = SimpleNamespace(name=f"{name} {n:04d}", parent_code="42")
     group = grouper(register)
-    state = State("open", 1, None, None, None, None, None, None, None, "0" * 64)
+    state = State("open", 1, None, None, None, None, None, None, None, None, "0" * 64)
     step = next(step for step in DEFAULT_LADDER if step.dispatch)
     return [
         Item(

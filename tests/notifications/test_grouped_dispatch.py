@@ -75,7 +75,7 @@ def _items(issuer: str) -> list[Item]:
     """Two overdue monthly reports for every commune, in register order."""
     units = _register()
     group = grouper(units)
-    state = State("open", 1, None, None, None, None, None, None, None, "0" * 64)
+    state = State("open", 1, None, None, None, None, None, None, None, None, "0" * 64)
     communes = [code for code, unit in units.items() if unit.parent_code in DISTRICTS]
     return [
         Item(
@@ -205,7 +205,7 @@ def _flat(units: int, per_unit: int = 1) -> list[Item]:
     for n in range(units):
         register[f"C{n}"] = SimpleNamespace(name=f"Xã Số {n:05d}", parent_code="42")
     group = grouper(register)
-    state = State("open", 1, None, None, None, None, None, None, None, "0" * 64)
+    state = State("open", 1, None, None, None, None, None, None, None, None, "0" * 64)
     months = [f"{2016 + m // 12}-{m % 12 + 1:02d}" for m in range(per_unit)]
     return [
         Item(

@@ -103,7 +103,7 @@ def test_a_log_cut_short_is_found_by_its_anchor(seeded: Engine, q1: int) -> None
         conn.execute(
             sa.text(
                 "UPDATE obligation SET status = 'open', version = 1, figures = NULL, "
-                "narrative = NULL, submitted_at = NULL, last_hash = "
+                "narrative = NULL, submitted_at = NULL, handed_in_on = NULL, last_hash = "
                 "(SELECT hash FROM event WHERE obligation_id = :o AND version = 1) WHERE id = :o"
             ),
             {"o": q1},

@@ -102,16 +102,19 @@ def test_a_filter_naming_nothing_is_refused_naming_the_field(
     assert (refused.value.field, refused.value.value) == (field, value)
 
 
-def test_the_form_offers_the_requirements_with_periods_and_the_periods_in_order(
+def test_the_form_offers_the_requirements_each_with_its_own_periods_in_order(
     history: Engine,
 ) -> None:
     offered = review.choices(history, "cam-xuyen-cchc-2024")
     codes = [code for code, _ in offered.requirements]
     assert "1c" in codes and "1a" not in codes  # 1a is a standing duty: nothing to review
-    periods = offered.periods
+    assert "1a" not in offered.periods
+    periods = offered.periods["1c"]
     assert periods.index("2024-Q1") < periods.index("2024-Q2") < periods.index("2024-H1")
-    # the seed's quarters run from the 15th to the 14th: Quý I ends on 14/03
-    assert periods.index("2024-02") < periods.index("2024-Q1") < periods.index("2024-03")
+    # the months are the monthly report's (4a), not the quarterly one's
+    assert "2024-02" not in periods and "2024-02" in offered.periods["4a"]
+    months = offered.periods["4a"]
+    assert months.index("2024-02") < months.index("2024-03")
 
 
 def test_the_desk_opens_only_to_those_who_decide_in_the_directive(seeded: Engine) -> None:
@@ -141,6 +144,26 @@ def test_the_desk_opens_only_to_those_who_decide_in_the_directive(seeded: Engine
         (person, "review", f"directive {DIRECTIVE}")
         for person in ("cb.18673", "nguoi.la", "svhttdl.an", "vhtt.lan")
     ]
+
+
+def test_a_persons_desks_are_the_directives_they_decide_in_and_listing_them_denies_nothing(
+    seeded: Engine,
+) -> None:
+    now = datetime(2024, 4, 15, 2, 0, tzinfo=UTC)
+    merged = datetime(2025, 7, 2, 2, 0, tzinfo=UTC)
+    for person, at, desks in (
+        ("vhtt.lan", now, [DIRECTIVE]),
+        ("ttvhtt.minh", now, [DIRECTIVE]),
+        ("admin.cx", now, [DIRECTIVE]),
+        ("svhttdl.an", merged, [DIRECTIVE]),
+        ("svhttdl.an", now, []),
+        ("vhtt.lan", merged, []),
+        ("cb.18673", now, []),
+        ("nguoi.la", now, []),
+    ):
+        assert review.desks_of(seeded, person, now=at) == desks, (person, at)
+    with transaction(seeded, writes=False) as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM denial")).scalar_one() == 0
 
 
 def test_a_refused_decision_leaves_the_runs_name_without_it(

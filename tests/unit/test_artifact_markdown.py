@@ -10,11 +10,23 @@ from datetime import UTC, date, datetime
 
 from flows.chase import report, summary_report
 from flows.desk import desk_markdown
+from flows.received import received_markdown
 from flows.review import Decided, case_markdown, cases_markdown, decision_markdown
 from flows.submission import receipt_markdown
 from models.files.directive import load_directive
+from models.rules.ladder import Step
+from models.rules.obligation import Arrival, State
 from models.rules.text import markdown_text
-from models.storage.chase import ChasePlan, DirectiveInfo, Late, Letter, Recipient, Summary
+from models.storage.chase import (
+    ChasePlan,
+    DirectiveInfo,
+    Group,
+    Item,
+    Late,
+    Letter,
+    Recipient,
+    Summary,
+)
 from models.storage.desk import Owed, UnitRef
 from models.storage.ledger import Outcome
 from models.storage.review import Case, Cases, Shown
@@ -58,6 +70,7 @@ def _case() -> Case:
         HOSTILE,
         "https://cx.example/a) [x](http://evil",
         datetime(2024, 3, 12, 2, 0, tzinfo=UTC),
+        date(2024, 3, 12),
         "cb.18712",
         HOSTILE,
     )
@@ -95,6 +108,7 @@ def _filed(**changed: object) -> Case:
         "Tổ chức 3 lớp tập huấn.",
         "https://cx.example/bao-cao-q1.pdf",
         datetime(2024, 3, 17, 2, 30, tzinfo=UTC),
+        date(2024, 3, 17),
         "cb.18712",
         None,
     )
@@ -116,7 +130,8 @@ def test_the_receipt_says_when_it_was_handed_in_against_its_due_date() -> None:
     assert "Minh chứng: https://cx.example/bao-cao-q1.pdf" in receipt
     assert not re.search(r"51|nghĩa vụ #|phiên bản|lần chạy", receipt)
     on_time = receipt_markdown(
-        _filed(submitted_at=datetime(2024, 3, 15, 16, 59, tzinfo=UTC)), directive="d"
+        _filed(submitted_at=datetime(2024, 3, 15, 16, 59, tzinfo=UTC), handed_in=date(2024, 3, 15)),
+        directive="d",
     )
     assert "Nộp lúc 15/03/2024 23:59" in on_time and "**đúng hạn**" in on_time
 
@@ -159,3 +174,72 @@ def test_the_chase_and_summary_records_show_register_names_and_errors_literally(
     )
     for markdown in (chased, summed):
         assert forged(markdown) == [] and "Hồ sơ 2" in markdown
+
+
+def test_the_receipt_of_a_report_received_shows_the_register_as_typed() -> None:
+    """The incoming document's number, its scan link and the reason it was entered late come
+    from the lead office's typing: shown literally, with the arrival day lateness is judged
+    by."""
+    arrival = Arrival("giay", date(2024, 3, 14), "12/BC-UBND [x](http://evil)", HOSTILE, HOSTILE)
+    receipt = received_markdown(
+        _filed(submitted_at=datetime(2024, 3, 20, 2, 0, tzinfo=UTC), handed_in=date(2024, 3, 14)),
+        arrival,
+        directive="cam-xuyen-cchc-2024",
+    )
+    assert forged(receipt) == [] and "[x]" not in receipt and "<b>" not in receipt
+    assert "Đến ngày 14/03/2024 qua giấy · văn bản số 12/BC-UBND \\[x\\]" in receipt
+    assert "hạn nộp 15/03/2024 · **đúng hạn**" in receipt
+    assert "Vào sổ lúc 20/03/2024 09:00 · người vào sổ `cb.18712`" in receipt
+
+
+def _chased(unit: str, name: str, step: Step, due: date) -> Item:
+    info = DirectiveInfo("d", None, "UBND", "2024-02", "", "", None, "", "", "", "", "UBND")
+    state = State("open", 1, due, due, None, None, None, None, None, None, "")
+    held = Group(unit, name)
+    return Item(
+        1,
+        "d",
+        "",
+        "1c",
+        SPEC.title,
+        unit,
+        name,
+        "2024-Q1",
+        due,
+        step,
+        None,
+        state,
+        info,
+        held,
+        held,
+    )
+
+
+def test_the_chase_lists_by_unit_with_counts() -> None:
+    """One row per unit, named in full, with how many of its obligations each kind of step
+    chased and how many are overdue; a letter says how many it holds, not what (the lead
+    office's letter listed every unit in one cell, 8,779 px high)."""
+    day = date(2024, 3, 18)
+    remind = Step(key="nhac", working_days=-3, to="unit", template="nhac-han")
+    escalate = Step(key="bao", working_days=2, to="lead", template="bao-chu-tri")
+    long_name = "Ủy ban nhân dân xã Cẩm Nam Phúc Thăng mở rộng theo nghị quyết 2025"
+    items = [
+        _chased("18712", long_name, remind, date(2024, 3, 21)),
+        _chased("18712", long_name, escalate, date(2024, 3, 14)),
+        _chased("18712", long_name, escalate, date(2024, 3, 13)),
+        _chased("18673", "Thị trấn Cẩm Xuyên", escalate, date(2024, 3, 14)),
+    ]
+    lead = Recipient("vhtt@camxuyen.example", "Phòng VH-TT")
+    plan = ChasePlan(day, True, items, [Letter(lead, items[1:])])
+    chased = report(ChaseRun(plan, 1, None))
+    rows = [line for line in chased.splitlines() if line.startswith("| ")]
+    assert rows[0] == (
+        "| Đơn vị | Nhắc đơn vị | Báo cơ quan chủ trì | Báo lãnh đạo | Trong đó quá hạn |"
+    )
+    # Vietnamese alphabetical order of the units' names: "Thị" before "Ủy"
+    assert rows[1:3] == [
+        "| 18673 Thị trấn Cẩm Xuyên | 0 | 1 | 0 | 1 |",
+        f"| 18712 {long_name} | 1 | 2 | 0 | 2 |",
+    ]
+    assert "| Phòng VH-TT | vhtt@camxuyen.example | 3 |" in rows
+    assert SPEC.title not in chased

@@ -14,6 +14,9 @@ from flows.forms import (
     code_of,
     decision_form,
     period_choice,
+    requirement_period,
+    review_desk_name,
+    review_form,
     review_schema,
     submission_schema,
     unit_form,
@@ -190,18 +193,37 @@ def _case(oid: int, status: str = "submitted") -> Case:
         "Quý I",
         None,
         None,
+        None,
         "cb.18712",
         None,
     )
 
 
 def test_the_review_form_narrows_by_what_a_directive_has_not_by_its_obligations() -> None:
-    """Its size depends on the directive's requirements and periods, not on its units."""
-    schema = review_schema(Choices([("1c", _spec("1c").title)], ["2024-Q1", "2024-H1"]))
-    props = schema["properties"]
-    assert "actor" not in props and "required" not in schema
-    assert props["requirement"]["enum"] == [f"1c · {_spec('1c').title}"]
-    assert props["period"]["enum"] == ["2024-Q1 · Quý I/2024", "2024-H1 · 6 tháng đầu năm 2024"]
+    """Its size depends on the directive's requirements and periods, not on its units; a
+    requirement is offered with its own periods only (one list: a form has no dropdown that
+    follows another)."""
+    quarterly, monthly = _spec("1c").title, _spec("4a").title
+    offered = Choices(
+        [("1c", quarterly), ("4a", monthly)], {"1c": ["2024-Q1", "2024-H1"], "4a": ["2024-02"]}
+    )
+    props = review_schema(offered)["properties"]
+    assert "actor" not in props and "period" not in props
+    assert props["requirement"]["enum"] == [
+        f"1c · mọi kỳ · {quarterly}",
+        f"1c/2024-Q1 · Quý I/2024 · {quarterly}",
+        f"1c/2024-H1 · 6 tháng đầu năm 2024 · {quarterly}",
+        f"4a · mọi kỳ · {monthly}",
+        f"4a/2024-02 · Tháng 02/2024 · {monthly}",
+    ]
+    chosen_ones = [requirement_period(value) for value in props["requirement"]["enum"]]
+    assert chosen_ones == [
+        ("1c", None),
+        ("1c", "2024-Q1"),
+        ("1c", "2024-H1"),
+        ("4a", None),
+        ("4a", "2024-02"),
+    ]
     assert props["status"]["enum"] == [
         "Đã nộp, chờ xét",
         "Quá hạn",
@@ -245,6 +267,12 @@ def test_a_decision_asked_again_keeps_what_was_typed_and_says_what_to_mend() -> 
     gone = decision_form(Cases(1, [_case(7)]), "", typed=typed, mend=line)
     kept = create_v2_schema(gone.__name__, model_base=gone)["properties"]["obligation"]
     assert kept["default"] == kept["enum"][0]
+
+
+def test_the_review_desk_is_named_in_words_in_the_list_of_forms() -> None:
+    desk = review_form(DIRECTIVE, Choices([], {}))
+    assert desk.full_name == f"xet-duyet/Bàn xét duyệt · {DIRECTIVE}"
+    assert desk.name == review_desk_name(DIRECTIVE) and desk.parameters == {"directive": DIRECTIVE}
 
 
 def test_choices_read_back_to_their_code() -> None:

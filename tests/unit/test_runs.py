@@ -36,6 +36,7 @@ def test_every_flow_is_found() -> None:
         "nop-bao-cao",
         "xet-duyet",
         "viec-cua-don-vi",
+        "vao-so-bao-cao-den",
     }
 
 
