@@ -92,12 +92,15 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 
 
 def _group_column(by: Grouping | None) -> sa.ColumnElement[Any]:
+    """A unit's group as it was at the period's end: a rate about 2024 groups a commune by its
+    kind, tags and parent of 2024 (see `reference.column_on`)."""
     if by == "kind":
-        return UNIT.c.kind
+        return column_on(UNIT, "kind", OBLIGATION.c.period_end)
     if by == "parent":
-        return sa.func.coalesce(UNIT.c.parent_code, "")
+        return sa.func.coalesce(column_on(UNIT, "parent_code", OBLIGATION.c.period_end), "")
     if by == "tag":
-        return UNIT.c.tags  # a JSON list: spread over its tags after the query
+        # a JSON list: spread over its tags after the query
+        return column_on(UNIT, "tags", OBLIGATION.c.period_end)
     return sa.literal("")
 
 
@@ -305,7 +308,9 @@ def rates(
 
 
 def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matrix:
-    """Units × periods of one requirement: each cell the status on the day."""
+    """Units × periods of one requirement: each cell the status on the day; each unit named,
+    with the body above it, as it was at the end of its last period in the matrix (a matrix of
+    2024 keeps the names of 2024)."""
     shown = status_as_of(on).label("shown")
     with transaction(engine, writes=False) as conn:
         scope = Scope(conn, directive, requirement=requirement)
@@ -313,8 +318,8 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
             joined(
                 sa.select(
                     OBLIGATION.c.unit_code,
-                    UNIT.c.name,
-                    PARENT.c.name.label("parent"),
+                    column_on(UNIT, "name", OBLIGATION.c.period_end).label("name"),
+                    column_on(PARENT, "name", OBLIGATION.c.period_end).label("parent"),
                     OBLIGATION.c.period_key,
                     OBLIGATION.c.period_start,
                     OBLIGATION.c.period_end,
@@ -322,14 +327,18 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
                     shown,
                 ),
                 parent=True,
+                dated=True,
             ).where(*scope.filters)
         ).all()
     periods = _periods(rows)
     column = {p.key: i for i, p in enumerate(periods)}
     cells: dict[str, list[str | None]] = {}
     units: dict[str, tuple[str, str | None]] = {}
+    named_at: dict[str, int] = {}  # the period (its column) each unit's name is of
     for r in rows:
-        units[r.unit_code] = (r.name, r.parent)
+        if column[r.period_key] >= named_at.get(r.unit_code, -1):
+            units[r.unit_code] = (r.name, r.parent)
+            named_at[r.unit_code] = column[r.period_key]
         cells.setdefault(r.unit_code, [None] * len(periods))[column[r.period_key]] = r.shown
     ordered = sorted_vi(units, key=lambda code: units[code][0])
     return Matrix(
