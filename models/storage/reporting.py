@@ -377,11 +377,32 @@ def _document(row: Any) -> str:
 
 def _office(conn: Connection, code: str, day: date) -> Office:
     """Who holds unit `code`'s role on `day` (the unit, or its successor once it has closed;
-    the unit itself if no one does), as named that day."""
+    the unit itself if no one does), as the body that acts for it is named that day."""
     holder = holder_on(conn, code, day) or code
     unit = unit_on(conn, holder, day)
     assert unit is not None, holder  # a directive names units the register holds
-    return Office(holder, unit.name)
+    return Office(holder, unit.body().name)
+
+
+def _above(conn: Connection, office: Office, day: date) -> Office | None:
+    """The body above `office` on `day`, as `_office` names it; None at the top."""
+    unit = unit_on(conn, office.code, day)
+    parent = None if unit is None else unit.parent_code
+    return None if parent is None else _office(conn, parent, day)
+
+
+def _makers(scope: Scope, requirement: str) -> tuple[str, str]:
+    """Who makes the consolidated report of `requirement`, and to whom it goes (unit codes):
+    the unit owing the requirement that sums it up, to that requirement's recipient (the
+    Sở's report of the communes' quarter goes to the ministry's department, which reports on
+    the Sở's to the ministry); with none, the lead office, to the directive's issuer."""
+    lead, issuer = scope.row.lead_unit_code, scope.row.issuer_code
+    for req in scope.spec.requirements:
+        if requirement in req.consolidates:
+            (owner,) = req.who.units  # as the directive's file is checked
+            recipient = req.to or lead
+            return owner, issuer if recipient == owner else recipient
+    return lead, issuer
 
 
 def consolidation(
@@ -417,17 +438,20 @@ def consolidation(
         ).all()
         totals = _totals(conn, scope, spec_figures)
         missed = _missed(conn, scope, spec_figures)
-        issuer = _office(conn, scope.row.issuer_code, on.day)
-        lead = _office(conn, scope.row.lead_unit_code, on.day)
+        maker, recipient = _makers(scope, requirement)
+        issuer = _office(conn, recipient, on.day)
+        lead = _office(conn, maker, on.day)
+        above = _above(conn, lead, on.day)
         issued_by = unit_on(conn, scope.row.issuer_code, document_day(scope.row.document_date))
     (period_info,) = _periods([scope.period])  # one period: its dates are every row's
     return Consolidation(
         directive=directive,
         subject=scope.row.subject,
         document=_document(scope.row),
-        issued_by=issued_by.name if issued_by is not None else issuer.name,
+        issued_by=issued_by.body().name if issued_by is not None else issuer.name,
         issuer=issuer,
         lead=lead,
+        above=above,
         requirement=requirement,
         title=scope.spec_of(requirement).title,
         period=period_info,
