@@ -112,11 +112,9 @@ class Obliged:
     continued under its code is picked by its version of the day: the kind and parent it had
     then."""
 
-    def __init__(
-        self, selector: Selector, units: Sequence[UnitRow], versions: Versions | None = None
-    ) -> None:
+    def __init__(self, selector: Selector, units: Sequence[UnitRow], versions: Versions) -> None:
         self.selector = selector
-        self.versions = versions or {}
+        self.versions = versions
         self.by_code = {u.code: u for u in units}
         self.picked = [
             u for u in units if any(_selects(selector, v) for v in self.versions.get(u.code, (u,)))
