@@ -443,12 +443,13 @@ def consolidation(
         lead = _office(conn, maker, on.day)
         above = _above(conn, lead, on.day)
         issued_by = unit_on(conn, scope.row.issuer_code, document_day(scope.row.document_date))
+        assert issued_by is not None, scope.row.issuer_code  # a directive's issuer is a unit
     (period_info,) = _periods([scope.period])  # one period: its dates are every row's
     return Consolidation(
         directive=directive,
         subject=scope.row.subject,
         document=_document(scope.row),
-        issued_by=issued_by.body().name if issued_by is not None else issuer.name,
+        issued_by=issued_by.body().name,
         issuer=issuer,
         lead=lead,
         above=above,
