@@ -12,10 +12,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from models.files.directive import load_directive
 from models.rules.status import Day
-from models.storage import reporting
+from models.storage import publishing, reporting
 from models.storage.db import transaction
-from tests.store.test_nothing_silent import directive, publish
+from tests.conftest import CALENDAR
+from tests.store.test_nothing_silent import NOW, directive, publish
 from tests.store.test_succession import HOLDERS, SUCCESSION, load
 
 TODAY = Day(date(2026, 12, 7), date(2026, 12, 7))
@@ -52,6 +54,32 @@ def test_a_kind_picks_the_units_of_that_kind_on_the_periods_date(
     owing = months(registered, code)
     assert all(owing[f"2025-{m:02d}"] == {"18673", "18676"} for m in range(1, 7))
     assert all(owing[f"2025-{m:02d}"] == set() for m in range(7, 13))
+
+
+def test_the_preview_counts_them_under_their_kind_of_the_period(
+    registered: Engine, tmp_path: Path
+) -> None:
+    load(registered, SUCCESSION)
+    path = directive(
+        tmp_path,
+        who="{kinds: [thi_tran]}",
+        code="thi-tran-2025",
+        start="2025-01-01",
+        until="2025-12-31",
+    )
+    found = publishing.preview(
+        registered,
+        load_directive(path),
+        source=path.name,
+        actor="admin.cx",
+        as_of=TODAY.day,
+        now=NOW,
+        calendar=CALENDAR,
+    )
+    # the two towns, January to June 2025, due on the 20th (20/01 is a Monday, 20/06 a Friday)
+    assert [(row.kind, row.obligations, row.first_due, row.last_due) for row in found.rows] == [
+        ("thi_tran", 12, date(2025, 1, 20), date(2025, 6, 20))
+    ]
 
 
 def test_under_picks_the_units_under_the_body_on_the_periods_date(
