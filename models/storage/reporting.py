@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from models.errors import Failures, InputError
 from models.files.directive import DirectiveSpec, RequirementSpec, document_day
+from models.files.registry import UnitRow
 from models.rules.consolidation import (
     Consolidation,
     FigureTotal,
@@ -375,20 +376,18 @@ def _document(row: Any) -> str:
     return f"Công văn số {number}{when}"
 
 
-def _office(conn: Connection, code: str, day: date) -> Office:
+def _holding(conn: Connection, code: str, day: date) -> UnitRow:
     """Who holds unit `code`'s role on `day` (the unit, or its successor once it has closed;
-    the unit itself if no one does), as the body that acts for it is named that day."""
+    the unit itself if no one does), as it is that day."""
     holder = holder_on(conn, code, day) or code
     unit = unit_on(conn, holder, day)
     assert unit is not None, holder  # a directive names units the register holds
-    return Office(holder, unit.body().name)
+    return unit
 
 
-def _above(conn: Connection, office: Office, day: date) -> Office | None:
-    """The body above `office` on `day`, as `_office` names it; None at the top."""
-    unit = unit_on(conn, office.code, day)
-    parent = None if unit is None else unit.parent_code
-    return None if parent is None else _office(conn, parent, day)
+def _office(unit: UnitRow) -> Office:
+    """A unit as the body that acts for it in documents (see `UnitRow.body`)."""
+    return Office(unit.code, unit.body().name)
 
 
 def _makers(scope: Scope, requirement: str) -> tuple[str, str]:
@@ -439,9 +438,12 @@ def consolidation(
         totals = _totals(conn, scope, spec_figures)
         missed = _missed(conn, scope, spec_figures)
         maker, recipient = _makers(scope, requirement)
-        issuer = _office(conn, recipient, on.day)
-        lead = _office(conn, maker, on.day)
-        above = _above(conn, lead, on.day)
+        issuer = _office(_holding(conn, recipient, on.day))
+        signs = _holding(conn, maker, on.day)
+        lead = _office(signs)
+        parent = signs.parent_code
+        # the body above the one that signs, for the report's header
+        above = None if parent is None else _office(_holding(conn, parent, on.day))
         issued_by = unit_on(conn, scope.row.issuer_code, document_day(scope.row.document_date))
         assert issued_by is not None, scope.row.issuer_code  # a directive's issuer is a unit
     (period_info,) = _periods([scope.period])  # one period: its dates are every row's
