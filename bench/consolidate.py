@@ -11,6 +11,9 @@ communes, 11 accepted on time, 3 accepted late, 2 handed in and awaiting review,
   300 MB), and the ratio to one hand-written SQL aggregate over the same rows in the same
   process (target: at most 3×).
 
+`--map 2025` does the same on today's map (3,321 communes, 63,099 obligations) for 2026: the
+rates of 2026-03 are then grouped by the 34 provinces, and the quarter is 2026-Q1.
+
 Every figure also goes to `--json PATH` as in `bench/publish.py`. Usage::
 
     .venv/bin/python bench/consolidate.py --backends sqlite,postgresql \\
@@ -28,6 +31,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,15 +40,14 @@ from typing import Any
 import sqlalchemy as sa
 from publish import (
     ADMIN,
-    AS_OF,
-    PUBLISHED_AT,
+    MAPS,
     TARGET_PEAK_MB,
+    Map,
     _memory_mb,
     _met,
     actors,
     databases,
     directive,
-    hierarchy,
     prepare,
 )
 
@@ -63,12 +66,33 @@ from models.storage.db import make_engine, transaction
 from models.storage.tables import OBLIGATION, REQUIREMENT
 
 TARGET_RATIO = 3.0
-DAY = date(2024, 4, 20)  # both periods' units are past their deadline
-ON = Day(DAY, date(2024, 4, 25))
-CODE = "bench-cchc-2024"
-# (requirement, period): the quarter consolidated, the month whose rates are read
-QUARTER = ("quarterly", "2024-Q1")
-MONTH = ("monthly", "2024-03")
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What is read of a map's data set: on which day, the quarter consolidated and the month
+    whose rates are read, each a (requirement, period)."""
+
+    code: str
+    day: date  # both periods' units are past their deadline
+    quarter: tuple[str, str]
+    month: tuple[str, str]
+
+    @classmethod
+    def of(cls, shape: Map) -> Reads:
+        year = shape.year
+        return cls(
+            shape.code,
+            date(year, 4, 20),
+            ("quarterly", f"{year}-Q1"),
+            ("monthly", f"{year}-03"),
+        )
+
+    @property
+    def on(self) -> Day:
+        return Day(self.day, self.day + timedelta(days=5))
+
+
 # what the commune in each position of 20 does
 MIX = ("on time",) * 11 + ("late",) * 3 + ("submitted",) * 2 + ("returned", "waived")
 MIX += ("nothing",) * (20 - len(MIX))
@@ -109,11 +133,11 @@ def _round(
         return len(ledger.append_many(conn, planned, actor=actor, channel="bench", now=now))
 
 
-def record_mix(engine: sa.Engine, requirement: str, period: str) -> int:
+def record_mix(engine: sa.Engine, shape: Map, requirement: str, period: str) -> int:
     """The mix, timed like a real history (handed in before or after the due date); returns
     the events appended."""
     rows = _period_rows(engine, requirement, period)
-    what = next(r.what for r in directive().requirements if r.code == requirement)
+    what = next(r.what for r in directive(shape).requirements if r.code == requirement)
     by_fate: dict[str, list[int]] = defaultdict(list)
     for n, (oid, _) in enumerate(rows):
         by_fate[MIX[n % len(MIX)]].append(oid)
@@ -148,8 +172,8 @@ def record_mix(engine: sa.Engine, requirement: str, period: str) -> int:
     return events
 
 
-def hand_rates(conn: sa.Connection) -> int:
-    """One hand-written aggregate: the month's counts per district (the rates' rows)."""
+def hand_rates(conn: sa.Connection, reads: Reads) -> int:
+    """One hand-written aggregate: the month's counts per parent (the rates' rows)."""
     rows = conn.exec_driver_sql(
         "SELECT u.parent_code, count(*) FILTER (WHERE o.status NOT IN "
         "('transferred', 'closed', 'waived')), "
@@ -161,12 +185,12 @@ def hand_rates(conn: sa.Connection) -> int:
         "WHERE r.code = ? AND o.period_key = ? GROUP BY u.parent_code".replace(
             "?", "%s" if conn.dialect.name == "postgresql" else "?"
         ),
-        (DAY, *MONTH),
+        (reads.day, *reads.month),
     ).all()
     return len(rows)
 
 
-def hand_consolidation(conn: sa.Connection) -> int:
+def hand_consolidation(conn: sa.Connection, reads: Reads) -> int:
     """One hand-written aggregate over the quarter's rows: every unit's line with its figures,
     and the totals."""
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
@@ -174,40 +198,47 @@ def hand_consolidation(conn: sa.Connection) -> int:
         "SELECT o.unit_code, u.name, o.status, o.submitted_at, o.figures, o.narrative "
         "FROM obligation o JOIN requirement r ON r.id = o.requirement_id "
         f"JOIN unit u ON u.code = o.unit_code WHERE r.code = {mark} AND o.period_key = {mark}",
-        QUARTER,
+        reads.quarter,
     ).all()
     totals = conn.exec_driver_sql(
         "SELECT f.key, sum(f.number), count(*) FROM figure_value f "
         "JOIN obligation o ON o.id = f.obligation_id JOIN requirement r ON r.id = o.requirement_id "
         f"WHERE r.code = {mark} AND o.period_key = {mark} "
         "AND o.status IN ('accepted', 'accepted_late') GROUP BY f.key",
-        QUARTER,
+        reads.quarter,
     ).all()
     return len(lines) + len(totals)
 
 
-def timed_reads(url: str) -> dict[str, float]:
+def timed_reads(url: str, reads: Reads) -> dict[str, float]:
     """In a fresh process: the rates and the consolidation, each against its hand-written
     aggregate (best of three each, hand-written first to warm the same caches)."""
     engine = make_engine(url)
     figures: dict[str, float] = {}
     with engine.connect() as conn:
-        hand = min(_timed(lambda: hand_rates(conn)) for _ in range(3))
+        hand = min(_timed(lambda: hand_rates(conn, reads)) for _ in range(3))
+    requirement, period = reads.month
     ours = min(
         _timed(
             lambda: reporting.rates(
-                engine, directive=CODE, on=ON, requirement=MONTH[0], period=MONTH[1], by="parent"
+                engine,
+                directive=reads.code,
+                on=reads.on,
+                requirement=requirement,
+                period=period,
+                by="parent",
             )
         )
         for _ in range(3)
     )
     figures |= {"rates_seconds": ours, "rates_hand_seconds": hand, "rates_ratio": ours / hand}
     with engine.connect() as conn:
-        hand = min(_timed(lambda: hand_consolidation(conn)) for _ in range(3))
+        hand = min(_timed(lambda: hand_consolidation(conn, reads)) for _ in range(3))
+    requirement, period = reads.quarter
     ours = min(
         _timed(
             lambda: reporting.consolidation(
-                engine, directive=CODE, requirement=QUARTER[0], period=QUARTER[1], on=ON
+                engine, directive=reads.code, requirement=requirement, period=period, on=reads.on
             )
         )
         for _ in range(3)
@@ -228,26 +259,27 @@ def _timed(call: Any) -> float:
     return time.perf_counter() - start
 
 
-def bench_backend(urls: dict[str, str]) -> dict[str, float]:
-    units = hierarchy()
-    engine = prepare(urls["publish"], units, actors(units))
+def bench_backend(urls: dict[str, str], shape: Map) -> dict[str, float]:
+    units = shape.hierarchy()
+    engine = prepare(urls["publish"], units, actors(units, shape))
     start = time.perf_counter()
     publishing.publish(
         engine,
-        directive(),
+        directive(shape),
         source="bench",
         actor=ADMIN,
-        as_of=AS_OF,
-        now=PUBLISHED_AT,
+        as_of=shape.as_of,
+        now=shape.published_at,
         calendar=WorkCalendar(),
     )
     print(f"  published         {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    commands = sum(record_mix(engine, *which) for which in (QUARTER, MONTH))
+    reads = Reads.of(shape)
+    commands = sum(record_mix(engine, shape, *which) for which in (reads.quarter, reads.month))
     print(f"  mix recorded      {commands:,} events in {time.perf_counter() - start:.1f} s")
     engine.dispose()
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        found = pool.submit(timed_reads, urls["publish"]).result()
+        found = pool.submit(timed_reads, urls["publish"], reads).result()
     print(
         f"  rates, one month  {found['rates_seconds']:.2f} s vs hand-written "
         f"{found['rates_hand_seconds']:.2f} s = {found['rates_ratio']:.2f}× "
@@ -269,8 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=os.environ.get("DONDOC_BENCH_POSTGRES_URL"))
+    parser.add_argument("--map", choices=sorted(MAPS), default="2024")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = parser.parse_args(argv)
+    shape = MAPS[args.map]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if "postgresql" in backends and not args.postgres_url:
         print("postgresql: skipped (give --postgres-url)", file=sys.stderr)
@@ -278,11 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dondoc-bench-") as scratch:
         for backend in backends:
-            print(f"{backend}:")
+            print(f"{backend}, the {shape.name} map:")
             with databases(backend, Path(scratch), args.postgres_url) as urls:
-                results = bench_backend(urls)
+                results = bench_backend(urls, shape)
             figures += [
-                {"backend": backend, "measurement": name, "value": value}
+                {"backend": backend, "map": shape.name, "measurement": name, "value": value}
                 for name, value in results.items()
             ]
     if args.json:

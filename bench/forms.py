@@ -30,32 +30,29 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from consolidate import CODE, DAY, MONTH, QUARTER, record_mix
+from consolidate import Reads, record_mix
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.testing.utilities import prefect_test_harness
 from prefect.utilities.asyncutils import run_coro_as_sync
 from publish import (
     ADMIN,
-    AS_OF,
+    MAPS,
     NATIONAL,
-    PUBLISHED_AT,
     _met,
     actors,
     databases,
     directive,
-    hierarchy,
     prepare,
     staff,
 )
 
 from flows.forms import FormSync, sync_forms
-from models.rules.status import Day
 from models.rules.workdays import WorkCalendar
 from models.storage import ledger, publishing, review
 from models.storage.db import make_engine
@@ -64,7 +61,10 @@ from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL = "bench-forms"
-ON = Day(DAY, date(2024, 4, 25))
+# the 2024 map and what consolidate.py reads of it
+MAP = MAPS["2024"]
+READS = Reads.of(MAP)
+CODE, QUARTER, ON = READS.code, READS.quarter, READS.on
 TARGET_REFRESH_SECONDS = 1.0
 SUBMITTED_AT = datetime(2024, 6, 20, 3, 0, tzinfo=UTC)
 T = TypeVar("T")
@@ -175,19 +175,19 @@ def measure_desk(engine: sa.Engine) -> dict[str, float]:
 
 
 def bench_backend(urls: dict[str, str]) -> dict[str, float]:
-    units = hierarchy()
-    engine = prepare(urls["publish"], units, actors(units))
+    units = MAP.hierarchy()
+    engine = prepare(urls["publish"], units, actors(units, MAP))
     start = time.perf_counter()
     publishing.publish(
         engine,
-        directive(),
+        directive(MAP),
         source="bench",
         actor=ADMIN,
-        as_of=AS_OF,
-        now=PUBLISHED_AT,
+        as_of=MAP.as_of,
+        now=MAP.published_at,
         calendar=WorkCalendar(),
     )
-    events = sum(record_mix(engine, *which) for which in (QUARTER, MONTH))
+    events = sum(record_mix(engine, MAP, *which) for which in (QUARTER, READS.month))
     print(f"  published, mix    {events:,} events in {time.perf_counter() - start:.1f} s")
     engine.dispose()
     engine = make_engine(urls["publish"])

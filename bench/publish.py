@@ -1,9 +1,13 @@
-"""Benchmark: one directive on every commune of Vietnam (2024), then report submissions.
+"""Benchmark: one directive on every commune of Vietnam, then report submissions.
 
 Builds the 2024 hierarchy from the `vietnam-provinces` package (0.6.0: 63 provinces, 696
 districts, 10,051 communes) under a national unit, publishes one directive asking every
 commune for monthly, quarterly, 6-monthly and yearly reports in 2024 (10,051 × 19 = 190,969
-obligations) and prints, per backend:
+obligations) and prints, per backend, what follows. `--map 2025` runs the same on today's
+map, the register dondoc ships (`directives/units/vietnam-2025.csv`: 34 provinces, no
+districts, 3,321 communes, wards and special zones; 63,099 obligations), with a directive for
+2026: each day below is then the same day of 2026, and the deep page of the table is at
+--offset 30,000.
 
 - publish time, and its ratio to a plain DB-API `cursor.executemany` of the same obligation
   and `created` event rows (read back from the published database before timing) into a fresh
@@ -32,8 +36,8 @@ obligations) and prints, per backend:
   (target: dondoc at least as fast); then 20,000 more submissions shared among 4 worker
   processes (`--workers 0` skips those).
 
-Every figure also goes to `--json PATH` as a list of {"backend", "measurement", "value",
-"unit"} objects. It takes about 7 minutes on a 2-core machine; `--sections chase` measures
+Every figure also goes to `--json PATH` as a list of {"backend", "map", "measurement",
+"value", "unit"} objects. It takes about 7 minutes on a 2-core machine; `--sections chase` measures
 the publish and the chase alone (about a minute).
 
 Usage (PostgreSQL is skipped without a URL; on it, the databases dondoc_bench_publish,
@@ -53,7 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -73,7 +77,7 @@ from vietnam_provinces.base import VietNamDivisionType
 
 from models.collector import paused_gc
 from models.files.directive import DirectiveSpec, parse_directive
-from models.files.registry import ActorRow, UnitRow
+from models.files.registry import ActorRow, UnitRow, read_units
 from models.rules.ladder import DEFAULT_LADDER
 from models.rules.status import Day
 from models.rules.workdays import WorkCalendar, calendar_years
@@ -82,25 +86,16 @@ from models.storage.db import make_engine, transaction, upgrade
 from models.storage.tables import OBLIGATION
 from notifications.render import renderer
 
-EXPECTED_OBLIGATIONS = 190_969
-AS_OF = date(2024, 12, 31)
-PUBLISHED_AT = datetime(2024, 1, 2, 1, 0, tzinfo=UTC)
-SUBMITTED_AT = datetime(2025, 1, 3, 2, 0, tzinfo=UTC)
 NATIONAL = "VN"
 ADMIN = "bench-admin"
 CADENCES = ("monthly", "quarterly", "6-monthly", "yearly")
 TARGET_RATIO = 2.0
 TARGET_PUBLISH_RATIO = 1.5
 TARGET_CHASE_RATIO = 3.0
-CHASE_DAY = date(2024, 4, 15)
-CHASED_AT = datetime(2024, 4, 15, 1, 0, tzinfo=UTC)
 TARGET_PEAK_MB = 300.0
-LISTING_DAY = CHASE_DAY
 DUE_SOON_WORKING_DAYS = 3
 TABLE_PAGE = 1_000
 TARGET_PAGE_SECONDS = 0.5  # the table's first page, once the command line is imported
-# A page of the table deep in the listing: the offset skips whole requirements by their counts.
-TABLE_DEEP = 100_000
 LISTING_RUNS = 3
 DATABASES = {
     "publish": "dondoc_bench_publish",
@@ -131,7 +126,7 @@ LEVEL_KINDS: tuple[dict[str, VietNamDivisionType], ...] = (
     {"Huyện": T.HUYEN, "Quận": T.QUAN, "Thị xã": T.THI_XA, "Thành phố": T.THANH_PHO},
     {"Xã": T.XA, "Phường": T.PHUONG, "Thị trấn": T.THI_TRAN},
 )
-COMMUNE_KINDS = [t.name.lower() for t in LEVEL_KINDS[2].values()]
+REGISTER_2025 = Path(__file__).resolve().parent.parent / "directives/units/vietnam-2025.csv"
 
 
 def _kind(name: str, level: int) -> str:
@@ -142,13 +137,18 @@ def _kind(name: str, level: int) -> str:
     raise ValueError(f"no division type of level {level + 1} fits {name!r}")
 
 
+def _address(code: str) -> str:
+    """A unit's own address, so that chasing has someone to tell."""
+    return f"{code.lower()}@bench.example"
+
+
 def _unit(code: str, name: str, kind: str, parent: str | None) -> UnitRow:
-    """A unit with an address of its own, so that chasing has someone to tell."""
-    return UnitRow(code, name, kind, parent, (), f"{code.lower()}@bench.example", None, None, None)
+    return UnitRow(code, name, kind, parent, (), _address(code), None, None, None)
 
 
-def hierarchy() -> list[UnitRow]:
-    """The nation, its provinces, districts and communes, with GSO codes (2, 3, 5 digits)."""
+def hierarchy_2024() -> list[UnitRow]:
+    """The nation, its provinces, districts and communes of 2024, with GSO codes (2, 3, 5
+    digits), from the `vietnam-provinces` package the benchmark pins."""
     units = [_unit(NATIONAL, "Việt Nam", "quoc_gia", None)]
     for province in json.loads(NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8")):
         p_code = f"{province['code']:02d}"
@@ -163,42 +163,108 @@ def hierarchy() -> list[UnitRow]:
     return units
 
 
+def hierarchy_2025() -> list[UnitRow]:
+    """The nation, its provinces and their communes of today, as dondoc ships them
+    (`directives/units/vietnam-2025.csv`, read as `dondoc units import` reads it, in force
+    from 01/07/2025), with the provinces under the nation and an address for every unit."""
+    units = [_unit(NATIONAL, "Việt Nam", "quoc_gia", None)]
+    return units + [
+        replace(unit, parent_code=unit.parent_code or NATIONAL, email=_address(unit.code))
+        for unit in read_units(REGISTER_2025)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    """A map of Vietnam's units the benchmark runs on, and the year its directive covers (the
+    map is in force all that year): every day the benchmark uses is a day of that year."""
+
+    name: str
+    year: int
+    hierarchy: Callable[[], list[UnitRow]]
+    commune_kinds: tuple[str, ...]
+    obligations: int  # what the directive opens: every commune owes 12 + 4 + 2 + 1 periods
+    table_deep: int  # a page of the table deep in the listing (the offset skips requirements)
+
+    @property
+    def code(self) -> str:
+        return f"bench-cchc-{self.year}"
+
+    @property
+    def as_of(self) -> date:
+        return date(self.year, 12, 31)
+
+    @property
+    def published_at(self) -> datetime:
+        return datetime(self.year, 1, 2, 1, 0, tzinfo=UTC)
+
+    @property
+    def submitted_at(self) -> datetime:
+        return datetime(self.year + 1, 1, 3, 2, 0, tzinfo=UTC)
+
+    @property
+    def chase_day(self) -> date:
+        """The chase's day, and the listing's: about a fifth of the obligations are overdue."""
+        return date(self.year, 4, 15)
+
+    @property
+    def chased_at(self) -> datetime:
+        return datetime(self.year, 4, 15, 1, 0, tzinfo=UTC)
+
+
+MAPS = {
+    # 63 provinces, 696 districts, 10,051 communes
+    "2024": Map(
+        "2024",
+        2024,
+        hierarchy_2024,
+        tuple(t.name.lower() for t in LEVEL_KINDS[2].values()),
+        190_969,
+        100_000,
+    ),
+    # 34 provinces, 3,321 communes, wards and special zones, no districts
+    "2025": Map("2025", 2026, hierarchy_2025, ("xa", "phuong", "dac_khu"), 63_099, 30_000),
+}
+
+
 def staff(commune: str) -> str:
     return f"staff-{commune}"
 
 
-def actors(units: Sequence[UnitRow]) -> list[ActorRow]:
+def actors(units: Sequence[UnitRow], shape: Map) -> list[ActorRow]:
     """One national admin, and one staff member per commune."""
     return [ActorRow(ADMIN, "Quản trị viên", NATIONAL, "admin", None)] + [
         ActorRow(staff(u.code), f"Cán bộ {u.name}", u.code, "staff", None)
         for u in units
-        if u.kind in COMMUNE_KINDS
+        if u.kind in shape.commune_kinds
     ]
 
 
-def directive() -> DirectiveSpec:
-    """Every commune reports two figures monthly, quarterly, 6-monthly and yearly in 2024."""
+def directive(shape: Map) -> DirectiveSpec:
+    """Every commune reports two figures monthly, quarterly, 6-monthly and yearly in the
+    map's year."""
     figures = [
         {"key": "received", "label": "Số hồ sơ tiếp nhận", "type": "integer", "min": 0},
         {"key": "resolved", "label": "Số hồ sơ đã giải quyết", "type": "integer", "min": 0},
     ]
+    year = shape.year
     return parse_directive(
         {
-            "code": "bench-cchc-2024",
+            "code": shape.code,
             "document": {
                 "issuer": NATIONAL,
                 "number": "1",
                 "symbol": "BENCH",
-                "date": "2024-01-02",
-                "subject": "Báo cáo kết quả giải quyết thủ tục hành chính năm 2024",
+                "date": f"{year}-01-02",
+                "subject": f"Báo cáo kết quả giải quyết thủ tục hành chính năm {year}",
             },
             "lead": NATIONAL,
-            "effective": {"from": "2024-01-01", "until": "2024-12-31"},
+            "effective": {"from": f"{year}-01-01", "until": f"{year}-12-31"},
             "requirements": [
                 {
                     "code": cadence,
                     "title": f"Báo cáo {cadence}",
-                    "who": {"kinds": COMMUNE_KINDS},
+                    "who": {"kinds": list(shape.commune_kinds)},
                     "what": {"figures": figures},
                     "to": NATIONAL,
                     "schedule": [
@@ -246,7 +312,7 @@ def loaded_calendar() -> WorkCalendar:
     return WorkCalendar()
 
 
-def timed_publish(url: str, spec: DirectiveSpec) -> PublishRun:
+def timed_publish(url: str, spec: DirectiveSpec, shape: Map) -> PublishRun:
     """Publish in this (fresh) process, timing it and reading its RSS high-water mark."""
     engine = make_engine(url)
     calendar = loaded_calendar()
@@ -257,8 +323,8 @@ def timed_publish(url: str, spec: DirectiveSpec) -> PublishRun:
         spec,
         source="bench",
         actor=ADMIN,
-        as_of=AS_OF,
-        now=PUBLISHED_AT,
+        as_of=shape.as_of,
+        now=shape.published_at,
         calendar=calendar,
     )
     seconds = time.perf_counter() - start
@@ -335,35 +401,37 @@ def submission_targets(engine: sa.Engine, count: int, skip: int) -> list[tuple[i
     return targets
 
 
-def submit_all(engine: sa.Engine, targets: Sequence[tuple[int, str]]) -> None:
-    """One `ledger.submit` per obligation, by the staff of its commune."""
+def submit_all(engine: sa.Engine, targets: Sequence[tuple[int, str]], at: datetime) -> None:
+    """One `ledger.submit` per obligation, by the staff of its commune, `at` that moment."""
     for obligation_id, unit in targets:
         ledger.submit(
             engine,
             obligation_id,
-            ledger.Issued(staff(unit), f"bench:submit:{obligation_id}", "bench", SUBMITTED_AT),
+            ledger.Issued(staff(unit), f"bench:submit:{obligation_id}", "bench", at),
             figures={"received": obligation_id % 97, "resolved": obligation_id % 89},
             narrative=None,
             evidence=None,
         )
 
 
-def _submit_worker(url: str, targets: Sequence[tuple[int, str]], ready: Any) -> None:
+def _submit_worker(url: str, targets: Sequence[tuple[int, str]], at: datetime, ready: Any) -> None:
     engine = make_engine(url)
     with engine.connect():
         pass
     ready.wait()
-    submit_all(engine, targets)
+    submit_all(engine, targets, at)
     engine.dispose()
 
 
-def submit_parallel(url: str, targets: Sequence[tuple[int, str]], workers: int) -> float:
-    """Seconds for `workers` spawned processes to submit their share of `targets`, timed from
-    the moment all of them are connected and ready."""
+def submit_parallel(
+    url: str, targets: Sequence[tuple[int, str]], at: datetime, workers: int
+) -> float:
+    """Seconds for `workers` spawned processes to submit their share of `targets` (`at` that
+    moment), timed from the moment all of them are connected and ready."""
     context = get_context("spawn")
     ready = context.Barrier(workers + 1)
     processes = [
-        context.Process(target=_submit_worker, args=(url, targets[i::workers], ready))
+        context.Process(target=_submit_worker, args=(url, targets[i::workers], at, ready))
         for i in range(workers)
     ]
     for process in processes:
@@ -427,17 +495,17 @@ def _met(ok: bool) -> str:
 
 
 def measure_publish(
-    backend: str, urls: dict[str, str], engines: dict[str, sa.Engine]
+    backend: str, urls: dict[str, str], engines: dict[str, sa.Engine], shape: Map
 ) -> dict[str, float]:
     """Publish in a spawned process, check the counts, then time the plain insert."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        run = pool.submit(timed_publish, urls["publish"], directive()).result()
+        run = pool.submit(timed_publish, urls["publish"], directive(shape), shape).result()
     stored = _count(engines["publish"], "obligation"), _count(engines["publish"], "event")
-    if (run.obligations, *stored) != (EXPECTED_OBLIGATIONS,) * 3:
+    if (run.obligations, *stored) != (shape.obligations,) * 3:
         raise SystemExit(
             f"{backend}: publish reported {run.obligations:,} obligations and "
             f"stored {stored} (obligations, events); "
-            f"expected {EXPECTED_OBLIGATIONS:,} of each"
+            f"expected {shape.obligations:,} of each"
         )
     print(
         f"  publish           {stored[0]:,} obligations + {stored[1]:,} events: "
@@ -481,35 +549,36 @@ class ChaseRun:
     peak_mb: float
 
 
-def timed_chase(url: str) -> ChaseRun:
+def timed_chase(url: str, day: date, at: datetime) -> ChaseRun:
     """The chase's plan on its own and the hand-written query it is held against, read in
     turns PLAN_RUNS times (the fastest of each counting); then plan, append and write the
-    messages of the chase on CHASE_DAY, as services.mail.chase does (one transaction), timing its
+    messages of the chase on `day` (`at` that moment), as services.mail.chase does (one
+    transaction), timing its
     parts and reading the process's RSS high-water mark."""
     engine = make_engine(url)
     calendar = loaded_calendar()
     render = renderer(calendar)
     plans, hands = [], []
     for _ in range(PLAN_RUNS):
-        hands.append(hand_query(engine))
+        hands.append(hand_query(engine, day))
         began = time.perf_counter()
         with transaction(engine, writes=False) as conn:
-            chase.plan(conn, day=CHASE_DAY, calendar=calendar, default_ladder=DEFAULT_LADDER)
+            chase.plan(conn, day=day, calendar=calendar, default_ladder=DEFAULT_LADDER)
         plans.append(time.perf_counter() - began)
     start = time.perf_counter()
     with transaction(engine) as conn:
-        found = chase.plan(conn, day=CHASE_DAY, calendar=calendar, default_ladder=DEFAULT_LADDER)
+        found = chase.plan(conn, day=day, calendar=calendar, default_ladder=DEFAULT_LADDER)
         planned = time.perf_counter()
-        events = chase.append_events(conn, found, now=CHASED_AT)
+        events = chase.append_events(conn, found, now=at)
         appended = time.perf_counter()
         chase.store_messages(
             conn,
             found.run,
             [
-                (letter.key(found.run), letter.recipient, render(letter, CHASE_DAY))
+                (letter.key(found.run), letter.recipient, render(letter, day))
                 for letter in found.letters
             ],
-            CHASED_AT,
+            at,
         )
     seconds = time.perf_counter() - start
     engine.dispose()
@@ -524,7 +593,7 @@ def timed_chase(url: str) -> ChaseRun:
     )
 
 
-def hand_query(engine: sa.Engine) -> tuple[float, int]:
+def hand_query(engine: sa.Engine, day: date) -> tuple[float, int]:
     """One hand-written SQL query selecting the rows the chase's plan reads: every obligation
     still owed whose due date is within the ladder's reach (`chase.reach`), or returned, of a
     published directive (the plan reads the directives and the registers once, apart).
@@ -536,7 +605,7 @@ def hand_query(engine: sa.Engine) -> tuple[float, int]:
         "AND o.effective_due IS NOT NULL "
         "AND (o.effective_due <= :limit OR o.status = 'returned') ORDER BY o.id"
     )
-    limit = chase.reach({0: DEFAULT_LADDER}, CHASE_DAY, WorkCalendar())
+    limit = chase.reach({0: DEFAULT_LADDER}, day, WorkCalendar())
     start = time.perf_counter()
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql), {"limit": limit}).all()
@@ -578,24 +647,24 @@ def plain_chase_append(source: sa.Engine, target: sa.Engine) -> float:
 
 
 def measure_chase(
-    backend: str, urls: dict[str, str], engines: dict[str, sa.Engine]
+    backend: str, urls: dict[str, str], engines: dict[str, sa.Engine], shape: Map
 ) -> dict[str, float]:
     """The chase on the published database, in a spawned process; then the same writes with
     a plain executemany into the plain copy."""
     overdue = _count(
         engines["publish"],
         "obligation",
-        f"WHERE status = 'open' AND effective_due < '{CHASE_DAY.isoformat()}'",
+        f"WHERE status = 'open' AND effective_due < '{shape.chase_day.isoformat()}'",
     )
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        run = pool.submit(timed_chase, urls["publish"]).result()
+        run = pool.submit(timed_chase, urls["publish"], shape.chase_day, shape.chased_at).result()
     plain = plain_chase_append(engines["publish"], engines["plain"])
     hand_seconds, hand_rows = run.hand_seconds, run.hand_rows
     plan_ratio = run.plan_seconds / hand_seconds
     append_ratio = run.append_seconds / plain
     print(
-        f"  chase             as of {CHASE_DAY:%d/%m/%Y}: {overdue:,} obligations overdue "
-        f"({overdue / EXPECTED_OBLIGATIONS:.0%}); {run.events:,} events, {run.messages:,} "
+        f"  chase             as of {shape.chase_day:%d/%m/%Y}: {overdue:,} obligations overdue "
+        f"({overdue / shape.obligations:.0%}); {run.events:,} events, {run.messages:,} "
         f"messages: {run.seconds:.1f} s, peak RSS {run.peak_mb:.0f} MB "
         f"(target < {TARGET_PEAK_MB:g} MB: {_met(run.peak_mb < TARGET_PEAK_MB)})"
     )
@@ -699,12 +768,12 @@ HAND_LISTING = (
 )
 
 
-def hand_listing(engine: sa.Engine, output: Path) -> tuple[float, float, int]:
+def hand_listing(engine: sa.Engine, day: date, output: Path) -> tuple[float, float, int]:
     """The listing by hand: one query through the DB-API driver, every row fetched at once
     (seconds), then written to `output` as the same indented JSON array (seconds); and rows.
     The cycle collector is paused, as it would only slow the hand listing down: the floor the
     command is held to is as low as it gets."""
-    on = Day.of(LISTING_DAY, WorkCalendar(), DUE_SOON_WORKING_DAYS)
+    on = Day.of(day, WorkCalendar(), DUE_SOON_WORKING_DAYS)
     days: tuple[Any, ...] = (on.day, on.soon_until)
     mark = "%s"
     if engine.dialect.name == "sqlite":  # its dates are ISO 8601 text
@@ -734,20 +803,22 @@ def hand_listing(engine: sa.Engine, output: Path) -> tuple[float, float, int]:
     return fetched - start, written - fetched, len(rows)
 
 
-def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[str, float]:
+def measure_listing(
+    backend: str, urls: dict[str, str], workdir: Path, shape: Map
+) -> dict[str, float]:
     """`dondoc obligations --json` and the same listing by hand, in turns, LISTING_RUNS times
     (the fastest of each counts, the highest peak RSS; the files must be the same bytes); then
     the table form, its first page and one deep in the listing, each the fastest of
     LISTING_RUNS. Each command runs in a process of its own."""
     url = urls["publish"]
-    day = ["--as-of", LISTING_DAY.isoformat()]
+    day = ["--as-of", shape.chase_day.isoformat()]
     listed, by_hand = workdir / "listing.json", workdir / "listing-by-hand.json"
     engine = make_engine(url)
     runs, hands = [], []
     try:
         for _ in range(LISTING_RUNS):
             runs.append(run_command(url, ["obligations", "--json", *day], listed))
-            hands.append(hand_listing(engine, by_hand))
+            hands.append(hand_listing(engine, shape.chase_day, by_hand))
     finally:
         engine.dispose()
     as_json = replace(
@@ -756,7 +827,7 @@ def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[s
     fetch, write, rows = min(hands, key=lambda hand: hand[0] + hand[1])
     if listed.read_bytes() != by_hand.read_bytes():
         raise SystemExit(f"{backend}: dondoc obligations --json differs from the hand listing")
-    table, deep = (table_page(url, day, skip, rows, workdir) for skip in (0, TABLE_DEEP))
+    table, deep = (table_page(url, day, skip, rows, workdir) for skip in (0, shape.table_deep))
     # the page's own work: the same command with the service layer imported before the timing
     own = table_page(url, day, 0, rows, workdir, imported=["services.checks", "services.listing"])
     ratio = as_json.seconds / (fetch + write)
@@ -768,7 +839,7 @@ def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[s
             f"(target < {TARGET_PEAK_MB:g} MB: {_met(run.peak_mb < TARGET_PEAK_MB)})"
         )
 
-    print(f"  listing --json    {rows:,} rows as of {LISTING_DAY:%d/%m/%Y}: {ran(as_json)}")
+    print(f"  listing --json    {rows:,} rows as of {shape.chase_day:%d/%m/%Y}: {ran(as_json)}")
     print(
         f"  listing by hand   one query fetched whole {fetch:.2f} s + written as JSON "
         f"{write:.2f} s; --json ratio {ratio:.2f}x "
@@ -782,7 +853,9 @@ def measure_listing(backend: str, urls: dict[str, str], workdir: Path) -> dict[s
         f"  listing table     the same, the service layer imported before the timing: "
         f"{own.seconds:.2f} s"
     )
-    print(f"  listing table     {TABLE_PAGE:,} rows from --offset {TABLE_DEEP:,}: {ran(deep)}")
+    print(
+        f"  listing table     {TABLE_PAGE:,} rows from --offset {shape.table_deep:,}: {ran(deep)}"
+    )
     return {
         "listing_rows": rows,
         "listing_json_seconds": as_json.seconds,
@@ -898,7 +971,12 @@ def peer_commands(app: Reports, ids: Sequence[UUID], first: int) -> None:
 
 
 def measure_submits(
-    backend: str, urls: dict[str, str], engine: sa.Engine, submits: int, workers: int
+    backend: str,
+    urls: dict[str, str],
+    engine: sa.Engine,
+    submits: int,
+    workers: int,
+    at: datetime,
 ) -> dict[str, float]:
     """Sequential submissions side by side with the peer's load-and-append of as many
     one-event commands, in SUBMIT_ROUNDS alternating rounds (so both see the same machine);
@@ -915,7 +993,7 @@ def measure_submits(
     share = -(-submits // SUBMIT_ROUNDS)
     for start in range(0, submits, share):
         began = time.perf_counter()
-        submit_all(engine, targets[start : start + share])
+        submit_all(engine, targets[start : start + share], at)
         middle = time.perf_counter()
         peer_commands(peer, ids[start : start + share], start)
         seconds += middle - began
@@ -948,7 +1026,7 @@ def measure_submits(
     }
     if workers:
         seconds = submit_parallel(
-            urls["publish"], submission_targets(engine, submits, submits), workers
+            urls["publish"], submission_targets(engine, submits, submits), at, workers
         )
         print(
             f"  submit            {submits:,} more reports, {workers} worker processes: "
@@ -973,14 +1051,15 @@ def bench_backend(
     backend: str,
     urls: dict[str, str],
     units: Sequence[UnitRow],
+    shape: Map,
     submits: int,
     workers: int,
     workdir: Path,
     sections: Collection[str] = SECTIONS,
 ) -> dict[str, float]:
-    """The measurements of `sections` on one backend, after the publish they all read,
-    printed as they go; the figures by name."""
-    people = actors(units)
+    """The measurements of `sections` on one backend and map, after the publish they all
+    read, printed as they go; the figures by name."""
+    people = actors(units, shape)
     start = time.perf_counter()
     engines = {role: prepare(urls[role], units, people) for role in ("publish", "plain")}
     print(
@@ -990,13 +1069,15 @@ def bench_backend(
     for engine in engines.values():
         engine.dispose()
     try:
-        figures = measure_publish(backend, urls, engines)
+        figures = measure_publish(backend, urls, engines, shape)
         if "chase" in sections:
-            figures |= measure_chase(backend, urls, engines)
+            figures |= measure_chase(backend, urls, engines, shape)
         if "listing" in sections:
-            figures |= measure_listing(backend, urls, workdir)
+            figures |= measure_listing(backend, urls, workdir, shape)
         if "submits" in sections:
-            figures |= measure_submits(backend, urls, engines["publish"], submits, workers)
+            figures |= measure_submits(
+                backend, urls, engines["publish"], submits, workers, shape.submitted_at
+            )
         return figures
     finally:
         for engine in engines.values():
@@ -1045,6 +1126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated: what to measure after the publish (default: all of "
         f"{', '.join(SECTIONS)})",
     )
+    parser.add_argument(
+        "--map",
+        choices=sorted(MAPS),
+        default="2024",
+        help="the units: Vietnam's of 2024 (with districts) or of today, in force from "
+        "01/07/2025 (default: 2024)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     parser.add_argument("--workdir", type=Path, help="where the SQLite files go (default: temp)")
     args = parser.parse_args(argv)
@@ -1061,12 +1149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         backends.remove("postgresql")
-    units = hierarchy()
+    shape = MAPS[args.map]
+    units = shape.hierarchy()
     provinces = sum(u.parent_code == NATIONAL for u in units)
-    communes = sum(u.kind in COMMUNE_KINDS for u in units)
+    communes = sum(u.kind in shape.commune_kinds for u in units)
     print(
-        f"vietnam-provinces: {provinces} provinces, {len(units) - 1 - provinces - communes} "
-        f"districts, {communes:,} communes; expecting {EXPECTED_OBLIGATIONS:,} obligations"
+        f"the {shape.name} map: {provinces} provinces, "
+        f"{len(units) - 1 - provinces - communes} districts, {communes:,} communes; a directive "
+        f"for {shape.year}, expecting {shape.obligations:,} obligations"
     )
     figures: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dondoc-bench-") as scratch:
@@ -1076,10 +1166,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{backend}:")
             with databases(backend, workdir, args.postgres_url) as urls:
                 results = bench_backend(
-                    backend, urls, units, args.submits, args.workers, workdir, sections
+                    backend, urls, units, shape, args.submits, args.workers, workdir, sections
                 )
             figures += [
-                {"backend": backend, "measurement": name, "value": value, "unit": _unit_of(name)}
+                {
+                    "backend": backend,
+                    "map": shape.name,
+                    "measurement": name,
+                    "value": value,
+                    "unit": _unit_of(name),
+                }
                 for name, value in results.items()
             ]
     if args.json:

@@ -51,6 +51,7 @@ HEADS = (
     ("Sở", "GIÁM ĐỐC"),
     ("Trung tâm", "GIÁM ĐỐC"),
     ("Ban", "TRƯỞNG BAN"),
+    ("Vụ", "VỤ TRƯỞNG"),
 )
 UNKNOWN_PARENT = "(không rõ đơn vị cấp trên)"
 # Handed in and not sent back, as models.rules.consolidation defines "reported".
@@ -65,12 +66,16 @@ NARRATIVE_WIDTH = 50  # characters
 LINE_PT = 15
 
 
-def _office_heading(office: Office, parent: Office) -> str:
+def _office_heading(office: Office, parent: Office | None) -> str:
     """The office's name as it stands under its parent's: "Phòng Văn hóa - Thông tin huyện
-    Cẩm Xuyên" under the district's committee reads "Phòng Văn hóa - Thông tin"."""
+    Cẩm Xuyên" under the district's committee reads "Phòng Văn hóa - Thông tin", "Vụ Cải cách
+    hành chính - Bộ Nội vụ" under the ministry "Vụ Cải cách hành chính"."""
+    if parent is None:
+        return office.name
     match = PLACE.search(parent.name)
-    if match and office.name.endswith(" " + match.group(0)):
-        return office.name[: -len(match.group(0)) - 1]
+    for tail in (f" {match.group(0)}" if match else None, f" - {parent.name}"):
+        if tail and office.name.endswith(tail):
+            return office.name[: -len(tail)]
     return office.name
 
 
@@ -179,10 +184,10 @@ def report_context(c: Consolidation, appendix: str) -> dict[str, Any]:
     met = {t.figure: t for t in c.targets if t.group == rate.group}
     grouped = len(c.units) > MAX_LISTED_UNITS
     values: dict[str, Any] = {
-        "issuer_parent": c.issuer.name.upper(),
-        "issuer": _office_heading(c.lead, c.issuer).upper(),
+        "issuer_parent": c.above.name.upper() if c.above else "",
+        "issuer": _office_heading(c.lead, c.above).upper(),
         "symbol": f"BC-{_short(c.lead)}",
-        "place_and_date": place_and_date(c.issuer.name, c.as_of),
+        "place_and_date": place_and_date((c.above or c.lead).name, c.as_of),
         "heading": heading(c),
         "asked": (
             f"Thực hiện {c.document} của {c.issued_by} về việc {subject_phrase(c.subject)}, "

@@ -45,6 +45,24 @@ DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?
 DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # Line breaks inside a quoted CSV cell: the row they are in starts that many lines earlier.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# The kinds of unit that are a territory, as `vietnam-provinces` types them (the national
+# register names a province, district or commune, not its People's Committee), and the body
+# that acts for a territory in documents.
+TERRITORIES = frozenset(
+    (
+        "tinh",
+        "thanh_pho_trung_uong",
+        "huyen",
+        "quan",
+        "thi_xa",
+        "thanh_pho",
+        "xa",
+        "phuong",
+        "thi_tran",
+        "dac_khu",
+    )
+)
+COMMITTEE = "Ủy ban nhân dân"
 
 
 def email_problem(value: str) -> str | None:
@@ -97,6 +115,15 @@ class UnitRow:
             "valid_until": self.valid_until,
             "successor_code": self.successor_code,
         }
+
+    def body(self) -> UnitRow:
+        """The body that issues, receives and signs documents for the unit: a territory's
+        People's Committee ("Tỉnh Hà Tĩnh", kind `tinh`, acts as "Ủy ban nhân dân tỉnh Hà
+        Tĩnh", kind `ubnd_tinh`, as the 2024 register names its committees), else the unit."""
+        if self.kind not in TERRITORIES:
+            return self
+        name = f"{COMMITTEE} {self.name[:1].lower()}{self.name[1:]}"
+        return replace(self, name=name, kind=f"ubnd_{self.kind}")
 
     def valid_on(self, day: date) -> bool:
         """Whether the unit exists on `day` (it stops existing on its closing date)."""

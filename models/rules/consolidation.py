@@ -130,15 +130,18 @@ class Office:
 
 @dataclass(frozen=True, slots=True)
 class Consolidation:
-    """The consolidated report of one requirement and period, as of a day: made by the units
-    holding the lead office's and the issuer's roles that day, named as they were then."""
+    """The consolidated report of one requirement and period, as of a day: made by the unit
+    its reports are handed to, for the unit that unit reports to (the lead office for the
+    directive's issuer, unless a requirement that sums this one up names others), each the
+    holder of the role that day, named as they were then."""
 
     directive: str  # code
     subject: str  # the directive document's subject line
     document: str  # "Công văn số …/UBND-VHTT ngày …" as far as it is known
     issued_by: str  # the body that issued that document, as named on its date
-    issuer: Office  # who holds the issuer's role on the day (and receives the report)
-    lead: Office  # who holds the lead office's role on the day: consolidates and signs
+    issuer: Office  # who receives the report
+    lead: Office  # who consolidates and signs it
+    above: Office | None  # the body above the one that signs, over it in the header
     requirement: str
     title: str
     period: PeriodInfo

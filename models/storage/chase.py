@@ -508,8 +508,9 @@ def _info(spec: DirectiveSpec, register: Register) -> DirectiveInfo:
     the lead office's sign in the dispatch's symbol is the holder's ("UBND-VHTT" becomes
     "UBND-SVHTTDL" once the department holds the district office's role)."""
     document = spec.document
-    issuer = register.holding(document.issuer)
-    lead = register.holding(spec.lead)
+    # documents are issued and received by bodies: a province by its People's Committee
+    issuer = register.holding(document.issuer).body()
+    lead = register.holding(spec.lead).body()
     parent = issuer.parent_code
     symbol = document.symbol
     if lead.code != spec.lead and "-" in symbol:
@@ -520,10 +521,10 @@ def _info(spec: DirectiveSpec, register: Register) -> DirectiveInfo:
         symbol=document.symbol,
         document_date=document.date,
         subject=document.subject,
-        document_issuer=register.named(document.issuer, document_day(document.date)).name,
+        document_issuer=register.named(document.issuer, document_day(document.date)).body().name,
         signed_by=document.signed_by if issuer.code == document.issuer else None,
         issuer_name=issuer.name,
-        issuer_parent=register.named(parent).name if parent in register.units else "",
+        issuer_parent=register.named(parent).body().name if parent in register.units else "",
         issuer_kind=issuer.kind,
         lead_name=lead.name,
         dispatch_symbol=symbol,

@@ -32,7 +32,7 @@ from models.errors import (
 )
 from models.files.directive import DirectiveSpec, RequirementSpec, Selector
 from models.files.directive_words import path_loc, place
-from models.files.registry import UnitRow, heir_on
+from models.files.registry import UnitRow, heir_on, histories, version_on
 from models.rules.authz import check_publish
 from models.rules.obligation import (
     OPEN_STATES,
@@ -57,10 +57,12 @@ from models.storage.ledger import (
     record_denial,
     state_from,
 )
-from models.storage.reference import load_units, published_codes
+from models.storage.reference import load_units, load_versions, published_codes
 from models.storage.tables import DIRECTIVE, OBLIGATION, REQUIREMENT, REVISION, UNIT
 
 CHUNK = 5_000
+# The versions of the units that continued under their code, oldest first, by code.
+Versions = Mapping[str, Sequence[UnitRow]]
 # The states of an obligation whose unit no longer holds its work: passed to a successor, or
 # closed for want of one.
 PASSED_ON = ("transferred", "closed")
@@ -96,16 +98,37 @@ def _selects(selector: Selector, unit: UnitRow) -> bool:
     return selector.picks(code=unit.code, kind=unit.kind, tags=unit.tags, parent=unit.parent_code)
 
 
+def _register(conn: Connection) -> tuple[list[UnitRow], dict[str, list[UnitRow]]]:
+    """The unit register, and the versions of the few units that continued under their code
+    with another name, kind or parent (every other unit has one version, its row)."""
+    units = load_units(conn)
+    earlier = load_versions(conn)
+    continued = {v.code for v in earlier}
+    return units, histories((u for u in units if u.code in continued), earlier)
+
+
 class Obliged:
     """Which units owe a requirement on a given day: those the selector picks that exist that
-    day, and, for a picked unit that has closed, its (first existing) successor."""
+    day, and, for a picked unit that has closed, its (first existing) successor. A unit that
+    continued under its code is picked by its version of the day: the kind and parent it had
+    then."""
 
-    def __init__(self, selector: Selector, units: Sequence[UnitRow]) -> None:
+    def __init__(self, selector: Selector, units: Sequence[UnitRow], versions: Versions) -> None:
+        self.selector = selector
+        self.versions = versions
         self.by_code = {u.code: u for u in units}
-        self.picked = [u for u in units if _selects(selector, u)]
-        # picked units that never open nor close owe every day
-        self.always = not any(u.valid_from or u.valid_until for u in self.picked)
+        self.picked = [
+            u for u in units if any(_selects(selector, v) for v in self.versions.get(u.code, (u,)))
+        ]
+        # picked units that never open, close nor change owe every day
+        self.always = not any(
+            u.valid_from or u.valid_until or u.code in self.versions for u in self.picked
+        )
         self.closing = {u.code for u in units if u.valid_until is not None}
+
+    def _picks(self, unit: UnitRow, day: date) -> bool:
+        held = self.versions.get(unit.code)
+        return held is None or _selects(self.selector, version_on(held, day))
 
     def on(self, day: date, held: Collection[str] = ()) -> list[str]:
         """The owers on `day` of a period the units `held` already hold. A successor does not
@@ -114,7 +137,7 @@ class Obliged:
         closure was registered is not owed twice."""
         if self.always:
             return [unit.code for unit in self.picked]
-        owing = (heir_on(self.by_code, unit, day) for unit in self.picked)
+        owing = (heir_on(self.by_code, u, day) for u in self.picked if self._picks(u, day))
         taken = {
             heir.code
             for code in held
@@ -206,18 +229,18 @@ def _unowed(
     return "units"
 
 
-def _check_owed(
-    spec: DirectiveSpec, source: str, units: Sequence[UnitRow], opened_by: date
-) -> None:
+def _check_owed(spec: DirectiveSpec, source: str, run: Opening) -> None:
     """Refuse a directive with a requirement no unit would ever owe in its window (its units
     all closed with no successor, or its schedule no period there), before it is stored: a
     publish that creates nothing is never silent, and its code stays free."""
     start, until = spec.effective.start, spec.effective.until
-    changes = {d for u in units for d in (u.valid_from, u.valid_until) if d is not None}
+    units, opened_by = run.units, run.opened_by
+    versions = [v for held in run.versions.values() for v in held]
+    changes = {d for u in (*units, *versions) for d in (u.valid_from, u.valid_until) if d}
     dates = f"{day_text(start)}–{day_text(until)}" if until else day_text(start)
     window, window_vi = (dates, dates) if until else (f"from {dates}", f"từ {dates}")
     for i, req in enumerate(spec.requirements):
-        why = _unowed(req, Obliged(req.who, units), start, until, opened_by, changes)
+        why = _unowed(req, Obliged(req.who, units, run.versions), start, until, opened_by, changes)
         if why is None:
             continue
         value: object
@@ -267,6 +290,7 @@ class Opening:
     channel: str
     now: datetime
     progress: Callable[[int], None] | None = None
+    versions: Versions = field(default_factory=dict)
 
 
 def created_key(directive: str, requirement: str, unit: str, period: str) -> str:
@@ -316,7 +340,7 @@ def _missing(
             existing.add((unit, key))
             if status not in PASSED_ON:
                 held.setdefault(key, set()).add(unit)
-    obliged = Obliged(req.who, run.units)
+    obliged = Obliged(req.who, run.units, run.versions)
     found = _candidates(req, obliged, *window, run.opened_by, run.calendar, held, revised_from)
     for period, due, owing in found:
         for unit in owing:
@@ -394,7 +418,9 @@ def _open_directive(conn: Connection, run: Opening, directive: Any) -> OpenRepor
     return report
 
 
-def _check_references(spec: DirectiveSpec, source: str, units: Sequence[UnitRow]) -> None:
+def _check_references(
+    spec: DirectiveSpec, source: str, units: Sequence[UnitRow], versions: Versions
+) -> None:
     codes = {u.code for u in units}
     data = spec.model_dump(mode="json", by_alias=True)
     for where, code in spec.unit_references():
@@ -407,7 +433,7 @@ def _check_references(spec: DirectiveSpec, source: str, units: Sequence[UnitRow]
                 vi=f"{place(path_loc(where), data)}: không có đơn vị mã «{code}» trong danh mục.",
             )
     for i, req in enumerate(spec.requirements):
-        if not any(_selects(req.who, u) for u in units):
+        if not any(_selects(req.who, v) for u in units for v in versions.get(u.code, (u,))):
             where = f"requirements[{i}].who"
             raise InputError(
                 source,
@@ -517,20 +543,20 @@ def publish(
             transaction(engine) as conn,
         ):
             check_publish(load_actor(conn, actor, source))
-            units = load_units(conn)
-            _check_references(spec, source, units)
+            units, versions = _register(conn)
+            opened_by = as_of + timedelta(days=horizon_days)
+            run = Opening(units, opened_by, calendar, actor, channel, now, progress, versions)
+            _check_references(spec, source, run.units, run.versions)
             row = _directive_row(conn, spec.code)
             new = row is None
-            opened_by = as_of + timedelta(days=horizon_days)
             if row is None:
-                _check_owed(spec, source, units, opened_by)
+                _check_owed(spec, source, run)
                 _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
             elif row.status != "published":
                 raise _withdrawn(spec.code, source)
             elif row.source_sha256 != spec.sha256():
                 raise _published_otherwise(spec, source)
-            run = Opening(units, opened_by, calendar, actor, channel, now, progress)
             return PublishReport(spec.code, new, _open_directive(conn, run, row))
 
     try:
@@ -570,14 +596,15 @@ class Preview:
 
 def _previewed(conn: Connection, run: Opening, spec: DirectiveSpec, row: Any) -> list[PreviewRow]:
     """Publishing's own count of the obligations it would create, per requirement (in the
-    directive's order) and unit kind (in the order they come)."""
+    directive's order) and unit kind (in the order they come; the kind of the unit's version
+    on the day the period's owers are taken)."""
     kinds = {u.code: u.kind for u in run.units}
     stored = {} if row is None else _requirement_ids(conn, row.id)
     window = (spec.effective.start, spec.effective.until)
     rows = []
     for req in spec.requirements:
         found: dict[str, list[Any]] = {}
-        for _, due, unit in _missing(
+        for period, due, unit in _missing(
             conn,
             run,
             window=window,
@@ -585,7 +612,10 @@ def _previewed(conn: Connection, run: Opening, spec: DirectiveSpec, row: Any) ->
             req=req,
             revised_from=None if row is None else row.revised_from,
         ):
-            counted = found.setdefault(kinds[unit], [0, None, None])
+            held = run.versions.get(unit)
+            day = _reference_day(period, run.opened_by, window[1])
+            kind = kinds[unit] if held is None else version_on(held, day).kind
+            counted = found.setdefault(kind, [0, None, None])
             counted[0] += 1
             if due is not None:
                 counted[1] = due if counted[1] is None else min(counted[1], due)
@@ -626,17 +656,17 @@ def preview(
         transaction(engine, writes=False) as conn,
     ):
         check_publish(load_actor(conn, actor, source))
-        units = load_units(conn)
-        _check_references(spec, source, units)
-        row = _directive_row(conn, spec.code, lock=False)
+        units, versions = _register(conn)
         opened_by = as_of + timedelta(days=horizon_days)
+        run = Opening(units, opened_by, calendar, actor, "preview", now, versions=versions)
+        _check_references(spec, source, run.units, run.versions)
+        row = _directive_row(conn, spec.code, lock=False)
         if row is None:
-            _check_owed(spec, source, units, opened_by)
+            _check_owed(spec, source, run)
         elif row.status != "published":
             raise _withdrawn(spec.code, source)
         elif row.source_sha256 != spec.sha256():
             raise _published_otherwise(spec, source)
-        run = Opening(units, opened_by, calendar, actor, "preview", now)
         return Preview(spec.code, row is None, _previewed(conn, run, spec, row))
 
 
@@ -658,14 +688,16 @@ def open_periods(
     report = OpenReport()
     failures = Failures("Mở kỳ mới")
     with transaction(engine) as conn:
+        units, versions = _register(conn)
         run = Opening(
-            load_units(conn),
+            units,
             as_of + timedelta(days=horizon_days),
             calendar,
             actor,
             channel,
             now,
             progress,
+            versions,
         )
         codes = published_codes(conn)
         for code in codes:

@@ -91,13 +91,24 @@ def load_versions(conn: Connection, code: str | None = None) -> list[UnitRow]:
     return [unit_row(r) for r in conn.execute(query)]
 
 
+# One unit by its code (`code`) with each of its earlier versions, one row each (the unit's
+# row alone, its version columns NULL, if it has none): `unit_on`'s one read.
+UNIT_WITH_VERSIONS = (
+    sa.select(*UNIT_COLUMNS, *VERSION_COLUMNS)
+    .select_from(UNIT.outerjoin(UNIT_VERSION, UNIT_VERSION.c.code == UNIT.c.code))
+    .where(UNIT.c.code == sa.bindparam("code"))
+)
+
+
 def unit_on(conn: Connection, code: str, day: date) -> UnitRow | None:
     """The version of unit `code` in force on `day` (see `version_on`): a document about 2024
     names a commune as it was named then, whatever it is called now."""
-    row = unit_or_none(conn.execute(UNIT_BY_CODE, {"code": code}).first())
-    if row is None:
+    rows = conn.execute(UNIT_WITH_VERSIONS, {"code": code}).all()
+    if not rows:
         return None
-    return version_on(histories([row], load_versions(conn, code))[code], day)
+    width = len(UNIT_COLUMNS)
+    earlier = [unit_row(r[width:]) for r in rows if r[width] is not None]
+    return version_on(histories([unit_row(rows[0][:width])], earlier)[code], day)
 
 
 def column_on(

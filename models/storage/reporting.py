@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from models.errors import Failures, InputError
 from models.files.directive import DirectiveSpec, RequirementSpec, document_day
+from models.files.registry import UnitRow
 from models.rules.consolidation import (
     Consolidation,
     FigureTotal,
@@ -75,12 +76,15 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 
 
 def _group_column(by: Grouping | None) -> sa.ColumnElement[Any]:
+    """A unit's group as it was at the period's end: a rate about 2024 groups a commune by its
+    kind, tags and parent of 2024 (see `reference.column_on`)."""
     if by == "kind":
-        return UNIT.c.kind
+        return column_on(UNIT, "kind", OBLIGATION.c.period_end)
     if by == "parent":
-        return sa.func.coalesce(UNIT.c.parent_code, "")
+        return sa.func.coalesce(column_on(UNIT, "parent_code", OBLIGATION.c.period_end), "")
     if by == "tag":
-        return UNIT.c.tags  # a JSON list: spread over its tags after the query
+        # a JSON list: spread over its tags after the query
+        return column_on(UNIT, "tags", OBLIGATION.c.period_end)
     return sa.literal("")
 
 
@@ -380,7 +384,9 @@ def rates(
 
 
 def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matrix:
-    """Units × periods of one requirement: each cell the status on the day."""
+    """Units × periods of one requirement: each cell the status on the day; each unit named,
+    with the body above it, as it was at the end of its last period in the matrix (a matrix of
+    2024 keeps the names of 2024)."""
     shown = status_as_of(on).label("shown")
     with transaction(engine, writes=False) as conn:
         scope = Scope(conn, directive, requirement=requirement)
@@ -388,8 +394,8 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
             joined(
                 sa.select(
                     OBLIGATION.c.unit_code,
-                    UNIT.c.name,
-                    PARENT.c.name.label("parent"),
+                    column_on(UNIT, "name", OBLIGATION.c.period_end).label("name"),
+                    column_on(PARENT, "name", OBLIGATION.c.period_end).label("parent"),
                     OBLIGATION.c.period_key,
                     OBLIGATION.c.period_start,
                     OBLIGATION.c.period_end,
@@ -397,14 +403,18 @@ def matrix(engine: Engine, *, directive: str, requirement: str, on: Day) -> Matr
                     shown,
                 ),
                 parent=True,
+                dated=True,
             ).where(*scope.filters)
         ).all()
     periods = _periods(rows)
     column = {p.key: i for i, p in enumerate(periods)}
     cells: dict[str, list[str | None]] = {}
     units: dict[str, tuple[str, str | None]] = {}
+    named_at: dict[str, int] = {}  # the period (its column) each unit's name is of
     for r in rows:
-        units[r.unit_code] = (r.name, r.parent)
+        if column[r.period_key] >= named_at.get(r.unit_code, -1):
+            units[r.unit_code] = (r.name, r.parent)
+            named_at[r.unit_code] = column[r.period_key]
         cells.setdefault(r.unit_code, [None] * len(periods))[column[r.period_key]] = r.shown
     ordered = sorted_vi(units, key=lambda code: units[code][0])
     return Matrix(
@@ -441,13 +451,32 @@ def _document(row: Any) -> str:
     return f"Công văn số {number}{when}"
 
 
-def _office(conn: Connection, code: str, day: date) -> Office:
+def _holding(conn: Connection, code: str, day: date) -> UnitRow:
     """Who holds unit `code`'s role on `day` (the unit, or its successor once it has closed;
-    the unit itself if no one does), as named that day."""
+    the unit itself if no one does), as it is that day."""
     holder = holder_on(conn, code, day) or code
     unit = unit_on(conn, holder, day)
     assert unit is not None, holder  # a directive names units the register holds
-    return Office(holder, unit.name)
+    return unit
+
+
+def _office(unit: UnitRow) -> Office:
+    """A unit as the body that acts for it in documents (see `UnitRow.body`)."""
+    return Office(unit.code, unit.body().name)
+
+
+def _makers(scope: Scope, requirement: str) -> tuple[str, str]:
+    """Who makes the consolidated report of `requirement`, and to whom it goes (unit codes):
+    the unit owing the requirement that sums it up, to that requirement's recipient (the
+    Sở's report of the communes' quarter goes to the ministry's department, which reports on
+    the Sở's to the ministry); with none, the lead office, to the directive's issuer."""
+    lead, issuer = scope.row.lead_unit_code, scope.row.issuer_code
+    for req in scope.spec.requirements:
+        if requirement in req.consolidates:
+            (owner,) = req.who.units  # as the directive's file is checked
+            recipient = req.to or lead
+            return owner, issuer if recipient == owner else recipient
+    return lead, issuer
 
 
 def consolidation(
@@ -483,17 +512,24 @@ def consolidation(
         ).all()
         totals = _totals(conn, scope, spec_figures)
         missed = _missed(conn, scope, spec_figures)
-        issuer = _office(conn, scope.row.issuer_code, on.day)
-        lead = _office(conn, scope.row.lead_unit_code, on.day)
+        maker, recipient = _makers(scope, requirement)
+        issuer = _office(_holding(conn, recipient, on.day))
+        signs = _holding(conn, maker, on.day)
+        lead = _office(signs)
+        parent = signs.parent_code
+        # the body above the one that signs, for the report's header
+        above = None if parent is None else _office(_holding(conn, parent, on.day))
         issued_by = unit_on(conn, scope.row.issuer_code, document_day(scope.row.document_date))
+        assert issued_by is not None, scope.row.issuer_code  # a directive's issuer is a unit
     (period_info,) = _periods([scope.period])  # one period: its dates are every row's
     return Consolidation(
         directive=directive,
         subject=scope.row.subject,
         document=_document(scope.row),
-        issued_by=issued_by.name if issued_by is not None else issuer.name,
+        issued_by=issued_by.body().name,
         issuer=issuer,
         lead=lead,
+        above=above,
         requirement=requirement,
         title=scope.spec_of(requirement).title,
         period=period_info,

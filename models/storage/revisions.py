@@ -49,14 +49,15 @@ from models.storage.publishing import (
     PASSED_ON,
     Obliged,
     Opening,
+    Versions,
     _candidates,
     _check_references,
     _denials_recorded,
     _directive_row,
     _hand_over,
     _open_directive,
+    _register,
 )
-from models.storage.reference import load_units
 from models.storage.reporting import target_words
 from models.storage.tables import ACTOR, DIRECTIVE, OBLIGATION, REQUIREMENT, REVISION, UNIT
 
@@ -338,7 +339,7 @@ def _owed_under(
                     held[key].add(unit)
         found = _candidates(
             req,
-            Obliged(req.who, run.units),
+            Obliged(req.who, run.units, run.versions),
             spec.effective.start,
             spec.effective.until,
             run.opened_by,
@@ -535,6 +536,7 @@ class _Revising:
     """What one revision is made with: who, where, when, and how its letters are rendered."""
 
     units: Sequence[UnitRow]
+    versions: Versions  # of the units that continued under their code
     today: date
     opened_by: date
     calendar: WorkCalendar
@@ -566,6 +568,7 @@ def _revise(
         how.actor,
         how.channel,
         how.now,
+        versions=how.versions,
     )
     _open_directive(conn, run, row)  # every period owed under the rule in force exists
     revision = {
@@ -671,8 +674,8 @@ def amend(
             transaction(engine) as conn,
         ):
             check_publish(load_actor(conn, actor, source))
-            units = load_units(conn)
-            _check_references(spec, source, units)
+            units, versions = _register(conn)
+            _check_references(spec, source, units, versions)
             row = _published_row(conn, spec.code, source)
             if row.source_sha256 == spec.sha256():
                 raise InputError(
@@ -686,6 +689,7 @@ def amend(
             number = _check_dispatch(conn, row, dispatch, window_start=old.effective.start)
             how = _Revising(
                 units,
+                versions,
                 as_of,
                 as_of + timedelta(days=horizon_days),
                 calendar,
@@ -732,7 +736,7 @@ def withdraw(
             old = DirectiveSpec.model_validate_json(row.content)
             number = _check_dispatch(conn, row, dispatch, window_start=old.effective.start)
             how = _Revising(
-                load_units(conn),
+                *_register(conn),
                 as_of,
                 as_of + timedelta(days=horizon_days),
                 calendar,

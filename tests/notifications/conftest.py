@@ -153,6 +153,7 @@ def _consolidation(units: list[UnitReport]) -> Consolidation:
         issued_by=DISTRICT,
         issuer=ISSUER,
         lead=LEAD,
+        above=ISSUER,
         requirement="1c",
         title=TITLE,
         period=Q1,
