@@ -273,3 +273,57 @@ def test_a_letter_delivered_again_carries_a_new_token_and_the_first_no_longer_ho
     assert submitted(seeded, room.oid) == []
     room.send(reply(again, GOOD, oid=room.oid, message_id="<r2@camxuyen.example>"))
     assert len(submitted(seeded, room.oid)) == 1
+
+
+class FakeMailbox:
+    """An IMAP server's answers as imapclient gives them, for `read_mailbox`."""
+
+    def __init__(self, mails: dict[int, tuple[bytes, datetime]]) -> None:
+        self.mails = mails
+        self.seen: list[int] = []
+        self.normalise_times = True
+
+    def __call__(self, host: str, *, port: int, ssl: bool) -> FakeMailbox:
+        assert ssl
+        return self
+
+    def __enter__(self) -> FakeMailbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def login(self, user: str, password: str) -> None:
+        pass
+
+    def select_folder(self, folder: str) -> None:
+        assert folder == "INBOX"
+
+    def search(self, criteria: list[str]) -> list[int]:
+        assert criteria == ["UNSEEN"]
+        return [uid for uid in self.mails if uid not in self.seen]
+
+    def fetch(self, uids: list[int], items: list[bytes]) -> dict[int, dict[bytes, object]]:
+        assert items == [b"BODY.PEEK[]", b"INTERNALDATE"]
+        assert not self.normalise_times  # the arrival instants keep their offset
+        return {u: {b"BODY[]": self.mails[u][0], b"INTERNALDATE": self.mails[u][1]} for u in uids}
+
+    def add_flags(self, uids: list[int], flags: list[bytes]) -> None:
+        assert flags == [b"\\Seen"]
+        self.seen += uids
+
+
+def test_the_mailbox_read_over_imap_feeds_the_same_function_with_its_arrival_time(
+    room: Mailroom, seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrived = datetime(2024, 3, 19, 3, 15, tzinfo=UTC)
+    box = FakeMailbox({41: (bytes(reply(room.letter(), GOOD, oid=room.oid)), arrived)})
+    monkeypatch.setattr(inbox, "IMAPClient", box)
+    settings = room.settings.model_copy(update={"imap_host": "imap.camxuyen.example"})
+    (taken,) = inbox.read_mailbox(settings, now=datetime(2024, 3, 19, 4, 0, tzinfo=UTC))
+    assert taken.outcome == "recorded" and box.seen == [41]
+    assert inbox.read_mailbox(settings, now=datetime(2024, 3, 19, 5, 0, tzinfo=UTC)) == []
+    (event,) = submitted(seeded, room.oid)
+    received = ledger.load_payload(event.payload)["received"]
+    assert received["arrived"] == "2024-03-19" and received["at"].startswith("2024-03-19T03:15")
+    assert "nộp muộn 4 ngày" in body(room.answers(COMMUNE)[0])
