@@ -96,6 +96,8 @@ def email_of(
     mail["To"] = Address(display_name=row.recipient_name, addr_spec=row.recipient)
     mail["Date"] = format_datetime(row.created_at)
     mail["Message-ID"] = f"<{row.key}@dondoc>"
+    # every message is dondoc's own (RFC 3834): no vacation notice or robot answers it
+    mail["Auto-Submitted"] = "auto-generated"
     text, html = row.text, row.html
     if reply is not None:
         token, reply_to = reply

@@ -149,12 +149,13 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
     the unused token of a reminder that asked that unit for what it owes; each filled
     obligation is checked as the form checks it, and all are recorded as submissions by
     e-mail (on time by the day the mail arrived), or none. A refusal says nothing of other
-    units. A mail sent by a machine is never answered, and a reply delivered twice (the same
-    Message-ID) is recorded and answered once."""
+    units. A mail sent by a machine, or from dondoc's own addresses, is never answered, and a
+    reply delivered twice (the same Message-ID) is recorded and answered once."""
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(mail, EmailMessage)
     sender = _sender(mail)
-    if _automatic(mail) or sender is None:
+    own = {a.lower() for a in (settings.mail_from, settings.reply_address) if a}
+    if _automatic(mail) or sender is None or sender.addr_spec.lower() in own:
         return Taken("ignored")
     message_id = str(mail.get("Message-ID") or "").strip()
     reply_id = digest(message_id) if message_id else hashlib.sha256(raw).hexdigest()

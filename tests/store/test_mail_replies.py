@@ -250,6 +250,17 @@ def test_an_automatic_reply_is_never_answered(room: Mailroom, seeded: Engine) ->
     assert room.answers(COMMUNE) == []
 
 
+def test_dondoc_marks_its_mail_automatic_and_never_answers_its_own_addresses(
+    room: Mailroom, seeded: Engine
+) -> None:
+    assert room.letter()["Auto-Submitted"] == "auto-generated"
+    room.send(reply(room.letter(), GOOD, oid=room.oid, sender="dondoc@camxuyen.example"))
+    room.send(reply(room.letter(), GOOD, oid=room.oid, sender=REPLY_TO, message_id="<o@x.vn>"))
+    assert submitted(seeded, room.oid) == []
+    letters = [m["Subject"] for _, m in room.server.inbox.received]
+    assert all(subject.startswith("[dondoc] Đôn đốc") for subject in letters)
+
+
 def token_of(letter: EmailMessage) -> str:
     (line,) = [line for line in body(letter).splitlines() if "[#ma]" in line]
     return line.split(": ", 1)[1]
