@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from imapclient import IMAPClient
 
 from models.errors import InputError
-from services.replies import Taken, take_reply
+from services.replies import MAX_MAIL, Taken, take_reply
 from services.settings import Settings
 
 
@@ -63,7 +63,10 @@ def receiver(settings: Settings, now: Callable[[], datetime] = _utc_now) -> Iter
             "environment", "DONDOC_REPLY_ADDRESS", None, "is not set: no address to receive at"
         )
     controller = Controller(
-        _Receiver(settings, now), hostname="127.0.0.1", port=settings.receiver_port
+        _Receiver(settings, now),
+        hostname="127.0.0.1",
+        port=settings.receiver_port,
+        data_size_limit=MAX_MAIL,  # a longer mail is refused (552) before it is kept
     )
     controller.start()
     try:

@@ -22,7 +22,15 @@ from models.storage.access import digest
 from models.storage.chase import Recipient, store_messages
 from models.storage.db import transaction
 from models.storage.ledger import ATTEMPTS, Planned, append_many
-from models.storage.replies import Asked, answered, asked, letter_of, senders_units, use_token
+from models.storage.replies import (
+    Asked,
+    Letter,
+    answered,
+    asked,
+    letter_of,
+    senders_units,
+    use_token,
+)
 from notifications.reply import Answer, Recorded, render_answer
 from notifications.report import figure_text
 from services.mail import deliver_outbox
@@ -32,6 +40,8 @@ from services.settings import Settings
 # name a register cannot hold (a username has no colon) naming the unit whose address sent it.
 CHANNEL = "mail"
 ACTOR = "mail:"
+# The longest mail read: a reply is a few lines and the quoted letter, its files aside.
+MAX_MAIL = 10 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +145,23 @@ def _check(
     return planned, recorded, problems
 
 
+def _refusal(
+    address: str, units: set[str], letter: Letter | None, targets: dict[int, Asked]
+) -> str | None:
+    """Why a reply is not taken at all, saying nothing of any unit: its address is no unit's,
+    its token is missing, unknown or another unit's, or spent; None if it may be checked."""
+    if not units:
+        return f"Địa chỉ {address} chưa được đăng ký cho đơn vị nào trong dondoc."
+    if letter is None or not units & {target.unit_code for target in targets.values()}:
+        return (
+            "Thư thiếu mã trả lời hoặc mã không đúng: hãy trả lời chính thư đôn đốc gửi đơn vị, "
+            "giữ nguyên dòng «Mã trả lời»."
+        )
+    if letter.used_at is not None:
+        return "Mã trả lời của thư đôn đốc này đã được dùng cho một thư trả lời trước."
+    return None
+
+
 def _answer_key(reply_id: str) -> str:
     """The outbox key (and Message-ID) of the answer to a reply: one per reply, so a second
     delivery of the same reply finds it and is answered no more."""
@@ -151,6 +178,8 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
     e-mail (on time by the day the mail arrived), or none. A refusal says nothing of other
     units. A mail sent by a machine, or from dondoc's own addresses, is never answered, and a
     reply delivered twice (the same Message-ID) is recorded and answered once."""
+    if len(raw) > MAX_MAIL:  # no reply to a reminder is this long: not read at all
+        return Taken("ignored")
     mail = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(mail, EmailMessage)
     sender = _sender(mail)
@@ -170,25 +199,12 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
                 units, name = senders_units(conn, sender)
                 letter = letter_of(conn, reply.token) if reply.token else None
                 targets = asked(conn, letter.obligations) if letter else {}
+                refusal = _refusal(address, units, letter, targets)
                 recorded: list[Recorded] = []
-                problems: list[str] = []
-                if not units:
-                    outcome = "refused"
-                    problems.append(
-                        f"Địa chỉ {address} chưa được đăng ký cho đơn vị nào trong dondoc."
-                    )
-                elif letter is None or not units & {t.unit_code for t in targets.values()}:
-                    outcome = "refused"
-                    problems.append(
-                        "Thư thiếu mã trả lời hoặc mã không đúng: hãy trả lời chính thư đôn đốc "
-                        "gửi đơn vị, giữ nguyên dòng «Mã trả lời»."
-                    )
-                elif letter.used_at is not None:
-                    outcome = "refused"
-                    problems.append(
-                        "Mã trả lời của thư đôn đốc này đã được dùng cho một thư trả lời trước."
-                    )
+                if refusal is not None:
+                    outcome, problems = "refused", [refusal]
                 else:
+                    assert letter is not None  # `_refusal` refuses a reply without one
                     planned, recorded, problems = _check(
                         reply,
                         units,
@@ -204,19 +220,11 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
                                 conn, events, actor=f"{ACTOR}{unit}", channel=CHANNEL, now=now
                             )
                         use_token(conn, letter, reply=reply_id, now=now)
-                answer = Answer(
-                    "receipt" if outcome == "recorded" else outcome,
-                    arrived_at,
-                    recorded,
-                    problems,
-                )
+                kind = "receipt" if outcome == "recorded" else outcome
                 to = Recipient(address, name or address)
-                store_messages(
-                    conn,
-                    f"reply {local_date(now).isoformat()}",
-                    [(key, to, render_answer(answer, name=to.name))],
-                    now,
-                )
+                answer = render_answer(Answer(kind, arrived_at, recorded, problems), name=to.name)
+                run = f"reply {local_date(now).isoformat()}"
+                store_messages(conn, run, [(key, to, answer)], now)
             break
         except ConcurrencyConflict:
             continue

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from models.storage import ledger
 from models.storage.db import transaction
 from models.storage.tables import MESSAGE, OBLIGATION
-from services import inbox, mail
+from services import inbox, mail, replies
 from services.settings import Settings
 from tests.conftest import obligation_id
 from tests.smtp import Server, _free_port, settings_for
@@ -248,6 +248,14 @@ def test_an_automatic_reply_is_never_answered(room: Mailroom, seeded: Engine) ->
     room.send(bounce)
     assert submitted(seeded, room.oid) == []
     assert room.answers(COMMUNE) == []
+
+
+def test_a_mail_too_long_to_be_a_reply_is_not_read(room: Mailroom, seeded: Engine) -> None:
+    long = reply(room.letter(), GOOD, oid=room.oid)
+    long.set_content(body(long) + "x" * replies.MAX_MAIL)
+    taken = replies.take_reply(room.settings, bytes(long), arrived_at=ARRIVED, now=ARRIVED)
+    assert taken.outcome == "ignored"
+    assert submitted(seeded, room.oid) == []
 
 
 def test_dondoc_marks_its_mail_automatic_and_never_answers_its_own_addresses(
