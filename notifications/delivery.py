@@ -98,13 +98,12 @@ def email_of(
     mail["Message-ID"] = f"<{row.key}@dondoc>"
     # every message is dondoc's own (RFC 3834): no vacation notice or robot answers it
     mail["Auto-Submitted"] = "auto-generated"
-    text, html = row.text, row.html
+    token = ""  # a letter whose token a reply has spent goes out again with none
     if reply is not None:
         token, reply_to = reply
         mail["Reply-To"] = Address(addr_spec=reply_to)
-        text, html = text.replace(TOKEN_SLOT, token), html.replace(TOKEN_SLOT, token)
-    mail.set_content(text)
-    mail.add_alternative(html, subtype="html")
+    mail.set_content(row.text.replace(TOKEN_SLOT, token))
+    mail.add_alternative(row.html.replace(TOKEN_SLOT, token), subtype="html")
     for attachment in attachments:
         kind, _, subtype = attachment.content_type.partition("/")
         mail.add_attachment(

@@ -346,3 +346,21 @@ def test_the_mailbox_read_over_imap_feeds_the_same_function_with_its_arrival_tim
     received = ledger.load_payload(event.payload)["received"]
     assert received["arrived"] == "2024-03-19" and received["at"].startswith("2024-03-19T03:15")
     assert "nộp muộn 4 ngày" in body(room.answers(COMMUNE)[0])
+
+
+def test_a_letter_sent_again_after_its_token_was_spent_carries_none(
+    room: Mailroom, seeded: Engine
+) -> None:
+    first = room.letter()
+    room.send(reply(first, GOOD, oid=room.oid))
+    with transaction(seeded) as conn:
+        conn.execute(
+            MESSAGE.update()
+            .where(MESSAGE.c.recipient == COMMUNE, MESSAGE.c.run.startswith("chase"))
+            .values(status="sending", next_attempt_at=CHASED)
+        )
+    mail.deliver_outbox(room.settings, now=ARRIVED)
+    again = [m for rcpt, m in room.server.inbox.received if rcpt == [COMMUNE]][-1]
+    assert again["Message-ID"] == first["Message-ID"]
+    lines = body(again).splitlines()
+    assert "Mã trả lời [#ma]: " in lines and "\x1f" not in body(again)
