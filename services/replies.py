@@ -21,7 +21,7 @@ from models.rules.workdays import local_date
 from models.storage.access import digest
 from models.storage.chase import Recipient, store_messages
 from models.storage.db import transaction
-from models.storage.ledger import ATTEMPTS, Planned, append_many
+from models.storage.ledger import ATTEMPTS, Planned, append_many, record_denial
 from models.storage.replies import (
     Asked,
     Letter,
@@ -147,18 +147,26 @@ def _check(
 
 def _refusal(
     address: str, units: set[str], letter: Letter | None, targets: dict[int, Asked]
-) -> str | None:
-    """Why a reply is not taken at all, saying nothing of any unit: its address is no unit's,
-    its token is missing, unknown or another unit's, or spent; None if it may be checked."""
+) -> tuple[str, str] | None:
+    """Why a reply is not taken at all (in English for the denial register, in Vietnamese for
+    the sender), saying nothing of any unit: its address is no unit's, its token is missing,
+    unknown or another unit's, or spent; None if it may be checked."""
     if not units:
-        return f"Địa chỉ {address} chưa được đăng ký cho đơn vị nào trong dondoc."
+        return (
+            f"{address} is no unit's address",
+            f"Địa chỉ {address} chưa được đăng ký cho đơn vị nào trong dondoc.",
+        )
     if letter is None or not units & {target.unit_code for target in targets.values()}:
         return (
+            "the reply carries no token of a letter to the sender's unit",
             "Thư thiếu mã trả lời hoặc mã không đúng: hãy trả lời chính thư đôn đốc gửi đơn vị, "
-            "giữ nguyên dòng «Mã trả lời»."
+            "giữ nguyên dòng «Mã trả lời».",
         )
     if letter.used_at is not None:
-        return "Mã trả lời của thư đôn đốc này đã được dùng cho một thư trả lời trước."
+        return (
+            "the letter's token was spent by an earlier reply",
+            "Mã trả lời của thư đôn đốc này đã được dùng cho một thư trả lời trước.",
+        )
     return None
 
 
@@ -176,8 +184,9 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
     the unused token of a reminder that asked that unit for what it owes; each filled
     obligation is checked as the form checks it, and all are recorded as submissions by
     e-mail (on time by the day the mail arrived), or none. A refusal says nothing of other
-    units. A mail sent by a machine, or from dondoc's own addresses, is never answered, and a
-    reply delivered twice (the same Message-ID) is recorded and answered once."""
+    units, and is kept in the denial register. A mail sent by a machine, or from dondoc's own
+    addresses, is never answered, and a reply delivered twice (the same Message-ID) is
+    recorded and answered once."""
     if len(raw) > MAX_MAIL:  # no reply to a reminder is this long: not read at all
         return Taken("ignored")
     mail = BytesParser(policy=policy.default).parsebytes(raw)
@@ -202,7 +211,7 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
                 refusal = _refusal(address, units, letter, targets)
                 recorded: list[Recorded] = []
                 if refusal is not None:
-                    outcome, problems = "refused", [refusal]
+                    outcome, problems = "refused", [refusal[1]]
                 else:
                     assert letter is not None  # `_refusal` refuses a reply without one
                     planned, recorded, problems = _check(
@@ -230,6 +239,15 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
             continue
     else:
         raise ConcurrencyConflict("reply: too many concurrent writers")
+    if refusal is not None:  # an attempt to hand in for a unit, kept on record
+        record_denial(
+            settings.engine(),
+            actor=f"{ACTOR}{address}",
+            command="submit",
+            target=f"reply {message_id or reply_id}",
+            reason=refusal[0],
+            now=now,
+        )
     deliver_outbox(settings, now=now, only=[key])
     ids = tuple(r.id for r in targets.values() if outcome == "recorded" and r.id in reply.filled)
     return Taken(outcome, ids, key)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from models.storage import ledger
 from models.storage.db import transaction
-from models.storage.tables import MESSAGE, OBLIGATION
+from models.storage.tables import DENIAL, MESSAGE, OBLIGATION
 from services import inbox, mail, replies
 from services.settings import Settings
 from tests.conftest import obligation_id
@@ -207,6 +207,9 @@ def test_a_reply_from_an_unknown_address_is_refused_and_answered(
     assert answer["Subject"] == "[dondoc] Thư trả lời không được tiếp nhận"
     assert f"Địa chỉ {stranger} chưa được đăng ký cho đơn vị nào trong dondoc." in text
     assert "18712" not in text and "Nam Phúc Thăng" not in text
+    with transaction(seeded, writes=False) as conn:
+        denials = conn.execute(sa.select(DENIAL.c.actor, DENIAL.c.command, DENIAL.c.target)).all()
+    assert denials == [(f"mail:{stranger}", "submit", "reply <r1@camxuyen.example>")]
 
 
 def test_a_reply_without_the_token_is_refused_and_answered(room: Mailroom, seeded: Engine) -> None:
