@@ -11,7 +11,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.errors import ConcurrencyConflict, InputError, Refused
 from models.files.registry import email_problem
@@ -31,10 +31,11 @@ from models.storage.replies import (
     senders_units,
     use_token,
 )
-from notifications.reply import Answer, Recorded, render_answer
-from notifications.report import figure_text
 from services.mail import deliver_outbox
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from notifications.reply import Recorded
 
 # What the event log names a reply's submission by: the channel, and the actor, a system
 # name a register cannot hold (a username has no colon) naming the unit whose address sent it.
@@ -88,6 +89,10 @@ def _text(mail: EmailMessage) -> list[str]:
 def _recorded(target: Asked, payload: dict[str, Any], arrived_at: datetime) -> Recorded:
     """What the receipt says of one report recorded: its figures under their labels, and
     whether it arrived by the due date."""
+    # the answers' templates and the documents' number format, loaded to answer a mail only
+    from notifications.reply import Recorded
+    from notifications.report import figure_text
+
     figures = payload["figures"]
     due = target.due
     return Recorded(
@@ -187,6 +192,8 @@ def take_reply(settings: Settings, raw: bytes, *, arrived_at: datetime, now: dat
     units, and is kept in the denial register. A mail sent by a machine, or from dondoc's own
     addresses, is never answered, and a reply delivered twice (the same Message-ID) is
     recorded and answered once."""
+    from notifications.reply import Answer, render_answer
+
     if len(raw) > MAX_MAIL:  # no reply to a reminder is this long: not read at all
         return Taken("ignored")
     mail = BytesParser(policy=policy.default).parsebytes(raw)
