@@ -10,10 +10,11 @@ import getpass
 import json
 import os
 import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import asdict
 from datetime import date, timedelta
 from functools import wraps
@@ -62,6 +63,7 @@ TOPICS = (
     "directives",
     "feeds",
     "listing",
+    "inbox",
     "mail",
     "records",
     "registers",
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
     import services.database
     import services.directives
     import services.feeds
+    import services.inbox
     import services.listing
     import services.mail
     import services.records
@@ -119,6 +122,9 @@ log_app = typer.Typer(help="The event log.", no_args_is_help=True)
 outbox_app = typer.Typer(
     help="Messages automated runs wrote, and their delivery.", no_args_is_help=True
 )
+mail_app = typer.Typer(
+    help="Replies to the reminders: units hand in by answering them.", no_args_is_help=True
+)
 report_app = typer.Typer(
     help="Consolidation: reporting rates, the compliance matrix, the consolidated report.",
     no_args_is_help=True,
@@ -130,6 +136,7 @@ for name, sub in (
     ("directive", directive_app),
     ("log", log_app),
     ("outbox", outbox_app),
+    ("mail", mail_app),
     ("report", report_app),
 ):
     app.add_typer(sub, name=name)
@@ -1156,6 +1163,28 @@ def chase(
             f"rejected {len(run.delivery.rejected)}, waiting {run.delivery.waiting}"
         )
     _directives_failed(run.plan.failed.listed(), run.delivery)
+
+
+@mail_app.command("receive")
+@friendly
+def mail_receive() -> None:
+    """Take the unread replies of the reply mailbox (DONDOC_IMAP_*) once: record what each
+    hands in and answer it."""
+    taken = services.inbox.read_mailbox(services.checks.load_settings(), now=_now())
+    outcomes = Counter(t.outcome for t in taken)
+    out.print(", ".join(f"{name} {count}" for name, count in sorted(outcomes.items())) or "no mail")
+
+
+@mail_app.command("listen")
+@friendly
+def mail_listen() -> None:
+    """Run dondoc's own SMTP receiver on 127.0.0.1 (DONDOC_RECEIVER_PORT) for the reply
+    address until interrupted: each reply is taken as it arrives."""
+    settings = services.checks.load_settings()
+    with services.inbox.receiver(settings) as port:
+        out.print(f"receiving mail for {settings.reply_address} on 127.0.0.1:{port}")
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
 
 
 @outbox_app.command("list")

@@ -36,7 +36,9 @@ from sqlalchemy import Connection, Engine
 
 from models.errors import NotFound, Refused
 from models.files.registry import email_problem
+from models.rules.reply import TOKEN_SLOT
 from models.storage.db import transaction
+from models.storage.replies import issue_token
 from models.storage.tables import ACTOR, ATTACHMENT, MESSAGE, UNIT
 
 # Python's header folding drops the space between two encoded words ("nhiệm vụ" arrives as
@@ -77,10 +79,14 @@ class Delivery:
     stopped: str | None = None  # why the run stopped before the messages it left
 
 
-def email_of(row: Any, sender: str, attachments: list[Any]) -> EmailMessage:
+def email_of(
+    row: Any, sender: str, attachments: list[Any], reply: tuple[str, str] | None = None
+) -> EmailMessage:
     """The message as e-mail: plain text with an HTML alternative, its files attached, and a
     stable Message-ID. Addresses are structured, so a name is quoted or encoded and never read
-    as an address; a value no header can hold raises ValueError."""
+    as an address; a value no header can hold raises ValueError. A letter a unit may answer
+    (`reply`: the token of this delivery and where to answer) carries the token in its slot
+    and that address as its Reply-To."""
     problem = email_problem(row.recipient)
     if problem is not None:  # the register refuses it now; an older database may hold it
         raise ValueError(f"the recipient {row.recipient!r} {problem}")
@@ -90,8 +96,14 @@ def email_of(row: Any, sender: str, attachments: list[Any]) -> EmailMessage:
     mail["To"] = Address(display_name=row.recipient_name, addr_spec=row.recipient)
     mail["Date"] = format_datetime(row.created_at)
     mail["Message-ID"] = f"<{row.key}@dondoc>"
-    mail.set_content(row.text)
-    mail.add_alternative(row.html, subtype="html")
+    # every message is dondoc's own (RFC 3834): no vacation notice or robot answers it
+    mail["Auto-Submitted"] = "auto-generated"
+    token = ""  # a letter whose token a reply has spent goes out again with none
+    if reply is not None:
+        token, reply_to = reply
+        mail["Reply-To"] = Address(addr_spec=reply_to)
+    mail.set_content(row.text.replace(TOKEN_SLOT, token))
+    mail.add_alternative(row.html.replace(TOKEN_SLOT, token), subtype="html")
     for attachment in attachments:
         kind, _, subtype = attachment.content_type.partition("/")
         mail.add_attachment(
@@ -158,9 +170,13 @@ def _due(now: datetime, everything: bool) -> sa.ColumnElement[bool]:
     return sa.or_(open_ if everything else sa.and_(open_, MESSAGE.c.next_attempt_at <= now), lapsed)
 
 
-def _claim(engine: Engine, id_: int, due: sa.ColumnElement[bool], until: datetime) -> Any:
-    """Claim one message until `until`, in a short transaction of its own: its row and files if
-    this run won it, None if another run did (or it is no longer due)."""
+def _claim(
+    engine: Engine, id_: int, due: sa.ColumnElement[bool], now: datetime, until: datetime
+) -> Any:
+    """Claim one message until `until`, in a short transaction of its own: its row, files and
+    (for a letter a unit may answer) the token of this delivery if this run won it, None if
+    another run did (or it is no longer due). The token's hash is committed before the
+    letter goes out, so a reply never arrives before dondoc knows its token."""
     with transaction(engine) as conn:
         won = conn.execute(
             MESSAGE.update()
@@ -171,7 +187,7 @@ def _claim(engine: Engine, id_: int, due: sa.ColumnElement[bool], until: datetim
             return None
         row = conn.execute(sa.select(MESSAGE).where(MESSAGE.c.id == id_)).one()
         files = conn.execute(sa.select(ATTACHMENT).where(ATTACHMENT.c.message_key == row.key))
-        return row, files.all()
+        return row, files.all(), issue_token(conn, row.key, now=now)
 
 
 def _mark(engine: Engine, row: Any, **values: Any) -> None:
@@ -226,13 +242,13 @@ def deliver(
             result.deferred = len(ids) - at
             break
         # the lease runs from the moment of the claim, not the run's start
-        claimed = _claim(engine, id_, due, now + elapsed + CLAIM_LEASE)
+        claimed = _claim(engine, id_, due, now, now + elapsed + CLAIM_LEASE)
         if claimed is None:  # another run has it
             result.waiting += 1
             continue
-        row, files = claimed
+        row, files, reply = claimed
         try:
-            mail = email_of(row, sender, files)
+            mail = email_of(row, sender, files, reply)
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
                 for attachment in files:

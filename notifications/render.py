@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from models.rules.reply import TOKEN_SLOT, TOKEN_TAG, blanks
 from models.rules.vietnamese import day_text, sort_key
 from models.rules.workdays import WorkCalendar
 from models.storage.chase import (
@@ -117,11 +118,31 @@ def _drafts(
     return drafts, attachments
 
 
-def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
+def reply_block(letter: Letter, reply_to: str | None) -> dict[str, Any] | None:
+    """What a letter asking a unit for what it owes says about answering it at `reply_to`:
+    the token's slot (delivery fills it) and each obligation's blanks; None when it cannot be
+    answered by e-mail."""
+    items = letter.answerable
+    if reply_to is None or not items:
+        return None
+    return {
+        "address": reply_to,
+        "tag": TOKEN_TAG,
+        "token": TOKEN_SLOT,
+        "obligations": [
+            (item, blanks(item.obligation_id, item.what)) for item in items if item.what
+        ],
+    }
+
+
+def renderer(
+    calendar: WorkCalendar, reply_to: str | None = None
+) -> Callable[[Letter, date], Rendered]:
     """Renders one recipient's message for a chase run on a day; a section whose step carries
     the urging dispatch gets one draft per directive, attached as a Word document with its
     appendix and shown in the HTML part; a grouped section whose items no dispatch lists gets
-    a workbook of its own."""
+    a workbook of its own. With `reply_to`, a letter asking a unit for what it owes carries
+    the block the unit answers it with (`reply_block`)."""
 
     def render(letter: Letter, day: date) -> Rendered:
         env = environment()
@@ -141,7 +162,13 @@ def renderer(calendar: WorkCalendar) -> Callable[[Letter, date], Rendered]:
                     caption=f"(Kèm theo thư đôn đốc ngày {day_text(day)} của dondoc)",
                 )
                 attachments.append(Attachment(section.appendices[-1], dispatch.XLSX, content))
-        context = {"recipient": letter.recipient, "day": day, "sections": parts, "drafts": drafts}
+        context = {
+            "recipient": letter.recipient,
+            "day": day,
+            "sections": parts,
+            "drafts": drafts,
+            "reply": reply_block(letter, reply_to),
+        }
         count = len({item.obligation_id for item in letter.items})
         subject = f"[dondoc] Đôn đốc thực hiện nhiệm vụ: {count} việc cần xử lý ({day_text(day)})"
         return Rendered(

@@ -11,6 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models.rules.vietnamese import day_text, number_text, period_words
+from models.rules.workdays import local_time_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -28,4 +29,5 @@ def environment() -> Environment:
     env.filters["day"] = day_text
     env.filters["period"] = period_words
     env.filters["number"] = number_text
+    env.filters["time"] = local_time_text
     return env

@@ -92,10 +92,13 @@ def chase(
                     only=only,
                     templates=step_templates(),
                 )
+                render = renderer(calendar, reply_to=settings.reply_address)
                 if dry_run:
-                    would = rendered(conn, found, render=renderer(calendar))
+                    would = rendered(conn, found, render=render)
                     return ChaseRun(found, len(would), None)
-                written = write(conn, found, render=renderer(calendar), now=now)
+                written = write(
+                    conn, found, render=render, now=now, reply_to=settings.reply_address
+                )
             break
         except ConcurrencyConflict:
             continue

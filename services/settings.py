@@ -72,6 +72,24 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = Field(default="dondoc@localhost", description="The From of every message.")
+    reply_address: str | None = Field(
+        default=None,
+        description="Where units answer their reminders to hand in by e-mail (the mailbox "
+        "dondoc reads, or its own receiver's); unset: the letters ask for the form alone.",
+    )
+    receiver_port: int = Field(
+        default=2525,
+        ge=1,
+        le=65535,
+        description="Port of dondoc's own SMTP receiver on 127.0.0.1 (the quickstart's).",
+    )
+    imap_host: str | None = Field(
+        default=None, description="IMAP server of the reply mailbox; unset: no mailbox is read."
+    )
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = Field(default="INBOX", description="The reply mailbox's folder.")
     outbox_dir: Path | None = Field(
         default=None, description="Folder where every message is also written as an .eml file."
     )
@@ -114,7 +132,7 @@ class Settings(BaseSettings):
     )
     _engine: Engine | None = PrivateAttr(default=None)
 
-    @field_validator("smtp_host", "smtp_user", mode="before")
+    @field_validator("smtp_host", "smtp_user", "reply_address", "imap_host", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `DONDOC_SMTP_HOST=` in an env file means "no SMTP", not a server named "".
@@ -131,10 +149,12 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("mail_from")
+    @field_validator("mail_from", "reply_address")
     @classmethod
-    def _one_address(cls, value: str) -> str:
+    def _one_address(cls, value: str | None) -> str | None:
         # one plain ASCII address, read back as itself (dondoc@localhost too: no dot needed)
+        if value is None:
+            return None
         try:
             plain = value.isascii() and Address(addr_spec=value).addr_spec == value
         except (ValueError, IndexError, MessageError):  # what the address parser raises

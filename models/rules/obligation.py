@@ -434,6 +434,32 @@ def received_payload(
     return {**handed_in, "received": received}
 
 
+# The channel a reply to a reminder arrives by.
+MAIL = "thu-dien-tu"
+
+
+def decide_reply(
+    state: State,
+    what: Deliverable,
+    handed_in: dict[str, Any],
+    *,
+    arrived_at: datetime,
+    sender: str,
+) -> Decision:
+    """A unit hands in by answering its reminder: a submission like its form's (`handed_in`:
+    figures, narrative, evidence as `validate_submission` takes them), received by e-mail
+    from `sender` at `arrived_at`, on time by the local day it arrived."""
+    _require(state, OPEN_STATES, "submit")
+    payload = validate_submission(what, **handed_in)
+    received = {
+        "channel": MAIL,
+        "arrived": local_date(arrived_at).isoformat(),
+        "at": utc_text(arrived_at),
+        "from": sender,
+    }
+    return Decision("submitted", {**payload, "received": received})
+
+
 def decide_accept(state: State) -> Decision:
     """The lead office accepts; late if it arrived after the effective due date (the local
     day it was recorded, or the arrival day the lead office entered for one received by

@@ -25,6 +25,7 @@ from models.collector import paused_gc
 from models.errors import Failures
 from models.files.directive import DirectiveSpec, RequirementSpec, document_day
 from models.files.registry import SYSTEM_ACTOR, UnitRow, heir_on, histories, version_on
+from models.rules.deliverable import Deliverable
 from models.rules.ladder import CHASEABLE, Cycle, Step, check_templates, due_step
 from models.rules.obligation import State, decide_chase
 from models.rules.status import Day
@@ -33,6 +34,7 @@ from models.rules.workdays import WorkCalendar, local_date
 from models.storage.ledger import STATE_SELECT, Planned, append_many, state_from
 from models.storage.queries import status_as_of
 from models.storage.reference import load_units, load_versions
+from models.storage.replies import ask_replies
 from models.storage.tables import (
     ACTOR,
     ATTACHMENT,
@@ -110,6 +112,7 @@ class Item(NamedTuple):
     # who holds the unit's work on the day: the unit, or its successor once it has closed;
     # None for a unit closed with no successor
     holder: Group | None
+    what: Deliverable | None = None  # what the unit hands in, for the letter's reply block
 
     @property
     def owed_by(self) -> str:
@@ -147,6 +150,13 @@ class Letter:
 
     recipient: Recipient
     items: list[Item]
+
+    @property
+    def answerable(self) -> list[Item]:
+        """The items the recipient may hand in by answering the letter: those asked of a
+        unit, one per obligation."""
+        found = {i.obligation_id: i for i in self.items if i.step.to == "unit" and i.what}
+        return list(found.values())
 
     def key(self, run: str) -> str:
         material = "\x1f".join([run, self.recipient.email, *sorted(i.key for i in self.items)])
@@ -258,7 +268,14 @@ def reach(ladders: dict[int, list[Step]], day: date, calendar: WorkCalendar) -> 
 
 # What the items of one requirement share (see `_Reader.requirement`).
 _Shared = tuple[
-    str, str, str, str, DirectiveInfo, str, dict[str, tuple[str, str, Group, Group | None]]
+    str,
+    str,
+    str,
+    str,
+    DirectiveInfo,
+    str,
+    dict[str, tuple[str, str, Group, Group | None]],
+    Deliverable,
 ]
 
 
@@ -349,6 +366,7 @@ class _Reader:
             self.info(code),
             issuer,
             self.unit_parts.setdefault(issuer, {}),
+            requirement.what,
         )
         return shared
 
@@ -365,7 +383,7 @@ class _Reader:
 
     def item(self, row: Owed, step: Step, reason: str | None) -> Item:
         shared = self.requirements.get(row.requirement_id) or self.requirement(row.requirement_id)
-        code, subject, requirement, title, info, issuer, parts = shared
+        code, subject, requirement, title, info, issuer, parts, what = shared
         unit = parts.get(row.unit_code)
         if unit is None:
             found = self.units[row.unit_code]
@@ -396,6 +414,7 @@ class _Reader:
                 info,
                 group,
                 holder,
+                what,
             ),
         )
 
@@ -718,12 +737,14 @@ def write(
     *,
     render: Callable[[Letter, date], Rendered],
     now: datetime,
+    reply_to: str | None = None,
 ) -> int:
     """Append the items' events and the letters' outbox rows in the caller's transaction;
     returns the number of messages written (a letter already in the outbox is not written
     again). A directive whose letters fail to render or whose events fail to append is left
     out (named in the plan's failures), with none of its events, and the others' letters are
-    written without its items."""
+    written without its items. With `reply_to`, the letters that ask units for what they owe
+    may be answered there (their reply block is `render`'s)."""
     done: dict[str, Rendered] = {}
     while True:
         messages = rendered(conn, chase, render=render, done=done)
@@ -733,6 +754,12 @@ def write(
             failed = {item.directive for item in chase.items if item.directive in chase.failed}
             if not failed:
                 written = store_messages(conn, chase.run, messages, now)
+                if reply_to is not None:
+                    letters = {letter.key(chase.run): letter for letter in chase.letters}
+                    asked = [
+                        (k, [i.obligation_id for i in letters[k].answerable]) for k, *_ in messages
+                    ]
+                    ask_replies(conn, asked, reply_to=reply_to)
                 attempt.commit()
                 return written
             attempt.rollback()

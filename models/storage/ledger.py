@@ -321,7 +321,7 @@ def holder(driver: Driver, office: str, day: date) -> str | None:
 
 
 # The idempotency keys of the events dondoc writes itself; no command may use them.
-SYSTEM_KEYS = ("created:", "chase:", "closure:", "revision:")
+SYSTEM_KEYS = ("created:", "chase:", "closure:", "revision:", "mail:")
 # The keys of the commands a form's flow run gives (the run's id): no key typed by a person.
 FLOW_KEYS = ("prefect:",)
 

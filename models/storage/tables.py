@@ -318,6 +318,23 @@ class RunGrant(SQLModel, table=True):
     redeemed_at: datetime | None = None
 
 
+class ReplyToken(SQLModel, table=True):
+    """A reminder a unit may answer by e-mail: the outbox letter, the obligations it asks for,
+    and the one-time token of its latest delivery. Only the token's SHA-256 is kept (it is set
+    when the letter goes out), so the table lets no one hand in for a unit; `reply` is the
+    SHA-256 of the Message-ID of the reply that used it."""
+
+    __tablename__ = "reply_token"
+
+    message_key: str = Field(primary_key=True, foreign_key="message.key", max_length=64)
+    obligations: str = Field(sa_type=sa.Text)  # JSON list of obligation ids
+    reply_to: str = Field(max_length=lengths.EMAIL)  # where the unit answers
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    issued_at: datetime | None = None
+    used_at: datetime | None = None
+    reply: str | None = Field(default=None, max_length=64)
+
+
 # Core table handles for set-based statements (SQLModel sets __table__ at class creation).
 UNIT: sa.Table = Unit.__table__  # type: ignore[attr-defined]
 UNIT_VERSION: sa.Table = UnitVersion.__table__  # type: ignore[attr-defined]
@@ -336,6 +353,7 @@ SIGN_IN_CODE: sa.Table = SignInCode.__table__  # type: ignore[attr-defined]
 ACCESS_SESSION: sa.Table = AccessSession.__table__  # type: ignore[attr-defined]
 ACCESS_EVENT: sa.Table = AccessEvent.__table__  # type: ignore[attr-defined]
 RUN_GRANT: sa.Table = RunGrant.__table__  # type: ignore[attr-defined]
+REPLY_TOKEN: sa.Table = ReplyToken.__table__  # type: ignore[attr-defined]
 
 
 def length(column: sa.Column[str]) -> int:

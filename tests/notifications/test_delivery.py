@@ -100,7 +100,7 @@ def test_a_run_stopped_before_its_commit_writes_nothing_and_the_rerun_everything
     from notifications import render  # where the chase takes its renderer from, when it runs
 
     real = render.renderer(Settings().calendar())
-    monkeypatch.setattr(render, "renderer", lambda calendar: crash_on_third)
+    monkeypatch.setattr(render, "renderer", lambda calendar, reply_to=None: crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         services.mail.chase(settings, day=MONDAY, now=NOW)
     with transaction(seeded, writes=False) as conn:
