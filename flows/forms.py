@@ -453,7 +453,7 @@ def received_schema(choices: dict[str, Choices], grace_days: int) -> dict[str, A
     obligation (the published directives, their requirements and periods to choose from, and
     the unit's code), how and when it arrived, and what it says."""
     requirements = {code: title for c in choices.values() for code, title in c.requirements}
-    periods = sorted({key for c in choices.values() for key in c.periods})
+    periods = sorted({key for c in choices.values() for keys in c.periods.values() for key in keys})
     text = {"type": "string"}
     fields: list[tuple[str, dict[str, Any]]] = [
         ("directive", {"title": "Chỉ thị", **text, "enum": sorted(choices)}),

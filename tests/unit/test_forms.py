@@ -14,6 +14,7 @@ from flows.forms import (
     code_of,
     decision_form,
     period_choice,
+    received_schema,
     requirement_period,
     review_desk_name,
     review_form,
@@ -233,6 +234,26 @@ def test_the_review_form_narrows_by_what_a_directive_has_not_by_its_obligations(
     ]
     assert props["status"]["default"] == "Đã nộp, chờ xét"
     assert props["unit"]["type"] == "string" and "enum" not in props["unit"]
+
+
+def test_the_received_form_offers_every_published_period_in_words() -> None:
+    """The periods of every requirement of every published directive, once each (the daily
+    opening refreshes this form: a requirement's code offered as a period failed it)."""
+    quarterly, monthly = _spec("1c").title, _spec("4a").title
+    offered = {
+        DIRECTIVE: Choices(
+            [("1c", quarterly), ("4a", monthly)],
+            {"1c": ["2024-Q1", "2024-H1"], "4a": ["2024-02"]},
+        ),
+        "khac": Choices([("1c", quarterly)], {"1c": ["2024-Q1"]}),
+    }
+    props = received_schema(offered, grace_days=5)["properties"]
+    assert props["period"]["enum"] == [
+        "2024-02 · Tháng 02/2024",
+        "2024-H1 · 6 tháng đầu năm 2024",
+        "2024-Q1 · Quý I/2024",
+    ]
+    assert props["directive"]["enum"] == [DIRECTIVE, "khac"]
 
 
 def test_the_decision_form_offers_the_listed_obligations_in_words() -> None:
