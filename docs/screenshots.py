@@ -3,11 +3,14 @@ its gate.
 
 Each person signs in at the gate with a code the operator prints (`dondoc actors code`, run
 here as the operator would). A commune officer of Xã Yên Hòa lands on their work page, then
-submits the quarterly report in the form of their unit on the paused run; their unit's next
-form no longer offers that period; their unit's own list as of 12/06/2024; the lead office's
-successor narrows its review to the commune, reads what it handed in and accepts the report;
-then an administrator starts the daily compliance table and the monthly summary of
-01/04/2024. Needs the test extra (Playwright) and Debian's Chromium:
+submits the quarterly report in the form of their unit on the paused run and gets its
+receipt; their unit's next form no longer offers that period; their unit's own list as of
+12/06/2024; they hand in Quý II from their work page, on the gate's own form. The lead
+office's successor lands on its work page, where both reports wait for its decision, opens
+Quý I's with "Xét duyệt" and accepts it on the gate's page, then narrows the review desk of
+the Prefect UI to Quý II and accepts that one. Then an administrator starts the daily
+compliance table, the monthly summary of 01/04/2024 and the chase of 18/03/2024. Needs the
+test extra (Playwright) and Debian's Chromium:
 
     scripts/run &                     # wait until it prints the address
     .venv/bin/python docs/screenshots.py  # with the same DONDOC_GATE_PORT, if set
@@ -49,7 +52,8 @@ def sign_in(browser: Browser, person: str, shot: str | None = None) -> Page:
     found = re.search(r"code for \S+: (\S+)", printed)
     assert found is not None, printed
     code = found.group(1)
-    page = browser.new_context(viewport={"width": 1280, "height": 1500}).new_page()
+    context = browser.new_context(viewport={"width": 1280, "height": 1500}, locale="vi-VN")
+    page = context.new_page()
     page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     page.goto(f"{UI}/dang-nhap/ma")
     page.locator("#ten").fill(person)
@@ -97,7 +101,7 @@ def open_form(page: Page, deployment: str) -> None:
     page.get_by_role("button", name="Submit").wait_for()
 
 
-def pick(page: Page, option: str) -> None:
+def pick(page: Page, option: str | re.Pattern[str]) -> None:
     page.get_by_text("Select", exact=True).first.click()
     page.get_by_role("option", name=option, exact=True).click()
 
@@ -116,13 +120,16 @@ def form_saved(page: Page, run_id: str, state: dict[str, Any]) -> bool:
 
 
 def resume_dialog(
-    page: Page, form: str = FORM, unit: str | None = None, first: str = "Kỳ báo cáo"
+    page: Page,
+    form: str = FORM,
+    narrowed: re.Pattern[str] | None = None,
+    first: str = "Kỳ báo cáo",
 ) -> tuple[str, Locator]:
-    """Step one of a two-step form (a review narrowed to `unit`), then the paused run's Resume
-    dialog."""
+    """Step one of a two-step form (a review narrowed to the requirement and period of the
+    choice `narrowed`), then the paused run's Resume dialog."""
     open_form(page, form)
-    if unit is not None:
-        page.get_by_role("textbox").nth(1).fill(unit)  # after the run's name
+    if narrowed is not None:
+        pick(page, narrowed)
     run_id = start(page)
     for _ in range(120):
         state = api(page, f"flow_runs/{run_id}")["state"]
@@ -137,13 +144,31 @@ def resume_dialog(
     return run_id, dialog
 
 
-def show_artifact(page: Page, run_id: str, key: str, shot: str) -> None:
-    """Open the run's artifact `key` and photograph it."""
+def show_artifact(
+    page: Page, run_id: str, key: str, shot: str, *, first_table: bool = False
+) -> None:
+    """Open the run's artifact `key` and photograph it (down to its first table only, if
+    `first_table`)."""
     page.goto(f"{UI}/v2/runs/flow-run/{run_id}")
     page.get_by_role("tab", name="Artifacts").click()
     page.get_by_text(key, exact=True).first.click()
     page.wait_for_timeout(2000)
-    page.screenshot(path=OUT / shot, full_page=True)
+    box = page.locator("table").first.bounding_box() if first_table else None
+    if box is None:
+        page.screenshot(path=OUT / shot, full_page=True)
+    else:
+        height = box["y"] + box["height"] + 24
+        page.screenshot(
+            path=OUT / shot, full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": height}
+        )
+
+
+def gate_form(page: Page, button: str, sent: str) -> None:
+    """On the gate's work page, the line's `button` (its accessible name): the form page once
+    the run waits on its form (the page looks again every few seconds until then), whose
+    submit button is named `sent`."""
+    page.get_by_role("button", name=button, exact=True).click()
+    page.get_by_role("button", name=sent, exact=True).wait_for(timeout=120_000)
 
 
 def run_now(page: Page, deployment: str, parameters: dict[str, object]) -> str:
@@ -173,6 +198,7 @@ def main() -> None:
             "Quý I: 2 lớp tập huấn dịch vụ công trực tuyến, 1 buổi tọa đàm, 12 tin bài trên "
             "Trang TTĐT xã"
         )
+        dialog.get_by_role("textbox").nth(1).fill("https://yenhoa.camxuyen.gov.vn/cchc/2024-q1")
         page.wait_for_timeout(600)  # let the dropdown close
         page.screenshot(path=OUT / "1-nop-bao-cao.png")
         dialog.get_by_role("button", name="Resume").click()
@@ -189,21 +215,44 @@ def main() -> None:
         listed = run_now(page, "viec-cua-don-vi/viec-cua-don-vi", {"as_of": "2024-06-12"})
         show_artifact(page, listed, "viec-can-lam", "11-viec-cua-don-vi.png")
 
+        # Quý II from the work page, on the gate's own form
+        page.goto(f"{UI}/viec-cua-toi")
+        gate_form(page, "Nộp báo cáo 1c Quý II/2024", "Gửi báo cáo (Resume)")
+        for field, value in enumerate((1, 2, 15, 300, 2, 0)):
+            page.locator("input[type=number]").nth(field).fill(str(value))
+        page.locator("#o-narrative").fill(
+            "Quý II: 1 lớp tập huấn, 2 buổi tọa đàm về dịch vụ công trực tuyến, 15 tin bài"
+        )
+        page.get_by_role("button", name="Gửi báo cáo (Resume)").click()
+        page.get_by_role("heading", name="Đã nộp báo cáo").wait_for(timeout=120_000)
+
+        # the reviewer lands on their work page: both reports wait for their decision
         page = sign_in(browser, "svhttdl.an")
+        page.locator("body").screenshot(path=OUT / "15-cho-toi-quyet-dinh.png")
+        gate_form(page, "Xét duyệt 18679 Xã Yên Hòa 1c Quý I/2024", "Gửi quyết định (Resume)")
+        page.locator("#o-decision").select_option("Chấp nhận")
+        page.locator("body").screenshot(path=OUT / "16-quyet-dinh-tren-cong.png")
+        page.get_by_role("button", name="Gửi quyết định (Resume)").click()
+        page.get_by_role("heading", name="Đã ghi quyết định").wait_for(timeout=120_000)
+        page.locator("body").screenshot(path=OUT / "4-da-chap-nhan.png")
+
+        # the same review in the Prefect UI, the desk narrowed to one requirement and period
         desk = "xet-duyet/Bàn xét duyệt · cam-xuyen-cchc-2024"
-        run_id, dialog = resume_dialog(page, desk, "18679", "Nghĩa vụ")
+        quarter = re.compile(r"^1c\/2024-Q2 · ")  # a slash unescaped ends Playwright's regex
+        run_id, dialog = resume_dialog(page, desk, quarter, "Nghĩa vụ")
         pick(page, "Chấp nhận")
         page.wait_for_timeout(600)
         page.screenshot(path=OUT / "3-xet-duyet.png", full_page=True)
         dialog.get_by_role("button", name="Resume").click()
         wait_for_run(page, run_id)
-        show_artifact(page, run_id, "quyet-dinh", "4-da-chap-nhan.png")
 
         page = sign_in(browser, "admin.cx")
         status = run_now(page, "trang-thai-hang-ngay/trang-thai-hang-ngay", {})
         show_artifact(page, status, "tuan-thu-cam-xuyen-cchc-2024", "5-tuan-thu.png")
         summary = run_now(page, "tong-hop-thang/tong-hop-thang", {"as_of": "2024-04-01"})
         show_artifact(page, summary, "tong-hop-thang-2024-04-01", "9-tong-hop-thang-prefect.png")
+        chase = run_now(page, "don-doc-hang-ngay/don-doc-hang-ngay", {"as_of": "2024-03-18"})
+        show_artifact(page, chase, "don-doc-2024-03-18", "17-don-doc-prefect.png", first_table=True)
         browser.close()
 
 

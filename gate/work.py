@@ -72,6 +72,9 @@ GUIDE_SHOTS = frozenset(
         "14-viec-cua-toi.png",
         "1-nop-bao-cao.png",
         "2-bien-nhan.png",
+        "15-cho-toi-quyet-dinh.png",
+        "16-quyet-dinh-tren-cong.png",
+        "4-da-chap-nhan.png",
         "3-xet-duyet.png",
     }
 )

@@ -359,12 +359,17 @@ def test_the_guide_is_open_to_anyone_with_its_screenshots(stack: Stack) -> None:
         guide = browser.get("/huong-dan")
         sign_in = browser.get("/dang-nhap")
         shot = browser.get("/huong-dan/anh/1-nop-bao-cao.png")
+        shown = re.findall(r'<img src="/huong-dan/anh/([^"]+)"', guide.text)
+        served = {name: browser.get(f"/huong-dan/anh/{name}").status_code for name in shown}
         other = browser.get("/huong-dan/anh/pyproject.toml")
         climbing = browser.get("/huong-dan/anh/..%2F..%2Fpyproject.toml")
         missing = browser.get("/huong-dan/anh/9-tong-hop-thang-prefect.png")
     assert guide.status_code == 200
     assert "Cán bộ đơn vị: nộp báo cáo" in guide.text and "xét duyệt báo cáo" in guide.text
     assert '<img src="/huong-dan/anh/1-nop-bao-cao.png"' in guide.text
+    # the reviewer's path from their work page is shown, and every picture of the guide is there
+    assert {"15-cho-toi-quyet-dinh.png", "16-quyet-dinh-tren-cong.png"} <= set(shown)
+    assert served == dict.fromkeys(shown, 200)
     assert 'href="/huong-dan"' in sign_in.text
     assert shot.status_code == 200 and shot.headers["content-type"] == "image/png"
     assert other.status_code == missing.status_code == 404
