@@ -21,7 +21,7 @@ from models.files.registry import read_units
 from models.files.textfiles import read_yaml
 from models.rules.ladder import DEFAULT_LADDER
 from models.rules.status import Day
-from models.storage import ledger, publishing, reference, reporting, revisions
+from models.storage import ledger, publishing, reference, reporting, review, revisions
 from models.storage.chase import plan
 from models.storage.db import transaction
 from models.storage.tables import OBLIGATION, REQUIREMENT
@@ -618,3 +618,21 @@ def test_an_amendment_with_no_period_due_from_its_day_is_refused(seeded: Engine)
     assert vi is not None and "\n" not in vi and "nhiệm vụ 4b" in vi
     assert "không còn kỳ nào đến hạn từ ngày áp dụng 01/06/2024" in vi
     assert unrevised(seeded) == before
+
+
+def test_a_requirement_dropped_keeps_the_periods_still_owed_to_choose_from(
+    seeded: Engine,
+) -> None:
+    """May's 2b, due before the dispatch, is still owed: its forms (the clerk's, and the
+    lead office's for a report received by another channel) offer its periods, while the
+    review desk no longer offers the requirement."""
+
+    def dropped(data: dict[str, Any]) -> None:
+        data["requirements"] = [r for r in data["requirements"] if r["code"] != "2b"]
+
+    amend(seeded, seed_text(dropped))
+    offered = review.choices(seeded, "cam-xuyen-cchc-2024")
+    assert "2b" not in dict(offered.requirements)
+    assert offered.periods["2b"][:2] == ["2024-01", "2024-02"]
+    alone = review.choices(seeded, "cam-xuyen-cchc-2024", requirement="2b")
+    assert alone.periods["2b"] == offered.periods["2b"]
