@@ -1,16 +1,18 @@
 """The forms staff and the lead office fill in the Prefect UI.
 
-Each published requirement with something still to hand in gets a deployment of the
-submission flow. Its form asks only who the clerk is; the run then waits (paused) on a
-second form built for the clerk's own unit: only the periods that unit still owes, in words
-with their due dates and in order, and the requirement's own figures with their Vietnamese
-labels, types and bounds. Each published directive gets a deployment of the review flow: the
-officer names themselves and narrows by requirement, period, unit and status; the run then
-waits on a form listing the matches, with what each unit handed in.
+Each published requirement with something still to hand in gets a deployment of the submission
+flow, and one of the flow by which the lead office enters a unit's report that arrived on paper,
+by official e-mail or through the document system (its form asks for that requirement's own
+figures, as the clerk's does). The submission form asks only who the clerk is; the run then
+waits (paused) on a second form built for the clerk's own unit: only the periods that unit still
+owes, in words with their due dates and in order, and the requirement's own figures with their
+Vietnamese labels, types and bounds. Each published directive gets a deployment of the review
+flow: the officer names themselves and narrows by requirement, period, unit and status; the run
+then waits on a form listing the matches, with what each unit handed in.
 `sync_forms` brings these deployments in line with dondoc's database, so publishing a directive,
 opening periods, a submission or a decision changes the forms without anyone editing
-prefect.yaml; a form whose content has not changed is not written again, and a refresh after
-one obligation changed looks at that obligation's requirement only.
+prefect.yaml; a form whose content has not changed is not written again, and a refresh after one
+obligation changed looks at that obligation's requirement only.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import services.directives
 import services.registers
 from models.files.directive import RequirementSpec
 from models.files.directive_form import form_schema
-from models.rules.deliverable import Figure
+from models.rules.deliverable import Deliverable, Figure
 from models.rules.obligation import CHANNELS
 from models.rules.status import STATUS_WORDS
 from models.rules.text import markdown_text
@@ -50,11 +52,12 @@ from services.settings import Settings, load_settings
 
 PUBLISH_DEPLOYMENT = "cong-bo-chi-thi/cong-bo-chi-thi"
 DESK_DEPLOYMENT = "viec-cua-don-vi/viec-cua-don-vi"
-RECEIVE_DEPLOYMENT = "vao-so-bao-cao-den/vao-so-bao-cao-den"
 SUBMIT_FLOW = "nop-bao-cao"
 REVIEW_FLOW = "xet-duyet"
+RECEIVE_FLOW = "vao-so-bao-cao-den"
 SUBMIT_ENTRYPOINT = "flows/submission.py:submit_obligation"
 REVIEW_ENTRYPOINT = "flows/review.py:review_obligation"
+RECEIVE_ENTRYPOINT = "flows/received.py:record_received"
 SEPARATOR = " · "
 # The review form's name in the list of forms, before its directive's code.
 REVIEW_DESK = "Bàn xét duyệt"
@@ -151,6 +154,36 @@ def _mend_line(mend: str | None) -> list[str]:
     return [] if mend is None else [f"**Cần sửa:** {markdown_text(mend)}", ""]
 
 
+def deliverable_fields(what: Deliverable, position: int) -> tuple[dict[str, Any], list[str]]:
+    """What a requirement asks handed in as a form's fields from `position` on: its figures
+    with their Vietnamese labels, units, bounds and targets, its narrative and evidence; and
+    those of them required. The clerk's form and the lead office's form of a report received
+    by another channel ask them alike."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    if what.figures:
+        properties["figures"] = {
+            "title": "Số liệu",
+            "type": "object",
+            "position": position,
+            "properties": {f.key: _figure_schema(f) for f in what.figures},
+            "required": [f.key for f in what.figures if f.required],
+        }
+        required.append("figures")
+    for offset, (name, part) in enumerate(
+        (("narrative", what.narrative), ("evidence", what.evidence)), start=1
+    ):
+        if part is not None:
+            properties[name] = {
+                "title": part.label,
+                "type": "string",
+                "position": position + offset,
+            }
+            if part.required:
+                required.append(name)
+    return properties, required
+
+
 def unit_form_schema(
     spec: RequirementSpec,
     owed: list[Owed],
@@ -164,7 +197,7 @@ def unit_form_schema(
     and evidence in, and what the clerk `typed` in a form the flow asks again fills in
     everything. The schema asks for the required fields and the types the UI's inputs
     need; bounds and texts of only spaces are the flow's to check, in Vietnamese."""
-    what = spec.what
+    asked, asked_required = deliverable_fields(spec.what, 1)
     properties: dict[str, Any] = {
         "period": {
             "title": "Kỳ báo cáo",
@@ -172,24 +205,9 @@ def unit_form_schema(
             "position": 0,
             "enum": [period_choice(o) for o in owed],
         },
+        **asked,
     }
-    required = ["period"]
-    if what.figures:
-        properties["figures"] = {
-            "title": "Số liệu",
-            "type": "object",
-            "position": 1,
-            "properties": {f.key: _figure_schema(f) for f in what.figures},
-            "required": [f.key for f in what.figures if f.required],
-        }
-        required.append("figures")
-    for position, (name, part) in enumerate(
-        (("narrative", what.narrative), ("evidence", what.evidence)), start=2
-    ):
-        if part is not None:
-            properties[name] = {"title": part.label, "type": "string", "position": position}
-            if part.required:
-                required.append(name)
+    required = ["period", *asked_required]
     if prefill is not None:
         drafted = next(o for o in owed if o.period == prefill.period)
         properties["period"]["default"] = period_choice(drafted)
@@ -448,61 +466,43 @@ def desk_schema() -> dict[str, Any]:
     }
 
 
-def received_schema(choices: dict[str, Choices], grace_days: int) -> dict[str, Any]:
-    """The form the lead office enters a report that arrived by another channel with: which
-    obligation (the published directives, their requirements and periods to choose from, and
-    the unit's code), how and when it arrived, and what it says."""
-    requirements = {code: title for c in choices.values() for code, title in c.requirements}
-    periods = sorted({key for c in choices.values() for keys in c.periods.values() for key in keys})
+def received_schema(spec: RequirementSpec, periods: list[str], grace_days: int) -> dict[str, Any]:
+    """The form the lead office enters a unit's report of one requirement that arrived by
+    another channel with: the unit's code and the period (the requirement's periods to choose
+    from), how and when it arrived, then what the requirement asks handed in, as the clerk's
+    form asks it (`deliverable_fields`), and the scan and the reason for a late entry."""
     text = {"type": "string"}
-    fields: list[tuple[str, dict[str, Any]]] = [
-        ("directive", {"title": "Chỉ thị", **text, "enum": sorted(choices)}),
-        (
-            "requirement",
-            {"title": "Nhiệm vụ", **text, "enum": [choice(*r) for r in requirements.items()]},
-        ),
-        ("unit", {"title": "Đơn vị gửi báo cáo (mã đơn vị)", **text}),
-        (
-            "period",
-            {"title": "Kỳ báo cáo", **text, "enum": [choice(k, period_words(k)) for k in periods]},
-        ),
-        (
-            "channel",
-            {
-                "title": "Kênh nhận",
-                **text,
-                "enum": [choice(code, name) for code, name in CHANNELS.items()],
-            },
-        ),
-        ("arrived", {"title": "Ngày đến", **text, "format": "date"}),
-        ("number", {"title": "Số, ký hiệu văn bản đến", **text}),
-        (
-            "figures",
-            {
-                "title": "Số liệu",
-                "description": "Mã chỉ tiêu và giá trị, như trong văn bản đến.",
-                "type": "object",
-            },
-        ),
-        ("narrative", {"title": "Nội dung báo cáo", **text}),
-        ("evidence", {"title": "Đường dẫn minh chứng", **text}),
-        ("scan", {"title": "Bản chụp văn bản đến (đường dẫn)", **text}),
-        (
-            "reason",
-            {
-                "title": "Lý do vào sổ muộn",
-                "description": f"Bắt buộc khi vào sổ sau ngày đến quá {grace_days} ngày làm việc.",
-                **text,
-            },
-        ),
-    ]
+    asked, asked_required = deliverable_fields(spec.what, 6)
+    fields: dict[str, dict[str, Any]] = {
+        "unit": {"title": "Đơn vị gửi báo cáo (mã đơn vị)", **text, "position": 1},
+        "period": {
+            "title": "Kỳ báo cáo",
+            **text,
+            "position": 2,
+            "enum": [choice(key, period_words(key)) for key in periods],
+        },
+        "channel": {
+            "title": "Kênh nhận",
+            **text,
+            "position": 3,
+            "enum": [choice(code, name) for code, name in CHANNELS.items()],
+        },
+        "arrived": {"title": "Ngày đến", **text, "format": "date", "position": 4},
+        "number": {"title": "Số, ký hiệu văn bản đến", **text, "position": 5},
+        **asked,
+        "scan": {"title": "Bản chụp văn bản đến (đường dẫn)", **text, "position": 9},
+        "reason": {
+            "title": "Lý do vào sổ muộn",
+            "description": f"Bắt buộc khi vào sổ sau ngày đến quá {grace_days} ngày làm việc.",
+            **text,
+            "position": 10,
+        },
+    }
     return {
         "title": "Parameters",
         "type": "object",
-        "properties": {
-            name: {**prop, "position": i} for i, (name, prop) in enumerate(fields, start=1)
-        },
-        "required": ["directive", "requirement", "unit", "period", "channel", "arrived", "number"],
+        "properties": fields,
+        "required": ["unit", "period", "channel", "arrived", "number", *asked_required],
         "definitions": {},
     }
 
@@ -565,14 +565,48 @@ def submission_form(work: OpenWork) -> Form:
     )
 
 
+def received_form(
+    work: OpenWork, spec: RequirementSpec, periods: list[str], grace_days: int
+) -> Form:
+    """The deployment by which the lead office enters a unit's report of one requirement
+    with something still to hand in, received by another channel: named as its submission
+    form, asking for its own figures."""
+    return Form(
+        flow=RECEIVE_FLOW,
+        name=submission_name(work.directive, work.requirement),
+        description=(
+            f"Cơ quan chủ trì vào sổ báo cáo «{work.title}» (nhiệm vụ {work.requirement}, "
+            f"{work.directive}) của một đơn vị gửi bằng giấy, thư điện tử công vụ hoặc qua hệ "
+            "thống quản lý văn bản: ghi mã đơn vị, chọn kỳ và kênh nhận, ghi ngày đến, số, ký "
+            "hiệu văn bản và số liệu như trong văn bản đến, rồi bấm Submit. Đúng hạn hay trễ hạn "
+            "tính theo ngày đến. Người vào sổ là tài khoản đã đăng nhập, và không tự chấp nhận "
+            "báo cáo mình đã vào sổ."
+        ),
+        entrypoint=RECEIVE_ENTRYPOINT,
+        parameters={"directive": work.directive, "requirement": work.requirement},
+        schema=received_schema(spec, periods, grace_days),
+        tags=[work.directive, "vào sổ báo cáo đến"],
+    )
+
+
+def _received_form(settings: Settings, work: OpenWork, periods: list[str]) -> Form:
+    spec = services.directives.requirement_spec(
+        settings, directive=work.directive, requirement=work.requirement
+    )
+    return received_form(work, spec, periods, settings.entry_grace_working_days)
+
+
 def desired_forms(settings: Settings) -> list[Form]:
-    """The forms dondoc's database calls for now: a submission form per requirement with
-    something still to hand in, a review form per published directive."""
-    forms = [submission_form(work) for work in services.directives.open_work(settings)]
+    """The forms dondoc's database calls for now: per requirement with something still to
+    hand in, its submission form and its form of reports received by another channel; a
+    review form per published directive."""
+    work = services.directives.open_work(settings)
+    choices = services.desks.review_choices(settings)
+    forms = [submission_form(w) for w in work]
     forms += [
-        review_form(directive, choices)
-        for directive, choices in services.desks.review_choices(settings).items()
+        _received_form(settings, w, choices[w.directive].periods[w.requirement]) for w in work
     ]
+    forms += [review_form(directive, offered) for directive, offered in choices.items()]
     return forms
 
 
@@ -629,21 +663,14 @@ async def _deployments_of(client: Any, flow_ids: list[UUID]) -> list[Any]:
 
 async def _refresh_declared_forms(client: Any, settings: Settings) -> list[str]:
     """Give the deployments prefect.yaml declares their Vietnamese forms, the publishing form
-    offering the directive files the project holds now and the register's offices and kinds,
-    the form of reports received by another channel the published directives (each absent
-    until `prefect deploy` has run). The names of those that had to be written."""
+    offering the directive files the project holds now and the register's offices and kinds
+    (each absent until `prefect deploy` has run). The names of those that had to be written."""
     project = settings.project_dir
     files = sorted(str(p.relative_to(project)) for p in (project / "directives").glob("*.yaml"))
     written = []
     for name, schema in (
         (PUBLISH_DEPLOYMENT, form_schema(services.registers.form_lists(settings), files)),
         (DESK_DEPLOYMENT, desk_schema()),
-        (
-            RECEIVE_DEPLOYMENT,
-            received_schema(
-                services.desks.review_choices(settings), settings.entry_grace_working_days
-            ),
-        ),
     ):
         try:
             deployment = await client.read_deployment_by_name(name)
@@ -686,27 +713,47 @@ async def _write(
 async def _sync_requirement(
     client: Any, settings: Settings, directive: str, requirement: str, pull: Any
 ) -> FormSync:
-    """One requirement's submission form made to match the database: written if it has
-    something to hand in and its form differs, deleted if it has nothing left. The review
-    form does not depend on one obligation, so nothing else is read."""
+    """One requirement's submission form and form of reports received by another channel
+    made to match the database: written if it has something to hand in and a form differs,
+    deleted if it has nothing left. A received form that exists is kept as it is: what it
+    shows (the requirement's text and periods) changes only by an amendment or an opening,
+    which refresh every form. The review form does not depend on one obligation, so nothing
+    else is read."""
     work = services.directives.open_work(settings, directive=directive, requirement=requirement)
-    name = f"{SUBMIT_FLOW}/{submission_name(directive, requirement)}"
-    try:
-        current = await client.read_deployment_by_name(name)
-    except ObjectNotFound:
-        current = None
-    if not work:
-        if current is None:
-            return FormSync([], [], [])
-        await client.delete_deployment(current.id)
-        return FormSync([], [], [name])
-    form = submission_form(work[0])
-    version = form.fingerprint(settings.work_pool, pull)
-    if current is not None and current.version == version:
-        return FormSync([name], [], [])
-    flows = await _flow_ids(client, [SUBMIT_FLOW])
-    await _write(client, flows[SUBMIT_FLOW], form, version, pull, settings.work_pool)
-    return FormSync([name], [name], [])
+    name = submission_name(directive, requirement)
+    done = FormSync([], [], [])
+    for flow in (SUBMIT_FLOW, RECEIVE_FLOW):
+        full_name = f"{flow}/{name}"
+        try:
+            current = await client.read_deployment_by_name(full_name)
+        except ObjectNotFound:
+            current = None
+        if not work:
+            if current is not None:
+                await client.delete_deployment(current.id)
+                done.deleted.append(full_name)
+            continue
+        done.names.append(full_name)
+        if flow == RECEIVE_FLOW and current is not None:
+            continue
+        form = (
+            submission_form(work[0])
+            if flow == SUBMIT_FLOW
+            else _received_form(
+                settings,
+                work[0],
+                services.desks.requirement_periods(
+                    settings, directive=directive, requirement=requirement
+                ),
+            )
+        )
+        version = form.fingerprint(settings.work_pool, pull)
+        if current is not None and current.version == version:
+            continue
+        flows = await _flow_ids(client, [flow])
+        await _write(client, flows[flow], form, version, pull, settings.work_pool)
+        done.written.append(full_name)
+    return done
 
 
 async def sync_forms(
@@ -715,8 +762,8 @@ async def sync_forms(
     """Make the form deployments match the database, writing only those that changed (on the
     settings' work pool, run from their project directory). Given a directive and one of its
     requirements (what one submission or decision changed), only that requirement's
-    submission form is looked at: one query and one or two API calls, however many units
-    and forms there are; otherwise every form is.
+    submission and received forms are looked at: one query and two to four API calls,
+    however many units and forms there are; otherwise every form is.
 
     Refreshes run one at a time (a Prefect global concurrency limit) and read the database
     once they hold it: when several runs end together, the last refresh writes the latest
@@ -736,7 +783,7 @@ async def _sync_all(client: Any, settings: Settings, pull: Any) -> FormSync:
     written: list[str] = []
     deleted: list[str] = []
     forms = desired_forms(settings)
-    flows = await _flow_ids(client, [SUBMIT_FLOW, REVIEW_FLOW])
+    flows = await _flow_ids(client, [SUBMIT_FLOW, RECEIVE_FLOW, REVIEW_FLOW])
     flow_names = {flow_id: name for name, flow_id in flows.items()}
     existing = {
         f"{flow_names[d.flow_id]}/{d.name}": d

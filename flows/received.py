@@ -1,6 +1,8 @@
 """Vào sổ báo cáo đến: the lead office's staff enter a unit's report that arrived on paper, by
 official e-mail or through the document system, with the day it arrived (ngày đến), the
-incoming document's number and symbol and what it says. On time is judged by that day.
+incoming document's number and symbol and what it says. On time is judged by that day. Each
+requirement with something still to hand in has a deployment of this flow (flows/forms.py),
+whose form asks for that requirement's own figures as the clerk's form does.
 
 Who enters it is whoever the gate signed in and started the run (`started_by`), never a name
 typed into the form; the same rights as a decision on the unit's reports apply, and whoever
@@ -18,7 +20,7 @@ from prefect.runtime import flow_run
 
 import services.desks
 import services.records
-from flows.forms import RECEIVE_DEPLOYMENT, SEPARATOR, code_of, refresh_forms
+from flows.forms import RECEIVE_FLOW, SEPARATOR, code_of, refresh_forms
 from flows.runtime import day_of, for_clerks, issued, rename_run, started_by
 from flows.submission import handed_in_lines
 from models.rules.obligation import CHANNELS
@@ -28,8 +30,6 @@ from models.rules.vietnamese import day_text, period_words
 from models.rules.workdays import local_time_text
 from services.desks import Case
 from services.settings import load_settings
-
-RECEIVE_FLOW = RECEIVE_DEPLOYMENT.split("/")[0]
 
 
 def received_run_name() -> str:

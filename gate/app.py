@@ -45,6 +45,7 @@ from gate.routes import (
     ADMIN,
     DESK_FLOW,
     OWN_UNIT,
+    RECEIVE_FLOW,
     RESUME,
     REVIEW_FLOW,
     ROLE_WORDS,
@@ -260,13 +261,19 @@ class Gate:
         """The ids of the deployments the person may start (their role's flows of `STARTS`),
         a clerk's own first: the submission forms of what their unit still has to hand in,
         the most urgent first (a form of something it does not owe would only refuse them),
-        then their unit's list, then the review desks."""
+        then their unit's list, then the review desks, then the lead office's forms of
+        reports received by another channel."""
         flows = STARTS.get(visitor.role, {})
         day = local_date(self.now())
         owed = await run_in_threadpool(unit_work, self.settings, visitor.person.unit_code, day)
         names = list(dict.fromkeys(submission_form(i) for i in owed if i.status in TO_DO))
         ordered: list[str] = []
-        for flow, only in ((SUBMIT_FLOW, names), (DESK_FLOW, None), (REVIEW_FLOW, None)):
+        for flow, only in (
+            (SUBMIT_FLOW, names),
+            (DESK_FLOW, None),
+            (REVIEW_FLOW, None),
+            (RECEIVE_FLOW, None),
+        ):
             if flow not in flows or only == []:
                 continue
             query: dict[str, Any] = {"flows": {"name": {"any_": [flow]}}, "sort": "NAME_ASC"}

@@ -45,6 +45,13 @@ def review_choices(settings: Settings) -> dict[str, Choices]:
     return review.all_choices(settings.engine())
 
 
+def requirement_periods(settings: Settings, *, directive: str, requirement: str) -> list[str]:
+    """The periods of one requirement's obligations, in chronological order."""
+    return review.choices(settings.engine(), directive, requirement=requirement).periods[
+        requirement
+    ]
+
+
 def review_cases(
     settings: Settings,
     *,

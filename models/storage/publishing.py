@@ -200,12 +200,15 @@ def _unowed(
     window_end: date | None,
     opened_by: date,
     changes: Collection[date],
+    calendar: WorkCalendar,
+    since: date | None = None,
 ) -> str | None:
-    """Why no unit would ever owe `req` in the directive's window ("periods": its schedule
-    has no period there; "units": no unit it picks, nor their successors, exists on a day
-    its periods take their owers), or None when one would. Who owes changes only on the
-    register's `changes` days, so a year past the last of them shows every cadence of an
-    open-ended window."""
+    """Why no unit would ever owe `req` in the directive's window, or from the day an
+    amendment applies (`since`: the periods started and due before it left out, as
+    `_candidates` leaves them out) ("periods": its schedule has no period there; "units": no
+    unit it picks, nor their successors, exists on a day its periods take their owers), or
+    None when one would. Who owes changes only on the register's `changes` days, so a year
+    past the last of them shows every cadence of an open-ended window."""
     last = window_end or max([window_start, opened_by, *changes]) + timedelta(days=366)
     periods = [
         period
@@ -217,6 +220,9 @@ def _unowed(
             window_end=window_end,
             opened_by=last,
         )
+        if since is None
+        or schedule.due is None
+        or not _before(period, due_date(schedule.due, period, calendar), since)
     ]
     if not periods:
         return "periods"
@@ -229,45 +235,81 @@ def _unowed(
     return "units"
 
 
-def _check_owed(spec: DirectiveSpec, source: str, run: Opening) -> None:
+def _check_owed(
+    spec: DirectiveSpec,
+    source: str,
+    units: Sequence[UnitRow],
+    opened_by: date,
+    calendar: WorkCalendar,
+    *,
+    versions: Versions,
+    amended_from: date | None = None,
+    checked: Collection[str] | None = None,
+) -> None:
     """Refuse a directive with a requirement no unit would ever owe in its window (its units
     all closed with no successor, or its schedule no period there), before it is stored: a
-    publish that creates nothing is never silent, and its code stays free."""
+    publish that creates nothing is never silent, and its code stays free. An amendment from
+    a day (`amended_from`) is refused alike for a requirement among `checked` (those it adds
+    or changes) that no unit would owe anything due from that day."""
     start, until = spec.effective.start, spec.effective.until
-    units, opened_by = run.units, run.opened_by
-    versions = [v for held in run.versions.values() for v in held]
-    changes = {d for u in (*units, *versions) for d in (u.valid_from, u.valid_until) if d}
+    continued = [v for held in versions.values() for v in held]
+    changes = {d for u in (*units, *continued) for d in (u.valid_from, u.valid_until) if d}
     dates = f"{day_text(start)}–{day_text(until)}" if until else day_text(start)
     window, window_vi = (dates, dates) if until else (f"from {dates}", f"từ {dates}")
+    closed = "các đơn vị được chọn đều đã giải thể mà không có đơn vị kế thừa, hoặc chưa thành lập"
+    # (English problem, Vietnamese reason) of each kind of refusal, and what the line ends with
+    if amended_from is None:
+        said = {
+            "periods": (
+                f"has no period in the directive's effective window, {window}",
+                f"lịch báo cáo không có kỳ nào trong thời gian hiệu lực ({window_vi})",
+            ),
+            "units": (
+                f"selects no unit that exists in the directive's effective window, {window} "
+                "(they closed with no successor, or open after it)",
+                f"{closed}, trong thời gian hiệu lực ({window_vi})",
+            ),
+        }
+        done, verb = "nothing was published, and the code stays free", "Chưa công bố"
+        again = "Sửa tệp rồi công bố lại; mã chỉ thị vẫn dùng được."
+    else:
+        day = day_text(amended_from)
+        said = {
+            "periods": (
+                f"has no period due from {day}, the day the amendment applies from",
+                f"lịch báo cáo không còn kỳ nào đến hạn từ ngày áp dụng {day}",
+            ),
+            "units": (
+                f"selects no unit that would owe a period due from {day}, the day the "
+                "amendment applies from (they closed with no successor, or open after it)",
+                f"{closed}, vào các kỳ đến hạn từ ngày áp dụng {day}",
+            ),
+        }
+        done, verb = "nothing was amended", "Chưa sửa đổi"
+        again = "Sửa tệp hoặc ngày áp dụng rồi sửa đổi lại."
     for i, req in enumerate(spec.requirements):
-        why = _unowed(req, Obliged(req.who, units, run.versions), start, until, opened_by, changes)
+        if checked is not None and req.code not in checked:
+            continue
+        obliged = Obliged(req.who, units, versions)
+        why = _unowed(req, obliged, start, until, opened_by, changes, calendar, amended_from)
         if why is None:
             continue
         value: object
         if why == "periods":
             field = f"requirements[{i}].schedule"
             value = [schedule.model_dump(exclude_defaults=True) for schedule in req.schedule]
-            problem = f"has no period in the directive's effective window, {window}"
-            reason = f"lịch báo cáo không có kỳ nào trong thời gian hiệu lực ({window_vi})"
         else:
             field = f"requirements[{i}].who"
             value = req.who.model_dump(exclude_defaults=True)
-            problem = (
-                f"selects no unit that exists in the directive's effective window, {window} "
-                "(they closed with no successor, or open after it)"
-            )
-            reason = (
-                "các đơn vị được chọn đều đã giải thể mà không có đơn vị kế thừa, hoặc chưa "
-                f"thành lập, trong thời gian hiệu lực ({window_vi})"
-            )
+        problem, reason = said[why]
         raise InputError(
             source,
             field,
             value,
-            f"{problem}: nothing was published, and the code stays free",
+            f"{problem}: {done}",
             vi=(
-                f"Chưa công bố chỉ thị {spec.code}: nhiệm vụ {req.code} — {reason}, nên không "
-                "đơn vị nào phải thực hiện. Sửa tệp rồi công bố lại; mã chỉ thị vẫn dùng được."
+                f"{verb} chỉ thị {spec.code}: nhiệm vụ {req.code} — {reason}, nên không "
+                f"đơn vị nào phải thực hiện. {again}"
             ),
         )
 
@@ -546,11 +588,11 @@ def publish(
             units, versions = _register(conn)
             opened_by = as_of + timedelta(days=horizon_days)
             run = Opening(units, opened_by, calendar, actor, channel, now, progress, versions)
-            _check_references(spec, source, run.units, run.versions)
+            _check_references(spec, source, units, versions)
             row = _directive_row(conn, spec.code)
             new = row is None
             if row is None:
-                _check_owed(spec, source, run)
+                _check_owed(spec, source, units, opened_by, calendar, versions=versions)
                 _store_directive(conn, spec, actor=actor, now=now)
                 row = _directive_row(conn, spec.code)
             elif row.status != "published":
@@ -659,10 +701,10 @@ def preview(
         units, versions = _register(conn)
         opened_by = as_of + timedelta(days=horizon_days)
         run = Opening(units, opened_by, calendar, actor, "preview", now, versions=versions)
-        _check_references(spec, source, run.units, run.versions)
+        _check_references(spec, source, units, versions)
         row = _directive_row(conn, spec.code, lock=False)
         if row is None:
-            _check_owed(spec, source, run)
+            _check_owed(spec, source, units, opened_by, calendar, versions=versions)
         elif row.status != "published":
             raise _withdrawn(spec.code, source)
         elif row.source_sha256 != spec.sha256():

@@ -171,13 +171,14 @@ class Choices:
     the periods each one's obligations have, in chronological order."""
 
     requirements: list[tuple[str, str]]  # (code, title)
-    periods: dict[str, list[str]]  # by requirement code
+    periods: dict[str, list[str]]  # by requirement code (one an amendment dropped too)
 
 
-def choices(engine: Engine, directive: str) -> Choices:
-    """The requirements and periods of one published directive."""
+def choices(engine: Engine, directive: str, *, requirement: str | None = None) -> Choices:
+    """The requirements and periods of one published directive (the periods of only one of
+    its requirements, given it)."""
     with transaction(engine, writes=False) as conn:
-        scope = Scope(conn, directive, source="form")
+        scope = Scope(conn, directive, requirement=requirement, source="form")
         rows = conn.execute(
             joined(
                 sa.select(
@@ -192,7 +193,10 @@ def choices(engine: Engine, directive: str) -> Choices:
             .group_by(REQUIREMENT.c.code, OBLIGATION.c.period_key)
         ).all()
     requirements = [(r.code, r.title) for r in scope.spec.requirements if not r.standing]
-    periods: dict[str, list[str]] = {code: [] for code, _ in requirements}
+    # a requirement an amendment dropped still has the periods it was owed for
+    periods: dict[str, list[str]] = {
+        code: [] for code, spec in scope.requirements.items() if not spec.standing
+    }
     for r in sorted(rows, key=lambda r: period_order(r.start, r.end)):
         if r.code in periods:
             periods[r.code].append(r.period_key)

@@ -51,6 +51,7 @@ from models.storage.publishing import (
     Opening,
     Versions,
     _candidates,
+    _check_owed,
     _check_references,
     _denials_recorded,
     _directive_row,
@@ -229,6 +230,19 @@ def deliverable_changes(old: Deliverable, new: Deliverable) -> list[str]:
     if old.evidence != new.evidence:
         found.append("yêu cầu về đường dẫn minh chứng thay đổi")
     return found
+
+
+def _rules_changed(old: DirectiveSpec, new: DirectiveSpec) -> set[str]:
+    """The requirements of `new` an amendment adds or changes (all of them when the
+    directive's window changes): those whose owers from its day it decides anew."""
+    found = requirement_changes(old, new)
+    if any(change["change"] == "effective" for change in found):
+        return {req.code for req in new.requirements}
+    return {
+        code
+        for change in found
+        if (code := change["requirement"]) is not None and change["change"] != "dropped"
+    }
 
 
 def _check_dispatch(conn: Connection, row: Any, dispatch: Dispatch, *, window_start: date) -> int:
@@ -687,6 +701,16 @@ def amend(
                 )
             old = DirectiveSpec.model_validate_json(row.content)
             number = _check_dispatch(conn, row, dispatch, window_start=old.effective.start)
+            _check_owed(
+                spec,
+                source,
+                units,
+                max(as_of + timedelta(days=horizon_days), dispatch.effective_from),
+                calendar,
+                versions=versions,
+                amended_from=dispatch.effective_from,
+                checked=_rules_changed(old, spec),
+            )
             how = _Revising(
                 units,
                 versions,

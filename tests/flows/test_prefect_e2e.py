@@ -45,6 +45,7 @@ from tests.flows.conftest import PrefectStack, paused_form
 pytestmark = pytest.mark.slow
 REPORT = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
 REVIEW = "xet-duyet/Bàn xét duyệt · cam-xuyen-cchc-2024"
+RECEIVED = "vao-so-bao-cao-den/1c · cam-xuyen-cchc-2024"
 FIGURES = {
     "training_classes": 2,
     "seminars": 1,
@@ -467,8 +468,10 @@ def test_the_forms_follow_what_is_still_open(
     prefect_stack: PrefectStack, forms: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reporter = "nop-bao-cao/4b · cam-xuyen-cchc-2024"
+    received = "vao-so-bao-cao-den/4b · cam-xuyen-cchc-2024"
     centre = "446-TTVHTT · Trung tâm Văn hóa - Truyền thông huyện Cẩm Xuyên"
     assert reporter in forms and _deployment(reporter) is not None
+    assert received in forms and _deployment(received) is not None
     run = prefect_stack.run_here(
         submit_obligation,
         monkeypatch,
@@ -482,8 +485,8 @@ def test_the_forms_follow_what_is_still_open(
         ),
     )
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
-    # the run's own refresh looked at 4b only, and its form is gone
-    assert _deployment(reporter) is None
+    # the run's own refresh looked at 4b only, and its forms are gone
+    assert _deployment(reporter) is None and _deployment(received) is None
     assert reporter not in prefect_stack.sync().names
     # returned, the report is owed again: the decision's refresh brings the form back
     oid = obligation_id(prefect_stack.engine, "4b", "446-TTVHTT", "once")
@@ -500,7 +503,7 @@ def test_the_forms_follow_what_is_still_open(
         ),
     )
     assert returned.state is not None and returned.state.type == StateType.COMPLETED
-    assert _deployment(reporter) is not None
+    assert _deployment(reporter) is not None and _deployment(received) is not None
 
 
 def test_the_lead_office_reviews_with_the_figures_before_deciding(
@@ -611,7 +614,7 @@ def test_a_refresh_writes_only_the_forms_that_changed(
     refreshed = prefect_stack.sync()
     assert refreshed.written == [] and refreshed.deleted == [] and REPORT in refreshed.names
     one = prefect_stack.sync(directive="cam-xuyen-cchc-2024", requirement="1c")
-    assert (one.names, one.written, one.deleted) == ([REPORT], [], [])
+    assert (one.names, one.written, one.deleted) == ([REPORT, RECEIVED], [], [])
 
 
 def test_the_lead_office_hands_in_the_consolidation_runs_draft(

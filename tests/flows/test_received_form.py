@@ -1,5 +1,6 @@
 """The lead office's form for a report that arrived on paper, by official e-mail or through the
-document system, through the gate and a real Prefect server: its Vietnamese form, a clerk
+document system, through the gate and a real Prefect server: its Vietnamese form (one per
+requirement, asking for that requirement's own figures as the clerk's form does), a clerk
 turned away at the gate's door, an arrival day after the entry refused in Vietnamese with
 nothing written, and a report entered years later on time by its arrival day. The person
 entering it is the one the gate signed in (today the province's department holds the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Any
 
 import pendulum
 import pytest
@@ -22,7 +24,7 @@ from tests.flows.conftest import PrefectStack
 from tests.flows.test_prefect_e2e import FIGURES, _events, _schema
 
 pytestmark = pytest.mark.slow
-RECEIVE = "vao-so-bao-cao-den/vao-so-bao-cao-den"
+RECEIVE = "vao-so-bao-cao-den/1c · cam-xuyen-cchc-2024"
 
 
 def test_the_lead_office_enters_a_paper_report_with_its_arrival_day(
@@ -35,7 +37,7 @@ def test_the_lead_office_enters_a_paper_report_with_its_arrival_day(
         "title": "Ngày đến",
         "type": "string",
         "format": "date",
-        "position": 6,
+        "position": 4,
     }
     assert fields["channel"]["enum"] == [
         "giay · Giấy",
@@ -44,11 +46,18 @@ def test_the_lead_office_enters_a_paper_report_with_its_arrival_day(
     ]
     assert "2024-Q1 · Quý I/2024" in fields["period"]["enum"]
     assert "actor" not in fields  # the gate says who enters it
+    # the requirement's own figures, labelled as on the clerk's form, not a box of keys
+    figures = fields["figures"]["properties"]
+    assert set(figures) == set(FIGURES)
+    assert figures["leaflets"] == {
+        "title": "Số tờ rơi",
+        "type": "integer",
+        "description": "Đơn vị tính: tờ; Từ 0 trở lên",
+    }
+    assert "directive" not in fields and "requirement" not in fields
 
     oid = obligation_id(prefect_stack.engine, "1c", "18706", "2024-Q1")
-    report = {
-        "directive": "cam-xuyen-cchc-2024",
-        "requirement": next(r for r in fields["requirement"]["enum"] if r.startswith("1c · ")),
+    report: dict[str, Any] = {
         "unit": "18706",
         "period": "2024-Q1 · Quý I/2024",
         "channel": "giay · Giấy",

@@ -30,6 +30,7 @@ from flows.consolidate import consolidate_reports
 from flows.daily import daily_status
 from flows.desk import unit_work
 from flows.publish import publish_directive
+from flows.revise import amend_directive, withdraw_directive
 from models.rules.vietnamese import sorted_vi
 from models.storage import ledger
 from models.storage.queries import list_directives
@@ -62,6 +63,8 @@ def test_the_deployments_run_the_flows_these_tests_call(prefect_stack: PrefectSt
 
     called = (
         publish_directive,
+        amend_directive,
+        withdraw_directive,
         unit_work,
         daily_status,
         daily_chase,

@@ -121,6 +121,10 @@ class Stack:
     def review(self) -> str:
         return self.prefect.deployments["xet-duyet"]
 
+    @property
+    def received(self) -> str:
+        return self.prefect.deployments["vao-so-bao-cao-den"]
+
     def browser(self, username: str | None = None) -> httpx.Client:
         """A client of the gate, signed in as `username` (with a code the operator printed,
         as the first administrator gets in) or as no one."""
@@ -178,6 +182,7 @@ FORMS = {
     "nop-bao-cao": ("1c · cam-xuyen-cchc-2024", _schema()),
     "viec-cua-don-vi": ("viec-cua-don-vi", _schema(unit={"type": "string"})),
     "xet-duyet": ("Bàn xét duyệt · cam-xuyen-cchc-2024", _schema(unit={"type": "string"})),
+    "vao-so-bao-cao-den": ("1c · cam-xuyen-cchc-2024", _schema(unit={"type": "string"})),
     "cong-bo-chi-thi": ("cong-bo-chi-thi", _schema()),
 }
 

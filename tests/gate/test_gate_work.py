@@ -388,7 +388,8 @@ def test_the_list_of_forms_holds_what_the_person_may_start_their_own_first(
     stack: Stack,
 ) -> None:
     """The Prefect UI's deployments list: a clerk's submission forms of what their unit still
-    owes, then their unit's list; a reviewer's review desk after; an administrator's all."""
+    owes, then their unit's list; a reviewer's review desk and forms of reports received by
+    another channel after; an administrator's all."""
     prefect = stack.prefect.client
     flow = prefect.get(f"/api/deployments/{stack.submission}").json()["flow_id"]
     # a requirement the communes do not owe (the centre's report)
@@ -415,6 +416,6 @@ def test_the_list_of_forms_holds_what_the_person_may_start_their_own_first(
     assert counted.json() == 2
     assert [d["id"] for d in second.json()] == [stack.desk]
     assert [d["id"] for d in searched.json()] == [stack.desk]
-    # the lead office owes no report of 1c: its list, then the review desk
-    assert [d["id"] for d in officer.json()] == [stack.desk, stack.review]
+    # the lead office owes no report of 1c: its list, the review desk, the received form
+    assert [d["id"] for d in officer.json()] == [stack.desk, stack.review, stack.received]
     assert len(administrator.json()) == len(stack.prefect.deployments) + 1

@@ -21,7 +21,7 @@ from models.files.registry import read_units
 from models.files.textfiles import read_yaml
 from models.rules.ladder import DEFAULT_LADDER
 from models.rules.status import Day
-from models.storage import ledger, publishing, reference, reporting, revisions
+from models.storage import ledger, publishing, reference, reporting, review, revisions
 from models.storage.chase import plan
 from models.storage.db import transaction
 from models.storage.tables import OBLIGATION, REQUIREMENT
@@ -557,3 +557,82 @@ def test_a_revision_from_before_the_latest_ones_day_is_refused(seeded: Engine) -
     with pytest.raises(InputError, match="before the day revision 1 of cam-xuyen-cchc-2024"):
         withdraw(seeded, earlier)
     assert (count(seeded, "event"), count(seeded, "revision")) == before
+
+
+def unrevised(engine: Engine) -> list[Any]:
+    """What an amendment refused must leave as it was: the rows it could write, and the
+    directive's text."""
+    tables = ("event", "revision", "message", "obligation", "requirement")
+    with transaction(engine, writes=False) as conn:
+        texts = conn.execute(sa.text("SELECT code, content FROM directive ORDER BY code")).all()
+    return [*(count(engine, t) for t in tables), [tuple(t) for t in texts]]
+
+
+def test_an_amendment_whose_units_have_all_closed_by_its_day_is_refused(
+    registered: Engine,
+) -> None:
+    """On the register of 2024 the communes close on 01/07/2025 with no successor: a 2025
+    quarterly report, published in June, is owed for the first two quarters, but an amended
+    due rule from 01/10/2025 would be owed by no one (the third quarter's owers are taken on
+    30/09), so it is refused, in one Vietnamese line naming the requirement and the day, and
+    nothing is written."""
+    publishing.publish(
+        registered,
+        parse_directive(QUARTERLY_2025, "q.yaml"),
+        source="q.yaml",
+        actor="admin.cx",
+        as_of=date(2025, 6, 30),
+        now=AMENDED_AT,
+        calendar=CALENDAR,
+    )
+    data = json.loads(json.dumps(QUARTERLY_2025))
+    data["requirements"][0]["schedule"][0]["due"]["days"] = 10
+    before = unrevised(registered)
+    with pytest.raises(InputError) as refused:
+        amend(
+            registered,
+            parse_directive(data, "q.yaml"),
+            revisions.Dispatch("300/UBND-VHTT", date(2025, 9, 29), date(2025, 10, 1)),
+            as_of=date(2025, 9, 30),
+        )
+    assert refused.value.field == "requirements[0].who"
+    vi = refused.value.vi
+    assert vi is not None and "\n" not in vi
+    assert vi.startswith("Chưa sửa đổi chỉ thị cx-quy-2025: nhiệm vụ q — ")
+    assert "đã giải thể" in vi and "từ ngày áp dụng 01/10/2025" in vi
+    assert unrevised(registered) == before
+
+
+def test_an_amendment_with_no_period_due_from_its_day_is_refused(seeded: Engine) -> None:
+    """4b, the reporter named once by 15/03/2024, asked of another unit from 01/06/2024: no
+    period of it is due from that day, so no one would owe it; refused, nothing written."""
+
+    def moved(data: dict[str, Any]) -> None:
+        requirement(data, "4b")["who"] = {"units": ["446-TTHCC"]}
+
+    before = unrevised(seeded)
+    with pytest.raises(InputError) as refused:
+        amend(seeded, seed_text(moved))
+    assert refused.value.field.endswith("].schedule")
+    vi = refused.value.vi
+    assert vi is not None and "\n" not in vi and "nhiệm vụ 4b" in vi
+    assert "không còn kỳ nào đến hạn từ ngày áp dụng 01/06/2024" in vi
+    assert unrevised(seeded) == before
+
+
+def test_a_requirement_dropped_keeps_the_periods_still_owed_to_choose_from(
+    seeded: Engine,
+) -> None:
+    """May's 2b, due before the dispatch, is still owed: its forms (the clerk's, and the
+    lead office's for a report received by another channel) offer its periods, while the
+    review desk no longer offers the requirement."""
+
+    def dropped(data: dict[str, Any]) -> None:
+        data["requirements"] = [r for r in data["requirements"] if r["code"] != "2b"]
+
+    amend(seeded, seed_text(dropped))
+    offered = review.choices(seeded, "cam-xuyen-cchc-2024")
+    assert "2b" not in dict(offered.requirements)
+    assert offered.periods["2b"][:2] == ["2024-01", "2024-02"]
+    alone = review.choices(seeded, "cam-xuyen-cchc-2024", requirement="2b")
+    assert alone.periods["2b"] == offered.periods["2b"]

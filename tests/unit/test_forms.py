@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pytest
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 
 from flows.forms import (
     DECISIONS,
+    RECEIVE_ENTRYPOINT,
+    REVIEW_ENTRYPOINT,
+    SUBMIT_ENTRYPOINT,
     Prefill,
     choice,
     code_of,
     decision_form,
     period_choice,
-    received_schema,
+    received_form,
     requirement_period,
     review_desk_name,
     review_form,
@@ -23,8 +29,12 @@ from flows.forms import (
     unit_form,
     unit_form_schema,
 )
+from flows.received import record_received
+from flows.review import review_obligation
+from flows.submission import submit_obligation
 from models.files.directive import RequirementSpec, load_directive
 from models.storage.desk import Owed, UnitRef
+from models.storage.queries import OpenWork
 from models.storage.review import Case, Cases, Choices, Shown
 
 SEED = Path(__file__).resolve().parents[2] / "directives" / "cam-xuyen-cchc-2024.yaml"
@@ -236,28 +246,6 @@ def test_the_review_form_narrows_by_what_a_directive_has_not_by_its_obligations(
     assert props["unit"]["type"] == "string" and "enum" not in props["unit"]
 
 
-def test_the_received_form_offers_every_period_of_every_published_requirement() -> None:
-    """The lead office's form for a report that arrived by another channel offers each
-    directive, requirement and period to enter it against, the periods in words."""
-    quarterly, monthly = _spec("1c").title, _spec("4a").title
-    offered = {
-        "cam-xuyen-cchc-2024": Choices(
-            [("1c", quarterly), ("4a", monthly)],
-            {"1c": ["2024-Q1", "2024-H1"], "4a": ["2024-02"]},
-        ),
-        "ha-tinh-cchc-2026": Choices([("1c", quarterly)], {"1c": ["2026-Q1"]}),
-    }
-    props = received_schema(offered, grace_days=5)["properties"]
-    assert props["directive"]["enum"] == ["cam-xuyen-cchc-2024", "ha-tinh-cchc-2026"]
-    assert props["requirement"]["enum"] == [f"1c · {quarterly}", f"4a · {monthly}"]
-    assert props["period"]["enum"] == [
-        "2024-02 · Tháng 02/2024",
-        "2024-H1 · 6 tháng đầu năm 2024",
-        "2024-Q1 · Quý I/2024",
-        "2026-Q1 · Quý I/2026",
-    ]
-
-
 def test_the_decision_form_offers_the_listed_obligations_in_words() -> None:
     one = decision_form(Cases(1, [_case(7)]), "hồ sơ")
     # the schema the paused run publishes is the one Prefect builds from the form
@@ -301,3 +289,69 @@ def test_the_review_desk_is_named_in_words_in_the_list_of_forms() -> None:
 def test_choices_read_back_to_their_code() -> None:
     assert code_of(choice("446-TTVHTT", "Trung tâm Văn hóa - Truyền thông")) == "446-TTVHTT"
     assert code_of("18679") == "18679"
+
+
+def test_the_received_form_asks_the_requirements_own_figures_as_the_clerks_form_does() -> None:
+    """One form per requirement, as the clerks': the lead office gives the unit, period,
+    channel, arrival day and number, then the requirement's figures with their Vietnamese
+    labels, units and bounds, built as the clerk's form builds them."""
+    spec = _spec("1c")
+    form = received_form(OpenWork(DIRECTIVE, "1c", spec.title), spec, ["2024-Q1", "2024-H1"], 5)
+    assert form.full_name == f"vao-so-bao-cao-den/1c · {DIRECTIVE}"
+    assert form.parameters == {"directive": DIRECTIVE, "requirement": "1c"}
+    props = form.schema["properties"]
+    assert list(props) == [
+        "unit",
+        "period",
+        "channel",
+        "arrived",
+        "number",
+        "figures",
+        "narrative",
+        "evidence",
+        "scan",
+        "reason",
+    ]
+    assert [p["position"] for p in props.values()] == list(range(1, 11))
+    assert props["period"]["enum"] == ["2024-Q1 · Quý I/2024", "2024-H1 · 6 tháng đầu năm 2024"]
+    clerks = unit_form_schema(spec, [_owed("2024-Q1", date(2024, 3, 15))])["properties"]
+    for name in ("figures", "narrative", "evidence"):
+        assert {**props[name], "position": 0} == {**clerks[name], "position": 0}
+    assert props["figures"]["properties"]["leaflets"] == {
+        "title": "Số tờ rơi",
+        "type": "integer",
+        "description": "Đơn vị tính: tờ; Từ 0 trở lên",
+    }
+    assert form.schema["required"] == [
+        "unit",
+        "period",
+        "channel",
+        "arrived",
+        "number",
+        "figures",
+        "narrative",
+    ]
+    assert "5 ngày làm việc" in props["reason"]["description"]
+    # a requirement of one text figure asks no narrative
+    reporter = received_form(OpenWork(DIRECTIVE, "4b", _spec("4b").title), _spec("4b"), ["once"], 5)
+    assert reporter.schema["properties"]["figures"]["properties"]["reporter"] == {
+        "title": "Họ và tên phóng viên chuyên trách CCHC",
+        "type": "string",
+    }
+    assert "narrative" not in reporter.schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "flow"),
+    [
+        (SUBMIT_ENTRYPOINT, submit_obligation),
+        (REVIEW_ENTRYPOINT, review_obligation),
+        (RECEIVE_ENTRYPOINT, record_received),
+    ],
+)
+def test_the_generated_forms_run_the_flows_the_tests_call(entrypoint: str, flow: Any) -> None:
+    """A typo in a generated form's entrypoint fails here, where the flows' tests, which run
+    them in their own process, would not see it."""
+    fn = inspect.unwrap(flow.fn)
+    source = Path(inspect.getfile(fn)).relative_to(SEED.parents[1]).as_posix()
+    assert entrypoint == f"{source}:{fn.__name__}"

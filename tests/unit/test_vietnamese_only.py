@@ -22,6 +22,7 @@ from flows.forms import (
     Prefill,
     decision_form,
     desk_schema,
+    received_form,
     review_form,
     submission_form,
     unit_form,
@@ -154,11 +155,15 @@ def form_texts() -> Iterator[tuple[str, str]]:
     decision = decision_form(cases, "hồ sơ", mend="Sửa.")
     submission = submission_form(OpenWork("cam-xuyen-cchc-2024", "1c", SPEC.title))
     review = review_form("cam-xuyen-cchc-2024", Choices([("1c", SPEC.title)], {"1c": ["2024-Q1"]}))
+    received = received_form(
+        OpenWork("cam-xuyen-cchc-2024", "1c", SPEC.title), SPEC, ["2024-Q1"], 5
+    )
     for name, texts in {
         "unit form": _form_texts(first) + _form_texts(again),
         "decision form": _form_texts(decision),
         "submission deployment": [submission.description, *shown(submission.schema)],
         "review deployment": [review.description, *shown(review.schema)],
+        "received deployment": [received.description, *shown(received.schema)],
         "unit list form": list(shown(desk_schema())),
     }.items():
         for text in texts:
