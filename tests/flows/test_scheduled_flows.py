@@ -29,6 +29,7 @@ from flows.chase import daily_chase, monthly_summary
 from flows.consolidate import consolidate_reports
 from flows.daily import daily_status
 from flows.desk import unit_work
+from flows.inbox import read_replies
 from flows.publish import publish_directive
 from flows.revise import amend_directive, withdraw_directive
 from models.rules.vietnamese import sorted_vi
@@ -70,6 +71,7 @@ def test_the_deployments_run_the_flows_these_tests_call(prefect_stack: PrefectSt
         daily_chase,
         monthly_summary,
         consolidate_reports,
+        read_replies,
     )
     for flow in called:
         # the function itself, not the wrapper `for_clerks` puts round a form's flow

@@ -37,6 +37,7 @@ def test_every_flow_is_found() -> None:
         "xet-duyet",
         "viec-cua-don-vi",
         "vao-so-bao-cao-den",
+        "nhan-thu-tra-loi",
     }
 
 
