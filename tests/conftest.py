@@ -35,19 +35,24 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The flow tests first: under `pytest -n`, the longest group starts at once and the other
-    worker takes the rest meanwhile."""
-    items.sort(key=lambda item: item.path.parent.name != "flows")
+    """The flow tests first, the burst before the others: under `pytest -n` the longest
+    groups start at once, and the rest fills in around them."""
+    items.sort(key=lambda item: (item.path.parent.name != "flows", item.path.stem != "test_burst"))
 
 
 class SharedStacks(LoadScopeScheduling):
     """Under `pytest -n`, the tests that share a Prefect stack run in one worker, which starts
-    it once: the flow tests share the session's stack, and the gate's tests their Prefect
-    server. Every other module goes to whichever worker is free."""
+    it once: the burst on its own stack, the other flow tests on the session's, and the gate's
+    tests on their Prefect server. Every other module goes to whichever worker is free, in the
+    order collected (`--no-loadscope-reorder`: xdist would otherwise start the modules with
+    the most tests first, and the flow tests last)."""
 
     def _split_scope(self, nodeid: str) -> str:
-        folder = nodeid.split("/")[1]
-        return folder if folder in ("flows", "gate") else nodeid.split("::")[0]
+        module = nodeid.split("::")[0]
+        folder = module.split("/")[1]
+        if module == "tests/flows/test_burst.py":
+            return "burst"
+        return folder if folder in ("flows", "gate") else module
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SharedStacks:

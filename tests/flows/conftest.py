@@ -231,6 +231,11 @@ def _tail(log: Path) -> str:
 
 @pytest.fixture(scope="session")
 def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    """The flow tests' stack (`serve_stack`), shared by the session."""
+    yield from serve_stack(tmp_path_factory)
+
+
+def serve_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
     """`scripts/serve`, as `scripts/run` starts it (Prefect on its PostgreSQL behind its auth
     string, one process worker with the same limit and settings, the gate), on free ports,
     with the seed published."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,7 @@ from gate.session import COOKIE
 from models.storage import ledger
 from models.storage.db import transaction
 from services.settings import Settings
-from tests.flows.conftest import PrefectStack, paused_form
+from tests.flows.conftest import PrefectStack, paused_form, serve_stack
 
 pytestmark = pytest.mark.slow
 FORM = "nop-bao-cao/1c · cam-xuyen-cchc-2024"
@@ -150,6 +151,14 @@ def _submitted(stack: PrefectStack, run_ids: list[str]) -> dict[str, int]:
     return {
         r.channel.removeprefix("prefect-ui:"): r.obligation_id for r in rows if r.channel in wanted
     }
+
+
+@pytest.fixture(scope="module")
+def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    """A stack of the burst's own, stopped when it is done: under `pytest -n` the burst runs
+    in one worker while the other flow tests run in the other, and its forty runs find their
+    worker as idle as a quickstart's."""
+    yield from serve_stack(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
