@@ -240,7 +240,7 @@ def serve_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectSta
     string, one process worker with the same limit and settings, the gate), on free ports,
     with the seed published."""
     var = tmp_path_factory.mktemp("serve")
-    port, gate_port, pg_port, outputs_port = (_free_port() for _ in range(4))
+    port, gate_port, pg_port, outputs_port, receiver_port = (_free_port() for _ in range(5))
     api_url = f"http://127.0.0.1:{port}/api"
     database_url = f"sqlite:///{var / 'dondoc.db'}"
     # Prefect's PostgreSQL keeps its data where the postgres user can reach it.
@@ -263,6 +263,7 @@ def serve_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectSta
         "DONDOC_GATE_PORT": str(gate_port),
         "DONDOC_PREFECT_PG_PORT": str(pg_port),
         "DONDOC_OUTPUTS_PORT": str(outputs_port),
+        "DONDOC_RECEIVER_PORT": str(receiver_port),
         "DONDOC_PREFECT_PG_DIR": str(pg_dir),
         **flow_env,
     }
