@@ -58,6 +58,7 @@ from models.storage.publishing import (
     _hand_over,
     _open_directive,
     _register,
+    _requirement_ids,
 )
 from models.storage.reporting import target_words
 from models.storage.tables import ACTOR, DIRECTIVE, OBLIGATION, REQUIREMENT, REVISION, UNIT
@@ -457,16 +458,6 @@ def _created_since(conn: Connection, directive_id: int, after: int) -> list[Chan
 
 def _last_obligation(conn: Connection) -> int:
     return conn.execute(sa.select(sa.func.coalesce(sa.func.max(OBLIGATION.c.id), 0))).scalar_one()
-
-
-def _requirement_ids(conn: Connection, directive_id: int) -> dict[str, int]:
-    return dict(
-        conn.execute(
-            sa.select(REQUIREMENT.c.code, REQUIREMENT.c.id).where(
-                REQUIREMENT.c.directive_id == directive_id
-            )
-        ).all()
-    )
 
 
 def _store_spec(
