@@ -16,8 +16,9 @@ Each round, and each clerk of the crowd, takes another clerk (a unit with a quar
 still owed), so a stack the seed was published on gives as many as such units. `--busy` runs
 a busy loop pinned to the first core beside it (and kills it after). `--crowd N` then has N
 clerks click at once: each one's wait for the form (beyond the worker's slots, a run waits
-for a form waiting in place to give its slot up) and the resident memory of the runs'
-processes once every form is there (the stack on this machine). Prints the median and p90
+for a form waiting in place to give its slot up) and the memory of the runs' processes once
+every form is there (the stack on this machine: each run's own pages and its share of those it
+shares with the run starter, its client's and the starter's). Prints the median and p90
 of each, and the ratios of the median waits to the empty flow's:
 
     DONDOC_DATABASE_URL=sqlite:///var/dondoc.db .venv/bin/python bench/clerk.py \\
@@ -209,22 +210,54 @@ def _clerk_round(api: httpx.Client, clerk: httpx.Client, deployment_id: str) -> 
     return form_at - began, done_at - resumed_at
 
 
-def _engine_rss(api_url: str) -> list[int]:
-    """The resident memory (bytes) of each run's process of this stack on this machine (the
-    worker starts each as `python -m prefect.engine`, reaching the server at `api_url`)."""
-    sizes = []
+def _kb(text: str, field: str) -> int:
+    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(field))
+
+
+def _run_memory(api_url: str) -> dict[str, Any]:
+    """The memory of this stack's run processes on this machine (reaching the server at
+    `api_url`): each run forked from the run starter (`flows/prestart.py serve`), its own
+    pages (private, MB) and its share of those it shares with the starter and the other runs
+    (proportional, MB, `/proc/<pid>/smaps_rollup`); the resident memory of each run's client
+    (`prestart.py start`, what the worker started) and of the starter."""
     mine = f"PREFECT_API_URL={api_url}".encode()
+    processes: dict[int, tuple[list[bytes], int]] = {}
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes().split(b"\0")
             environ = (proc / "environ").read_bytes().split(b"\0")
             status = (proc / "status").read_text()
+        except (OSError, ValueError):
+            continue
+        if mine in environ:
+            processes[int(proc.name)] = (command, _kb(status, "PPid:"))
+    starters = [pid for pid, (cmd, _) in processes.items() if b"flows.prestart" in cmd]
+    clients = [
+        pid
+        for pid, (cmd, _) in processes.items()
+        if b"start" in cmd and any(part.endswith(b"prestart.py") for part in cmd)
+    ]
+    runs = [pid for pid, (_, parent) in processes.items() if parent in starters]
+    figures: dict[str, Any] = {"runs": [], "clients_rss_mb": [], "starter_rss_mb": None}
+    for pid in runs:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        if b"prefect.engine" in command and b"-m" in command and mine in environ:
-            kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
-            sizes.append(int(kb) * 1024)
-    return sizes
+        private = _kb(rollup, "Private_Clean:") + _kb(rollup, "Private_Dirty:")
+        figures["runs"].append(
+            {"private_mb": round(private / 1024), "pss_mb": round(_kb(rollup, "Pss:") / 1024)}
+        )
+    for pid in clients:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        figures["clients_rss_mb"].append(round(_kb(status, "VmRSS:") / 1024))
+    for pid in starters:
+        status = Path(f"/proc/{pid}/status").read_text()
+        figures["starter_rss_mb"] = round(_kb(status, "VmRSS:") / 1024)
+    return figures
 
 
 def _crowd(api: httpx.Client, clerks: list[httpx.Client], deployment_id: str) -> dict[str, Any]:
@@ -245,7 +278,7 @@ def _crowd(api: httpx.Client, clerks: list[httpx.Client], deployment_id: str) ->
             if state["type"] == "PAUSED" and (schema := _form(clerk, run_id, state)):
                 schemas[run_id], ready[run_id] = schema, time.monotonic() - began
         time.sleep(POLL)
-    rss = _engine_rss(str(api.base_url).rstrip("/"))
+    memory = _run_memory(str(api.base_url).rstrip("/"))
     for run_id, clerk in zip(run_ids, clerks, strict=True):
         period = schemas[run_id]["properties"]["period"]["enum"][0]
         answer = {"period": period, "figures": FIGURES, "narrative": "Báo cáo của bench"}
@@ -256,8 +289,7 @@ def _crowd(api: httpx.Client, clerks: list[httpx.Client], deployment_id: str) ->
     return {
         "clerks": len(clerks),
         "form_waits": sorted(ready.values()),
-        "processes": len(rss),
-        "rss_mb": [round(size / 2**20) for size in rss],
+        "memory": memory,
     }
 
 
@@ -350,9 +382,14 @@ def main() -> None:
         )
     if crowd:
         waits = ", ".join(f"{w:.1f}" for w in crowd["form_waits"])
+        memory = crowd["memory"]
+        private = [run["private_mb"] for run in memory["runs"]]
+        pss = [run["pss_mb"] for run in memory["runs"]]
         print(
             f"{crowd['clerks']} clerks at once: click → form {waits} s; "
-            f"{crowd['processes']} run processes waiting, RSS {crowd['rss_mb']} MB"
+            f"{len(private)} runs waiting, their own memory {private} MB (proportional {pss} MB), "
+            f"their clients {memory['clients_rss_mb']} MB resident, "
+            f"the starter {memory['starter_rss_mb']} MB"
         )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
