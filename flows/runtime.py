@@ -52,9 +52,10 @@ R = TypeVar("R")
 HERE_SECONDS = 600
 # How often a run waiting in its process looks whether it was resumed.
 POLL_SECONDS = 0.5
-# A run of the work pool due this long ago and not started waits for a worker slot: a run
-# waiting in its process then gives its slot up, the longest waiting first.
-QUEUED_SECONDS = 5
+# A run of the work pool due this long ago and not started waits for a worker slot (the
+# worker looks every second): a run waiting in its process then gives its slot up, the longest
+# waiting first. Looked at as often, a query of the pool's runs.
+QUEUED_SECONDS = 2
 # The key of the suspension a form's wait goes on to, after the pause of key `key`.
 LATER = "-suspended"
 # How many forms a clerk is given for one answer the flow finds wrong, before it refuses.
