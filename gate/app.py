@@ -6,10 +6,11 @@ Each request is read for its session (`gate.session`), checked against the perso
 and sent on to the Prefect server with the server's auth string; the answer streams back as it
 comes. A run a person starts carries a grant dondoc gave for it, and dondoc keeps the run's id
 with the grant once Prefect created it; a resume is the starter's (or an administrator's), and
-dondoc keeps a grant for the very answer sent, which the flow redeems. The browser's own
-cookies and Authorization header never go upstream, and the auth string never comes back: the
-UI's settings are answered here, saying the API needs no credential of its own (Prefect's
-would make the UI ask for the server's password and keep it in the browser)."""
+dondoc keeps a grant for the very answer sent, which the flow redeems; an answer that does not
+fit the run's form is answered by the gate in Vietnamese and not sent (`gate.answers`). The
+browser's own cookies and Authorization header never go upstream, and the auth string never
+comes back: the UI's settings are answered here, saying the API needs no credential of its own
+(Prefect's would make the UI ask for the server's password and keep it in the browser)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket
 
 import services.access
+from gate.answers import mend_line
 from gate.refusal import UNREACHABLE, Refusal, is_api, refused
 from gate.routes import (
     ADMIN,
@@ -201,7 +203,9 @@ class Gate:
                 body, key = await self._start(visitor, path, body)
                 return await self._started(request, body, key)
             if matches(RESUME, method, path):
-                await self._resume(visitor, path, body)
+                rejected = await self._resume(visitor, path, body)
+                if rejected is not None:
+                    return JSONResponse(rejected)
             return _streamed(await self._send(request, body))
         except Refusal as refusal:
             return refused(request, refusal.status, refusal.line)
@@ -353,10 +357,13 @@ class Gate:
     async def resume_for(self, visitor: Visitor, run_id: str, answer: dict[str, Any]) -> str:
         """The answer sent to the person's paused run from the gate's own pages, with the
         checks and grant of a resume from the UI (`_resume`): what the Prefect server said
-        (ACCEPT, or REJECT or ABORT when it did not take the answer)."""
+        (ACCEPT, or REJECT or ABORT when it did not take the answer), or REJECT when the
+        answer does not fit the run's form and was not sent."""
         path = f"/api/flow_runs/{run_id}/resume"
         body = json.dumps({"run_input": answer}).encode()
-        await self._resume(visitor, path, body)
+        rejected = await self._resume(visitor, path, body)
+        if rejected is not None:
+            return str(rejected["status"])
         sent = await self._post_upstream(path, body)
         if sent.status_code not in (200, 201):
             raise Refusal(502, "Chưa gửi được biểu mẫu; hãy thử lại sau ít phút.")
@@ -441,9 +448,11 @@ class Gate:
         flow = await self.read_upstream(f"/api/flows/{found['flow_id']}")
         return str(flow.json()["name"]), found
 
-    async def _resume(self, visitor: Visitor, path: str, body: bytes) -> None:
-        """A run resumed through the gate: by whoever started it (or an administrator), and
-        dondoc keeps a grant for this very answer (its SHA-256), which the run redeems."""
+    async def _resume(self, visitor: Visitor, path: str, body: bytes) -> dict[str, Any] | None:
+        """A run resumed through the gate: by whoever started it (or an administrator), with
+        an answer that fits the form the run waits on, and dondoc keeps a grant for this very
+        answer (its SHA-256), which the run redeems. An answer that does not fit is not sent:
+        the gate's rejection, in the shape of Prefect's (`_rejected`)."""
         sent = _json_object(body, "Yêu cầu tiếp tục lượt chạy không đúng định dạng.")
         answer = sent.get("run_input")
         if answer is None:
@@ -454,6 +463,9 @@ class Gate:
         if visitor.role != ADMIN:
             _refuse_hydrated(answer)
         await self.check_resumer(visitor, run_id)
+        # an administrator's values Prefect fills in first are Prefect's to check
+        if not _hydrated(answer) and (rejected := await self._rejected(run_id, answer)):
+            return rejected
         await run_in_threadpool(
             services.access.grant_resume,
             self.settings,
@@ -462,6 +474,32 @@ class Gate:
             hashlib.sha256(canonical_json(answer).encode()).hexdigest(),
             now=self.now(),
         )
+        return None
+
+    async def _rejected(self, run_id: str, answer: dict[str, Any]) -> dict[str, Any] | None:
+        """Prefect's answer to a resume whose answer does not fit the form the run waits on
+        (the schema its paused state names, as Prefect's server reads it), with the gate's
+        Vietnamese line as the reason, which the UI shows where it shows Prefect's; None when
+        the answer fits, or when there is no form to check it against (Prefect answers)."""
+        run = await self.read_upstream(f"/api/flow_runs/{run_id}")
+        state = (run.json().get("state") or {}) if run.status_code == 200 else {}
+        keyset = (state.get("state_details") or {}).get("run_input_keyset") or {}
+        if state.get("type") != "PAUSED" or not keyset.get("schema"):
+            return None
+        form = await self.read_upstream(f"/api/flow_runs/{run_id}/input/{keyset['schema']}")
+        try:
+            schema = form.json() if form.status_code == 200 else None
+        except ValueError:
+            return None  # not JSON: Prefect's server says so
+        line = mend_line(schema, answer) if isinstance(schema, dict) else None
+        if line is None:
+            return None
+        # as Prefect's server words its own rejection of an answer (abort_details included)
+        return {
+            "state": state,
+            "status": "REJECT",
+            "details": {"type": "abort_details", "reason": line},
+        }
 
     async def check_resumer(self, visitor: Visitor, run_id: str) -> None:
         """Refuse a resume by anyone but the run's starter or an administrator."""
@@ -577,16 +615,20 @@ def _refuse_unlike_the_run_button(run: dict[str, Any], deployment: dict[str, Any
         )
 
 
+def _hydrated(value: object) -> bool:
+    """Whether a value holds one the Prefect server would fill in from its variables or a
+    template."""
+    if isinstance(value, dict):
+        return HYDRATED in value or any(_hydrated(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_hydrated(item) for item in value)
+    return False
+
+
 def _refuse_hydrated(value: object) -> None:
     """Refuse a value the Prefect server would fill in from its variables or a template."""
-    if isinstance(value, dict):
-        if HYDRATED in value:
-            raise Refusal(403, "Giá trị gửi lên không được tham chiếu biến hay mẫu của Prefect.")
-        for item in value.values():
-            _refuse_hydrated(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_hydrated(item)
+    if _hydrated(value):
+        raise Refusal(403, "Giá trị gửi lên không được tham chiếu biến hay mẫu của Prefect.")
 
 
 async def _body(request: Request) -> bytes:

@@ -1,7 +1,8 @@
 """A commune officer works through the gate and the Prefect UI in a real browser (Debian's
 Chromium driven by Playwright): signs in with the code the operator printed, submits the
-submission form (it asks no name), fills the form of their unit on the paused run, and the
-obligation becomes `submitted`; their unit's next form no longer offers that period; their
+submission form (it asks no name), fills the form of their unit on the paused run (a
+narrative left empty is told in one Vietnamese line where the UI shows a rejected Resume), and
+the obligation becomes `submitted`; their unit's next form no longer offers that period; their
 unit's own list shows it waiting on review; the review desk and the administrator's pages are
 not theirs. The lead office's officer signs in, narrows the review to one commune and sees the
 figures it handed in before accepting, or decides from their own work page; an officer of a
@@ -37,6 +38,7 @@ DESK = "viec-cua-don-vi/viec-cua-don-vi"
 REVIEW = "xet-duyet/Bàn xét duyệt · cam-xuyen-cchc-2024"
 PUBLISH = "cong-bo-chi-thi/cong-bo-chi-thi"
 AS_OF = date(2024, 3, 10)
+NARRATIVE = "Đánh giá kết quả và các hình thức tuyên truyền khác"  # 1c's, in the seed directive
 # Headless Chromium as root, kept off the network: the UI only talks to 127.0.0.1.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -179,11 +181,18 @@ def test_a_signed_in_commune_officer_is_offered_only_what_their_unit_owes(
     # step one asks nothing (the gate says who the clerk is); step two: the form of their
     # unit, on the paused run
     _open_form(page, prefect_stack, FORM)
-    dialog = _resume_dialog(page, base, _start(page))
+    run_id = _start(page)
+    dialog = _resume_dialog(page, base, run_id)
     expect(dialog.get_by_text("18694 Xã Cẩm Thành", exact=False)).to_be_visible()
     _choose(page, "2024-Q1 · Quý I/2024 — hạn 15/03/2024")
     for field, value in enumerate((3, 2, 20, 500, 6, 1)):
         dialog.get_by_role("spinbutton").nth(field).fill(str(value))
+    # the narrative left empty: the gate's line where the UI shows a rejected Resume (its
+    # toast), the form still open with what was typed, the run still waiting
+    dialog.get_by_role("button", name="Resume").click()
+    expect(page.get_by_text(f"Chưa nhập «{NARRATIVE}».", exact=True)).to_be_visible()
+    assert _state(run_id).is_paused()
+    expect(dialog.get_by_role("spinbutton").nth(3)).to_have_value("500")
     dialog.get_by_role("textbox").first.fill("Quý I: 3 lớp tập huấn, 2 buổi tọa đàm")
     dialog.get_by_role("button", name="Resume").click()
     deadline = time.monotonic() + 180

@@ -30,6 +30,7 @@ from flows.forms import (
 from flows.review import Decided, cases_markdown, decision_markdown
 from flows.runtime import REFUSED, refusal_line, refusal_markdown
 from flows.submission import receipt_markdown
+from gate.answers import mend_line
 from models.errors import Failures, InputError, NotFound, Refused, Unauthorized
 from models.files.directive import load_directive
 from models.storage.chase import ChasePlan
@@ -141,9 +142,8 @@ def _form_texts(form: Any) -> list[str]:
     return [*shown(schema), form._description]
 
 
-def form_texts() -> Iterator[tuple[str, str]]:
-    """Every text of the forms a clerk or reviewer fills, in the Prefect UI or on the gate's
-    page: the deployments' descriptions and forms, and the paused runs' forms, asked again."""
+def paused_forms() -> dict[str, list[Any]]:
+    """The forms a clerk's or reviewer's paused run waits on, first and asked again."""
     unit = UnitRef("18712", "Xã Nam Phúc Thăng")
     owed = [_owed("2024-Q1", "returned", "Thiếu ảnh"), _owed("2024-Q2")]
     prefill = Prefill("2024-Q1", "Dự thảo", None, date(2024, 3, 20))
@@ -152,15 +152,25 @@ def form_texts() -> Iterator[tuple[str, str]]:
         SPEC, unit, owed, typed=first(period="2024-Q1", figures={"leaflets": -5}), mend="Sửa."
     )
     cases = Cases(30, [_case(), _case("returned")])
-    decision = decision_form(cases, "hồ sơ", mend="Sửa.")
+    return {
+        "unit form": [first, again],
+        "decision form": [decision_form(cases, "hồ sơ", mend="Sửa.")],
+    }
+
+
+def form_texts() -> Iterator[tuple[str, str]]:
+    """Every text of the forms a clerk or reviewer fills, in the Prefect UI or on the gate's
+    page: the deployments' descriptions and forms, and the paused runs' forms, asked again."""
+    paused = paused_forms()
     submission = submission_form(OpenWork("cam-xuyen-cchc-2024", "1c", SPEC.title))
     review = review_form("cam-xuyen-cchc-2024", Choices([("1c", SPEC.title)], {"1c": ["2024-Q1"]}))
     received = received_form(
         OpenWork("cam-xuyen-cchc-2024", "1c", SPEC.title), SPEC, ["2024-Q1"], 5
     )
     for name, texts in {
-        "unit form": _form_texts(first) + _form_texts(again),
-        "decision form": _form_texts(decision),
+        **{
+            name: [t for form in forms for t in _form_texts(form)] for name, forms in paused.items()
+        },
         "submission deployment": [submission.description, *shown(submission.schema)],
         "review deployment": [review.description, *shown(review.schema)],
         "received deployment": [received.description, *shown(received.schema)],
@@ -206,6 +216,45 @@ def artifact_texts() -> Iterator[tuple[str, str]]:
 def test_the_forms_a_clerk_or_reviewer_fills_are_vietnamese() -> None:
     found = [(where, text) for where, text in form_texts() if english(text)]
     assert found == []
+
+
+# A value of the wrong type for each type of field a form has.
+WRONG = {"string": 5, "integer": "năm", "number": "năm", "boolean": "năm", "object": "năm"}
+
+
+def _filled(schema: dict[str, Any]) -> dict[str, Any]:
+    """An answer filling in every field of a form (a choice, a number, a date, a text)."""
+    answer: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if "enum" in prop:
+            answer[name] = prop["enum"][0]
+        elif prop["type"] == "object":
+            answer[name] = _filled(prop)
+        else:
+            answer[name] = {"string": "2024-04-30", "boolean": True}.get(prop["type"], 1)
+    return answer
+
+
+def gate_lines() -> Iterator[tuple[str, str | None]]:
+    """What the gate answers a Resume of a paused run's form with (`gate.answers`) when the
+    answer leaves the form empty, or has one field of the wrong type or outside its choices."""
+    for name, forms in paused_forms().items():
+        for form in forms:
+            schema = form.model_json_schema(by_alias=True)  # as the paused run saves it
+            yield name, mend_line(schema, {})
+            filled = _filled(schema)
+            for field, prop in schema["properties"].items():
+                for key, inner in [(None, prop), *(prop.get("properties") or {}).items()]:
+                    wrong = "không có" if "enum" in inner else WRONG[inner["type"]]
+                    value = wrong if key is None else {**filled[field], key: wrong}
+                    yield name, mend_line(schema, {**filled, field: value})
+
+
+def test_the_gates_line_for_an_answer_that_does_not_fit_a_form_is_vietnamese() -> None:
+    """It names the field by its title, in «»; the rest is the gate's Vietnamese."""
+    lines = list(gate_lines())
+    assert all(line is not None and "«" in line for _, line in lines), lines
+    assert [(where, line) for where, line in lines if english(line or "")] == []
 
 
 def test_the_artifacts_a_clerk_or_reviewer_reads_are_vietnamese() -> None:
