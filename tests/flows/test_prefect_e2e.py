@@ -195,6 +195,9 @@ def test_a_signed_in_clerk_submits_then_sends_the_form_built_for_their_unit(
     done = _resume(prefect_stack, run, "cb.18712", answer)
     assert done.state is not None and done.state.type == StateType.COMPLETED, done.state
     assert done.name == "nop-bao-cao · 18712 Xã Nam Phúc Thăng · 1c · 2024-Q1"
+    # the worker started the run forked from the run starter, which had imported the flows
+    starter_log = (prefect_stack.var / "run-starter.log").read_text()
+    assert f"started: python -m prefect.engine (flow run {run.id})" in starter_log
     last = _events(prefect_stack, oid)[-1]
     assert (last.version, last.kind, last.actor) == (len(before) + 1, "submitted", "cb.18712")
     assert last.channel == f"prefect-ui:{run.id}"
