@@ -116,6 +116,13 @@ def _client(
     )
 
 
+def _waiting(sock: Path, modules: Path, cwd: Path) -> tuple[subprocess.Popen[str], int]:
+    """A client whose run waits (until signalled), and the run's process id."""
+    client = _client(sock, modules, "wait", cwd=cwd)
+    _until(lambda: (modules / "waiting").exists(), "run waiting")
+    return client, int((modules / "pid").read_text())
+
+
 def test_a_run_gets_its_clients_arguments_environment_directory_and_streams(
     server: tuple[subprocess.Popen[str], Path], modules: Path, tmp_path: Path
 ) -> None:
@@ -154,8 +161,7 @@ def test_a_cancellations_sigterm_reaches_the_run(
     server: tuple[subprocess.Popen[str], Path], modules: Path, tmp_path: Path
 ) -> None:
     _, sock = server
-    client = _client(sock, modules, "wait", cwd=tmp_path)
-    _until(lambda: (modules / "waiting").exists(), "run waiting")
+    client, _ = _waiting(sock, modules, tmp_path)
     client.send_signal(signal.SIGTERM)
     client.communicate(timeout=WAIT_SECONDS)
     assert (modules / "signal").read_text() == str(signal.SIGTERM.value)
@@ -166,9 +172,7 @@ def test_a_killed_clients_run_is_killed(
     server: tuple[subprocess.Popen[str], Path], modules: Path, tmp_path: Path
 ) -> None:
     _, sock = server
-    client = _client(sock, modules, "wait", cwd=tmp_path)
-    _until(lambda: (modules / "waiting").exists(), "run waiting")
-    run_pid = int((modules / "pid").read_text())
+    client, run_pid = _waiting(sock, modules, tmp_path)
     client.kill()
     client.communicate(timeout=WAIT_SECONDS)
     _until(lambda: not _alive(run_pid), "end of the killed client's run")
@@ -182,9 +186,7 @@ def test_a_stopping_server_ends_its_runs_and_removes_its_socket(
     server: tuple[subprocess.Popen[str], Path], modules: Path, tmp_path: Path
 ) -> None:
     process, sock = server
-    client = _client(sock, modules, "wait", cwd=tmp_path)
-    _until(lambda: (modules / "waiting").exists(), "run waiting")
-    run_pid = int((modules / "pid").read_text())
+    client, run_pid = _waiting(sock, modules, tmp_path)
     process.send_signal(signal.SIGTERM)
     log, _ = process.communicate(timeout=WAIT_SECONDS)
     assert not _alive(run_pid)
