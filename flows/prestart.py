@@ -228,15 +228,17 @@ def serve(path: Path, preload: Sequence[str]) -> Request | None:
     """Preload the modules, then start runs for the clients of the socket at `path` until
     SIGINT or SIGTERM (then returns None). In each run's forked process, returns its request."""
     _preload(preload)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    # bound under another name and renamed once listening: a client that finds the socket
+    # is taken, not refused
+    bound = path.with_name(f"{path.name}.{os.getpid()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
-        listener.bind(str(path))
+        listener.bind(str(bound))
     finally:
         os.umask(old_umask)
     listener.listen(64)
+    bound.replace(path)
     server = _Server(listener)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _raise_stop)
