@@ -72,7 +72,14 @@ UNIT_BY_CODE = sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code"
 
 def load_units(conn: Connection) -> list[UnitRow]:
     """The whole unit register, for selecting who owes what."""
-    return [unit_row(r) for r in conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code))]
+    rows = conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code)).all()
+    # a register holds a few sets of tags, each decoded once: one decoding per unit took as
+    # long as reading the register
+    tags = {text: tuple(json.loads(text)) for text in {r.tags for r in rows}}
+    return [
+        UnitRow(code, name, kind, parent, tags[text], *rest)
+        for code, name, kind, parent, text, *rest in rows
+    ]
 
 
 # The earlier versions of units that continue under their code, in UnitRow's order (no
