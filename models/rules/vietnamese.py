@@ -94,4 +94,5 @@ def sort_key(text: str) -> bytes:
 
 def sorted_vi(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
     """`items` in Vietnamese alphabetical order of `key(item)`."""
-    return sorted(items, key=lambda item: sort_key(key(item)))
+    collate = _collator().getSortKey  # found once: a national report sorts ten thousand lines
+    return sorted(items, key=lambda item: collate(key(item)))

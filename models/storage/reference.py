@@ -72,7 +72,14 @@ UNIT_BY_CODE = sa.select(*UNIT_COLUMNS).where(UNIT.c.code == sa.bindparam("code"
 
 def load_units(conn: Connection) -> list[UnitRow]:
     """The whole unit register, for selecting who owes what."""
-    return [unit_row(r) for r in conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code))]
+    rows = conn.execute(sa.select(*UNIT_COLUMNS).order_by(UNIT.c.code)).all()
+    # a register holds a few sets of tags, each decoded once: one decoding per unit took as
+    # long as reading the register
+    tags = {text: tuple(json.loads(text)) for text in {r.tags for r in rows}}
+    return [
+        UnitRow(code, name, kind, parent, tags[text], *rest)
+        for code, name, kind, parent, text, *rest in rows
+    ]
 
 
 # The earlier versions of units that continue under their code, in UnitRow's order (no
@@ -91,41 +98,101 @@ def load_versions(conn: Connection, code: str | None = None) -> list[UnitRow]:
     return [unit_row(r) for r in conn.execute(query)]
 
 
-# One unit by its code (`code`) with each of its earlier versions, one row each (the unit's
-# row alone, its version columns NULL, if it has none): `unit_on`'s one read.
-UNIT_WITH_VERSIONS = (
+# Units by their codes (`codes`), and their successors, with each of their earlier versions,
+# one row each (a unit's row alone, its version columns NULL, if it has none): what `Units`
+# reads.
+_CODES: sa.BindParameter[list[str]] = sa.bindparam("codes", expanding=True)
+UNITS_WITH_VERSIONS = (
     sa.select(*UNIT_COLUMNS, *VERSION_COLUMNS)
     .select_from(UNIT.outerjoin(UNIT_VERSION, UNIT_VERSION.c.code == UNIT.c.code))
-    .where(UNIT.c.code == sa.bindparam("code"))
+    .where(
+        sa.or_(
+            UNIT.c.code.in_(_CODES),
+            UNIT.c.code.in_(sa.select(UNIT.c.successor_code).where(UNIT.c.code.in_(_CODES))),
+        )
+    )
 )
+
+
+class Units:
+    """A few units of the register with their versions, as a report reads its offices: the
+    units asked for together, with their successors, in one query, each code once (on
+    PostgreSQL each read is a round trip, and who holds an office's role is found along its
+    successors)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.rows: dict[str, UnitRow | None] = {}
+        self.versions: dict[str, list[UnitRow]] = {}
+
+    def read(self, *codes: str) -> None:
+        """Read the units of these codes not read yet, and their successors, in one query."""
+        wanted = [code for code in dict.fromkeys(codes) if code not in self.rows]
+        if not wanted:
+            return
+        width = len(UNIT_COLUMNS)
+        rows: dict[str, UnitRow] = {}
+        earlier = []
+        for values in self.conn.execute(UNITS_WITH_VERSIONS, {"codes": wanted}):
+            if values[0] not in rows:
+                rows[values[0]] = unit_row(values[:width])
+            if values[width] is not None:
+                earlier.append(unit_row(values[width:]))
+        self.versions.update(histories(rows.values(), earlier))
+        self.rows.update(dict.fromkeys(wanted) | rows)
+
+    def row(self, code: str) -> UnitRow | None:
+        """Unit `code` as its register row holds it, None if the register lacks it."""
+        self.read(code)
+        return self.rows[code]
+
+    def on(self, code: str, day: date) -> UnitRow | None:
+        """The version of unit `code` in force on `day` (see `unit_on`)."""
+        self.read(code)
+        versions = self.versions.get(code)
+        return None if versions is None else version_on(versions, day)
+
+    def holder(self, code: str, day: date) -> str | None:
+        """Who holds `code`'s role on `day` (see `holder_on`)."""
+        return holder_in(self.row, code, day)
 
 
 def unit_on(conn: Connection, code: str, day: date) -> UnitRow | None:
     """The version of unit `code` in force on `day` (see `version_on`): a document about 2024
     names a commune as it was named then, whatever it is called now."""
-    rows = conn.execute(UNIT_WITH_VERSIONS, {"code": code}).all()
-    if not rows:
-        return None
-    width = len(UNIT_COLUMNS)
-    earlier = [unit_row(r[width:]) for r in rows if r[width] is not None]
-    return version_on(histories([unit_row(rows[0][:width])], earlier)[code], day)
+    return Units(conn).on(code, day)
 
 
-def column_on(
-    unit: sa.FromClause, column: str, day: sa.ColumnElement[Any]
-) -> sa.ColumnElement[Any]:
-    """In a query, `unit`'s `column` (its name, kind or parent_code; `unit` is UNIT or an
-    alias of it) as `unit_on` reads it on `day` (a date of the query; NULL: as it is now):
-    the earlier version's in force then if it has one, else its row's."""
-    then = sa.and_(UNIT_VERSION.c.code == unit.c.code, UNIT_VERSION.c.valid_until > day)
-    earlier = (
-        sa.select(UNIT_VERSION.c[column])
-        .where(then)
-        .order_by(UNIT_VERSION.c.valid_until)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return sa.case((sa.exists().where(then), earlier), else_=unit.c[column])
+class UnitThen:
+    """A unit table in a query (UNIT or an alias of it) as `unit_on` reads it on `day`, a
+    date of the query (NULL: as it is now): outer-joined to the earlier version in force then,
+    if it has one (the one ending first after the day), whose columns then stand for the
+    row's. A join rather than a subquery per row and column: PostgreSQL ran those for every
+    line of a national report, which took as long as reading the lines."""
+
+    def __init__(self, unit: sa.FromClause, day: sa.ColumnElement[Any]) -> None:
+        self.unit = unit
+        self.version = UNIT_VERSION.alias()
+        sooner = UNIT_VERSION.alias()
+        self.onclause = sa.and_(
+            self.version.c.code == unit.c.code,
+            self.version.c.valid_until > day,
+            ~sa.exists().where(
+                sooner.c.code == unit.c.code,
+                sooner.c.valid_until > day,
+                sooner.c.valid_until < self.version.c.valid_until,
+            ),
+        )
+
+    def join(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        """`query`, which selects from the unit table, with its version on the day joined."""
+        return query.outerjoin(self.version, self.onclause)
+
+    def column(self, name: str) -> sa.ColumnElement[Any]:
+        """The unit's `name` column (its name, kind, parent_code or tags) on the day."""
+        return sa.case(
+            (self.version.c.code.is_(None), self.unit.c[name]), else_=self.version.c[name]
+        )
 
 
 def holder_on(conn: Connection, code: str, day: date) -> str | None:

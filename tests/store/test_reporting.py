@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 import services.reports
 from models.errors import InputError
@@ -299,3 +299,23 @@ def test_the_consolidation_run_writes_the_reports_and_drafts_the_lead_offices(
     kept = services.reports.drafts(settings, [own])[own]
     assert (kept.narrative, kept.as_of) == (text, ON.day)
     assert kept.evidence == "http://127.0.0.1:4280/cam-xuyen-cchc-2024/2024-Q1/"
+
+
+def test_the_consolidated_report_reads_in_a_few_statements(history: Engine) -> None:
+    """What a report reads beside its lines and totals does not grow with them, and on
+    PostgreSQL each statement is a round trip: the directive with its revisions, the period,
+    the rate, the lines, the totals, and the offices it names with their successors, together
+    (1c sets no target: nothing is read for targets)."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(history, "before_cursor_execute", count)
+    try:
+        reporting.consolidation(
+            history, directive="cam-xuyen-cchc-2024", requirement="1c", period="2024-Q1", on=ON
+        )
+    finally:
+        event.remove(history, "before_cursor_execute", count)
+    assert len(sent) <= 6, sent

@@ -122,3 +122,30 @@ def test_the_matrix_of_2024_names_units_as_they_were_in_2024(seeded: Engine) -> 
     assert rows["18673"] == ("Thị trấn Cẩm Xuyên", DISTRICT)
     assert rows["18682"] == ("Xã Cẩm Dương", DISTRICT)
     assert len(rows) == 21
+
+
+def test_a_unit_renamed_twice_is_named_by_the_version_of_each_period(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """18673 renamed from 01/04/2024, then a commune from 01/07/2025: the report of 2024-Q1
+    names it as it was until April, that of 2024-Q2 by its second name; the matrix of 2024 by
+    the name of its last period, Q4."""
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(
+        "code,name,kind,parent,tags,email,valid_from,valid_until,successor\n"
+        "18673,Thị trấn Cẩm Xuyên Mới,thi_tran,446,commune,,2024-04-01,2025-07-01,\n",
+        encoding="utf-8",
+    )
+    load(seeded, renamed, SUCCESSION)
+    names = {}
+    for period in ("2024-Q1", "2024-Q2"):
+        report = reporting.consolidation(
+            seeded, directive="cam-xuyen-cchc-2024", requirement="1c", period=period, on=TODAY
+        )
+        names[period] = {u.code: (u.name, u.parent) for u in report.units}["18673"]
+    assert names == {
+        "2024-Q1": ("Thị trấn Cẩm Xuyên", DISTRICT),
+        "2024-Q2": ("Thị trấn Cẩm Xuyên Mới", DISTRICT),
+    }
+    grid = reporting.matrix(seeded, directive="cam-xuyen-cchc-2024", requirement="1c", on=TODAY)
+    assert {row.code: row.name for row in grid.rows}["18673"] == "Thị trấn Cẩm Xuyên Mới"
