@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.exceptions import Pause
-from prefect.states import Scheduled
+from prefect.states import Cancelling, Scheduled
 
 import flows.runtime
 from flows.runtime import put_away_waiting
@@ -110,6 +110,33 @@ def test_a_clerk_who_resumes_while_the_run_waits_continues_it_in_place(
         ("submitted", f"cb.{IN_PLACE}", f"prefect-ui:{run.id}")
     ]
     assert "bien-nhan" in prefect_stack.artifacts(run.id)
+
+
+def test_a_form_waiting_in_place_is_cancelled_as_the_ui_cancels_a_run(
+    prefect_stack: PrefectStack, forms: list[str]
+) -> None:
+    """Cancel on a run waiting at its form (the UI's Cancel: the run set Cancelling): the
+    worker ends the run's process, which the run starter forked, and the run is Cancelled
+    with nothing recorded."""
+    oid = obligation_id(prefect_stack.engine, "1c", IN_PLACE, "2024-Q4")
+    before = _events(prefect_stack, oid)
+    run = prefect_stack.start(REPORT, f"cb.{IN_PLACE}")
+    waiting = _until(run.id, lambda s: s.is_paused() or s.is_final())
+    assert waiting.state is not None and waiting.state.name == "Paused", waiting.state
+    starter_log = prefect_stack.var / "run-starter.log"
+    started = next(
+        line for line in starter_log.read_text().splitlines() if f"(flow run {run.id})" in line
+    )
+    pid = started.split()[0]
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run.id, Cancelling(), force=True)
+    cancelled = _until(run.id, lambda s: s.is_final())
+    assert cancelled.state is not None and cancelled.state.type == StateType.CANCELLED
+    deadline = time.monotonic() + 60
+    while f"{pid} ended: " not in starter_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert f"{pid} ended: " in starter_log.read_text()
+    assert _events(prefect_stack, oid) == before
 
 
 def test_an_idle_form_is_put_away_and_still_taken_after(
